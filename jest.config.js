@@ -1,0 +1,10 @@
+// Three projects: pure logic (unit), the host kernel in throwaway namespaces (kernel), and tests
+// that need tc pieces this kernel lacks, run inside User-Mode Linux by scripts/uml-run.sh (uml).
+const base = { preset: 'ts-jest', testEnvironment: 'node', testTimeout: 60000 };
+module.exports = {
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...base, displayName: 'kernel', testMatch: ['<rootDir>/test/kernel/**/*.test.ts'] },
+    { ...base, displayName: 'uml', testMatch: ['<rootDir>/test/uml/**/*.test.ts'] },
+  ],
+};

@@ -1,0 +1,2 @@
+// netqos: Linux traffic control over rtnetlink, and Calico-style pod QoS on top of it.
+export * from './netlink';

@@ -1,0 +1,54 @@
+// Loads the native engine. A failure lists every path tried and how to build it.
+import * as path from 'path';
+import { NetlinkError } from './errors';
+
+export interface NativeBatchResult {
+  count: number;
+  failures: { index: number; errno: number; code: string; message: string }[];
+  warnings: { index: number; message: string }[];
+  sendmsgCalls: number;
+}
+
+export interface NativeHandle {
+  apply(ops: readonly object[]): Promise<NativeBatchResult>;
+  applySync(ops: readonly object[]): NativeBatchResult;
+  dump(requests: readonly object[]): Promise<Record<string, unknown>[][]>;
+  dumpSync(requests: readonly object[]): Record<string, unknown>[][];
+  close(): void;
+  counters(): { messages: number; sendmsgCalls: number };
+}
+
+export interface NativeAddon {
+  Handle: new (netns?: string) => NativeHandle;
+  encode(ops: readonly object[]): Buffer[];
+  setErrorClass(cls: typeof NetlinkError): void;
+  tickInUsec(): number;
+}
+
+let addon: NativeAddon | undefined;
+
+/** The package root: lib/netlink under ts-jest, dist/lib/netlink once compiled. */
+function packageRoot(): string {
+  let dir = path.resolve(__dirname, '..', '..');
+  if (path.basename(dir) === 'dist') dir = path.dirname(dir);
+  return dir;
+}
+
+export function native(): NativeAddon {
+  if (addon) return addon;
+  let loaded: NativeAddon;
+  try {
+    const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeAddon;
+    loaded = bindings({ bindings: 'netqos.node', module_root: packageRoot() });
+  } catch (err) {
+    // bindings' message lists every path it tried.
+    throw new Error(
+      `netqos: cannot load the native engine (netqos.node): ${(err as Error).message}\n` +
+        'Build it with `npm rebuild netqos` (needs g++, make, python3, pkg-config and libmnl-dev: ' +
+        '`apt-get install build-essential pkg-config libmnl-dev`).',
+    );
+  }
+  loaded.setErrorClass(NetlinkError);
+  addon = loaded;
+  return loaded;
+}

@@ -1,0 +1,64 @@
+// Reading the kernel's state back: which dump requests a query needs, and how their raw replies
+// become typed objects with interface names. Written as a generator so the synchronous and the
+// Promise paths share one plan.
+import type { Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
+
+type Raw = Record<string, unknown>;
+export type DumpRequest = { type: 'qdisc' | 'filter' | 'link'; dev?: Dev; parent?: string | number };
+/** Yields batches of requests, receives their replies, returns the objects. */
+export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
+
+const HOOKS: Record<string, string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
+
+export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
+  if (query.type === 'link') {
+    const [links] = yield [{ type: 'link' }];
+    const all = links as unknown as LinkState[];
+    if (query.dev === undefined) return all;
+    return all.filter((l) => l.name === query.dev || l.index === query.dev);
+  }
+  if (query.type === 'qdisc') {
+    const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
+    return nameAll(qdiscs, links) as unknown as QdiscState[];
+  }
+  let parents: (string | number)[];
+  let links: Raw[];
+  if (query.parent !== undefined) {
+    parents = [query.parent];
+    [links] = yield [{ type: 'link' }];
+  } else {
+    // Every filter hook the interface has: those of its ingress or clsact qdisc.
+    const [qdiscs, linkList] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
+    links = linkList;
+    parents = qdiscs.flatMap((q) => HOOKS[q.kind as string] ?? []);
+  }
+  if (parents.length === 0) return [];
+  const replies = yield parents.map((parent) => ({ type: 'filter' as const, dev: query.dev, parent }));
+  return nameAll(replies.flat(), links) as unknown as FilterState[];
+}
+
+/** Adds `dev` (the interface name) beside each `ifindex`, and names mirred targets. */
+function nameAll(objects: Raw[], links: Raw[]): Raw[] {
+  const names = new Map<number, string>();
+  for (const l of links) names.set(l.index as number, l.name as string);
+  for (const o of objects) {
+    const name = names.get(o.ifindex as number);
+    o.dev = name ?? o.ifindex;
+    for (const a of (o.actions as Raw[] | undefined) ?? []) {
+      if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = names.get(a.dev) ?? a.dev;
+    }
+  }
+  return objects;
+}
+
+export function runDumpSync<T>(plan: DumpPlan<T>, run: (r: DumpRequest[]) => Raw[][]): T {
+  let step = plan.next(undefined as unknown as Raw[][]);
+  while (!step.done) step = plan.next(run(step.value as DumpRequest[]));
+  return step.value;
+}
+
+export async function runDump<T>(plan: DumpPlan<T>, run: (r: DumpRequest[]) => Promise<Raw[][]>): Promise<T> {
+  let step = plan.next(undefined as unknown as Raw[][]);
+  while (!step.done) step = plan.next(await run(step.value as DumpRequest[]));
+  return step.value;
+}

@@ -1,0 +1,19 @@
+import type { FilterCommon, Handle } from '../types';
+
+/** One 32-bit comparison: (word at offset & mask) == value, in host order as tc prints them. */
+export interface U32Key {
+  value: number;
+  mask: number;
+  /** Byte offset from the network header, a multiple of 4. */
+  offset?: number;
+  offmask?: number;
+}
+
+/** The u32 classifier. Without keys it matches every packet (tc's `match u32 0 0`). */
+export interface U32Filter extends FilterCommon {
+  kind: 'u32';
+  keys?: U32Key[];
+  classid?: Handle;
+  skipHw?: boolean;
+  skipSw?: boolean;
+}

@@ -1,0 +1,142 @@
+// The public face of the engine: a handle on one network namespace.
+import { native, type NativeBatchResult, type NativeHandle } from './binding';
+import { planSnapshot, restoreOperations, touchedDevices, type Snapshot } from './atomic';
+import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
+import { NetlinkError } from './errors';
+import type { DumpQuery, FilterState, LinkState, Operation, QdiscState } from './types';
+
+export interface OpenOptions {
+  /**
+   * The network namespace: a name under /var/run/netns (as `ip netns` makes), a path such as
+   * /proc/PID/ns/net, or undefined for the namespace this process is in.
+   */
+  netns?: string;
+}
+
+export interface ApplyOptions {
+  /** On any failure, put every touched interface back as it was before the batch. */
+  atomic?: boolean;
+}
+
+export interface ApplyResult {
+  /** Operations sent (all succeeded). */
+  count: number;
+  /** Kernel warnings (extended-ack text on success), by operation index. */
+  warnings: { index: number; message: string }[];
+  /** sendmsg calls the batch took. */
+  sendmsgCalls: number;
+}
+
+type DumpResult<Q extends DumpQuery> = Q extends { type: 'qdisc' }
+  ? QdiscState[]
+  : Q extends { type: 'filter' }
+    ? FilterState[]
+    : LinkState[];
+
+export class NetlinkHandle {
+  readonly netns: string | undefined;
+  private native: NativeHandle | undefined;
+
+  constructor(options: OpenOptions = {}) {
+    this.netns = options.netns;
+    this.native = new (native().Handle)(options.netns ?? '');
+  }
+
+  /** Sends the operations as one batch, off the JavaScript thread. Throws NetlinkError on failure. */
+  async apply(ops: readonly Operation[], options: ApplyOptions = {}): Promise<ApplyResult> {
+    const h = this.open();
+    if (!options.atomic) return this.check(ops, await h.apply(ops));
+    const before = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
+    const result = await h.apply(ops);
+    if (result.failures.length === 0) return this.check(ops, result);
+    const after = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
+    const undo = await h.apply(restoreOperations(before, after));
+    return this.check(ops, result, undo);
+  }
+
+  /** The same, blocking: for short-lived processes such as a CNI plugin. */
+  applySync(ops: readonly Operation[], options: ApplyOptions = {}): ApplyResult {
+    const h = this.open();
+    if (!options.atomic) return this.check(ops, h.applySync(ops));
+    const before: Snapshot = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
+    const result = h.applySync(ops);
+    if (result.failures.length === 0) return this.check(ops, result);
+    const after = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
+    const undo = h.applySync(restoreOperations(before, after));
+    return this.check(ops, result, undo);
+  }
+
+  /** Reads qdiscs, filters (with their actions) or links back, with statistics. */
+  async dump<Q extends DumpQuery>(query: Q): Promise<DumpResult<Q>> {
+    const h = this.open();
+    return runDump(planDump(query) as DumpPlan<DumpResult<Q>>, (r: DumpRequest[]) => h.dump(r));
+  }
+
+  dumpSync<Q extends DumpQuery>(query: Q): DumpResult<Q> {
+    const h = this.open();
+    return runDumpSync(planDump(query) as DumpPlan<DumpResult<Q>>, (r: DumpRequest[]) => h.dumpSync(r));
+  }
+
+  /** Messages and sendmsg calls this handle has sent so far. */
+  counters(): { messages: number; sendmsgCalls: number } {
+    return this.open().counters();
+  }
+
+  /** Closes the socket. Work already queued finishes first. */
+  close(): void {
+    this.native?.close();
+    this.native = undefined;
+  }
+
+  private open(): NativeHandle {
+    if (!this.native) throw new NetlinkError('the netlink handle is closed', { errno: 9, code: 'EBADF' });
+    return this.native;
+  }
+
+  private check(ops: readonly Operation[], result: NativeBatchResult, undo?: NativeBatchResult): ApplyResult {
+    if (result.failures.length === 0) {
+      return { count: result.count, warnings: result.warnings, sendmsgCalls: result.sendmsgCalls };
+    }
+    const first = result.failures[0];
+    const op = ops[first.index];
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more failed)` : '';
+    let rollback = '';
+    if (undo) {
+      rollback = undo.failures.length === 0
+        ? '; the batch was rolled back'
+        : `; rolling back failed too: ${undo.failures.map((f) => `${f.code} ${f.message}`).join('; ')}`;
+    }
+    throw new NetlinkError(
+      `${describe(op)} (operation ${first.index}) failed: ${first.code}` +
+        `${first.message ? `: ${first.message}` : ''}${more}${rollback}`,
+      {
+        errno: first.errno,
+        code: first.code,
+        kernelMessage: first.message,
+        index: first.index,
+        operation: op,
+        failures: result.failures,
+        rolledBack: undo ? undo.failures.length === 0 : undefined,
+      },
+    );
+  }
+}
+
+/** "add tbf qdisc on veth0 root", for messages. */
+export function describe(op: Operation): string {
+  if ('qdisc' in op) {
+    const q = op.qdisc as { kind?: string; dev: string | number; parent?: string | number };
+    const where = q.kind === 'ingress' || q.kind === 'clsact' ? '' : ` ${q.parent ?? 'root'}`;
+    return `${op.op} ${q.kind ? `${q.kind} ` : ''}qdisc on ${q.dev}${where}`;
+  }
+  if ('filter' in op) {
+    const f = op.filter;
+    return `${op.op} ${f.kind ? `${f.kind} ` : ''}filter on ${f.dev} ${f.parent}${f.priority ? ` priority ${f.priority}` : ''}`;
+  }
+  return `${op.op} link ${'name' in op.link ? op.link.name : op.link.index}`;
+}
+
+/** Opens a route-netlink handle in a network namespace (default: this process's). */
+export function openNetlink(options: OpenOptions = {}): NetlinkHandle {
+  return new NetlinkHandle(options);
+}

@@ -1,0 +1,17 @@
+export * from './types';
+export * from './errors';
+export * from './units';
+export { openNetlink, NetlinkHandle, describe } from './handle';
+export type { OpenOptions, ApplyOptions, ApplyResult } from './handle';
+export type { TbfQdisc } from './qdisc/tbf';
+export type { IngressQdisc } from './qdisc/ingress';
+export type { ClsactQdisc } from './qdisc/clsact';
+export type { U32Filter, U32Key } from './filter/u32';
+export type { MatchallFilter } from './filter/matchall';
+export type { PoliceAction } from './action/police';
+export type { MirredAction } from './action/mirred';
+export type { PeditAction, PeditKey } from './action/pedit';
+export type { CsumAction } from './action/csum';
+export type { SkbeditAction } from './action/skbedit';
+export type { GactAction } from './action/gact';
+export type { IfbLink, LinkState } from './link/link';

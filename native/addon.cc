@@ -1,0 +1,328 @@
+// N-API glue: the Handle class (one route-netlink socket in one namespace), batched apply and
+// dumps as Promises (work on the libuv pool) or synchronously, and errors as NetlinkError.
+#include <napi.h>
+#include <uv.h>
+
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+
+#include <cstring>
+#include <memory>
+
+#include "napi_fields.h"
+#include "operation.h"
+#include "socket.h"
+
+namespace netqos {
+
+namespace {
+
+struct AddonData {
+  Napi::FunctionReference error_class;  // NetlinkError, handed over by lib/netlink at load
+};
+
+std::string errno_code(int err) {
+  if (err <= 0) return "";
+  return uv_err_name(-err);
+}
+
+Napi::Error netlink_error(Napi::Env env, int err, const std::string& message) {
+  auto* data = env.GetInstanceData<AddonData>();
+  Napi::Object details = Napi::Object::New(env);
+  details.Set("errno", Napi::Number::New(env, err));
+  details.Set("code", Napi::String::New(env, errno_code(err)));
+  if (data && !data->error_class.IsEmpty()) {
+    Napi::Value e = data->error_class.New({Napi::String::New(env, message), details});
+    return Napi::Error(env, e);
+  }
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("code", Napi::String::New(env, errno_code(err)));
+  return e;
+}
+
+Napi::Error invalid_argument(Napi::Env env, const std::string& message) {
+  Napi::Error e = Napi::TypeError::New(env, message);
+  e.Set("code", Napi::String::New(env, "ERR_NETQOS_INVALID_ARGUMENT"));
+  return e;
+}
+
+// Encodes an array of operations; throws a JS error naming the bad field.
+bool encode_all(Napi::Env env, Napi::Value ops, Batch& batch) {
+  if (!ops.IsArray()) {
+    invalid_argument(env, "operations: expected an array").ThrowAsJavaScriptException();
+    return false;
+  }
+  auto list = ops.As<Napi::Array>();
+  uint32_t n = list.Length();
+  try {
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value v = list.Get(i);
+      std::string path = "ops[" + std::to_string(i) + "]";
+      if (!v.IsObject()) throw InvalidArgument(path + ": expected an operation object");
+      JsReader reader(v.As<Napi::Object>(), path);
+      encode_operation(batch, reader);
+    }
+  } catch (const InvalidArgument& e) {
+    invalid_argument(env, e.what()).ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+// Result of a batch: only what went wrong (or warned) is materialised, so 10,000 successful
+// operations cost one small object.
+Napi::Object results_to_js(Napi::Env env, const std::vector<OpResult>& results, uint64_t sendmsgs) {
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array failures = Napi::Array::New(env);
+  Napi::Array warnings = Napi::Array::New(env);
+  for (size_t i = 0; i < results.size(); i++) {
+    const OpResult& r = results[i];
+    if (r.error == 0 && r.message.empty()) continue;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("index", Napi::Number::New(env, static_cast<double>(i)));
+    o.Set("message", Napi::String::New(env, r.message));
+    if (r.error) {
+      o.Set("errno", Napi::Number::New(env, r.error));
+      o.Set("code", Napi::String::New(env, errno_code(r.error)));
+      failures.Set(failures.Length(), o);
+    } else {
+      warnings.Set(warnings.Length(), o);
+    }
+  }
+  out.Set("count", Napi::Number::New(env, static_cast<double>(results.size())));
+  out.Set("failures", failures);
+  out.Set("warnings", warnings);
+  out.Set("sendmsgCalls", Napi::Number::New(env, static_cast<double>(sendmsgs)));
+  return out;
+}
+
+bool read_dumps(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& out) {
+  if (!requests.IsArray()) {
+    invalid_argument(env, "requests: expected an array").ThrowAsJavaScriptException();
+    return false;
+  }
+  auto list = requests.As<Napi::Array>();
+  try {
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value v = list.Get(i);
+      std::string path = "requests[" + std::to_string(i) + "]";
+      if (!v.IsObject()) throw InvalidArgument(path + ": expected an object");
+      out.push_back(read_dump_request(JsReader(v.As<Napi::Object>(), path)));
+    }
+  } catch (const InvalidArgument& e) {
+    invalid_argument(env, e.what()).ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+uint32_t message_ifindex(const nlmsghdr* nlh) {
+  if (nlh->nlmsg_type == RTM_NEWLINK)
+    return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
+  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER)
+    return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
+  return 0;
+}
+
+Napi::Array replies_to_js(Napi::Env env, const std::vector<DumpReply>& replies) {
+  Napi::Array out = Napi::Array::New(env, replies.size());
+  for (size_t r = 0; r < replies.size(); r++) {
+    const DumpReply& reply = replies[r];
+    Napi::Array objects = Napi::Array::New(env);
+    for (size_t offset : reply.offsets) {
+      const auto* nlh = reinterpret_cast<const nlmsghdr*>(reply.data.data() + offset);
+      if (reply.ifindex && message_ifindex(nlh) != reply.ifindex) continue;
+      JsWriter w(Napi::Object::New(env));
+      if (decode_object(nlh, w)) objects.Set(objects.Length(), w.value());
+    }
+    out.Set(static_cast<uint32_t>(r), objects);
+  }
+  return out;
+}
+
+class ApplyWorker : public Napi::AsyncWorker {
+ public:
+  ApplyWorker(Napi::Env env, std::shared_ptr<RouteSocket> socket, std::unique_ptr<Batch> batch)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        socket_(std::move(socket)), batch_(std::move(batch)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    std::lock_guard<std::mutex> guard(socket_->lock());
+    uint64_t before = socket_->sendmsg_calls();
+    socket_->execute(*batch_, results_);
+    sendmsgs_ = socket_->sendmsg_calls() - before;
+  }
+  void OnOK() override { deferred_.Resolve(results_to_js(Env(), results_, sendmsgs_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<RouteSocket> socket_;
+  std::unique_ptr<Batch> batch_;
+  std::vector<OpResult> results_;
+  uint64_t sendmsgs_ = 0;
+};
+
+class DumpWorker : public Napi::AsyncWorker {
+ public:
+  DumpWorker(Napi::Env env, std::shared_ptr<RouteSocket> socket, std::vector<DumpRequest> requests)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        socket_(std::move(socket)), requests_(std::move(requests)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    std::lock_guard<std::mutex> guard(socket_->lock());
+    replies_.resize(requests_.size());
+    try {
+      for (size_t i = 0; i < requests_.size(); i++) socket_->dump(requests_[i], replies_[i]);
+    } catch (const SystemError& e) {
+      error_ = e.error;
+      message_ = e.what();
+    }
+  }
+  void OnOK() override {
+    if (error_) deferred_.Reject(netlink_error(Env(), error_, message_).Value());
+    else deferred_.Resolve(replies_to_js(Env(), replies_));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<RouteSocket> socket_;
+  std::vector<DumpRequest> requests_;
+  std::vector<DumpReply> replies_;
+  int error_ = 0;
+  std::string message_;
+};
+
+class Handle : public Napi::ObjectWrap<Handle> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Handle",
+                       {InstanceMethod("apply", &Handle::Apply), InstanceMethod("applySync", &Handle::ApplySync),
+                        InstanceMethod("dump", &Handle::Dump), InstanceMethod("dumpSync", &Handle::DumpSync),
+                        InstanceMethod("close", &Handle::Close), InstanceMethod("counters", &Handle::Counters)});
+  }
+
+  explicit Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
+    std::string netns;
+    if (info.Length() > 0 && info[0].IsString()) netns = info[0].As<Napi::String>().Utf8Value();
+    try {
+      socket_ = std::make_shared<RouteSocket>(netns);
+    } catch (const SystemError& e) {
+      netlink_error(info.Env(), e.error, e.what()).ThrowAsJavaScriptException();
+    }
+  }
+
+ private:
+  bool usable(Napi::Env env) {
+    if (socket_) return true;
+    netlink_error(env, EBADF, "the netlink handle is closed").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  Napi::Value Apply(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!usable(env)) return env.Undefined();
+    auto batch = std::make_unique<Batch>();
+    if (!encode_all(env, info[0], *batch)) return env.Undefined();
+    auto* worker = new ApplyWorker(env, socket_, std::move(batch));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value ApplySync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!usable(env)) return env.Undefined();
+    Batch batch;
+    if (!encode_all(env, info[0], batch)) return env.Undefined();
+    std::vector<OpResult> results;
+    std::lock_guard<std::mutex> guard(socket_->lock());
+    uint64_t before = socket_->sendmsg_calls();
+    socket_->execute(batch, results);
+    return results_to_js(env, results, socket_->sendmsg_calls() - before);
+  }
+
+  Napi::Value Dump(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!usable(env)) return env.Undefined();
+    std::vector<DumpRequest> requests;
+    if (!read_dumps(env, info[0], requests)) return env.Undefined();
+    auto* worker = new DumpWorker(env, socket_, std::move(requests));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value DumpSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!usable(env)) return env.Undefined();
+    std::vector<DumpRequest> requests;
+    if (!read_dumps(env, info[0], requests)) return env.Undefined();
+    std::vector<DumpReply> replies(requests.size());
+    std::lock_guard<std::mutex> guard(socket_->lock());
+    try {
+      for (size_t i = 0; i < requests.size(); i++) socket_->dump(requests[i], replies[i]);
+    } catch (const SystemError& e) {
+      netlink_error(env, e.error, e.what()).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return replies_to_js(env, replies);
+  }
+
+  // Closing while work is queued is safe: the workers hold the socket until they finish.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    socket_.reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("messages", Napi::Number::New(env, socket_ ? static_cast<double>(socket_->messages_sent()) : 0));
+    o.Set("sendmsgCalls", Napi::Number::New(env, socket_ ? static_cast<double>(socket_->sendmsg_calls()) : 0));
+    return o;
+  }
+
+  std::shared_ptr<RouteSocket> socket_;
+};
+
+// encode(ops): the request each operation would send, as Buffers (interfaces by index), for
+// comparing with iproute2's own requests.
+Napi::Value Encode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Batch batch;
+  if (!encode_all(env, info[0], batch)) return env.Undefined();
+  Napi::Array out = Napi::Array::New(env, batch.size());
+  for (size_t i = 0; i < batch.size(); i++) {
+    nlmsghdr* nlh = batch.message(i);
+    out.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(nlh), nlh->nlmsg_len));
+  }
+  return out;
+}
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  if (info[0].IsFunction()) data->error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value TickInUsec(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tick_in_usec()); }
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  exports.Set("Handle", Handle::Define(env));
+  exports.Set("encode", Napi::Function::New(env, Encode));
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
+  exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace netqos
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return netqos::Init(env, exports); }
+
+NODE_API_MODULE(netqos, InitModule)

@@ -1,0 +1,84 @@
+// Typed access to an operation's parameters and to a decoded object's fields.
+// Kind files read and write through these interfaces only, so they never see N-API: the addon
+// implements them over JavaScript objects, and the C++ benchmark floor fills parameter structs
+// directly.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace netqos {
+
+// A caller's mistake in an operation: names the field, the value and what is allowed.
+class InvalidArgument : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// An interface given by name (resolved to an index when the batch is sent) or by index.
+struct IfRef {
+  uint32_t index = 0;
+  std::string name;
+  bool by_name() const { return !name.empty(); }
+};
+
+class FieldReader {
+ public:
+  virtual ~FieldReader() = default;
+  // Dotted path of this object for messages, e.g. "ops[3].filter.actions[0]".
+  virtual const std::string& path() const = 0;
+  virtual bool has(const char* name) const = 0;
+  // Each getter returns nullopt when the field is absent or undefined, and throws InvalidArgument
+  // when it is present with the wrong type.
+  virtual std::optional<uint64_t> u64(const char* name) const = 0;  // non-negative integer
+  virtual std::optional<int64_t> i64(const char* name) const = 0;
+  virtual std::optional<double> number(const char* name) const = 0;
+  virtual std::optional<bool> boolean(const char* name) const = 0;
+  virtual std::optional<std::string> string(const char* name) const = 0;
+  // Interface: a name (string) or an index (number).
+  virtual std::optional<IfRef> iface(const char* name) const = 0;
+  virtual std::unique_ptr<FieldReader> object(const char* name) const = 0;  // null when absent
+  virtual size_t array_length(const char* name) const = 0;                 // 0 when absent
+  virtual std::unique_ptr<FieldReader> element(const char* name, size_t i) const = 0;
+
+  // Helpers that turn absence or a bad value into a clear InvalidArgument.
+  [[noreturn]] void fail(const char* field, const std::string& what) const {
+    throw InvalidArgument(path() + "." + field + ": " + what);
+  }
+  // A problem of the object as a whole (fields that must come together or not at all).
+  [[noreturn]] void fail(const std::string& what) const { throw InvalidArgument(path() + ": " + what); }
+  uint64_t require_u64(const char* name, const char* what) const {
+    auto v = u64(name);
+    if (!v) fail(name, std::string("is required (") + what + ")");
+    return *v;
+  }
+  uint64_t u64_in(const char* name, uint64_t lo, uint64_t hi, uint64_t fallback) const;
+};
+
+class FieldWriter {
+ public:
+  virtual ~FieldWriter() = default;
+  virtual void set_u64(const char* name, uint64_t v) = 0;
+  virtual void set_i64(const char* name, int64_t v) = 0;
+  virtual void set_number(const char* name, double v) = 0;
+  virtual void set_bool(const char* name, bool v) = 0;
+  virtual void set_string(const char* name, const std::string& v) = 0;
+  virtual std::unique_ptr<FieldWriter> object(const char* name) = 0;
+  // Appends a new object to the array field `name` (created on first use).
+  virtual std::unique_ptr<FieldWriter> append(const char* name) = 0;
+};
+
+inline uint64_t FieldReader::u64_in(const char* name, uint64_t lo, uint64_t hi,
+                                    uint64_t fallback) const {
+  auto v = u64(name);
+  if (!v) return fallback;
+  if (*v < lo || *v > hi)
+    fail(name, std::to_string(*v) + " is out of range (allowed " + std::to_string(lo) + ".." +
+                   std::to_string(hi) + ")");
+  return *v;
+}
+
+}  // namespace netqos

@@ -1,0 +1,67 @@
+#include "link/link.h"
+
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+namespace netqos {
+
+void encode_link(Batch& batch, bool add, const FieldReader& r) {
+  auto name = r.string("name");
+  if (name && (name->empty() || name->size() >= IFNAMSIZ))
+    r.fail("name", "\"" + *name + "\" must be 1.." + std::to_string(IFNAMSIZ - 1) + " characters");
+  if (add) {
+    if (!name) r.fail("name", "is required to create a link");
+    auto kind = r.string("kind");
+    if (!kind || *kind != "ifb") r.fail("kind", "must be \"ifb\" (the only link kind netqos creates)");
+    bool up = r.boolean("up").value_or(false);
+    Message m(batch, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+    auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_flags = up ? IFF_UP : 0;
+    ifi->ifi_change = up ? IFF_UP : 0;
+    m.put_strz(IFLA_IFNAME, *name);
+    if (auto mtu = r.u64("mtu")) m.put_u32(IFLA_MTU, static_cast<uint32_t>(r.u64_in("mtu", 68, 0xFFFFFFFFu, 0)));
+    if (r.has("txqlen")) m.put_u32(IFLA_TXQLEN, static_cast<uint32_t>(r.u64_in("txqlen", 0, 0xFFFFFFFFu, 0)));
+    nlattr* info = m.nest_start(IFLA_LINKINFO);
+    m.put(IFLA_INFO_KIND, kind->data(), kind->size());  // no NUL, as iproute2 sends it
+    m.nest_end(info);
+    m.finish();
+    return;
+  }
+  auto index = r.u64("index");
+  if (!name && !index) r.fail("name", "or index is required to delete a link");
+  Message m(batch, RTM_DELLINK, NLM_F_ACK);
+  auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  if (index) ifi->ifi_index = static_cast<int>(r.u64_in("index", 1, 0x7FFFFFFF, 0));
+  else m.put_strz(IFLA_IFNAME, *name);
+  m.finish();
+}
+
+bool decode_link(const nlmsghdr* nlh, FieldWriter& w) {
+  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+  const nlattr* tb[IFLA_MAX + 1];
+  parse_payload(reinterpret_cast<const uint8_t*>(ifi) + NLMSG_ALIGN(sizeof(ifinfomsg)),
+                mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(ifinfomsg)), tb, IFLA_MAX);
+  w.set_string("type", "link");
+  w.set_u64("index", static_cast<uint32_t>(ifi->ifi_index));
+  if (tb[IFLA_IFNAME]) w.set_string("name", mnl_attr_get_str(tb[IFLA_IFNAME]));
+  if (tb[IFLA_LINKINFO]) {
+    const nlattr* info[IFLA_INFO_MAX + 1];
+    parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
+    if (info[IFLA_INFO_KIND]) w.set_string("kind", mnl_attr_get_str(info[IFLA_INFO_KIND]));
+  }
+  if (tb[IFLA_MTU]) w.set_u64("mtu", mnl_attr_get_u32(tb[IFLA_MTU]));
+  if (tb[IFLA_TXQLEN]) w.set_u64("txqlen", mnl_attr_get_u32(tb[IFLA_TXQLEN]));
+  w.set_bool("up", ifi->ifi_flags & IFF_UP);
+  w.set_u64("flags", ifi->ifi_flags);
+  if (tb[IFLA_LINK]) w.set_u64("linkIndex", mnl_attr_get_u32(tb[IFLA_LINK]));
+  if (tb[IFLA_LINK_NETNSID]) w.set_i64("linkNetnsId", static_cast<int32_t>(mnl_attr_get_u32(tb[IFLA_LINK_NETNSID])));
+  if (tb[IFLA_ADDRESS])
+    w.set_string("address", to_hex(mnl_attr_get_payload(tb[IFLA_ADDRESS]), mnl_attr_get_payload_len(tb[IFLA_ADDRESS])));
+  return true;
+}
+
+}  // namespace netqos

@@ -1,0 +1,93 @@
+// Building one netlink message in a batch buffer, over libmnl, and the psched time arithmetic
+// that tc uses (ticks, rate tables), so every kind encodes the same numbers iproute2 does.
+#pragma once
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fields.h"
+
+namespace netqos {
+
+// A place in the batch buffer where an interface index goes once its name is resolved.
+struct IfFixup {
+  size_t offset;  // absolute offset of the u32 in the batch buffer
+  std::string name;
+};
+
+// Largest single message we build (a police action carries two 1 KiB rate tables).
+constexpr size_t kMaxMessage = 64 * 1024;
+
+class Batch;
+
+// One message being written at the end of a Batch. Attribute helpers throw InvalidArgument if a
+// message would outgrow kMaxMessage.
+class Message {
+ public:
+  Message(Batch& batch, uint16_t type, uint16_t flags);
+  nlmsghdr* header() const;
+  void* put_extra_header(size_t size);
+  void put(uint16_t type, const void* data, size_t len);
+  void put_u8(uint16_t type, uint8_t v) { put(type, &v, sizeof v); }
+  void put_u16(uint16_t type, uint16_t v) { put(type, &v, sizeof v); }
+  void put_u32(uint16_t type, uint32_t v) { put(type, &v, sizeof v); }
+  void put_u64(uint16_t type, uint64_t v) { put(type, &v, sizeof v); }
+  void put_strz(uint16_t type, const std::string& s) { put(type, s.c_str(), s.size() + 1); }
+  // Appends a zero-filled attribute and returns its payload, for structs filled in place.
+  void* put_zeroed(uint16_t type, size_t len);
+  // Opens a nest with exactly this type (add NLA_F_NESTED where iproute2 does).
+  nlattr* nest_start(uint16_t type);
+  void nest_end(nlattr* nest);
+  // Writes ref's index at `where` (a u32 inside this message), or records a fixup to write it
+  // once the name is resolved.
+  void put_ifindex_at(void* where, const IfRef& ref);
+  // Finishes the message; returns its length.
+  size_t finish();
+
+ private:
+  Batch& batch_;
+  size_t start_;
+};
+
+// Psched clock, read once from /proc/net/psched as tc_core_init() does.
+double tick_in_usec();
+// tc_calc_xmittime: ticks to send `size` bytes at `rate` bytes/s (truncated as tc does).
+uint32_t xmittime(uint64_t rate_bytes, uint64_t size);
+// Inverse, for decoding: bytes sent in `ticks` at `rate` bytes/s.
+uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks);
+// tc_calc_rtable for Ethernet with mtu 0 (-> 2047): fills 256 entries, returns cell_log.
+int rate_table(uint32_t rate_bytes, uint16_t mpu, uint32_t mtu, uint32_t table[256]);
+
+// Calls f(attr) for each attribute in a payload or nest (libmnl's for_each macros are C-only).
+template <typename F>
+void for_each_attr(const void* data, size_t len, F f) {
+  const auto* attr = static_cast<const nlattr*>(data);
+  int remaining = static_cast<int>(len);
+  while (mnl_attr_ok(attr, remaining)) {
+    f(attr);
+    remaining -= static_cast<int>(MNL_ALIGN(attr->nla_len));
+    attr = reinterpret_cast<const nlattr*>(reinterpret_cast<const uint8_t*>(attr) + MNL_ALIGN(attr->nla_len));
+  }
+}
+template <typename F>
+void for_each_nested(const nlattr* nest, F f) {
+  for_each_attr(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), f);
+}
+
+// Attribute table parsing: tb[type] = attribute, for types 1..max.
+void parse_nested(const nlattr* nest, const nlattr** tb, uint16_t max);
+void parse_payload(const void* data, size_t len, const nlattr** tb, uint16_t max);
+
+// Names for tc control actions ("ok", "drop", "pipe", "goto chain 3", ...), both ways.
+int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback);
+std::string control_name(int32_t action);
+
+// Hex strings (cookies) to bytes and back.
+std::vector<uint8_t> parse_hex(const FieldReader& r, const char* field, size_t max_bytes);
+std::string to_hex(const void* data, size_t len);
+
+}  // namespace netqos

@@ -1,0 +1,155 @@
+#include "napi_fields.h"
+
+#include <cmath>
+
+namespace netqos {
+
+namespace {
+constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
+
+std::string describe(const Napi::Value& v) {
+  if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e18)
+      return std::to_string(static_cast<long long>(d));
+    return std::to_string(d);
+  }
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsNull()) return "null";
+  if (v.IsArray()) return "an array";
+  if (v.IsObject()) return "an object";
+  if (v.IsBigInt()) return "a bigint";
+  return "a value of another type";
+}
+}  // namespace
+
+Napi::Value JsReader::get(const char* name) const { return obj_.Get(name); }
+
+bool JsReader::has(const char* name) const { return !get(name).IsUndefined(); }
+
+std::optional<uint64_t> JsReader::u64(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return std::nullopt;
+  if (v.IsBigInt()) {
+    bool lossless = true;
+    uint64_t out = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) fail(name, describe(v) + " is not an unsigned 64-bit integer");
+    return out;
+  }
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isfinite(d) && d >= 0 && d == std::floor(d) && d <= kMaxSafe) return static_cast<uint64_t>(d);
+    fail(name, describe(v) + " is not a non-negative integer");
+  }
+  fail(name, "expected a non-negative integer, got " + describe(v));
+}
+
+std::optional<int64_t> JsReader::i64(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return std::nullopt;
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) <= kMaxSafe) return static_cast<int64_t>(d);
+  }
+  fail(name, "expected an integer, got " + describe(v));
+}
+
+std::optional<double> JsReader::number(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return std::nullopt;
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isfinite(d)) return d;
+  }
+  fail(name, "expected a finite number, got " + describe(v));
+}
+
+std::optional<bool> JsReader::boolean(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return std::nullopt;
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
+  fail(name, "expected true or false, got " + describe(v));
+}
+
+std::optional<std::string> JsReader::string(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined() || !v.IsString()) {
+    if (v.IsUndefined() || v.IsNumber() || v.IsBigInt()) return std::nullopt;  // numbers: caller may accept
+    fail(name, "expected a string, got " + describe(v));
+  }
+  return v.As<Napi::String>().Utf8Value();
+}
+
+std::optional<IfRef> JsReader::iface(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return std::nullopt;
+  IfRef ref;
+  if (v.IsString()) {
+    ref.name = v.As<Napi::String>().Utf8Value();
+    if (ref.name.empty() || ref.name.size() > 15)
+      fail(name, describe(v) + " is not an interface name (1..15 characters)");
+    return ref;
+  }
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= 1 && d <= 2147483647.0 && d == std::floor(d)) {
+      ref.index = static_cast<uint32_t>(d);
+      return ref;
+    }
+  }
+  fail(name, "expected an interface name or index, got " + describe(v));
+}
+
+std::unique_ptr<FieldReader> JsReader::object(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return nullptr;
+  if (!v.IsObject() || v.IsArray()) fail(name, "expected an object, got " + describe(v));
+  return std::make_unique<JsReader>(v.As<Napi::Object>(), path_ + "." + name);
+}
+
+size_t JsReader::array_length(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return 0;
+  if (!v.IsArray()) fail(name, "expected an array, got " + describe(v));
+  return v.As<Napi::Array>().Length();
+}
+
+std::unique_ptr<FieldReader> JsReader::element(const char* name, size_t i) const {
+  Napi::Value v = get(name).As<Napi::Array>().Get(static_cast<uint32_t>(i));
+  std::string at = std::string(name) + "[" + std::to_string(i) + "]";
+  if (!v.IsObject() || v.IsArray()) throw InvalidArgument(path_ + "." + at + ": expected an object, got " + describe(v));
+  return std::make_unique<JsReader>(v.As<Napi::Object>(), path_ + "." + at);
+}
+
+void JsWriter::set_u64(const char* name, uint64_t v) {
+  obj_.Set(name, Napi::Number::New(obj_.Env(), static_cast<double>(v)));
+}
+void JsWriter::set_i64(const char* name, int64_t v) {
+  obj_.Set(name, Napi::Number::New(obj_.Env(), static_cast<double>(v)));
+}
+void JsWriter::set_number(const char* name, double v) { obj_.Set(name, Napi::Number::New(obj_.Env(), v)); }
+void JsWriter::set_bool(const char* name, bool v) { obj_.Set(name, Napi::Boolean::New(obj_.Env(), v)); }
+void JsWriter::set_string(const char* name, const std::string& v) {
+  obj_.Set(name, Napi::String::New(obj_.Env(), v));
+}
+std::unique_ptr<FieldWriter> JsWriter::object(const char* name) {
+  Napi::Object child = Napi::Object::New(obj_.Env());
+  obj_.Set(name, child);
+  return std::make_unique<JsWriter>(child);
+}
+std::unique_ptr<FieldWriter> JsWriter::append(const char* name) {
+  Napi::Value existing = obj_.Get(name);
+  Napi::Array list;
+  if (existing.IsArray()) {
+    list = existing.As<Napi::Array>();
+  } else {
+    list = Napi::Array::New(obj_.Env());
+    obj_.Set(name, list);
+  }
+  Napi::Object child = Napi::Object::New(obj_.Env());
+  list.Set(list.Length(), child);
+  return std::make_unique<JsWriter>(child);
+}
+
+}  // namespace netqos

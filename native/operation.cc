@@ -1,0 +1,290 @@
+#include "operation.h"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+
+#include <cstdio>
+
+#include "link/link.h"
+#include "registry.h"
+
+namespace netqos {
+
+namespace {
+
+enum class Verb { Add, Replace, Change, Delete };
+
+Verb read_verb(const FieldReader& op) {
+  auto s = op.string("op");
+  if (!s) op.fail("op", "is required (add, replace, change or delete)");
+  if (*s == "add") return Verb::Add;
+  if (*s == "replace") return Verb::Replace;
+  if (*s == "change") return Verb::Change;
+  if (*s == "delete") return Verb::Delete;
+  op.fail("op", "\"" + *s + "\" is not an operation (allowed: add, replace, change, delete)");
+}
+
+IfRef require_dev(const FieldReader& r) {
+  auto dev = r.iface("dev");
+  if (!dev) r.fail("dev", "is required (an interface name or index)");
+  return *dev;
+}
+
+struct Protocol {
+  const char* name;
+  uint16_t value;
+};
+const Protocol kProtocols[] = {{"all", ETH_P_ALL}, {"ip", ETH_P_IP},   {"ipv6", ETH_P_IPV6},
+                               {"arp", ETH_P_ARP}, {"802.1q", ETH_P_8021Q}, {"802.1ad", ETH_P_8021AD}};
+
+uint16_t read_protocol(const FieldReader& r, uint16_t fallback) {
+  if (!r.has("protocol")) return fallback;
+  if (auto s = r.string("protocol")) {
+    for (const auto& p : kProtocols)
+      if (*s == p.name) return p.value;
+    r.fail("protocol", "\"" + *s + "\" is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
+                                   "802.1ad, or an EtherType number)");
+  }
+  return static_cast<uint16_t>(r.u64_in("protocol", 0, 0xFFFF, fallback));
+}
+
+std::string protocol_name(uint16_t value) {
+  for (const auto& p : kProtocols)
+    if (value == p.value) return p.name;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%04x", value);
+  return buf;
+}
+
+uint16_t new_flags(Verb verb) {
+  switch (verb) {
+    case Verb::Add: return NLM_F_CREATE | NLM_F_EXCL;
+    case Verb::Replace: return NLM_F_CREATE | NLM_F_REPLACE;
+    default: return 0;
+  }
+}
+
+void encode_qdisc(Batch& batch, Verb verb, const FieldReader& r) {
+  auto kind_name = r.string("kind");
+  const QdiscKind* kind = nullptr;
+  if (kind_name) {
+    kind = find_qdisc_kind(*kind_name);
+    if (!kind) r.fail("kind", "\"" + *kind_name + "\" is not a qdisc kind netqos knows (allowed: " +
+                                  qdisc_kind_names() + ")");
+  } else if (verb != Verb::Delete) {
+    r.fail("kind", "is required (" + qdisc_kind_names() + ")");
+  }
+  IfRef dev = require_dev(r);
+  Message m(batch, verb == Verb::Delete ? RTM_DELQDISC : RTM_NEWQDISC, NLM_F_ACK | new_flags(verb));
+  auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
+  tcm->tcm_family = AF_UNSPEC;
+  m.put_ifindex_at(&tcm->tcm_ifindex, dev);
+  tcm->tcm_parent = kind && kind->fixed_parent
+                        ? kind->fixed_parent
+                        : parse_handle(r, "parent", HandleContext::QdiscParent, TC_H_ROOT);
+  tcm->tcm_handle = kind && kind->fixed_handle ? kind->fixed_handle
+                                               : parse_handle(r, "handle", HandleContext::Handle, 0);
+  if (kind) m.put_strz(TCA_KIND, kind->name);
+  if (kind && verb != Verb::Delete && kind->encode) kind->encode(m, r);
+  m.finish();
+}
+
+void encode_filter(Batch& batch, Verb verb, const FieldReader& r) {
+  if (verb == Verb::Change) r.fail("op", "\"change\" is not supported for filters (use replace)");
+  auto kind_name = r.string("kind");
+  const FilterKind* kind = nullptr;
+  if (kind_name) {
+    kind = find_filter_kind(*kind_name);
+    if (!kind) r.fail("kind", "\"" + *kind_name + "\" is not a classifier kind netqos knows (allowed: " +
+                                  filter_kind_names() + ")");
+  } else if (verb != Verb::Delete) {
+    r.fail("kind", "is required (" + filter_kind_names() + ")");
+  }
+  IfRef dev = require_dev(r);
+  if (!r.has("parent")) r.fail("parent", "is required (ingress, egress, root or a qdisc handle such as \"ffff:\")");
+  uint32_t parent = parse_handle(r, "parent", HandleContext::FilterParent, 0);
+  uint32_t priority = static_cast<uint32_t>(r.u64_in("priority", 0, 0xFFFF, 0));
+  uint16_t protocol = read_protocol(r, verb == Verb::Delete ? 0 : ETH_P_ALL);
+  // tc's "replace" creates or replaces the filter with this handle (NLM_F_CREATE only).
+  uint16_t flags = verb == Verb::Add ? NLM_F_CREATE | NLM_F_EXCL : verb == Verb::Replace ? NLM_F_CREATE : 0;
+  Message m(batch, verb == Verb::Delete ? RTM_DELTFILTER : RTM_NEWTFILTER, NLM_F_ACK | flags);
+  auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
+  tcm->tcm_family = AF_UNSPEC;
+  m.put_ifindex_at(&tcm->tcm_ifindex, dev);
+  tcm->tcm_parent = parent;
+  tcm->tcm_handle = static_cast<uint32_t>(r.u64_in("handle", 0, 0xFFFFFFFFu, 0));
+  tcm->tcm_info = TC_H_MAKE(priority << 16, htons(protocol));
+  if (auto chain = r.u64("chain")) {
+    if (*chain > 0xFFFFFFFFu) r.fail("chain", std::to_string(*chain) + " is out of range");
+    m.put_u32(TCA_CHAIN, static_cast<uint32_t>(*chain));
+  }
+  if (kind) m.put_strz(TCA_KIND, kind->name);
+  if (kind && verb != Verb::Delete) kind->encode(m, r);
+  m.finish();
+}
+
+}  // namespace
+
+void encode_operation(Batch& batch, const FieldReader& op) {
+  size_t size = batch.buf.size(), fixups = batch.fixups.size(), count = batch.starts.size();
+  try {
+    Verb verb = read_verb(op);
+    if (auto q = op.object("qdisc")) {
+      encode_qdisc(batch, verb, *q);
+    } else if (auto f = op.object("filter")) {
+      encode_filter(batch, verb, *f);
+    } else if (auto l = op.object("link")) {
+      if (verb == Verb::Change || verb == Verb::Replace)
+        op.fail("op", "links support add and delete");
+      encode_link(batch, verb == Verb::Add, *l);
+    } else {
+      op.fail("qdisc", "an operation needs one of qdisc, filter or link");
+    }
+  } catch (...) {
+    batch.buf.set_size(size);
+    batch.fixups.resize(fixups);
+    batch.starts.resize(count);
+    throw;
+  }
+}
+
+DumpRequest read_dump_request(const FieldReader& r) {
+  DumpRequest req;
+  auto type = r.string("type");
+  if (!type) r.fail("type", "is required (qdisc, filter, link or action)");
+  if (*type == "qdisc") req.kind = DumpKind::Qdisc;
+  else if (*type == "filter") req.kind = DumpKind::Filter;
+  else if (*type == "link") req.kind = DumpKind::Link;
+  else if (*type == "action") req.kind = DumpKind::Action;
+  else r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, filter, link, action)");
+  if (auto dev = r.iface("dev")) req.dev = *dev;
+  if (req.kind == DumpKind::Filter) {
+    if (!r.iface("dev")) r.fail("dev", "is required to list filters");
+    if (!r.has("parent")) r.fail("parent", "is required to list filters (ingress, egress, root, or a handle)");
+    req.parent = parse_handle(r, "parent", HandleContext::FilterParent, 0);
+  }
+  if (req.kind == DumpKind::Action) {
+    auto kind = r.string("kind");
+    if (!kind) r.fail("kind", "is required to list actions (e.g. \"mirred\")");
+    req.action_kind = *kind;
+  }
+  return req;
+}
+
+void encode_dump(Batch& batch, const DumpRequest& req) {
+  switch (req.kind) {
+    case DumpKind::Qdisc:
+    case DumpKind::Filter: {
+      Message m(batch, req.kind == DumpKind::Qdisc ? RTM_GETQDISC : RTM_GETTFILTER, NLM_F_DUMP);
+      auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
+      tcm->tcm_family = AF_UNSPEC;
+      if (req.kind == DumpKind::Filter) {
+        m.put_ifindex_at(&tcm->tcm_ifindex, req.dev);
+        tcm->tcm_parent = req.parent;
+      }
+      m.finish();
+      break;
+    }
+    case DumpKind::Link: {
+      Message m(batch, RTM_GETLINK, NLM_F_DUMP);
+      auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
+      ifi->ifi_family = AF_UNSPEC;
+      m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+      m.finish();
+      break;
+    }
+    case DumpKind::Action: {
+      Message m(batch, RTM_GETACTION, NLM_F_DUMP);
+      auto* tca = static_cast<tcamsg*>(m.put_extra_header(sizeof(tcamsg)));
+      tca->tca_family = AF_UNSPEC;
+      nlattr* tab = m.nest_start(TCA_ACT_TAB);
+      nlattr* first = m.nest_start(1);
+      m.put_strz(TCA_ACT_KIND, req.action_kind);
+      m.nest_end(first);
+      m.nest_end(tab);
+      m.finish();
+      break;
+    }
+  }
+}
+
+bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
+  if (nlh->nlmsg_type == RTM_NEWLINK) return decode_link(nlh, w);
+  if (nlh->nlmsg_type == RTM_NEWACTION) {
+    const nlattr* tb[TCA_ROOT_MAX + 1];
+    parse_payload(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + NLMSG_ALIGN(sizeof(tcamsg)),
+                  mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcamsg)), tb, TCA_ROOT_MAX);
+    w.set_string("type", "actions");
+    if (tb[TCA_ACT_TAB]) decode_actions(tb[TCA_ACT_TAB], w);
+    return true;
+  }
+  bool qdisc = nlh->nlmsg_type == RTM_NEWQDISC;
+  if (!qdisc && nlh->nlmsg_type != RTM_NEWTFILTER) return false;
+  const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
+  const nlattr* tb[TCA_MAX + 1];
+  parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
+                mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcmsg)), tb, TCA_MAX);
+  if (!tb[TCA_KIND]) return false;
+  std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
+  w.set_string("type", qdisc ? "qdisc" : "filter");
+  w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
+  w.set_string("kind", kind);
+  if (qdisc) {
+    w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::QdiscParent));
+    w.set_string("handle", handle_name(tcm->tcm_handle, HandleContext::Handle));
+    const QdiscKind* k = find_qdisc_kind(kind);
+    if (k && k->decode) k->decode(tb[TCA_OPTIONS], w);
+    if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w);
+    return true;
+  }
+  // u32 lists its hash tables (node 0) beside the filters; they are not filters anyone added.
+  if (kind == "u32" && (tcm->tcm_handle & 0xFFF) == 0) return false;
+  w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::FilterParent));
+  w.set_u64("priority", TC_H_MAJ(tcm->tcm_info) >> 16);
+  w.set_string("protocol", protocol_name(ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)))));
+  w.set_u64("handle", tcm->tcm_handle);
+  w.set_u64("chain", tb[TCA_CHAIN] ? mnl_attr_get_u32(tb[TCA_CHAIN]) : 0);
+  const FilterKind* k = find_filter_kind(kind);
+  if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
+  return true;
+}
+
+uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback) {
+  if (!r.has(field)) return fallback;
+  if (auto s = r.string(field)) {
+    if (*s == "root") return TC_H_ROOT;
+    if (ctx == HandleContext::QdiscParent && (*s == "ingress" || *s == "clsact")) return TC_H_INGRESS;
+    if (ctx == HandleContext::FilterParent && *s == "ingress")
+      return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+    if (ctx == HandleContext::FilterParent && *s == "egress")
+      return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+    if (*s == "none") return 0;
+    unsigned maj = 0, min = 0;
+    char tail = 0;
+    int n = std::sscanf(s->c_str(), "%x:%x%c", &maj, &min, &tail);
+    if ((n == 1 && s->back() == ':') || n == 2) {
+      if (maj <= 0xFFFF && min <= 0xFFFF) return TC_H_MAKE(maj << 16, min);
+    }
+    r.fail(field, "\"" + *s + "\" is not a handle (allowed: root, ingress" +
+                      std::string(ctx == HandleContext::FilterParent ? ", egress" : "") +
+                      ", \"MAJOR:\" or \"MAJOR:MINOR\" in hex, or a number)");
+  }
+  return static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, fallback));
+}
+
+std::string handle_name(uint32_t h, HandleContext ctx) {
+  if (h == TC_H_ROOT) return "root";
+  if (ctx == HandleContext::QdiscParent && h == TC_H_INGRESS) return "ingress";
+  if (ctx == HandleContext::FilterParent && h == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) return "ingress";
+  if (ctx == HandleContext::FilterParent && h == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) return "egress";
+  char buf[24];
+  if (TC_H_MIN(h) == 0) std::snprintf(buf, sizeof buf, "%x:", TC_H_MAJ(h) >> 16);
+  else std::snprintf(buf, sizeof buf, "%x:%x", TC_H_MAJ(h) >> 16, TC_H_MIN(h));
+  return buf;
+}
+
+}  // namespace netqos

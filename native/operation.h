@@ -1,0 +1,81 @@
+// Operations (add/replace/change/delete of qdiscs, filters and links) encoded into a batch, and
+// kernel objects decoded back into the same shapes.
+#pragma once
+
+#include <linux/netlink.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fields.h"
+#include "message.h"
+
+namespace netqos {
+
+// A buffer of consecutive netlink messages, one per operation, plus the interface names still to
+// resolve. Sequence numbers and port ids are filled in when it is sent.
+class Batch {
+ public:
+  // Grows without zero-filling: each message reserves kMaxMessage and keeps what it used.
+  class Buffer {
+   public:
+    uint8_t* data() { return data_.get(); }
+    const uint8_t* data() const { return data_.get(); }
+    size_t size() const { return size_; }
+    void clear() { size_ = 0; }
+    void reserve_tail(size_t extra) {
+      if (size_ + extra <= capacity_) return;
+      size_t cap = capacity_ ? capacity_ * 2 : 256 * 1024;
+      while (cap < size_ + extra) cap *= 2;
+      std::unique_ptr<uint8_t[]> grown(new uint8_t[cap]);
+      if (size_) std::memcpy(grown.get(), data_.get(), size_);
+      data_ = std::move(grown);
+      capacity_ = cap;
+    }
+    void set_size(size_t n) { size_ = n; }
+
+   private:
+    std::unique_ptr<uint8_t[]> data_;
+    size_t size_ = 0;
+    size_t capacity_ = 0;
+  };
+  Buffer buf;
+  std::vector<size_t> starts;    // offset of each message in buf
+  std::vector<IfFixup> fixups;   // ordered by offset
+  size_t size() const { return starts.size(); }
+  nlmsghdr* message(size_t i) { return reinterpret_cast<nlmsghdr*>(buf.data() + starts[i]); }
+  void clear() {
+    buf.clear();
+    starts.clear();
+    fixups.clear();
+  }
+};
+
+// Reads one operation ({op: 'add', qdisc: {...}} etc.) and appends its message to the batch.
+// Throws InvalidArgument naming the field on a bad operation; the batch is then unchanged.
+void encode_operation(Batch& batch, const FieldReader& op);
+
+// What to dump.
+enum class DumpKind { Qdisc, Filter, Link, Action };
+struct DumpRequest {
+  DumpKind kind;
+  IfRef dev;            // qdisc/filter: limit to this interface (filter: required)
+  uint32_t parent = 0;  // filter: the parent (block) to list
+  std::string action_kind;  // action: the kind to list ("mirred", ...)
+};
+DumpRequest read_dump_request(const FieldReader& r);
+// Appends the dump request message for `req` to the batch (with the resolved ifindex fixup).
+void encode_dump(Batch& batch, const DumpRequest& req);
+
+// Decodes one reply message of a dump into w. Returns false for messages to skip.
+bool decode_object(const nlmsghdr* nlh, FieldWriter& w);
+
+// tc handles: "root", "ingress", "clsact", "egress", "1:", "ffff:", "1:1", or a number.
+enum class HandleContext { QdiscParent, FilterParent, Handle, ClassId };
+uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback);
+std::string handle_name(uint32_t h, HandleContext ctx);
+
+}  // namespace netqos

@@ -1,0 +1,42 @@
+#include "registry.h"
+
+#include <cstring>
+
+namespace netqos {
+
+extern const QdiscKind tbf_qdisc, ingress_qdisc, clsact_qdisc;
+extern const FilterKind u32_filter, matchall_filter;
+extern const ActionKind police_action, mirred_action, pedit_action, csum_action, skbedit_action,
+    gact_action;
+
+namespace {
+
+const QdiscKind* const kQdiscs[] = {&tbf_qdisc, &ingress_qdisc, &clsact_qdisc};
+const FilterKind* const kFilters[] = {&u32_filter, &matchall_filter};
+const ActionKind* const kActions[] = {&police_action, &mirred_action, &pedit_action,
+                                      &csum_action,   &skbedit_action, &gact_action};
+
+template <typename Kind, size_t N>
+const Kind* find(const Kind* const (&table)[N], const std::string& name) {
+  for (const Kind* k : table)
+    if (name == k->name) return k;
+  return nullptr;
+}
+
+template <typename Kind, size_t N>
+std::string names(const Kind* const (&table)[N]) {
+  std::string out;
+  for (const Kind* k : table) out += (out.empty() ? "" : ", ") + std::string(k->name);
+  return out;
+}
+
+}  // namespace
+
+const QdiscKind* find_qdisc_kind(const std::string& name) { return find(kQdiscs, name); }
+const FilterKind* find_filter_kind(const std::string& name) { return find(kFilters, name); }
+const ActionKind* find_action_kind(const std::string& name) { return find(kActions, name); }
+std::string qdisc_kind_names() { return names(kQdiscs); }
+std::string filter_kind_names() { return names(kFilters); }
+std::string action_kind_names() { return names(kActions); }
+
+}  // namespace netqos

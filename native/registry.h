@@ -1,0 +1,55 @@
+// The tables that register each tc kind, as iproute2's qdisc_util/filter_util/action_util do.
+// Adding a kind means one file that defines a *Kind and one line in registry.cc.
+#pragma once
+
+#include <linux/netlink.h>
+
+#include <string>
+
+#include "fields.h"
+#include "message.h"
+
+namespace netqos {
+
+struct QdiscKind {
+  const char* name;
+  // Fixed parent and handle for kinds that have them (ingress, clsact); 0 when free.
+  uint32_t fixed_parent;
+  uint32_t fixed_handle;
+  // Appends TCA_OPTIONS for add/replace/change (nothing for kinds without options).
+  void (*encode)(Message& m, const FieldReader& r);
+  // Decodes TCA_OPTIONS (may be null) into the object's fields.
+  void (*decode)(const nlattr* options, FieldWriter& w);
+};
+
+struct FilterKind {
+  const char* name;
+  void (*encode)(Message& m, const FieldReader& r);
+  void (*decode)(const nlattr* options, FieldWriter& w);
+};
+
+struct ActionKind {
+  const char* name;
+  // Writes the contents of TCA_ACT_OPTIONS.
+  void (*encode)(Message& m, const FieldReader& r);
+  void (*decode)(const nlattr* options, FieldWriter& w);
+};
+
+const QdiscKind* find_qdisc_kind(const std::string& name);
+const FilterKind* find_filter_kind(const std::string& name);
+const ActionKind* find_action_kind(const std::string& name);
+// "tbf, ingress, clsact" for messages.
+std::string qdisc_kind_names();
+std::string filter_kind_names();
+std::string action_kind_names();
+
+// The ordered action list of a filter (or a standalone action message): reads r's "actions"
+// array and writes nest(type){ nest(1){KIND, OPTIONS, COOKIE?}, nest(2){...} }.
+void encode_actions(Message& m, uint16_t type, const FieldReader& r);
+// Decodes such a list into w's "actions" array, with per-action statistics.
+void decode_actions(const nlattr* list, FieldWriter& w);
+
+// gnet statistics (TCA_STATS2 or TCA_ACT_STATS) into w's "stats" object.
+void decode_stats(const nlattr* stats2, FieldWriter& w);
+
+}  // namespace netqos

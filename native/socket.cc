@@ -1,0 +1,347 @@
+#include "socket.h"
+
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace netqos {
+
+namespace {
+
+// Acks for one sendmsg must fit the receive buffer: each costs about 1 KiB of skb truesize.
+constexpr size_t kChunkMessages = 1024;  // also IOV_MAX
+constexpr size_t kChunkBytes = 512 * 1024;
+constexpr int kReceiveBuffer = 32 * 1024 * 1024;
+constexpr int kSendBuffer = 2 * 1024 * 1024;
+constexpr int kDumpRetries = 10;
+
+std::string errno_text(int err) { return std::string(strerror(err)); }
+
+// The socket is created by a short-lived thread that entered the namespace, so no thread of
+// the process ever changes namespace for longer than that.
+mnl_socket* open_in_namespace(const std::string& netns) {
+  int nsfd = -1;
+  if (!netns.empty()) {
+    std::string path = netns.find('/') == std::string::npos ? "/var/run/netns/" + netns : netns;
+    nsfd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0) {
+      int err = errno;
+      throw SystemError(err, "network namespace \"" + netns + "\" cannot be opened (" + path +
+                                 "): " + errno_text(err));
+    }
+  }
+  mnl_socket* nl = nullptr;
+  int err = 0;
+  const char* step = "";
+  auto work = [&] {
+    if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) {
+      err = errno;
+      step = "entering the network namespace";
+      return;
+    }
+    nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    if (!nl) {
+      err = errno;
+      step = "opening a route netlink socket";
+    }
+  };
+  if (nsfd >= 0) {
+    std::thread t(work);
+    t.join();
+    close(nsfd);
+  } else {
+    work();
+  }
+  if (!nl) throw SystemError(err, std::string(step) + " failed: " + errno_text(err));
+  return nl;
+}
+
+void set_option(mnl_socket* nl, int level, int name, int value, int fallback_name = 0) {
+  int fd = mnl_socket_get_fd(nl);
+  if (setsockopt(fd, level, name, &value, sizeof value) == 0) return;
+  if (fallback_name) setsockopt(fd, level, fallback_name, &value, sizeof value);
+}
+
+// Reads NLMSGERR_ATTR_MSG from an error/ack message carrying extended-ack TLVs.
+std::string extack_message(const nlmsghdr* nlh) {
+  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
+  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+  size_t head = sizeof(nlmsghdr) + sizeof(nlmsgerr);
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) head += err->msg.nlmsg_len - sizeof(nlmsghdr);
+  if (nlh->nlmsg_len <= head) return "";
+  const nlattr* tb[NLMSGERR_ATTR_MAX + 1];
+  parse_payload(reinterpret_cast<const uint8_t*>(nlh) + head, nlh->nlmsg_len - head, tb,
+                NLMSGERR_ATTR_MAX);
+  if (!tb[NLMSGERR_ATTR_MSG]) return "";
+  const char* text = static_cast<const char*>(mnl_attr_get_payload(tb[NLMSGERR_ATTR_MSG]));
+  return std::string(text, strnlen(text, mnl_attr_get_payload_len(tb[NLMSGERR_ATTR_MSG])));
+}
+
+bool is_link_message(const nlmsghdr* nlh) {
+  return nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK;
+}
+
+std::string link_message_name(const nlmsghdr* nlh) {
+  std::string name;
+  size_t head = NLMSG_ALIGN(sizeof(ifinfomsg));
+  for_each_attr(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + head,
+                mnl_nlmsg_get_payload_len(nlh) - head, [&](const nlattr* attr) {
+                  if (mnl_attr_get_type(attr) == IFLA_IFNAME) name = mnl_attr_get_str(attr);
+                });
+  return name;
+}
+
+}  // namespace
+
+RouteSocket::RouteSocket(const std::string& netns) {
+  nl_ = open_in_namespace(netns);
+  int one = 1;
+  mnl_socket_setsockopt(nl_, NETLINK_EXT_ACK, &one, sizeof one);
+  mnl_socket_setsockopt(nl_, NETLINK_CAP_ACK, &one, sizeof one);
+  set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, kReceiveBuffer, SO_RCVBUF);
+  set_option(nl_, SOL_SOCKET, SO_SNDBUFFORCE, kSendBuffer, SO_SNDBUF);
+  if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
+    int err = errno;
+    mnl_socket_close(nl_);
+    throw SystemError(err, "binding the netlink socket failed: " + errno_text(err));
+  }
+  portid_ = mnl_socket_get_portid(nl_);
+  rxbuf_.resize(1 << 20);
+}
+
+RouteSocket::~RouteSocket() {
+  if (nl_) mnl_socket_close(nl_);
+}
+
+void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results) {
+  results.assign(batch.size(), OpResult{});
+  names_.clear();
+  std::vector<bool> skipped(batch.size(), false);
+  size_t fixup = 0;  // next unresolved fixup
+  size_t first = 0;
+  while (first < batch.size()) {
+    // Grow the chunk until a limit, or until a message names an interface we cannot know yet
+    // (an earlier message of this chunk may create or delete it).
+    size_t end = first, bytes = 0;
+    while (end < batch.size() && end - first < kChunkMessages) {
+      size_t msg_start = batch.starts[end];
+      size_t msg_end = msg_start + batch.message(end)->nlmsg_len;
+      if (end > first && bytes + (msg_end - msg_start) > kChunkBytes) break;
+      bool blocked = false;
+      size_t f = fixup;
+      for (; f < batch.fixups.size() && batch.fixups[f].offset < msg_end; f++) {
+        if (!names_.count(batch.fixups[f].name)) blocked = true;
+      }
+      if (blocked) {
+        if (end > first) break;
+        // First message of the chunk: everything before it is acknowledged, so ask the kernel.
+        resolve_names(batch, end);
+      }
+      for (; fixup < f; fixup++) {
+        auto it = names_.find(batch.fixups[fixup].name);
+        if (it == names_.end() || it->second == 0) {
+          skipped[end] = true;
+          results[end].error = ENODEV;
+          results[end].message = "interface \"" + batch.fixups[fixup].name + "\" does not exist";
+          continue;
+        }
+        std::memcpy(batch.buf.data() + batch.fixups[fixup].offset, &it->second, sizeof(uint32_t));
+      }
+      nlmsghdr* nlh = batch.message(end);
+      if (is_link_message(nlh)) names_.erase(link_message_name(nlh));
+      bytes += msg_end - msg_start;
+      end++;
+    }
+    // Send what can be sent.
+    std::vector<size_t> sendable;
+    for (size_t i = first; i < end; i++)
+      if (!skipped[i]) sendable.push_back(i);
+    size_t k = 0;
+    while (k < sendable.size()) {
+      size_t n = std::min(kChunkMessages, sendable.size() - k);
+      std::vector<size_t> part(sendable.begin() + k, sendable.begin() + k + n);
+      std::vector<iovec> iov(part.size());
+      uint32_t first_seq = seq_;
+      for (size_t j = 0; j < part.size(); j++) {
+        nlmsghdr* nlh = batch.message(part[j]);
+        nlh->nlmsg_seq = seq_++;
+        nlh->nlmsg_pid = 0;
+        iov[j].iov_base = nlh;
+        iov[j].iov_len = nlh->nlmsg_len;
+      }
+      sockaddr_nl kernel{};
+      kernel.nl_family = AF_NETLINK;
+      msghdr msg{};
+      msg.msg_name = &kernel;
+      msg.msg_namelen = sizeof kernel;
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = iov.size();
+      ssize_t sent = sendmsg(mnl_socket_get_fd(nl_), &msg, 0);
+      sendmsg_calls_++;
+      if (sent < 0) {
+        int err = errno;
+        for (size_t idx : part) {
+          results[idx].error = err;
+          results[idx].message = "sendmsg failed: " + errno_text(err);
+        }
+        k += n;
+        continue;
+      }
+      messages_sent_ += part.size();
+      // Collect one ack per message.
+      size_t pending = part.size();
+      while (pending > 0) {
+        ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+        if (got < 0) {
+          int err = errno;
+          if (err == EINTR) continue;
+          for (size_t idx : part)
+            if (results[idx].error == 0 && results[idx].message.empty()) {
+              results[idx].error = err;
+              results[idx].message = "acknowledgement lost: " + errno_text(err);
+            }
+          pending = 0;
+          break;
+        }
+        const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
+        int len = static_cast<int>(got);
+        for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+          if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+          uint32_t offset = nlh->nlmsg_seq - first_seq;
+          if (offset >= part.size()) continue;
+          const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+          OpResult& r = results[part[offset]];
+          r.error = -err->error;
+          r.message = extack_message(nlh);
+          pending--;
+        }
+      }
+      k += n;
+    }
+    first = end;
+  }
+}
+
+void RouteSocket::resolve_names(const Batch& batch, size_t first) {
+  // Every name not yet known, asked for in one pipelined round of RTM_GETLINK requests.
+  std::vector<std::string> wanted;
+  size_t begin_offset = batch.starts[first];
+  for (const auto& f : batch.fixups) {
+    if (f.offset < begin_offset || names_.count(f.name)) continue;
+    names_[f.name] = 0;  // placeholder, so each name is asked once
+    wanted.push_back(f.name);
+  }
+  for (size_t k = 0; k < wanted.size(); k += kChunkMessages) {
+    size_t n = std::min(kChunkMessages, wanted.size() - k);
+    Batch req;
+    for (size_t j = 0; j < n; j++) {
+      Message m(req, RTM_GETLINK, 0);
+      auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
+      ifi->ifi_family = AF_UNSPEC;
+      m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+      m.put_strz(IFLA_IFNAME, wanted[k + j]);
+      m.finish();
+    }
+    uint32_t first_seq = seq_;
+    for (size_t j = 0; j < n; j++) req.message(j)->nlmsg_seq = seq_++;
+    if (mnl_socket_sendto(nl_, req.buf.data(), req.buf.size()) < 0) return;
+    sendmsg_calls_++;
+    size_t pending = n;
+    while (pending > 0) {
+      ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
+      int len = static_cast<int>(got);
+      for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+        uint32_t offset = nlh->nlmsg_seq - first_seq;
+        if (offset >= n) continue;
+        if (nlh->nlmsg_type == RTM_NEWLINK) {
+          const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+          names_[wanted[k + offset]] = static_cast<uint32_t>(ifi->ifi_index);
+          pending--;
+        } else if (nlh->nlmsg_type == NLMSG_ERROR) {
+          pending--;
+        }
+      }
+    }
+  }
+}
+
+uint32_t RouteSocket::resolve(const std::string& name) {
+  names_.clear();
+  Batch none;
+  none.fixups.push_back({0, name});
+  none.starts.push_back(0);
+  resolve_names(none, 0);
+  auto it = names_.find(name);
+  return it == names_.end() ? 0 : it->second;
+}
+
+void RouteSocket::dump(const DumpRequest& req, DumpReply& out) {
+  DumpRequest resolved = req;
+  if (req.dev.by_name()) {
+    resolved.dev.index = resolve(req.dev.name);
+    resolved.dev.name.clear();
+    if (!resolved.dev.index)
+      throw SystemError(ENODEV, "interface \"" + req.dev.name + "\" does not exist");
+  }
+  out.ifindex = resolved.dev.index;
+  for (int attempt = 0; attempt < kDumpRetries; attempt++) {
+    out.data.clear();
+    out.offsets.clear();
+    Batch request;
+    encode_dump(request, resolved);
+    nlmsghdr* nlh = request.message(0);
+    uint32_t seq = nlh->nlmsg_seq = seq_++;
+    if (mnl_socket_sendto(nl_, request.buf.data(), request.buf.size()) < 0) {
+      int err = errno;
+      throw SystemError(err, "sending the dump request failed: " + errno_text(err));
+    }
+    sendmsg_calls_++;
+    bool done = false, interrupted = false;
+    while (!done) {
+      ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+      if (got < 0) {
+        int err = errno;
+        if (err == EINTR) continue;
+        throw SystemError(err, "receiving the dump failed: " + errno_text(err));
+      }
+      const nlmsghdr* msg = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
+      int len = static_cast<int>(got);
+      for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
+        if (msg->nlmsg_seq != seq) continue;
+        if (msg->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+        if (msg->nlmsg_type == NLMSG_DONE) {
+          done = true;
+          break;
+        }
+        if (msg->nlmsg_type == NLMSG_ERROR) {
+          const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
+          if (err->error == 0) continue;
+          std::string text = extack_message(msg);
+          throw SystemError(-err->error, "dump failed: " + errno_text(-err->error) +
+                                             (text.empty() ? "" : " (" + text + ")"));
+        }
+        out.offsets.push_back(out.data.size());
+        const auto* bytes = reinterpret_cast<const uint8_t*>(msg);
+        out.data.insert(out.data.end(), bytes, bytes + msg->nlmsg_len);
+      }
+    }
+    if (!interrupted) return;
+  }
+  throw SystemError(EINTR, "dump kept being interrupted by concurrent changes");
+}
+
+}  // namespace netqos

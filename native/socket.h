@@ -1,0 +1,71 @@
+// A route-netlink socket bound to one network namespace: batched, acknowledged sends with
+// extended-ack messages, dumps, and interface name resolution.
+#pragma once
+
+#include <libmnl/libmnl.h>
+
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "operation.h"
+
+namespace netqos {
+
+// A failed system call or protocol step, with errno.
+class SystemError : public std::runtime_error {
+ public:
+  SystemError(int err, const std::string& what) : std::runtime_error(what), error(err) {}
+  int error;
+};
+
+struct OpResult {
+  int error = 0;          // 0 or a positive errno
+  std::string message;    // the kernel's extended-ack text (error or warning)
+};
+
+struct DumpReply {
+  std::vector<uint8_t> data;      // reply messages, back to back
+  std::vector<size_t> offsets;    // start of each message
+  uint32_t ifindex = 0;           // the request's interface, resolved (0: all)
+};
+
+class RouteSocket {
+ public:
+  // netns: "" for the calling process's namespace, a name under /var/run/netns, or a path.
+  explicit RouteSocket(const std::string& netns);
+  ~RouteSocket();
+  RouteSocket(const RouteSocket&) = delete;
+  RouteSocket& operator=(const RouteSocket&) = delete;
+
+  // Sends every message of the batch (as few sendmsg calls as fit), each acknowledged, and
+  // fills one result per message. Interface names are resolved first (see resolve).
+  void execute(Batch& batch, std::vector<OpResult>& results);
+  // Runs one dump; retries from the start when the kernel reports it interrupted.
+  void dump(const DumpRequest& req, DumpReply& out);
+  // Interface index for a name in this namespace, or 0 when there is none.
+  uint32_t resolve(const std::string& name);
+
+  uint64_t messages_sent() const { return messages_sent_; }
+  uint64_t sendmsg_calls() const { return sendmsg_calls_; }
+  std::mutex& lock() { return mutex_; }
+
+ private:
+  // Looks up, in one pipelined round, every interface name of the batch's fixups from message
+  // `first` on that is not known yet; unknown names map to 0.
+  void resolve_names(const Batch& batch, size_t first);
+
+  mnl_socket* nl_ = nullptr;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 1;
+  std::vector<uint8_t> rxbuf_;
+  std::unordered_map<std::string, uint32_t> names_;  // per execute() call
+  uint64_t messages_sent_ = 0;
+  uint64_t sendmsg_calls_ = 0;
+  std::mutex mutex_;
+};
+
+}  // namespace netqos
