@@ -115,6 +115,7 @@ cleanup() {
   local p
   stop_uml
   for p in "${tail_pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${tail_pids[@]}"; do wait "$p" 2>/dev/null; done
   [ -n "${X:-}" ] && [ -d "$X" ] && rm -rf -- "$X"
 }
 on_signal() {

@@ -35,14 +35,16 @@ uint32_t flag_for(const FieldReader& r, const std::string& name) {
 }
 
 uint32_t read_update(const FieldReader& r) {
-  auto s = r.string("update");
-  if (!s) {
-    if (!r.has("update"))
-      r.fail("update", "is required (the checksums to recompute: " + std::string(kAllowed) + ")");
-    if (r.array_length("update") > 0)  // throws for numbers, with the field named
-      r.fail("update", "as an array is not readable yet; give the names as one string, e.g. \"ipv4h tcp\"");
-    r.fail("update", "is empty (give at least one of " + std::string(kAllowed) + ")");
+  if (!r.has("update"))
+    r.fail("update", "is required (the checksums to recompute: " + std::string(kAllowed) + ")");
+  std::optional<std::string> s;
+  try {
+    s = r.string("update");
+  } catch (const InvalidArgument&) {
+    r.array_length("update");  // throws, naming the field, unless it is an array
+    r.fail("update", "as an array is not supported yet; give the names as one string, e.g. \"ipv4h tcp\"");
   }
+  if (!s) r.fail("update", "expected a string of checksum names (" + std::string(kAllowed) + ")");
   uint32_t flags = 0;
   std::string word;
   for (size_t i = 0; i <= s->size(); i++) {

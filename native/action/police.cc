@@ -71,8 +71,8 @@ void encode(Message& m, const FieldReader& r) {
   // As tc: a policer needs a byte or packet rate, unless it only names an existing one (index)
   // or only checks packet sizes (mtu).
   if (!rate && !pps && !index && !mtu)
-    r.fail("rate", "or pktRate is required (rate in bit/s with burst in bytes, or pktRate in "
-                   "packets/s with pktBurst in packets)");
+    r.fail("rate or pktRate is required (rate in bit/s with burst in bytes, or pktRate in "
+           "packets/s with pktBurst in packets)");
 
   tc_police p;
   std::memset(&p, 0, sizeof p);

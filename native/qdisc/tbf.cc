@@ -71,11 +71,13 @@ void encode(Message& m, const FieldReader& r) {
     if (lim >= 4294967295.0) r.fail("latencyUs", "gives a queue over 4 GiB at this rate; lower it or give limit");
     opt.limit = static_cast<uint32_t>(lim);
   }
+  // Like tc, the tick fields use the 32-bit rate; above 2^32 B/s the kernel reads TCA_TBF_BURST
+  // and TCA_TBF_PBURST (bytes) instead, so only the byte values matter there.
   fill_ratespec(opt.rate, rate, static_cast<uint32_t>(mtu), mpu);
-  opt.buffer = xmittime(rate, burst);
+  opt.buffer = xmittime(opt.rate.rate, burst);
   if (peak) {
     fill_ratespec(opt.peakrate, peak, static_cast<uint32_t>(mtu), mpu);
-    opt.mtu = xmittime(peak, mtu);
+    opt.mtu = xmittime(opt.peakrate.rate, mtu);
   }
 
   nlattr* options = m.nest_start(TCA_OPTIONS);
