@@ -84,6 +84,7 @@ Napi::Object results_to_js(Napi::Env env, const std::vector<OpResult>& results, 
     o.Set("message", Napi::String::New(env, r.message));
     if (r.error) {
       o.Set("errno", Napi::Number::New(env, r.error));
+      o.Set("description", Napi::String::New(env, strerror(r.error)));
       o.Set("code", Napi::String::New(env, errno_code(r.error)));
       failures.Set(failures.Length(), o);
     } else {

@@ -63,34 +63,31 @@ umid="netqos-$$-$RANDOM"
 uml_pid=''
 tail_pids=()
 
-# Processes we started that may still run: the `timeout` we started ($uml_pid) and the linux.uml
-# processes under it. UML calls setsid(), so those are recognised as linux.uml processes that are
-# children of our timeout or in the session of our UML's main process (its pid is in the pid file
-# under our uml_dir; Linux does not reuse a pid while it names a live session). Nothing of anyone
-# else's is matched.
+# Processes we started that may still run: our `timeout` ($uml_pid, until it is reaped) and the
+# linux.uml processes of our guest. UML calls setsid(), so those are recognised by name plus our
+# unique uml_dir on their command line (or, failing that, membership of the session of one that
+# has it). Nothing of anyone else's is matched.
 own_uml_pids() {
-  [ -n "$uml_pid" ] || return 0
-  local f stat pid comm rest ppid pgrp sid main='' lines=()
-  [ -r "$X/uml/$umid/pid" ] && read -r main <"$X/uml/$umid/pid" 2>/dev/null
+  local f stat pid comm rest ppid pgrp sid cmdline sids=' ' others=()
   for f in /proc/[0-9]*/stat; do
     { read -r stat <"$f"; } 2>/dev/null || continue
     pid=${stat%% *}
     comm=${stat#* (}; comm=${comm%)*}
-    rest=${stat##*) }            # state ppid pgrp session ...
-    read -r _ ppid pgrp sid _ <<<"$rest"
-    if [ "$pid" = "$uml_pid" ] && [ "$comm" = timeout ]; then
+    if [ -n "$uml_pid" ] && [ "$pid" = "$uml_pid" ] && [ "$comm" = timeout ]; then
       echo "$pid"
     elif [ "$comm" = linux.uml ]; then
-      if [ "$ppid" = "$uml_pid" ]; then
-        echo "$pid"; [ -n "$main" ] || main=$pid
+      rest=${stat##*) }            # state ppid pgrp session ...
+      read -r _ ppid pgrp sid _ <<<"$rest"
+      cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")
+      if [[ $cmdline == *" uml_dir=$X/uml "* ]]; then
+        echo "$pid"; sids+="$sid "
       else
-        lines+=("$pid $sid")
+        others+=("$pid $sid")
       fi
     fi
   done
-  [ -n "$main" ] || return 0
-  for f in "${lines[@]}"; do
-    [ "${f#* }" = "$main" ] && echo "${f%% *}"
+  for f in "${others[@]}"; do
+    [[ $sids == *" ${f#* } "* ]] && echo "${f%% *}"
   done
 }
 
@@ -98,8 +95,13 @@ stop_uml() {
   local pids i
   pids=$(own_uml_pids)
   [ -n "$pids" ] || return 0
-  # SIGTERM to timeout is forwarded to UML, whose handler tears the guest down.
-  kill -TERM "$uml_pid" 2>/dev/null
+  if [ -n "$uml_pid" ] && kill -0 "$uml_pid" 2>/dev/null; then
+    # SIGTERM to our timeout is forwarded to UML, whose handler tears the guest down.
+    kill -TERM "$uml_pid" 2>/dev/null
+  else
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null
+  fi
   for i in $(seq 50); do
     pids=$(own_uml_pids); [ -n "$pids" ] || return 0
     sleep 0.1
@@ -108,6 +110,7 @@ stop_uml() {
   kill -KILL $pids 2>/dev/null
   sleep 0.2
   pids=$(own_uml_pids)
+  # shellcheck disable=SC2086
   [ -z "$pids" ] || say "warning: could not stop UML processes: $(echo $pids)"
 }
 
@@ -195,6 +198,7 @@ tail_pids+=($!)
 
 wait "$uml_pid"
 uml_rc=$?
+uml_pid=''   # reaped: its pid is no longer ours
 for p in "${tail_pids[@]}"; do wait "$p" 2>/dev/null; done
 tail_pids=()
 elapsed=$(LC_ALL=C awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
@@ -215,11 +219,15 @@ if [[ $rc =~ ^[0-9]+$ ]]; then
   if [ "$uml_rc" != 0 ]; then
     say "warning: the command finished but the guest did not power off cleanly (linux.uml: $uml_rc)"
     show_logs
+  elif [ -s "$X/console.log" ]; then
+    # Guest kernel messages (loglevel 2: critical and worse) and guest init warnings, if any.
+    grep -avE '^(sysrq: Power Off|reboot: Power down)[[:space:]]*$|^[[:space:]]*$' "$X/console.log" |
+      sed 's/^/uml-run: guest console: /' >&2
   fi
   say "guest exited with code $rc in ${elapsed}s"
   exit "$rc"
 fi
-if [ "$uml_rc" = 124 ] || [ "$uml_rc" = 137 ]; then
+if [ "$uml_rc" = 124 ] || { [ "$uml_rc" = 137 ] && [ "${elapsed%.*}" -ge "$timeout_s" ]; }; then
   say "guest timed out after ${timeout_s}s (elapsed ${elapsed}s); stopped it"
   show_logs
   exit 124

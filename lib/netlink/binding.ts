@@ -4,7 +4,8 @@ import { NetlinkError } from './errors';
 
 export interface NativeBatchResult {
   count: number;
-  failures: { index: number; errno: number; code: string; message: string }[];
+  /** message: the kernel's extended-ack text (may be empty); description: strerror(errno). */
+  failures: { index: number; errno: number; code: string; message: string; description: string }[];
   warnings: { index: number; message: string }[];
   sendmsgCalls: number;
 }

@@ -22,7 +22,10 @@ export interface OperationFailure {
   index: number;
   errno: number;
   code: string;
+  /** The kernel's extended-ack text, or netqos's own (e.g. an interface that does not exist). */
   message: string;
+  /** strerror(errno). */
+  description: string;
 }
 
 /** A kernel or socket failure: `code` is the errno name, `kernelMessage` the kernel's own words. */

@@ -104,10 +104,10 @@ export class NetlinkHandle {
     if (undo) {
       rollback = undo.failures.length === 0
         ? '; the batch was rolled back'
-        : `; rolling back failed too: ${undo.failures.map((f) => `${f.code} ${f.message}`).join('; ')}`;
+        : `; rolling back failed too: ${undo.failures.map((f) => `${f.code} ${f.message || f.description}`).join('; ')}`;
     }
     throw new NetlinkError(
-      `${describe(op)} (operation ${first.index}) failed: ${first.code}` +
+      `${describe(op)} (operation ${first.index}) failed: ${first.code} (${first.description})` +
         `${first.message ? `: ${first.message}` : ''}${more}${rollback}`,
       {
         errno: first.errno,
