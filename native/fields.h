@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace netqos {
 
@@ -40,6 +41,8 @@ class FieldReader {
   virtual std::optional<std::string> string(const char* name) const = 0;
   // Interface: a name (string) or an index (number).
   virtual std::optional<IfRef> iface(const char* name) const = 0;
+  // A list of strings (nullopt when absent).
+  virtual std::optional<std::vector<std::string>> strings(const char* name) const = 0;
   virtual std::unique_ptr<FieldReader> object(const char* name) const = 0;  // null when absent
   virtual size_t array_length(const char* name) const = 0;                 // 0 when absent
   virtual std::unique_ptr<FieldReader> element(const char* name, size_t i) const = 0;
@@ -66,6 +69,7 @@ class FieldWriter {
   virtual void set_number(const char* name, double v) = 0;
   virtual void set_bool(const char* name, bool v) = 0;
   virtual void set_string(const char* name, const std::string& v) = 0;
+  virtual void set_strings(const char* name, const std::vector<std::string>& v) = 0;
   virtual std::unique_ptr<FieldWriter> object(const char* name) = 0;
   // Appends a new object to the array field `name` (created on first use).
   virtual std::unique_ptr<FieldWriter> append(const char* name) = 0;

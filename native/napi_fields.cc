@@ -101,6 +101,21 @@ std::optional<IfRef> JsReader::iface(const char* name) const {
   fail(name, "expected an interface name or index, got " + describe(v));
 }
 
+std::optional<std::vector<std::string>> JsReader::strings(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return std::nullopt;
+  if (!v.IsArray()) fail(name, "expected an array of strings, got " + describe(v));
+  auto list = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value e = list.Get(i);
+    if (!e.IsString())
+      throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) + "]: expected a string, got " + describe(e));
+    out.push_back(e.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
 std::unique_ptr<FieldReader> JsReader::object(const char* name) const {
   Napi::Value v = get(name);
   if (v.IsUndefined()) return nullptr;
@@ -133,6 +148,12 @@ void JsWriter::set_bool(const char* name, bool v) { obj_.Set(name, Napi::Boolean
 void JsWriter::set_string(const char* name, const std::string& v) {
   obj_.Set(name, Napi::String::New(obj_.Env(), v));
 }
+void JsWriter::set_strings(const char* name, const std::vector<std::string>& v) {
+  Napi::Array list = Napi::Array::New(obj_.Env(), v.size());
+  for (size_t i = 0; i < v.size(); i++) list.Set(static_cast<uint32_t>(i), Napi::String::New(obj_.Env(), v[i]));
+  obj_.Set(name, list);
+}
+
 std::unique_ptr<FieldWriter> JsWriter::object(const char* name) {
   Napi::Object child = Napi::Object::New(obj_.Env());
   obj_.Set(name, child);

@@ -269,9 +269,11 @@ uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx
     if ((n == 1 && s->back() == ':') || n == 2) {
       if (maj <= 0xFFFF && min <= 0xFFFF) return TC_H_MAKE(maj << 16, min);
     }
-    r.fail(field, "\"" + *s + "\" is not a handle (allowed: root, ingress" +
-                      std::string(ctx == HandleContext::FilterParent ? ", egress" : "") +
-                      ", \"MAJOR:\" or \"MAJOR:MINOR\" in hex, or a number)");
+    std::string names = ctx == HandleContext::FilterParent   ? "root, ingress, egress, "
+                        : ctx == HandleContext::QdiscParent ? "root, ingress, "
+                                                            : "";
+    r.fail(field, "\"" + *s + "\" is not a handle (allowed: " + names +
+                      "\"MAJOR:\" or \"MAJOR:MINOR\" in hex, or a number)");
   }
   return static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, fallback));
 }

@@ -1,9 +1,6 @@
 // csum: recompute checksums after an edit (the IPv4 header checksum after a DSCP rewrite).
 //
-// `update` names the checksums. FieldReader/FieldWriter cannot yet read or write an array of
-// strings (element()/append() are for objects only), so until they can, `update` travels as one
-// string of names separated by spaces or commas ("ipv4h" or "ipv4h tcp"), and reads back as the
-// names separated by single spaces, in flag order.
+// `update` lists the checksums (["ipv4h"], ["ipv4h", "tcp"]); it reads back in flag order.
 #include <linux/pkt_cls.h>
 #include <linux/tc_act/tc_csum.h>
 
@@ -35,28 +32,11 @@ uint32_t flag_for(const FieldReader& r, const std::string& name) {
 }
 
 uint32_t read_update(const FieldReader& r) {
-  if (!r.has("update"))
-    r.fail("update", "is required (the checksums to recompute: " + std::string(kAllowed) + ")");
-  std::optional<std::string> s;
-  try {
-    s = r.string("update");
-  } catch (const InvalidArgument&) {
-    r.array_length("update");  // throws, naming the field, unless it is an array
-    r.fail("update", "as an array is not supported yet; give the names as one string, e.g. \"ipv4h tcp\"");
-  }
-  if (!s) r.fail("update", "expected a string of checksum names (" + std::string(kAllowed) + ")");
+  auto names = r.strings("update");
+  if (!names || names->empty())
+    r.fail("update", "is required (a list of the checksums to recompute: " + std::string(kAllowed) + ")");
   uint32_t flags = 0;
-  std::string word;
-  for (size_t i = 0; i <= s->size(); i++) {
-    char c = i < s->size() ? (*s)[i] : ' ';
-    if (c == ' ' || c == ',' || c == '\t') {
-      if (!word.empty()) flags |= flag_for(r, word);
-      word.clear();
-    } else {
-      word.push_back(c);
-    }
-  }
-  if (!flags) r.fail("update", "is empty (give at least one of " + std::string(kAllowed) + ")");
+  for (const auto& name : *names) flags |= flag_for(r, name);
   return flags;
 }
 
@@ -75,10 +55,10 @@ void decode(const nlattr* options, FieldWriter& w) {
   if (!tb[TCA_CSUM_PARMS] || mnl_attr_get_payload_len(tb[TCA_CSUM_PARMS]) < sizeof(tc_csum)) return;
   tc_csum p;
   std::memcpy(&p, mnl_attr_get_payload(tb[TCA_CSUM_PARMS]), sizeof p);
-  std::string update;
+  std::vector<std::string> update;
   for (const auto& f : kFlags)
-    if (p.update_flags & f.value) update += (update.empty() ? "" : " ") + std::string(f.name);
-  w.set_string("update", update);
+    if (p.update_flags & f.value) update.push_back(f.name);
+  w.set_strings("update", update);
   w.set_string("control", control_name(p.action));
   w.set_u64("index", p.index);
 }

@@ -60,8 +60,7 @@ const FIXTURE_CASES: Record<string, FilterOf> = {
     kind: 'u32',
     actions: [
       { kind: 'pedit', keys: [DSCP_V4_KEY], control: 'pipe' },
-      // `update` as one string: FieldReader cannot read an array of strings yet (see csum.cc).
-      { kind: 'csum', update: 'ipv4h' },
+      { kind: 'csum', update: ['ipv4h'] },
     ],
   }),
   // u32 match u32 0 0 action pedit ex munge ip6 traffic_class set 0xb8 retain 0xfc
@@ -245,7 +244,7 @@ const EXTRA_CASES: Record<string, FilterOf> = {
     ]),
   csum_all: (ix) =>
     matchall(ix.v1, 'egress', [
-      { kind: 'csum', update: 'ipv4h icmp igmp tcp udp udplite sctp', control: 'goto chain 2', index: 3 },
+      { kind: 'csum', update: ['ipv4h', 'icmp', 'igmp', 'tcp', 'udp', 'udplite', 'sctp'], control: 'goto chain 2', index: 3 },
     ]),
   matchall_classid_skip_sw: (ix) => ({
     ...matchall(ix.v0, 'ingress', [
@@ -326,7 +325,7 @@ describe('action and matchall fields are checked before anything is sent', () =>
     ['pedit key without mask', { kind: 'pedit', keys: [{ htype: 'ipv4', offset: 0, value: 0 }] }, `${at}\\.keys\\[0\\]\\.mask: is required`],
     ['pedit unknown cmd', { kind: 'pedit', keys: [{ htype: 'ipv4', cmd: 'xor', offset: 0, value: 0, mask: 0 }] }, `${at}\\.keys\\[0\\]\\.cmd: "xor" is not allowed`],
     ['csum without update', { kind: 'csum' }, `${at}\\.update: is required`],
-    ['csum unknown checksum', { kind: 'csum', update: 'ipv4h ip6h' }, `${at}\\.update: "ip6h" is not a checksum`],
+    ['csum unknown checksum', { kind: 'csum', update: ['ipv4h', 'ip6h'] }, `${at}\\.update: "ip6h" is not a checksum`],
     ['skbedit without an edit', { kind: 'skbedit' }, `${at}: an edit is required`],
     ['skbedit mask without mark', { kind: 'skbedit', mask: 0xff }, `${at}\\.mask: needs mark`],
     ['skbedit bad priority', { kind: 'skbedit', priority: '1:10x' }, `${at}\\.priority: "1:10x" is not a handle`],

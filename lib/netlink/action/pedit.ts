@@ -8,11 +8,13 @@ export interface PeditKey {
   /** Host-order 32-bit words, as the kernel applies them. */
   value: number;
   mask: number;
+  /** With offmask and shift: take the offset from the packet at this byte. */
+  at?: number;
   offmask?: number;
   shift?: number;
 }
 
-/** Packet editor in extended mode. See `dscpRewrite` in lib/netlink/dscp for the DSCP keys. */
+/** Packet editor in extended mode (tc's `pedit ex munge ...`). */
 export interface PeditAction extends ActionCommon {
   kind: 'pedit';
   keys: PeditKey[];

@@ -13,8 +13,8 @@ export interface PoliceAction extends ActionCommon {
   peakrate?: number;
   pktRate?: number;
   pktBurst?: number;
-  /** Verdict for conforming packets (tc's conform-exceed X/...); default 'reclassify'... see tc-police(8). */
+  /** Verdict for packets within the rate; default 'ok'. */
   conform?: Control;
-  /** Verdict for exceeding packets; tc's default is 'reclassify', pass 'drop' to police. */
+  /** Verdict for packets over the rate; tc's default is 'reclassify': pass 'drop' to police. */
   exceed?: Control;
 }
