@@ -1,2 +1,3 @@
 // netqos: Linux traffic control over rtnetlink, and Calico-style pod QoS on top of it.
 export * from './netlink';
+export * from './qos';

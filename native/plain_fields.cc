@@ -382,6 +382,20 @@ std::optional<IfRef> PlainReader::iface(const char* name) const {
   fail(name, "expected an interface name or index, got " + describe(*v));
 }
 
+std::optional<std::vector<std::string>> PlainReader::strings(const char* name) const {
+  const Value* v = get(name);
+  if (!v) return std::nullopt;
+  if (!v->is_array()) fail(name, "expected an array of strings, got " + describe(*v));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v->size(); i++) {
+    const Value& e = v->at(i);
+    if (!e.is_string())
+      throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) + "]: expected a string, got " + describe(e));
+    out.push_back(e.as_string());
+  }
+  return out;
+}
+
 std::unique_ptr<FieldReader> PlainReader::object(const char* name) const {
   const Value* v = get(name);
   if (!v) return nullptr;
@@ -418,6 +432,13 @@ void PlainWriter::set_i64(const char* name, int64_t v) { (*obj_)[name] = Value(v
 void PlainWriter::set_number(const char* name, double v) { (*obj_)[name] = Value(v); }
 void PlainWriter::set_bool(const char* name, bool v) { (*obj_)[name] = Value(v); }
 void PlainWriter::set_string(const char* name, const std::string& v) { (*obj_)[name] = Value(v); }
+
+void PlainWriter::set_strings(const char* name, const std::vector<std::string>& v) {
+  Value::Array list;
+  list.reserve(v.size());
+  for (const std::string& s : v) list.emplace_back(s);
+  (*obj_)[name] = Value(std::move(list));
+}
 
 std::unique_ptr<FieldWriter> PlainWriter::object(const char* name) {
   Value& slot = (*obj_)[name];

@@ -141,6 +141,7 @@ class PlainReader : public FieldReader {
   std::optional<bool> boolean(const char* name) const override;
   std::optional<std::string> string(const char* name) const override;
   std::optional<IfRef> iface(const char* name) const override;
+  std::optional<std::vector<std::string>> strings(const char* name) const override;
   std::unique_ptr<FieldReader> object(const char* name) const override;
   size_t array_length(const char* name) const override;
   std::unique_ptr<FieldReader> element(const char* name, size_t i) const override;
@@ -164,6 +165,7 @@ class PlainWriter : public FieldWriter {
   void set_number(const char* name, double v) override;
   void set_bool(const char* name, bool v) override;
   void set_string(const char* name, const std::string& v) override;
+  void set_strings(const char* name, const std::vector<std::string>& v) override;
   std::unique_ptr<FieldWriter> object(const char* name) override;
   std::unique_ptr<FieldWriter> append(const char* name) override;
 

@@ -27,7 +27,7 @@ say() { echo "uml-guest-init: $*" >&2; }
 
 power_off() {
   sync
-  [ -e /proc/sysrq-trigger ] || mount -t proc proc /proc 2>/dev/null
+  [ -e /proc/sysrq-trigger ] || mount -n -t proc proc /proc 2>/dev/null
   echo 1 >/proc/sys/kernel/sysrq 2>/dev/null
   echo o >/proc/sysrq-trigger
   # The power-off is asynchronous; wait for it rather than exiting (exiting would panic).
@@ -41,9 +41,13 @@ fi
 : >"$X/booted"
 
 # --- pseudo filesystems ---------------------------------------------------------------------
+# /run first, with -n: `ip netns` keeps its files in /run/netns and libmount creates /run/mount,
+# and neither may land in the host's /run. Without a private /run, stop (no rc: the host reports it).
+if ! mount -n -t tmpfs -o mode=755,nosuid,nodev tmpfs /run; then
+  say "mount /run failed: not running the command"
+  power_off
+fi
 mountpoint -q /proc || mount -t proc -o nosuid,nodev,noexec proc /proc || say "mount /proc failed"
-# /run first: `ip netns` keeps its files in /run/netns, which must not be the host's.
-mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run || say "mount /run failed"
 mountpoint -q /sys || mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || say "mount /sys failed"
 # CONFIG_DEVTMPFS_MOUNT normally mounts /dev already; never populate the host's /dev.
 mountpoint -q /dev || mount -t devtmpfs -o mode=755,nosuid devtmpfs /dev || say "mount /dev failed"

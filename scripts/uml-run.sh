@@ -196,7 +196,7 @@ tail_pids+=($!)
 tail -q -n +1 -s 0.2 -f --pid="$uml_pid" "$X/stderr" </dev/null >&2 &
 tail_pids+=($!)
 
-wait "$uml_pid"
+wait "$uml_pid" 2>/dev/null   # (no "Aborted" job notice from bash: UML's status is handled below)
 uml_rc=$?
 uml_pid=''   # reaped: its pid is no longer ours
 for p in "${tail_pids[@]}"; do wait "$p" 2>/dev/null; done
@@ -216,7 +216,11 @@ show_logs() {
 rc=''
 [ -e "$X/rc" ] && rc=$(<"$X/rc")
 if [[ $rc =~ ^[0-9]+$ ]]; then
-  if [ "$uml_rc" != 0 ]; then
+  if [ "$uml_rc" = 134 ] && grep -aq '^reboot: Power down' "$X/console.log" 2>/dev/null; then
+    # Seen now and then: linux.uml abort()s in its own teardown after the guest has powered off.
+    # The command had finished and reported its code, so this is only noted.
+    say "note: linux.uml aborted after the guest powered off (harmless, result kept)"
+  elif [ "$uml_rc" != 0 ]; then
     say "warning: the command finished but the guest did not power off cleanly (linux.uml: $uml_rc)"
     show_logs
   elif [ -s "$X/console.log" ]; then

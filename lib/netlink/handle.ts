@@ -77,6 +77,20 @@ export class NetlinkHandle {
     return runDumpSync(planDump(query) as DumpPlan<DumpResult<Q>>, (r: DumpRequest[]) => h.dumpSync(r));
   }
 
+  /**
+   * Runs a read plan: a generator that yields batches of raw dump requests and receives their
+   * decoded replies (see dump.ts). Each batch is one trip to the worker thread.
+   */
+  read<T>(plan: DumpPlan<T>): Promise<T> {
+    const h = this.open();
+    return runDump(plan, (r) => h.dump(r));
+  }
+
+  readSync<T>(plan: DumpPlan<T>): T {
+    const h = this.open();
+    return runDumpSync(plan, (r) => h.dumpSync(r));
+  }
+
   /** Messages and sendmsg calls this handle has sent so far. */
   counters(): { messages: number; sendmsgCalls: number } {
     return this.open().counters();

@@ -43,7 +43,14 @@ void fill_ratespec(tc_ratespec& spec, uint64_t rate, uint32_t mtu, uint16_t mpu)
 void encode(Message& m, const FieldReader& r) {
   uint64_t rate = rate_bytes(r, "rate", true);
   uint64_t burst = r.u64_in("burst", 1, 0xFFFFFFFFu, 0);
-  if (!burst) r.fail("burst", "is required (bytes, e.g. 32768)");
+  // bufferTicks: the bucket as raw psched ticks, for callers that reproduce another tool's
+  // numbers (Calico sends ticks and no TCA_TBF_BURST); it needs an explicit limit.
+  auto buffer_ticks = r.u64("bufferTicks");
+  if (buffer_ticks && burst) r.fail("give burst or bufferTicks, not both");
+  if (!buffer_ticks && !burst) r.fail("burst", "is required (bytes, e.g. 32768)");
+  if (buffer_ticks && (*buffer_ticks == 0 || *buffer_ticks > 0xFFFFFFFFu))
+    r.fail("bufferTicks", std::to_string(*buffer_ticks) + " is out of range (1..4294967295)");
+  if (buffer_ticks && !r.has("limit")) r.fail("limit", "is required with bufferTicks");
   uint64_t peak = rate_bytes(r, "peakrate", false);
   uint64_t mtu = r.u64_in("minburst", 1, 0xFFFFFFFFu, 0);
   if (peak && !mtu) r.fail("minburst", "is required with peakrate (bytes, at least the MTU, e.g. 1514)");
@@ -74,7 +81,7 @@ void encode(Message& m, const FieldReader& r) {
   // Like tc, the tick fields use the 32-bit rate; above 2^32 B/s the kernel reads TCA_TBF_BURST
   // and TCA_TBF_PBURST (bytes) instead, so only the byte values matter there.
   fill_ratespec(opt.rate, rate, static_cast<uint32_t>(mtu), mpu);
-  opt.buffer = xmittime(opt.rate.rate, burst);
+  opt.buffer = buffer_ticks ? static_cast<uint32_t>(*buffer_ticks) : xmittime(opt.rate.rate, burst);
   if (peak) {
     fill_ratespec(opt.peakrate, peak, static_cast<uint32_t>(mtu), mpu);
     opt.mtu = xmittime(opt.peakrate.rate, mtu);
@@ -82,7 +89,7 @@ void encode(Message& m, const FieldReader& r) {
 
   nlattr* options = m.nest_start(TCA_OPTIONS);
   m.put(TCA_TBF_PARMS, &opt, sizeof opt);
-  m.put_u32(TCA_TBF_BURST, static_cast<uint32_t>(burst));
+  if (burst) m.put_u32(TCA_TBF_BURST, static_cast<uint32_t>(burst));
   if (rate >= k32) m.put_u64(TCA_TBF_RATE64, rate);
   if (peak) {
     if (peak >= k32) m.put_u64(TCA_TBF_PRATE64, peak);

@@ -1,19 +1,12 @@
 import type { QdiscCommon } from '../types';
 
-/**
- * Token bucket filter (tc-tbf(8)). Units: rates in bit/s, sizes in bytes, time in microseconds.
- * Give `limit` or `latencyUs` (tc's "limit" / "latency"); the engine computes buffer ticks
- * and limit exactly as iproute2 does for the same command line.
- */
-export interface TbfQdisc extends QdiscCommon {
+interface TbfFields extends QdiscCommon {
   kind: 'tbf';
   /** Sustained rate, bit/s (64-bit rates above 34.4 Gbit/s are supported). */
   rate: number;
-  /** Bucket size, bytes. */
-  burst: number;
   /** Queue size, bytes. Exclusive with latencyUs. */
   limit?: number;
-  /** Longest time a packet may wait, microseconds; the limit is derived from it. */
+  /** Longest time a packet may wait, microseconds; the limit is derived from it as tc does. */
   latencyUs?: number;
   /** Peak rate, bit/s, above rate; needs minburst. */
   peakrate?: number;
@@ -22,3 +15,25 @@ export interface TbfQdisc extends QdiscCommon {
   /** Minimum packet unit, bytes. */
   mpu?: number;
 }
+
+/**
+ * Token bucket filter (tc-tbf(8)). Units: rates in bit/s, sizes in bytes, time in microseconds.
+ * Give `limit` or `latencyUs` (tc's "limit" / "latency"); the engine computes buffer ticks and
+ * limit exactly as iproute2 does for the same command line.
+ */
+export type TbfQdisc = TbfFields &
+  (
+    | {
+        /** Bucket size, bytes. Reads back through the kernel's 64 ns ticks (exact up to ~1 Gbit/s). */
+        burst: number;
+        bufferTicks?: never;
+      }
+    | {
+        /**
+         * The bucket as raw psched ticks, with no TCA_TBF_BURST, as Calico sends it; needs limit.
+         * The kernel caps a bucket at 2^32-1 ns (about 4.3 s). Reads back as `burst`.
+         */
+        bufferTicks: number;
+        burst?: never;
+      }
+  );

@@ -1,0 +1,202 @@
+// The benchmark floor: the same engine the addon drives (encode_operation over PlainReader,
+// RouteSocket::execute), with no Node and no N-API, timing only encode + execute.
+//
+//   netqos_floor <netns> <workload> <N> [repeats]
+//
+//   w1   replace a TBF root qdisc on h0..h{N-1} (veth ends the caller created), one batch
+//   w2   pod QoS from nothing on N pods, one batch: IFB nqifb{i} (mtu 1500, up) for every pod,
+//        then per pod ingress on h{i}, u32 match-all prio 1 with mirred redirect to nqifb{i},
+//        TBF root on h{i} and TBF root on nqifb{i} (10 Mbit/s, 32 KiB burst, 25 ms latency)
+//   w6   remove it: delete nqifb{i} and the root and ingress qdiscs of h{i}, one batch
+//   rtt  one TBF replace on h0 per execute, timed one by one `repeats` times (default 1000)
+//
+// w2 first removes what a previous w2 left (untimed), and w6 first builds it (untimed) when it
+// is not there, so each can be repeated. Every run prints one JSON line.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "operation.h"
+#include "plain_fields.h"
+#include "socket.h"
+
+using namespace netqos;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Value tbf(const std::string& dev) {
+  return Value::object({{"dev", dev}, {"kind", "tbf"}, {"parent", "root"}, {"handle", "1:"},
+                        {"rate", 10000000}, {"burst", 32768}, {"latencyUs", 25000}});
+}
+Value op(const char* verb, const char* what, Value body) {
+  return Value::object({{"op", verb}, {what, std::move(body)}});
+}
+std::string host(size_t i) { return "h" + std::to_string(i); }
+std::string ifb(size_t i) { return "nqifb" + std::to_string(i); }
+
+std::vector<Value> w1_ops(size_t n) {
+  std::vector<Value> ops;
+  for (size_t i = 0; i < n; i++) ops.push_back(op("replace", "qdisc", tbf(host(i))));
+  return ops;
+}
+
+std::vector<Value> w2_ops(size_t n) {
+  std::vector<Value> ops;
+  for (size_t i = 0; i < n; i++)
+    ops.push_back(op("add", "link", Value::object({{"kind", "ifb"}, {"name", ifb(i)}, {"mtu", 1500}, {"up", true}})));
+  for (size_t i = 0; i < n; i++) {
+    ops.push_back(op("add", "qdisc", Value::object({{"dev", host(i)}, {"kind", "ingress"}})));
+    ops.push_back(op("add", "filter",
+                     Value::object({{"dev", host(i)}, {"parent", "ingress"}, {"kind", "u32"}, {"priority", 1},
+                                    {"protocol", "all"},
+                                    {"actions", Value::array({Value::object({{"kind", "mirred"},
+                                                                             {"direction", "egress"},
+                                                                             {"mode", "redirect"},
+                                                                             {"dev", ifb(i)}})})}})));
+    ops.push_back(op("add", "qdisc", tbf(host(i))));
+    ops.push_back(op("add", "qdisc", tbf(ifb(i))));
+  }
+  return ops;
+}
+
+std::vector<Value> w6_ops(size_t n) {
+  std::vector<Value> ops;
+  for (size_t i = 0; i < n; i++) {
+    ops.push_back(op("delete", "link", Value::object({{"name", ifb(i)}})));
+    ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"parent", "root"}})));
+    ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"kind", "ingress"}})));
+  }
+  return ops;
+}
+
+struct Run {
+  double seconds = 0;
+  uint64_t messages = 0;
+  uint64_t sendmsgs = 0;
+  size_t failures = 0;
+  std::string first_failure;
+};
+
+// Encodes and executes ops as one batch; only this is timed.
+Run run(RouteSocket& sock, const std::vector<Value>& ops) {
+  Run r;
+  uint64_t messages = sock.messages_sent(), sendmsgs = sock.sendmsg_calls();
+  std::vector<OpResult> results;
+  auto start = Clock::now();
+  {
+    Batch batch;
+    for (size_t i = 0; i < ops.size(); i++) encode_operation(batch, PlainReader(ops[i], "ops[" + std::to_string(i) + "]"));
+    sock.execute(batch, results);
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.messages = sock.messages_sent() - messages;
+  r.sendmsgs = sock.sendmsg_calls() - sendmsgs;
+  for (size_t i = 0; i < results.size(); i++) {
+    if (!results[i].error) continue;
+    if (!r.failures)
+      r.first_failure = "operation " + std::to_string(i) + ": errno " + std::to_string(results[i].error) + " " +
+                        results[i].message;
+    r.failures++;
+  }
+  return r;
+}
+
+void print(const char* workload, size_t n, const Run& r, const std::string& extra = "") {
+  std::printf(
+      "{\"workload\":\"%s\",\"n\":%zu,\"seconds\":%.6f,\"perItemUs\":%.3f,\"messages\":%llu,"
+      "\"sendmsgCalls\":%llu,\"failures\":%zu%s}\n",
+      workload, n, r.seconds, r.seconds * 1e6 / static_cast<double>(n ? n : 1),
+      static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.sendmsgs), r.failures,
+      extra.c_str());
+  if (r.failures) std::fprintf(stderr, "%s: %zu failures, first: %s\n", workload, r.failures, r.first_failure.c_str());
+}
+
+// Untimed state changes between repeats; failures there are reported, not fatal.
+void prepare(RouteSocket& sock, const std::vector<Value>& ops, const char* what) {
+  Run r = run(sock, ops);
+  if (r.failures) std::fprintf(stderr, "setup (%s): %zu failures, first: %s\n", what, r.failures, r.first_failure.c_str());
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(rank, v.size() - 1)];
+}
+
+int usage(const char* argv0) {
+  std::fprintf(stderr, "usage: %s <netns> <w1|w2|w6|rtt> <N> [repeats]\n", argv0);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4 || argc > 5) return usage(argv[0]);
+  std::string netns = argv[1], workload = argv[2];
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(argv[3], &end, 10);
+  if (!end || *end || n == 0) return usage(argv[0]);
+  unsigned long long repeats = workload == "rtt" ? 1000 : 1;
+  if (argc == 5) {
+    repeats = std::strtoull(argv[4], &end, 10);
+    if (!end || *end || repeats == 0) return usage(argv[0]);
+  }
+  if (workload != "w1" && workload != "w2" && workload != "w6" && workload != "rtt") return usage(argv[0]);
+
+  size_t failures = 0;
+  try {
+    RouteSocket sock(netns);
+    if (workload == "rtt") {
+      std::vector<Value> one = {op("replace", "qdisc", tbf(host(0)))};
+      prepare(sock, one, "first replace");  // the qdisc exists; every sample replaces it
+      std::vector<double> samples;
+      Run total;
+      for (unsigned long long k = 0; k < repeats; k++) {
+        Run r = run(sock, one);
+        samples.push_back(r.seconds * 1e6);
+        total.seconds += r.seconds;
+        total.messages += r.messages;
+        total.sendmsgs += r.sendmsgs;
+        total.failures += r.failures;
+        if (r.failures && total.first_failure.empty()) total.first_failure = r.first_failure;
+      }
+      char extra[128];
+      std::snprintf(extra, sizeof extra, ",\"repeats\":%llu,\"p50Us\":%.2f,\"p99Us\":%.2f", repeats,
+                    percentile(samples, 0.50), percentile(samples, 0.99));
+      // perItemUs: the mean over all samples.
+      print("rtt", static_cast<size_t>(repeats), total, extra);
+      failures = total.failures;
+    } else {
+      bool built = sock.resolve(ifb(0)) != 0;  // pod state left by w2
+      for (unsigned long long k = 0; k < repeats; k++) {
+        Run r;
+        if (workload == "w1") {
+          r = run(sock, w1_ops(n));
+        } else if (workload == "w2") {
+          if (built) prepare(sock, w6_ops(n), "removing the previous pods");
+          r = run(sock, w2_ops(n));
+          built = true;
+        } else {
+          if (!built) prepare(sock, w2_ops(n), "building the pods to remove");
+          r = run(sock, w6_ops(n));
+          built = false;
+        }
+        print(workload.c_str(), n, r);
+        failures += r.failures;
+      }
+    }
+  } catch (const SystemError& e) {
+    std::fprintf(stderr, "%s (errno %d)\n", e.what(), e.error);
+    return 1;
+  } catch (const InvalidArgument& e) {
+    std::fprintf(stderr, "invalid operation: %s\n", e.what());
+    return 1;
+  }
+  return failures ? 1 : 0;
+}

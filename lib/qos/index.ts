@@ -1,0 +1,9 @@
+export * from './annotations';
+export * from './quantity';
+export * from './dscp';
+export * from './naming';
+export { calicoTbf, tcTbf } from './tbf-values';
+export { desiredState, tbfFor, NETQOS_TBF_HANDLE, COOKIE_PREFIX, Role, PRIORITY, type TbfProfile, type DesiredState } from './policy';
+export { QosConflictError } from './reconcile';
+export { applyQos, applyQosSync, planQos, clearQos, clearQosSync, readQos } from './qos';
+export type { QosTarget, QosOptions, QosPlan, QosApplyResult, TargetPlan, QosStatus, DirectionStatus } from './qos';

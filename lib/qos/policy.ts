@@ -1,0 +1,133 @@
+/**
+ * A QoS spec -> the tc objects that enforce it on a pod's host-side interface.
+ *
+ * Directions are the pod's: ingress = traffic to the pod, egress = traffic from it.
+ *   to the pod:   leaves the host-side interface  -> TBF at its root (handle 4e51:), and a
+ *                 packet-rate police on its clsact egress hook
+ *   from the pod: arrives on the host-side interface -> on its ingress hook, in this order:
+ *                 DSCP rewrite (one u32 per IP version: pedit + csum + skbedit, then "continue"),
+ *                 then one u32 for all protocols: packet-rate police, then a mirred redirect to
+ *                 the IFB whose root TBF shapes the egress bandwidth.
+ * Every action carries a cookie "6e7173" ("nqs") + role, and TBFs use handle 4e51: ("NQ"), so
+ * netqos can tell its objects from other tools' and never touches the rest.
+ */
+import type { Filter, PoliceAction, TbfQdisc, U32Filter, Action } from '../netlink';
+import type { DirectionQos, QosSpec } from './annotations';
+import { dscpToPriority } from './dscp';
+import { ifbNameFor } from './naming';
+import { calicoTbf } from './tbf-values';
+
+/** How TBF numbers are derived: netqos's (tc's arithmetic, a rate-scaled burst) or Calico's. */
+export type TbfProfile = 'netqos' | 'calico';
+
+export const NETQOS_TBF_HANDLE = '4e51:';
+export const COOKIE_PREFIX = '6e7173';
+export enum Role {
+  /** Ingress hook, all protocols: police (from the pod) and redirect to the IFB. */
+  FromPod = 1,
+  DscpIpv4 = 2,
+  DscpIpv6 = 3,
+  /** Egress hook: police (to the pod). */
+  ToPod = 4,
+}
+export const PRIORITY: Record<Role, number> = {
+  [Role.DscpIpv4]: 49001,
+  [Role.DscpIpv6]: 49002,
+  [Role.FromPod]: 49003,
+  [Role.ToPod]: 49001,
+};
+export const cookieFor = (role: Role) => `${COOKIE_PREFIX}${role.toString(16).padStart(2, '0')}`;
+
+/** Queueing latency that sizes every TBF's limit (Calico's and the CNI plugin's 25 ms). */
+export const LATENCY_US = 25_000;
+/** Default bucket: 10 ms of the rate, and never less than four full frames. */
+export const DEFAULT_BURST_MS = 10;
+export const DEFAULT_BURST_FRAMES = 4;
+export const ETHERNET_HEADER = 14;
+
+export interface PolicyOptions {
+  profile?: TbfProfile;
+  /** The interface's MTU (the IFB gets the same). */
+  mtu: number;
+}
+
+/** The objects netqos wants on one interface; absent fields mean "none of ours". */
+export interface DesiredState {
+  ifname: string;
+  rootTbf?: TbfQdisc;
+  ifb?: { name: string; mtu: number; tbf: TbfQdisc };
+  /** Filters by role, keyed for matching against what the kernel has. */
+  filters: Map<Role, U32Filter>;
+}
+
+/** TBF parameters for one direction's bandwidth. Exported for tests and the CLI's plan view. */
+export function tbfFor(dev: string, qos: DirectionQos, options: PolicyOptions): TbfQdisc | undefined {
+  if (!qos.bandwidth) return undefined;
+  const frame = options.mtu + ETHERNET_HEADER;
+  const base = { kind: 'tbf' as const, dev, parent: 'root', handle: NETQOS_TBF_HANDLE, rate: qos.bandwidth };
+  if (options.profile === 'calico') {
+    const v = calicoTbf({ rateBps: qos.bandwidth, burstBits: qos.burst ?? 4294967296, peakrateBps: qos.peakrate, minburstBytes: qos.minburst, mtu: options.mtu });
+    return {
+      ...base,
+      bufferTicks: v.buffer,
+      limit: v.limit,
+      ...(v.peakrate ? { peakrate: qos.peakrate, minburst: v.minburst } : {}),
+    };
+  }
+  const rateBytes = Math.floor(qos.bandwidth / 8);
+  const burst = qos.burst !== undefined
+    ? Math.ceil(qos.burst / 8)
+    : Math.max(Math.ceil((rateBytes * DEFAULT_BURST_MS) / 1000), DEFAULT_BURST_FRAMES * frame);
+  const peak = qos.peakrate ? { peakrate: qos.peakrate, minburst: Math.max(qos.minburst ?? 0, frame) } : undefined;
+  // tc's formula: limit = rate x latency + burst (with a peak rate, the smaller of that and
+  // peak x latency + minburst).
+  let limit = Math.floor((rateBytes * LATENCY_US) / 1e6 + burst);
+  if (peak) limit = Math.min(limit, Math.floor((Math.floor(peak.peakrate / 8) * LATENCY_US) / 1e6 + peak.minburst));
+  return { ...base, burst, limit, ...peak };
+}
+
+function police(qos: DirectionQos, conform: 'ok' | 'pipe', cookie: string): PoliceAction | undefined {
+  if (!qos.packetRate) return undefined;
+  return { kind: 'police', pktRate: qos.packetRate, pktBurst: qos.packetBurst ?? 5, conform, exceed: 'drop', cookie };
+}
+
+/** pedit keys writing `dscp` into the DS field and keeping ECN (tc's `retain 0xfc`). */
+export function dscpActions(dscp: number, family: 4 | 6, cookie: string): Action[] {
+  const tos = dscp << 2;
+  const edit: Action =
+    family === 4
+      ? { kind: 'pedit', keys: [{ htype: 'ipv4', cmd: 'set', offset: 0, value: tos << 16, mask: ~(0xfc << 16) >>> 0 }], control: 'pipe', cookie }
+      : { kind: 'pedit', keys: [{ htype: 'ipv6', cmd: 'set', offset: 0, value: tos << 20, mask: ~(0xfc << 20) >>> 0 }], control: 'pipe', cookie };
+  const actions: Action[] = [edit];
+  if (family === 4) actions.push({ kind: 'csum', update: ['ipv4h'], control: 'pipe', cookie });
+  actions.push({ kind: 'skbedit', priority: dscpToPriority(dscp), control: 'continue', cookie });
+  return actions;
+}
+
+export function desiredState(ifname: string, spec: QosSpec, options: PolicyOptions): DesiredState {
+  const filters = new Map<Role, U32Filter>();
+  const u32 = (role: Role, parent: 'ingress' | 'egress', protocol: Filter['protocol'], actions: Action[]): U32Filter => ({
+    kind: 'u32', dev: ifname, parent, priority: PRIORITY[role], protocol, actions,
+  });
+
+  const rootTbf = tbfFor(ifname, spec.ingress, options);
+  const toPod = police(spec.ingress, 'ok', cookieFor(Role.ToPod));
+  if (toPod) filters.set(Role.ToPod, u32(Role.ToPod, 'egress', 'all', [toPod]));
+
+  if (spec.egress.dscp !== undefined) {
+    filters.set(Role.DscpIpv4, u32(Role.DscpIpv4, 'ingress', 'ip', dscpActions(spec.egress.dscp, 4, cookieFor(Role.DscpIpv4))));
+    filters.set(Role.DscpIpv6, u32(Role.DscpIpv6, 'ingress', 'ipv6', dscpActions(spec.egress.dscp, 6, cookieFor(Role.DscpIpv6))));
+  }
+
+  let ifb: DesiredState['ifb'];
+  const egressTbf = tbfFor(ifbNameFor(ifname), spec.egress, options);
+  if (egressTbf) ifb = { name: ifbNameFor(ifname), mtu: options.mtu, tbf: egressTbf };
+  const cookie = cookieFor(Role.FromPod);
+  const fromPod: Action[] = [];
+  const policeFromPod = police(spec.egress, ifb ? 'pipe' : 'ok', cookie);
+  if (policeFromPod) fromPod.push(policeFromPod);
+  if (ifb) fromPod.push({ kind: 'mirred', direction: 'egress', mode: 'redirect', dev: ifb.name, cookie });
+  if (fromPod.length) filters.set(Role.FromPod, u32(Role.FromPod, 'ingress', 'all', fromPod));
+
+  return { ifname, rootTbf, ifb, filters };
+}

@@ -1,0 +1,223 @@
+// The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
+// network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
+import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState } from '../netlink';
+import { AnnotationError, parseAnnotations, type AnnotationMode, type QosSpec } from './annotations';
+import { desiredState, Role, type TbfProfile } from './policy';
+import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
+import { planReadInterfaces, isOwnTbf, type InterfaceState } from './state';
+
+export interface QosTarget {
+  /** The pod's host-side interface (Calico: cali..., the CNI plugin: the veth peer). */
+  ifname: string;
+  /** Its network namespace (a name under /var/run/netns or a path); default: this process's. */
+  netns?: string;
+  /** Pod annotations; keys other than QoS ones are ignored. */
+  annotations: Record<string, string>;
+}
+
+export interface QosOptions {
+  /** 'strict' (default): any bad annotation fails the call; 'calico': clamp and warn as Calico. */
+  mode?: AnnotationMode;
+  /** TBF numbers: netqos's (default) or exactly Calico's. */
+  profile?: TbfProfile;
+  /** Handles to use, by netns name ('' for the current one); others are opened and closed. */
+  handles?: Map<string, NetlinkHandle>;
+}
+
+export interface TargetPlan {
+  ifname: string;
+  netns?: string;
+  spec: QosSpec;
+  warnings: string[];
+  operations: Operation[];
+}
+
+export interface QosPlan {
+  targets: TargetPlan[];
+  /** Every operation, per namespace in sending order. */
+  batches: { netns?: string; operations: Operation[] }[];
+}
+
+export interface QosApplyResult extends QosPlan {
+  /** Operations sent (0 when everything already matched). */
+  sent: number;
+}
+
+/** Parses every target's annotations first, so one bad pod stops the call before any change. */
+function parseAll(targets: readonly QosTarget[], mode: AnnotationMode | undefined) {
+  const problems: AnnotationError['problems'][number][] = [];
+  const parsed = targets.map((t) => {
+    try {
+      return parseAnnotations(t.annotations, { mode });
+    } catch (e) {
+      if (!(e instanceof AnnotationError)) throw e;
+      problems.push(...e.problems.map((p) => ({ ...p, message: targets.length > 1 ? `${t.ifname}: ${p.message}` : p.message })));
+      return undefined;
+    }
+  });
+  if (problems.length) throw new AnnotationError(problems);
+  return parsed.map((p) => p!);
+}
+
+function byNamespace(targets: readonly QosTarget[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  targets.forEach((t, i) => {
+    const key = t.netns ?? '';
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  return groups;
+}
+
+/** Plans one namespace's targets from the interfaces' states. */
+function planGroup(targets: readonly QosTarget[], indexes: number[], specs: ReturnType<typeof parseAll>, states: Map<string, InterfaceState>, options: QosOptions, plans: TargetPlan[]): Operation[] {
+  const phases: Phases = emptyPhases();
+  for (const i of indexes) {
+    const t = targets[i];
+    const state = states.get(t.ifname)!;
+    const own = emptyPhases();
+    reconcile(desiredState(t.ifname, specs[i].spec, { profile: options.profile, mtu: state.link?.mtu ?? 1500 }), state, own);
+    plans[i] = { ifname: t.ifname, netns: t.netns, spec: specs[i].spec, warnings: specs[i].warnings, operations: flatten(own) };
+    for (const k of Object.keys(phases) as (keyof Phases)[]) phases[k].push(...own[k]);
+  }
+  return flatten(phases);
+}
+
+function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]): NetlinkHandle {
+  const given = options.handles?.get(netns);
+  if (given) return given;
+  const h = openNetlink({ netns: netns || undefined });
+  opened.push(h);
+  return h;
+}
+
+async function run(targets: readonly QosTarget[], options: QosOptions, send: boolean): Promise<QosApplyResult> {
+  const specs = parseAll(targets, options.mode);
+  const plans: TargetPlan[] = new Array(targets.length);
+  const batches: QosPlan['batches'] = [];
+  const opened: NetlinkHandle[] = [];
+  let sent = 0;
+  try {
+    for (const [netns, indexes] of byNamespace(targets)) {
+      const nl = handleFor(netns, options, opened);
+      const states = await nl.read(planReadInterfaces(indexes.map((i) => targets[i].ifname)));
+      const operations = planGroup(targets, indexes, specs, states, options, plans);
+      batches.push({ netns: netns || undefined, operations });
+      if (send && operations.length) sent += (await nl.apply(operations, { atomic: true })).count;
+    }
+  } finally {
+    for (const h of opened) h.close();
+  }
+  return { targets: plans, batches, sent };
+}
+
+function runSync(targets: readonly QosTarget[], options: QosOptions, send: boolean): QosApplyResult {
+  const specs = parseAll(targets, options.mode);
+  const plans: TargetPlan[] = new Array(targets.length);
+  const batches: QosPlan['batches'] = [];
+  const opened: NetlinkHandle[] = [];
+  let sent = 0;
+  try {
+    for (const [netns, indexes] of byNamespace(targets)) {
+      const nl = handleFor(netns, options, opened);
+      const states = nl.readSync(planReadInterfaces(indexes.map((i) => targets[i].ifname)));
+      const operations = planGroup(targets, indexes, specs, states, options, plans);
+      batches.push({ netns: netns || undefined, operations });
+      if (send && operations.length) sent += (nl.applySync(operations, { atomic: true }) as ApplyResult).count;
+    }
+  } finally {
+    for (const h of opened) h.close();
+  }
+  return { targets: plans, batches, sent };
+}
+
+/** Makes the kernel match the annotations, sending only the difference (atomically per namespace). */
+export function applyQos(targets: readonly QosTarget[], options: QosOptions = {}): Promise<QosApplyResult> {
+  return run(targets, options, true);
+}
+export function applyQosSync(targets: readonly QosTarget[], options: QosOptions = {}): QosApplyResult {
+  return runSync(targets, options, true);
+}
+
+/** The operations applyQos would send now; sends nothing. */
+export async function planQos(targets: readonly QosTarget[], options: QosOptions = {}): Promise<QosPlan> {
+  const { targets: t, batches } = await run(targets, options, false);
+  return { targets: t, batches };
+}
+
+/** Removes every netqos object from the interfaces (other tools' objects stay). */
+export function clearQos(targets: readonly Omit<QosTarget, 'annotations'>[], options: QosOptions = {}): Promise<QosApplyResult> {
+  return run(targets.map((t) => ({ ...t, annotations: {} })), options, true);
+}
+export function clearQosSync(targets: readonly Omit<QosTarget, 'annotations'>[], options: QosOptions = {}): QosApplyResult {
+  return runSync(targets.map((t) => ({ ...t, annotations: {} })), options, true);
+}
+
+export interface DirectionStatus {
+  /** bit/s */
+  bandwidth?: number;
+  /** bytes */
+  burst?: number;
+  /** bytes */
+  limit?: number;
+  peakrate?: number;
+  minburst?: number;
+  packetRate?: number;
+  packetBurst?: number;
+  /** The shaping TBF's counters (bytes, packets, drops, overlimits, backlog). */
+  shaper?: Stats;
+  /** The packet-rate policer's counters (drops = packets over the rate). */
+  policer?: Stats;
+}
+
+export interface QosStatus {
+  ifname: string;
+  netns?: string;
+  exists: boolean;
+  /** To the pod. */
+  ingress: DirectionStatus;
+  /** From the pod. */
+  egress: DirectionStatus & { ifb?: string; dscp?: number };
+  /** Objects on the interface that other tools own. */
+  foreign: { root?: string; filters: number };
+}
+
+function tbfStatus(q: QdiscState | undefined): DirectionStatus {
+  if (!isOwnTbf(q)) return {};
+  const t = q as QdiscState & { rate: number; burst: number; limit: number; peakrate?: number; minburst?: number };
+  return { bandwidth: t.rate, burst: t.burst, limit: t.limit, peakrate: t.peakrate, minburst: t.minburst, shaper: t.stats };
+}
+
+function policeStatus(f: FilterState | undefined): DirectionStatus {
+  const p = f?.actions?.find((a) => a.kind === 'police') as { pktRate?: number; pktBurst?: number; stats?: Stats } | undefined;
+  return p ? { packetRate: p.pktRate, packetBurst: p.pktBurst, policer: p.stats } : {};
+}
+
+function statusOf(target: Omit<QosTarget, 'annotations'>, s: InterfaceState): QosStatus {
+  const pedit = s.own.get(Role.DscpIpv4)?.actions?.find((a) => a.kind === 'pedit') as { keys?: { value: number }[] } | undefined;
+  const dscp = pedit?.keys?.[0] ? (pedit.keys[0].value >>> 18) & 0x3f : undefined;
+  const strip = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return {
+    ifname: target.ifname,
+    netns: target.netns,
+    exists: !!s.link,
+    ingress: strip({ ...tbfStatus(s.root), ...policeStatus(s.own.get(Role.ToPod)) }),
+    egress: strip({ ...tbfStatus(s.ifb?.root), ...policeStatus(s.own.get(Role.FromPod)), ifb: s.ifb?.link.name, dscp }),
+    foreign: strip({ root: s.root && !isOwnTbf(s.root) && s.root.handle !== '0:' ? `${s.root.kind} ${s.root.handle}` : undefined, filters: s.foreign.length }),
+  };
+}
+
+/** The QoS in force on interfaces, read back from the kernel, with statistics. */
+export async function readQos(targets: readonly Omit<QosTarget, 'annotations'>[], options: Pick<QosOptions, 'handles'> = {}): Promise<QosStatus[]> {
+  const out: QosStatus[] = new Array(targets.length);
+  const opened: NetlinkHandle[] = [];
+  try {
+    for (const [netns, indexes] of byNamespace(targets as QosTarget[])) {
+      const nl = handleFor(netns, options, opened);
+      const states = await nl.read(planReadInterfaces(indexes.map((i) => targets[i].ifname)));
+      for (const i of indexes) out[i] = statusOf(targets[i], states.get(targets[i].ifname)!);
+    }
+  } finally {
+    for (const h of opened) h.close();
+  }
+  return out;
+}
