@@ -241,7 +241,9 @@ bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
     if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w);
     return true;
   }
-  // u32 lists its hash tables (node 0) beside the filters; they are not filters anyone added.
+  // Each priority's classifier instance is listed first with handle 0 and no options, and u32
+  // also lists its hash tables (node 0): neither is a filter anyone added.
+  if (tcm->tcm_handle == 0 && !tb[TCA_OPTIONS]) return false;
   if (kind == "u32" && (tcm->tcm_handle & 0xFFF) == 0) return false;
   w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::FilterParent));
   w.set_u64("priority", TC_H_MAJ(tcm->tcm_info) >> 16);

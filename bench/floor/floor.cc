@@ -10,8 +10,9 @@
 //   w6   remove it: delete nqifb{i} and the root and ingress qdiscs of h{i}, one batch
 //   rtt  one TBF replace on h0 per execute, timed one by one `repeats` times (default 1000)
 //
-// w2 first removes what a previous w2 left (untimed), and w6 first builds it (untimed) when it
-// is not there, so each can be repeated. Every run prints one JSON line.
+// Untimed setup: w2 first clears h0..h{N-1} (IFBs, root and ingress qdiscs left by earlier runs);
+// w6 removes the pods a previous w2 left, and otherwise (or on later repeats) builds them first.
+// So each workload can be repeated. Every run prints one JSON line.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -122,6 +123,10 @@ void prepare(RouteSocket& sock, const std::vector<Value>& ops, const char* what)
   if (r.failures) std::fprintf(stderr, "setup (%s): %zu failures, first: %s\n", what, r.failures, r.first_failure.c_str());
 }
 
+// Untimed: back to nothing on h0..h{N-1} (no IFBs, no root or ingress qdisc), whatever a
+// previous run left; "not there" failures are expected and ignored.
+void reset(RouteSocket& sock, size_t n) { run(sock, w6_ops(n)); }
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -173,17 +178,19 @@ int main(int argc, char** argv) {
       print("rtt", static_cast<size_t>(repeats), total, extra);
       failures = total.failures;
     } else {
-      bool built = sock.resolve(ifb(0)) != 0;  // pod state left by w2
+      bool built = sock.resolve(ifb(0)) != 0;  // pods left by a previous w2
       for (unsigned long long k = 0; k < repeats; k++) {
         Run r;
         if (workload == "w1") {
           r = run(sock, w1_ops(n));
         } else if (workload == "w2") {
-          if (built) prepare(sock, w6_ops(n), "removing the previous pods");
+          reset(sock, n);
           r = run(sock, w2_ops(n));
-          built = true;
         } else {
-          if (!built) prepare(sock, w2_ops(n), "building the pods to remove");
+          if (!built) {
+            reset(sock, n);
+            prepare(sock, w2_ops(n), "building the pods to remove");
+          }
           r = run(sock, w6_ops(n));
           built = false;
         }

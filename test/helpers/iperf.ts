@@ -14,11 +14,13 @@ export function startServer(ns: string, port = 5201): ChildProcess {
 }
 
 /** Runs a client for `seconds` (+ `omit`), resolving with its JSON report. */
-export function runClient(ns: string, server: string, seconds: number, opts: { omit?: number; port?: number; reverse?: boolean; udp?: string } = {}): Promise<IperfResult> {
+export function runClient(ns: string, server: string, seconds: number, opts: { omit?: number; port?: number; reverse?: boolean; udp?: string; length?: number; tos?: number } = {}): Promise<IperfResult> {
   const args = ['netns', 'exec', ns, 'iperf3', '-c', server, '-p', String(opts.port ?? 5201), '-t', String(seconds), '-J', '--connect-timeout', '3000'];
   if (opts.omit) args.push('-O', String(opts.omit));
   if (opts.reverse) args.push('-R');
   if (opts.udp) args.push('-u', '-b', opts.udp);
+  if (opts.length) args.push('-l', String(opts.length));
+  if (opts.tos !== undefined) args.push('-S', String(opts.tos));
   return new Promise((resolve, reject) => {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

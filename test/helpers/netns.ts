@@ -80,3 +80,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.exit(130);
   });
 }
+
+/**
+ * Two namespaces joined by a veth pair with /30 addresses from 198.18.0.0/15: a sender `a`
+ * (device a0, 198.18.0.1) and a receiver `b` (device b0, 198.18.0.2).
+ */
+export function tempPair(prefix = 'nqt'): { a: Netns; b: Netns; aAddr: string; bAddr: string } {
+  const a = tempNetns(`${prefix}a`);
+  const b = tempNetns(`${prefix}b`);
+  a.ip('link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'b0', 'netns', b.name);
+  a.ip('addr', 'add', '198.18.0.1/30', 'dev', 'a0');
+  b.ip('addr', 'add', '198.18.0.2/30', 'dev', 'b0');
+  a.ip('link', 'set', 'a0', 'up');
+  b.ip('link', 'set', 'b0', 'up');
+  return { a, b, aAddr: '198.18.0.1', bAddr: '198.18.0.2' };
+}

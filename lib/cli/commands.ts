@@ -1,0 +1,396 @@
+// The netqos commands: argument parsing (commander), the library calls, and the mapping of
+// failures to exit codes. main.ts only wires this to the process.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { NetlinkError, openNetlink, type NetlinkHandle } from '../netlink';
+import {
+  AnnotationError,
+  QosConflictError,
+  applyQos,
+  clearQos,
+  isNetqosIfbName,
+  isValidInterfaceName,
+  parseAnnotations,
+  planQos,
+  readQos,
+  type AnnotationMode,
+  type QosStatus,
+  type TargetPlan,
+  type TbfProfile,
+} from '../qos';
+import { InputError, collectAnnotations, parseAnnotationArg } from './input';
+import { formatResult, formatTable, hasQos, resultJson, statusJson } from './format';
+
+/** Exit codes (also in main.ts and `netqos --help`). */
+export const EXIT = {
+  /** Success, including "no change". */
+  OK: 0,
+  /** A runtime or kernel failure (NetlinkError), a namespace or interface that does not exist. */
+  FAILURE: 1,
+  /** Usage or input error: bad flags, an unreadable or invalid manifest, invalid annotations. */
+  USAGE: 2,
+  /** The interface carries another tool's objects that netqos would have to replace. */
+  CONFLICT: 3,
+} as const;
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export const processIo: Io = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success (also when nothing had to change)
+  1  runtime or kernel failure: the kernel refused a change (its words follow "kernel:"),
+     a network namespace or interface that does not exist, the native engine missing
+  2  usage or input error: bad flags, an unreadable or invalid manifest, invalid annotations
+     (nothing is sent to the kernel)
+  3  conflict: the interface carries another tool's object netqos would have to replace
+     (e.g. a root qdisc that is not the kernel's default); nothing is changed
+
+Errors go to standard error; standard output carries only results.`;
+
+const ANNOTATION_HELP = `
+Annotations (Calico's; values are Kubernetes quantities, e.g. 10M = 10,000,000):
+  qos.projectcalico.org/{ingress,egress}Bandwidth     bit/s     1k .. 1P
+  qos.projectcalico.org/{ingress,egress}Burst         bits      needs the bandwidth
+  qos.projectcalico.org/{ingress,egress}Peakrate      bit/s     above the bandwidth
+  qos.projectcalico.org/{ingress,egress}Minburst      bytes     needs the peakrate
+  qos.projectcalico.org/{ingress,egress}PacketRate    packets/s 1 .. 10k
+  qos.projectcalico.org/{ingress,egress}PacketBurst   packets   needs the packet rate
+  qos.projectcalico.org/dscp                          0-63, DF, EF, AFxy, CSx (traffic from the pod)
+  kubernetes.io/{ingress,egress}-bandwidth            bit/s     (the Calico key wins)
+"ingress" is traffic to the pod, "egress" traffic from it. -a KEY=VALUE overrides the manifest's
+value of the same key. A manifest may hold several documents (---) or a List; exactly one Pod
+among them is used.`;
+
+/** package.json's version, found by walking up from this file (lib/cli or dist/lib/cli). */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'netqos') return pkg.version ?? '0.0.0';
+    } catch {
+      /* keep looking */
+    }
+  }
+  return '0.0.0';
+}
+
+function collectAnnotation(value: string, previous: string[]): string[] {
+  try {
+    parseAnnotationArg(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return [...previous, value];
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function checkIfname(ifname: string): string {
+  if (!isValidInterfaceName(ifname)) {
+    throw new InputError(`${JSON.stringify(ifname)} is not a valid interface name (1 to 15 bytes, not "." or "..", no "/", ":" or whitespace)`);
+  }
+  return ifname;
+}
+
+interface CommonOptions {
+  netns?: string;
+  json?: boolean;
+}
+
+interface ApplyOptions extends CommonOptions {
+  annotation: string[];
+  file: string[];
+  mode: AnnotationMode;
+  profile: TbfProfile;
+  dryRun?: boolean;
+}
+
+const where = (netns: string | undefined) => (netns ? `network namespace ${netns}` : 'this network namespace');
+
+/** Opens the namespace's handle, runs `fn` with it (passed to the library as its handle), closes it. */
+async function withHandle<T>(netns: string | undefined, fn: (nl: NetlinkHandle, handles: Map<string, NetlinkHandle>) => Promise<T>): Promise<T> {
+  const nl = openNetlink({ netns });
+  try {
+    return await fn(nl, new Map([[netns ?? '', nl]]));
+  } finally {
+    nl.close();
+  }
+}
+
+/** A missing interface is a runtime failure (exit 1), told apart from a conflict before planning. */
+async function requireInterface(nl: NetlinkHandle, ifname: string, netns: string | undefined): Promise<void> {
+  const links = await nl.dump({ type: 'link' });
+  if (!links.some((l) => l.name === ifname)) {
+    throw new NetlinkError(`${ifname}: no such interface in ${where(netns)}`, { errno: 19, code: 'ENODEV' });
+  }
+}
+
+function report(io: Io, targets: readonly TargetPlan[], sent: number, json: boolean | undefined): void {
+  for (const t of targets) for (const w of t.warnings) io.stderr(`warning: ${w}\n`);
+  io.stdout(json ? `${JSON.stringify(resultJson(targets, sent), null, 2)}\n` : `${formatResult(targets)}\n`);
+}
+
+async function applyOrPlan(io: Io, ifname: string, opts: ApplyOptions, send: boolean): Promise<number> {
+  checkIfname(ifname);
+  if (!opts.annotation.length && !opts.file.length) {
+    throw new InputError('give the annotations with -a KEY=VALUE and/or a Pod manifest with -f FILE (to remove every netqos object, use `netqos clear`)');
+  }
+  const { annotations } = collectAnnotations({ annotation: opts.annotation, file: opts.file });
+  // Judge the annotations before touching the namespace: input errors come first (exit 2).
+  parseAnnotations(annotations, { mode: opts.mode });
+  const target = { ifname, netns: opts.netns, annotations };
+  return withHandle(opts.netns, async (nl, handles) => {
+    await requireInterface(nl, ifname, opts.netns);
+    const options = { mode: opts.mode, profile: opts.profile, handles };
+    if (send) {
+      const result = await applyQos([target], options);
+      report(io, result.targets, result.sent, opts.json);
+    } else {
+      const plan = await planQos([target], options);
+      report(io, plan.targets, 0, opts.json);
+    }
+    return EXIT.OK;
+  });
+}
+
+async function clear(io: Io, ifname: string, opts: CommonOptions): Promise<number> {
+  checkIfname(ifname);
+  return withHandle(opts.netns, async (nl, handles) => {
+    await requireInterface(nl, ifname, opts.netns);
+    const result = await clearQos([{ ifname, netns: opts.netns }], { handles });
+    report(io, result.targets, result.sent, opts.json);
+    return EXIT.OK;
+  });
+}
+
+async function show(io: Io, ifnames: string[], opts: CommonOptions): Promise<number> {
+  ifnames.forEach(checkIfname);
+  return withHandle(opts.netns, async (nl, handles) => {
+    let statuses: QosStatus[];
+    if (ifnames.length) {
+      statuses = await readQos(ifnames.map((ifname) => ({ ifname, netns: opts.netns })), { handles });
+    } else {
+      // Every interface of the namespace that carries netqos objects; netqos's IFBs appear as
+      // the egress of their pod interface, not as interfaces of their own.
+      const names = (await nl.dump({ type: 'link' })).map((l) => l.name).filter((n) => !isNetqosIfbName(n));
+      statuses = (await readQos(names.map((ifname) => ({ ifname, netns: opts.netns })), { handles })).filter(hasQos);
+    }
+    if (opts.json) io.stdout(`${JSON.stringify(statusJson(statuses), null, 2)}\n`);
+    else if (statuses.length) io.stdout(`${formatTable(statuses)}\n`);
+    else io.stdout(`no interface in ${where(opts.netns)} carries netqos objects\n`);
+    const missing = statuses.filter((s) => !s.exists);
+    for (const s of missing) io.stderr(`error: ${s.ifname}: no such interface in ${where(opts.netns)}\n`);
+    return missing.length ? EXIT.FAILURE : EXIT.OK;
+  });
+}
+
+interface LabModule {
+  runLab?: (argv: string[]) => Promise<number>;
+}
+
+/** `netqos lab ...`: everything after `lab` goes to lib/lab's runLab, loaded only when asked for. */
+async function lab(io: Io, argv: string[]): Promise<number> {
+  // A string variable: TypeScript neither resolves nor type-checks the lab module here.
+  const specifier: string = '../lab';
+  let mod: LabModule;
+  try {
+    mod = (await import(specifier)) as LabModule;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'MODULE_NOT_FOUND' && err.message.includes(`'${specifier}'`)) {
+      io.stderr('error: the lab is not part of this build of netqos (lib/lab is missing)\n');
+      return EXIT.FAILURE;
+    }
+    throw e;
+  }
+  if (typeof mod.runLab !== 'function') {
+    io.stderr('error: the lab module does not export runLab(argv)\n');
+    return EXIT.FAILURE;
+  }
+  return mod.runLab(argv);
+}
+
+function addApplyOptions(cmd: Command): Command {
+  return cmd
+    .argument('<ifname>', "the pod's host-side interface (e.g. cali0)")
+    .option('-n, --netns <ns>', 'network namespace: a name under /var/run/netns or a path (default: this one)')
+    .option('-a, --annotation <KEY=VALUE>', 'a pod annotation (repeatable; overrides the manifest)', collectAnnotation, [])
+    .option('-f, --file <manifest>', 'a Pod manifest, YAML or JSON, "-" for standard input (repeatable)', collect, [])
+    .addOption(new Option('--mode <mode>', 'strict: any bad annotation fails; calico: clamp and drop as Calico does, with warnings').choices(['strict', 'calico']).default('strict'))
+    .addOption(new Option('--profile <profile>', "TBF numbers: netqos's burst policy or exactly Calico's").choices(['netqos', 'calico']).default('netqos'))
+    .option('--json', 'print the result as JSON (see below)');
+}
+
+const RESULT_JSON_HELP = `
+JSON output (--json), version 1:
+  { "version": 1, "sent": N,
+    "targets": [ { "ifname": "cali0", "netns": "NS" | null,
+                   "operations": [ { "description": "<the human line>", "operation": { ... } } ],
+                   "warnings": [ "..." ] } ] }
+  "sent" counts the operations sent to the kernel (0 for a plan); "operation" is the library's
+  Operation object as sent.`;
+
+const STATUS_JSON_HELP = `
+JSON output (--json), version 1:
+  { "version": 1,
+    "interfaces": [ { "ifname": "cali0", "netns": "NS" | null, "exists": true,
+                      "ingress": { "bandwidth", "burst", "limit", "peakrate", "minburst",
+                                   "packetRate", "packetBurst", "shaper": Stats, "policer": Stats },
+                      "egress": { ...the same, "ifb", "dscp" },
+                      "foreign": { "root", "filters" } } ] }
+  Rates in bit/s, sizes in bytes, packet rates in packets/s; absent fields mean no such control.
+  Stats: { "bytes", "packets", "drops", "overlimits", "requeues", "backlog", "qlen" }.
+  "ingress" is traffic to the pod, "egress" traffic from it.`;
+
+/** The command tree. `setCode` receives each action's exit code. */
+export function buildProgram(io: Io, setCode: (code: number) => void): Command {
+  const program = new Command('netqos');
+  program
+    .description('Pod QoS (Calico annotations) as Linux traffic control, over rtnetlink')
+    .version(packageVersion(), '-V, --version')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      outputError: (s, write) => write(s),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', `
+Examples:
+  netqos apply cali0 -a qos.projectcalico.org/ingressBandwidth=10M -a qos.projectcalico.org/egressBandwidth=10M
+  netqos apply cali0 --netns node -f examples/iperf-server-qos.yaml
+  netqos plan cali0 -f examples/pod-dscp-packets.yaml
+  netqos show
+  netqos show cali0 --json
+  netqos clear cali0
+  netqos lab --help
+${EXIT_CODES_HELP}`);
+
+  addApplyOptions(program.command('apply'))
+    .description("make an interface's traffic control match a pod's QoS annotations, changing only the difference")
+    .option('--dry-run', 'print what would change and send nothing (same as `netqos plan`)')
+    .addHelpText('after', `
+Prints one line per change (or "no change" when everything is already in place); warnings go
+to standard error, prefixed "warning: ".
+${ANNOTATION_HELP}
+
+Examples:
+  netqos apply cali0 -a qos.projectcalico.org/ingressBandwidth=10M -a qos.projectcalico.org/egressBandwidth=10M
+  netqos apply cali0 --netns node -f examples/iperf-server-qos.yaml
+  netqos apply cali0 -f pod.yaml -a qos.projectcalico.org/egressBandwidth=20M
+  kubectl get pod iperf-server-qos -o yaml | netqos apply cali0 -f -
+  netqos apply cali0 --mode calico --profile calico -a qos.projectcalico.org/ingressBandwidth=10M
+${RESULT_JSON_HELP}
+${EXIT_CODES_HELP}`)
+    .action(async (ifname: string, opts: ApplyOptions) => setCode(await applyOrPlan(io, ifname, opts, !opts.dryRun)));
+
+  addApplyOptions(program.command('plan'))
+    .description('print the operations `netqos apply` would send, sending nothing (a dry run)')
+    .addHelpText('after', `
+Takes the same arguments as apply. Prints one line per operation, or "no change".
+${ANNOTATION_HELP}
+
+Examples:
+  netqos plan cali0 -f examples/iperf-server-qos.yaml
+  netqos plan cali0 --netns node -a qos.projectcalico.org/dscp=EF --json
+${RESULT_JSON_HELP}
+${EXIT_CODES_HELP}`)
+    .action(async (ifname: string, opts: ApplyOptions) => setCode(await applyOrPlan(io, ifname, opts, false)));
+
+  program
+    .command('show')
+    .description('show the QoS in force (limits and statistics), read back from the kernel')
+    .argument('[ifname...]', 'interfaces to show (default: every interface that carries netqos objects)')
+    .option('-n, --netns <ns>', 'network namespace: a name under /var/run/netns or a path (default: this one)')
+    .option('--json', 'print a JSON document (see below) instead of the table')
+    .addHelpText('after', `
+The table has one row per interface and direction: RATE, BURST and LIMIT of the shaper, PKT RATE
+(packets/s / burst in packets) of the policer, DSCP written into traffic from the pod, and the
+counters: BYTES and PACKETS passed by the shaper (else the policer), DROPS and OVERLIMITS of both.
+A named interface without netqos objects shows "(none)"; one that does not exist is an error.
+${STATUS_JSON_HELP}
+
+Examples:
+  netqos show
+  netqos show cali0 cali1 --netns node
+  netqos show cali0 --json | jq '.interfaces[0].ingress.shaper.drops'
+${EXIT_CODES_HELP}`)
+    .action(async (ifnames: string[], opts: CommonOptions) => setCode(await show(io, ifnames, opts)));
+
+  program
+    .command('clear')
+    .description("remove every netqos object from an interface (other tools' objects stay)")
+    .argument('<ifname>', "the pod's host-side interface")
+    .option('-n, --netns <ns>', 'network namespace: a name under /var/run/netns or a path (default: this one)')
+    .option('--json', 'print the result as JSON (see below)')
+    .addHelpText('after', `
+Prints one line per removal, or "no change".
+${RESULT_JSON_HELP}
+
+Examples:
+  netqos clear cali0
+  netqos clear cali0 --netns node --json
+${EXIT_CODES_HELP}`)
+    .action(async (ifname: string, opts: CommonOptions) => setCode(await clear(io, ifname, opts)));
+
+  program
+    .command('lab')
+    .description('reproduce the Calico QoS lab in network namespaces (`netqos lab --help` for its options)')
+    .argument('[args...]', "the lab's own arguments")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .action(async (args: string[]) => setCode(await lab(io, args)));
+
+  return program;
+}
+
+/** Maps an error to its message lines on stderr and its exit code. */
+export function reportError(io: Io, e: unknown): number {
+  const line = (s: string) => io.stderr(`${s}\n`);
+  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE; // commander printed it
+  if (e instanceof InputError) {
+    for (const p of e.problems) line(`error: ${p}`);
+    return EXIT.USAGE;
+  }
+  if (e instanceof AnnotationError) {
+    for (const p of e.problems) line(`error: ${p.message}`);
+    return EXIT.USAGE;
+  }
+  if (e instanceof QosConflictError) {
+    line(`error: ${e.message}`);
+    return EXIT.CONFLICT;
+  }
+  if (e instanceof NetlinkError) {
+    line(`error: ${e.message}`);
+    if (e.kernelMessage) line(`kernel: ${e.kernelMessage}`);
+    return EXIT.FAILURE;
+  }
+  line(`error: ${e instanceof Error ? e.message : String(e)}`);
+  return EXIT.FAILURE;
+}
+
+/** Runs one command line (without the node and script paths) and returns its exit code. */
+export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return code;
+  } catch (e) {
+    return reportError(io, e);
+  }
+}
