@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: TypeScript build, the host projects (unit, kernel), then the tc pieces
+# this kernel lacks inside User-Mode Linux. Ends with one "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d /tmp/netqos-test.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+npx tsc -p tsconfig.json || exit 1
+npx jest --runInBand --selectProjects unit kernel --json --outputFile="$out/host.json"
+host=$?
+bash scripts/uml-run.sh -- npx jest --runInBand --selectProjects uml --json --outputFile="$out/uml.json" </dev/null
+uml=$?
+
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0;
+  for (const [name, file] of [["host (unit + kernel)", process.argv[1]], ["UML", process.argv[2]]]) {
+    if (!fs.existsSync(file)) { console.log(`${name}: no results`); failed++; continue; }
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    console.log(`${name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+    passed += r.numPassedTests; failed += r.numFailedTests;
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+' "$out/host.json" "$out/uml.json"
+[ "$host" -eq 0 ] && [ "$uml" -eq 0 ]
