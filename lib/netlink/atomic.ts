@@ -30,6 +30,12 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   const [linkRaw, qdiscRaw] = yield [{ type: 'link' }, { type: 'qdisc' }];
   const links = linkRaw as unknown as LinkState[];
   const byIndex = new Map(links.map((l) => [l.index, l.name]));
+  // A mirred target is remembered by name: a deleted IFB comes back with a new index.
+  const nameTargets = (filters: Raw[]) => {
+    for (const f of filters) for (const a of (f.actions as Raw[] | undefined) ?? []) {
+      if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = byIndex.get(a.dev) ?? a.dev;
+    }
+  };
   const names = new Set<string>();
   for (const d of devs) {
     const name = typeof d === 'number' ? byIndex.get(d) : d;
@@ -49,20 +55,26 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
     replies.forEach((filters, i) => {
       const dev = filterRequests[i].dev;
       for (const f of filters) f.dev = dev;
+      nameTargets(filters);
       devices.get(dev)!.filters.push(...(filters as unknown as FilterState[]));
     });
   }
   return { links: links.filter((l) => names.has(l.name)), devices };
 }
 
-/** Operations that turn `after` back into `before`, for the interfaces in `before`. */
+/**
+ * Operations that turn `after` back into `before`, for the interfaces in `before`: links first
+ * (a restored filter may redirect to a restored IFB), then qdiscs, then filters.
+ */
 export function restoreOperations(before: Snapshot, after: Snapshot): Operation[] {
-  const ops: Operation[] = [];
+  const links: Operation[] = [];
+  const qdiscs: Operation[] = [];
+  const filters: Operation[] = [];
   const linkAfter = new Map(after.links.map((l) => [l.name, l]));
   const linkBefore = new Map(before.links.map((l) => [l.name, l]));
   // Links the batch created go, with everything on them.
   for (const [name, link] of linkAfter) {
-    if (!linkBefore.has(name) && link.kind === 'ifb') ops.push({ op: 'delete', link: { name } });
+    if (!linkBefore.has(name) && link.kind === 'ifb') links.push({ op: 'delete', link: { name } });
   }
   for (const [name, state] of before.devices) {
     const link = linkBefore.get(name);
@@ -70,14 +82,14 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
     let now = after.devices.get(name);
     if (!linkAfter.has(name)) {
       if (link.kind !== 'ifb') continue;  // only IFBs can be recreated as they were
-      ops.push({ op: 'add', link: { kind: 'ifb', name, mtu: link.mtu, up: link.up } });
+      links.push({ op: 'add', link: { kind: 'ifb', name, mtu: link.mtu, up: link.up } });
       now = { qdiscs: [], filters: [] };
     }
     now ??= { qdiscs: [], filters: [] };
-    restoreQdiscs(name, state.qdiscs, now.qdiscs, ops);
-    restoreFilters(name, state, now, ops);
+    restoreQdiscs(name, state.qdiscs, now.qdiscs, qdiscs);
+    restoreFilters(name, state, now, filters);
   }
-  return ops;
+  return [...links, ...qdiscs, ...filters];
 }
 
 function restoreQdiscs(dev: string, before: QdiscState[], after: QdiscState[], ops: Operation[]): void {

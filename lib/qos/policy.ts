@@ -30,11 +30,13 @@ export enum Role {
   /** Egress hook: police (to the pod). */
   ToPod = 4,
 }
+// Distinct on both hooks: u32 keeps one set of hash tables per qdisc, and the kernel lists a
+// priority's filters from both clsact hooks when they share it.
 export const PRIORITY: Record<Role, number> = {
   [Role.DscpIpv4]: 49001,
   [Role.DscpIpv6]: 49002,
   [Role.FromPod]: 49003,
-  [Role.ToPod]: 49001,
+  [Role.ToPod]: 49004,
 };
 export const cookieFor = (role: Role) => `${COOKIE_PREFIX}${role.toString(16).padStart(2, '0')}`;
 

@@ -27,12 +27,10 @@ export const flatten = (p: Phases): Operation[] => [...p.links, ...p.changes, ..
 
 const TICK_IN_USEC = 15.625;
 
-/** The bucket the kernel will report for a TBF we asked for (it keeps 64 ns ticks, <= 2^32-1 ns). */
+/** The bucket the kernel will report for a TBF we asked for (it keeps the ticks we send). */
 function expectedBurst(want: TbfQdisc): number | undefined {
-  const rateBytes = Math.floor(want.rate / 8);
   if (want.bufferTicks === undefined) return want.burst;
-  const ticks = Math.floor(Math.min(want.bufferTicks * 64, 0xffffffff) / 64);
-  return Math.round((rateBytes * ticks) / TICK_IN_USEC / 1e6);
+  return Math.round((Math.floor(want.rate / 8) * want.bufferTicks) / TICK_IN_USEC / 1e6);
 }
 
 export function sameTbf(want: TbfQdisc, have: QdiscState | undefined): boolean {

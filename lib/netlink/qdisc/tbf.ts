@@ -31,7 +31,7 @@ export type TbfQdisc = TbfFields &
     | {
         /**
          * The bucket as raw psched ticks, with no TCA_TBF_BURST, as Calico sends it; needs limit.
-         * The kernel caps a bucket at 2^32-1 ns (about 4.3 s). Reads back as `burst`.
+         * Reads back as `burst`.
          */
         bufferTicks: number;
         burst?: never;
