@@ -135,9 +135,13 @@ int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback)
   if (!s) return fallback;
   for (const auto& c : kControls)
     if (*s == c.name) return c.value;
-  unsigned n = 0;
-  if (std::sscanf(s->c_str(), "goto chain %u", &n) == 1) return TC_ACT_GOTO_CHAIN | n;
-  if (std::sscanf(s->c_str(), "jump %u", &n) == 1) return TC_ACT_JUMP | n;
+  unsigned long n = 0;
+  bool chain = std::sscanf(s->c_str(), "goto chain %lu", &n) == 1;
+  if (chain || std::sscanf(s->c_str(), "jump %lu", &n) == 1) {
+    if (n > TC_ACT_EXT_VAL_MASK)
+      r.fail(field, "\"" + *s + "\": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
+    return static_cast<int32_t>((chain ? TC_ACT_GOTO_CHAIN : TC_ACT_JUMP) | static_cast<uint32_t>(n));
+  }
   r.fail(field, "\"" + *s + "\" is not a control action (allowed: ok, pass, drop, reclassify, "
                             "pipe, stolen, continue, trap, \"goto chain N\", \"jump N\")");
 }

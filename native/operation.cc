@@ -214,7 +214,8 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
 
 bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
   if (nlh->nlmsg_type == RTM_NEWLINK) return decode_link(nlh, w);
-  if (nlh->nlmsg_type == RTM_NEWACTION) {
+  // Action dumps come back with the request's type (RTM_GETACTION), notifications as NEWACTION.
+  if (nlh->nlmsg_type == RTM_NEWACTION || nlh->nlmsg_type == RTM_GETACTION) {
     const nlattr* tb[TCA_ROOT_MAX + 1];
     parse_payload(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + NLMSG_ALIGN(sizeof(tcamsg)),
                   mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcamsg)), tb, TCA_ROOT_MAX);

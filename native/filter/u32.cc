@@ -24,9 +24,12 @@ void encode(Message& m, const FieldReader& r) {
     key.val = htonl(static_cast<uint32_t>(k->u64_in("value", 0, 0xFFFFFFFFu, 0)));
     key.mask = htonl(static_cast<uint32_t>(k->u64_in("mask", 0, 0xFFFFFFFFu, 0)));
     auto off = k->i64("offset").value_or(0);
-    if (off % 4) k->fail("offset", std::to_string(off) + " must be a multiple of 4");
+    if (off % 4 || off < INT32_MIN || off > INT32_MAX)
+      k->fail("offset", std::to_string(off) + " must be a multiple of 4 within 32 bits");
     key.off = static_cast<int>(off);
-    key.offmask = static_cast<int>(k->i64("offmask").value_or(0));
+    auto offmask = k->i64("offmask").value_or(0);
+    if (offmask < INT32_MIN || offmask > INT32_MAX) k->fail("offmask", std::to_string(offmask) + " is out of range");
+    key.offmask = static_cast<int>(offmask);
     keys.push_back(key);
   }
   if (keys.empty()) keys.push_back(tc_u32_key{});  // match u32 0 0: everything
