@@ -83,16 +83,16 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
-function collectAnnotation(value: string, previous: string[]): string[] {
+function collectAnnotation(value: string, previous: string[] | undefined): string[] {
   try {
     parseAnnotationArg(value);
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
-  return [...previous, value];
+  return [...(previous ?? []), value];
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 function checkIfname(ifname: string): string {
   if (!isValidInterfaceName(ifname)) {
@@ -107,8 +107,9 @@ interface CommonOptions {
 }
 
 interface ApplyOptions extends CommonOptions {
-  annotation: string[];
-  file: string[];
+  /** Undefined when not given (no "(default: [])" in the help). */
+  annotation?: string[];
+  file?: string[];
   mode: AnnotationMode;
   profile: TbfProfile;
   dryRun?: boolean;
@@ -141,7 +142,7 @@ function report(io: Io, targets: readonly TargetPlan[], sent: number, json: bool
 
 async function applyOrPlan(io: Io, ifname: string, opts: ApplyOptions, send: boolean): Promise<number> {
   checkIfname(ifname);
-  if (!opts.annotation.length && !opts.file.length) {
+  if (!opts.annotation?.length && !opts.file?.length) {
     throw new InputError('give the annotations with -a KEY=VALUE and/or a Pod manifest with -f FILE (to remove every netqos object, use `netqos clear`)');
   }
   const { annotations } = collectAnnotations({ annotation: opts.annotation, file: opts.file });
@@ -223,8 +224,8 @@ function addApplyOptions(cmd: Command): Command {
   return cmd
     .argument('<ifname>', "the pod's host-side interface (e.g. cali0)")
     .option('-n, --netns <ns>', 'network namespace: a name under /var/run/netns or a path (default: this one)')
-    .option('-a, --annotation <KEY=VALUE>', 'a pod annotation (repeatable; overrides the manifest)', collectAnnotation, [])
-    .option('-f, --file <manifest>', 'a Pod manifest, YAML or JSON, "-" for standard input (repeatable)', collect, [])
+    .option('-a, --annotation <KEY=VALUE>', 'a pod annotation (repeatable; overrides the manifest)', collectAnnotation)
+    .option('-f, --file <manifest>', 'a Pod manifest, YAML or JSON, "-" for standard input (repeatable)', collect)
     .addOption(new Option('--mode <mode>', 'strict: any bad annotation fails; calico: clamp and drop as Calico does, with warnings').choices(['strict', 'calico']).default('strict'))
     .addOption(new Option('--profile <profile>', "TBF numbers: netqos's burst policy or exactly Calico's").choices(['netqos', 'calico']).default('netqos'))
     .option('--json', 'print the result as JSON (see below)');
