@@ -161,73 +161,72 @@ void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results) {
       bytes += msg_end - msg_start;
       end++;
     }
-    // Send what can be sent.
-    std::vector<size_t> sendable;
+    // Send what can be sent: at most kChunkMessages messages, so one sendmsg.
+    std::vector<size_t> part;
     for (size_t i = first; i < end; i++)
-      if (!skipped[i]) sendable.push_back(i);
-    size_t k = 0;
-    while (k < sendable.size()) {
-      size_t n = std::min(kChunkMessages, sendable.size() - k);
-      std::vector<size_t> part(sendable.begin() + k, sendable.begin() + k + n);
-      std::vector<iovec> iov(part.size());
-      uint32_t first_seq = seq_;
-      for (size_t j = 0; j < part.size(); j++) {
-        nlmsghdr* nlh = batch.message(part[j]);
-        nlh->nlmsg_seq = seq_++;
-        nlh->nlmsg_pid = 0;
-        iov[j].iov_base = nlh;
-        iov[j].iov_len = nlh->nlmsg_len;
-      }
-      sockaddr_nl kernel{};
-      kernel.nl_family = AF_NETLINK;
-      msghdr msg{};
-      msg.msg_name = &kernel;
-      msg.msg_namelen = sizeof kernel;
-      msg.msg_iov = iov.data();
-      msg.msg_iovlen = iov.size();
-      ssize_t sent = sendmsg(mnl_socket_get_fd(nl_), &msg, 0);
-      sendmsg_calls_++;
-      if (sent < 0) {
-        int err = errno;
-        for (size_t idx : part) {
-          results[idx].error = err;
-          results[idx].message = "sendmsg failed: " + errno_text(err);
-        }
-        k += n;
-        continue;
-      }
-      messages_sent_ += part.size();
-      // Collect one ack per message.
-      size_t pending = part.size();
-      while (pending > 0) {
-        ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
-        if (got < 0) {
-          int err = errno;
-          if (err == EINTR) continue;
-          for (size_t idx : part)
-            if (results[idx].error == 0 && results[idx].message.empty()) {
-              results[idx].error = err;
-              results[idx].message = "acknowledgement lost: " + errno_text(err);
-            }
-          pending = 0;
-          break;
-        }
-        const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
-        int len = static_cast<int>(got);
-        for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-          if (nlh->nlmsg_type != NLMSG_ERROR) continue;
-          uint32_t offset = nlh->nlmsg_seq - first_seq;
-          if (offset >= part.size()) continue;
-          const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-          OpResult& r = results[part[offset]];
-          r.error = -err->error;
-          r.message = extack_message(nlh);
-          pending--;
-        }
-      }
-      k += n;
-    }
+      if (!skipped[i]) part.push_back(i);
+    if (!part.empty()) send_and_collect(batch, part, results);
     first = end;
+  }
+}
+
+void RouteSocket::send_and_collect(Batch& batch, const std::vector<size_t>& part,
+                                   std::vector<OpResult>& results) {
+  std::vector<iovec> iov(part.size());
+  uint32_t first_seq = seq_;
+  for (size_t j = 0; j < part.size(); j++) {
+    nlmsghdr* nlh = batch.message(part[j]);
+    nlh->nlmsg_seq = seq_++;
+    nlh->nlmsg_pid = 0;
+    iov[j].iov_base = nlh;
+    iov[j].iov_len = nlh->nlmsg_len;
+  }
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr msg{};
+  msg.msg_name = &kernel;
+  msg.msg_namelen = sizeof kernel;
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = iov.size();
+  ssize_t sent = sendmsg(mnl_socket_get_fd(nl_), &msg, 0);
+  sendmsg_calls_++;
+  if (sent < 0) {
+    int err = errno;
+    for (size_t idx : part) {
+      results[idx].error = err;
+      results[idx].message = "sendmsg failed: " + errno_text(err);
+    }
+    return;
+  }
+  messages_sent_ += part.size();
+  // The kernel handled every message inside sendmsg; their acks wait in the receive buffer.
+  std::vector<bool> acked(part.size(), false);
+  size_t pending = part.size();
+  while (pending > 0) {
+    ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+    if (got < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      for (size_t j = 0; j < part.size(); j++) {
+        if (acked[j]) continue;
+        results[part[j]].error = err;
+        results[part[j]].message = "acknowledgement lost: " + errno_text(err);
+      }
+      return;
+    }
+    const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
+    int len = static_cast<int>(got);
+    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+      uint32_t offset = nlh->nlmsg_seq - first_seq;
+      if (offset >= part.size() || acked[offset]) continue;
+      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      OpResult& r = results[part[offset]];
+      r.error = -err->error;
+      r.message = extack_message(nlh);
+      acked[offset] = true;
+      pending--;
+    }
   }
 }
 

@@ -54,6 +54,8 @@ class RouteSocket {
   std::mutex& lock() { return mutex_; }
 
  private:
+  // One sendmsg with these messages, then one acknowledgement per message into results.
+  void send_and_collect(Batch& batch, const std::vector<size_t>& part, std::vector<OpResult>& results);
   // Looks up, in one pipelined round, every interface name of the batch's fixups from message
   // `first` on that is not known yet; unknown names map to 0.
   void resolve_names(const Batch& batch, size_t first);
