@@ -46,7 +46,7 @@ export interface IperfOptions {
   /** UDP at this bitrate (iperf3's -b, e.g. "400k") with datagrams of `length` bytes. */
   udp?: { bitrate: string; length: number };
   signal?: AbortSignal;
-  /** Called about every 250 ms while the client runs, with the client pod's eth0 send rate. */
+  /** Called about every 250 ms while the client runs, with the rate arriving at the server pod. */
   onTick?: (elapsedSeconds: number, liveBps: number | undefined) => void | Promise<void>;
 }
 
@@ -67,55 +67,69 @@ function onExit(child: ChildProcess): Promise<void> {
   });
 }
 
-function kill(child: ChildProcess): void {
-  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
+/** "198.18.1.2" and 5201 as /proc/net/tcp writes a local address: "020112C6:1451". */
+function procAddress(address: string, port: number): string {
+  const hex = address.split('.').map((b) => Number(b).toString(16).padStart(2, '0').toUpperCase()).reverse().join('');
+  return `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** True when PID's network namespace has a TCP socket listening on address:port. */
+function listening(pid: number | undefined, local: string): boolean {
+  if (pid === undefined) return false;
+  try {
+    // Columns: sl local_address rem_address st ...; st 0A is LISTEN.
+    return readFileSync(`/proc/${pid}/net/tcp`, 'utf8').split('\n').some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1] === local && f[3] === '0A';
+    });
+  } catch {
+    return false;
   }
 }
 
-/** Starts `iperf3 -s -1` in the server pod and resolves once it listens. */
+/**
+ * Starts a one-off `iperf3 -s -1 -J` in the server pod and resolves once it listens (seen in the
+ * server's own /proc/PID/net/tcp: in JSON mode iperf3 prints nothing until the end).
+ */
 async function startServer(resources: Resources, o: IperfOptions, port: number): Promise<ChildProcess> {
-  const child = iperf3In(resources, o.server.netns, ['-s', '-1', '-B', o.server.address, '-p', String(port), '--forceflush']);
-  let out = '';
+  const child = iperf3In(resources, o.server.netns, ['-s', '-1', '-J', '-B', o.server.address, '-p', String(port)]);
   let err = '';
+  child.stdout!.resume();
   child.stderr!.on('data', (d) => (err += d));
-  await new Promise<void>((resolve, reject) => {
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      kill(child);
-      reject(new Error(`iperf3 server in ${o.server.netns}: ${why}${err.trim() ? `: ${err.trim()}` : ''}`));
-    };
-    const timer = setTimeout(() => fail(`not listening after ${SERVER_READY_MS} ms`), SERVER_READY_MS);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (/Server listening/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('error', (e) => fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? '`ip` is not installed' : e.message));
-    child.once('exit', (code) => fail(`exited with ${code}${/not found|No such file/.test(err) ? ' (is iperf3 installed? apt install iperf3)' : ''}`));
-  });
-  child.removeAllListeners('exit');
-  return child;
+  let spawnError: Error | undefined;
+  child.once('error', (e) => (spawnError = e));
+  const local = procAddress(o.server.address, port);
+  const deadline = Date.now() + SERVER_READY_MS;
+  for (;;) {
+    if (listening(child.pid, local)) return child;
+    const why = spawnError
+      ? ((spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? '`ip` is not installed' : spawnError.message)
+      : child.exitCode !== null
+        ? `exited with ${child.exitCode}${/not found|No such file/.test(err) ? ' (is iperf3 installed? apt install iperf3)' : ''}`
+        : Date.now() > deadline
+          ? `not listening after ${SERVER_READY_MS} ms`
+          : undefined;
+    if (why) {
+      resources.kill(child);
+      throw new Error(`iperf3 server in ${o.server.netns}: ${why}${err.trim() ? `: ${err.trim()}` : ''}`);
+    }
+    checkAborted(o.signal);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
-/** Bytes the client pod's eth0 has sent, from /proc/PID/net/dev (PID's own network namespace). */
-function txBytes(pid: number | undefined): number | undefined {
+/** Bytes the pod's eth0 has received, from /proc/PID/net/dev (PID's own network namespace). */
+function rxBytes(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const line = readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').find((l) => l.trim().startsWith('eth0:'));
-    return line ? Number(line.split(':')[1].trim().split(/\s+/)[8]) : undefined;
+    return line ? Number(line.split(':')[1].trim().split(/\s+/)[0]) : undefined;
   } catch {
     return undefined;
   }
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- iperf3's JSON report */
+// iperf3's JSON report, read loosely.
 function parseReport(raw: any, o: IperfOptions): IperfRun {
   if (raw.error) throw new Error(raw.error);
   const received: any[] = raw.server_output_json?.intervals ?? [];
@@ -152,7 +166,6 @@ function parseReport(raw: any, o: IperfOptions): IperfRun {
   }
   return run;
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** One iperf3 test from the client pod to the server pod. */
 export async function runIperf(resources: Resources, o: IperfOptions): Promise<IperfRun> {
@@ -168,21 +181,21 @@ export async function runIperf(resources: Resources, o: IperfOptions): Promise<I
   client.stdout!.on('data', (d) => (out += d));
   client.stderr!.on('data', (d) => (err += d));
   const stopAll = () => {
-    kill(client);
-    kill(server);
+    resources.kill(client);
+    resources.kill(server);
   };
   const deadline = setTimeout(stopAll, o.seconds * 1000 + CLIENT_GRACE_MS);
   o.signal?.addEventListener('abort', stopAll, { once: true });
 
-  // Progress: the client's eth0 byte counter, read where the client runs.
-  let last = { at: startedAt, bytes: txBytes(client.pid) };
+  // Progress: what arrives at the server pod's eth0, read in the server's own namespace.
+  let last: { at: number; bytes: number | undefined } | undefined;
   let ticking = false;
   const ticker = setInterval(async () => {
     if (ticking || !o.onTick) return;
     ticking = true;
     try {
-      const now = { at: Date.now(), bytes: txBytes(client.pid) };
-      const live = now.bytes !== undefined && last.bytes !== undefined && now.at > last.at ? ((now.bytes - last.bytes) * 8 * 1000) / (now.at - last.at) : undefined;
+      const now = { at: Date.now(), bytes: rxBytes(server.pid) };
+      const live = now.bytes !== undefined && last?.bytes !== undefined && now.at > last.at ? ((now.bytes - last.bytes) * 8 * 1000) / (now.at - last.at) : undefined;
       last = now;
       await o.onTick((now.at - startedAt) / 1000, live);
     } catch {
@@ -212,7 +225,7 @@ export async function runIperf(resources: Resources, o: IperfOptions): Promise<I
     o.signal?.removeEventListener('abort', stopAll);
     // The one-off server ends by itself after the test; give it a moment, then end it by pid.
     const serverDone = onExit(server);
-    const timer = setTimeout(() => kill(server), 2000);
+    const timer = setTimeout(() => resources.kill(server), 2000);
     await serverDone;
     clearTimeout(timer);
   }

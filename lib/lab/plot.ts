@@ -15,7 +15,8 @@ const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(
 /** Decades that hold every value and the limit: [10^lo, 10^hi]. */
 function decades(values: number[]): [number, number] {
   const positive = values.filter((v) => v > 0);
-  const lo = Math.floor(Math.log10(Math.min(...positive)));
+  // Half a decade of room under the lowest value, so a line at the limit is not on the frame.
+  const lo = Math.floor(Math.log10(Math.min(...positive) / 3));
   let hi = Math.ceil(Math.log10(Math.max(...positive)));
   if (hi <= lo) hi = lo + 1;
   return [lo, hi];
@@ -23,13 +24,13 @@ function decades(values: number[]): [number, number] {
 
 /** "1 Mbit/s", "10 Gbit/s" for a power of ten. */
 function decadeLabel(exp: number): string {
-  return formatBps(10 ** exp, 0);
+  return formatBps(10 ** exp, true);
 }
 
-export function svgChart(series: readonly Series[], limitBps: number, title: string): string {
+export function svgChart(series: readonly Series[], limitBps: number, title: string, subtitle?: string): string {
   const W = 900;
   const H = 480;
-  const m = { left: 90, right: 190, top: 56, bottom: 58 };
+  const m = { left: 118, right: 190, top: 66, bottom: 58 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   const all = series.flatMap((s) => s.points.map((p) => p.bps));
@@ -45,6 +46,7 @@ export function svgChart(series: readonly Series[], limitBps: number, title: str
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${W / 2}" y="28" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(title)}</text>`);
+  if (subtitle) out.push(`<text x="${W / 2}" y="50" text-anchor="middle" fill="#555555">${escapeXml(subtitle)}</text>`);
 
   // Grid: decades (labelled) and their 2..9 multiples; one vertical line per second (or step).
   for (let e = lo; e <= hi; e++) {
@@ -66,7 +68,7 @@ export function svgChart(series: readonly Series[], limitBps: number, title: str
   }
   out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#444444" stroke-width="1"/>`);
   out.push(`<text x="${m.left + pw / 2}" y="${H - 14}" text-anchor="middle">time (s)</text>`);
-  out.push(`<text transform="translate(20 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">bitrate per second (log scale)</text>`);
+  out.push(`<text transform="translate(22 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">bitrate per second (log scale)</text>`);
 
   // The limit.
   const yl = yOf(limitBps);
@@ -84,7 +86,7 @@ export function svgChart(series: readonly Series[], limitBps: number, title: str
   const lx = m.left + pw + 18;
   const entries: { label: string; color: string; dash?: string }[] = [
     ...series.map((s, i) => ({ label: s.label, color: COLORS[i % COLORS.length] })),
-    { label: `limit ${formatBps(limitBps)}`, color: '#ff7f0e', dash: '8 5' },
+    { label: `limit ${formatBps(limitBps, true)}`, color: '#ff7f0e', dash: '8 5' },
   ];
   entries.forEach((e, i) => {
     const y = m.top + 14 + i * 24;
@@ -127,6 +129,6 @@ export function terminalChart(rows: readonly { label: string; bps: number }[], l
     lines.push(`${r.label.padEnd(labelWidth)}  ${bar.padEnd(width + 1)} ${formatBps(r.bps)}`);
   }
   const limitCol = Math.round(colOf(limitBps));
-  lines.push(`${pad}${' '.repeat(limitCol)}▲ limit ${formatBps(limitBps)}`);
+  lines.push(`${pad}${' '.repeat(limitCol)}▲ limit ${formatBps(limitBps, true)}`);
   return lines.join('\n');
 }

@@ -17,10 +17,13 @@ export class Resources {
   /** Namespaces created (or being created), in creation order. */
   readonly namespaces: string[] = [];
   private readonly children = new Set<ChildProcess>();
+  /** Processes started so far. */
+  started = 0;
 
   /** Starts a process and tracks it until it exits. */
   spawn(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
     const child = spawn(command, args, options);
+    this.started++;
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     child.once('error', () => this.children.delete(child));
@@ -33,20 +36,23 @@ export class Resources {
     ip(['netns', 'add', name]);
   }
 
-  /** SIGKILL to every process still running, by pid. */
-  killAll(): void {
-    for (const child of this.children) {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
+  /** SIGKILL to one process by its pid, unless it has already exited. */
+  kill(child: ChildProcess): void {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
       }
     }
   }
 
-  /** True while any started process has not been reaped. */
+  /** SIGKILL to every process still running. */
+  killAll(): void {
+    for (const child of this.children) this.kill(child);
+  }
+
+  /** Started processes not reaped yet. */
   get running(): number {
     return this.children.size;
   }

@@ -1,0 +1,98 @@
+// The lab end to end in its short mode: three iperf3 runs of 4 s between lab namespaces, the
+// --json document checked, the plot written, and nothing left behind (namespaces, iperf3).
+import { execFileSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { Writable } from 'stream';
+import { loadLabAnnotations, runLab, type LabDocument } from '../../lib/lab';
+
+function sink(): Writable & { text: string } {
+  const w = new Writable({
+    write(chunk, _enc, done) {
+      w.text += chunk.toString();
+      done();
+    },
+  }) as Writable & { text: string };
+  w.text = '';
+  return w;
+}
+
+const labNamespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('nql-'));
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'nqt-lab-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('netqos lab --json: baseline fast, QoS at the ceiling, restored fast, packet rate refused by name', async () => {
+  const plot = path.join(dir, 'lab.svg');
+  const stdout = sink();
+  const stderr = sink();
+  const code = await runLab(['--duration', '4', '--json', '--plot', plot], { stdout, stderr });
+  const doc = JSON.parse(stdout.text) as LabDocument;
+  process.stdout.write(`lab: baseline ${(doc.runs.baseline!.averageBps / 1e9).toFixed(2)} Gbit/s, qos sustained ${(doc.runs.qos!.sustainedBps / 1e6).toFixed(3)} Mbit/s ` +
+    `(ceiling ${(doc.runs.qos!.ceilingBps / 1e6).toFixed(3)}, wire ${((doc.runs.qos!.wireBps ?? 0) / 1e6).toFixed(3)}), restored ${(doc.runs.restored!.averageBps / 1e9).toFixed(2)} Gbit/s\n`);
+
+  expect(stderr.text).toBe('');
+  expect(code).toBe(0);
+  expect(doc).toMatchObject({ version: 1, ok: true, problems: [], rate: 10_000_000, duration: 4, plot: plot });
+  const { baseline, qos, restored } = doc.runs;
+  expect(baseline!.averageBps).toBeGreaterThan(100e6);
+  expect(baseline!.intervals).toHaveLength(4);
+  expect(qos!.ceilingBps).toBeCloseTo(10e6 * (1448 / 1514), 0);
+  expect(Math.abs(qos!.sustainedBps - qos!.ceilingBps) / qos!.ceilingBps).toBeLessThan(0.05);
+  expect(Math.abs(qos!.wireBps! - 10e6) / 10e6).toBeLessThan(0.03);
+  expect(qos!.intervals.every((i) => i.receivedBps !== undefined)).toBe(true);
+  expect(restored!.averageBps).toBeGreaterThan(100e6);
+
+  // What was applied, as readQos saw it: both pods' interfaces limited both ways.
+  expect(doc.applied!.status).toHaveLength(2);
+  for (const s of doc.applied!.status) {
+    expect(s.ifname).toMatch(/^cali[0-9a-f]{11}$/);
+    expect(s.ingress.bandwidth).toBe(10_000_000);
+    expect(s.egress).toMatchObject({ bandwidth: 10_000_000, ifb: expect.stringMatching(/^nqifb/) });
+  }
+
+  // This kernel has no act_police / act_pedit: said by name, not a failure.
+  expect(doc.packetRate).toMatchObject({ supported: false, missingModules: ['act_police'] });
+  expect(doc.packetRate!.reason).toMatch(/not supported by this kernel \(missing act_police\)/);
+  expect(doc.dscp).toMatchObject({ supported: false });
+  expect(doc.dscp!.missingModules).toContain('act_pedit');
+
+  const svg = readFileSync(plot, 'utf8');
+  expect(svg).toContain('<svg');
+  expect(svg).toContain('limit 10 Mbit/s');
+  expect((svg.match(/<polyline/g) ?? []).length).toBe(3);
+
+  expect(doc.cleanup).toMatchObject({ namespacesKept: [], processesLeft: 0 });
+  expect(doc.cleanup!.namespacesRemoved).toHaveLength(3);
+  expect(labNamespaces()).toEqual([]);
+  expect(execFileSync('ps', ['-eo', 'comm'], { encoding: 'utf8' }).split('\n')).not.toContain('iperf3');
+}, 90_000);
+
+test('manifests: annotations from Pod YAML, built-in ones for a missing file, --rate over both', () => {
+  const pod = (name: string, rate: string) =>
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  annotations:\n    qos.projectcalico.org/ingressBandwidth: "${rate}"\n    qos.projectcalico.org/egressBandwidth: "${rate}"\nspec:\n  containers: []\n`;
+  writeFileSync(path.join(dir, 'iperf-server-qos.yaml'), pod('iperf-server-qos', '20M'));
+  const a = loadLabAnnotations(dir);
+  expect(a.server).toMatchObject({ file: path.join(dir, 'iperf-server-qos.yaml'), manifestPod: 'iperf-server-qos', annotations: { 'qos.projectcalico.org/ingressBandwidth': '20M' } });
+  expect(a.client.file).toBeUndefined();
+  expect(a.client.annotations).toEqual({ 'qos.projectcalico.org/ingressBandwidth': '10M', 'qos.projectcalico.org/egressBandwidth': '10M' });
+  expect(a.notes.join('\n')).toContain('iperf-client-qos.yaml not found');
+  // The client's egress (10M) and the server's ingress (20M) are in series: the smaller holds.
+  expect(a.rate).toBe(10_000_000);
+  expect(loadLabAnnotations(dir, '5M').rate).toBe(5_000_000);
+  expect(() => loadLabAnnotations(dir, '5Mb')).toThrow(/ingressBandwidth.*5Mb/);
+  expect(existsSync(path.join(dir, 'iperf-client-qos.yaml'))).toBe(false);
+});
+
+test('bad options: exit code 2 and a message, nothing created', async () => {
+  const stdout = sink();
+  const stderr = sink();
+  expect(await runLab(['--duration', 'x'], { stdout, stderr })).toBe(2);
+  expect(stderr.text).toMatch(/--duration/);
+  expect(await runLab(['--help'], { stdout: sink(), stderr: sink() })).toBe(0);
+  expect(labNamespaces()).toEqual([]);
+});
