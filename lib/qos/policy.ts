@@ -8,8 +8,9 @@
  *                 DSCP rewrite (one u32 per IP version: pedit + csum + skbedit, then "continue"),
  *                 then one u32 for all protocols: packet-rate police, then a mirred redirect to
  *                 the IFB whose root TBF shapes the egress bandwidth.
- * Every action carries a cookie "6e7173" ("nqs") + role, and TBFs use handle 4e51: ("NQ"), so
- * netqos can tell its objects from other tools' and never touches the rest.
+ * Every action carries a cookie "6e7173" ("nqs") + role + the interface's index, and TBFs use
+ * handle 4e51: ("NQ"), so netqos can tell its objects from other tools' and never touches the
+ * rest; an action dump alone says which interface and role each action serves.
  */
 import type { Filter, PoliceAction, TbfQdisc, U32Filter, Action } from '../netlink';
 import type { DirectionQos, QosSpec } from './annotations';
@@ -38,7 +39,9 @@ export const PRIORITY: Record<Role, number> = {
   [Role.FromPod]: 49003,
   [Role.ToPod]: 49004,
 };
-export const cookieFor = (role: Role) => `${COOKIE_PREFIX}${role.toString(16).padStart(2, '0')}`;
+/** "6e7173" + role (1 byte) + ifindex (4 bytes), hex. */
+export const cookieFor = (role: Role, ifindex: number) =>
+  `${COOKIE_PREFIX}${role.toString(16).padStart(2, '0')}${(ifindex >>> 0).toString(16).padStart(8, '0')}`;
 
 /** Queueing latency that sizes every TBF's limit (Calico's and the CNI plugin's 25 ms). */
 export const LATENCY_US = 25_000;
@@ -51,6 +54,8 @@ export interface PolicyOptions {
   profile?: TbfProfile;
   /** The interface's MTU (the IFB gets the same). */
   mtu: number;
+  /** The interface's index, recorded in the action cookies. */
+  ifindex: number;
 }
 
 /** The objects netqos wants on one interface; absent fields mean "none of ours". */
@@ -113,18 +118,18 @@ export function desiredState(ifname: string, spec: QosSpec, options: PolicyOptio
   });
 
   const rootTbf = tbfFor(ifname, spec.ingress, options);
-  const toPod = police(spec.ingress, 'ok', cookieFor(Role.ToPod));
+  const toPod = police(spec.ingress, 'ok', cookieFor(Role.ToPod, options.ifindex));
   if (toPod) filters.set(Role.ToPod, u32(Role.ToPod, 'egress', 'all', [toPod]));
 
   if (spec.egress.dscp !== undefined) {
-    filters.set(Role.DscpIpv4, u32(Role.DscpIpv4, 'ingress', 'ip', dscpActions(spec.egress.dscp, 4, cookieFor(Role.DscpIpv4))));
-    filters.set(Role.DscpIpv6, u32(Role.DscpIpv6, 'ingress', 'ipv6', dscpActions(spec.egress.dscp, 6, cookieFor(Role.DscpIpv6))));
+    filters.set(Role.DscpIpv4, u32(Role.DscpIpv4, 'ingress', 'ip', dscpActions(spec.egress.dscp, 4, cookieFor(Role.DscpIpv4, options.ifindex))));
+    filters.set(Role.DscpIpv6, u32(Role.DscpIpv6, 'ingress', 'ipv6', dscpActions(spec.egress.dscp, 6, cookieFor(Role.DscpIpv6, options.ifindex))));
   }
 
   let ifb: DesiredState['ifb'];
   const egressTbf = tbfFor(ifbNameFor(ifname), spec.egress, options);
   if (egressTbf) ifb = { name: ifbNameFor(ifname), mtu: options.mtu, tbf: egressTbf };
-  const cookie = cookieFor(Role.FromPod);
+  const cookie = cookieFor(Role.FromPod, options.ifindex);
   const fromPod: Action[] = [];
   const policeFromPod = police(spec.egress, ifb ? 'pipe' : 'ok', cookie);
   if (policeFromPod) fromPod.push(policeFromPod);

@@ -75,7 +75,7 @@ function planGroup(targets: readonly QosTarget[], indexes: number[], specs: Retu
     const t = targets[i];
     const state = states.get(t.ifname)!;
     const own = emptyPhases();
-    reconcile(desiredState(t.ifname, specs[i].spec, { profile: options.profile, mtu: state.link?.mtu ?? 1500 }), state, own);
+    reconcile(desiredState(t.ifname, specs[i].spec, { profile: options.profile, mtu: state.link?.mtu ?? 1500, ifindex: state.link?.index ?? 0 }), state, own);
     plans[i] = { ifname: t.ifname, netns: t.netns, spec: specs[i].spec, warnings: specs[i].warnings, operations: flatten(own) };
     for (const k of Object.keys(phases) as (keyof Phases)[]) phases[k].push(...own[k]);
   }

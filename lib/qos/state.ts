@@ -24,13 +24,20 @@ export function isOwnTbf(q: QdiscState | undefined): boolean {
   return !!q && q.kind === 'tbf' && q.handle === NETQOS_TBF_HANDLE;
 }
 
-/** The netqos role of a filter, from its actions' cookies; undefined for other tools' filters. */
-export function roleOf(f: FilterState): Role | undefined {
+/** Role and interface index from a netqos cookie; undefined for any other cookie. */
+export function parseCookie(cookie: string | undefined): { role: Role; ifindex: number } | undefined {
+  if (!cookie || !cookie.startsWith(COOKIE_PREFIX) || cookie.length !== COOKIE_PREFIX.length + 10) return undefined;
+  return { role: parseInt(cookie.slice(6, 8), 16) as Role, ifindex: parseInt(cookie.slice(8), 16) };
+}
+
+/**
+ * The netqos role of a filter on interface `ifindex`, from its actions' cookies; undefined for
+ * other tools' filters (and for netqos filters recorded for another interface index).
+ */
+export function roleOf(f: FilterState, ifindex: number): Role | undefined {
   for (const a of f.actions ?? []) {
-    const cookie = (a as { cookie?: string }).cookie;
-    if (cookie && cookie.startsWith(COOKIE_PREFIX) && cookie.length === COOKIE_PREFIX.length + 2) {
-      return parseInt(cookie.slice(COOKIE_PREFIX.length), 16) as Role;
-    }
+    const parsed = parseCookie((a as { cookie?: string }).cookie);
+    if (parsed && parsed.ifindex === ifindex) return parsed.role;
   }
   return undefined;
 }
@@ -75,7 +82,7 @@ export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<st
         for (const a of (f.actions ?? []) as unknown as Raw[]) {
           if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = byIndex.get(a.dev) ?? a.dev;
         }
-        const role = roleOf(f);
+        const role = roleOf(f, state.link!.index);
         if (role !== undefined && !state.own.has(role)) state.own.set(role, f);
         else state.foreign.push(f);
       }

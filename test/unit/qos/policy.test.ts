@@ -9,35 +9,35 @@ const spec = (a: Record<string, string>, mode: 'strict' | 'calico' = 'strict') =
 
 describe('desired objects', () => {
   test('the lab: 10M each way -> root TBF, IFB with its TBF, one redirect filter', () => {
-    const d = desiredState('cali1', spec({ 'qos.projectcalico.org/ingressBandwidth': '10M', 'qos.projectcalico.org/egressBandwidth': '10M' }), { mtu: 1500 });
+    const d = desiredState('cali1', spec({ 'qos.projectcalico.org/ingressBandwidth': '10M', 'qos.projectcalico.org/egressBandwidth': '10M' }), { mtu: 1500, ifindex: 7 });
     expect(d.rootTbf).toMatchObject({ kind: 'tbf', dev: 'cali1', parent: 'root', handle: '4e51:', rate: 10_000_000, burst: 12_500, limit: 43_750 });
     expect(d.ifb).toMatchObject({ name: expect.stringMatching(/^nqifb[0-9a-f]{10}$/), mtu: 1500, tbf: { rate: 10_000_000, burst: 12_500 } });
     expect([...d.filters.keys()]).toEqual([Role.FromPod]);
     expect(d.filters.get(Role.FromPod)).toMatchObject({
       kind: 'u32', parent: 'ingress', protocol: 'all', priority: 49003,
-      actions: [{ kind: 'mirred', mode: 'redirect', direction: 'egress', dev: d.ifb!.name, cookie: '6e717301' }],
+      actions: [{ kind: 'mirred', mode: 'redirect', direction: 'egress', dev: d.ifb!.name, cookie: '6e71730100000007' }],
     });
   });
 
   test('default burst: 10 ms of the rate, at least four full frames; explicit burst is bits', () => {
-    expect(tbfFor('x', { bandwidth: 1_000_000_000 }, { mtu: 1500 })).toMatchObject({ burst: 1_250_000, limit: 3_125_000 + 1_250_000 });
-    expect(tbfFor('x', { bandwidth: 1_000_000 }, { mtu: 1500 })).toMatchObject({ burst: 4 * 1514 });
-    expect(tbfFor('x', { bandwidth: 10_000_000, burst: 80_000 }, { mtu: 1500 })).toMatchObject({ burst: 10_000 });
+    expect(tbfFor('x', { bandwidth: 1_000_000_000 }, { mtu: 1500, ifindex: 7 })).toMatchObject({ burst: 1_250_000, limit: 3_125_000 + 1_250_000 });
+    expect(tbfFor('x', { bandwidth: 1_000_000 }, { mtu: 1500, ifindex: 7 })).toMatchObject({ burst: 4 * 1514 });
+    expect(tbfFor('x', { bandwidth: 10_000_000, burst: 80_000 }, { mtu: 1500, ifindex: 7 })).toMatchObject({ burst: 10_000 });
   });
 
   test('peakrate: minburst at least one full frame; limit the smaller of the two', () => {
-    const t = tbfFor('x', { bandwidth: 10_000_000, peakrate: 20_000_000, minburst: 1000 }, { mtu: 1500 });
+    const t = tbfFor('x', { bandwidth: 10_000_000, peakrate: 20_000_000, minburst: 1000 }, { mtu: 1500, ifindex: 7 });
     expect(t).toMatchObject({ peakrate: 20_000_000, minburst: 1514, limit: Math.min(31_250 + 12_500, 62_500 + 1514) });
   });
 
   test('calico profile: Calico buffer ticks and limit, no bucket in bytes', () => {
     const s = spec({ 'qos.projectcalico.org/ingressBandwidth': '100M' }, 'calico');
-    const t = tbfFor('x', s.ingress, { mtu: 1500, profile: 'calico' })!;
+    const t = tbfFor('x', s.ingress, { mtu: 1500, ifindex: 7, profile: 'calico' })!;
     const golden = calicoTbf({ rateBps: 100_000_000, burstBits: 4294967296 });
     expect(t).toMatchObject({ rate: 100_000_000, bufferTicks: golden.buffer, limit: golden.limit });
     expect(golden).toMatchObject({ buffer: 671_088_625, limit: 671_401_125 });
     expect(t.burst).toBeUndefined();
-    const slow = tbfFor('x', { bandwidth: 10_000_000, burst: 4294967296 }, { mtu: 1500, profile: 'calico' })!;
+    const slow = tbfFor('x', { bandwidth: 10_000_000, burst: 4294967296 }, { mtu: 1500, ifindex: 7, profile: 'calico' })!;
     expect(slow).toMatchObject({ bufferTicks: 4_294_967_295, limit: 4_294_967_295 });
   });
 
@@ -47,7 +47,7 @@ describe('desired objects', () => {
       'qos.projectcalico.org/egressPacketRate': '200',
       'qos.projectcalico.org/egressPacketBurst': '20',
       'qos.projectcalico.org/dscp': 'EF',
-    }), { mtu: 1500 });
+    }), { mtu: 1500, ifindex: 7 });
     expect(d.rootTbf).toBeUndefined();
     expect(d.ifb).toBeUndefined();
     expect(d.filters.get(Role.ToPod)).toMatchObject({ parent: 'egress', actions: [{ kind: 'police', pktRate: 1000, pktBurst: 5, exceed: 'drop', conform: 'ok' }] });
@@ -67,7 +67,7 @@ describe('desired objects', () => {
   });
 
   test('with both a packet rate and a bandwidth from the pod, police passes on to the redirect', () => {
-    const d = desiredState('c', spec({ 'qos.projectcalico.org/egressPacketRate': '200', 'qos.projectcalico.org/egressBandwidth': '5M' }), { mtu: 1500 });
+    const d = desiredState('c', spec({ 'qos.projectcalico.org/egressPacketRate': '200', 'qos.projectcalico.org/egressBandwidth': '5M' }), { mtu: 1500, ifindex: 7 });
     expect(d.filters.get(Role.FromPod)!.actions!.map((a) => [a.kind, (a as { conform?: string }).conform])).toEqual([['police', 'pipe'], ['mirred', undefined]]);
   });
 });
@@ -79,23 +79,23 @@ describe('reconcile', () => {
 
   test('from nothing: the IFB first, then TBFs and the hook, then the filter', () => {
     const p = emptyPhases();
-    reconcile(desiredState('cali1', lab, { mtu: 1500 }), empty(), p);
+    reconcile(desiredState('cali1', lab, { mtu: 1500, ifindex: 7 }), empty(), p);
     expect(flatten(p).map((o) => `${o.op} ${'link' in o ? 'link' : 'qdisc' in o ? `qdisc ${o.qdisc.kind}` : 'filter'}`)).toEqual([
       'add link', 'replace qdisc tbf', 'replace qdisc tbf', 'add qdisc clsact', 'add filter',
     ]);
   });
 
   test('a missing interface is an error naming it', () => {
-    expect(() => reconcile(desiredState('cali1', lab, { mtu: 1500 }), { ...empty(), link: undefined }, emptyPhases())).toThrow('cali1: the interface does not exist');
+    expect(() => reconcile(desiredState('cali1', lab, { mtu: 1500, ifindex: 7 }), { ...empty(), link: undefined }, emptyPhases())).toThrow('cali1: the interface does not exist');
   });
 
   test("another tool's root qdisc is never replaced", () => {
     const root = { type: 'qdisc', kind: 'htb', handle: '1:', parent: 'root', dev: 'cali1', ifindex: 7 } as unknown as QdiscState;
-    expect(() => reconcile(desiredState('cali1', lab, { mtu: 1500 }), { ...empty(), root }, emptyPhases())).toThrow(/htb 1: belongs to another tool/);
+    expect(() => reconcile(desiredState('cali1', lab, { mtu: 1500, ifindex: 7 }), { ...empty(), root }, emptyPhases())).toThrow(/htb 1: belongs to another tool/);
   });
 
   test('TBF equality allows one kernel tick of bucket rounding', () => {
-    const want = tbfFor('x', { bandwidth: 40_000_000_000 }, { mtu: 1500 })!;
+    const want = tbfFor('x', { bandwidth: 40_000_000_000 }, { mtu: 1500, ifindex: 7 })!;
     const have = { kind: 'tbf', handle: '4e51:', rate: want.rate, limit: want.limit, burst: want.burst! - 320 } as unknown as QdiscState;
     expect(sameTbf(want, have)).toBe(true);
     expect(sameTbf(want, { ...have, burst: want.burst! - 1000 } as QdiscState)).toBe(false);
