@@ -1,2 +1,0 @@
-# Empty dependencies file for netqos_floor.
-# This may be replaced when dependencies are built.
