@@ -1,6 +1,6 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
-import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState } from '../netlink';
+import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState, type DumpPlan } from '../netlink';
 import { AnnotationError, parseAnnotations, type AnnotationMode, type QosSpec } from './annotations';
 import { desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
@@ -90,44 +90,58 @@ function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]):
   return h;
 }
 
-async function run(targets: readonly QosTarget[], options: QosOptions, send: boolean): Promise<QosApplyResult> {
+/** What the pipeline needs from the kernel next: a read or a batch. */
+type Step =
+  | { read: NetlinkHandle; plan: DumpPlan<Map<string, InterfaceState>> }
+  | { apply: NetlinkHandle; operations: Operation[] };
+
+/**
+ * Parse, read, diff and (when `send`) apply, namespace by namespace. A generator, so the
+ * Promise and the blocking drivers below share every step but the kernel calls.
+ */
+function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boolean, opened: NetlinkHandle[]): Generator<Step, QosApplyResult, unknown> {
   const specs = parseAll(targets, options.mode);
   const plans: TargetPlan[] = new Array(targets.length);
   const batches: QosPlan['batches'] = [];
-  const opened: NetlinkHandle[] = [];
   let sent = 0;
-  try {
-    for (const [netns, indexes] of byNamespace(targets)) {
-      const nl = handleFor(netns, options, opened);
-      const states = await nl.read(planReadInterfaces(indexes.map((i) => targets[i].ifname)));
-      const operations = planGroup(targets, indexes, specs, states, options, plans);
-      batches.push({ netns: netns || undefined, operations });
-      if (send && operations.length) sent += (await nl.apply(operations, { atomic: true })).count;
-    }
-  } finally {
-    for (const h of opened) h.close();
+  for (const [netns, indexes] of byNamespace(targets)) {
+    const nl = handleFor(netns, options, opened);
+    const states = (yield { read: nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
+    const operations = planGroup(targets, indexes, specs, states, options, plans);
+    batches.push({ netns: netns || undefined, operations });
+    if (send && operations.length) sent += ((yield { apply: nl, operations }) as ApplyResult).count;
   }
   return { targets: plans, batches, sent };
 }
 
-function runSync(targets: readonly QosTarget[], options: QosOptions, send: boolean): QosApplyResult {
-  const specs = parseAll(targets, options.mode);
-  const plans: TargetPlan[] = new Array(targets.length);
-  const batches: QosPlan['batches'] = [];
+async function run(targets: readonly QosTarget[], options: QosOptions, send: boolean): Promise<QosApplyResult> {
   const opened: NetlinkHandle[] = [];
-  let sent = 0;
   try {
-    for (const [netns, indexes] of byNamespace(targets)) {
-      const nl = handleFor(netns, options, opened);
-      const states = nl.readSync(planReadInterfaces(indexes.map((i) => targets[i].ifname)));
-      const operations = planGroup(targets, indexes, specs, states, options, plans);
-      batches.push({ netns: netns || undefined, operations });
-      if (send && operations.length) sent += (nl.applySync(operations, { atomic: true }) as ApplyResult).count;
+    const steps = pipeline(targets, options, send, opened);
+    let step = steps.next();
+    while (!step.done) {
+      const s = step.value;
+      step = steps.next('read' in s ? await s.read.read(s.plan) : await s.apply.apply(s.operations, { atomic: true }));
     }
+    return step.value;
   } finally {
     for (const h of opened) h.close();
   }
-  return { targets: plans, batches, sent };
+}
+
+function runSync(targets: readonly QosTarget[], options: QosOptions, send: boolean): QosApplyResult {
+  const opened: NetlinkHandle[] = [];
+  try {
+    const steps = pipeline(targets, options, send, opened);
+    let step = steps.next();
+    while (!step.done) {
+      const s = step.value;
+      step = steps.next('read' in s ? s.read.readSync(s.plan) : s.apply.applySync(s.operations, { atomic: true }));
+    }
+    return step.value;
+  } finally {
+    for (const h of opened) h.close();
+  }
 }
 
 /** Makes the kernel match the annotations, sending only the difference (atomically per namespace). */
