@@ -2,7 +2,7 @@
 import { native, type NativeBatchResult, type NativeHandle } from './binding';
 import { planSnapshot, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
-import { NetlinkError } from './errors';
+import { NetlinkError, type OperationFailure } from './errors';
 import type { DumpQuery, FilterState, LinkState, Operation, QdiscState } from './types';
 
 export interface OpenOptions {
@@ -16,11 +16,20 @@ export interface OpenOptions {
 export interface ApplyOptions {
   /** On any failure, put every touched interface back as it was before the batch. */
   atomic?: boolean;
+  /**
+   * Default true: a failed operation makes apply throw a NetlinkError. With false, apply
+   * resolves and `failures` lists what failed (every other operation succeeded).
+   */
+  throwOnFailure?: boolean;
 }
 
 export interface ApplyResult {
-  /** Operations sent (all succeeded). */
+  /** Operations sent. */
   count: number;
+  /** The failed operations (empty unless throwOnFailure is false); all others succeeded. */
+  failures: OperationFailure[];
+  /** With atomic and failures: whether the batch was rolled back. */
+  rolledBack?: boolean;
   /** Kernel warnings (extended-ack text on success), by operation index. */
   warnings: { index: number; message: string }[];
   /** sendmsg calls the batch took. */
@@ -45,25 +54,25 @@ export class NetlinkHandle {
   /** Sends the operations as one batch, off the JavaScript thread. Throws NetlinkError on failure. */
   async apply(ops: readonly Operation[], options: ApplyOptions = {}): Promise<ApplyResult> {
     const h = this.open();
-    if (!options.atomic) return this.check(ops, await h.apply(ops));
+    if (!options.atomic) return this.check(ops, options, await h.apply(ops));
     const before = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
     const result = await h.apply(ops);
-    if (result.failures.length === 0) return this.check(ops, result);
+    if (result.failures.length === 0) return this.check(ops, options, result);
     const after = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
     const undo = await h.apply(restoreOperations(before, after));
-    return this.check(ops, result, undo);
+    return this.check(ops, options, result, undo);
   }
 
   /** The same, blocking: for short-lived processes such as a CNI plugin. */
   applySync(ops: readonly Operation[], options: ApplyOptions = {}): ApplyResult {
     const h = this.open();
-    if (!options.atomic) return this.check(ops, h.applySync(ops));
+    if (!options.atomic) return this.check(ops, options, h.applySync(ops));
     const before: Snapshot = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
     const result = h.applySync(ops);
-    if (result.failures.length === 0) return this.check(ops, result);
+    if (result.failures.length === 0) return this.check(ops, options, result);
     const after = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
     const undo = h.applySync(restoreOperations(before, after));
-    return this.check(ops, result, undo);
+    return this.check(ops, options, result, undo);
   }
 
   /** Reads qdiscs, filters (with their actions) or links back, with statistics. */
@@ -107,9 +116,10 @@ export class NetlinkHandle {
     return this.native;
   }
 
-  private check(ops: readonly Operation[], result: NativeBatchResult, undo?: NativeBatchResult): ApplyResult {
-    if (result.failures.length === 0) {
-      return { count: result.count, warnings: result.warnings, sendmsgCalls: result.sendmsgCalls };
+  private check(ops: readonly Operation[], options: ApplyOptions, result: NativeBatchResult, undo?: NativeBatchResult): ApplyResult {
+    if (result.failures.length === 0 || options.throwOnFailure === false) {
+      const rolledBack = undo ? undo.failures.length === 0 : undefined;
+      return { count: result.count, failures: result.failures, warnings: result.warnings, sendmsgCalls: result.sendmsgCalls, ...(undo ? { rolledBack } : {}) };
     }
     const first = result.failures[0];
     const op = ops[first.index];

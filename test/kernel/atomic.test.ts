@@ -68,3 +68,12 @@ test('not atomic: what succeeded stays, and the error lists the failure', async 
   expect(after.ifbs).toContain('nqifb-at');
   expect(after.filters.map((f: any) => f.pref)).toEqual([1]);
 });
+
+test('throwOnFailure: false resolves with each failure and its index', async () => {
+  const result = await nl.apply(failingBatch, { throwOnFailure: false });
+  expect(result.count).toBe(failingBatch.length);
+  expect(result.failures).toEqual([expect.objectContaining({ index: 5, code: 'ENODEV', message: 'interface "v9" does not exist' })]);
+  const atomic = await nl.apply([{ op: 'add', qdisc: { dev: 'v1', kind: 'clsact' } }, { op: 'add', qdisc: { dev: 'v9', kind: 'clsact' } }], { atomic: true, throwOnFailure: false });
+  expect(ns.tcJson('qdisc', 'show', 'dev', 'v1').map((q: any) => q.kind)).not.toContain('clsact');
+  expect(atomic).toMatchObject({ rolledBack: true, failures: [{ index: 1 }] });
+});
