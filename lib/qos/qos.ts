@@ -159,11 +159,15 @@ export async function planQos(targets: readonly QosTarget[], options: QosOptions
 }
 
 /** Removes every netqos object from the interfaces (other tools' objects stay). */
-export function clearQos(targets: readonly Omit<QosTarget, 'annotations'>[], options: QosOptions = {}): Promise<QosApplyResult> {
-  return run(targets.map((t) => ({ ...t, annotations: {} })), options, true);
+/** An interface, or several, to read or clear. */
+export type QosInterface = Omit<QosTarget, 'annotations'>;
+const list = (t: QosInterface | readonly QosInterface[]) => (Array.isArray(t) ? t : [t]) as readonly QosInterface[];
+
+export function clearQos(targets: QosInterface | readonly QosInterface[], options: QosOptions = {}): Promise<QosApplyResult> {
+  return run(list(targets).map((t) => ({ ...t, annotations: {} })), options, true);
 }
-export function clearQosSync(targets: readonly Omit<QosTarget, 'annotations'>[], options: QosOptions = {}): QosApplyResult {
-  return runSync(targets.map((t) => ({ ...t, annotations: {} })), options, true);
+export function clearQosSync(targets: QosInterface | readonly QosInterface[], options: QosOptions = {}): QosApplyResult {
+  return runSync(list(targets).map((t) => ({ ...t, annotations: {} })), options, true);
 }
 
 export interface DirectionStatus {
@@ -206,7 +210,7 @@ function policeStatus(f: FilterState | undefined): DirectionStatus {
   return p ? { packetRate: p.pktRate, packetBurst: p.pktBurst, policer: p.stats } : {};
 }
 
-function statusOf(target: Omit<QosTarget, 'annotations'>, s: InterfaceState): QosStatus {
+function statusOf(target: QosInterface, s: InterfaceState): QosStatus {
   const pedit = s.own.get(Role.DscpIpv4)?.actions?.find((a) => a.kind === 'pedit') as { keys?: { value: number }[] } | undefined;
   const dscp = pedit?.keys?.[0] ? (pedit.keys[0].value >>> 18) & 0x3f : undefined;
   const strip = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
@@ -221,7 +225,14 @@ function statusOf(target: Omit<QosTarget, 'annotations'>, s: InterfaceState): Qo
 }
 
 /** The QoS in force on interfaces, read back from the kernel, with statistics. */
-export async function readQos(targets: readonly Omit<QosTarget, 'annotations'>[], options: Pick<QosOptions, 'handles'> = {}): Promise<QosStatus[]> {
+export async function readQos(target: QosInterface, options?: Pick<QosOptions, 'handles'>): Promise<QosStatus>;
+export async function readQos(targets: readonly QosInterface[], options?: Pick<QosOptions, 'handles'>): Promise<QosStatus[]>;
+export async function readQos(input: QosInterface | readonly QosInterface[], options: Pick<QosOptions, 'handles'> = {}): Promise<QosStatus | QosStatus[]> {
+  const statuses = await readAll(list(input), options);
+  return Array.isArray(input) ? statuses : statuses[0];
+}
+
+async function readAll(targets: readonly QosInterface[], options: Pick<QosOptions, 'handles'>): Promise<QosStatus[]> {
   const out: QosStatus[] = new Array(targets.length);
   const opened: NetlinkHandle[] = [];
   try {
