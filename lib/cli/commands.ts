@@ -220,6 +220,13 @@ async function lab(io: Io, argv: string[]): Promise<number> {
   return mod.runLab(argv);
 }
 
+/** `netqos agent ...`: everything after `agent` goes to lib/agent's runAgent, loaded only when asked for. */
+async function agent(io: Io, argv: string[]): Promise<number> {
+  const specifier: string = '../agent';
+  const mod = (await import(specifier)) as { runAgent: (argv: string[], io: Io) => Promise<number> };
+  return mod.runAgent(argv, io);
+}
+
 function addApplyOptions(cmd: Command): Command {
   return cmd
     .argument('<ifname>', "the pod's host-side interface (e.g. cali0)")
@@ -345,6 +352,23 @@ ${EXIT_CODES_HELP}`)
     .action(async (ifname: string, opts: CommonOptions) => setCode(await clear(io, ifname, opts)));
 
   program
+    .command('cni-install')
+    .description('install netqos as a CNI plugin: an executable named netqos in the CNI bin directory')
+    .option('--dir <dir>', "the runtime's CNI bin directory", '/opt/cni/bin')
+    .option('--name <name>', 'the executable\'s name, the "type" in the network configuration', 'netqos')
+    .option('--no-bundle', 'skip the one-file bundle and code cache (the plugin then starts slower)')
+    .addHelpText('after', `
+Writes DIR/NAME, a script that runs this installation's dist/lib/cni/main.js with this Node,
+writes the plugin's bundle and V8 code cache next to main.js (as root: netqos's own directory
+must be writable), and prints a conflist to start from. Run it again after moving or upgrading
+netqos. Exit codes: 0 installed, 1 failure.`)
+    .action((opts: { dir: string; name: string; bundle: boolean }) => {
+      // Loaded only for this command: the CLI's other commands never read lib/cni.
+      const { runCniInstall } = require('../cni/install') as typeof import('../cni/install');
+      setCode(runCniInstall({ dir: opts.dir, name: opts.name, bundle: opts.bundle }, io.stdout, io.stderr));
+    });
+
+  program
     .command('lab')
     .description('reproduce the Calico QoS lab in network namespaces (`netqos lab --help` for its options)')
     .argument('[args...]', "the lab's own arguments")
@@ -353,6 +377,16 @@ ${EXIT_CODES_HELP}`)
     .allowExcessArguments()
     .passThroughOptions()
     .action(async (args: string[]) => setCode(await lab(io, args)));
+
+  program
+    .command('agent')
+    .description('run the node agent: follow the pods (Kubernetes or a manifest directory) and keep their QoS in force (`netqos agent --help`)')
+    .argument('[args...]', "the agent's own arguments")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .action(async (args: string[]) => setCode(await agent(io, args)));
 
   return program;
 }

@@ -42,18 +42,25 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
     if (name !== undefined) names.add(name);
   }
   const devices: Snapshot['devices'] = new Map();
-  const filterRequests: { type: 'filter'; dev: string; parent: string }[] = [];
+  const linkByName = new Map(links.map((l) => [l.name, l]));
+  const qdiscsByIndex = new Map<number, QdiscState[]>();
+  for (const q of qdiscRaw as unknown as QdiscState[]) {
+    const list = qdiscsByIndex.get(q.ifindex);
+    if (list) list.push(q);
+    else qdiscsByIndex.set(q.ifindex, [q]);
+  }
+  const filterRequests: { type: 'filter'; dev: number; parent: string; name: string }[] = [];
   for (const name of names) {
-    const link = links.find((l) => l.name === name);
-    const qdiscs = link ? (qdiscRaw.filter((q) => q.ifindex === link.index) as unknown as QdiscState[]) : [];
+    const link = linkByName.get(name);
+    const qdiscs = link ? qdiscsByIndex.get(link.index) ?? [] : [];
     for (const q of qdiscs) q.dev = name;
     devices.set(name, { qdiscs, filters: [] });
-    for (const q of qdiscs) for (const parent of HOOKS[q.kind] ?? []) filterRequests.push({ type: 'filter', dev: name, parent });
+    for (const q of qdiscs) for (const parent of HOOKS[q.kind] ?? []) filterRequests.push({ type: 'filter', dev: link!.index, parent, name });
   }
   if (filterRequests.length > 0) {
-    const replies = yield filterRequests;
+    const replies = yield filterRequests.map(({ type, dev, parent }) => ({ type, dev, parent }));
     replies.forEach((filters, i) => {
-      const dev = filterRequests[i].dev;
+      const dev = filterRequests[i].name;
       for (const f of filters) f.dev = dev;
       nameTargets(filters);
       devices.get(dev)!.filters.push(...(filters as unknown as FilterState[]));

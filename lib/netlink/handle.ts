@@ -17,6 +17,11 @@ export interface ApplyOptions {
   /** On any failure, put every touched interface back as it was before the batch. */
   atomic?: boolean;
   /**
+   * With atomic: the touched interfaces' state just read by the caller (see atomic.ts), which
+   * saves reading it again; it must cover every interface the operations touch.
+   */
+  snapshot?: Snapshot;
+  /**
    * Default true: a failed operation makes apply throw a NetlinkError. With false, apply
    * resolves and `failures` lists what failed (every other operation succeeded).
    */
@@ -55,7 +60,7 @@ export class NetlinkHandle {
   async apply(ops: readonly Operation[], options: ApplyOptions = {}): Promise<ApplyResult> {
     const h = this.open();
     if (!options.atomic) return this.check(ops, options, await h.apply(ops));
-    const before = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
+    const before = options.snapshot ?? (await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r)));
     const result = await h.apply(ops);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
@@ -67,7 +72,7 @@ export class NetlinkHandle {
   applySync(ops: readonly Operation[], options: ApplyOptions = {}): ApplyResult {
     const h = this.open();
     if (!options.atomic) return this.check(ops, options, h.applySync(ops));
-    const before: Snapshot = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
+    const before: Snapshot = options.snapshot ?? runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
     const result = h.applySync(ops);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));

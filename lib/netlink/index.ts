@@ -4,6 +4,7 @@ export * from './units';
 export { openNetlink, NetlinkHandle, describe } from './handle';
 export type { OpenOptions, ApplyOptions, ApplyResult } from './handle';
 export type { DumpPlan, DumpRequest } from './dump';
+export type { Snapshot } from './atomic';
 export type { TbfQdisc } from './qdisc/tbf';
 export type { IngressQdisc } from './qdisc/ingress';
 export type { ClsactQdisc } from './qdisc/clsact';

@@ -1,6 +1,6 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
-import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState, type DumpPlan } from '../netlink';
+import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState, type DumpPlan, type Snapshot } from '../netlink';
 import { AnnotationError, parseAnnotations, type AnnotationMode, type QosSpec } from './annotations';
 import { desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
@@ -63,7 +63,9 @@ function byNamespace(targets: readonly QosTarget[]): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   targets.forEach((t, i) => {
     const key = t.netns ?? '';
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
   });
   return groups;
 }
@@ -93,7 +95,23 @@ function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]):
 /** What the pipeline needs from the kernel next: a read or a batch. */
 type Step =
   | { read: NetlinkHandle; plan: DumpPlan<Map<string, InterfaceState>> }
-  | { apply: NetlinkHandle; operations: Operation[] };
+  | { apply: NetlinkHandle; operations: Operation[]; snapshot: Snapshot };
+
+/** What the read found, in the shape an atomic apply restores on failure (no second read). */
+function snapshotOf(states: Iterable<InterfaceState>): Snapshot {
+  const snapshot: Snapshot = { links: [], devices: new Map() };
+  for (const s of states) {
+    if (!s.link) continue;
+    snapshot.links.push(s.link);
+    const qdiscs = [s.root, s.hook].filter((q): q is QdiscState => !!q);
+    snapshot.devices.set(s.ifname, { qdiscs, filters: [...s.own.values(), ...s.foreign] });
+    if (s.ifb) {
+      snapshot.links.push(s.ifb.link);
+      snapshot.devices.set(s.ifb.link.name, { qdiscs: s.ifb.root ? [s.ifb.root] : [], filters: [] });
+    }
+  }
+  return snapshot;
+}
 
 /**
  * Parse, read, diff and (when `send`) apply, namespace by namespace. A generator, so the
@@ -109,7 +127,7 @@ function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boo
     const states = (yield { read: nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
     const operations = planGroup(targets, indexes, specs, states, options, plans);
     batches.push({ netns: netns || undefined, operations });
-    if (send && operations.length) sent += ((yield { apply: nl, operations }) as ApplyResult).count;
+    if (send && operations.length) sent += ((yield { apply: nl, operations, snapshot: snapshotOf(states.values()) }) as ApplyResult).count;
   }
   return { targets: plans, batches, sent };
 }
@@ -121,7 +139,7 @@ async function run(targets: readonly QosTarget[], options: QosOptions, send: boo
     let step = steps.next();
     while (!step.done) {
       const s = step.value;
-      step = steps.next('read' in s ? await s.read.read(s.plan) : await s.apply.apply(s.operations, { atomic: true }));
+      step = steps.next('read' in s ? await s.read.read(s.plan) : await s.apply.apply(s.operations, { atomic: true, snapshot: s.snapshot }));
     }
     return step.value;
   } finally {
@@ -136,7 +154,7 @@ function runSync(targets: readonly QosTarget[], options: QosOptions, send: boole
     let step = steps.next();
     while (!step.done) {
       const s = step.value;
-      step = steps.next('read' in s ? s.read.readSync(s.plan) : s.apply.applySync(s.operations, { atomic: true }));
+      step = steps.next('read' in s ? s.read.readSync(s.plan) : s.apply.applySync(s.operations, { atomic: true, snapshot: s.snapshot }));
     }
     return step.value;
   } finally {

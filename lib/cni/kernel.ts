@@ -1,0 +1,284 @@
+// The CNI verbs that touch the kernel. Every change goes through the QoS library (one read, one
+// diff, one atomic batch), on the host-side interface of the pod, in the namespace this process
+// runs in (runtimes run plugins in the host's). Loaded only after the configuration is valid.
+import { openNetlink, describe, type NetlinkHandle } from '../netlink/handle';
+import { NetlinkError } from '../netlink/errors';
+import type { LinkState } from '../netlink/link/link';
+import { applyQosSync, clearQosSync, planQos, readQos, type QosStatus } from '../qos/qos';
+import { QosConflictError } from '../qos/reconcile';
+import { ifbNameFor, isNetqosIfbName } from '../qos/naming';
+import type { Invocation, PluginConfig, PrevResult, CniInterface } from './config';
+import { CNI_CODE, CniError, NETQOS_CODE } from './errors';
+import { listRecords, readRecord, removeRecord, writeRecord, type AttachmentRecord } from './records';
+
+export type Log = (line: string) => void;
+
+/** Any failure below -> a CNI error with the spec's or netqos's code. */
+export function toCniError(e: unknown): CniError {
+  if (e instanceof CniError) return e;
+  if (e instanceof QosConflictError) return new CniError(NETQOS_CODE.CONFLICT, "conflict with another tool's traffic control", e.message);
+  if (e instanceof NetlinkError) {
+    const transient = e.code === 'EBUSY' || e.code === 'EAGAIN';
+    const words = e.kernelMessage && !e.message.includes(e.kernelMessage) ? `${e.message} (kernel: ${e.kernelMessage})` : e.message;
+    return new CniError(transient ? CNI_CODE.TRY_AGAIN_LATER : NETQOS_CODE.KERNEL, 'the kernel refused the change', words);
+  }
+  return new CniError(NETQOS_CODE.INTERNAL, 'internal error', e instanceof Error ? e.stack ?? e.message : String(e));
+}
+
+function openContainer(netns: string): NetlinkHandle {
+  try {
+    return openNetlink({ netns });
+  } catch (e) {
+    if (e instanceof NetlinkError) {
+      throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, `CNI_NETNS ${netns} is not a network namespace`, e.message);
+    }
+    throw e;
+  }
+}
+
+/**
+ * The pod's host-side interface, found as the reference plugin finds it: the container
+ * interface's veth peer index, looked up in this namespace, and required to be one of
+ * prevResult's host interfaces (those without a sandbox). Also checks that the host link is a
+ * veth whose own peer is the container interface, so an index that merely exists here (indexes
+ * are per namespace) is never taken for the peer.
+ */
+export function hostInterface(inv: Invocation, prev: PrevResult | undefined, host: NetlinkHandle, hostLinks?: LinkState[]): LinkState {
+  const c = openContainer(inv.netns!);
+  let clink: LinkState | undefined;
+  try {
+    clink = c.dumpSync({ type: 'link' }).find((l) => l.name === inv.ifname);
+  } finally {
+    c.close();
+  }
+  if (!clink) throw new CniError(NETQOS_CODE.INTERFACE, `container interface ${inv.ifname} not found`, `in ${inv.netns}`);
+  if (clink.kind !== 'veth' || !clink.linkIndex) {
+    throw new CniError(NETQOS_CODE.INTERFACE, `container interface ${inv.ifname} has no veth peer`, `it is ${clink.kind ?? 'of no kind'}; netqos shapes veth-based attachments (ptp, bridge, ...)`);
+  }
+  const links = hostLinks ?? host.dumpSync({ type: 'link' });
+  const peer = links.find((l) => l.index === clink!.linkIndex);
+  if (!peer || peer.kind !== 'veth' || peer.linkIndex !== clink.index) {
+    throw new CniError(
+      NETQOS_CODE.INTERFACE,
+      `veth peer with index ${clink.linkIndex} is not in this network namespace`,
+      'runtimes run CNI plugins in the host network namespace, where the veth peer is',
+    );
+  }
+  if (prev) {
+    const hostIfs = (prev.interfaces ?? []).filter((i) => !i.sandbox).map((i) => i.name);
+    if (!hostIfs.includes(peer.name)) {
+      throw new CniError(
+        NETQOS_CODE.INTERFACE,
+        'no veth peer of container interface found in prevResult',
+        `the peer of ${inv.ifname} is ${peer.name}; prevResult's host interfaces: ${hostIfs.join(', ') || 'none'}`,
+      );
+    }
+  }
+  return peer;
+}
+
+/** "ead4cd3d3daa" (as the engine reads it back) -> "ea:d4:cd:3d:3d:aa" (as CNI results carry it). */
+export function macAddress(address: string): string {
+  return /^[0-9a-f]+$/i.test(address) && address.length % 2 === 0 ? address.toLowerCase().match(/../g)!.join(':') : address;
+}
+
+/**
+ * ADD: make the host-side interface match the configuration (idempotent: a repeated ADD sends
+ * only the difference, nothing when it matches), record the attachment, and pass prevResult on
+ * with the IFB netqos shapes the pod's egress on.
+ */
+export function add(inv: Invocation, config: PluginConfig, log: Log): PrevResult {
+  const host = openNetlink();
+  try {
+    const peer = hostInterface(inv, config.prevResult, host);
+    const handles = new Map([['', host]]);
+    const result = applyQosSync([{ ifname: peer.name, annotations: config.annotations }], { mode: config.mode, profile: config.profile, handles });
+    const target = result.targets[0]; // its warnings were logged when the configuration was read
+    const ifbName = ifbNameFor(peer.name);
+    let ifb: CniInterface | undefined;
+    if (target.spec.egress.bandwidth) {
+      const link = host.dumpSync({ type: 'link' }).find((l) => l.name === ifbName);
+      ifb = { name: ifbName, ...(link?.address ? { mac: macAddress(link.address) } : {}) };
+    }
+    const record: AttachmentRecord = {
+      version: 1, network: config.name, containerID: inv.containerId!, ifname: inv.ifname!, netns: inv.netns,
+      hostIfname: peer.name, hostIfindex: peer.index, ...(ifb ? { ifb: ifb.name } : {}),
+    };
+    try {
+      writeRecord(config.dataDir, record);
+    } catch (e) {
+      // The QoS is in place; only DEL-without-namespace and GC lose this attachment's record.
+      log(`netqos: warning: cannot record the attachment in ${config.dataDir}: ${(e as Error).message}`);
+    }
+    const prev = config.prevResult!;
+    const out: PrevResult = { ...prev, cniVersion: config.cniVersion };
+    if (prev.interfaces || ifb) {
+      out.interfaces = (prev.interfaces ?? []).filter((i) => i.sandbox || i.name !== ifbName);
+      if (ifb) out.interfaces.push(ifb);
+    }
+    return out;
+  } finally {
+    host.close();
+  }
+}
+
+/** Removes netqos's objects from one host interface, or its IFB when the interface is gone. */
+function clearInterface(host: NetlinkHandle, links: LinkState[], ifname: string, log: Log): void {
+  const handles = new Map([['', host]]);
+  if (links.some((l) => l.name === ifname)) {
+    try {
+      const r = clearQosSync([{ ifname }], { handles });
+      if (r.sent) log(`netqos: removed ${r.sent} object(s) from ${ifname}`);
+      return;
+    } catch (e) {
+      // The interface went away meanwhile (a namespace being torn down takes its veth pair with
+      // it a moment later): only its IFB can be left.
+      const vanished = e instanceof QosConflictError || (e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT'));
+      if (!vanished) throw e;
+      links = host.dumpSync({ type: 'link' });
+      if (links.some((l) => l.name === ifname)) throw e;
+    }
+  }
+  const ifb = ifbNameFor(ifname);
+  if (!links.some((l) => l.name === ifb)) return;
+  try {
+    host.applySync([{ op: 'delete', link: { name: ifb } }]);
+    log(`netqos: ${ifname} is gone; deleted its IFB ${ifb}`);
+  } catch (e) {
+    if (!(e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT'))) throw e;
+  }
+}
+
+/**
+ * DEL: remove everything netqos made for the attachment; success when it is already gone. The
+ * host interface comes from the pod's namespace when it still exists (prevResult not needed),
+ * else from ADD's record, else from prevResult's host veths. A host interface that is gone
+ * (the namespace was deleted first, taking the veth pair with it) leaves only its IFB, deleted by
+ * its derived name.
+ */
+export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDir' | 'prevResult'>, log: Log): void {
+  const host = openNetlink();
+  try {
+    const links = host.dumpSync({ type: 'link' });
+    let discovered: string | undefined;
+    if (inv.netns) {
+      try {
+        discovered = hostInterface(inv, undefined, host, links).name;
+      } catch (e) {
+        if (!(e instanceof CniError)) throw e;
+        log(`netqos: DEL: ${e.message} (falling back to the record and prevResult)`);
+      }
+    }
+    const record = readRecord(config.dataDir, config.name, inv.containerId!, inv.ifname!);
+    const names = new Set<string>();
+    if (discovered) names.add(discovered);
+    if (record) {
+      const live = links.find((l) => l.name === record.hostIfname);
+      // A live interface of that name with another index is someone else's now.
+      if (!live ? true : !discovered && live.index === record.hostIfindex) names.add(record.hostIfname);
+    }
+    if (!discovered && !record) {
+      const listed = Array.isArray(config.prevResult?.interfaces) ? config.prevResult!.interfaces : [];
+      for (const i of listed) {
+        if (!i || typeof i.name !== 'string' || i.sandbox) continue;
+        const live = links.find((l) => l.name === i.name);
+        if (!live || live.kind === 'veth') names.add(i.name);
+      }
+    }
+    for (const name of names) clearInterface(host, links, name, log);
+    removeRecord(config.dataDir, config.name, inv.containerId!, inv.ifname!);
+  } finally {
+    host.close();
+  }
+}
+
+function summary(s: QosStatus | undefined): string {
+  if (!s) return 'nothing';
+  const dir = (name: string, d: QosStatus['ingress']) =>
+    d.bandwidth || d.packetRate
+      ? `${name} ${d.bandwidth ? `${d.bandwidth} bit/s burst ${d.burst} B limit ${d.limit} B` : ''}${d.packetRate ? ` ${d.packetRate} pkt/s` : ''}`
+      : `${name} none`;
+  return `${dir('ingress', s.ingress)}; ${dir('egress', s.egress)}${s.egress.ifb ? ` (IFB ${s.egress.ifb})` : ''}${s.egress.dscp !== undefined ? ` dscp ${s.egress.dscp}` : ''}`;
+}
+
+/** CHECK: the kernel matches the configuration when ADD would send nothing. */
+export async function check(inv: Invocation, config: PluginConfig): Promise<void> {
+  const host = openNetlink();
+  try {
+    const peer = hostInterface(inv, config.prevResult, host);
+    const handles = new Map([['', host]]);
+    const target = { ifname: peer.name, annotations: config.annotations };
+    const plan = await planQos([target], { mode: config.mode, profile: config.profile, handles });
+    const ops = plan.targets[0].operations;
+    if (ops.length === 0) return;
+    const [status] = await readQos([{ ifname: peer.name }], { handles });
+    throw new CniError(
+      NETQOS_CODE.CHECK_MISMATCH,
+      `traffic control on ${peer.name} differs from the configuration`,
+      `ADD would: ${ops.map(describe).join('; ')}. In force: ${summary(status)}`,
+    );
+  } finally {
+    host.close();
+  }
+}
+
+/**
+ * GC: (1) every attachment ADD recorded for this network that is not in the runtime's valid
+ * list: its netqos objects are removed (or its IFB, when the interface is gone) and the record;
+ * (2) every netqos IFB ("nqifb" + 10 hex digits) in this namespace whose host interface no longer
+ * exists: an IFB's name derives from its interface's, and nothing can redirect to an IFB whose
+ * interface is gone. Objects on a live interface without a record are left alone: nothing says
+ * whose they are. Does as much as it can, then reports the first failure.
+ */
+export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { containerID: string; ifname: string }[] | undefined, log: Log): void {
+  const host = openNetlink();
+  const failures: string[] = [];
+  try {
+    let links = host.dumpSync({ type: 'link' });
+    if (valid) {
+      const key = (containerID: string, ifname: string) => `${containerID}\0${ifname}`;
+      const validKeys = new Set(valid.map((a) => key(a.containerID, a.ifname)));
+      const records = listRecords(config.dataDir, config.name);
+      const claimed = new Set(records.filter((r) => validKeys.has(key(r.containerID, r.ifname))).map((r) => r.hostIfname));
+      for (const r of records) {
+        if (validKeys.has(key(r.containerID, r.ifname))) continue;
+        try {
+          const live = links.find((l) => l.name === r.hostIfname);
+          if (!live || (live.index === r.hostIfindex && !claimed.has(r.hostIfname))) clearInterface(host, links, r.hostIfname, log);
+          removeRecord(config.dataDir, config.name, r.containerID, r.ifname);
+          log(`netqos: GC: removed stale attachment ${r.containerID}/${r.ifname} (${r.hostIfname})`);
+        } catch (e) {
+          failures.push(`${r.containerID}/${r.ifname}: ${(e as Error).message}`);
+        }
+      }
+      links = host.dumpSync({ type: 'link' });
+    }
+    const derived = new Set(links.filter((l) => !isNetqosIfbName(l.name)).map((l) => ifbNameFor(l.name)));
+    for (const l of links) {
+      if (!isNetqosIfbName(l.name) || derived.has(l.name)) continue;
+      try {
+        host.applySync([{ op: 'delete', link: { name: l.name } }]);
+        log(`netqos: GC: deleted orphan IFB ${l.name}`);
+      } catch (e) {
+        if (!(e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT'))) failures.push(`${l.name}: ${(e as Error).message}`);
+      }
+    }
+  } finally {
+    host.close();
+  }
+  if (failures.length) throw new CniError(NETQOS_CODE.KERNEL, `GC could not remove ${failures.length} item(s)`, failures.join('; '));
+}
+
+/** STATUS: the engine loads and the kernel answers a link dump in this namespace. */
+export function status(): void {
+  try {
+    const h = openNetlink();
+    try {
+      h.dumpSync({ type: 'link' });
+    } finally {
+      h.close();
+    }
+  } catch (e) {
+    throw new CniError(CNI_CODE.NOT_AVAILABLE, 'netqos cannot program traffic control here', (e as Error).message);
+  }
+}
