@@ -456,6 +456,9 @@ export class Reconciler {
               logger.info({ pod: rec.pod.key, interface: rec.ifname, operations: o.operations, annotations: rec.pod.annotations, repaired: trigger === 'resync' && rec.state === 'applied' }, 'QoS applied');
             }
             this.setState(rec, 'applied');
+          } else if (vanished(o.error)) {
+            // The interface went away between the link dump and the batch: wait for it again.
+            this.retryLater(rec, 'waiting');
           } else if (o.error instanceof QosConflictError) {
             metrics?.reconcileErrors.inc({ reason: 'conflict' });
             this.report(rec, { reason: 'QoSConflict', message: o.error.message });
@@ -470,7 +473,7 @@ export class Reconciler {
             metrics?.orphans.inc({ kind: 'interface' });
             logger.info({ interface: m.ifname, operations: o.operations, reason: m.reason }, 'QoS cleared');
           }
-        } else {
+        } else if (!vanished(o.error)) {
           metrics?.reconcileErrors.inc({ reason: 'netlink' });
           logger.warn({ interface: m.ifname, reason: m.reason, err: errorText(o.error) }, 'clearing QoS failed; trying again on the next resync');
         }
@@ -585,6 +588,12 @@ export class Reconciler {
     });
     return true;
   }
+}
+
+/** The interface is gone (deleted while the pass ran). */
+function vanished(e: unknown): boolean {
+  if (e instanceof QosConflictError) return /the interface does not exist/.test(e.message);
+  return e instanceof NetlinkError && e.code === 'ENODEV';
 }
 
 function directionStats(d: DirectionStatus): Omit<PodStats, 'namespace' | 'pod' | 'interface' | 'direction'> | undefined {

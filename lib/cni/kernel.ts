@@ -174,8 +174,9 @@ export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDi
     if (discovered) names.add(discovered);
     if (record) {
       const live = links.find((l) => l.name === record.hostIfname);
-      // A live interface of that name with another index is someone else's now.
-      if (!live ? true : !discovered && live.index === record.hostIfindex) names.add(record.hostIfname);
+      // Gone: its IFB may be left. Alive with another index, or not the discovered peer: someone
+      // else's now.
+      if (!live || (!discovered && live.index === record.hostIfindex)) names.add(record.hostIfname);
     }
     if (!discovered && !record) {
       const listed = Array.isArray(config.prevResult?.interfaces) ? config.prevResult!.interfaces : [];

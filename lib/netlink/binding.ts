@@ -39,6 +39,15 @@ export function native(): NativeAddon {
   if (addon) return addon;
   let loaded: NativeAddon;
   try {
+    // The usual place first: the 'bindings' search below costs a few milliseconds per start.
+    loaded = require(path.join(packageRoot(), 'build', 'Release', 'netqos.node')) as NativeAddon;
+    loaded.setErrorClass(NetlinkError);
+    addon = loaded;
+    return loaded;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+  }
+  try {
     const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeAddon;
     loaded = bindings({ bindings: 'netqos.node', module_root: packageRoot() });
   } catch (err) {

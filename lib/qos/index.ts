@@ -5,5 +5,5 @@ export * from './naming';
 export { calicoTbf, tcTbf } from './tbf-values';
 export { desiredState, tbfFor, NETQOS_TBF_HANDLE, COOKIE_PREFIX, Role, PRIORITY, type TbfProfile, type DesiredState } from './policy';
 export { QosConflictError } from './reconcile';
-export { applyQos, applyQosSync, planQos, clearQos, clearQosSync, readQos } from './qos';
+export { applyQos, applyQosSync, planQos, planQosSync, clearQos, clearQosSync, readQos, readQosSync } from './qos';
 export type { QosTarget, QosInterface, QosOptions, QosPlan, QosApplyResult, TargetPlan, QosStatus, DirectionStatus } from './qos';

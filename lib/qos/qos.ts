@@ -93,9 +93,8 @@ function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]):
 }
 
 /** What the pipeline needs from the kernel next: a read or a batch. */
-type Step =
-  | { read: NetlinkHandle; plan: DumpPlan<Map<string, InterfaceState>> }
-  | { apply: NetlinkHandle; operations: Operation[]; snapshot: Snapshot };
+type ReadStep = { kind: 'read'; nl: NetlinkHandle; plan: DumpPlan<Map<string, InterfaceState>> };
+type Step = ReadStep | { kind: 'apply'; nl: NetlinkHandle; operations: Operation[]; snapshot: Snapshot };
 
 /** What the read found, in the shape an atomic apply restores on failure (no second read). */
 function snapshotOf(states: Iterable<InterfaceState>): Snapshot {
@@ -124,10 +123,10 @@ function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boo
   let sent = 0;
   for (const [netns, indexes] of byNamespace(targets)) {
     const nl = handleFor(netns, options, opened);
-    const states = (yield { read: nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
+    const states = (yield { kind: 'read', nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
     const operations = planGroup(targets, indexes, specs, states, options, plans);
     batches.push({ netns: netns || undefined, operations });
-    if (send && operations.length) sent += ((yield { apply: nl, operations, snapshot: snapshotOf(states.values()) }) as ApplyResult).count;
+    if (send && operations.length) sent += ((yield { kind: 'apply', nl, operations, snapshot: snapshotOf(states.values()) }) as ApplyResult).count;
   }
   return { targets: plans, batches, sent };
 }
@@ -139,7 +138,7 @@ async function run(targets: readonly QosTarget[], options: QosOptions, send: boo
     let step = steps.next();
     while (!step.done) {
       const s = step.value;
-      step = steps.next('read' in s ? await s.read.read(s.plan) : await s.apply.apply(s.operations, { atomic: true, snapshot: s.snapshot }));
+      step = steps.next(s.kind === 'read' ? await s.nl.read(s.plan) : await s.nl.apply(s.operations, { atomic: true, snapshot: s.snapshot }));
     }
     return step.value;
   } finally {
@@ -154,7 +153,7 @@ function runSync(targets: readonly QosTarget[], options: QosOptions, send: boole
     let step = steps.next();
     while (!step.done) {
       const s = step.value;
-      step = steps.next('read' in s ? s.read.readSync(s.plan) : s.apply.applySync(s.operations, { atomic: true, snapshot: s.snapshot }));
+      step = steps.next(s.kind === 'read' ? s.nl.readSync(s.plan) : s.nl.applySync(s.operations, { atomic: true, snapshot: s.snapshot }));
     }
     return step.value;
   } finally {
@@ -173,6 +172,10 @@ export function applyQosSync(targets: readonly QosTarget[], options: QosOptions 
 /** The operations applyQos would send now; sends nothing. */
 export async function planQos(targets: readonly QosTarget[], options: QosOptions = {}): Promise<QosPlan> {
   const { targets: t, batches } = await run(targets, options, false);
+  return { targets: t, batches };
+}
+export function planQosSync(targets: readonly QosTarget[], options: QosOptions = {}): QosPlan {
+  const { targets: t, batches } = runSync(targets, options, false);
   return { targets: t, batches };
 }
 
@@ -246,21 +249,37 @@ function statusOf(target: QosInterface, s: InterfaceState): QosStatus {
 export async function readQos(target: QosInterface, options?: Pick<QosOptions, 'handles'>): Promise<QosStatus>;
 export async function readQos(targets: readonly QosInterface[], options?: Pick<QosOptions, 'handles'>): Promise<QosStatus[]>;
 export async function readQos(input: QosInterface | readonly QosInterface[], options: Pick<QosOptions, 'handles'> = {}): Promise<QosStatus | QosStatus[]> {
-  const statuses = await readAll(list(input), options);
-  return Array.isArray(input) ? statuses : statuses[0];
-}
-
-async function readAll(targets: readonly QosInterface[], options: Pick<QosOptions, 'handles'>): Promise<QosStatus[]> {
-  const out: QosStatus[] = new Array(targets.length);
   const opened: NetlinkHandle[] = [];
   try {
-    for (const [netns, indexes] of byNamespace(targets as QosTarget[])) {
-      const nl = handleFor(netns, options, opened);
-      const states = await nl.read(planReadInterfaces(indexes.map((i) => targets[i].ifname)));
-      for (const i of indexes) out[i] = statusOf(targets[i], states.get(targets[i].ifname)!);
-    }
+    const steps = readSteps(list(input), options, opened);
+    let step = steps.next();
+    while (!step.done) step = steps.next(await step.value.nl.read(step.value.plan));
+    return Array.isArray(input) ? step.value : step.value[0];
   } finally {
     for (const h of opened) h.close();
+  }
+}
+
+export function readQosSync(target: QosInterface, options?: Pick<QosOptions, 'handles'>): QosStatus;
+export function readQosSync(targets: readonly QosInterface[], options?: Pick<QosOptions, 'handles'>): QosStatus[];
+export function readQosSync(input: QosInterface | readonly QosInterface[], options: Pick<QosOptions, 'handles'> = {}): QosStatus | QosStatus[] {
+  const opened: NetlinkHandle[] = [];
+  try {
+    const steps = readSteps(list(input), options, opened);
+    let step = steps.next();
+    while (!step.done) step = steps.next(step.value.nl.readSync(step.value.plan));
+    return Array.isArray(input) ? step.value : step.value[0];
+  } finally {
+    for (const h of opened) h.close();
+  }
+}
+
+function* readSteps(targets: readonly QosInterface[], options: Pick<QosOptions, 'handles'>, opened: NetlinkHandle[]): Generator<ReadStep, QosStatus[], unknown> {
+  const out: QosStatus[] = new Array(targets.length);
+  for (const [netns, indexes] of byNamespace(targets as QosTarget[])) {
+    const nl = handleFor(netns, options, opened);
+    const states = (yield { kind: 'read', nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
+    for (const i of indexes) out[i] = statusOf(targets[i], states.get(targets[i].ifname)!);
   }
   return out;
 }

@@ -59,8 +59,13 @@ bool decode_link(const nlmsghdr* nlh, FieldWriter& w) {
   w.set_u64("flags", ifi->ifi_flags);
   if (tb[IFLA_LINK]) w.set_u64("linkIndex", mnl_attr_get_u32(tb[IFLA_LINK]));
   if (tb[IFLA_LINK_NETNSID]) w.set_i64("linkNetnsId", static_cast<int32_t>(mnl_attr_get_u32(tb[IFLA_LINK_NETNSID])));
-  if (tb[IFLA_ADDRESS])
-    w.set_string("address", to_hex(mnl_attr_get_payload(tb[IFLA_ADDRESS]), mnl_attr_get_payload_len(tb[IFLA_ADDRESS])));
+  if (tb[IFLA_ADDRESS]) {
+    // As ip(8) prints it: "aa:bb:cc:dd:ee:ff".
+    std::string hex = to_hex(mnl_attr_get_payload(tb[IFLA_ADDRESS]), mnl_attr_get_payload_len(tb[IFLA_ADDRESS]));
+    std::string address;
+    for (size_t i = 0; i < hex.size(); i += 2) address += (i ? ":" : "") + hex.substr(i, 2);
+    w.set_string("address", address);
+  }
   return true;
 }
 

@@ -1,0 +1,327 @@
+// netqos as a CNI plugin on this machine's kernel, run exactly as a runtime runs it: chained after
+// the real `ptp` plugin (host-local IPAM) from Debian's containernetworking-plugins, in a
+// throwaway node namespace (nqn-...) with pod namespaces, CNI_* variables and the configuration on
+// standard input, through the executable `netqos cni-install` writes. ADD / CHECK / DEL / GC /
+// STATUS, iperf3 between two pods, the reference `bandwidth` plugin side by side on twin pods,
+// and bad configurations that must return the right code and change nothing. Addresses from
+// 198.18.0.0/15 only; every namespace is removed, also on failure.
+import * as fs from 'fs';
+import * as path from 'path';
+import { installPlugin } from '../../lib/cni/install';
+import { CniTestbed, REFERENCE_PLUGINS, type Invocation, type Pod } from '../../lib/cni/testbed';
+import { runClient, startServer, stop } from '../helpers/iperf';
+
+const NETWORK = 'nqnet';
+const SUBNET = '198.18.40.0/24';
+const REFERENCE = path.join(REFERENCE_PLUGINS, 'bandwidth');
+const RATE = 10_000_000;
+const GOODPUT_CEILING = RATE * (1448 / 1514);
+
+let bed: CniTestbed;
+let netqosBin: string;
+let dataDir: string;
+
+beforeAll(() => {
+  bed = new CniTestbed('nqn');
+  const bin = path.join(bed.dir, 'bin');
+  installPlugin({ dir: bin });
+  netqosBin = path.join(bin, 'netqos');
+  dataDir = path.join(bed.dir, 'netqos');
+});
+afterAll(() => bed?.destroy());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    bed?.destroy();
+    process.exit(130);
+  });
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Runs the installed netqos; waits out a native addon being rebuilt right now (it reappears). */
+function netqos(command: string, conf: unknown, pod?: Pod, env: Record<string, string | undefined> = {}): Invocation {
+  for (let attempt = 0; ; attempt++) {
+    const r = bed.invoke(netqosBin, command, conf, pod, env);
+    if (!r.stdout.includes('cannot load the native engine') || attempt >= 30) return r;
+    sleep(2000);
+  }
+}
+
+const conf = (prevResult: unknown, extra: Record<string, unknown> = {}) => ({ cniVersion: '1.0.0', name: NETWORK, type: 'netqos', dataDir, ...extra, ...(prevResult ? { prevResult } : {}) });
+const hostVeth = (prev: { interfaces: { name: string; sandbox?: string }[] }) => prev.interfaces.find((i) => !i.sandbox)!.name;
+const podAddress = (prev: { ips: { address: string }[] }) => prev.ips[0].address.split('/')[0];
+
+interface Tbf { kind: string; handle: string; dev: string; options: { rate: number; burst: number; lat: number } }
+const qdiscs = (dev?: string): Tbf[] => JSON.parse(bed.exec(['tc', '-j', 'qdisc', 'show', ...(dev ? ['dev', dev] : [])]) || '[]').map((q: Tbf) => ({ ...q, dev: q.dev ?? dev }));
+const rootOf = (dev: string) => qdiscs(dev).find((q) => (q as unknown as { root?: boolean }).root);
+const links = (): { ifname: string; link_type: string; address: string }[] => JSON.parse(bed.exec(['ip', '-j', 'link', 'show']));
+const ifbs = (prefix: string) => links().map((l) => l.ifname).filter((n) => n.startsWith(prefix));
+/** The actions of every filter on a hook. */
+function actions(dev: string, hook: string): { kind: string; to_dev?: string; control_action?: { type: string } }[] {
+  let out: string;
+  try {
+    out = bed.exec(['tc', '-j', 'filter', 'show', 'dev', dev, hook]);
+  } catch {
+    return [];
+  }
+  return (JSON.parse(out || '[]') as { options?: { actions?: [] } }[]).flatMap((f) => f.options?.actions ?? []);
+}
+const expectOk = (r: Invocation) => expect({ code: r.code, stdout: r.code ? r.stdout : '', stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stdout: '', stderr: '' });
+
+describe('the lifecycle: ADD, CHECK, DEL', () => {
+  let pod: Pod;
+  let prev: any;
+  let veth: string;
+  const limits = { ingressRate: RATE, ingressBurst: 1_000_000, egressRate: 2 * RATE, egressBurst: 2_000_000 };
+
+  beforeAll(() => {
+    pod = bed.pod('life');
+    prev = bed.addPtp(pod, NETWORK, SUBNET);
+    veth = hostVeth(prev);
+  });
+
+  test('ADD after ptp: a TBF on the host veth, an IFB with its TBF, one redirect; prevResult passed on with the IFB', () => {
+    const r = netqos('ADD', conf(prev, limits), pod);
+    expectOk({ ...r, stdout: '' });
+    expect(r.json).toEqual({ ...prev, interfaces: [...prev.interfaces, { name: expect.stringMatching(/^nqifb[0-9a-f]{10}$/), mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/) }] });
+    const ifb = r.json.interfaces[2].name;
+    expect(links().find((l) => l.ifname === ifb)?.address).toBe(r.json.interfaces[2].mac);
+    expect(rootOf(veth)).toMatchObject({ kind: 'tbf', handle: '4e51:', options: { rate: RATE / 8, burst: 125_000 } });
+    expect(rootOf(ifb)).toMatchObject({ kind: 'tbf', handle: '4e51:', options: { rate: (2 * RATE) / 8, burst: 250_000 } });
+    expect(actions(veth, 'ingress')).toEqual([expect.objectContaining({ kind: 'mirred', to_dev: ifb, control_action: { type: 'stolen' } })]);
+    const record = JSON.parse(fs.readFileSync(path.join(dataDir, NETWORK, `${pod.containerId}@eth0.json`), 'utf8'));
+    expect(record).toMatchObject({ containerID: pod.containerId, ifname: 'eth0', hostIfname: veth, ifb });
+  });
+
+  test('ADD again converges: the same result, the kernel untouched', () => {
+    const before = bed.snapshot();
+    const r = netqos('ADD', conf(prev, limits), pod);
+    expect(r.code).toBe(0);
+    expect(r.json.interfaces).toHaveLength(3);
+    expect(bed.snapshot()).toEqual(before);
+  });
+
+  test('CHECK passes; a TBF changed behind its back fails CHECK (103) until ADD restores it', () => {
+    expectOk(netqos('CHECK', conf(prev, limits), pod));
+    bed.exec(['tc', 'qdisc', 'change', 'dev', veth, 'root', 'handle', '4e51:', 'tbf', 'rate', '5mbit', 'burst', '10kb', 'latency', '25ms']);
+    const bad = netqos('CHECK', conf(prev, limits), pod);
+    expect(bad.code).toBe(1);
+    expect(bad.json).toMatchObject({ cniVersion: '1.0.0', code: 103, msg: `traffic control on ${veth} differs from the configuration` });
+    expect(bad.json.details).toContain(`replace tbf qdisc on ${veth} root`);
+    expect(bad.json.details).toContain('ingress 5000000 bit/s');
+    expect(netqos('ADD', conf(prev, limits), pod).code).toBe(0);
+    expect(rootOf(veth)?.options.rate).toBe(RATE / 8);
+    expectOk(netqos('CHECK', conf(prev, limits), pod));
+    // A different configuration is a difference too.
+    expect(netqos('CHECK', conf(prev, { ...limits, egressRate: 3 * RATE }), pod).json).toMatchObject({ code: 103 });
+  });
+
+  test('DEL removes everything netqos made and the record; a second DEL, and one without netns or prevResult, succeed', () => {
+    expectOk(netqos('DEL', conf(prev, limits), pod));
+    expect(qdiscs(veth).map((q) => q.kind)).toEqual(['noqueue']);
+    expect(actions(veth, 'ingress')).toEqual([]);
+    expect(ifbs('nqifb')).toEqual([]);
+    expect(fs.existsSync(path.join(dataDir, NETWORK, `${pod.containerId}@eth0.json`))).toBe(false);
+    expectOk(netqos('DEL', conf(prev, limits), pod));
+    expectOk(netqos('DEL', conf(undefined), pod, { CNI_NETNS: undefined }));
+  });
+});
+
+describe('DEL after the pod namespace is gone (the veth pair went with it)', () => {
+  test.each([
+    ['the attachment record', false],
+    ["prevResult's host interfaces (no record)", true],
+  ])('the orphaned IFB is deleted by its derived name, found from %s', (_how, noRecord) => {
+    const pod = bed.pod(noRecord ? 'gone2' : 'gone1');
+    const prev = bed.addPtp(pod, NETWORK, SUBNET);
+    const r = netqos('ADD', conf(prev, { egressRate: RATE, egressBurst: 100_000 }), pod);
+    expect(r.code).toBe(0);
+    const ifb = r.json.interfaces[2].name;
+    bed.removePod(pod);
+    // The kernel tears a deleted namespace down in the background: wait for the veth to go.
+    for (let i = 0; i < 100 && links().some((l) => l.ifname === hostVeth(prev)); i++) sleep(50);
+    expect(links().some((l) => l.ifname === hostVeth(prev))).toBe(false);
+    expect(ifbs(ifb)).toEqual([ifb]);
+    const delConf = conf(prev, { egressRate: RATE, egressBurst: 100_000, ...(noRecord ? { dataDir: path.join(bed.dir, 'elsewhere') } : {}) });
+    expectOk(netqos('DEL', delConf, pod));
+    expect(ifbs(ifb)).toEqual([]);
+    expectOk(netqos('DEL', delConf, pod, { CNI_NETNS: undefined }));
+  });
+});
+
+describe('the reference bandwidth plugin side by side, on twin pods with the same configuration', () => {
+  test('the same TBF rates, bursts and queue (lat) on the same devices; netqos has one redirect, not two', () => {
+    const limits = { ingressRate: RATE, ingressBurst: 800_000, egressRate: 2 * RATE, egressBurst: 1_600_000 };
+    const ref = bed.pod('twinr');
+    const nq = bed.pod('twinn');
+    const refPrev = bed.addPtp(ref, NETWORK, SUBNET);
+    const nqPrev = bed.addPtp(nq, NETWORK, SUBNET);
+    const a = bed.invoke(REFERENCE, 'ADD', { ...conf(refPrev, limits), type: 'bandwidth' }, ref);
+    const b = netqos('ADD', conf(nqPrev, limits), nq);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const refIfb = a.json.interfaces[2].name as string;
+    const nqIfb = b.json.interfaces[2].name as string;
+    // Intended differences: the IFB's name (netqos derives it from the host interface), the
+    // handles (4e51: marks netqos's objects), clsact instead of ingress.
+    expect(refIfb).toMatch(/^bwp/);
+    expect(nqIfb).toMatch(/^nqifb/);
+    const shaper = (dev: string) => rootOf(dev)!.options;
+    expect(shaper(hostVeth(nqPrev))).toEqual(shaper(hostVeth(refPrev)));
+    expect(shaper(nqIfb)).toEqual(shaper(refIfb));
+    expect(shaper(hostVeth(nqPrev))).toEqual({ rate: RATE / 8, burst: 100_000, lat: expect.any(Number) });
+    expect(shaper(nqIfb)).toMatchObject({ rate: (2 * RATE) / 8, burst: 200_000 });
+    expect([rootOf(hostVeth(refPrev))!.handle, rootOf(hostVeth(nqPrev))!.handle]).toEqual(['1:', '4e51:']);
+    // The reference encodes its redirect twice (RedirIndex plus an explicit mirred: calico#10159).
+    const refActions = actions(hostVeth(refPrev), 'ingress');
+    const nqActions = actions(hostVeth(nqPrev), 'ingress');
+    expect(refActions.map((x) => [x.kind, x.to_dev, x.control_action?.type])).toEqual([['mirred', refIfb, 'stolen'], ['mirred', refIfb, 'pass']]);
+    expect(nqActions.map((x) => [x.kind, x.to_dev, x.control_action?.type])).toEqual([['mirred', nqIfb, 'stolen']]);
+    // CHECK passes on both.
+    expect(bed.invoke(REFERENCE, 'CHECK', { ...conf(a.json, limits), type: 'bandwidth' }, ref).code).toBe(0);
+    expectOk(netqos('CHECK', conf(b.json, limits), nq));
+    // DEL: the reference removes only its IFB (the veth keeps its TBF and ingress qdisc); netqos everything.
+    expect(bed.invoke(REFERENCE, 'DEL', { ...conf(a.json, limits), type: 'bandwidth' }, ref).code).toBe(0);
+    expectOk(netqos('DEL', conf(b.json, limits), nq));
+    expect(qdiscs(hostVeth(refPrev)).map((q) => q.kind).sort()).toEqual(['ingress', 'tbf']);
+    expect(qdiscs(hostVeth(nqPrev)).map((q) => q.kind)).toEqual(['noqueue']);
+    expect([...ifbs(refIfb), ...ifbs(nqIfb)]).toEqual([]);
+  });
+
+  test("containerd's burst placeholder (MaxUint32 bits): the reference installs a 512 MiB bucket, netqos its 10 ms default", () => {
+    const runtimeConfig = { bandwidth: { ingressRate: 1_000_000_000, ingressBurst: 4294967295 } };
+    const ref = bed.pod('phr');
+    const nq = bed.pod('phn');
+    const refPrev = bed.addPtp(ref, NETWORK, SUBNET);
+    const nqPrev = bed.addPtp(nq, NETWORK, SUBNET);
+    expect(bed.invoke(REFERENCE, 'ADD', { ...conf(refPrev, { runtimeConfig }), type: 'bandwidth' }, ref).code).toBe(0);
+    expect(netqos('ADD', conf(nqPrev, { runtimeConfig }), nq).code).toBe(0);
+    const refTbf = rootOf(hostVeth(refPrev))!.options;
+    const nqTbf = rootOf(hostVeth(nqPrev))!.options;
+    expect(nqTbf.rate).toBe(refTbf.rate);
+    expect(refTbf.burst).toBeGreaterThan(500_000_000);
+    expect(nqTbf.burst).toBe(1_250_000);
+    expectOk(netqos('DEL', conf(nqPrev, { runtimeConfig }), nq));
+  });
+});
+
+describe('pod annotations (capability io.kubernetes.cri.pod-annotations)', () => {
+  test("Calico's keys win over runtimeConfig.bandwidth; the top-level fields over both", () => {
+    const pod = bed.pod('ann');
+    const prev = bed.addPtp(pod, NETWORK, SUBNET);
+    const veth = hostVeth(prev);
+    const runtimeConfig = {
+      bandwidth: { ingressRate: RATE, ingressBurst: 4294967295, egressRate: RATE, egressBurst: 4294967295 },
+      'io.kubernetes.cri.pod-annotations': { 'qos.projectcalico.org/ingressBandwidth': '5M', 'kubernetes.io/egress-bandwidth': '10M', 'io.kubernetes.pod.name': 'ann' },
+    };
+    const r = netqos('ADD', conf(prev, { runtimeConfig }), pod);
+    expect(r.code).toBe(0);
+    const ifb = r.json.interfaces[2].name;
+    expect(rootOf(veth)!.options).toMatchObject({ rate: 5_000_000 / 8, burst: 6_250 });
+    expect(rootOf(ifb)!.options).toMatchObject({ rate: RATE / 8, burst: 12_500 });
+    expectOk(netqos('CHECK', conf(r.json, { runtimeConfig }), pod));
+    // The administrator's top-level limit replaces the pod's for its direction.
+    expect(netqos('ADD', conf(prev, { runtimeConfig, ingressRate: 2 * RATE, ingressBurst: 160_000 }), pod).code).toBe(0);
+    expect(rootOf(veth)!.options).toMatchObject({ rate: (2 * RATE) / 8, burst: 20_000 });
+    expect(rootOf(ifb)!.options).toMatchObject({ rate: RATE / 8 });
+    expectOk(netqos('DEL', conf(prev, { runtimeConfig }), pod));
+  });
+});
+
+describe('GC, STATUS, VERSION (CNI 1.1)', () => {
+  test('GC removes the objects of attachments not in cni.dev/valid-attachments and orphaned netqos IFBs; nothing else', () => {
+    const keep = bed.pod('gck');
+    const stale = bed.pod('gcs');
+    const keepPrev = bed.addPtp(keep, NETWORK, SUBNET);
+    const stalePrev = bed.addPtp(stale, NETWORK, SUBNET);
+    const limits = { ingressRate: RATE, ingressBurst: 100_000, egressRate: RATE, egressBurst: 100_000 };
+    const keepIfb = netqos('ADD', conf(keepPrev, limits), keep).json.interfaces[2].name;
+    const staleIfb = netqos('ADD', conf(stalePrev, limits), stale).json.interfaces[2].name;
+    bed.exec(['ip', 'link', 'add', 'nqifb0000000000', 'type', 'ifb']); // an orphan: no interface derives it
+    bed.exec(['ip', 'link', 'add', 'ifbkeep0', 'type', 'ifb']); // not netqos's
+    const gcConf = { cniVersion: '1.1.0', name: NETWORK, type: 'netqos', dataDir, 'cni.dev/valid-attachments': [{ containerID: keep.containerId, ifname: 'eth0' }] };
+    expectOk(netqos('GC', gcConf, undefined));
+    expect(ifbs('nqifb').sort()).toEqual([keepIfb]);
+    expect(ifbs('ifbkeep0')).toEqual(['ifbkeep0']);
+    expect(rootOf(hostVeth(keepPrev))!.handle).toBe('4e51:');
+    expect(qdiscs(hostVeth(stalePrev)).map((q) => q.kind)).toEqual(['noqueue']);
+    expect(fs.readdirSync(path.join(dataDir, NETWORK))).toContain(`${keep.containerId}@eth0.json`);
+    expect(fs.readdirSync(path.join(dataDir, NETWORK))).not.toContain(`${stale.containerId}@eth0.json`);
+    expect(staleIfb).not.toBe(keepIfb);
+    bed.exec(['ip', 'link', 'del', 'ifbkeep0']);
+    expectOk(netqos('DEL', conf(keepPrev, limits), keep));
+  });
+
+  test('STATUS: ok; VERSION: the versions netqos speaks', () => {
+    expectOk(netqos('STATUS', { cniVersion: '1.1.0', name: NETWORK, type: 'netqos' }));
+    const v = netqos('VERSION', { cniVersion: '1.1.0' });
+    expect(v.json).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  });
+});
+
+describe('bad configurations: the right CNI error code, and nothing changes', () => {
+  let pod: Pod;
+  let prev: any;
+  const limits = { ingressRate: RATE, ingressBurst: 100_000, egressRate: RATE, egressBurst: 100_000 };
+
+  beforeAll(() => {
+    pod = bed.pod('bad');
+    prev = bed.addPtp(pod, NETWORK, SUBNET);
+    expect(netqos('ADD', conf(prev, limits), pod).code).toBe(0);
+  });
+  afterAll(() => netqos('DEL', conf(prev, limits), pod));
+
+  // A configuration that would change the rates if it were accepted.
+  const changed = { ...limits, ingressRate: 2 * RATE };
+  test.each<[string, () => [unknown, Record<string, string | undefined>], number, string]>([
+    ['a rate without a burst', () => [conf(prev, { ...changed, ingressBurst: undefined }), {}], 7, 'if rate is set, burst must also be set'],
+    ['a burst over 4 GiB', () => [conf(prev, { ...changed, ingressBurst: 8 * 4294967296 }), {}], 7, 'burst cannot be more than 4GB'],
+    ['no prevResult', () => [conf(undefined, changed), {}], 7, 'must be called as chained plugin'],
+    ['a netns path that does not exist', () => [conf(prev, changed), { CNI_NETNS: '/var/run/netns/nqp-does-not-exist' }], 4, 'CNI_NETNS /var/run/netns/nqp-does-not-exist is not a network namespace'],
+    ['a netns path that is not a namespace', () => [conf(prev, changed), { CNI_NETNS: '/etc/hostname' }], 4, 'CNI_NETNS /etc/hostname is not a network namespace'],
+    ['malformed JSON', () => [JSON.stringify(conf(prev, changed)).slice(0, -5), {}], 6, 'error decoding the network configuration'],
+    ['an unsupported version', () => [conf(prev, { ...changed, cniVersion: '0.2.0' }), {}], 1, 'incompatible CNI versions'],
+    ['a bad pod annotation', () => [conf(prev, { ...changed, runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'qos.projectcalico.org/dscp': 'FAST' } } }), {}], 7, 'invalid QoS configuration'],
+    ['a burst no TBF can hold', () => [conf(prev, { ...changed, ingressRate: 1_000_000, ingressBurst: 2_400_000_000 }), {}], 7, 'ingress burst too large for the rate'],
+    ['a container interface that is not there', () => [conf(prev, changed), { CNI_IFNAME: 'eth9' }], 100, 'container interface eth9 not found'],
+  ])('%s', (_name, make, code, msg) => {
+    const before = bed.snapshot();
+    const [input, env] = make();
+    const r = netqos('ADD', input, pod, env);
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ code, msg });
+    expect(bed.snapshot()).toEqual(before);
+  });
+});
+
+describe('iperf3 between two pods', () => {
+  test('10 Mbit/s each way: goodput within 5 % of the ceiling (1448/1514 of the rate), both directions', async () => {
+    const server = bed.pod('srv');
+    const client = bed.pod('cli');
+    const limits = { ingressRate: RATE, ingressBurst: 262_144, egressRate: RATE, egressBurst: 262_144 };
+    const serverPrev = bed.addPtp(server, NETWORK, SUBNET);
+    const clientPrev = bed.addPtp(client, NETWORK, SUBNET);
+    expect(netqos('ADD', conf(serverPrev, limits), server).code).toBe(0);
+    expect(netqos('ADD', conf(clientPrev, limits), client).code).toBe(0);
+    /** One bounded run; a server that was not listening yet (a loaded machine) gets a second try. */
+    const measure = async (reverse: boolean) => {
+      for (let attempt = 0; ; attempt++) {
+        const iperf = startServer(server.netns);
+        try {
+          await new Promise((r) => setTimeout(r, 500));
+          return await runClient(client.netns, podAddress(serverPrev), 4, { omit: 1, reverse });
+        } catch (e) {
+          if (attempt >= 2 || !/connect|refused/i.test((e as Error).message)) throw e;
+        } finally {
+          stop(iperf);
+        }
+      }
+    };
+    for (const reverse of [false, true]) {
+      const result = await measure(reverse);
+      process.stdout.write(`cni iperf3 ${reverse ? 'server->client' : 'client->server'}: ${(result.receivedBps / 1e6).toFixed(3)} Mbit/s (ceiling ${(GOODPUT_CEILING / 1e6).toFixed(3)})\n`);
+      expect(Math.abs(result.receivedBps - GOODPUT_CEILING) / GOODPUT_CEILING).toBeLessThan(0.05);
+    }
+  }, 90_000);
+});

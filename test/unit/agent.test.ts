@@ -1,0 +1,143 @@
+// The agent's pure parts: pod -> interface, Kubernetes pods, manifest names, --listen, and the
+// metrics' conversion of the kernel's absolute counters into Prometheus counters.
+import { AgentMetrics, fingerprint, isManifestName, makePod, parseListen, podFromKubernetes, podInterface, relevantAnnotations, type PodStats } from '../../lib/agent';
+import { buildAgentCommand } from '../../lib/agent/cli';
+import { calicoInterfaceName } from '../../lib/qos';
+
+const IN = 'qos.projectcalico.org/ingressBandwidth';
+
+describe('pod -> interface', () => {
+  test("Calico's naming: cali + 11 hex digits of sha1(namespace.name)", () => {
+    const { createHash } = require('crypto') as typeof import('crypto');
+    const want = `cali${createHash('sha1').update('default.iperf-server').digest('hex').slice(0, 11)}`;
+    expect(podInterface('default', 'iperf-server', {})).toEqual({ ifname: want });
+    expect(makePod({ name: 'iperf-server', source: 'f' }, {}).ifname).toBe(want);
+    expect(makePod({ name: 'iperf-server', namespace: '', source: 'f' }, {}).key).toBe('default/iperf-server');
+    expect(podInterface('kube-system', 'x', {}, { prefix: 'tap' }).ifname).toBe(calicoInterfaceName('kube-system', 'x', 'tap'));
+  });
+
+  test('netqos.io/interface in manifest mode only, and checked', () => {
+    const a = { 'netqos.io/interface': 'veth-a' };
+    expect(podInterface('default', 'p', a, { explicit: true })).toEqual({ ifname: 'veth-a' });
+    expect(podInterface('default', 'p', a, { explicit: false }).ifname).toBe(calicoInterfaceName('default', 'p'));
+    expect(podInterface('default', 'p', { 'netqos.io/interface': 'a/b' }, { explicit: true }).error).toMatch(/not a valid interface name/);
+    expect(podInterface('default', 'p', { 'netqos.io/interface': 'x'.repeat(16) }, { explicit: true }).error).toMatch(/not a valid interface name/);
+    expect(podInterface('default', '', {}, {}).error).toMatch(/no metadata.name/);
+    expect(podInterface('default', 'p', {}, { prefix: 'toolong' }).error).toMatch(/not a valid interface name/);
+  });
+
+  test('only the annotations netqos reads count', () => {
+    const all = { [IN]: '10M', 'kubernetes.io/egress-bandwidth': '5M', 'netqos.io/interface': 'x', 'kubectl.kubernetes.io/last-applied-configuration': '{}', other: 'y' };
+    expect(relevantAnnotations(all)).toEqual({ [IN]: '10M', 'kubernetes.io/egress-bandwidth': '5M', 'netqos.io/interface': 'x' });
+    const a = makePod({ name: 'p', annotations: { [IN]: '10M', other: '1' }, source: 'f' }, {});
+    const b = makePod({ name: 'p', annotations: { other: '2', [IN]: '10M' }, source: 'g' }, {});
+    expect(fingerprint(a)).toBe(fingerprint(b));
+    expect(fingerprint(a)).not.toBe(fingerprint(makePod({ name: 'p', annotations: { [IN]: '20M' }, source: 'f' }, {})));
+  });
+});
+
+describe('Kubernetes pods', () => {
+  const pod = (extra: object = {}) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web', namespace: 'shop', uid: 'u-1', resourceVersion: '7', annotations: { [IN]: '10M', 'netqos.io/interface': 'eth0' } },
+    spec: { nodeName: 'n1' },
+    status: { phase: 'Running' },
+    ...extra,
+  });
+
+  test('a running pod: its Calico interface (the interface annotation is ignored), a reference for Events', () => {
+    const p = podFromKubernetes(pod(), { prefix: 'cali', explicit: true })!;
+    expect(p.key).toBe('shop/web');
+    expect(p.ifname).toBe(calicoInterfaceName('shop', 'web'));
+    expect(p.annotations).toEqual({ [IN]: '10M', 'netqos.io/interface': 'eth0' });
+    expect(p.ref).toEqual({ apiVersion: 'v1', kind: 'Pod', name: 'web', namespace: 'shop', uid: 'u-1', resourceVersion: '7' });
+  });
+
+  test('host-network and finished pods have no interface of their own', () => {
+    expect(podFromKubernetes(pod({ spec: { hostNetwork: true } }), {})).toBeUndefined();
+    expect(podFromKubernetes(pod({ status: { phase: 'Succeeded' } }), {})).toBeUndefined();
+    expect(podFromKubernetes(pod({ status: { phase: 'Failed' } }), {})).toBeUndefined();
+    expect(podFromKubernetes(pod({ status: { phase: 'Pending' } }), {})).toBeDefined();
+    expect(podFromKubernetes({ metadata: {} }, {})).toBeUndefined();
+  });
+});
+
+test('manifest file names', () => {
+  for (const ok of ['pod.yaml', 'a.yml', 'b.JSON', 'x.y.yaml']) expect(isManifestName(ok)).toBe(true);
+  for (const no of ['.pod.yaml', '..data', 'pod.yaml~', 'pod.yaml.swp', 'README.md', 'pod']) expect(isManifestName(no)).toBe(false);
+});
+
+test('--listen', () => {
+  expect(parseListen('127.0.0.1:9465')).toEqual({ host: '127.0.0.1', port: 9465 });
+  expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
+  expect(parseListen(':9465')).toEqual({ host: undefined, port: 9465 });
+  expect(() => parseListen('9465')).toThrow(/HOST:PORT/);
+  expect(() => parseListen('a:99999')).toThrow(/HOST:PORT/);
+});
+
+describe('the agent command line', () => {
+  const parse = async (args: string[]) => {
+    let got: Record<string, unknown> | undefined;
+    const err: string[] = [];
+    const cmd = buildAgentCommand({ stdout: () => undefined, stderr: (s) => void err.push(s) }, async (o) => {
+      got = o as unknown as Record<string, unknown>;
+    });
+    try {
+      await cmd.parseAsync(args, { from: 'user' });
+    } catch {
+      /* exitOverride */
+    }
+    return { got, err: err.join('') };
+  };
+
+  test('defaults', async () => {
+    const { got } = await parse(['--manifests', '/tmp/x']);
+    expect(got).toMatchObject({ manifests: '/tmp/x', interfacePrefix: 'cali', resync: 30, listen: '127.0.0.1:9465', metrics: true, logLevel: 'info', mode: 'strict', profile: 'netqos', gcScope: 'prefix' });
+  });
+
+  test('bad values are usage errors', async () => {
+    expect((await parse(['--resync', '0'])).err).toMatch(/seconds above 0/);
+    expect((await parse(['--listen', 'nope'])).err).toMatch(/HOST:PORT/);
+    expect((await parse(['--interface-prefix', 'toolong'])).err).toMatch(/valid interface name/);
+    expect((await parse(['--log-level', 'loud'])).err).toMatch(/Allowed choices/);
+  });
+});
+
+describe('metrics', () => {
+  const stat = (over: Partial<PodStats> = {}): PodStats => ({ namespace: 'default', pod: 'a', interface: 'cali0', direction: 'ingress', bytes: 100, packets: 2, drops: 0, overlimits: 1, backlog: 0, rate: 10_000_000, ...over });
+
+  function value(text: string, name: string, match = ''): number | undefined {
+    const line = text.split('\n').find((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(match));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+
+  test("kernel counters become Prometheus counters; replaced objects reset; gone pods' series go", async () => {
+    let stats: PodStats[] = [stat()];
+    let messages = 0;
+    const m = new AgentMetrics({ podStats: async () => stats, messages: () => messages, podStates: () => ({ applied: 1, waiting: 2 }) });
+    const scrape = async () => {
+      const text = await m.metrics();
+      (m as unknown as { refreshedAt: number }).refreshedAt = 0; // no 1 s cache in the test
+      return text;
+    };
+    let text = await scrape();
+    expect(value(text, 'netqos_pod_bytes_total', 'direction="ingress"')).toBe(100);
+    expect(value(text, 'netqos_pod_rate_bits_per_second')).toBe(10_000_000);
+    expect(value(text, 'netqos_agent_pods', 'state="waiting"')).toBe(2);
+    expect(value(text, 'netqos_agent_netlink_messages_total')).toBe(0);
+    stats = [stat({ bytes: 250, overlimits: 5 })];
+    messages = 7;
+    text = await scrape();
+    expect(value(text, 'netqos_pod_bytes_total')).toBe(250);
+    expect(value(text, 'netqos_pod_overlimits_total')).toBe(5);
+    expect(value(text, 'netqos_agent_netlink_messages_total')).toBe(7);
+    stats = [stat({ bytes: 40 })]; // the TBF was replaced: the kernel counts from 0 again
+    text = await scrape();
+    expect(value(text, 'netqos_pod_bytes_total')).toBe(40);
+    stats = [];
+    text = await scrape();
+    expect(value(text, 'netqos_pod_bytes_total')).toBeUndefined();
+    expect(text).toContain('# TYPE netqos_agent_reconcile_duration_seconds histogram');
+  });
+});
