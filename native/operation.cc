@@ -138,9 +138,8 @@ void encode_operation(Batch& batch, const FieldReader& op) {
     } else if (auto f = op.object("filter")) {
       encode_filter(batch, verb, *f);
     } else if (auto l = op.object("link")) {
-      if (verb == Verb::Change || verb == Verb::Replace)
-        op.fail("op", "links support add and delete");
-      encode_link(batch, verb == Verb::Add, *l);
+      if (verb == Verb::Replace) op.fail("op", "links support add, change and delete");
+      encode_link(batch, verb == Verb::Add ? LinkVerb::Add : verb == Verb::Change ? LinkVerb::Change : LinkVerb::Delete, *l);
     } else {
       op.fail("qdisc", "an operation needs one of qdisc, filter or link");
     }

@@ -157,7 +157,13 @@ void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results) {
         std::memcpy(batch.buf.data() + batch.fixups[fixup].offset, &it->second, sizeof(uint32_t));
       }
       nlmsghdr* nlh = batch.message(end);
-      if (is_link_message(nlh)) names_.erase(link_message_name(nlh));
+      if (is_link_message(nlh)) {
+        // A link added or deleted here changes what its name means for later messages; one
+        // without a name (by index, or a whole group) may change any.
+        std::string changed = link_message_name(nlh);
+        if (changed.empty()) names_.clear();
+        else names_.erase(changed);
+      }
       bytes += msg_end - msg_start;
       end++;
     }

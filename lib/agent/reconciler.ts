@@ -15,11 +15,12 @@
 //      without it, so one pod never blocks the others;
 //   5. IFBs netqos made whose interface is gone are deleted.
 import type { Logger } from 'pino';
-import { NetlinkError, openNetlink, type NetlinkHandle, type Operation } from '../netlink';
+import { NetlinkError, linkTarget, openNetlink, type NetlinkHandle, type Operation } from '../netlink';
 import {
   AnnotationError,
   QosConflictError,
   applyQos,
+  ifbDeletion,
   ifbNameFor,
   isNetqosIfbName,
   isValidInterfaceName,
@@ -98,7 +99,7 @@ function operationDevice(op: Operation | undefined): string | number | undefined
   if (!op) return undefined;
   if ('qdisc' in op) return op.qdisc.dev;
   if ('filter' in op) return op.filter.dev;
-  return 'name' in op.link ? op.link.name : op.link.index;
+  return linkTarget(op.link);
 }
 
 export class Reconciler {
@@ -485,11 +486,11 @@ export class Reconciler {
     for (const l of links) if (!isNetqosIfbName(l.name) && isValidInterfaceName(l.name)) parents.add(ifbNameFor(l.name));
     const orphans = links.filter((l) => isNetqosIfbName(l.name) && !parents.has(l.name)).map((l) => l.name);
     if (orphans.length) {
-      const ops: Operation[] = orphans.map((name) => ({ op: 'delete', link: { name } }));
+      const ops: Operation[] = ifbDeletion(orphans);
       try {
         const r = await this.handle.apply(ops);
         sent += r.count;
-        metrics?.orphans.inc({ kind: 'ifb' }, r.count);
+        metrics?.orphans.inc({ kind: 'ifb' }, orphans.length);
         logger.info({ ifbs: orphans.length > 10 ? `${orphans.slice(0, 10).join(', ')}, ...` : orphans.join(', '), count: orphans.length }, 'orphan IFBs deleted');
       } catch (e) {
         const err = e as NetlinkError;

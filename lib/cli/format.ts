@@ -22,7 +22,8 @@
 //   packets, drops, overlimits, requeues, backlog, qlen }. "ingress" is traffic to the pod (the
 //   TBF at the interface's root), "egress" traffic from it (the IFB's TBF). Absent fields mean
 //   "no such control".
-import { formatRate, formatSize, describe, type Action, type Operation, type Stats } from '../netlink';
+import { formatRate, formatSize, describe, linkTarget, type Action, type Operation, type Stats } from '../netlink';
+import { NETQOS_DOOMED_GROUP } from '../qos';
 import { dscpName, type QosStatus, type DirectionStatus, type TargetPlan } from '../qos';
 
 export const JSON_VERSION = 1;
@@ -79,6 +80,9 @@ export function formatOperation(op: Operation): string {
       const l = op.link;
       return `add ${l.kind} link ${l.name}${l.mtu !== undefined ? `: mtu ${l.mtu}` : ''}${l.up ? ', up' : ''}`;
     }
+    // IFBs are deleted together: each is moved to netqos's doomed group, then the group goes.
+    if (op.op === 'change' && op.link.group === NETQOS_DOOMED_GROUP) return `delete link ${linkTarget(op.link)} (with the others below)`;
+    if (op.op === 'delete' && 'group' in op.link && op.link.group === NETQOS_DOOMED_GROUP) return 'delete the links above, in one step';
     return head;
   }
   if ('qdisc' in op) {

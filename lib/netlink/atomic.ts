@@ -3,6 +3,7 @@
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
 import type { DumpPlan } from './dump';
 import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
+import { linkTarget } from './link/link';
 
 type Raw = Record<string, unknown>;
 
@@ -20,8 +21,11 @@ export function touchedDevices(ops: readonly Operation[]): Dev[] {
   for (const o of ops) {
     if ('qdisc' in o) devs.add(o.qdisc.dev);
     else if ('filter' in o) devs.add(o.filter.dev);
-    else if ('name' in o.link) devs.add(o.link.name);
-    else devs.add(o.link.index);
+    else {
+      // A whole-group delete names no interface: its members were named when moved into it.
+      const target = linkTarget(o.link);
+      if (target !== undefined) devs.add(target);
+    }
   }
   return [...devs];
 }
@@ -89,7 +93,7 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
     let now = after.devices.get(name);
     if (!linkAfter.has(name)) {
       if (link.kind !== 'ifb') continue;  // only IFBs can be recreated as they were
-      links.push({ op: 'add', link: { kind: 'ifb', name, mtu: link.mtu, up: link.up } });
+      links.push({ op: 'add', link: { kind: 'ifb', name, mtu: link.mtu, up: link.up, ...(link.group ? { group: link.group } : {}) } });
       now = { qdiscs: [], filters: [] };
     }
     now ??= { qdiscs: [], filters: [] };

@@ -3,6 +3,7 @@ import { native, type NativeBatchResult, type NativeHandle } from './binding';
 import { planSnapshot, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
 import { NetlinkError, type OperationFailure } from './errors';
+import { linkTarget } from './link/link';
 import type { DumpQuery, FilterState, LinkState, Operation, QdiscState } from './types';
 
 export interface OpenOptions {
@@ -162,7 +163,8 @@ export function describe(op: Operation): string {
     const f = op.filter;
     return `${op.op} ${f.kind ? `${f.kind} ` : ''}filter on ${f.dev} ${f.parent}${f.priority ? ` priority ${f.priority}` : ''}`;
   }
-  return `${op.op} link ${'name' in op.link ? op.link.name : op.link.index}`;
+  const target = linkTarget(op.link);
+  return target === undefined ? `${op.op} links of group ${(op.link as { group: number }).group}` : `${op.op} link ${target}`;
 }
 
 /** Opens a route-netlink handle in a network namespace (default: this process's). */

@@ -16,4 +16,5 @@ export type { PeditAction, PeditKey } from './action/pedit';
 export type { CsumAction } from './action/csum';
 export type { SkbeditAction } from './action/skbedit';
 export type { GactAction } from './action/gact';
-export type { IfbLink, LinkState } from './link/link';
+export type { IfbLink, LinkChange, LinkDelete, LinkState } from './link/link';
+export { linkTarget } from './link/link';

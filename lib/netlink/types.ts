@@ -11,7 +11,7 @@ import type { PeditAction } from './action/pedit';
 import type { CsumAction } from './action/csum';
 import type { SkbeditAction } from './action/skbedit';
 import type { GactAction } from './action/gact';
-import type { IfbLink, LinkState } from './link/link';
+import type { IfbLink, LinkChange, LinkDelete, LinkState } from './link/link';
 
 /** An interface: its name (resolved in the handle's namespace when sent) or its index. */
 export type Dev = string | number;
@@ -107,7 +107,8 @@ export type Operation =
   | { op: 'add' | 'replace'; filter: Filter }
   | { op: 'delete'; filter: FilterRef }
   | { op: 'add'; link: IfbLink }
-  | { op: 'delete'; link: { name: string } | { index: number } };
+  | { op: 'change'; link: LinkChange }
+  | { op: 'delete'; link: LinkDelete };
 
 /** Objects as read back from the kernel: names and indexes resolved, with statistics. */
 export type QdiscState = Qdisc & {

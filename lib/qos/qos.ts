@@ -79,7 +79,7 @@ function planGroup(targets: readonly QosTarget[], indexes: number[], specs: Retu
     const own = emptyPhases();
     reconcile(desiredState(t.ifname, specs[i].spec, { profile: options.profile, mtu: state.link?.mtu ?? 1500, ifindex: state.link?.index ?? 0 }), state, own);
     plans[i] = { ifname: t.ifname, netns: t.netns, spec: specs[i].spec, warnings: specs[i].warnings, operations: flatten(own) };
-    for (const k of Object.keys(phases) as (keyof Phases)[]) phases[k].push(...own[k]);
+    for (const k of Object.keys(phases) as (keyof Phases)[]) (phases[k] as unknown[]).push(...own[k]);
   }
   return flatten(phases);
 }

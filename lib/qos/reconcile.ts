@@ -5,7 +5,7 @@
 //   3. filters that are no longer wanted are deleted, then the root TBF,
 //   4. IFBs and empty hook qdiscs go last.
 import type { FilterState, Operation, QdiscState, TbfQdisc, U32Filter } from '../netlink';
-import { NETQOS_TBF_HANDLE, Role, type DesiredState } from './policy';
+import { ifbDeletion, NETQOS_IFB_GROUP, NETQOS_TBF_HANDLE, Role, type DesiredState } from './policy';
 import { isOwnTbf, type InterfaceState } from './state';
 
 export class QosConflictError extends Error {
@@ -20,10 +20,12 @@ export interface Phases {
   changes: Operation[];
   removals: Operation[];
   cleanup: Operation[];
+  /** IFBs to delete, together, last. */
+  ifbs: string[];
 }
 
-export const emptyPhases = (): Phases => ({ links: [], changes: [], removals: [], cleanup: [] });
-export const flatten = (p: Phases): Operation[] => [...p.links, ...p.changes, ...p.removals, ...p.cleanup];
+export const emptyPhases = (): Phases => ({ links: [], changes: [], removals: [], cleanup: [], ifbs: [] });
+export const flatten = (p: Phases): Operation[] => [...p.links, ...p.changes, ...p.removals, ...p.cleanup, ...ifbDeletion(p.ifbs)];
 
 const TICK_IN_USEC = 15.625;
 
@@ -83,7 +85,7 @@ export function reconcile(want: DesiredState, have: InterfaceState, out: Phases)
   if (!have.link) throw new QosConflictError(dev, 'the interface does not exist');
 
   // 1. The IFB for egress shaping.
-  if (want.ifb && !have.ifb) out.links.push({ op: 'add', link: { kind: 'ifb', name: want.ifb.name, mtu: want.ifb.mtu, up: true } });
+  if (want.ifb && !have.ifb) out.links.push({ op: 'add', link: { kind: 'ifb', name: want.ifb.name, mtu: want.ifb.mtu, up: true, group: NETQOS_IFB_GROUP } });
 
   // 2. TBFs, in place; the hook qdisc; filters.
   if (want.ifb && !sameTbf(want.ifb.tbf, have.ifb?.root)) out.changes.push({ op: 'replace', qdisc: want.ifb.tbf });
@@ -117,7 +119,7 @@ export function reconcile(want: DesiredState, have: InterfaceState, out: Phases)
   if (!want.rootTbf && isOwnTbf(have.root)) out.removals.push({ op: 'delete', qdisc: { dev, parent: 'root', handle: NETQOS_TBF_HANDLE } });
 
   // 4. The IFB, and a clsact nobody uses any more.
-  if (!want.ifb && have.ifb) out.cleanup.push({ op: 'delete', link: { name: have.ifb.link.name } });
+  if (!want.ifb && have.ifb) out.ifbs.push(have.ifb.link.name);
   // The clsact goes with our last filter, unless another tool's filters still use it.
   if (!want.filters.size && have.own.size > 0 && have.hook?.kind === 'clsact' && have.foreign.length === 0) {
     out.cleanup.push({ op: 'delete', qdisc: { dev, kind: 'clsact' } });

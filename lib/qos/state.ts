@@ -68,8 +68,9 @@ export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<st
     const qdiscs = qdiscsByIndex.get(link.index) ?? [];
     state.root = qdiscs.find((q) => q.parent === 'root');
     state.hook = qdiscs.find((q) => q.parent === 'ingress');
+    // Only an IFB is netqos's, whatever else might carry the name.
     const ifbLink = byName.get(ifbNameFor(ifname));
-    if (ifbLink) state.ifb = { link: ifbLink, root: (qdiscsByIndex.get(ifbLink.index) ?? []).find((q) => q.parent === 'root') };
+    if (ifbLink?.kind === 'ifb') state.ifb = { link: ifbLink, root: (qdiscsByIndex.get(ifbLink.index) ?? []).find((q) => q.parent === 'root') };
     for (const parent of HOOKS[state.hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: link.index, parent, ifname });
   }
   if (requests.length) {

@@ -5,38 +5,73 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <optional>
+#include <string>
+
 namespace netqos {
 
-void encode_link(Batch& batch, bool add, const FieldReader& r) {
+namespace {
+
+// Group numbers are u32; 0 is every interface's default.
+uint32_t read_group(const FieldReader& r) { return static_cast<uint32_t>(r.u64_in("group", 0, 0xFFFFFFFFu, 0)); }
+
+// The interface a change or delete is about: by index in the header, else by name.
+void put_target(Message& m, ifinfomsg* ifi, const FieldReader& r, const std::optional<std::string>& name) {
+  if (r.has("index")) ifi->ifi_index = static_cast<int>(r.u64_in("index", 1, 0x7FFFFFFF, 0));
+  else m.put_strz(IFLA_IFNAME, *name);
+}
+
+void put_up(ifinfomsg* ifi, const FieldReader& r) {
+  if (auto up = r.boolean("up")) {
+    ifi->ifi_flags = *up ? IFF_UP : 0;
+    ifi->ifi_change = IFF_UP;
+  }
+}
+
+}  // namespace
+
+void encode_link(Batch& batch, LinkVerb verb, const FieldReader& r) {
   auto name = r.string("name");
   if (name && (name->empty() || name->size() >= IFNAMSIZ))
     r.fail("name", "\"" + *name + "\" must be 1.." + std::to_string(IFNAMSIZ - 1) + " characters");
-  if (add) {
+  if (verb == LinkVerb::Add) {
     if (!name) r.fail("name", "is required to create a link");
     auto kind = r.string("kind");
     if (!kind || *kind != "ifb") r.fail("kind", "must be \"ifb\" (the only link kind netqos creates)");
-    bool up = r.boolean("up").value_or(false);
     Message m(batch, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
     ifi->ifi_family = AF_UNSPEC;
-    ifi->ifi_flags = up ? IFF_UP : 0;
-    ifi->ifi_change = up ? IFF_UP : 0;
+    put_up(ifi, r);
     m.put_strz(IFLA_IFNAME, *name);
-    if (auto mtu = r.u64("mtu")) m.put_u32(IFLA_MTU, static_cast<uint32_t>(r.u64_in("mtu", 68, 0xFFFFFFFFu, 0)));
+    if (r.has("mtu")) m.put_u32(IFLA_MTU, static_cast<uint32_t>(r.u64_in("mtu", 68, 0xFFFFFFFFu, 0)));
     if (r.has("txqlen")) m.put_u32(IFLA_TXQLEN, static_cast<uint32_t>(r.u64_in("txqlen", 0, 0xFFFFFFFFu, 0)));
+    if (r.has("group")) m.put_u32(IFLA_GROUP, read_group(r));
     nlattr* info = m.nest_start(IFLA_LINKINFO);
     m.put(IFLA_INFO_KIND, kind->data(), kind->size());  // no NUL, as iproute2 sends it
     m.nest_end(info);
     m.finish();
     return;
   }
-  auto index = r.u64("index");
-  if (!name && !index) r.fail("name", "or index is required to delete a link");
+  if (verb == LinkVerb::Change) {
+    if (!name && !r.has("index")) r.fail("name", "or index is required to change a link");
+    Message m(batch, RTM_NEWLINK, NLM_F_ACK);
+    auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    put_up(ifi, r);
+    put_target(m, ifi, r, name);
+    if (r.has("mtu")) m.put_u32(IFLA_MTU, static_cast<uint32_t>(r.u64_in("mtu", 68, 0xFFFFFFFFu, 0)));
+    if (r.has("group")) m.put_u32(IFLA_GROUP, read_group(r));
+    m.finish();
+    return;
+  }
+  // Delete one link, or every link of a group at once: the kernel then waits for one RCU grace
+  // period for all of them instead of one each (about 20 ms per IFB).
+  if (!name && !r.has("index") && !r.has("group")) r.fail("name, index or group is required to delete links");
   Message m(batch, RTM_DELLINK, NLM_F_ACK);
   auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
   ifi->ifi_family = AF_UNSPEC;
-  if (index) ifi->ifi_index = static_cast<int>(r.u64_in("index", 1, 0x7FFFFFFF, 0));
-  else m.put_strz(IFLA_IFNAME, *name);
+  if (name || r.has("index")) put_target(m, ifi, r, name);
+  else m.put_u32(IFLA_GROUP, read_group(r));
   m.finish();
 }
 
@@ -54,6 +89,7 @@ bool decode_link(const nlmsghdr* nlh, FieldWriter& w) {
     if (info[IFLA_INFO_KIND]) w.set_string("kind", mnl_attr_get_str(info[IFLA_INFO_KIND]));
   }
   if (tb[IFLA_MTU]) w.set_u64("mtu", mnl_attr_get_u32(tb[IFLA_MTU]));
+  if (tb[IFLA_GROUP]) w.set_u64("group", mnl_attr_get_u32(tb[IFLA_GROUP]));
   if (tb[IFLA_TXQLEN]) w.set_u64("txqlen", mnl_attr_get_u32(tb[IFLA_TXQLEN]));
   w.set_bool("up", ifi->ifi_flags & IFF_UP);
   w.set_u64("flags", ifi->ifi_flags);

@@ -1,4 +1,5 @@
-// Links: IFB creation in one message, deletion, and decoding of link dumps.
+// Links: IFB creation in one message, changes (up, MTU, group), deletion (one, or a whole group),
+// and decoding of link dumps.
 #pragma once
 
 #include <linux/netlink.h>
@@ -8,7 +9,8 @@
 
 namespace netqos {
 
-void encode_link(Batch& batch, bool add, const FieldReader& r);
+enum class LinkVerb { Add, Change, Delete };
+void encode_link(Batch& batch, LinkVerb verb, const FieldReader& r);
 bool decode_link(const nlmsghdr* nlh, FieldWriter& w);
 
 }  // namespace netqos

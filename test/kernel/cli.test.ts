@@ -287,7 +287,8 @@ describe('apply, plan, show, clear on a live interface', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toContain('delete qdisc on cali0 root (handle 4e51:)');
-    expect(lines).toContain(`delete link ${ifb}`);
+    expect(lines).toContain(`delete link ${ifb} (with the others below)`);
+    expect(lines).toContain("delete the links above, in one step");
     expect(shapedRates()).toEqual({});
     expect(JSON.parse(ns.ip('-j', 'link', 'show')).map((l: { ifname: string }) => l.ifname)).not.toContain(ifb);
     expect(netqos('clear', 'cali0', '--netns', ns.name)).toEqual({ code: 0, stdout: 'no change\n', stderr: '' });
