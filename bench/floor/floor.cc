@@ -4,13 +4,16 @@
 //   netqos_floor <netns> <workload> <N> [repeats]
 //
 //   w1   replace a TBF root qdisc on h0..h{N-1} (veth ends the caller created), one batch
-//   w2   pod QoS from nothing on N pods, one batch: IFB nqifb{i} (mtu 1500, up) for every pod,
-//        then per pod ingress on h{i}, u32 match-all prio 1 with mirred redirect to nqifb{i},
-//        TBF root on h{i} and TBF root on nqifb{i} (10 Mbit/s, 32 KiB burst, 25 ms latency)
-//   w6   remove it: delete nqifb{i} and the root and ingress qdiscs of h{i}, one batch
+//   w2   pod QoS from nothing on N pods, one batch, the operations applyQos sends for
+//        ingress + egress bandwidth 10M: IFB nqifb{i} (mtu 1500, up, group 0x4e51) for every
+//        pod, then per pod TBF root 4e51: on nqifb{i} and on h{i} (10 Mbit/s, 12,500-byte
+//        bucket, 43,750-byte limit), clsact on h{i}, u32 match-all prio 49003 on its ingress hook
+//        with a mirred redirect to nqifb{i} carrying netqos's cookie
+//   w6   remove it as clearQos does, one batch: the filter, the root TBF and the clsact of h{i},
+//        then every nqifb{i} moved to group 0x4e52 and that group deleted in one message
 //   rtt  one TBF replace on h0 per execute, timed one by one `repeats` times (default 1000)
 //
-// Untimed setup: w2 first clears h0..h{N-1} (IFBs, root and ingress qdiscs left by earlier runs);
+// Untimed setup: w2 first clears h0..h{N-1} (IFBs, root and clsact qdiscs left by earlier runs);
 // w6 removes the pods a previous w2 left, and otherwise (or on later repeats) builds them first.
 // So each workload can be repeated. Every run prints one JSON line.
 #include <algorithm>
@@ -34,11 +37,26 @@ Value tbf(const std::string& dev) {
   return Value::object({{"dev", dev}, {"kind", "tbf"}, {"parent", "root"}, {"handle", "1:"},
                         {"rate", 10000000}, {"burst", 32768}, {"latencyUs", 25000}});
 }
+// applyQos's TBF for 10M (netqos profile: 10 ms of the rate as bucket, 25 ms + bucket as limit).
+Value pod_tbf(const std::string& dev) {
+  return Value::object({{"dev", dev}, {"kind", "tbf"}, {"parent", "root"}, {"handle", "4e51:"},
+                        {"rate", 10000000}, {"burst", 12500}, {"limit", 43750}});
+}
 Value op(const char* verb, const char* what, Value body) {
   return Value::object({{"op", verb}, {what, std::move(body)}});
 }
 std::string host(size_t i) { return "h" + std::to_string(i); }
 std::string ifb(size_t i) { return "nqifb" + std::to_string(i); }
+
+// lib/qos/policy.ts: NETQOS_IFB_GROUP, NETQOS_DOOMED_GROUP, PRIORITY[FromPod], cookieFor.
+constexpr int kIfbGroup = 0x4e51;
+constexpr int kDoomedGroup = 0x4e52;
+constexpr int kFromPodPriority = 49003;
+std::string from_pod_cookie(uint32_t ifindex) {
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "6e717301%08x", ifindex);
+  return hex;
+}
 
 std::vector<Value> w1_ops(size_t n) {
   std::vector<Value> ops;
@@ -46,21 +64,23 @@ std::vector<Value> w1_ops(size_t n) {
   return ops;
 }
 
-std::vector<Value> w2_ops(size_t n) {
+// ifindexes: of h0..h{N-1}, for the cookies (resolved before the clock starts).
+std::vector<Value> w2_ops(size_t n, const std::vector<uint32_t>& ifindexes) {
   std::vector<Value> ops;
   for (size_t i = 0; i < n; i++)
-    ops.push_back(op("add", "link", Value::object({{"kind", "ifb"}, {"name", ifb(i)}, {"mtu", 1500}, {"up", true}})));
+    ops.push_back(op("add", "link", Value::object({{"kind", "ifb"}, {"name", ifb(i)}, {"mtu", 1500}, {"up", true}, {"group", kIfbGroup}})));
   for (size_t i = 0; i < n; i++) {
-    ops.push_back(op("add", "qdisc", Value::object({{"dev", host(i)}, {"kind", "ingress"}})));
+    ops.push_back(op("replace", "qdisc", pod_tbf(ifb(i))));
+    ops.push_back(op("replace", "qdisc", pod_tbf(host(i))));
+    ops.push_back(op("add", "qdisc", Value::object({{"dev", host(i)}, {"kind", "clsact"}})));
     ops.push_back(op("add", "filter",
-                     Value::object({{"dev", host(i)}, {"parent", "ingress"}, {"kind", "u32"}, {"priority", 1},
+                     Value::object({{"dev", host(i)}, {"parent", "ingress"}, {"kind", "u32"}, {"priority", kFromPodPriority},
                                     {"protocol", "all"},
                                     {"actions", Value::array({Value::object({{"kind", "mirred"},
                                                                              {"direction", "egress"},
                                                                              {"mode", "redirect"},
-                                                                             {"dev", ifb(i)}})})}})));
-    ops.push_back(op("add", "qdisc", tbf(host(i))));
-    ops.push_back(op("add", "qdisc", tbf(ifb(i))));
+                                                                             {"dev", ifb(i)},
+                                                                             {"cookie", from_pod_cookie(ifindexes[i])}})})}})));
   }
   return ops;
 }
@@ -68,10 +88,13 @@ std::vector<Value> w2_ops(size_t n) {
 std::vector<Value> w6_ops(size_t n) {
   std::vector<Value> ops;
   for (size_t i = 0; i < n; i++) {
-    ops.push_back(op("delete", "link", Value::object({{"name", ifb(i)}})));
-    ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"parent", "root"}})));
-    ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"kind", "ingress"}})));
+    ops.push_back(op("delete", "filter", Value::object({{"dev", host(i)}, {"parent", "ingress"}, {"kind", "u32"},
+                                                        {"priority", kFromPodPriority}, {"protocol", "all"}})));
+    ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"parent", "root"}, {"handle", "4e51:"}})));
   }
+  for (size_t i = 0; i < n; i++) ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"kind", "clsact"}})));
+  for (size_t i = 0; i < n; i++) ops.push_back(op("change", "link", Value::object({{"name", ifb(i)}, {"group", kDoomedGroup}})));
+  ops.push_back(op("delete", "link", Value::object({{"group", kDoomedGroup}})));
   return ops;
 }
 
@@ -178,6 +201,9 @@ int main(int argc, char** argv) {
       print("rtt", static_cast<size_t>(repeats), total, extra);
       failures = total.failures;
     } else {
+      std::vector<uint32_t> ifindexes;
+      if (workload != "w1")
+        for (size_t i = 0; i < n; i++) ifindexes.push_back(sock.resolve(host(i)));
       bool built = sock.resolve(ifb(0)) != 0;  // pods left by a previous w2
       for (unsigned long long k = 0; k < repeats; k++) {
         Run r;
@@ -185,11 +211,11 @@ int main(int argc, char** argv) {
           r = run(sock, w1_ops(n));
         } else if (workload == "w2") {
           reset(sock, n);
-          r = run(sock, w2_ops(n));
+          r = run(sock, w2_ops(n, ifindexes));
         } else {
           if (!built) {
             reset(sock, n);
-            prepare(sock, w2_ops(n), "building the pods to remove");
+            prepare(sock, w2_ops(n, ifindexes), "building the pods to remove");
           }
           r = run(sock, w6_ops(n));
           built = false;

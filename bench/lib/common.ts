@@ -49,6 +49,8 @@ export interface Spec {
   naming: Naming;
   /** CNI: pod i's namespace is `${podPrefix}${i}` with its end of the veth as eth0. */
   podPrefix?: string;
+  /** Serve mode: one timed run per "run" line on stdin (see worker.ts). */
+  serve?: boolean;
 }
 
 export interface WorkerResult {
@@ -65,6 +67,8 @@ export interface WorkerResult {
   processSeconds?: number[];
   /** When the contender reports percentiles itself (the floor's rtt). */
   summary?: { p50Us: number; p99Us: number; meanUs: number };
+  /** The orchestrator's: the 1-minute load average when the runs started (other work on the machine). */
+  loadAvg?: number;
   /** Set when the measurement failed (a validation or a command). */
   error?: string;
 }
@@ -137,12 +141,18 @@ const hookName = (parent: unknown) => (parent === 'ingress' || parent === 'egres
 /** The `tc`/`ip` command line for one netqos operation (the shapes pod QoS and W1 use). */
 export function toCommand(o: Operation): Command {
   if ('link' in o) {
+    const l = o.link as unknown as Record<string, unknown>;
+    const opt = (k: string, v: unknown) => (v === undefined ? [] : [k, String(v)]);
     if (o.op === 'add') {
-      const l = o.link;
-      return { tool: 'ip', args: ['link', 'add', l.name, ...(l.mtu ? ['mtu', String(l.mtu)] : []), ...(l.up ? ['up'] : []), 'type', 'ifb'] };
+      return { tool: 'ip', args: ['link', 'add', String(l.name), ...opt('mtu', l.mtu), ...(l.up ? ['up'] : []), ...opt('group', l.group), ...opt('txqueuelen', l.txqlen), 'type', 'ifb'] };
     }
-    if (!('name' in o.link) || !o.link.name) throw new Error('link delete by index or group is not translated');
-    return { tool: 'ip', args: ['link', 'del', o.link.name] };
+    if (o.op === 'change') {
+      if (l.name === undefined) throw new Error('link change by index is not translated');
+      return { tool: 'ip', args: ['link', 'set', 'dev', String(l.name), ...(l.up === true ? ['up'] : l.up === false ? ['down'] : []), ...opt('mtu', l.mtu), ...opt('group', l.group)] };
+    }
+    if (l.group !== undefined) return { tool: 'ip', args: ['link', 'del', 'group', String(l.group)] };
+    if (l.name === undefined) throw new Error('link delete by index is not translated');
+    return { tool: 'ip', args: ['link', 'del', String(l.name)] };
   }
   if ('qdisc' in o) {
     const q = o.qdisc as unknown as Record<string, unknown>;
@@ -192,6 +202,7 @@ export function batchGroups(ops: readonly Operation[]): Command[][] {
   const ip = cmds.filter((c) => c.tool === 'ip');
   const tc = cmds.filter((c) => c.tool === 'tc');
   const linksFirst = ops.some((o) => 'link' in o && o.op === 'add');
+  // (Deleting: the filters that redirect to the IFBs and the qdiscs go first, then the IFBs.)
   return (linksFirst ? [ip, tc] : [tc, ip]).filter((g) => g.length > 0);
 }
 
