@@ -82,16 +82,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /**
- * Two namespaces joined by a veth pair with /30 addresses from 198.18.0.0/15: a sender `a`
- * (device a0, 198.18.0.1) and a receiver `b` (device b0, 198.18.0.2).
+ * Two namespaces joined by a veth pair with /30 addresses from 198.18.0.0/15: `a` (device
+ * `names.a`, 198.18.0.1) and `b` (device `names.b`, 198.18.0.2). Named cali0/eth0, it is a
+ * node and a pod as Calico wires them.
  */
-export function tempPair(prefix = 'nqt'): { a: Netns; b: Netns; aAddr: string; bAddr: string } {
+export function tempPair(prefix = 'nqt', names = { a: 'a0', b: 'b0' }): { a: Netns; b: Netns; aAddr: string; bAddr: string } {
   const a = tempNetns(`${prefix}a`);
   const b = tempNetns(`${prefix}b`);
-  a.ip('link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'b0', 'netns', b.name);
-  a.ip('addr', 'add', '198.18.0.1/30', 'dev', 'a0');
-  b.ip('addr', 'add', '198.18.0.2/30', 'dev', 'b0');
-  a.ip('link', 'set', 'a0', 'up');
-  b.ip('link', 'set', 'b0', 'up');
+  a.ip('link', 'add', names.a, 'type', 'veth', 'peer', 'name', names.b, 'netns', b.name);
+  a.ip('addr', 'add', '198.18.0.1/30', 'dev', names.a);
+  b.ip('addr', 'add', '198.18.0.2/30', 'dev', names.b);
+  a.ip('link', 'set', names.a, 'up');
+  b.ip('link', 'set', names.b, 'up');
   return { a, b, aAddr: '198.18.0.1', bAddr: '198.18.0.2' };
 }

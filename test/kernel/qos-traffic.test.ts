@@ -3,19 +3,13 @@
 // within 3 %, and iperf3 goodput is within 5 % of the 95.6 % ceiling (1448/1514 at MTU 1500).
 import { applyQos, readQos, type QosStatus } from '../../lib';
 import { runClient, startServer, stop } from '../helpers/iperf';
-import { tempNetns } from '../helpers/netns';
+import { tempPair } from '../helpers/netns';
 
 const RATE = 10_000_000;
 const CEILING = RATE * (1448 / 1514);
 
 test('10M each way: first second, wire rate and goodput', async () => {
-  const node = tempNetns('nqtN');
-  const pod = tempNetns('nqtP');
-  node.ip('link', 'add', 'cali0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.name);
-  node.ip('addr', 'add', '198.18.0.1/30', 'dev', 'cali0');
-  pod.ip('addr', 'add', '198.18.0.2/30', 'dev', 'eth0');
-  node.ip('link', 'set', 'cali0', 'up');
-  pod.ip('link', 'set', 'eth0', 'up');
+  const { a: node, b: pod } = tempPair('nqt', { a: 'cali0', b: 'eth0' });
   const target = { ifname: 'cali0', netns: node.name, annotations: { 'qos.projectcalico.org/ingressBandwidth': '10M', 'qos.projectcalico.org/egressBandwidth': '10M' } };
   await applyQos([target]);
 

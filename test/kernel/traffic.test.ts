@@ -3,19 +3,13 @@
 // TCP goodput: at MTU 1500 that tops out at 1448/1514 = 95.6 % of the configured rate.
 import { openNetlink } from '../../lib';
 import { runClient, startServer, stop } from '../helpers/iperf';
-import { tempNetns } from '../helpers/netns';
+import { tempPair } from '../helpers/netns';
 
 const RATE = 10_000_000;
 const GOODPUT_CEILING = RATE * (1448 / 1514);
 
 test('10 Mbit/s TBF: wire rate within 3 %, iperf3 goodput within 5 % of the ceiling', async () => {
-  const server = tempNetns('nqt-srv');
-  const client = tempNetns('nqt-cli');
-  client.ip('link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 's0', 'netns', server.name);
-  client.ip('addr', 'add', '198.18.0.2/30', 'dev', 'c0');
-  server.ip('addr', 'add', '198.18.0.1/30', 'dev', 's0');
-  client.ip('link', 'set', 'c0', 'up');
-  server.ip('link', 'set', 's0', 'up');
+  const { a: server, b: client } = tempPair('nqt', { a: 's0', b: 'c0' });
 
   const nl = openNetlink({ netns: client.name });
   await nl.apply([{ op: 'replace', qdisc: { dev: 'c0', parent: 'root', handle: '1:', kind: 'tbf', rate: RATE, burst: 32768, latencyUs: 25_000 } }]);

@@ -3,7 +3,7 @@
 // a second apply sends nothing, and clearing leaves only other tools' objects.
 import { applyQos, clearQos, readQos, openNetlink } from '../../lib';
 import { runClient, startServer, stop } from '../helpers/iperf';
-import { sh, tempNetns } from '../helpers/netns';
+import { sh, tempPair } from '../helpers/netns';
 
 jest.setTimeout(120_000);
 
@@ -15,13 +15,7 @@ const ANNOTATIONS = {
 
 test('packet rates and DSCP from annotations act on real packets', async () => {
   // A node namespace with the pod's host-side interface cali0, and the pod's eth0 peered to it.
-  const node = tempNetns('nquN');
-  const pod = tempNetns('nquP');
-  node.ip('link', 'add', 'cali0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.name);
-  node.ip('addr', 'add', '198.18.0.1/30', 'dev', 'cali0');
-  pod.ip('addr', 'add', '198.18.0.2/30', 'dev', 'eth0');
-  node.ip('link', 'set', 'cali0', 'up');
-  pod.ip('link', 'set', 'eth0', 'up');
+  const { a: node, b: pod } = tempPair('nqu', { a: 'cali0', b: 'eth0' });
   const target = { ifname: 'cali0', netns: node.name, annotations: ANNOTATIONS };
 
   const first = await applyQos([target]);
