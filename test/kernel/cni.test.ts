@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { installPlugin } from '../../lib/cni/install';
-import { CniTestbed, REFERENCE_PLUGINS, type Invocation, type Pod } from '../../lib/cni/testbed';
+import { CniTestbed, REFERENCE_PLUGINS, type Invocation, type Pod } from '../../bench/lib/cni-testbed';
 import { runClient, startServer, stop } from '../helpers/iperf';
 
 const NETWORK = 'nqnet';

@@ -6,12 +6,12 @@
 // tc, or its next ADD fails). Times are whole processes as a runtime sees them, under
 // `ip netns exec`; the launcher's own cost (`ip netns exec <node> /bin/true`) is shown too.
 //
-//   node dist/lib/cni/bench.js [--runs N] [--json]      (root; part of `npm run bench`)
+//   node dist/bench/cni-add.js [--runs N] [--json]      (root; part of `npm run bench`)
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { installPlugin } from './install';
-import { CniTestbed, REFERENCE_PLUGINS } from './testbed';
+import { installPlugin } from '../lib/cni/install';
+import { CniTestbed, REFERENCE_PLUGINS } from './lib/cni-testbed';
 
 interface Stats {
   median: number;
