@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <thread>
 
 namespace netqos {
@@ -345,6 +346,8 @@ void RouteSocket::dump(const DumpRequest& req, DumpReply& out) {
       }
     }
     if (!interrupted) return;
+    // Something changed the table mid-dump; give a burst of changes a moment to pass.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt, 6)));
   }
   throw SystemError(EINTR, "dump kept being interrupted by concurrent changes");
 }
