@@ -13,7 +13,7 @@
  * rest; an action dump alone says which interface and role each action serves.
  */
 import type { Filter, PoliceAction, TbfQdisc, U32Filter, Action, Operation } from '../netlink';
-import type { DirectionQos, QosSpec } from './annotations';
+import { AnnotationError, calicoQosKey, type AnnotationProblem, type DirectionQos, type QosSpec } from './annotations';
 import { dscpToPriority } from './dscp';
 import { ifbNameFor } from './naming';
 import { calicoTbf } from './tbf-values';
@@ -127,7 +127,38 @@ export function dscpActions(dscp: number, family: 4 | 6, cookie: string): Action
   return actions;
 }
 
+/** The longest bucket the kernel reports back: 2^32-1 ticks of 64 ns, about 274.9 s. */
+export const MAX_BUCKET_SECONDS = 0xffffffff / (15.625 * 1e6);
+
+/**
+ * A bucket that lasts longer than the kernel can report at this rate would never read back as
+ * written (so never converge). Strict mode refuses it, naming the annotation; calico mode clamps
+ * it to the longest the kernel holds and says so (Calico's own 4Gi-bit default is such a bucket
+ * below 15.6 Mbit/s). The calico TBF profile sends Calico's saturated tick counts instead.
+ */
+export function checkBuckets(spec: QosSpec, profile: TbfProfile | undefined, mode: 'strict' | 'calico' = 'strict'): string[] {
+  if (profile === 'calico') return [];
+  const problems: AnnotationProblem[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    const qos = spec[direction];
+    if (!qos.bandwidth || qos.burst === undefined) continue;
+    const seconds = qos.burst / qos.bandwidth;
+    if (seconds <= MAX_BUCKET_SECONDS) continue;
+    const key = calicoQosKey(direction, 'burst');
+    const longest = Math.floor(qos.bandwidth * MAX_BUCKET_SECONDS);
+    problems.push({
+      key,
+      value: String(qos.burst),
+      message: `${key}: ${qos.burst} bits at ${qos.bandwidth} bit/s is a ${seconds.toFixed(1)} s bucket; the kernel holds at most ${MAX_BUCKET_SECONDS.toFixed(1)} s (at most ${longest} bits at this rate)`,
+    });
+    if (mode === 'calico') qos.burst = longest;
+  }
+  if (problems.length && mode === 'strict') throw new AnnotationError(problems);
+  return problems.map((p) => `${p.message}: using ${spec[p.key.includes('ingress') ? 'ingress' : 'egress'].burst}`);
+}
+
 export function desiredState(ifname: string, spec: QosSpec, options: PolicyOptions): DesiredState {
+  checkBuckets(spec, options.profile);
   const filters = new Map<Role, U32Filter>();
   const u32 = (role: Role, parent: 'ingress' | 'egress', protocol: Filter['protocol'], actions: Action[]): U32Filter => ({
     kind: 'u32', dev: ifname, parent, priority: PRIORITY[role], protocol, actions,

@@ -2,7 +2,7 @@
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
 import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState, type DumpPlan, type Snapshot } from '../netlink';
 import { AnnotationError, parseAnnotations, type AnnotationMode, type QosSpec } from './annotations';
-import { desiredState, Role, type TbfProfile } from './policy';
+import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
 import { planReadInterfaces, isOwnTbf, type InterfaceState } from './state';
 
@@ -44,11 +44,13 @@ export interface QosApplyResult extends QosPlan {
 }
 
 /** Parses every target's annotations first, so one bad pod stops the call before any change. */
-function parseAll(targets: readonly QosTarget[], mode: AnnotationMode | undefined) {
+function parseAll(targets: readonly QosTarget[], mode: AnnotationMode | undefined, profile: TbfProfile | undefined) {
   const problems: AnnotationError['problems'][number][] = [];
   const parsed = targets.map((t) => {
     try {
-      return parseAnnotations(t.annotations, { mode });
+      const result = parseAnnotations(t.annotations, { mode });
+      result.warnings.push(...checkBuckets(result.spec, profile, mode));
+      return result;
     } catch (e) {
       if (!(e instanceof AnnotationError)) throw e;
       problems.push(...e.problems.map((p) => ({ ...p, message: targets.length > 1 ? `${t.ifname}: ${p.message}` : p.message })));
@@ -117,7 +119,7 @@ function snapshotOf(states: Iterable<InterfaceState>): Snapshot {
  * Promise and the blocking drivers below share every step but the kernel calls.
  */
 function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boolean, opened: NetlinkHandle[]): Generator<Step, QosApplyResult, unknown> {
-  const specs = parseAll(targets, options.mode);
+  const specs = parseAll(targets, options.mode, options.profile);
   const plans: TargetPlan[] = new Array(targets.length);
   const batches: QosPlan['batches'] = [];
   let sent = 0;

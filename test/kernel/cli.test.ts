@@ -202,9 +202,11 @@ describe('apply, plan, show, clear on a live interface', () => {
   test('--mode calico: what Calico would drop is dropped with a warning on stderr', () => {
     const r = netqos('plan', 'cali0', '--netns', ns.name, '-f', SERVER, '--mode', 'calico', '-a', 'qos.projectcalico.org/ingressPeakrate=5M', '--json');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^warning: qos\.projectcalico\.org\/ingressPeakrate: "5M": .*peakrate dropped\n$/);
+    expect(r.stderr).toMatch(/^warning: qos\.projectcalico\.org\/ingressPeakrate: "5M": .*peakrate dropped\n/);
+    // Calico's default 4Gi-bit burst is a 429 s bucket at 10M: clamped to what the kernel holds.
+    expect(r.stderr).toMatch(/^warning: qos\.projectcalico\.org\/ingressBurst: 4294967296 bits .* using 2748779068$/m);
     const doc = JSON.parse(r.stdout);
-    expect(doc.targets[0].warnings).toEqual([expect.stringContaining('peakrate dropped')]);
+    expect(doc.targets[0].warnings).toEqual([expect.stringContaining('peakrate dropped'), expect.stringContaining('ingressBurst'), expect.stringContaining('egressBurst')]);
     // The same annotation in strict mode is an input error.
     expectFailure(['apply', 'cali0', '--netns', ns.name, '-f', SERVER, '-a', 'qos.projectcalico.org/ingressPeakrate=5M'], 2, /^error: qos\.projectcalico\.org\/ingressPeakrate: "5M" must be greater/);
   });

@@ -41,6 +41,15 @@ describe('desired objects', () => {
     expect(slow).toMatchObject({ bufferTicks: 4_294_967_295, limit: 4_294_967_295 });
   });
 
+  test('a bucket longer than the kernel can report is refused, naming the annotation', () => {
+    const s = spec({ 'qos.projectcalico.org/egressBandwidth': '1M', 'qos.projectcalico.org/egressBurst': '300M' });
+    expect(() => desiredState('c', s, { mtu: 1500, ifindex: 7 })).toThrow(
+      /qos\.projectcalico\.org\/egressBurst: 300000000 bits at 1000000 bit\/s is a 300\.0 s bucket; the kernel holds at most 274\.9 s/,
+    );
+    expect(() => desiredState('c', spec({ 'qos.projectcalico.org/egressBandwidth': '1M', 'qos.projectcalico.org/egressBurst': '270M' }), { mtu: 1500, ifindex: 7 })).not.toThrow();
+    expect(() => desiredState('c', s, { mtu: 1500, ifindex: 7, profile: 'calico' })).not.toThrow();
+  });
+
   test('packet rates and DSCP: police on each hook, pedit+csum+skbedit per IP version', () => {
     const d = desiredState('c', spec({
       'qos.projectcalico.org/ingressPacketRate': '1k',
