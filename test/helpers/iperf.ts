@@ -27,7 +27,8 @@ export function runClient(ns: string, server: string, seconds: number, opts: { o
     let err = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + (opts.omit ?? 0) + 15) * 1000);
+    // Bounded: the run, its omitted seconds, and a generous margin for slow guests (UML).
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + (opts.omit ?? 0) + 40) * 1000);
     child.on('close', (code) => {
       clearTimeout(timer);
       try {
