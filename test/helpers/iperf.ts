@@ -59,3 +59,30 @@ export function stop(child: ChildProcess): void {
     }
   }
 }
+
+/**
+ * Sends `pps` UDP datagrams of 100 bytes a second for `seconds` from namespace `ns` to
+ * `addr`:9 (discard), with no control connection: a policer in the path sees only this flow.
+ * Bounded in time; resolves when the sender exits.
+ */
+export function udpFlood(ns: string, addr: string, pps: number, seconds: number): Promise<void> {
+  const script = `
+    const s = require('dgram').createSocket('udp4');
+    const buf = Buffer.alloc(100);
+    const start = Date.now();
+    let sent = 0;
+    const t = setInterval(() => {
+      const due = Math.min(${pps} * ${seconds}, Math.floor(((Date.now() - start) / 1000) * ${pps}));
+      for (; sent < due; sent++) s.send(buf, 9, ${JSON.stringify(addr)});
+      if (Date.now() - start >= ${seconds * 1000}) { clearInterval(t); setTimeout(() => s.close(), 200); }
+    }, 5);`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`UDP sender in ${ns} exited with ${code}`));
+    });
+  });
+}

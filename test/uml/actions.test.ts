@@ -1,7 +1,7 @@
 // The tc pieces this machine's kernel lacks, in User-Mode Linux: police, pedit + csum, skbedit,
 // gact and matchall are accepted, read back as written, and act on real packets.
 import { openNetlink, type FilterState, type NetlinkHandle } from '../../lib';
-import { runClient, startServer, stop } from '../helpers/iperf';
+import { runClient, startServer, stop, udpFlood } from '../helpers/iperf';
 import { sh, tempPair } from '../helpers/netns';
 
 jest.setTimeout(120_000);
@@ -61,14 +61,9 @@ test('police (packets per second): read back, and limits the packet rate', async
     ]);
     const [f] = await filters(nl, 'a0', 'egress');
     expect(f.actions![0]).toMatchObject({ kind: 'police', pktRate: 100, pktBurst: 5, exceed: 'drop' });
-    // About 500 small UDP packets a second for 3 s into a 100 packets/s policer.
-    const server = startServer(b.name);
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      await runClient(a.name, bAddr, 3, { udp: '400k', length: 100 });
-    } finally {
-      stop(server);
-    }
+    // 400 UDP datagrams a second for 3 s into a 100 packets/s policer (a sender with no control
+    // connection, so the policer sees only this flow).
+    await udpFlood(a.name, bAddr, 400, 3);
     const [after] = await filters(nl, 'a0', 'egress');
     const { packets, drops } = after.actions![0].stats!;
     const passedPerSecond = (packets - drops) / 3;

@@ -2,7 +2,7 @@
 // both ways and DSCP marking (IPv4 checksum valid, ECN kept), applied from annotations;
 // a second apply sends nothing, and clearing leaves only other tools' objects.
 import { applyQos, clearQos, readQos, openNetlink } from '../../lib';
-import { runClient, startServer, stop } from '../helpers/iperf';
+import { udpFlood } from '../helpers/iperf';
 import { sh, tempPair } from '../helpers/netns';
 
 jest.setTimeout(120_000);
@@ -41,17 +41,10 @@ test('packet rates and DSCP from annotations act on real packets', async () => {
     const [counter] = await podNl.dump({ type: 'filter', dev: 'eth0', parent: 'ingress' });
     expect(counter.actions![0].stats!.packets).toBe(20);
 
-    // About 250 small packets a second for 3 s each way, into 100 packets/s policers (iperf3's
-    // TCP control connection shares that budget, so the offered rate stays moderate).
-    for (const [from, to, addr] of [[pod, node, '198.18.0.1'], [node, pod, '198.18.0.2']] as const) {
-      const server = startServer(to.name);
-      try {
-        await new Promise((r) => setTimeout(r, 300));
-        await runClient(from.name, addr, 3, { udp: '200k', length: 100 });
-      } finally {
-        stop(server);
-      }
-    }
+    // 250 UDP datagrams a second for 3 s each way into 100 packets/s policers; the sender has no
+    // control connection of its own, so the policers see only this flow (and the pings above).
+    await udpFlood(pod.name, '198.18.0.1', 250, 3);
+    await udpFlood(node.name, '198.18.0.2', 250, 3);
     const [after] = await readQos([target]);
     for (const policer of [after.egress.policer!, after.ingress.policer!]) {
       const passedPerSecond = (policer.packets - policer.drops) / 3;
