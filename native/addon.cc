@@ -118,14 +118,6 @@ bool read_dumps(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& o
   return true;
 }
 
-uint32_t message_ifindex(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type == RTM_NEWLINK)
-    return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
-  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER)
-    return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
-  return 0;
-}
-
 Napi::Array replies_to_js(Napi::Env env, const std::vector<DumpReply>& replies) {
   Napi::Array out = Napi::Array::New(env, replies.size());
   for (size_t r = 0; r < replies.size(); r++) {

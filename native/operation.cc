@@ -211,6 +211,14 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
   }
 }
 
+uint32_t message_ifindex(const nlmsghdr* nlh) {
+  if (nlh->nlmsg_type == RTM_NEWLINK)
+    return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
+  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER)
+    return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
+  return 0;
+}
+
 bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
   if (nlh->nlmsg_type == RTM_NEWLINK) return decode_link(nlh, w);
   // Action dumps come back with the request's type (RTM_GETACTION), notifications as NEWACTION.

@@ -70,6 +70,9 @@ DumpRequest read_dump_request(const FieldReader& r);
 // Appends the dump request message for `req` to the batch (with the resolved ifindex fixup).
 void encode_dump(Batch& batch, const DumpRequest& req);
 
+// The interface a link, qdisc or filter message is about (0 for other messages).
+uint32_t message_ifindex(const nlmsghdr* nlh);
+
 // Decodes one reply message of a dump into w. Returns false for messages to skip.
 bool decode_object(const nlmsghdr* nlh, FieldWriter& w);
 

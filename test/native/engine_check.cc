@@ -94,14 +94,6 @@ void expect_all_ok(const std::vector<OpResult>& results, size_t count, const cha
     CHECK(results[i].error == 0, label, ": operation ", i, " failed: ", describe(results[i]));
 }
 
-uint32_t message_ifindex(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type == RTM_NEWLINK)
-    return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
-  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER)
-    return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
-  return 0;
-}
-
 // One dump, decoded as the addon does (only the requested interface's objects).
 std::vector<Value> dump(RouteSocket& sock, const Value& request) {
   DumpRequest req = read_dump_request(PlainReader(request, "request"));
