@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/napi_fields.cc",
         "native/socket.cc",
+        "native/monitor.cc",
         "native/message.cc",
         "native/operation.cc",
         "native/registry.cc",

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 
+#include "monitor.h"
 #include "napi_fields.h"
 #include "operation.h"
 #include "socket.h"
@@ -134,16 +135,24 @@ Napi::Array replies_to_js(Napi::Env env, const std::vector<DumpReply>& replies) 
   return out;
 }
 
+// With a monitor, its notifications are drained after every chunk of a batch, so a batch of
+// thousands of operations cannot overflow its receive buffer.
+std::function<void()> drainer(const std::shared_ptr<Monitor>& monitor) {
+  if (!monitor) return nullptr;
+  return [monitor] { monitor->drain(); };
+}
+
 class ApplyWorker : public Napi::AsyncWorker {
  public:
-  ApplyWorker(Napi::Env env, std::shared_ptr<RouteSocket> socket, std::unique_ptr<Batch> batch)
+  ApplyWorker(Napi::Env env, std::shared_ptr<RouteSocket> socket, std::shared_ptr<Monitor> monitor,
+              std::unique_ptr<Batch> batch)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        socket_(std::move(socket)), batch_(std::move(batch)) {}
+        socket_(std::move(socket)), monitor_(std::move(monitor)), batch_(std::move(batch)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     std::lock_guard<std::mutex> guard(socket_->lock());
     uint64_t before = socket_->sendmsg_calls();
-    socket_->execute(*batch_, results_);
+    socket_->execute(*batch_, results_, drainer(monitor_));
     sendmsgs_ = socket_->sendmsg_calls() - before;
   }
   void OnOK() override { deferred_.Resolve(results_to_js(Env(), results_, sendmsgs_)); }
@@ -152,6 +161,7 @@ class ApplyWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<RouteSocket> socket_;
+  std::shared_ptr<Monitor> monitor_;
   std::unique_ptr<Batch> batch_;
   std::vector<OpResult> results_;
   uint64_t sendmsgs_ = 0;
@@ -194,14 +204,14 @@ class Handle : public Napi::ObjectWrap<Handle> {
     return DefineClass(env, "Handle",
                        {InstanceMethod("apply", &Handle::Apply), InstanceMethod("applySync", &Handle::ApplySync),
                         InstanceMethod("dump", &Handle::Dump), InstanceMethod("dumpSync", &Handle::DumpSync),
-                        InstanceMethod("close", &Handle::Close), InstanceMethod("counters", &Handle::Counters)});
+                        InstanceMethod("close", &Handle::Close), InstanceMethod("counters", &Handle::Counters),
+                        InstanceMethod("watch", &Handle::Watch), InstanceMethod("events", &Handle::Events)});
   }
 
   explicit Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
-    std::string netns;
-    if (info.Length() > 0 && info[0].IsString()) netns = info[0].As<Napi::String>().Utf8Value();
+    if (info.Length() > 0 && info[0].IsString()) netns_ = info[0].As<Napi::String>().Utf8Value();
     try {
-      socket_ = std::make_shared<RouteSocket>(netns);
+      socket_ = std::make_shared<RouteSocket>(netns_);
     } catch (const SystemError& e) {
       netlink_error(info.Env(), e.error, e.what()).ThrowAsJavaScriptException();
     }
@@ -219,7 +229,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     auto batch = std::make_unique<Batch>();
     if (!encode_all(env, info[0], *batch)) return env.Undefined();
-    auto* worker = new ApplyWorker(env, socket_, std::move(batch));
+    auto* worker = new ApplyWorker(env, socket_, monitor_, std::move(batch));
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
@@ -233,7 +243,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
     std::vector<OpResult> results;
     std::lock_guard<std::mutex> guard(socket_->lock());
     uint64_t before = socket_->sendmsg_calls();
-    socket_->execute(batch, results);
+    socket_->execute(batch, results, drainer(monitor_));
     return results_to_js(env, results, socket_->sendmsg_calls() - before);
   }
 
@@ -267,7 +277,45 @@ class Handle : public Napi::ObjectWrap<Handle> {
   // Closing while work is queued is safe: the workers hold the socket until they finish.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     socket_.reset();
+    monitor_.reset();
     return info.Env().Undefined();
+  }
+
+  // watch(receiveBuffer): subscribes to the namespace's link and tc notifications (once; later
+  // calls do nothing).
+  Napi::Value Watch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!usable(env)) return env.Undefined();
+    if (monitor_) return env.Undefined();
+    int receive_buffer = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+    try {
+      monitor_ = std::make_shared<Monitor>(netns_, receive_buffer);
+    } catch (const SystemError& e) {
+      netlink_error(env, e.error, e.what()).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  // The notifications received since the last call, decoded: { events, overflow }. Never waits.
+  Napi::Value Events(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!usable(env)) return env.Undefined();
+    if (!monitor_) {
+      netlink_error(env, EINVAL, "the handle is not watching (call watch() first)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    MonitorLog log;
+    monitor_->take(log);
+    Napi::Array events = Napi::Array::New(env);
+    uint32_t n = 0;
+    for (size_t offset : log.offsets) {
+      JsWriter w(Napi::Object::New(env));
+      if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w)) events.Set(n++, w.value());
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("events", events);
+    out.Set("overflow", Napi::Boolean::New(env, log.overflow));
+    return out;
   }
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {
@@ -278,7 +326,9 @@ class Handle : public Napi::ObjectWrap<Handle> {
     return o;
   }
 
+  std::string netns_;
   std::shared_ptr<RouteSocket> socket_;
+  std::shared_ptr<Monitor> monitor_;
 };
 
 // encode(ops): the request each operation would send, as Buffers (interfaces by index), for

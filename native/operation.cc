@@ -219,10 +219,15 @@ uint32_t message_ifindex(const nlmsghdr* nlh) {
   return 0;
 }
 
-bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
-  if (nlh->nlmsg_type == RTM_NEWLINK) return decode_link(nlh, w);
+namespace {
+
+// Decodes a link, qdisc, filter or action message of type `type` (a NEW type; deletions decode
+// the same). With `deleted`, a filter message without a handle is kept: it stands for every
+// filter of its priority and protocol.
+bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWriter& w) {
+  if (type == RTM_NEWLINK) return decode_link(nlh, w);
   // Action dumps come back with the request's type (RTM_GETACTION), notifications as NEWACTION.
-  if (nlh->nlmsg_type == RTM_NEWACTION || nlh->nlmsg_type == RTM_GETACTION) {
+  if (type == RTM_NEWACTION || type == RTM_GETACTION) {
     const nlattr* tb[TCA_ROOT_MAX + 1];
     parse_payload(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + NLMSG_ALIGN(sizeof(tcamsg)),
                   mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcamsg)), tb, TCA_ROOT_MAX);
@@ -230,8 +235,8 @@ bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
     if (tb[TCA_ACT_TAB]) decode_actions(tb[TCA_ACT_TAB], w);
     return true;
   }
-  bool qdisc = nlh->nlmsg_type == RTM_NEWQDISC;
-  if (!qdisc && nlh->nlmsg_type != RTM_NEWTFILTER) return false;
+  bool qdisc = type == RTM_NEWQDISC;
+  if (!qdisc && type != RTM_NEWTFILTER) return false;
   const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
   const nlattr* tb[TCA_MAX + 1];
   parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
@@ -251,8 +256,9 @@ bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
   }
   // Each priority's classifier instance is listed first with handle 0 and no options, and u32
   // also lists its hash tables (node 0): neither is a filter anyone added.
-  if (tcm->tcm_handle == 0 && !tb[TCA_OPTIONS]) return false;
-  if (kind == "u32" && (tcm->tcm_handle & 0xFFF) == 0) return false;
+  bool whole_priority = tcm->tcm_handle == 0 && !tb[TCA_OPTIONS];
+  if (whole_priority && !deleted) return false;
+  if (!whole_priority && kind == "u32" && (tcm->tcm_handle & 0xFFF) == 0) return false;
   w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::FilterParent));
   w.set_u64("priority", TC_H_MAJ(tcm->tcm_info) >> 16);
   w.set_string("protocol", protocol_name(ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)))));
@@ -261,6 +267,23 @@ bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
   const FilterKind* k = find_filter_kind(kind);
   if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
   return true;
+}
+
+}  // namespace
+
+bool decode_object(const nlmsghdr* nlh, FieldWriter& w) { return decode_message(nlh, nlh->nlmsg_type, false, w); }
+
+bool decode_event(const nlmsghdr* nlh, FieldWriter& w) {
+  uint16_t type = nlh->nlmsg_type;
+  bool deleted = type == RTM_DELLINK || type == RTM_DELQDISC || type == RTM_DELTFILTER || type == RTM_DELACTION;
+  if (deleted) type = static_cast<uint16_t>(type - 1);  // each DEL type follows its NEW type
+  if (type != RTM_NEWLINK && type != RTM_NEWQDISC && type != RTM_NEWTFILTER && type != RTM_NEWACTION) return false;
+  w.set_string("event", deleted ? "del" : "new");
+  // A filter notification shows the request's flags. Only a create-exclusive one is sure to
+  // describe a new filter: a u32 replaced in place is announced with its old contents.
+  if (type == RTM_NEWTFILTER)
+    w.set_bool("created", (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) == (NLM_F_CREATE | NLM_F_EXCL));
+  return decode_message(nlh, type, deleted, w);
 }
 
 uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback) {

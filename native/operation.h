@@ -75,6 +75,10 @@ uint32_t message_ifindex(const nlmsghdr* nlh);
 
 // Decodes one reply message of a dump into w. Returns false for messages to skip.
 bool decode_object(const nlmsghdr* nlh, FieldWriter& w);
+// Decodes one notification: "event" ("new" or "del") and the object as decode_object writes
+// it; a new filter also says whether it was "created" (announced create-exclusive, so surely
+// new). A filter deletion with handle 0 stands for every filter of its priority and protocol.
+bool decode_event(const nlmsghdr* nlh, FieldWriter& w);
 
 // tc handles: "root", "ingress", "clsact", "egress", "1:", "ffff:", "1:1", or a number.
 enum class HandleContext { QdiscParent, FilterParent, Handle, ClassId };

@@ -27,6 +27,8 @@ constexpr int kDumpRetries = 10;
 
 std::string errno_text(int err) { return std::string(strerror(err)); }
 
+}  // namespace
+
 // The socket is created by a short-lived thread that entered the namespace, so no thread of
 // the process ever changes namespace for longer than that.
 mnl_socket* open_in_namespace(const std::string& netns) {
@@ -65,6 +67,8 @@ mnl_socket* open_in_namespace(const std::string& netns) {
   if (!nl) throw SystemError(err, std::string(step) + " failed: " + errno_text(err));
   return nl;
 }
+
+namespace {
 
 void set_option(mnl_socket* nl, int level, int name, int value, int fallback_name = 0) {
   int fd = mnl_socket_get_fd(nl);
@@ -123,7 +127,8 @@ RouteSocket::~RouteSocket() {
   if (nl_) mnl_socket_close(nl_);
 }
 
-void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results) {
+void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results,
+                          const std::function<void()>& after_chunk) {
   results.assign(batch.size(), OpResult{});
   names_.clear();
   std::vector<bool> skipped(batch.size(), false);
@@ -173,6 +178,7 @@ void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results) {
     for (size_t i = first; i < end; i++)
       if (!skipped[i]) part.push_back(i);
     if (!part.empty()) send_and_collect(batch, part, results);
+    if (after_chunk) after_chunk();
     first = end;
   }
 }

@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,10 @@ struct DumpReply {
   uint32_t ifindex = 0;           // the request's interface, resolved (0: all)
 };
 
+// A route-netlink socket in a namespace ("" for the caller's, a name under /var/run/netns, or a
+// path), unbound.
+mnl_socket* open_in_namespace(const std::string& netns);
+
 class RouteSocket {
  public:
   // netns: "" for the calling process's namespace, a name under /var/run/netns, or a path.
@@ -43,7 +48,9 @@ class RouteSocket {
 
   // Sends every message of the batch (as few sendmsg calls as fit), each acknowledged, and
   // fills one result per message. Interface names are resolved first (see resolve).
-  void execute(Batch& batch, std::vector<OpResult>& results);
+  // after_chunk, when set, runs after each acknowledged sendmsg (a Monitor drains there).
+  void execute(Batch& batch, std::vector<OpResult>& results,
+               const std::function<void()>& after_chunk = nullptr);
   // Runs one dump; retries from the start when the kernel reports it interrupted.
   void dump(const DumpRequest& req, DumpReply& out);
   // Interface index for a name in this namespace, or 0 when there is none.

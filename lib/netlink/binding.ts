@@ -1,6 +1,7 @@
 // Loads the native engine. A failure lists every path tried and how to build it.
 import * as path from 'path';
 import { NetlinkError } from './errors';
+import type { TcEvent } from './mirror';
 
 export interface NativeBatchResult {
   count: number;
@@ -17,6 +18,10 @@ export interface NativeHandle {
   dumpSync(requests: readonly object[]): Record<string, unknown>[][];
   close(): void;
   counters(): { messages: number; sendmsgCalls: number };
+  /** Subscribes to the namespace's link and tc notifications (buffer in bytes; 0: 64 MiB). */
+  watch(receiveBuffer?: number): void;
+  /** The notifications received since the last call, decoded; never waits. */
+  events(): { events: TcEvent[]; overflow: boolean };
 }
 
 export interface NativeAddon {

@@ -4,6 +4,7 @@ import { planSnapshot, restoreOperations, touchedDevices, type Snapshot } from '
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
 import { NetlinkError, type OperationFailure } from './errors';
 import { linkTarget } from './link/link';
+import { TcMirror } from './mirror';
 import type { DumpQuery, FilterState, LinkState, Operation, QdiscState } from './types';
 
 export interface OpenOptions {
@@ -12,6 +13,15 @@ export interface OpenOptions {
    * /proc/PID/ns/net, or undefined for the namespace this process is in.
    */
   netns?: string;
+}
+
+export interface WatchOptions {
+  /**
+   * The notification socket's receive buffer, bytes (default 64 MiB). A batch drains it between
+   * chunks; other processes' changes fill it until the next read of the mirror, and when it
+   * overflows the mirror reads everything again.
+   */
+  receiveBuffer?: number;
 }
 
 export interface ApplyOptions {
@@ -51,6 +61,7 @@ type DumpResult<Q extends DumpQuery> = Q extends { type: 'qdisc' }
 export class NetlinkHandle {
   readonly netns: string | undefined;
   private native: NativeHandle | undefined;
+  private watched: TcMirror | undefined;
 
   constructor(options: OpenOptions = {}) {
     this.netns = options.netns;
@@ -106,6 +117,42 @@ export class NetlinkHandle {
     return runDumpSync(plan, (r) => h.dumpSync(r));
   }
 
+  /**
+   * Starts mirroring the namespace's links, root and hook qdiscs and hook filters (see
+   * mirror.ts): one full read now, then the kernel's notifications keep it current. The QoS
+   * calls given this handle then read the mirror instead of the kernel. Calling it again returns
+   * the same mirror.
+   */
+  async watch(options: WatchOptions = {}): Promise<TcMirror> {
+    const mirror = this.startWatching(options);
+    await this.read(mirror.plan());
+    return mirror;
+  }
+
+  watchSync(options: WatchOptions = {}): TcMirror {
+    const mirror = this.startWatching(options);
+    this.readSync(mirror.plan());
+    return mirror;
+  }
+
+  /** The mirror watch() started, if any. */
+  get mirror(): TcMirror | undefined {
+    return this.watched;
+  }
+
+  private startWatching(options: WatchOptions): TcMirror {
+    const h = this.open();
+    if (!this.watched) {
+      const size = options.receiveBuffer;
+      if (size !== undefined && (!Number.isInteger(size) || size < 4096 || size > 2 ** 30)) {
+        throw Object.assign(new TypeError(`watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`), { code: 'ERR_NETQOS_INVALID_ARGUMENT' });
+      }
+      h.watch(size ?? 0);
+      this.watched = new TcMirror({ events: () => h.events() });
+    }
+    return this.watched;
+  }
+
   /** Messages and sendmsg calls this handle has sent so far. */
   counters(): { messages: number; sendmsgCalls: number } {
     return this.open().counters();
@@ -115,6 +162,7 @@ export class NetlinkHandle {
   close(): void {
     this.native?.close();
     this.native = undefined;
+    this.watched = undefined;
   }
 
   private open(): NativeHandle {

@@ -4,7 +4,7 @@ import { openNetlink, type NetlinkHandle, type Operation, type Stats, type Apply
 import { AnnotationError, parseAnnotations, type AnnotationMode, type QosSpec } from './annotations';
 import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
-import { planReadInterfaces, isOwnTbf, type InterfaceState } from './state';
+import { planReadInterfaces, planReadMirrored, isOwnTbf, type InterfaceState } from './state';
 
 export interface QosTarget {
   /** The pod's host-side interface (Calico: cali..., the CNI plugin: the veth peer). */
@@ -125,7 +125,10 @@ function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boo
   let sent = 0;
   for (const [netns, indexes] of byNamespace(targets)) {
     const nl = handleFor(netns, options, opened);
-    const states = (yield { kind: 'read', nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
+    const ifnames = indexes.map((i) => targets[i].ifname);
+    // A watching handle's mirror answers for the kernel (see NetlinkHandle.watch).
+    const plan = nl.mirror ? planReadMirrored(nl.mirror, ifnames) : planReadInterfaces(ifnames);
+    const states = (yield { kind: 'read', nl, plan }) as Map<string, InterfaceState>;
     const operations = planGroup(targets, indexes, specs, states, options, plans);
     batches.push({ netns: netns || undefined, operations });
     if (send && operations.length) sent += ((yield { kind: 'apply', nl, operations, snapshot: snapshotOf(states.values()) }) as ApplyResult).count;

@@ -1,6 +1,6 @@
 // What an interface has now, read from the kernel and sorted into netqos's objects (by handle
 // 4e51: and action cookies) and everything else.
-import type { DumpPlan, FilterState, LinkState, QdiscState } from '../netlink';
+import type { DumpPlan, FilterState, LinkState, QdiscState, TcMirror } from '../netlink';
 import { COOKIE_PREFIX, NETQOS_TBF_HANDLE, Role } from './policy';
 import { ifbNameFor } from './naming';
 
@@ -44,50 +44,108 @@ export function roleOf(f: FilterState, ifindex: number): Role | undefined {
 
 const HOOKS: Record<string, string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
 
+/** What reading an interface's state needs of its namespace: a fresh read, or a TcMirror. */
+export interface TcView {
+  link(name: string): LinkState | undefined;
+  qdiscs(ifindex: number): { root?: QdiscState; hook?: QdiscState };
+  /** The filters on both hooks, interfaces named. */
+  filters(ifindex: number): readonly FilterState[];
+}
+
+/** One interface's state, sorted into netqos's objects and the rest. */
+export function interfaceState(view: TcView, ifname: string): InterfaceState {
+  const state: InterfaceState = { ifname, own: new Map(), foreign: [] };
+  const link = view.link(ifname);
+  if (!link) return state;
+  state.link = link;
+  const { root, hook } = view.qdiscs(link.index);
+  state.root = root;
+  state.hook = hook;
+  // Only an IFB is netqos's, whatever else might carry the name.
+  const ifbLink = view.link(ifbNameFor(ifname));
+  if (ifbLink?.kind === 'ifb') state.ifb = { link: ifbLink, root: view.qdiscs(ifbLink.index).root };
+  for (const f of view.filters(link.index)) {
+    const role = roleOf(f, link.index);
+    if (role !== undefined && !state.own.has(role)) state.own.set(role, f);
+    else state.foreign.push(f);
+  }
+  return state;
+}
+
+/** A read's results, indexed, with interface names filled in. */
+class ReadView implements TcView {
+  private readonly byName = new Map<string, LinkState>();
+  private readonly names = new Map<number, string>();
+  private readonly qdiscsOf = new Map<number, { root?: QdiscState; hook?: QdiscState }>();
+  private readonly filtersOf = new Map<number, FilterState[]>();
+
+  constructor(links: LinkState[], qdiscs: QdiscState[]) {
+    for (const l of links) {
+      this.byName.set(l.name, l);
+      this.names.set(l.index, l.name);
+    }
+    for (const q of qdiscs) {
+      q.dev = this.names.get(q.ifindex) ?? String(q.ifindex);
+      let entry = this.qdiscsOf.get(q.ifindex);
+      if (!entry) this.qdiscsOf.set(q.ifindex, (entry = {}));
+      if (q.parent === 'root') entry.root ??= q;
+      else if (q.parent === 'ingress') entry.hook ??= q;
+    }
+  }
+
+  link(name: string): LinkState | undefined {
+    return this.byName.get(name);
+  }
+
+  qdiscs(ifindex: number): { root?: QdiscState; hook?: QdiscState } {
+    return this.qdiscsOf.get(ifindex) ?? {};
+  }
+
+  filters(ifindex: number): readonly FilterState[] {
+    return this.filtersOf.get(ifindex) ?? [];
+  }
+
+  addFilters(ifindex: number, filters: Raw[]): void {
+    let list = this.filtersOf.get(ifindex);
+    if (!list) this.filtersOf.set(ifindex, (list = []));
+    for (const raw of filters) {
+      const f = raw as unknown as FilterState;
+      f.dev = this.names.get(ifindex) ?? String(ifindex);
+      for (const a of (f.actions ?? []) as unknown as Raw[]) {
+        if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = this.names.get(a.dev) ?? a.dev;
+      }
+      list.push(f);
+    }
+  }
+}
+
 /** Reads the state of many interfaces of one namespace: two dumps, then one per filter hook. */
 export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
-  const [linkRaw, qdiscRaw] = yield [{ type: 'link' }, { type: 'qdisc' }];
-  const links = linkRaw as unknown as LinkState[];
-  const byName = new Map(links.map((l) => [l.name, l]));
-  const byIndex = new Map(links.map((l) => [l.index, l.name]));
-  const qdiscsByIndex = new Map<number, QdiscState[]>();
-  for (const q of qdiscRaw as unknown as QdiscState[]) {
-    q.dev = byIndex.get(q.ifindex) ?? String(q.ifindex);
-    const list = qdiscsByIndex.get(q.ifindex);
-    if (list) list.push(q);
-    else qdiscsByIndex.set(q.ifindex, [q]);
-  }
-  const states = new Map<string, InterfaceState>();
-  const requests: { type: 'filter'; dev: number; parent: string; ifname: string }[] = [];
+  const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
+  const view = new ReadView(links as unknown as LinkState[], qdiscs as unknown as QdiscState[]);
+  const requests: { type: 'filter'; dev: number; parent: string }[] = [];
+  const asked = new Set<number>();
   for (const ifname of ifnames) {
-    const state: InterfaceState = { ifname, own: new Map(), foreign: [] };
-    states.set(ifname, state);
-    const link = byName.get(ifname);
-    if (!link) continue;
-    state.link = link;
-    const qdiscs = qdiscsByIndex.get(link.index) ?? [];
-    state.root = qdiscs.find((q) => q.parent === 'root');
-    state.hook = qdiscs.find((q) => q.parent === 'ingress');
-    // Only an IFB is netqos's, whatever else might carry the name.
-    const ifbLink = byName.get(ifbNameFor(ifname));
-    if (ifbLink?.kind === 'ifb') state.ifb = { link: ifbLink, root: (qdiscsByIndex.get(ifbLink.index) ?? []).find((q) => q.parent === 'root') };
-    for (const parent of HOOKS[state.hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: link.index, parent, ifname });
+    const link = view.link(ifname);
+    if (!link || asked.has(link.index)) continue;
+    asked.add(link.index);
+    for (const parent of HOOKS[view.qdiscs(link.index).hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: link.index, parent });
   }
   if (requests.length) {
-    const replies = yield requests.map(({ type, dev, parent }) => ({ type, dev, parent }));
-    replies.forEach((filters, i) => {
-      const state = states.get(requests[i].ifname)!;
-      for (const raw of filters as Raw[]) {
-        const f = raw as unknown as FilterState;
-        f.dev = state.ifname;
-        for (const a of (f.actions ?? []) as unknown as Raw[]) {
-          if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = byIndex.get(a.dev) ?? a.dev;
-        }
-        const role = roleOf(f, state.link!.index);
-        if (role !== undefined && !state.own.has(role)) state.own.set(role, f);
-        else state.foreign.push(f);
-      }
-    });
+    const replies = yield requests;
+    replies.forEach((filters, i) => view.addFilters(requests[i].dev, filters));
   }
+  return statesOf(view, ifnames);
+}
+
+/** The same from a mirror: it applies what the kernel announced, and reads only what that leaves in doubt. */
+export function* planReadMirrored(mirror: TcMirror, ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
+  yield* mirror.plan();
+  return statesOf(mirror, ifnames);
+}
+
+function statesOf(view: TcView, ifnames: readonly string[]): Map<string, InterfaceState> {
+  const states = new Map<string, InterfaceState>();
+  for (const ifname of ifnames) states.set(ifname, interfaceState(view, ifname));
   return states;
 }

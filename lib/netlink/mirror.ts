@@ -1,0 +1,293 @@
+// A mirror of one namespace's traffic-control configuration: its links, the qdiscs at each
+// interface's root and hook (ingress or clsact), and the filters on the hooks. It is read once,
+// then kept current from the kernel's link and tc notifications, so a caller that asks "what
+// does this interface have now" pays nothing per interface beyond a map lookup.
+//
+// Notifications tell almost everything; where they do not, the mirror reads again, only what is
+// in doubt, at the next sync():
+// - a u32 filter replaced in place is announced with its old contents (the kernel notifies the
+//   node it replaced, and with the priority of the request, which may not be the replaced
+//   filter's), so only a filter announced as created (NLM_F_EXCL) is taken as it is; any other
+//   makes that interface's hooks read again;
+// - a redirect to an interface that went away reads back differently across kernels (its old
+//   index, or 0): the filters holding one are read again;
+// - an action changed on its own (tc actions replace ... index N) says nothing of the filters
+//   that hold it: theirs are read again;
+// - lost notifications (the socket's buffer overflowed) make everything read again.
+// Deletions the kernel does not announce are inferred: deleting an interface removes its qdiscs
+// and filters, deleting a hook qdisc removes its filters. The kernel's default root qdiscs
+// (handle 0: — noqueue, pfifo_fast, mq — attached when an interface comes up or loses its root,
+// unannounced) are not mirrored: an interface without a root here has the kernel's default.
+//
+// Statistics in the mirror are those of the last notification or read: read them live (dump).
+import type { DumpPlan, DumpRequest } from './dump';
+import type { FilterState, LinkState, QdiscState } from './types';
+
+type Raw = Record<string, unknown>;
+
+/** A decoded notification, as the native engine delivers it. */
+export type TcEvent = Raw & { event: 'new' | 'del'; type: 'link' | 'qdisc' | 'filter' | 'actions' };
+
+/** The part of a handle the mirror needs: its notifications. */
+export interface EventSource {
+  events(): { events: TcEvent[]; overflow: boolean };
+}
+
+const HOOKS: Record<string, string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
+const isHookParent = (parent: unknown) => parent === 'ingress' || parent === 'egress';
+const filterKey = (f: Raw) => `${f.parent}|${f.priority}|${f.protocol}|${f.chain}|${f.handle}`;
+
+export interface MirrorCounters {
+  /** Notifications applied. */
+  events: number;
+  /** Interfaces whose hooks were read again because a notification could not tell. */
+  rereads: number;
+  /** Whole reads (the first, and one after each overflow). */
+  fills: number;
+}
+
+export class TcMirror {
+  private readonly links = new Map<number, LinkState>();
+  private readonly indexes = new Map<string, number>();
+  private readonly roots = new Map<number, QdiscState>();
+  private readonly hooks = new Map<number, QdiscState>();
+  private readonly filtersOf = new Map<number, FilterState[]>();
+  /** Interfaces whose hook filters must be read again. */
+  private readonly doubtful = new Set<number>();
+  /** Mirred actions by the index of the interface they redirect to, with their filter's interface. */
+  private readonly redirects = new Map<number, Map<Raw, number>>();
+  private readonly targetOf = new WeakMap<Raw, number>();
+  private filled = false;
+  readonly counters: MirrorCounters = { events: 0, rereads: 0, fills: 0 };
+
+  constructor(private readonly source: EventSource) {}
+
+  /** The interface called `name` now, or undefined. */
+  link(name: string): LinkState | undefined {
+    const index = this.indexes.get(name);
+    return index === undefined ? undefined : this.links.get(index);
+  }
+
+  linkByIndex(index: number): LinkState | undefined {
+    return this.links.get(index);
+  }
+
+  /** The interface's root qdisc and its ingress or clsact qdisc. */
+  qdiscs(ifindex: number): { root?: QdiscState; hook?: QdiscState } {
+    return { root: this.roots.get(ifindex), hook: this.hooks.get(ifindex) };
+  }
+
+  /** The filters on the interface's hooks (both clsact hooks), with their actions. */
+  filters(ifindex: number): readonly FilterState[] {
+    return this.filtersOf.get(ifindex) ?? [];
+  }
+
+  /**
+   * Applies the notifications received since the last sync, and reads again what they leave in
+   * doubt (nothing, usually: then it makes no request at all). Run it through a handle's
+   * read() or readSync().
+   */
+  *plan(): DumpPlan<void> {
+    let { events, overflow } = this.source.events();
+    while (!this.filled || overflow) {
+      // Subscribed before this read, so whatever changes during it is queued and replayed after.
+      yield* this.fill();
+      ({ events, overflow } = this.source.events());
+    }
+    for (const e of events) this.apply(e);
+    this.counters.events += events.length;
+    if (this.doubtful.size === 0) return;
+    const requests: DumpRequest[] = [];
+    const owners: number[] = [];
+    for (const ifindex of this.doubtful) {
+      for (const parent of HOOKS[this.hooks.get(ifindex)?.kind as string] ?? []) {
+        requests.push({ type: 'filter', dev: ifindex, parent });
+        owners.push(ifindex);
+      }
+      this.dropFilters(ifindex);
+    }
+    this.counters.rereads += this.doubtful.size;
+    this.doubtful.clear();
+    if (requests.length === 0) return;
+    const replies = yield requests;
+    replies.forEach((filters, i) => this.addFilters(owners[i], filters));
+  }
+
+  /** Reads everything: links, qdiscs, then every hook's filters. */
+  private *fill(): DumpPlan<void> {
+    this.links.clear();
+    this.indexes.clear();
+    this.roots.clear();
+    this.hooks.clear();
+    this.filtersOf.clear();
+    this.doubtful.clear();
+    this.redirects.clear();
+    const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
+    for (const l of links) this.putLink(l as unknown as LinkState);
+    for (const q of qdiscs) this.putQdisc(q as unknown as QdiscState);
+    const requests: DumpRequest[] = [];
+    const owners: number[] = [];
+    for (const [ifindex, hook] of this.hooks) {
+      for (const parent of HOOKS[hook.kind] ?? []) {
+        requests.push({ type: 'filter', dev: ifindex, parent });
+        owners.push(ifindex);
+      }
+    }
+    if (requests.length) {
+      const replies = yield requests;
+      replies.forEach((filters, i) => this.addFilters(owners[i], filters));
+    }
+    this.filled = true;
+    this.counters.fills++;
+  }
+
+  private apply(e: TcEvent): void {
+    const added = e.event === 'new';
+    // What is kept is the object itself, as a read would return it.
+    delete (e as Raw).event;
+    switch (e.type) {
+      case 'link':
+        if (added) this.putLink(e as unknown as LinkState);
+        else this.dropLink(e.index as number);
+        return;
+      case 'qdisc':
+        if (added) this.putQdisc(e as unknown as QdiscState);
+        else this.dropQdisc(e as unknown as QdiscState);
+        return;
+      case 'filter':
+        if (added) this.putFilter(e as unknown as FilterState);
+        else this.dropFilter(e as unknown as FilterState);
+        return;
+      case 'actions':
+        this.doubtActions(e);
+        return;
+    }
+  }
+
+  private putLink(l: LinkState): void {
+    const before = this.links.get(l.index);
+    if (before && this.indexes.get(before.name) === l.index) this.indexes.delete(before.name);
+    this.links.set(l.index, l);
+    this.indexes.set(l.name, l.index);
+    if (!before || before.name !== l.name) this.renamed(l.index);
+  }
+
+  private dropLink(index: number): void {
+    const l = this.links.get(index);
+    if (l && this.indexes.get(l.name) === index) this.indexes.delete(l.name);
+    this.links.delete(index);
+    this.roots.delete(index);
+    this.hooks.delete(index);
+    this.dropFilters(index);
+    this.doubtful.delete(index);
+    for (const owner of this.redirects.get(index)?.values() ?? []) this.doubtful.add(owner);
+    this.redirects.delete(index);
+  }
+
+  /** Interface `index` appeared or changed its name: the objects that name it follow. */
+  private renamed(index: number): void {
+    const name = this.links.get(index)?.name;
+    if (name === undefined) return;
+    for (const a of this.redirects.get(index)?.keys() ?? []) a.dev = name;
+    const root = this.roots.get(index);
+    if (root) root.dev = name;
+    const hook = this.hooks.get(index);
+    if (hook) hook.dev = name;
+    for (const f of this.filtersOf.get(index) ?? []) f.dev = name;
+  }
+
+  private dropFilters(ifindex: number, keep?: (f: FilterState) => boolean): void {
+    const list = this.filtersOf.get(ifindex);
+    if (!list) return;
+    const kept = keep ? list.filter(keep) : [];
+    for (const f of list) {
+      if (kept.includes(f)) continue;
+      for (const a of (f.actions ?? []) as unknown as Raw[]) {
+        const target = this.targetOf.get(a);
+        if (target !== undefined) this.redirects.get(target)?.delete(a);
+      }
+    }
+    if (kept.length) this.filtersOf.set(ifindex, kept);
+    else this.filtersOf.delete(ifindex);
+  }
+
+  private nameOf(index: number): string {
+    return this.links.get(index)?.name ?? String(index);
+  }
+
+  private putQdisc(q: QdiscState): void {
+    q.dev = this.nameOf(q.ifindex);
+    if (q.parent === 'root') {
+      if (q.handle === '0:') this.roots.delete(q.ifindex);
+      else this.roots.set(q.ifindex, q);
+    }
+    else if (q.parent === 'ingress') {
+      const before = this.hooks.get(q.ifindex);
+      // A different hook qdisc is a new one: whatever filters the old one had went with it.
+      if (before && (before.kind !== q.kind || before.handle !== q.handle)) this.dropFilters(q.ifindex);
+      this.hooks.set(q.ifindex, q);
+    }
+  }
+
+  private dropQdisc(q: QdiscState): void {
+    if (q.parent === 'root') {
+      // Only the root it names: a replacement may be announced after its successor.
+      if (this.roots.get(q.ifindex)?.handle === q.handle) this.roots.delete(q.ifindex);
+    } else if (q.parent === 'ingress') {
+      this.hooks.delete(q.ifindex);
+      this.dropFilters(q.ifindex);
+      this.doubtful.delete(q.ifindex);
+    }
+  }
+
+  private named(f: FilterState): FilterState {
+    f.dev = this.nameOf(f.ifindex);
+    for (const a of (f.actions ?? []) as unknown as Raw[]) {
+      if (a.kind !== 'mirred' || typeof a.dev !== 'number') continue;
+      const target = a.dev;
+      this.targetOf.set(a, target);
+      let owners = this.redirects.get(target);
+      if (!owners) this.redirects.set(target, (owners = new Map()));
+      owners.set(a, f.ifindex);
+      a.dev = this.links.get(target)?.name ?? target;
+    }
+    return f;
+  }
+
+  private addFilters(ifindex: number, filters: Raw[]): void {
+    let list = this.filtersOf.get(ifindex);
+    if (!list) this.filtersOf.set(ifindex, (list = []));
+    for (const f of filters) list.push(this.named(f as unknown as FilterState));
+  }
+
+  private putFilter(f: FilterState): void {
+    if (!isHookParent(f.parent)) return;
+    const raw = f as unknown as Raw;
+    const created = raw.created === true;
+    delete raw.created;
+    const key = filterKey(raw);
+    if (!created || this.filtersOf.get(f.ifindex)?.some((o) => filterKey(o as unknown as Raw) === key)) {
+      this.doubtful.add(f.ifindex);
+      return;
+    }
+    this.addFilters(f.ifindex, [raw]);
+  }
+
+  private dropFilter(f: FilterState): void {
+    const list = this.filtersOf.get(f.ifindex);
+    if (!list || !isHookParent(f.parent)) return;
+    // Handle 0: the whole priority (every filter of that priority and protocol) went.
+    const gone = (o: FilterState) =>
+      o.parent === f.parent && o.priority === f.priority && o.protocol === f.protocol && o.chain === f.chain && (f.handle === 0 || o.handle === f.handle);
+    this.dropFilters(f.ifindex, (o) => !gone(o));
+  }
+
+  /** An action changed on its own: the filters holding it are read again. */
+  private doubtActions(e: TcEvent): void {
+    const changed = new Set(((e.actions as Raw[] | undefined) ?? []).map((a) => `${a.kind}|${a.index}`));
+    if (changed.size === 0) return;
+    for (const [ifindex, list] of this.filtersOf) {
+      if (list.some((f) => (f.actions ?? []).some((a) => changed.has(`${a.kind}|${a.index}`)))) this.doubtful.add(ifindex);
+    }
+  }
+}
