@@ -48,8 +48,9 @@ Napi::Error invalid_argument(Napi::Env env, const std::string& message) {
   return e;
 }
 
-// Encodes an array of operations; throws a JS error naming the bad field.
-bool encode_all(Napi::Env env, Napi::Value ops, Batch& batch) {
+// Encodes an array of operations; throws a JS error naming the bad field. `known`, when an
+// array, lists [name, index, name, index, ...] the caller vouches for (see Batch::known).
+bool encode_all(Napi::Env env, Napi::Value ops, Batch& batch, Napi::Value known = Napi::Value()) {
   if (!ops.IsArray()) {
     invalid_argument(env, "operations: expected an array").ThrowAsJavaScriptException();
     return false;
@@ -63,6 +64,15 @@ bool encode_all(Napi::Env env, Napi::Value ops, Batch& batch) {
       if (!v.IsObject()) throw InvalidArgument(path + ": expected an operation object");
       JsReader reader(v.As<Napi::Object>(), path);
       encode_operation(batch, reader);
+    }
+    if (!known.IsEmpty() && known.IsArray()) {
+      auto pairs = known.As<Napi::Array>();
+      for (uint32_t i = 0; i + 1 < pairs.Length(); i += 2) {
+        Napi::Value name = pairs.Get(i), index = pairs.Get(i + 1);
+        if (!name.IsString() || !index.IsNumber() || index.As<Napi::Number>().DoubleValue() < 1)
+          throw InvalidArgument("known interfaces: entry " + std::to_string(i / 2) + " is not a name and an index");
+        batch.known[name.As<Napi::String>().Utf8Value()] = index.As<Napi::Number>().Uint32Value();
+      }
     }
   } catch (const InvalidArgument& e) {
     invalid_argument(env, e.what()).ThrowAsJavaScriptException();
@@ -133,6 +143,18 @@ Napi::Array replies_to_js(Napi::Env env, const std::vector<DumpReply>& replies) 
     out.Set(static_cast<uint32_t>(r), objects);
   }
   return out;
+}
+
+// Runs on the calling thread (see Handle::Apply): up to this many messages, no link changes
+// (creating or deleting an interface takes the kernel milliseconds).
+constexpr size_t kInlineMessages = 8;
+bool is_small(Batch& batch) {
+  if (batch.size() > kInlineMessages) return false;
+  for (size_t i = 0; i < batch.size(); i++) {
+    uint16_t type = batch.message(i)->nlmsg_type;
+    if (type == RTM_NEWLINK || type == RTM_DELLINK) return false;
+  }
+  return true;
 }
 
 // With a monitor, its notifications are drained after every chunk of a batch, so a batch of
@@ -228,7 +250,21 @@ class Handle : public Napi::ObjectWrap<Handle> {
     Napi::Env env = info.Env();
     if (!usable(env)) return env.Undefined();
     auto batch = std::make_unique<Batch>();
-    if (!encode_all(env, info[0], *batch)) return env.Undefined();
+    if (!encode_all(env, info[0], *batch, info[1])) return env.Undefined();
+    // A few qdisc or filter messages take the kernel tens of microseconds, inside sendmsg: less
+    // than handing them to the worker pool and back costs. They run here, unless the socket is
+    // busy with a batch already (then they queue behind it, as everything else does).
+    if (is_small(*batch)) {
+      std::unique_lock<std::mutex> guard(socket_->lock(), std::try_to_lock);
+      if (guard.owns_lock()) {
+        std::vector<OpResult> results;
+        uint64_t before = socket_->sendmsg_calls();
+        socket_->execute(*batch, results, drainer(monitor_));
+        auto deferred = Napi::Promise::Deferred::New(env);
+        deferred.Resolve(results_to_js(env, results, socket_->sendmsg_calls() - before));
+        return deferred.Promise();
+      }
+    }
     auto* worker = new ApplyWorker(env, socket_, monitor_, std::move(batch));
     Napi::Promise promise = worker->promise();
     worker->Queue();
@@ -239,7 +275,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
     Napi::Env env = info.Env();
     if (!usable(env)) return env.Undefined();
     Batch batch;
-    if (!encode_all(env, info[0], batch)) return env.Undefined();
+    if (!encode_all(env, info[0], batch, info[1])) return env.Undefined();
     std::vector<OpResult> results;
     std::lock_guard<std::mutex> guard(socket_->lock());
     uint64_t before = socket_->sendmsg_calls();
@@ -296,7 +332,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
     return env.Undefined();
   }
 
-  // The notifications received since the last call, decoded: { events, overflow }. Never waits.
+  // The notifications received since the last call, decoded without statistics: { events,
+  // overflow }. Never waits.
   Napi::Value Events(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!usable(env)) return env.Undefined();
@@ -309,7 +346,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
     Napi::Array events = Napi::Array::New(env);
     uint32_t n = 0;
     for (size_t offset : log.offsets) {
-      JsWriter w(Napi::Object::New(env));
+      JsWriter w(Napi::Object::New(env), false);
       if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w)) events.Set(n++, w.value());
     }
     Napi::Object out = Napi::Object::New(env);

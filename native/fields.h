@@ -75,6 +75,19 @@ class FieldWriter {
   virtual std::unique_ptr<FieldWriter> append(const char* name) = 0;
 };
 
+// Drops everything written to it (fields a caller does not want, such as statistics).
+class NullWriter : public FieldWriter {
+ public:
+  void set_u64(const char*, uint64_t) override {}
+  void set_i64(const char*, int64_t) override {}
+  void set_number(const char*, double) override {}
+  void set_bool(const char*, bool) override {}
+  void set_string(const char*, const std::string&) override {}
+  void set_strings(const char*, const std::vector<std::string>&) override {}
+  std::unique_ptr<FieldWriter> object(const char*) override { return std::make_unique<NullWriter>(); }
+  std::unique_ptr<FieldWriter> append(const char*) override { return std::make_unique<NullWriter>(); }
+};
+
 inline uint64_t FieldReader::u64_in(const char* name, uint64_t lo, uint64_t hi,
                                     uint64_t fallback) const {
   auto v = u64(name);

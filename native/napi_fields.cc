@@ -1,5 +1,7 @@
 #include "napi_fields.h"
 
+#include <cstring>
+
 #include <cmath>
 
 namespace netqos {
@@ -155,9 +157,10 @@ void JsWriter::set_strings(const char* name, const std::vector<std::string>& v) 
 }
 
 std::unique_ptr<FieldWriter> JsWriter::object(const char* name) {
+  if (!stats_ && std::strcmp(name, "stats") == 0) return std::make_unique<NullWriter>();
   Napi::Object child = Napi::Object::New(obj_.Env());
   obj_.Set(name, child);
-  return std::make_unique<JsWriter>(child);
+  return std::make_unique<JsWriter>(child, stats_);
 }
 std::unique_ptr<FieldWriter> JsWriter::append(const char* name) {
   Napi::Value existing = obj_.Get(name);
@@ -170,7 +173,7 @@ std::unique_ptr<FieldWriter> JsWriter::append(const char* name) {
   }
   Napi::Object child = Napi::Object::New(obj_.Env());
   list.Set(list.Length(), child);
-  return std::make_unique<JsWriter>(child);
+  return std::make_unique<JsWriter>(child, stats_);
 }
 
 }  // namespace netqos

@@ -31,7 +31,8 @@ class JsReader : public FieldReader {
 
 class JsWriter : public FieldWriter {
  public:
-  explicit JsWriter(Napi::Object obj) : obj_(obj) {}
+  // stats false: "stats" objects are left out (a notification's counters are stale at once).
+  explicit JsWriter(Napi::Object obj, bool stats = true) : obj_(obj), stats_(stats) {}
   void set_u64(const char* name, uint64_t v) override;
   void set_i64(const char* name, int64_t v) override;
   void set_number(const char* name, double v) override;
@@ -44,6 +45,7 @@ class JsWriter : public FieldWriter {
 
  private:
   Napi::Object obj_;
+  bool stats_;
 };
 
 }  // namespace netqos

@@ -286,6 +286,40 @@ bool decode_event(const nlmsghdr* nlh, FieldWriter& w) {
   return decode_message(nlh, type, deleted, w);
 }
 
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Hex digits s[from, to) as a number of at most 16 bits.
+bool hex16(const std::string& s, size_t from, size_t to, uint32_t& v) {
+  if (from == to || to - from > 8) return false;
+  v = 0;
+  for (size_t i = from; i < to; i++) {
+    int d = hex_digit(s[i]);
+    if (d < 0) return false;
+    v = v * 16 + static_cast<uint32_t>(d);
+  }
+  return v <= 0xFFFF;
+}
+
+// "MAJOR:" or "MAJOR:MINOR" in hex, as tc writes handles (by hand: sscanf was most of the
+// time of encoding a small batch).
+bool parse_major_minor(const std::string& s, uint32_t& out) {
+  size_t colon = s.find(':');
+  uint32_t major = 0, minor = 0;
+  if (colon == std::string::npos || !hex16(s, 0, colon, major)) return false;
+  if (colon + 1 < s.size() && !hex16(s, colon + 1, s.size(), minor)) return false;
+  out = TC_H_MAKE(major << 16, minor);
+  return true;
+}
+
+}  // namespace
+
 uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback) {
   if (!r.has(field)) return fallback;
   if (auto s = r.string(field)) {
@@ -296,12 +330,8 @@ uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx
     if (ctx == HandleContext::FilterParent && *s == "egress")
       return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
     if (*s == "none") return 0;
-    unsigned maj = 0, min = 0;
-    char tail = 0;
-    int n = std::sscanf(s->c_str(), "%x:%x%c", &maj, &min, &tail);
-    if ((n == 1 && s->back() == ':') || n == 2) {
-      if (maj <= 0xFFFF && min <= 0xFFFF) return TC_H_MAKE(maj << 16, min);
-    }
+    uint32_t handle;
+    if (parse_major_minor(*s, handle)) return handle;
     std::string names = ctx == HandleContext::FilterParent   ? "root, ingress, egress, "
                         : ctx == HandleContext::QdiscParent ? "root, ingress, "
                                                             : "";

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fields.h"
@@ -45,12 +46,16 @@ class Batch {
   Buffer buf;
   std::vector<size_t> starts;    // offset of each message in buf
   std::vector<IfFixup> fixups;   // ordered by offset
+  // Interface indexes by name that the caller has just read and vouches for: these names are
+  // not looked up again when the batch is sent (unless a link message of the batch changes them).
+  std::unordered_map<std::string, uint32_t> known;
   size_t size() const { return starts.size(); }
   nlmsghdr* message(size_t i) { return reinterpret_cast<nlmsghdr*>(buf.data() + starts[i]); }
   void clear() {
     buf.clear();
     starts.clear();
     fixups.clear();
+    known.clear();
   }
 };
 

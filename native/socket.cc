@@ -130,7 +130,7 @@ RouteSocket::~RouteSocket() {
 void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results,
                           const std::function<void()>& after_chunk) {
   results.assign(batch.size(), OpResult{});
-  names_.clear();
+  names_ = batch.known;
   std::vector<bool> skipped(batch.size(), false);
   size_t fixup = 0;  // next unresolved fixup
   size_t first = 0;
@@ -178,8 +178,8 @@ void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results,
     for (size_t i = first; i < end; i++)
       if (!skipped[i]) part.push_back(i);
     if (!part.empty()) send_and_collect(batch, part, results);
-    if (after_chunk) after_chunk();
     first = end;
+    if (after_chunk && first < batch.size()) after_chunk();
   }
 }
 

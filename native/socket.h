@@ -48,7 +48,7 @@ class RouteSocket {
 
   // Sends every message of the batch (as few sendmsg calls as fit), each acknowledged, and
   // fills one result per message. Interface names are resolved first (see resolve).
-  // after_chunk, when set, runs after each acknowledged sendmsg (a Monitor drains there).
+  // after_chunk, when set, runs between acknowledged sendmsg calls (a Monitor drains there).
   void execute(Batch& batch, std::vector<OpResult>& results,
                const std::function<void()>& after_chunk = nullptr);
   // Runs one dump; retries from the start when the kernel reports it interrupted.

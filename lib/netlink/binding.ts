@@ -12,8 +12,9 @@ export interface NativeBatchResult {
 }
 
 export interface NativeHandle {
-  apply(ops: readonly object[]): Promise<NativeBatchResult>;
-  applySync(ops: readonly object[]): NativeBatchResult;
+  /** known: [name, index, name, index, ...] the caller vouches for (not looked up again). */
+  apply(ops: readonly object[], known?: readonly (string | number)[]): Promise<NativeBatchResult>;
+  applySync(ops: readonly object[], known?: readonly (string | number)[]): NativeBatchResult;
   dump(requests: readonly object[]): Promise<Record<string, unknown>[][]>;
   dumpSync(requests: readonly object[]): Record<string, unknown>[][];
   close(): void;

@@ -37,6 +37,12 @@ export interface ApplyOptions {
    * resolves and `failures` lists what failed (every other operation succeeded).
    */
   throwOnFailure?: boolean;
+  /**
+   * Interface indexes by name that the caller has just read (with a read or a mirror) and
+   * vouches for: the batch uses them instead of looking the names up again (a round trip of a
+   * full link message per name). Names the batch itself creates or deletes are looked up anyway.
+   */
+  interfaces?: ReadonlyMap<string, number>;
 }
 
 export interface ApplyResult {
@@ -71,9 +77,10 @@ export class NetlinkHandle {
   /** Sends the operations as one batch, off the JavaScript thread. Throws NetlinkError on failure. */
   async apply(ops: readonly Operation[], options: ApplyOptions = {}): Promise<ApplyResult> {
     const h = this.open();
-    if (!options.atomic) return this.check(ops, options, await h.apply(ops));
+    const known = knownPairs(options.interfaces);
+    if (!options.atomic) return this.check(ops, options, await h.apply(ops, known));
     const before = options.snapshot ?? (await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r)));
-    const result = await h.apply(ops);
+    const result = await h.apply(ops, known);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
     const undo = await h.apply(restoreOperations(before, after));
@@ -83,9 +90,10 @@ export class NetlinkHandle {
   /** The same, blocking: for short-lived processes such as a CNI plugin. */
   applySync(ops: readonly Operation[], options: ApplyOptions = {}): ApplyResult {
     const h = this.open();
-    if (!options.atomic) return this.check(ops, options, h.applySync(ops));
+    const known = knownPairs(options.interfaces);
+    if (!options.atomic) return this.check(ops, options, h.applySync(ops, known));
     const before: Snapshot = options.snapshot ?? runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
-    const result = h.applySync(ops);
+    const result = h.applySync(ops, known);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
     const undo = h.applySync(restoreOperations(before, after));
@@ -198,6 +206,14 @@ export class NetlinkHandle {
       },
     );
   }
+}
+
+/** The engine's form of ApplyOptions.interfaces: [name, index, name, index, ...]. */
+function knownPairs(interfaces: ReadonlyMap<string, number> | undefined): (string | number)[] | undefined {
+  if (!interfaces || interfaces.size === 0) return undefined;
+  const pairs: (string | number)[] = [];
+  for (const [name, index] of interfaces) pairs.push(name, index);
+  return pairs;
 }
 
 /** "add tbf qdisc on veth0 root", for messages. */

@@ -57,6 +57,9 @@ export class TcMirror {
   /** Mirred actions by the index of the interface they redirect to, with their filter's interface. */
   private readonly redirects = new Map<number, Map<Raw, number>>();
   private readonly targetOf = new WeakMap<Raw, number>();
+  /** When each interface's objects last changed (a tick of `clock`): see stamp(). */
+  private readonly stamps = new Map<number, number>();
+  private clock = 0;
   private filled = false;
   readonly counters: MirrorCounters = { events: 0, rereads: 0, fills: 0 };
 
@@ -80,6 +83,19 @@ export class TcMirror {
   /** The filters on the interface's hooks (both clsact hooks), with their actions. */
   filters(ifindex: number): readonly FilterState[] {
     return this.filtersOf.get(ifindex) ?? [];
+  }
+
+  /**
+   * A number that changes whenever anything the mirror holds of the interface changes (its
+   * link, its root or hook qdisc, its filters), never repeating, also across re-reads: equal
+   * stamps, equal objects. Undefined for an interface the mirror does not know.
+   */
+  stamp(ifindex: number): number | undefined {
+    return this.stamps.get(ifindex);
+  }
+
+  private touch(ifindex: number): void {
+    this.stamps.set(ifindex, ++this.clock);
   }
 
   /**
@@ -122,6 +138,7 @@ export class TcMirror {
     this.filtersOf.clear();
     this.doubtful.clear();
     this.redirects.clear();
+    this.stamps.clear();
     const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
     for (const l of links) this.putLink(l as unknown as LinkState);
     for (const q of qdiscs) this.putQdisc(q as unknown as QdiscState);
@@ -169,6 +186,7 @@ export class TcMirror {
     if (before && this.indexes.get(before.name) === l.index) this.indexes.delete(before.name);
     this.links.set(l.index, l);
     this.indexes.set(l.name, l.index);
+    this.touch(l.index);
     if (!before || before.name !== l.name) this.renamed(l.index);
   }
 
@@ -182,13 +200,17 @@ export class TcMirror {
     this.doubtful.delete(index);
     for (const owner of this.redirects.get(index)?.values() ?? []) this.doubtful.add(owner);
     this.redirects.delete(index);
+    this.stamps.delete(index);
   }
 
   /** Interface `index` appeared or changed its name: the objects that name it follow. */
   private renamed(index: number): void {
     const name = this.links.get(index)?.name;
     if (name === undefined) return;
-    for (const a of this.redirects.get(index)?.keys() ?? []) a.dev = name;
+    for (const [a, owner] of this.redirects.get(index) ?? []) {
+      a.dev = name;
+      this.touch(owner);
+    }
     const root = this.roots.get(index);
     if (root) root.dev = name;
     const hook = this.hooks.get(index);
@@ -199,6 +221,7 @@ export class TcMirror {
   private dropFilters(ifindex: number, keep?: (f: FilterState) => boolean): void {
     const list = this.filtersOf.get(ifindex);
     if (!list) return;
+    this.touch(ifindex);
     const kept = keep ? list.filter(keep) : [];
     for (const f of list) {
       if (kept.includes(f)) continue;
@@ -217,11 +240,11 @@ export class TcMirror {
 
   private putQdisc(q: QdiscState): void {
     q.dev = this.nameOf(q.ifindex);
+    if (q.parent === 'root' || q.parent === 'ingress') this.touch(q.ifindex);
     if (q.parent === 'root') {
       if (q.handle === '0:') this.roots.delete(q.ifindex);
       else this.roots.set(q.ifindex, q);
-    }
-    else if (q.parent === 'ingress') {
+    } else if (q.parent === 'ingress') {
       const before = this.hooks.get(q.ifindex);
       // A different hook qdisc is a new one: whatever filters the old one had went with it.
       if (before && (before.kind !== q.kind || before.handle !== q.handle)) this.dropFilters(q.ifindex);
@@ -232,8 +255,11 @@ export class TcMirror {
   private dropQdisc(q: QdiscState): void {
     if (q.parent === 'root') {
       // Only the root it names: a replacement may be announced after its successor.
-      if (this.roots.get(q.ifindex)?.handle === q.handle) this.roots.delete(q.ifindex);
+      if (this.roots.get(q.ifindex)?.handle !== q.handle) return;
+      this.roots.delete(q.ifindex);
+      this.touch(q.ifindex);
     } else if (q.parent === 'ingress') {
+      this.touch(q.ifindex);
       this.hooks.delete(q.ifindex);
       this.dropFilters(q.ifindex);
       this.doubtful.delete(q.ifindex);
@@ -257,6 +283,7 @@ export class TcMirror {
   private addFilters(ifindex: number, filters: Raw[]): void {
     let list = this.filtersOf.get(ifindex);
     if (!list) this.filtersOf.set(ifindex, (list = []));
+    this.touch(ifindex);
     for (const f of filters) list.push(this.named(f as unknown as FilterState));
   }
 

@@ -518,6 +518,25 @@ function checkUnknownKeys(findings: Findings, annotations: Annotations): void {
 }
 
 /**
+ * The part of a pod's annotations parseAnnotations reads, as one string (equal strings, equal
+ * results): for memoizing. Undefined when a value it reads is not a string.
+ */
+export function qosAnnotationKey(annotations: Readonly<Record<string, string>> | undefined | null): string | undefined {
+  if (annotations == null || typeof annotations !== 'object') return undefined;
+  const parts: string[] = [];
+  for (const key in annotations) {
+    if (!Object.hasOwn(annotations, key)) continue;
+    if (!key.startsWith(CALICO_QOS_PREFIX) && key !== KUBERNETES_INGRESS_KEY && key !== KUBERNETES_EGRESS_KEY) continue;
+    const value = annotations[key];
+    if (typeof value !== 'string') return undefined;
+    parts.push(key, value);
+  }
+  return JSON.stringify(parts);
+}
+const KUBERNETES_INGRESS_KEY = kubernetesBandwidthKey('ingress');
+const KUBERNETES_EGRESS_KEY = kubernetesBandwidthKey('egress');
+
+/**
  * Parse a pod's annotations into a QoS spec. Annotations with other prefixes are ignored.
  * Strict mode throws AnnotationError listing every problem; calico mode never throws.
  */

@@ -7,6 +7,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { BoundedCache } from './bounded-cache';
 
 export const MAX_INTERFACE_NAME_LENGTH = 15;
 
@@ -48,9 +49,13 @@ function requireInterfaceName(name: string): void {
  * 40 bits of hash make a collision between two interfaces of one namespace negligible.
  */
 export function ifbNameFor(ifname: string): string {
+  // Every reconcile asks again for every pod: a hash per call is most of a no-op pass's cost.
+  const known = ifbNames.get(ifname);
+  if (known !== undefined) return known;
   requireInterfaceName(ifname);
-  return NETQOS_IFB_PREFIX + hexDigest('sha256', ifname).slice(0, MAX_INTERFACE_NAME_LENGTH - NETQOS_IFB_PREFIX.length);
+  return ifbNames.set(ifname, NETQOS_IFB_PREFIX + hexDigest('sha256', ifname).slice(0, MAX_INTERFACE_NAME_LENGTH - NETQOS_IFB_PREFIX.length));
 }
+const ifbNames = new BoundedCache<string, string>(65536);
 
 /** True for names ifbNameFor can produce ("nqifb" + 10 lowercase hex digits). */
 export function isNetqosIfbName(name: string): boolean {

@@ -87,26 +87,31 @@ export interface DesiredState {
 export function tbfFor(dev: string, qos: DirectionQos, options: PolicyOptions): TbfQdisc | undefined {
   if (!qos.bandwidth) return undefined;
   const frame = options.mtu + ETHERNET_HEADER;
-  const base = { kind: 'tbf' as const, dev, parent: 'root', handle: NETQOS_TBF_HANDLE, rate: qos.bandwidth };
+  // Built field by field, without object spreads: this runs for every pod of every reconcile.
+  const tbf = { kind: 'tbf', dev, parent: 'root', handle: NETQOS_TBF_HANDLE, rate: qos.bandwidth } as TbfQdisc & { burst?: number; bufferTicks?: number; limit: number };
   if (options.profile === 'calico') {
     const v = calicoTbf({ rateBps: qos.bandwidth, burstBits: qos.burst ?? 4294967296, peakrateBps: qos.peakrate, minburstBytes: qos.minburst, mtu: options.mtu });
-    return {
-      ...base,
-      bufferTicks: v.buffer,
-      limit: v.limit,
-      ...(v.peakrate ? { peakrate: qos.peakrate, minburst: v.minburst } : {}),
-    };
+    tbf.bufferTicks = v.buffer;
+    tbf.limit = v.limit;
+    if (v.peakrate) {
+      tbf.peakrate = qos.peakrate;
+      tbf.minburst = v.minburst;
+    }
+    return tbf;
   }
   const rateBytes = Math.floor(qos.bandwidth / 8);
-  const burst = qos.burst !== undefined
+  tbf.burst = qos.burst !== undefined
     ? Math.ceil(qos.burst / 8)
     : Math.max(Math.ceil((rateBytes * DEFAULT_BURST_MS) / 1000), DEFAULT_BURST_FRAMES * frame);
-  const peak = qos.peakrate ? { peakrate: qos.peakrate, minburst: Math.max(qos.minburst ?? 0, frame) } : undefined;
   // tc's formula: limit = rate x latency + burst (with a peak rate, the smaller of that and
   // peak x latency + minburst).
-  let limit = Math.floor((rateBytes * LATENCY_US) / 1e6 + burst);
-  if (peak) limit = Math.min(limit, Math.floor((Math.floor(peak.peakrate / 8) * LATENCY_US) / 1e6 + peak.minburst));
-  return { ...base, burst, limit, ...peak };
+  tbf.limit = Math.floor((rateBytes * LATENCY_US) / 1e6 + tbf.burst!);
+  if (qos.peakrate) {
+    tbf.peakrate = qos.peakrate;
+    tbf.minburst = Math.max(qos.minburst ?? 0, frame);
+    tbf.limit = Math.min(tbf.limit, Math.floor((Math.floor(qos.peakrate / 8) * LATENCY_US) / 1e6 + tbf.minburst));
+  }
+  return tbf;
 }
 
 function police(qos: DirectionQos, conform: 'ok' | 'pipe', cookie: string): PoliceAction | undefined {

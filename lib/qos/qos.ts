@@ -1,10 +1,12 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
-import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState, type DumpPlan, type Snapshot } from '../netlink';
-import { AnnotationError, parseAnnotations, type AnnotationMode, type QosSpec } from './annotations';
+import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState, type DumpPlan, type Snapshot, type TcMirror } from '../netlink';
+import { AnnotationError, parseAnnotations, qosAnnotationKey, type AnnotationMode, type QosSpec } from './annotations';
+import { BoundedCache } from './bounded-cache';
+import { ifbNameFor } from './naming';
 import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
-import { planReadInterfaces, planReadMirrored, isOwnTbf, type InterfaceState } from './state';
+import { interfaceState, planReadInterfaces, isOwnTbf, type InterfaceState } from './state';
 
 export interface QosTarget {
   /** The pod's host-side interface (Calico: cali..., the CNI plugin: the veth peer). */
@@ -43,14 +45,42 @@ export interface QosApplyResult extends QosPlan {
   sent: number;
 }
 
+/** A target's parsed annotations, and `key`: its inputs as a string (unset: not memoizable). */
+interface Parsed {
+  spec: QosSpec;
+  warnings: readonly string[];
+  key?: string;
+}
+
+/**
+ * Parsed annotations by content (with mode and profile): a node's pods share a handful of QoS
+ * settings, and every reconcile pass parses them all again. Specs are frozen, as they are shared.
+ */
+const parsedCache = new BoundedCache<string, Parsed>(4096);
+
+function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed {
+  const content = qosAnnotationKey(t.annotations);
+  const key = content === undefined ? undefined : `${mode ?? 'strict'}|${profile ?? 'netqos'}|${content}`;
+  const known = key === undefined ? undefined : parsedCache.get(key);
+  if (known) return known;
+  const result = parseAnnotations(t.annotations, { mode });
+  result.warnings.push(...checkBuckets(result.spec, profile, mode));
+  const parsed: Parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
+  return key === undefined ? parsed : parsedCache.set(key, parsed);
+}
+
+function freezeSpec(spec: QosSpec): QosSpec {
+  Object.freeze(spec.ingress);
+  Object.freeze(spec.egress);
+  return Object.freeze(spec);
+}
+
 /** Parses every target's annotations first, so one bad pod stops the call before any change. */
-function parseAll(targets: readonly QosTarget[], mode: AnnotationMode | undefined, profile: TbfProfile | undefined) {
+function parseAll(targets: readonly QosTarget[], mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed[] {
   const problems: AnnotationError['problems'][number][] = [];
   const parsed = targets.map((t) => {
     try {
-      const result = parseAnnotations(t.annotations, { mode });
-      result.warnings.push(...checkBuckets(result.spec, profile, mode));
-      return result;
+      return parseOne(t, mode, profile);
     } catch (e) {
       if (!(e instanceof AnnotationError)) throw e;
       problems.push(...e.problems.map((p) => ({ ...p, message: targets.length > 1 ? `${t.ifname}: ${p.message}` : p.message })));
@@ -72,18 +102,51 @@ function byNamespace(targets: readonly QosTarget[]): Map<string, number[]> {
   return groups;
 }
 
-/** Plans one namespace's targets from the interfaces' states. */
-function planGroup(targets: readonly QosTarget[], indexes: number[], specs: ReturnType<typeof parseAll>, states: Map<string, InterfaceState>, options: QosOptions, plans: TargetPlan[]): Operation[] {
+/**
+ * Targets a mirror's reconcile found in sync, by interface: their inputs and the mirror's stamps
+ * of the interface and its IFB then. Equal again, nothing can have changed, so the reconcile is
+ * not computed again (what makes a no-op pass over thousands of pods cost microseconds each).
+ */
+const inSync = new WeakMap<TcMirror, BoundedCache<string, string>>();
+
+function syncKey(mirror: TcMirror, ifname: string, parsed: Parsed): string | undefined {
+  const link = mirror.link(ifname);
+  if (parsed.key === undefined || !link) return undefined;
+  const ifb = mirror.link(ifbNameFor(ifname));
+  return `${parsed.key}|${link.index}:${mirror.stamp(link.index)}|${ifb ? `${ifb.index}:${mirror.stamp(ifb.index)}` : '-'}`;
+}
+
+/** Where a namespace's interface states come from: a fresh read, or the handle's mirror. */
+type States = { get(ifname: string): InterfaceState; mirror?: TcMirror };
+
+/**
+ * Plans one namespace's targets from the interfaces' states; returns the operations and the
+ * states it looked at (the snapshot an atomic apply restores).
+ */
+function planGroup(targets: readonly QosTarget[], indexes: number[], parsed: Parsed[], states: States, options: QosOptions, plans: TargetPlan[]): { operations: Operation[]; read: InterfaceState[] } {
   const phases: Phases = emptyPhases();
+  const read: InterfaceState[] = [];
+  let verified: BoundedCache<string, string> | undefined;
+  if (states.mirror) {
+    verified = inSync.get(states.mirror);
+    if (!verified) inSync.set(states.mirror, (verified = new BoundedCache(65536)));
+  }
   for (const i of indexes) {
     const t = targets[i];
-    const state = states.get(t.ifname)!;
+    const p = parsed[i];
+    const plan: TargetPlan = { ifname: t.ifname, netns: t.netns, spec: p.spec, warnings: [...p.warnings], operations: [] };
+    plans[i] = plan;
+    const key = verified && syncKey(states.mirror!, t.ifname, p);
+    if (key !== undefined && verified!.get(t.ifname) === key) continue;
+    const state = states.get(t.ifname);
+    read.push(state);
     const own = emptyPhases();
-    reconcile(desiredState(t.ifname, specs[i].spec, { profile: options.profile, mtu: state.link?.mtu ?? 1500, ifindex: state.link?.index ?? 0 }), state, own);
-    plans[i] = { ifname: t.ifname, netns: t.netns, spec: specs[i].spec, warnings: specs[i].warnings, operations: flatten(own) };
+    reconcile(desiredState(t.ifname, p.spec, { profile: options.profile, mtu: state.link?.mtu ?? 1500, ifindex: state.link?.index ?? 0 }), state, own);
+    plan.operations = flatten(own);
+    if (key !== undefined && plan.operations.length === 0) verified!.set(t.ifname, key);
     for (const k of Object.keys(phases) as (keyof Phases)[]) (phases[k] as unknown[]).push(...own[k]);
   }
-  return flatten(phases);
+  return { operations: flatten(phases), read };
 }
 
 function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]): NetlinkHandle {
@@ -95,11 +158,21 @@ function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]):
 }
 
 /** What the pipeline needs from the kernel next: a read or a batch. */
-type ReadStep = { kind: 'read'; nl: NetlinkHandle; plan: DumpPlan<Map<string, InterfaceState>> };
-type Step = ReadStep | { kind: 'apply'; nl: NetlinkHandle; operations: Operation[]; snapshot: Snapshot };
+type ReadStep = { kind: 'read'; nl: NetlinkHandle; plan: DumpPlan<unknown> };
+type Step = ReadStep | { kind: 'apply'; nl: NetlinkHandle; operations: Operation[]; snapshot: Snapshot; interfaces: Map<string, number> };
+
+/** The interfaces the read found, by name: the batch need not look them up again. */
+function interfacesOf(states: readonly InterfaceState[]): Map<string, number> {
+  const known = new Map<string, number>();
+  for (const s of states) {
+    if (s.link) known.set(s.link.name, s.link.index);
+    if (s.ifb) known.set(s.ifb.link.name, s.ifb.link.index);
+  }
+  return known;
+}
 
 /** What the read found, in the shape an atomic apply restores on failure (no second read). */
-function snapshotOf(states: Iterable<InterfaceState>): Snapshot {
+function snapshotOf(states: readonly InterfaceState[]): Snapshot {
   const snapshot: Snapshot = { links: [], devices: new Map() };
   for (const s of states) {
     if (!s.link) continue;
@@ -119,19 +192,28 @@ function snapshotOf(states: Iterable<InterfaceState>): Snapshot {
  * Promise and the blocking drivers below share every step but the kernel calls.
  */
 function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boolean, opened: NetlinkHandle[]): Generator<Step, QosApplyResult, unknown> {
-  const specs = parseAll(targets, options.mode, options.profile);
+  const parsed = parseAll(targets, options.mode, options.profile);
   const plans: TargetPlan[] = new Array(targets.length);
   const batches: QosPlan['batches'] = [];
   let sent = 0;
   for (const [netns, indexes] of byNamespace(targets)) {
     const nl = handleFor(netns, options, opened);
-    const ifnames = indexes.map((i) => targets[i].ifname);
-    // A watching handle's mirror answers for the kernel (see NetlinkHandle.watch).
-    const plan = nl.mirror ? planReadMirrored(nl.mirror, ifnames) : planReadInterfaces(ifnames);
-    const states = (yield { kind: 'read', nl, plan }) as Map<string, InterfaceState>;
-    const operations = planGroup(targets, indexes, specs, states, options, plans);
+    let states: States;
+    const mirror = nl.mirror;
+    if (mirror) {
+      // A watching handle's mirror answers for the kernel (see NetlinkHandle.watch), once it has
+      // taken in what the kernel announced since.
+      yield { kind: 'read', nl, plan: mirror.plan() };
+      states = { get: (ifname) => interfaceState(mirror, ifname), mirror };
+    } else {
+      const read = (yield { kind: 'read', nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
+      states = { get: (ifname) => read.get(ifname)! };
+    }
+    const { operations, read } = planGroup(targets, indexes, parsed, states, options, plans);
     batches.push({ netns: netns || undefined, operations });
-    if (send && operations.length) sent += ((yield { kind: 'apply', nl, operations, snapshot: snapshotOf(states.values()) }) as ApplyResult).count;
+    if (send && operations.length) {
+      sent += ((yield { kind: 'apply', nl, operations, snapshot: snapshotOf(read), interfaces: interfacesOf(read) }) as ApplyResult).count;
+    }
   }
   return { targets: plans, batches, sent };
 }
@@ -143,7 +225,7 @@ async function run(targets: readonly QosTarget[], options: QosOptions, send: boo
     let step = steps.next();
     while (!step.done) {
       const s = step.value;
-      step = steps.next(s.kind === 'read' ? await s.nl.read(s.plan) : await s.nl.apply(s.operations, { atomic: true, snapshot: s.snapshot }));
+      step = steps.next(s.kind === 'read' ? await s.nl.read(s.plan) : await s.nl.apply(s.operations, { atomic: true, snapshot: s.snapshot, interfaces: s.interfaces }));
     }
     return step.value;
   } finally {
@@ -158,7 +240,7 @@ function runSync(targets: readonly QosTarget[], options: QosOptions, send: boole
     let step = steps.next();
     while (!step.done) {
       const s = step.value;
-      step = steps.next(s.kind === 'read' ? s.nl.readSync(s.plan) : s.nl.applySync(s.operations, { atomic: true, snapshot: s.snapshot }));
+      step = steps.next(s.kind === 'read' ? s.nl.readSync(s.plan) : s.nl.applySync(s.operations, { atomic: true, snapshot: s.snapshot, interfaces: s.interfaces }));
     }
     return step.value;
   } finally {

@@ -73,6 +73,18 @@ describe('a mirror follows every change', () => {
     expect((await applyQos([target(LIMITS)], { handles: handles() })).sent).toBe(2);
   });
 
+  test('a change by another tool after a no-op pass is seen and repaired (on the pod interface and on its IFB)', async () => {
+    expect((await applyQos([target(LIMITS)], { handles: handles() })).sent).toBe(0);
+    expect((await applyQos([target(LIMITS)], { handles: handles() })).sent).toBe(0);
+    tc(ns, 'qdisc', 'change', 'dev', 'cali0', 'root', 'handle', '4e51:', 'tbf', 'rate', '5mbit', 'burst', '10k', 'latency', '20ms');
+    expect((await applyQos([target(LIMITS)], { handles: handles() })).sent).toBe(1);
+    const ifb = nl.mirror!.filters(ns.ifindex('cali0')).flatMap((f) => f.actions ?? []).find((a) => a.kind === 'mirred')!.dev as string;
+    tc(ns, 'qdisc', 'change', 'dev', ifb, 'root', 'handle', '4e51:', 'tbf', 'rate', '5mbit', 'burst', '10k', 'latency', '20ms');
+    expect((await applyQos([target(LIMITS)], { handles: handles() })).sent).toBe(1);
+    expect((await applyQos([target(LIMITS)], { handles: handles() })).sent).toBe(0);
+    await expectMirrorMatches(ns, nl);
+  });
+
   test('other tools: filters added, replaced across priorities, deleted by priority and by flush', async () => {
     tc(ns, 'filter', 'add', 'dev', 'cali0', 'ingress', 'prio', '7', 'protocol', 'ip', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', 'v2');
     await expectMirrorMatches(ns, nl);
@@ -145,6 +157,45 @@ describe('a mirror follows every change', () => {
     await expectMirrorMatches(ns, nl);
     expect(nl.mirror!.counters.fills).toBe(fills);
   });
+});
+
+test('a batch uses the interface indexes it is given instead of looking the names up', async () => {
+  const ns = tempNetns('nqm').veth('cali0', 'eth0');
+  const nl = openNetlink({ netns: ns.name });
+  try {
+    const op = (rate: number) => ({ op: 'replace' as const, qdisc: { kind: 'tbf' as const, dev: 'cali0', parent: 'root', handle: '4e51:', rate, burst: 12_500, latencyUs: 25_000 } });
+    let before = nl.counters().sendmsgCalls;
+    await nl.apply([op(10_000_000)]);
+    expect(nl.counters().sendmsgCalls - before).toBe(2); // the name's lookup, then the batch
+    before = nl.counters().sendmsgCalls;
+    const interfaces = new Map([['cali0', ns.ifindex('cali0')]]);
+    expect((await nl.apply([op(20_000_000)], { interfaces })).sendmsgCalls).toBe(1);
+    expect(nl.counters().sendmsgCalls - before).toBe(1);
+    expect(ns.tcJson('qdisc', 'show', 'dev', 'cali0')[0]).toMatchObject({ kind: 'tbf', options: { rate: 2_500_000 } });
+    // A name the batch itself creates is looked up after it exists, vouched for or not.
+    const ifb = { op: 'add' as const, link: { kind: 'ifb' as const, name: 'nqifbtest', up: true } };
+    await nl.apply([ifb, { ...op(10_000_000), qdisc: { ...op(10_000_000).qdisc, dev: 'nqifbtest' } }], { interfaces: new Map([['nqifbtest', 99_999]]) });
+    expect(ns.tcJson('qdisc', 'show', 'dev', 'nqifbtest')[0]).toMatchObject({ kind: 'tbf' });
+  } finally {
+    nl.close();
+    ns.remove();
+  }
+});
+
+test('a small apply queued while a large one runs waits its turn', async () => {
+  const ns = tempNetns('nqm').veth('cali0', 'eth0').veth('v2', 'v3');
+  const nl = openNetlink({ netns: ns.name });
+  try {
+    const tbf = (dev: string, rate: number) => ({ op: 'replace' as const, qdisc: { kind: 'tbf' as const, dev, parent: 'root', handle: '1:', rate, burst: 10_000, latencyUs: 20_000 } });
+    const large = nl.apply(Array.from({ length: 5000 }, (_, i) => tbf('v2', 1_000_000 + (i % 2) * 8000)));
+    const small = nl.apply([tbf('cali0', 3_000_000)]);
+    const [a, b] = await Promise.all([large, small]);
+    expect([a.count, b.count]).toEqual([5000, 1]);
+    expect(ns.tcJson('qdisc', 'show', 'dev', 'cali0')[0]).toMatchObject({ kind: 'tbf', options: { rate: 375_000 } });
+  } finally {
+    nl.close();
+    ns.remove();
+  }
 });
 
 test('watch options are checked', () => {

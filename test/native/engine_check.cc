@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "monitor.h"
 #include "operation.h"
 #include "plain_fields.h"
 #include "socket.h"
@@ -641,6 +642,71 @@ void check_volume(RouteSocket& sock) {
         "the last replace wins: v0 ", json(q0), " v1 ", json(q1), " want ", last_rate[0], "/", last_rate[1]);
 }
 
+// Notifications as the addon decodes them (decode_event).
+std::vector<Value> events(Monitor& monitor, bool* overflow = nullptr) {
+  MonitorLog log;
+  monitor.take(log);
+  if (overflow) *overflow = log.overflow;
+  std::vector<Value> out;
+  for (size_t offset : log.offsets) {
+    Value obj = Value::object();
+    PlainWriter w(obj);
+    if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w)) out.push_back(std::move(obj));
+  }
+  return out;
+}
+
+void check_monitor(RouteSocket& sock, const std::string& netns) {
+  section("notifications: a monitor drained between chunks, decoded as events");
+  // A 2 MiB buffer holds one chunk's notifications (1,024), not 6,000.
+  Monitor monitor(netns, 2 * 1024 * 1024);
+  CHECK(events(monitor).empty(), "nothing is announced before anything changes");
+  uint32_t v0 = sock.resolve("v0");
+  std::vector<Value> ops;
+  for (int i = 0; i < 6000; i++) ops.push_back(op("replace", "qdisc", tbf("v0", "1:", 10000000 + (i % 2) * 8000)));
+  for (bool drained : {false, true}) {
+    Batch batch;
+    encode_all(batch, ops);
+    std::vector<OpResult> results;
+    sock.execute(batch, results, drained ? std::function<void()>([&] { monitor.drain(); }) : nullptr);
+    size_t failed = 0;
+    for (const OpResult& r : results) failed += r.error != 0;
+    CHECK(results.size() == ops.size() && failed == 0, "6,000 replaces: ", failed, " failed");
+    bool overflow = !drained;
+    auto announced = events(monitor, &overflow);
+    size_t tbfs = 0;
+    for (const Value& e : announced) tbfs += str(&e, "event") == "new" && is_qdisc(e, v0, "tbf");
+    if (!drained) {
+      CHECK(overflow && tbfs < 6000, "undrained, the buffer overflows and says so: ", tbfs, " notifications");
+      continue;
+    }
+    CHECK(!overflow, "drained between chunks, no notification is lost");
+    CHECK(tbfs == 6000, "6,000 tbf notifications: ", tbfs, " of ", announced.size(), " events");
+    CHECK(!announced.empty() && num(&announced.back(), "rate") == 10008000, "the last one carries the last rate: ",
+          json(announced.empty() ? nullptr : &announced.back()));
+  }
+
+  // A filter added (create-exclusive), replaced (not), its priority deleted (handle 0).
+  Value filter = Value::object({{"dev", "v1"}, {"parent", "ingress"}, {"kind", "u32"}, {"priority", 77}, {"protocol", "all"},
+                                {"actions", Value::array({Value::object({{"kind", "mirred"}, {"direction", "egress"},
+                                                                         {"mode", "redirect"}, {"dev", kIfb}})})}});
+  expect_all_ok(run_ops(sock, {op("add", "filter", filter)}), 1, "filter add");
+  auto added = events(monitor);
+  const Value* created = find_if(added, [](const Value& e) { return str(&e, "type") == "filter"; });
+  CHECK(created && flag(created, "created") && str(created, "event") == "new", "an added filter is announced created: ", json(created));
+  Value replaced = filter;
+  replaced["handle"] = num(created, "handle");
+  expect_all_ok(run_ops(sock, {op("replace", "filter", replaced)}), 1, "filter replace");
+  auto again = events(monitor);
+  const Value* notcreated = find_if(again, [](const Value& e) { return str(&e, "type") == "filter"; });
+  CHECK(notcreated && !flag(notcreated, "created"), "a replaced filter is not announced created: ", json(notcreated));
+  expect_all_ok(run_ops(sock, {op("delete", "filter", Value::object({{"dev", "v1"}, {"parent", "ingress"}, {"priority", 77}, {"protocol", "all"}}))}), 1, "priority delete");
+  auto gone = events(monitor);
+  const Value* whole = find_if(gone, [](const Value& e) { return str(&e, "type") == "filter"; });
+  CHECK(whole && str(whole, "event") == "del" && num(whole, "handle") == 0 && num(whole, "priority") == 77,
+        "a priority's deletion is announced with handle 0: ", json(whole));
+}
+
 void cleanup(RouteSocket& sock, bool verify) {
   section("cleanup");
   auto results = run_ops(sock, {
@@ -681,6 +747,7 @@ int main(int argc, char** argv) {
       check_tbf_delete(sock);
       check_errors(sock, netns);
       check_volume(sock);
+      check_monitor(sock, netns);
       cleanup(sock, true);
       built = false;
     } catch (...) {
