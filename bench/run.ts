@@ -34,11 +34,11 @@ const TITLE: Record<Workload, string> = {
 const CONTENDERS: Record<Workload, ContenderId[]> = {
   W1: ['floor', 'nq-raw', 'nq-raw-sync', 'nq-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
   W2: ['floor', 'nq-qos', 'nq-raw', 'nq-one', 'tc-batch', 'pyroute2', 'cni', 'tc-spawn'],
-  W3: ['nq-qos', 'nq-qos-sync', 'nq-qos-one', 'tc-batch', 'tc-spawn'],
-  W4: ['floor', 'nq-qos', 'nq-qos-sync', 'nq-raw', 'nq-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
+  W3: ['nq-qos', 'nq-watch', 'nq-qos-sync', 'nq-qos-one', 'tc-batch', 'tc-spawn'],
+  W4: ['floor', 'nq-qos', 'nq-watch', 'nq-qos-sync', 'nq-raw', 'nq-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
   W5: ['nq-qos', 'nq-qos-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
   W6: ['floor', 'nq-qos', 'nq-raw', 'nq-one', 'tc-batch', 'tc-spawn'],
-  LAT: ['floor', 'nq-raw', 'nq-raw-sync', 'nq-qos', 'nq-qos-sync', 'pyroute2', 'tc-spawn'],
+  LAT: ['floor', 'nq-raw', 'nq-raw-sync', 'nq-qos', 'nq-watch', 'nq-qos-sync', 'pyroute2', 'tc-spawn'],
 };
 
 /** "netqos batched" of each workload: what every other contender is compared with. */
@@ -55,6 +55,8 @@ function label(w: Workload, c: ContenderId): string {
       return w === 'LAT' ? 'netqos applyQosSync, 1 pod' : `netqos ${qos}Sync (batched)`;
     case 'nq-qos-one':
       return `netqos ${qos}, one pod per call`;
+    case 'nq-watch':
+      return w === 'LAT' ? 'netqos applyQos, 1 pod, watching handle (async)' : `netqos ${qos}, watching handle (mirror)`;
     case 'nq-raw':
       return w === 'LAT' ? 'netqos apply([op]) (async)' : 'netqos raw apply(ops) (batched)';
     case 'nq-raw-sync':
@@ -396,7 +398,7 @@ async function runAll(opts: Options): Promise<void> {
   }
   if (has('LAT')) {
     process.stderr.write(`single-pod latency [${elapsed()}]\n`);
-    await measureGroup(opts, 'LAT', 1, CONTENDERS.LAT.map((c) => ({ c, topology: () => createTopology(`lat-${c}`, 1, c === 'nq-qos' || c === 'nq-qos-sync' ? 'cali' : 'h') })));
+    await measureGroup(opts, 'LAT', 1, CONTENDERS.LAT.map((c) => ({ c, topology: () => createTopology(`lat-${c}`, 1, c === 'nq-qos' || c === 'nq-qos-sync' || c === 'nq-watch' ? 'cali' : 'h') })));
   }
 }
 
@@ -448,16 +450,19 @@ function targets(opts: Options): Target[] {
     const vb = worstAt(w, 'tc-batch', (x) => x.vsBaseline, 100);
     out.push({ target: `${w} netqos batched >= 3x faster than tc -batch (judged at N >= 100)`, measured: list(w, 'tc-batch', (x) => x.vsBaseline), met: vb ? vb.every((v) => v >= 3) : undefined });
   }
-  // 5: W3 at 10,000 pods under 50 ms.
-  const w3 = find('W3', 'nq-qos', 10000);
-  out.push({
-    target: 'W3 no-op reconcile of 10,000 pods under 50 ms',
-    measured: w3?.status === 'ok' ? `${fmtTime(w3.median!)} (${(w3.median! / 0.05).toFixed(1)}x the budget)` : `not measured at 10,000${largest('W3', 'nq-qos') ? ` (largest: N=${largest('W3', 'nq-qos')}, ${fmtTime(find('W3', 'nq-qos', largest('W3', 'nq-qos')!)!.median!)})` : ''}`,
-    met: w3?.status === 'ok' ? w3.median! < 0.05 : undefined,
-  });
+  // 5: W3 at 10,000 pods under 50 ms: reading the kernel each time, and from a watching handle.
+  for (const c of ['nq-qos', 'nq-watch'] as ContenderId[]) {
+    const w3 = find('W3', c, 10000);
+    const big = largest('W3', c);
+    out.push({
+      target: `W3 no-op reconcile of 10,000 pods under 50 ms: ${label('W3', c)}`,
+      measured: w3?.status === 'ok' ? `${fmtTime(w3.median!)} (${(w3.median! / 0.05).toFixed(2)}x the budget)` : `not measured at 10,000${big ? ` (largest: N=${big}, ${fmtTime(find('W3', c, big)!.median!)})` : ''}`,
+      met: w3?.status === 'ok' ? w3.median! < 0.05 : undefined,
+    });
+  }
   // 6: single-pod async apply p50 within 100 µs of the floor's round trip.
   const floorLat = find('LAT', 'floor', 1);
-  for (const c of ['nq-raw', 'nq-qos'] as ContenderId[]) {
+  for (const c of ['nq-raw', 'nq-qos', 'nq-watch'] as ContenderId[]) {
     const cell = find('LAT', c, 1);
     const ok = floorLat?.status === 'ok' && cell?.status === 'ok';
     out.push({
@@ -583,6 +588,7 @@ const COLORS: Record<ContenderId, string> = {
   'nq-qos': '#d62728',
   'nq-qos-sync': '#ff9896',
   'nq-qos-one': '#8c564b',
+  'nq-watch': '#e377c2',
   'nq-raw': '#1f77b4',
   'nq-raw-sync': '#aec7e8',
   'nq-one': '#9467bd',
@@ -608,7 +614,7 @@ function plot(opts: Options, m: Machine): string {
     panels.push({ title: TITLE[w].split(':')[0] + ':' + TITLE[w].split(':')[1].split('(')[0].replace(/ on N.*| of N.*/, ''), series });
   }
   const legendLabel: Record<ContenderId, string> = {
-    floor: 'C++ floor', 'nq-qos': 'netqos applyQos/readQos/clearQos', 'nq-qos-sync': 'netqos ...Sync', 'nq-qos-one': 'netqos, one pod per call',
+    floor: 'C++ floor', 'nq-qos': 'netqos applyQos/readQos/clearQos', 'nq-qos-sync': 'netqos ...Sync', 'nq-qos-one': 'netqos, one pod per call', 'nq-watch': 'netqos applyQos, watching handle',
     'nq-raw': 'netqos raw apply(ops)', 'nq-raw-sync': 'netqos raw applySync', 'nq-one': 'netqos apply([op]) per op', 'tc-spawn': 'tc/ip spawned per command',
     'tc-batch': 'tc -batch / ip -batch', pyroute2: 'pyroute2', cni: 'CNI bandwidth plugin',
   };

@@ -18,6 +18,7 @@ export type ContenderId =
   | 'nq-qos'
   | 'nq-qos-sync'
   | 'nq-qos-one'
+  | 'nq-watch'
   | 'nq-raw'
   | 'nq-raw-sync'
   | 'nq-one'
