@@ -86,12 +86,14 @@ export class TcMirror {
   }
 
   /**
-   * A number that changes whenever anything the mirror holds of the interface changes (its
-   * link, its root or hook qdisc, its filters), never repeating, also across re-reads: equal
-   * stamps, equal objects. Undefined for an interface the mirror does not know.
+   * A number that changes whenever anything the mirror holds of the interface called `name`
+   * changes (its link, its root or hook qdisc, its filters), never repeating, also across
+   * interfaces and re-reads: an equal stamp means the same interface with the same objects.
+   * Undefined for a name the mirror does not know.
    */
-  stamp(ifindex: number): number | undefined {
-    return this.stamps.get(ifindex);
+  stamp(name: string): number | undefined {
+    const index = this.indexes.get(name);
+    return index === undefined ? undefined : this.stamps.get(index);
   }
 
   private touch(ifindex: number): void {

@@ -518,21 +518,34 @@ function checkUnknownKeys(findings: Findings, annotations: Annotations): void {
 }
 
 /**
- * The part of a pod's annotations parseAnnotations reads, as one string (equal strings, equal
- * results): for memoizing. Undefined when a value it reads is not a string.
+ * The part of a pod's annotations parseAnnotations reads, as [key, value, key, value, ...] in
+ * their order (equal lists, equal results): for memoizing. Undefined when a value it reads is
+ * not a string.
  */
-export function qosAnnotationKey(annotations: Readonly<Record<string, string>> | undefined | null): string | undefined {
+export function qosEntries(annotations: Readonly<Record<string, string>> | undefined | null): string[] | undefined {
   if (annotations == null || typeof annotations !== 'object') return undefined;
-  const parts: string[] = [];
+  const entries: string[] = [];
   for (const key in annotations) {
-    if (!Object.hasOwn(annotations, key)) continue;
-    if (!key.startsWith(CALICO_QOS_PREFIX) && key !== KUBERNETES_INGRESS_KEY && key !== KUBERNETES_EGRESS_KEY) continue;
+    if (!Object.hasOwn(annotations, key) || !isQosKey(key)) continue;
     const value = annotations[key];
     if (typeof value !== 'string') return undefined;
-    parts.push(key, value);
+    entries.push(key, value);
   }
-  return JSON.stringify(parts);
+  return entries;
 }
+
+/** Whether `annotations` still holds exactly `entries` (see qosEntries), without copying them. */
+export function sameQosEntries(annotations: Readonly<Record<string, string>>, entries: readonly string[]): boolean {
+  let i = 0;
+  for (const key in annotations) {
+    if (!Object.hasOwn(annotations, key) || !isQosKey(key)) continue;
+    if (key !== entries[i] || annotations[key] !== entries[i + 1]) return false;
+    i += 2;
+  }
+  return i === entries.length;
+}
+
+const isQosKey = (key: string) => key.startsWith(CALICO_QOS_PREFIX) || key === KUBERNETES_INGRESS_KEY || key === KUBERNETES_EGRESS_KEY;
 const KUBERNETES_INGRESS_KEY = kubernetesBandwidthKey('ingress');
 const KUBERNETES_EGRESS_KEY = kubernetesBandwidthKey('egress');
 

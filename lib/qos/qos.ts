@@ -1,7 +1,7 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
 import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState, type DumpPlan, type Snapshot, type TcMirror } from '../netlink';
-import { AnnotationError, parseAnnotations, qosAnnotationKey, type AnnotationMode, type QosSpec } from './annotations';
+import { AnnotationError, parseAnnotations, qosEntries, sameQosEntries, type AnnotationMode, type QosSpec } from './annotations';
 import { BoundedCache } from './bounded-cache';
 import { ifbNameFor } from './naming';
 import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
@@ -57,16 +57,27 @@ interface Parsed {
  * settings, and every reconcile pass parses them all again. Specs are frozen, as they are shared.
  */
 const parsedCache = new BoundedCache<string, Parsed>(4096);
+/**
+ * The same by annotations object, checked entry by entry (callers such as the agent pass the
+ * same objects pass after pass, and may have changed them): no key to build on a hit.
+ */
+const parsedFor = new WeakMap<object, { mode?: AnnotationMode; profile?: TbfProfile; entries: string[]; parsed: Parsed }>();
 
 function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed {
-  const content = qosAnnotationKey(t.annotations);
-  const key = content === undefined ? undefined : `${mode ?? 'strict'}|${profile ?? 'netqos'}|${content}`;
-  const known = key === undefined ? undefined : parsedCache.get(key);
-  if (known) return known;
-  const result = parseAnnotations(t.annotations, { mode });
-  result.warnings.push(...checkBuckets(result.spec, profile, mode));
-  const parsed: Parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
-  return key === undefined ? parsed : parsedCache.set(key, parsed);
+  const annotations = t.annotations;
+  const seen = annotations && typeof annotations === 'object' ? parsedFor.get(annotations) : undefined;
+  if (seen && seen.mode === mode && seen.profile === profile && sameQosEntries(annotations, seen.entries)) return seen.parsed;
+  const entries = qosEntries(annotations);
+  const key = entries === undefined ? undefined : `${mode ?? 'strict'}|${profile ?? 'netqos'}|${JSON.stringify(entries)}`;
+  let parsed = key === undefined ? undefined : parsedCache.get(key);
+  if (!parsed) {
+    const result = parseAnnotations(annotations, { mode });
+    result.warnings.push(...checkBuckets(result.spec, profile, mode));
+    parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
+    if (key !== undefined) parsedCache.set(key, parsed);
+  }
+  if (entries !== undefined && annotations && typeof annotations === 'object') parsedFor.set(annotations, { mode, profile, entries, parsed });
+  return parsed;
 }
 
 function freezeSpec(spec: QosSpec): QosSpec {
@@ -103,18 +114,17 @@ function byNamespace(targets: readonly QosTarget[]): Map<string, number[]> {
 }
 
 /**
- * Targets a mirror's reconcile found in sync, by interface: their inputs and the mirror's stamps
- * of the interface and its IFB then. Equal again, nothing can have changed, so the reconcile is
- * not computed again (what makes a no-op pass over thousands of pods cost microseconds each).
+ * Targets a mirror's reconcile found in sync, by interface: their parsed inputs and the mirror's
+ * stamps of the interface and its IFB then. All the same again, nothing can have changed, so
+ * the reconcile is not computed again (what makes a no-op pass over thousands of pods cost
+ * microseconds each).
  */
-const inSync = new WeakMap<TcMirror, BoundedCache<string, string>>();
-
-function syncKey(mirror: TcMirror, ifname: string, parsed: Parsed): string | undefined {
-  const link = mirror.link(ifname);
-  if (parsed.key === undefined || !link) return undefined;
-  const ifb = mirror.link(ifbNameFor(ifname));
-  return `${parsed.key}|${link.index}:${mirror.stamp(link.index)}|${ifb ? `${ifb.index}:${mirror.stamp(ifb.index)}` : '-'}`;
+interface InSync {
+  parsed: Parsed;
+  stamp: number;
+  ifbStamp: number | undefined;
 }
+const inSync = new WeakMap<TcMirror, BoundedCache<string, InSync>>();
 
 /** Where a namespace's interface states come from: a fresh read, or the handle's mirror. */
 type States = { get(ifname: string): InterfaceState; mirror?: TcMirror };
@@ -126,24 +136,33 @@ type States = { get(ifname: string): InterfaceState; mirror?: TcMirror };
 function planGroup(targets: readonly QosTarget[], indexes: number[], parsed: Parsed[], states: States, options: QosOptions, plans: TargetPlan[]): { operations: Operation[]; read: InterfaceState[] } {
   const phases: Phases = emptyPhases();
   const read: InterfaceState[] = [];
-  let verified: BoundedCache<string, string> | undefined;
-  if (states.mirror) {
-    verified = inSync.get(states.mirror);
-    if (!verified) inSync.set(states.mirror, (verified = new BoundedCache(65536)));
+  const mirror = states.mirror;
+  let verified: BoundedCache<string, InSync> | undefined;
+  if (mirror) {
+    verified = inSync.get(mirror);
+    if (!verified) inSync.set(mirror, (verified = new BoundedCache(65536)));
   }
   for (const i of indexes) {
     const t = targets[i];
     const p = parsed[i];
-    const plan: TargetPlan = { ifname: t.ifname, netns: t.netns, spec: p.spec, warnings: [...p.warnings], operations: [] };
+    const plan: TargetPlan = { ifname: t.ifname, netns: t.netns, spec: p.spec, warnings: p.warnings.length ? [...p.warnings] : [], operations: [] };
     plans[i] = plan;
-    const key = verified && syncKey(states.mirror!, t.ifname, p);
-    if (key !== undefined && verified!.get(t.ifname) === key) continue;
+    let now: InSync | undefined;
+    if (verified && p.key !== undefined) {
+      const stamp = mirror!.stamp(t.ifname);
+      if (stamp !== undefined) {
+        const ifbStamp = mirror!.stamp(ifbNameFor(t.ifname));
+        const was = verified.get(t.ifname);
+        if (was && was.parsed === p && was.stamp === stamp && was.ifbStamp === ifbStamp) continue;
+        now = { parsed: p, stamp, ifbStamp };
+      }
+    }
     const state = states.get(t.ifname);
     read.push(state);
     const own = emptyPhases();
     reconcile(desiredState(t.ifname, p.spec, { profile: options.profile, mtu: state.link?.mtu ?? 1500, ifindex: state.link?.index ?? 0 }), state, own);
     plan.operations = flatten(own);
-    if (key !== undefined && plan.operations.length === 0) verified!.set(t.ifname, key);
+    if (now && plan.operations.length === 0) verified!.set(t.ifname, now);
     for (const k of Object.keys(phases) as (keyof Phases)[]) (phases[k] as unknown[]).push(...own[k]);
   }
   return { operations: flatten(phases), read };

@@ -1,28 +1,36 @@
 // The memos on the reconcile path: parsed annotations by content, IFB names by interface.
 import { planQos } from '../../../lib/qos/qos';
-import { AnnotationError, qosAnnotationKey } from '../../../lib/qos/annotations';
+import { AnnotationError, qosEntries, sameQosEntries } from '../../../lib/qos/annotations';
 import { ifbNameFor } from '../../../lib/qos/naming';
 import { createHash } from 'crypto';
 
-describe('qosAnnotationKey', () => {
+describe('qosEntries and sameQosEntries', () => {
   test('only the keys the parser reads count, in their order', () => {
-    const a = { 'qos.projectcalico.org/ingressBandwidth': '10M', 'app.kubernetes.io/name': 'web' };
-    const b = { 'qos.projectcalico.org/ingressBandwidth': '10M', 'other/x': 'y' };
-    expect(qosAnnotationKey(a)).toBe(qosAnnotationKey(b));
-    expect(qosAnnotationKey({ 'kubernetes.io/egress-bandwidth': '1M' })).not.toBe(qosAnnotationKey({}));
-    expect(qosAnnotationKey({ 'qos.projectcalico.org/ingressBandwidth': '20M' })).not.toBe(qosAnnotationKey(a));
+    const a = { 'qos.projectcalico.org/ingressBandwidth': '10M', 'app.kubernetes.io/name': 'web', 'kubernetes.io/egress-bandwidth': '1M' };
+    expect(qosEntries(a)).toEqual(['qos.projectcalico.org/ingressBandwidth', '10M', 'kubernetes.io/egress-bandwidth', '1M']);
+    expect(qosEntries({ other: 'x' })).toEqual([]);
+    expect(qosEntries(undefined)).toBeUndefined();
   });
 
-  test('values that are not strings make no key (the parser must see them)', () => {
-    expect(qosAnnotationKey({ 'qos.projectcalico.org/ingressBandwidth': 10 } as unknown as Record<string, string>)).toBeUndefined();
-    expect(qosAnnotationKey({ unrelated: 10 } as unknown as Record<string, string>)).toBe('[]');
-    expect(qosAnnotationKey(undefined)).toBeUndefined();
+  test('values that are not strings make no entries (the parser must see them)', () => {
+    expect(qosEntries({ 'qos.projectcalico.org/ingressBandwidth': 10 } as unknown as Record<string, string>)).toBeUndefined();
+    expect(qosEntries({ unrelated: 10 } as unknown as Record<string, string>)).toEqual([]);
   });
 
-  test('keys and values cannot run into each other', () => {
-    const k1 = qosAnnotationKey({ 'qos.projectcalico.org/a': 'b,c' });
-    const k2 = qosAnnotationKey({ 'qos.projectcalico.org/a': 'b', 'qos.projectcalico.org/c': '' });
-    expect(k1).not.toBe(k2);
+  test('an annotations object changed in place no longer matches what it held', () => {
+    const a: Record<string, string> = { 'qos.projectcalico.org/ingressBandwidth': '10M', unrelated: 'x' };
+    const entries = qosEntries(a)!;
+    expect(sameQosEntries(a, entries)).toBe(true);
+    a.unrelated = 'y';
+    expect(sameQosEntries(a, entries)).toBe(true);
+    a['qos.projectcalico.org/ingressBandwidth'] = '20M';
+    expect(sameQosEntries(a, entries)).toBe(false);
+    a['qos.projectcalico.org/ingressBandwidth'] = '10M';
+    a['qos.projectcalico.org/egressBandwidth'] = '10M';
+    expect(sameQosEntries(a, entries)).toBe(false);
+    delete a['qos.projectcalico.org/egressBandwidth'];
+    delete a['qos.projectcalico.org/ingressBandwidth'];
+    expect(sameQosEntries(a, entries)).toBe(false);
   });
 });
 
@@ -33,6 +41,13 @@ describe('the parse memo', () => {
   test('a bad annotation fails every time, not only the first', async () => {
     await expect(planQos(bad)).rejects.toThrow(AnnotationError);
     await expect(planQos(bad)).rejects.toThrow(AnnotationError);
+  });
+
+  test('an annotations object made bad in place after a good parse fails', async () => {
+    const annotations: Record<string, string> = { 'qos.projectcalico.org/ingressBandwidth': 'lots' };
+    await expect(planQos([{ ifname: 'cali0', annotations }])).rejects.toThrow(AnnotationError);
+    annotations['qos.projectcalico.org/ingressBandwidth'] = 'more';
+    await expect(planQos([{ ifname: 'cali0', annotations }])).rejects.toThrow(/more/);
   });
 });
 
