@@ -1,13 +1,16 @@
 // The reconcile loop: the pods a source wants -> the kernel, in one namespace, through the QoS
 // policy (applyQos). State lives in the kernel (netqos marks what it owns), so a pass reads, diffs
-// and sends only the difference; a restarted agent with nothing changed sends nothing.
+// and sends only the difference; a restarted agent with nothing changed sends nothing. The
+// handle watches the namespace (a mirror kept by the kernel's notifications), so a pass reads
+// only what changed since the one before; a resync reads everything.
 //
 // A pass:
 //   1. picks its work: on start and resync every pod (drift repair), else the pods whose source
 //      changed, pods removed, and pods whose retry is due;
 //   2. judges each pod on its own: no interface name or invalid annotations -> that pod is
 //      reported (log line, a Kubernetes Event) and keeps the QoS it had; the others carry on;
-//   3. one link dump: a pod whose interface is not there yet waits (exponential backoff);
+//   3. the interfaces (from the mirror): a pod whose interface is not there yet waits
+//      (exponential backoff);
 //   4. ONE applyQos call for every pod that is ready plus every interface to clear (deleted pods;
 //      on full passes also interfaces no pod claims), i.e. one read and one atomic batch for the
 //      namespace. When it fails, the pod at fault (a conflict with another tool's objects, or the
@@ -15,7 +18,7 @@
 //      without it, so one pod never blocks the others;
 //   5. IFBs netqos made whose interface is gone are deleted.
 import type { Logger } from 'pino';
-import { NetlinkError, linkTarget, openNetlink, type NetlinkHandle, type Operation } from '../netlink';
+import { NetlinkError, linkTarget, openNetlink, type LinkState, type NetlinkHandle, type Operation } from '../netlink';
 import {
   AnnotationError,
   QosConflictError,
@@ -403,7 +406,7 @@ export class Reconciler {
 
     if (!ready.length && !toClear.size && !full) return true;
 
-    const links = await this.handle.dump({ type: 'link' });
+    const links = await this.currentLinks(trigger === 'resync');
     const indexes = new Map(links.map((l) => [l.name, l.index]));
     const names = new Set(indexes.keys());
     const targets: QosTarget[] = [];
@@ -507,6 +510,18 @@ export class Reconciler {
     if (sent) logger.info(summary, 'reconciled');
     else logger.debug(summary, 'reconciled; nothing to change');
     return true;
+  }
+
+  /**
+   * The interfaces now, from the handle's mirror (watched from the first pass on, so that a pass
+   * reads only what changed since the last one, and applyQos reads nothing). A resync reads
+   * everything again, so nothing the mirror might have missed outlives one resync period.
+   */
+  private async currentLinks(resync: boolean): Promise<LinkState[]> {
+    const mirror = this.handle.mirror ?? (await this.handle.watch());
+    if (resync) mirror.invalidate();
+    await this.handle.read(mirror.plan());
+    return [...mirror.allLinks()];
   }
 
   /** One applyQos call; on failure, sets the pod at fault aside and repeats without it. */

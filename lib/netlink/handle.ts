@@ -133,13 +133,13 @@ export class NetlinkHandle {
    */
   async watch(options: WatchOptions = {}): Promise<TcMirror> {
     const mirror = this.startWatching(options);
-    await this.read(mirror.plan());
+    if (!mirror.busy) await this.read(mirror.plan());
     return mirror;
   }
 
   watchSync(options: WatchOptions = {}): TcMirror {
     const mirror = this.startWatching(options);
-    this.readSync(mirror.plan());
+    if (!mirror.busy) this.readSync(mirror.plan());
     return mirror;
   }
 

@@ -61,6 +61,7 @@ export class TcMirror {
   private readonly stamps = new Map<number, number>();
   private clock = 0;
   private filled = false;
+  private running = false;
   readonly counters: MirrorCounters = { events: 0, rereads: 0, fills: 0 };
 
   constructor(private readonly source: EventSource) {}
@@ -73,6 +74,21 @@ export class TcMirror {
 
   linkByIndex(index: number): LinkState | undefined {
     return this.links.get(index);
+  }
+
+  /** Every interface of the namespace. */
+  allLinks(): IterableIterator<LinkState> {
+    return this.links.values();
+  }
+
+  /** Whether a plan() is under way (it may be waiting for a read): run one at a time. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** Makes the next plan() read everything again (a periodic check that nothing was missed). */
+  invalidate(): void {
+    this.filled = false;
   }
 
   /** The interface's root qdisc and its ingress or clsact qdisc. */
@@ -106,6 +122,16 @@ export class TcMirror {
    * read() or readSync().
    */
   *plan(): DumpPlan<void> {
+    if (this.running) throw new Error('TcMirror: plan() is already running (one at a time; see busy)');
+    this.running = true;
+    try {
+      yield* this.update();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private *update(): DumpPlan<void> {
     let { events, overflow } = this.source.events();
     while (!this.filled || overflow) {
       // Subscribed before this read, so whatever changes during it is queued and replayed after.

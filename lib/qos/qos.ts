@@ -218,10 +218,11 @@ function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boo
   for (const [netns, indexes] of byNamespace(targets)) {
     const nl = handleFor(netns, options, opened);
     let states: States;
-    const mirror = nl.mirror;
+    // A watching handle's mirror answers for the kernel (see NetlinkHandle.watch), once it has
+    // taken in what the kernel announced since; while another call is updating it, this one
+    // reads the kernel instead.
+    const mirror = nl.mirror && !nl.mirror.busy ? nl.mirror : undefined;
     if (mirror) {
-      // A watching handle's mirror answers for the kernel (see NetlinkHandle.watch), once it has
-      // taken in what the kernel announced since.
       yield { kind: 'read', nl, plan: mirror.plan() };
       states = { get: (ifname) => interfaceState(mirror, ifname), mirror };
     } else {
