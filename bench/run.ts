@@ -36,7 +36,7 @@ const CONTENDERS: Record<Workload, ContenderId[]> = {
   W2: ['floor', 'nq-qos', 'nq-raw', 'nq-one', 'tc-batch', 'pyroute2', 'cni', 'tc-spawn'],
   W3: ['nq-qos', 'nq-watch', 'nq-qos-sync', 'nq-qos-one', 'tc-batch', 'tc-spawn'],
   W4: ['floor', 'nq-qos', 'nq-watch', 'nq-qos-sync', 'nq-raw', 'nq-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
-  W5: ['nq-qos', 'nq-qos-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
+  W5: ['nq-qos', 'nq-watch', 'nq-qos-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
   W6: ['floor', 'nq-qos', 'nq-raw', 'nq-one', 'tc-batch', 'tc-spawn'],
   LAT: ['floor', 'nq-raw', 'nq-raw-sync', 'nq-qos', 'nq-watch', 'nq-qos-sync', 'pyroute2', 'tc-spawn'],
 };

@@ -387,6 +387,10 @@ async function w5(): Promise<Runner> {
   switch (spec.contender) {
     case 'nq-qos':
       return runner(none, async () => check(full(await readQos(targets)) === spec.n, 'every pod read'));
+    case 'nq-watch': {
+      const handles = await watching();
+      return runner(none, async () => check(full(await readQos(targets, { handles })) === spec.n, 'every pod read'));
+    }
     case 'nq-qos-one':
       return runner(none, async () => {
         let k = 0;

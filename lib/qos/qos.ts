@@ -6,7 +6,7 @@ import { BoundedCache } from './bounded-cache';
 import { ifbNameFor } from './naming';
 import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
-import { interfaceState, planReadInterfaces, isOwnTbf, type InterfaceState } from './state';
+import { interfaceState, planReadInterfaces, planReadMirroredWithStats, isOwnTbf, type InterfaceState } from './state';
 
 export interface QosTarget {
   /** The pod's host-side interface (Calico: cali..., the CNI plugin: the veth peer). */
@@ -385,7 +385,9 @@ function* readSteps(targets: readonly QosInterface[], options: Pick<QosOptions, 
   const out: QosStatus[] = new Array(targets.length);
   for (const [netns, indexes] of byNamespace(targets as QosTarget[])) {
     const nl = handleFor(netns, options, opened);
-    const states = (yield { kind: 'read', nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
+    const ifnames = indexes.map((i) => targets[i].ifname);
+    const plan = nl.mirror && !nl.mirror.busy ? planReadMirroredWithStats(nl.mirror, ifnames) : planReadInterfaces(ifnames);
+    const states = (yield { kind: 'read', nl, plan }) as Map<string, InterfaceState>;
     for (const i of indexes) out[i] = statusOf(targets[i], states.get(targets[i].ifname)!);
   }
   return out;

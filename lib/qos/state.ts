@@ -144,6 +144,49 @@ export function* planReadMirrored(mirror: TcMirror, ifnames: readonly string[]):
   return statesOf(mirror, ifnames);
 }
 
+/**
+ * The same with live statistics, which a mirror does not keep: the configuration is the
+ * mirror's, the counters come from one qdisc dump (the TBFs') and from the hooks of the
+ * interfaces whose netqos filters police (the policers'), instead of every hook of every pod.
+ */
+export function* planReadMirroredWithStats(mirror: TcMirror, ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
+  yield* mirror.plan();
+  const requests: { type: 'filter'; dev: number; parent: string }[] = [];
+  const asked = new Set<number>();
+  for (const ifname of ifnames) {
+    const s = interfaceState(mirror, ifname);
+    if (!s.link || asked.has(s.link.index) || ![...s.own.values()].some((f) => f.actions?.some((a) => a.kind === 'police'))) continue;
+    asked.add(s.link.index);
+    for (const parent of HOOKS[s.hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: s.link.index, parent });
+  }
+  const [qdiscs, ...hooks] = yield [{ type: 'qdisc' }, ...requests];
+  const roots = new Map<number, QdiscState>();
+  for (const raw of qdiscs) {
+    const q = raw as unknown as QdiscState;
+    if (q.parent !== 'root') continue;
+    q.dev = mirror.linkByIndex(q.ifindex)?.name ?? String(q.ifindex);
+    roots.set(q.ifindex, q);
+  }
+  const filters = new Map<number, FilterState[]>();
+  hooks.forEach((list, i) => {
+    const dev = requests[i].dev;
+    const named = (list as unknown as FilterState[]).map((f) => {
+      f.dev = mirror.linkByIndex(dev)?.name ?? String(dev);
+      for (const a of (f.actions ?? []) as unknown as Raw[]) {
+        if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = mirror.linkByIndex(a.dev)?.name ?? a.dev;
+      }
+      return f;
+    });
+    filters.set(dev, [...(filters.get(dev) ?? []), ...named]);
+  });
+  const live: TcView = {
+    link: (name) => mirror.link(name),
+    qdiscs: (ifindex) => ({ root: roots.get(ifindex), hook: mirror.qdiscs(ifindex).hook }),
+    filters: (ifindex) => filters.get(ifindex) ?? mirror.filters(ifindex),
+  };
+  return statesOf(live, ifnames);
+}
+
 function statesOf(view: TcView, ifnames: readonly string[]): Map<string, InterfaceState> {
   const states = new Map<string, InterfaceState>();
   for (const ifname of ifnames) states.set(ifname, interfaceState(view, ifname));

@@ -3,7 +3,7 @@
 // all — what the mirror says of every interface equals a fresh read. And a reconcile served by
 // the mirror sends nothing and asks the kernel nothing when nothing changed.
 import { execFileSync } from 'child_process';
-import { applyQos, applyQosSync, openNetlink, type NetlinkHandle } from '../../lib';
+import { applyQos, applyQosSync, openNetlink, readQos, type NetlinkHandle } from '../../lib';
 import { planReadInterfaces, planReadMirrored, type InterfaceState } from '../../lib/qos/state';
 import { tempNetns, type Netns } from '../helpers/netns';
 
@@ -83,6 +83,13 @@ describe('a mirror follows every change', () => {
     expect((await applyQos([target(LIMITS)], { handles: handles() })).sent).toBe(1);
     expect((await applyQos([target(LIMITS)], { handles: handles() })).sent).toBe(0);
     await expectMirrorMatches(ns, nl);
+  });
+
+  test('readQos through the mirror: its configuration, with live statistics, as a fresh read says', async () => {
+    const viaMirror = await readQos([{ ifname: 'cali0', netns: ns.name }, { ifname: 'v2', netns: ns.name }], { handles: handles() });
+    const fresh = await readQos([{ ifname: 'cali0', netns: ns.name }, { ifname: 'v2', netns: ns.name }]);
+    expect(viaMirror).toEqual(fresh);
+    expect(viaMirror[0].ingress.shaper).toMatchObject({ bytes: expect.any(Number), drops: 0 });
   });
 
   test('other tools: filters added, replaced across priorities, deleted by priority and by flush', async () => {

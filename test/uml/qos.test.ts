@@ -46,6 +46,15 @@ test('packet rates and DSCP from annotations act on real packets', async () => {
     await udpFlood(pod.name, '198.18.0.1', 250, 3);
     await udpFlood(node.name, '198.18.0.2', 250, 3);
     const [after] = await readQos([target]);
+    // A watching handle reads the same: configuration from its mirror, the policers' counters live.
+    const watching = openNetlink({ netns: node.name });
+    try {
+      await watching.watch();
+      expect(await readQos([target], { handles: new Map([[node.name, watching]]) })).toEqual([after]);
+      expect((await applyQos([target], { handles: new Map([[node.name, watching]]) })).sent).toBe(0);
+    } finally {
+      watching.close();
+    }
     for (const policer of [after.egress.policer!, after.ingress.policer!]) {
       const passedPerSecond = (policer.packets - policer.drops) / 3;
       expect(policer.drops).toBeGreaterThan(policer.packets / 3);
