@@ -6,6 +6,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -199,7 +200,7 @@ class DumpWorker : public Napi::AsyncWorker {
     std::lock_guard<std::mutex> guard(socket_->lock());
     replies_.resize(requests_.size());
     try {
-      for (size_t i = 0; i < requests_.size(); i++) socket_->dump(requests_[i], replies_[i]);
+      socket_->dump_all(requests_, replies_);
     } catch (const SystemError& e) {
       error_ = e.error;
       message_ = e.what();
@@ -288,6 +289,22 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     std::vector<DumpRequest> requests;
     if (!read_dumps(env, info[0], requests)) return env.Undefined();
+    // A few reads of one interface each are small answers: here, as a small apply is.
+    if (requests.size() <= kInlineMessages &&
+        std::all_of(requests.begin(), requests.end(), [](const DumpRequest& r) { return r.get() || (r.kind == DumpKind::Filter); })) {
+      std::unique_lock<std::mutex> guard(socket_->lock(), std::try_to_lock);
+      if (guard.owns_lock()) {
+        auto deferred = Napi::Promise::Deferred::New(env);
+        std::vector<DumpReply> replies;
+        try {
+          socket_->dump_all(requests, replies);
+          deferred.Resolve(replies_to_js(env, replies));
+        } catch (const SystemError& e) {
+          deferred.Reject(netlink_error(env, e.error, e.what()).Value());
+        }
+        return deferred.Promise();
+      }
+    }
     auto* worker = new DumpWorker(env, socket_, std::move(requests));
     Napi::Promise promise = worker->promise();
     worker->Queue();
@@ -302,7 +319,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
     std::vector<DumpReply> replies(requests.size());
     std::lock_guard<std::mutex> guard(socket_->lock());
     try {
-      for (size_t i = 0; i < requests.size(); i++) socket_->dump(requests[i], replies[i]);
+      socket_->dump_all(requests, replies);
     } catch (const SystemError& e) {
       netlink_error(env, e.error, e.what()).ThrowAsJavaScriptException();
       return env.Undefined();

@@ -161,6 +161,12 @@ DumpRequest read_dump_request(const FieldReader& r) {
   else if (*type == "action") req.kind = DumpKind::Action;
   else r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, filter, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
+  if (auto optional = r.boolean("optional")) req.optional = *optional;
+  if (req.kind == DumpKind::Qdisc && r.has("parent")) {
+    if (!r.iface("dev")) r.fail("dev", "is required to get the qdisc at a parent");
+    req.parent = parse_handle(r, "parent", HandleContext::QdiscParent, 0);
+    req.has_parent = true;
+  }
   if (req.kind == DumpKind::Filter) {
     if (!r.iface("dev")) r.fail("dev", "is required to list filters");
     if (!r.has("parent")) r.fail("parent", "is required to list filters (ingress, egress, root, or a handle)");
@@ -175,6 +181,26 @@ DumpRequest read_dump_request(const FieldReader& r) {
 }
 
 void encode_dump(Batch& batch, const DumpRequest& req) {
+  if (req.get()) {
+    // Acknowledged, so an answer always ends; the kernel sends a qdisc only to whoever listens
+    // to tc notifications unless asked to echo it (as a side effect, those listeners see it).
+    Message m(batch, req.kind == DumpKind::Link ? RTM_GETLINK : RTM_GETQDISC,
+              NLM_F_ACK | (req.kind == DumpKind::Qdisc ? NLM_F_ECHO : 0));
+    if (req.kind == DumpKind::Link) {
+      auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
+      ifi->ifi_family = AF_UNSPEC;
+      ifi->ifi_index = static_cast<int>(req.dev.index);
+      m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+      if (req.dev.by_name()) m.put_strz(IFLA_IFNAME, req.dev.name);
+    } else {
+      auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
+      tcm->tcm_family = AF_UNSPEC;
+      m.put_ifindex_at(&tcm->tcm_ifindex, req.dev);
+      tcm->tcm_parent = req.parent;
+    }
+    m.finish();
+    return;
+  }
   switch (req.kind) {
     case DumpKind::Qdisc:
     case DumpKind::Filter: {

@@ -293,23 +293,58 @@ void RouteSocket::resolve_names(const Batch& batch, size_t first) {
 
 uint32_t RouteSocket::resolve(const std::string& name) {
   names_.clear();
-  Batch none;
-  none.fixups.push_back({0, name});
-  none.starts.push_back(0);
-  resolve_names(none, 0);
+  return lookup(name);
+}
+
+uint32_t RouteSocket::lookup(const std::string& name) {
   auto it = names_.find(name);
+  if (it == names_.end()) {
+    Batch one;
+    one.fixups.push_back({0, name});
+    one.starts.push_back(0);
+    resolve_names(one, 0);
+    it = names_.find(name);
+  }
   return it == names_.end() ? 0 : it->second;
 }
 
 void RouteSocket::dump(const DumpRequest& req, DumpReply& out) {
+  names_.clear();
+  dump_one(req, out);
+}
+
+void RouteSocket::dump_all(const std::vector<DumpRequest>& requests, std::vector<DumpReply>& replies) {
+  // Every interface name the requests use, looked up once, in one pipelined round (a link asked
+  // for by name is found by the kernel itself).
+  names_.clear();
+  Batch lookups;
+  for (const DumpRequest& req : requests) {
+    if (!req.dev.by_name() || req.kind == DumpKind::Link) continue;
+    lookups.fixups.push_back({0, req.dev.name});
+  }
+  if (!lookups.fixups.empty()) {
+    lookups.starts.push_back(0);
+    resolve_names(lookups, 0);
+  }
+  replies.resize(requests.size());
+  for (size_t i = 0; i < requests.size(); i++) dump_one(requests[i], replies[i]);
+}
+
+void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
+  out.data.clear();
+  out.offsets.clear();
+  out.ifindex = 0;
   DumpRequest resolved = req;
-  if (req.dev.by_name()) {
-    resolved.dev.index = resolve(req.dev.name);
+  if (req.dev.by_name() && req.kind != DumpKind::Link) {
+    resolved.dev.index = lookup(req.dev.name);
     resolved.dev.name.clear();
-    if (!resolved.dev.index)
+    if (!resolved.dev.index) {
+      if (req.optional) return;
       throw SystemError(ENODEV, "interface \"" + req.dev.name + "\" does not exist");
+    }
   }
   out.ifindex = resolved.dev.index;
+  bool get = req.get();
   for (int attempt = 0; attempt < kDumpRetries; attempt++) {
     out.data.clear();
     out.offsets.clear();
@@ -341,10 +376,23 @@ void RouteSocket::dump(const DumpRequest& req, DumpReply& out) {
         }
         if (msg->nlmsg_type == NLMSG_ERROR) {
           const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          if (err->error == 0) continue;
+          if (err->error == 0) {
+            // A get ends with its acknowledgement.
+            if (get) {
+              done = true;
+              break;
+            }
+            continue;
+          }
+          // What an optional request asks for may not be there: no such interface, qdisc or hook.
+          int code = -err->error;
+          if (req.optional && (code == ENODEV || code == ENOENT || code == EINVAL)) {
+            out.offsets.clear();
+            out.data.clear();
+            return;
+          }
           std::string text = extack_message(msg);
-          throw SystemError(-err->error, "dump failed: " + errno_text(-err->error) +
-                                             (text.empty() ? "" : " (" + text + ")"));
+          throw SystemError(code, "dump failed: " + errno_text(code) + (text.empty() ? "" : " (" + text + ")"));
         }
         out.offsets.push_back(out.data.size());
         const auto* bytes = reinterpret_cast<const uint8_t*>(msg);

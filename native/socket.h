@@ -51,8 +51,10 @@ class RouteSocket {
   // after_chunk, when set, runs between acknowledged sendmsg calls (a Monitor drains there).
   void execute(Batch& batch, std::vector<OpResult>& results,
                const std::function<void()>& after_chunk = nullptr);
-  // Runs one dump; retries from the start when the kernel reports it interrupted.
+  // Runs one dump (or get); retries from the start when the kernel reports it interrupted.
   void dump(const DumpRequest& req, DumpReply& out);
+  // Runs several, the interface names they use looked up together first.
+  void dump_all(const std::vector<DumpRequest>& requests, std::vector<DumpReply>& replies);
   // Interface index for a name in this namespace, or 0 when there is none.
   uint32_t resolve(const std::string& name);
 
@@ -61,6 +63,9 @@ class RouteSocket {
   std::mutex& lock() { return mutex_; }
 
  private:
+  void dump_one(const DumpRequest& req, DumpReply& out);
+  // resolve() through names_, which keeps what it finds.
+  uint32_t lookup(const std::string& name);
   // One sendmsg with these messages, then one acknowledgement per message into results.
   void send_and_collect(Batch& batch, const std::vector<size_t>& part, std::vector<OpResult>& results);
   // Looks up, in one pipelined round, every interface name of the batch's fixups from message

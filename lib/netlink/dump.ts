@@ -4,7 +4,12 @@
 import type { Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
 
 type Raw = Record<string, unknown>;
-export type DumpRequest = { type: 'qdisc' | 'filter' | 'link'; dev?: Dev; parent?: string | number };
+/**
+ * One read: everything of a type (link, qdisc) or of one hook (filter, with dev and parent), or
+ * one object (a link with dev, a qdisc with dev and parent). `optional`: what is not there (the
+ * interface, the qdisc, the hook) reads as nothing instead of an error.
+ */
+export type DumpRequest = { type: 'qdisc' | 'filter' | 'link'; dev?: Dev; parent?: string | number; optional?: boolean };
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
 
@@ -12,10 +17,8 @@ const HOOKS: Record<string, string[]> = { ingress: ['ingress'], clsact: ['ingres
 
 export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
   if (query.type === 'link') {
-    const [links] = yield [{ type: 'link' }];
-    const all = links as unknown as LinkState[];
-    if (query.dev === undefined) return all;
-    return all.filter((l) => l.name === query.dev || l.index === query.dev);
+    const [links] = yield [query.dev === undefined ? { type: 'link' } : { type: 'link', dev: query.dev, optional: true }];
+    return links as unknown as LinkState[];
   }
   if (query.type === 'qdisc') {
     const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];

@@ -1,8 +1,8 @@
 // What an interface has now, read from the kernel and sorted into netqos's objects (by handle
 // 4e51: and action cookies) and everything else.
-import type { DumpPlan, FilterState, LinkState, QdiscState, TcMirror } from '../netlink';
+import type { DumpPlan, DumpRequest, FilterState, LinkState, QdiscState, TcMirror } from '../netlink';
 import { COOKIE_PREFIX, NETQOS_TBF_HANDLE, Role } from './policy';
-import { ifbNameFor } from './naming';
+import { ifbNameFor, isValidInterfaceName } from './naming';
 
 type Raw = Record<string, unknown>;
 
@@ -108,19 +108,32 @@ class ReadView implements TcView {
   addFilters(ifindex: number, filters: Raw[]): void {
     let list = this.filtersOf.get(ifindex);
     if (!list) this.filtersOf.set(ifindex, (list = []));
-    for (const raw of filters) {
-      const f = raw as unknown as FilterState;
-      f.dev = this.names.get(ifindex) ?? String(ifindex);
-      for (const a of (f.actions ?? []) as unknown as Raw[]) {
-        if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = this.names.get(a.dev) ?? a.dev;
-      }
-      list.push(f);
-    }
+    list.push(...named(filters, ifindex, (i) => this.names.get(i)));
   }
 }
 
-/** Reads the state of many interfaces of one namespace: two dumps, then one per filter hook. */
+/** Filters of interface `ifindex` as read, with `dev` and their redirects' targets named. */
+function named(filters: Raw[], ifindex: number, nameOf: (index: number) => string | undefined): FilterState[] {
+  return filters.map((raw) => {
+    const f = raw as unknown as FilterState;
+    f.dev = nameOf(ifindex) ?? String(ifindex);
+    for (const a of (f.actions ?? []) as unknown as Raw[]) {
+      if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = nameOf(a.dev) ?? a.dev;
+    }
+    return f;
+  });
+}
+
+/** Up to this many interfaces are read object by object; more, by listing the namespace's. */
+export const FEW_INTERFACES = 4;
+
+/**
+ * Reads the state of interfaces of one namespace. A few: each one's link, root and hook qdiscs,
+ * hooks' filters and its IFB, asked for directly, in one round (the cost does not grow with the
+ * namespace). More: two dumps of the whole namespace, then one per filter hook.
+ */
 export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
+  if (ifnames.length <= FEW_INTERFACES) return yield* planReadFew(ifnames);
   const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
   const view = new ReadView(links as unknown as LinkState[], qdiscs as unknown as QdiscState[]);
   const requests: { type: 'filter'; dev: number; parent: string }[] = [];
@@ -135,6 +148,41 @@ export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<st
     const replies = yield requests;
     replies.forEach((filters, i) => view.addFilters(requests[i].dev, filters));
   }
+  return statesOf(view, ifnames);
+}
+
+function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
+  const names = [...new Set(ifnames)].filter(isValidInterfaceName);
+  const per = (ifname: string): DumpRequest[] => {
+    const ifb = ifbNameFor(ifname);
+    return [
+      { type: 'link', dev: ifname, optional: true },
+      { type: 'link', dev: ifb, optional: true },
+      { type: 'qdisc', dev: ifname, parent: 'root', optional: true },
+      { type: 'qdisc', dev: ifname, parent: 'ingress', optional: true },
+      { type: 'qdisc', dev: ifb, parent: 'root', optional: true },
+      { type: 'filter', dev: ifname, parent: 'ingress', optional: true },
+      { type: 'filter', dev: ifname, parent: 'egress', optional: true },
+    ];
+  };
+  const replies = names.length ? yield names.flatMap(per) : [];
+  const links: Raw[] = [];
+  const qdiscs: Raw[] = [];
+  names.forEach((_, k) => {
+    const r = replies.slice(7 * k, 7 * k + 7);
+    links.push(...r[0], ...r[1]);
+    qdiscs.push(...r[2], ...r[3], ...r[4]);
+  });
+  const view = new ReadView(links as unknown as LinkState[], qdiscs as unknown as QdiscState[]);
+  names.forEach((ifname, k) => {
+    const link = view.link(ifname);
+    // A hook's filters only count when the hook qdisc is there (they went with it otherwise).
+    const hook = link && view.qdiscs(link.index).hook;
+    if (!link || !hook) return;
+    for (const [parent, i] of [['ingress', 5], ['egress', 6]] as const) {
+      if ((HOOKS[hook.kind] ?? []).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
+    }
+  });
   return statesOf(view, ifnames);
 }
 
@@ -170,14 +218,7 @@ export function* planReadMirroredWithStats(mirror: TcMirror, ifnames: readonly s
   const filters = new Map<number, FilterState[]>();
   hooks.forEach((list, i) => {
     const dev = requests[i].dev;
-    const named = (list as unknown as FilterState[]).map((f) => {
-      f.dev = mirror.linkByIndex(dev)?.name ?? String(dev);
-      for (const a of (f.actions ?? []) as unknown as Raw[]) {
-        if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = mirror.linkByIndex(a.dev)?.name ?? a.dev;
-      }
-      return f;
-    });
-    filters.set(dev, [...(filters.get(dev) ?? []), ...named]);
+    filters.set(dev, [...(filters.get(dev) ?? []), ...named(list, dev, (index) => mirror.linkByIndex(index)?.name)]);
   });
   const live: TcView = {
     link: (name) => mirror.link(name),
