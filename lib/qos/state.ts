@@ -173,6 +173,15 @@ function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, Interfac
     links.push(...r[0], ...r[1]);
     qdiscs.push(...r[2], ...r[3], ...r[4]);
   });
+  // Other tools' filters may redirect to interfaces not read yet: read those too, to name them.
+  const known = new Set(links.map((l) => l.index as number));
+  const targets = new Set<number>();
+  names.forEach((_, k) => {
+    for (const f of [...replies[7 * k + 5], ...replies[7 * k + 6]]) {
+      for (const a of (f.actions as Raw[] | undefined) ?? []) if (a.kind === 'mirred' && typeof a.dev === 'number' && a.dev > 0 && !known.has(a.dev)) targets.add(a.dev);
+    }
+  });
+  if (targets.size) for (const found of yield [...targets].map((dev): DumpRequest => ({ type: 'link', dev, optional: true }))) links.push(...found);
   const view = new ReadView(links as unknown as LinkState[], qdiscs as unknown as QdiscState[]);
   names.forEach((ifname, k) => {
     const link = view.link(ifname);

@@ -1,10 +1,11 @@
 // The mirror (NetlinkHandle.watch) against the kernel: after every change — netqos's own, and
 // other tools' through tc and ip, including the ones the kernel announces misleadingly or not at
-// all — what the mirror says of every interface equals a fresh read. And a reconcile served by
-// the mirror sends nothing and asks the kernel nothing when nothing changed.
+// all — what the mirror says of every interface equals a fresh read of the namespace, and reads
+// of one interface at a time (gets) say the same. And a reconcile served by the mirror sends
+// nothing and asks the kernel nothing when nothing changed.
 import { execFileSync } from 'child_process';
 import { applyQos, applyQosSync, openNetlink, readQos, type NetlinkHandle } from '../../lib';
-import { planReadInterfaces, planReadMirrored, type InterfaceState } from '../../lib/qos/state';
+import { FEW_INTERFACES, planReadInterfaces, planReadMirrored, type InterfaceState } from '../../lib/qos/state';
 import { tempNetns, type Netns } from '../helpers/netns';
 
 const LIMITS = { 'qos.projectcalico.org/ingressBandwidth': '10M', 'qos.projectcalico.org/egressBandwidth': '10M' };
@@ -27,11 +28,16 @@ function linkNames(ns: Netns): string[] {
   return JSON.parse(ns.ip('-j', 'link', 'show')).map((l: { ifname: string }) => l.ifname);
 }
 
+/** The mirror, a read of the whole namespace and reads of one interface at a time agree. */
 async function expectMirrorMatches(ns: Netns, nl: NetlinkHandle): Promise<void> {
   const names = linkNames(ns);
+  expect(names.length).toBeGreaterThan(FEW_INTERFACES);
   const mirrored = await nl.read(planReadMirrored(nl.mirror!, names));
   const fresh = await nl.read(planReadInterfaces(names));
   expect(config(mirrored)).toEqual(config(fresh));
+  const one = new Map<string, InterfaceState>();
+  for (const name of names) one.set(name, (await nl.read(planReadInterfaces([name]))).get(name)!);
+  expect(config(one)).toEqual(config(fresh));
 }
 
 const tc = (ns: Netns, ...args: string[]) => execFileSync('tc', ['-n', ns.name, ...args], { stdio: 'pipe' });
@@ -44,7 +50,7 @@ describe('a mirror follows every change', () => {
   const target = (annotations: Record<string, string>) => ({ ifname: 'cali0', netns: ns.name, annotations });
 
   beforeAll(async () => {
-    ns = tempNetns('nqm').veth('cali0', 'eth0').veth('v2', 'v3');
+    ns = tempNetns('nqm').veth('cali0', 'eth0').veth('v2', 'v3').veth('v4', 'v5');
     // Another tool's objects exist before the mirror starts.
     tc(ns, 'qdisc', 'add', 'dev', 'v2', 'clsact');
     tc(ns, 'filter', 'add', 'dev', 'v2', 'egress', 'prio', '3', 'protocol', 'ip', 'u32', 'match', 'ip', 'dst', '198.18.0.0/15', 'action', 'mirred', 'egress', 'mirror', 'dev', 'cali0');
