@@ -1,6 +1,8 @@
 // The CNI verbs that touch the kernel. Every change goes through the QoS library (one read, one
-// diff, one atomic batch), on the host-side interface of the pod, in the namespace this process
-// runs in (runtimes run plugins in the host's). Loaded only after the configuration is valid.
+// diff, one atomic batch), on the host-side interface of the pod, in the namespace the plugin was
+// run in (runtimes run plugins in the host's): this process's, or, for the resident server
+// (server.ts), the one its client runs in (`hostNetns`). Loaded only after the configuration is
+// valid.
 import { openNetlink, describe, type NetlinkHandle } from '../netlink/handle';
 import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
@@ -12,6 +14,14 @@ import { CNI_CODE, CniError, NETQOS_CODE } from './errors';
 import { listRecords, readRecord, removeRecord, writeRecord, type AttachmentRecord } from './records';
 
 export type Log = (line: string) => void;
+
+/** Where the verbs run. */
+export interface Context {
+  /** The node-side network namespace (a path); undefined: this process's. */
+  hostNetns?: string;
+}
+
+const openHost = (ctx: Context): NetlinkHandle => openNetlink(ctx.hostNetns ? { netns: ctx.hostNetns } : {});
 
 /** Any failure below -> a CNI error with the spec's or netqos's code. */
 export function toCniError(e: unknown): CniError {
@@ -87,8 +97,8 @@ export function macAddress(address: string): string {
  * only the difference, nothing when it matches), record the attachment, and pass prevResult on
  * with the IFB netqos shapes the pod's egress on.
  */
-export function add(inv: Invocation, config: PluginConfig, log: Log): PrevResult {
-  const host = openNetlink();
+export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Context = {}): PrevResult {
+  const host = openHost(ctx);
   try {
     const peer = hostInterface(inv, config.prevResult, host);
     const handles = new Map([['', host]]);
@@ -156,8 +166,8 @@ function clearInterface(host: NetlinkHandle, links: LinkState[], ifname: string,
  * (the namespace was deleted first, taking the veth pair with it) leaves only its IFB, deleted by
  * its derived name.
  */
-export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDir' | 'prevResult'>, log: Log): void {
-  const host = openNetlink();
+export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDir' | 'prevResult'>, log: Log, ctx: Context = {}): void {
+  const host = openHost(ctx);
   try {
     const links = host.dumpSync({ type: 'link' });
     let discovered: string | undefined;
@@ -203,8 +213,8 @@ function summary(s: QosStatus | undefined): string {
 }
 
 /** CHECK: the kernel matches the configuration when ADD would send nothing. */
-export async function check(inv: Invocation, config: PluginConfig): Promise<void> {
-  const host = openNetlink();
+export async function check(inv: Invocation, config: PluginConfig, ctx: Context = {}): Promise<void> {
+  const host = openHost(ctx);
   try {
     const peer = hostInterface(inv, config.prevResult, host);
     const handles = new Map([['', host]]);
@@ -231,8 +241,8 @@ export async function check(inv: Invocation, config: PluginConfig): Promise<void
  * interface is gone. Objects on a live interface without a record are left alone: nothing says
  * whose they are. Does as much as it can, then reports the first failure.
  */
-export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { containerID: string; ifname: string }[] | undefined, log: Log): void {
-  const host = openNetlink();
+export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { containerID: string; ifname: string }[] | undefined, log: Log, ctx: Context = {}): void {
+  const host = openHost(ctx);
   const failures: string[] = [];
   try {
     let links = host.dumpSync({ type: 'link' });
@@ -271,9 +281,9 @@ export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { cont
 }
 
 /** STATUS: the engine loads and the kernel answers a link dump in this namespace. */
-export function status(): void {
+export function status(ctx: Context = {}): void {
   try {
-    const h = openNetlink();
+    const h = openHost(ctx);
     try {
       h.dumpSync({ type: 'link' });
     } finally {
