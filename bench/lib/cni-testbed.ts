@@ -172,7 +172,7 @@ export interface ServerEvent {
 }
 
 /**
- * `netqos cni-server --socket PATH --verbose` as a child process (of this installation's
+ * `netqos cni-server --socket PATH [--verbose]` as a child process (of this installation's
  * dist/lib/cli/main.js), optionally behind a launcher (`ip netns exec NS`, `unshare ...`);
  * started() resolves once it listens; stop() ends it by its pid.
  */
@@ -181,17 +181,20 @@ export class CniServerProcess {
   stderr = '';
   private exited: Promise<number | null>;
 
-  private constructor(readonly socket: string, launcher: string[], extraArgs: string[]) {
+  private constructor(readonly socket: string, launcher: string[], verbose: boolean) {
     const cli = path.join(path.dirname(pluginMain()), '..', 'cli', 'main.js');
-    const argv = [...launcher, process.execPath, cli, 'cni-server', '--socket', socket, '--verbose', ...extraArgs];
+    const argv = [...launcher, process.execPath, cli, 'cni-server', '--socket', socket, ...(verbose ? ['--verbose'] : [])];
     this.child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
 
-  /** Starts a server and waits (at most 30 s) until it listens. */
-  static async start(socket: string, launcher: string[] = [], extraArgs: string[] = []): Promise<CniServerProcess> {
-    const s = new CniServerProcess(socket, launcher, extraArgs);
+  /**
+   * Starts a server and waits (at most 30 s) until it listens. `verbose` (default true): a line
+   * per request, which events() reads.
+   */
+  static async start(socket: string, launcher: string[] = [], verbose = true): Promise<CniServerProcess> {
+    const s = new CniServerProcess(socket, launcher, verbose);
     const deadline = Date.now() + 30_000;
     let gone = false;
     void s.exited.then(() => (gone = true));
