@@ -19,9 +19,16 @@ export type Log = (line: string) => void;
 export interface Context {
   /** The node-side network namespace (a path); undefined: this process's. */
   hostNetns?: string;
+  /** An open handle on that namespace, used and left open (the server's own namespace's). */
+  host?: NetlinkHandle;
 }
 
-const openHost = (ctx: Context): NetlinkHandle => openNetlink(ctx.hostNetns ? { netns: ctx.hostNetns } : {});
+/** The node-side handle and how to let it go (closed when opened here). */
+function openHost(ctx: Context): { host: NetlinkHandle; release(): void } {
+  if (ctx.host) return { host: ctx.host, release: () => {} };
+  const host = openNetlink(ctx.hostNetns ? { netns: ctx.hostNetns } : {});
+  return { host, release: () => host.close() };
+}
 
 /** Any failure below -> a CNI error with the spec's or netqos's code. */
 export function toCniError(e: unknown): CniError {
@@ -98,7 +105,7 @@ export function macAddress(address: string): string {
  * with the IFB netqos shapes the pod's egress on.
  */
 export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Context = {}): PrevResult {
-  const host = openHost(ctx);
+  const { host, release } = openHost(ctx);
   try {
     const peer = hostInterface(inv, config.prevResult, host);
     const handles = new Map([['', host]]);
@@ -128,7 +135,7 @@ export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Contex
     }
     return out;
   } finally {
-    host.close();
+    release();
   }
 }
 
@@ -167,7 +174,7 @@ function clearInterface(host: NetlinkHandle, links: LinkState[], ifname: string,
  * its derived name.
  */
 export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDir' | 'prevResult'>, log: Log, ctx: Context = {}): void {
-  const host = openHost(ctx);
+  const { host, release } = openHost(ctx);
   try {
     const links = host.dumpSync({ type: 'link' });
     let discovered: string | undefined;
@@ -199,7 +206,7 @@ export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDi
     for (const name of names) clearInterface(host, links, name, log);
     removeRecord(config.dataDir, config.name, inv.containerId!, inv.ifname!);
   } finally {
-    host.close();
+    release();
   }
 }
 
@@ -214,7 +221,7 @@ function summary(s: QosStatus | undefined): string {
 
 /** CHECK: the kernel matches the configuration when ADD would send nothing. */
 export async function check(inv: Invocation, config: PluginConfig, ctx: Context = {}): Promise<void> {
-  const host = openHost(ctx);
+  const { host, release } = openHost(ctx);
   try {
     const peer = hostInterface(inv, config.prevResult, host);
     const handles = new Map([['', host]]);
@@ -229,7 +236,7 @@ export async function check(inv: Invocation, config: PluginConfig, ctx: Context 
       `ADD would: ${ops.map(describe).join('; ')}. In force: ${summary(status)}`,
     );
   } finally {
-    host.close();
+    release();
   }
 }
 
@@ -242,7 +249,7 @@ export async function check(inv: Invocation, config: PluginConfig, ctx: Context 
  * whose they are. Does as much as it can, then reports the first failure.
  */
 export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { containerID: string; ifname: string }[] | undefined, log: Log, ctx: Context = {}): void {
-  const host = openHost(ctx);
+  const { host, release } = openHost(ctx);
   const failures: string[] = [];
   try {
     let links = host.dumpSync({ type: 'link' });
@@ -275,7 +282,7 @@ export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { cont
       }
     }
   } finally {
-    host.close();
+    release();
   }
   if (failures.length) throw new CniError(NETQOS_CODE.KERNEL, `GC could not remove ${failures.length} item(s)`, failures.join('; '));
 }
@@ -283,11 +290,11 @@ export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { cont
 /** STATUS: the engine loads and the kernel answers a link dump in this namespace. */
 export function status(ctx: Context = {}): void {
   try {
-    const h = openHost(ctx);
+    const { host, release } = openHost(ctx);
     try {
-      h.dumpSync({ type: 'link' });
+      host.dumpSync({ type: 'link' });
     } finally {
-      h.close();
+      release();
     }
   } catch (e) {
     throw new CniError(CNI_CODE.NOT_AVAILABLE, 'netqos cannot program traffic control here', (e as Error).message);

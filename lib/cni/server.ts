@@ -20,6 +20,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { dataDirOf, decodeConfig, versionOf } from './config';
 import { CniError, NETQOS_CODE } from './errors';
+import { openNetlink, type NetlinkHandle } from '../netlink/handle';
 import { runPlugin, preload } from './plugin';
 import {
   DEFAULT_SOCKET,
@@ -159,8 +160,11 @@ function place(req: CniRequest): Placement {
   return { hostNetns, fd };
 }
 
-/** One request, answered; never throws. */
-export async function serveRequest(req: CniRequest): Promise<CniResponse> {
+/**
+ * One request, answered; never throws. `own`: a handle on this process's namespace to use when
+ * the client shares it (it holds no state: every request reads the kernel afresh).
+ */
+export async function serveRequest(req: CniRequest, own?: NetlinkHandle): Promise<CniResponse> {
   let fd: number | undefined;
   try {
     const where = place(req);
@@ -170,7 +174,7 @@ export async function serveRequest(req: CniRequest): Promise<CniResponse> {
     const out = await runPlugin(req.env, () => {
       if (!stdin) throw new Error('the client sent no standard input');
       return stdin.toString('utf8');
-    }, { hostNetns: where.hostNetns });
+    }, where.hostNetns ? { hostNetns: where.hostNetns } : { host: own });
     return { status: 'done', ...out };
   } catch (e) {
     // runPlugin answers every failure with a CNI error; this is the server's own fault.
@@ -210,8 +214,10 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new Error(`socket path ${socket} is ${Buffer.byteLength(socket)} bytes; a unix socket path is at most ${MAX_SOCKET_PATH}`);
   fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
   await removeStale(socket);
-  // The engine and the policy load now, not on the first pod.
+  // The engine and the policy load now, not on the first pod. The handle on this namespace
+  // stays open: opening one costs more than a request's own kernel work.
   preload();
+  const own = openNetlink();
 
   const counts = { done: 0, fallback: 0, failed: 0 };
   let closing = false;
@@ -221,7 +227,7 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
     const job = tail.then(async (): Promise<CniResponse> => {
       if (closing) return { status: 'fallback', reason: 'the server is shutting down' };
       const t0 = process.hrtime.bigint();
-      const resp = await serveRequest(req);
+      const resp = await serveRequest(req, own);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const fields = { command: req.env.CNI_COMMAND, containerID: req.env.CNI_CONTAINERID, pid: req.pid, ms: +ms.toFixed(3) };
       if (resp.status === 'fallback') log('warn', `fallback: ${resp.reason}`, fields);
@@ -283,6 +289,9 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
         resolve();
       });
     });
+  } catch (e) {
+    own.close();
+    throw e;
   } finally {
     process.umask(umask);
   }
@@ -305,6 +314,7 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
         // Answers are written; connections still open belong to clients that never sent a request.
         for (const s of sockets) if (!s.writableLength) s.destroy();
         await stopped;
+        own.close();
         log('info', 'stopped', { ...counts });
       })();
       return closed;
