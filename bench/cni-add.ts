@@ -50,7 +50,9 @@ export async function benchAdd(runs = 30): Promise<BenchResult> {
     const socket = path.join(bed.dir, 'run', 'cni.sock');
     const shim = installPlugin({ dir: path.join(bed.dir, 'bin'), socket }).executable;
     const node = installPlugin({ dir: path.join(bed.dir, 'node-bin'), shim: false, bundle: false }).executable;
-    server = await CniServerProcess.start(socket, [], false);
+    // As deployed (DaemonSet with hostNetwork, or a host service): in the namespace the runtime
+    // runs plugins in, here the node's.
+    server = await CniServerProcess.start(socket, ['ip', 'netns', 'exec', bed.node], false);
     const reference = path.join(REFERENCE_PLUGINS, 'bandwidth');
     const limits = { ingressRate: 10_000_000, ingressBurst: 1_000_000, egressRate: 10_000_000, egressBurst: 1_000_000 };
     const ref = bed.pod('ref');
