@@ -191,8 +191,8 @@ export async function serveRequest(req: CniRequest, own?: NetlinkHandle): Promis
   }
 }
 
-/** Removes a socket file nobody listens on; refuses to touch anything else. */
-async function removeStale(socket: string): Promise<void> {
+/** Checks that `socket` is free or a socket file nobody listens on; refuses anything else. */
+async function checkReplaceable(socket: string): Promise<void> {
   const st = fs.lstatSync(socket, { throwIfNoEntry: false });
   if (!st) return;
   if (!st.isSocket()) throw new Error(`${socket} exists and is not a socket: remove it or choose another path (--socket)`);
@@ -205,15 +205,22 @@ async function removeStale(socket: string): Promise<void> {
     c.once('error', () => resolve(false));
   });
   if (live) throw new Error(`another server is already listening on ${socket}`);
-  fs.rmSync(socket, { force: true });
 }
+
+let serverSeq = 0;
 
 export async function startCniServer(options: CniServerOptions = {}): Promise<CniServer> {
   const log: ServerLog = options.log ?? (() => {});
   const socket = path.resolve(options.socket ?? DEFAULT_SOCKET);
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new Error(`socket path ${socket} is ${Buffer.byteLength(socket)} bytes; a unix socket path is at most ${MAX_SOCKET_PATH}`);
+  // Bound under a private name, then renamed into place: clients never see it before its mode
+  // is set, a stale socket is replaced in one step, and the name libuv unlinks on close is the
+  // private one (close() removes the real one only while it is still this server's).
+  const bound = path.join(path.dirname(socket), `.netqos-cni.${process.pid}.${++serverSeq}`);
+  if (Buffer.byteLength(bound) > MAX_SOCKET_PATH) throw new Error(`socket directory ${path.dirname(socket)} is too long for a unix socket path (at most ${MAX_SOCKET_PATH - 30} bytes)`);
   fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
-  await removeStale(socket);
+  await checkReplaceable(socket);
+  fs.rmSync(bound, { force: true });
   // The engine and the policy load now, not on the first pod. The handle on this namespace
   // stays open: opening one costs more than a request's own kernel work.
   preload();
@@ -284,18 +291,20 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socket, () => {
+      server.listen(bound, () => {
         server.off('error', reject);
         resolve();
       });
     });
+    fs.chmodSync(bound, 0o600);
+    fs.renameSync(bound, socket);
   } catch (e) {
+    server.close();
     own.close();
     throw e;
   } finally {
     process.umask(umask);
   }
-  fs.chmodSync(socket, 0o600);
   const identity = statId(socket);
   log('info', `listening on ${socket}`, { socket });
 
