@@ -44,14 +44,14 @@ struct buf {
   size_t len, cap;
 };
 
-static void oom(void) {
+_Noreturn static void oom(void) {
   static const char msg[] = "netqos-cni: out of memory\n";
   (void)!write(2, msg, sizeof msg - 1);
   _exit(1);
 }
 
 static void put(struct buf *b, const void *data, size_t n) {
-  if (b->len + n > b->cap) {
+  if (!b->p || b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + n) cap *= 2;
     char *p = realloc(b->p, cap);
@@ -127,7 +127,7 @@ static void put_json_string(struct buf *b, const char *s) {
 }
 
 // A CNI error object on standard output, exit 1 (as the Node plugin reports its own errors).
-static void fail(const struct buf *in, int code, const char *msg, const char *details) {
+_Noreturn static void fail(const struct buf *in, int code, const char *msg, const char *details) {
   char version[16];
   cni_version(in, version);
   struct buf out = {0};
@@ -230,7 +230,7 @@ static char fallback_reason[256];
 
 // The Node plugin in this process's place: stdin (already consumed) from a memory file,
 // NODE_OPTIONS and NODE_EXTRA_CA_CERTS left out (each costs Node tens of milliseconds at start).
-static void fallback(const struct trailer *t, const struct buf *in, int have_stdin, char **argv) {
+_Noreturn static void fallback(const struct trailer *t, const struct buf *in, int have_stdin, char **argv) {
   char details[1024];
   if (!t->node || !*t->node || !t->main || !*t->main) {
     snprintf(details, sizeof details, "%s; this netqos plugin was installed without a fallback (%s)",
@@ -424,8 +424,8 @@ int main(int argc, char **argv) {
     if (err_len != (size_t)(end - p)) FALLBACK("%s: malformed answer", socket_path);
     if (status == 1) FALLBACK("the server asked for the fallback: %.*s", (int)(err_len > 160 ? 160 : err_len), p);
     if (status != 0) FALLBACK("%s: unknown answer status %u", socket_path, status);
-    // As the Node plugin: standard error first, then the result.
-    if (write_all(2, p, err_len) != 0 && errno == EPIPE) return 1;
+    // As the Node plugin: standard error first (its loss is no failure), then the result.
+    (void)write_all(2, p, err_len);
     if (write_all(1, out, out_len) != 0) return 1;
     return code;
   }
