@@ -297,8 +297,53 @@ int main(int argc, char **argv) {
   struct buf in = {0};
   if (have_stdin && read_all(0, &in) != 0) fail(NULL, CNI_IO_FAILURE, "error reading from stdin", strerror(errno));
 
-  int fd = -1;
+  // The request (protocol.ts), whole before connecting: the server then wakes once, with all
+  // of it waiting, instead of once for the connection and again for the data.
   struct buf req = {0};
+  uint64_t dev, ino;
+  put(&req, "NQCR", 4);
+  unsigned char version[4] = {PROTOCOL_VERSION, 0, 0, 0};
+  put(&req, version, 4);
+  put_u32(&req, 0);  // body length, filled in below
+  put_u32(&req, (uint32_t)getpid());
+  identity("/proc/self/ns/net", &dev, &ino);
+  put_u64(&req, dev);
+  put_u64(&req, ino);
+  identity("/proc/self/ns/mnt", &dev, &ino);
+  put_u64(&req, dev);
+  put_u64(&req, ino);
+  const char *netns = getenv("CNI_NETNS");
+  struct stat st;
+  if (!netns || !*netns) {
+    put_u32(&req, (uint32_t)-1);
+    put_u64(&req, 0);
+    put_u64(&req, 0);
+  } else if (stat(netns, &st) == 0) {
+    put_u32(&req, 0);
+    put_u64(&req, st.st_dev);
+    put_u64(&req, st.st_ino);
+  } else {
+    put_u32(&req, (uint32_t)errno);
+    put_u64(&req, 0);
+    put_u64(&req, 0);
+  }
+  uint32_t count = 0;
+  for (char **e = environ; *e; e++) count += strncmp(*e, "CNI_", 4) == 0;
+  put_u32(&req, count);
+  for (char **e = environ; *e; e++) {
+    if (strncmp(*e, "CNI_", 4) != 0) continue;
+    size_t n = strlen(*e);
+    put_u32(&req, (uint32_t)n);
+    put(&req, *e, n);
+  }
+  put_u32(&req, (uint32_t)have_stdin);
+  put_u32(&req, (uint32_t)in.len);
+  put(&req, in.p, in.len);
+  uint32_t body = (uint32_t)(req.len - HEADER_BYTES);
+  unsigned char len[4] = {body, body >> 8, body >> 16, body >> 24};
+  memcpy(req.p + 8, len, 4);
+
+  int fd = -1;
   struct buf resp = {0};
   {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -315,50 +360,6 @@ int main(int argc, char **argv) {
     if (r < 0) FALLBACK("connect %s: %s", socket_path, strerror(errno));
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     long long deadline = now_ms() + timeout;
-
-    // The request (protocol.ts).
-    uint64_t dev, ino;
-    put(&req, "NQCR", 4);
-    unsigned char version[4] = {PROTOCOL_VERSION, 0, 0, 0};
-    put(&req, version, 4);
-    put_u32(&req, 0);  // body length, filled in below
-    put_u32(&req, (uint32_t)getpid());
-    identity("/proc/self/ns/net", &dev, &ino);
-    put_u64(&req, dev);
-    put_u64(&req, ino);
-    identity("/proc/self/ns/mnt", &dev, &ino);
-    put_u64(&req, dev);
-    put_u64(&req, ino);
-    const char *netns = getenv("CNI_NETNS");
-    struct stat st;
-    if (!netns || !*netns) {
-      put_u32(&req, (uint32_t)-1);
-      put_u64(&req, 0);
-      put_u64(&req, 0);
-    } else if (stat(netns, &st) == 0) {
-      put_u32(&req, 0);
-      put_u64(&req, st.st_dev);
-      put_u64(&req, st.st_ino);
-    } else {
-      put_u32(&req, (uint32_t)errno);
-      put_u64(&req, 0);
-      put_u64(&req, 0);
-    }
-    uint32_t count = 0;
-    for (char **e = environ; *e; e++) count += strncmp(*e, "CNI_", 4) == 0;
-    put_u32(&req, count);
-    for (char **e = environ; *e; e++) {
-      if (strncmp(*e, "CNI_", 4) != 0) continue;
-      size_t n = strlen(*e);
-      put_u32(&req, (uint32_t)n);
-      put(&req, *e, n);
-    }
-    put_u32(&req, (uint32_t)have_stdin);
-    put_u32(&req, (uint32_t)in.len);
-    put(&req, in.p, in.len);
-    uint32_t body = (uint32_t)(req.len - HEADER_BYTES);
-    unsigned char len[4] = {body, body >> 8, body >> 16, body >> 24};
-    memcpy(req.p + 8, len, 4);
 
     // Until the whole request is out the server cannot have acted on it: any failure falls back.
     size_t sent = 0;
