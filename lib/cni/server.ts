@@ -98,66 +98,58 @@ export function sameDirectoryFor(dir: string, pid: number): boolean {
   return !!mine && !!theirs && sameFile(mine, theirs);
 }
 
-type Placement = { hostNetns?: string; fd?: number } | { fallback: string };
+// This process's own namespaces: fixed for its life (the engine enters others only in threads
+// of its own), so read once.
+let self: { net?: FileId; mnt?: FileId } | undefined;
+const ownNamespaces = () => (self ??= { net: statId('/proc/self/ns/net'), mnt: statId('/proc/self/ns/mnt') });
 
-/** Where the request runs: its host namespace here, or why it cannot run here (see the top). */
-function place(req: CniRequest): Placement {
+/**
+ * Where the request runs (its host namespace here: undefined for this process's), or why it
+ * cannot run here (see the top). A descriptor it opens goes into `fds` for the caller to close.
+ */
+function place(req: CniRequest, fds: number[]): { hostNetns?: string } | { fallback: string } {
   const env = req.env;
-  const own = statId('/proc/self/ns/net');
+  const own = ownNamespaces();
   let hostNetns: string | undefined;
-  let fd: number | undefined;
-  if (!own || !sameFile(own, req.netns)) {
+  if (!own.net || !sameFile(own.net, req.netns)) {
     if (!req.netns.ino) return { fallback: 'the client could not read its network namespace' };
     const nsPath = `/proc/${req.pid}/ns/net`;
+    let fd: number;
     try {
       fd = fs.openSync(nsPath, 'r');
     } catch (e) {
       return { fallback: `the client's network namespace: ${(e as Error).message}` };
     }
+    fds.push(fd);
     // The descriptor is what the handles open (/proc/self/fd/N), so the namespace checked is
     // the one used even if the pid were reused meanwhile.
-    let st: FileId;
-    try {
-      st = fs.fstatSync(fd, { bigint: true });
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
-    if (!sameFile(st, req.netns)) {
-      fs.closeSync(fd);
+    if (!sameFile(fs.fstatSync(fd, { bigint: true }), req.netns)) {
       return { fallback: `${nsPath} is not the client's network namespace (pid ${req.pid} not visible here)` };
     }
     hostNetns = `/proc/self/fd/${fd}`;
   }
-  const done = (fallback: string): Placement => {
-    if (fd !== undefined) fs.closeSync(fd);
-    return { fallback };
-  };
   const netns = env.CNI_NETNS;
   if (netns) {
-    if (!netns.startsWith('/')) return done(`CNI_NETNS ${netns} is not an absolute path`);
+    if (!netns.startsWith('/')) return { fallback: `CNI_NETNS ${netns} is not an absolute path` };
     const mine = statId(netns);
     const c = req.cniNetns;
     if (c.errno === 0 ? !mine || !sameFile(mine, c) : c.errno < 0 || mine) {
-      return done(`CNI_NETNS ${netns} is not the same file here as for the client`);
+      return { fallback: `CNI_NETNS ${netns} is not the same file here as for the client` };
     }
   }
   const command = env.CNI_COMMAND;
-  if ((command === 'ADD' || command === 'DEL' || command === 'GC') && req.stdin) {
-    const ownMnt = statId('/proc/self/ns/mnt');
-    if (!ownMnt || !req.mntns.ino || !sameFile(ownMnt, req.mntns)) {
-      let dataDir: string | undefined;
-      try {
-        dataDir = dataDirOf(decodeConfig(req.stdin.toString('utf8')));
-      } catch {
-        dataDir = undefined; // the plugin refuses this configuration before it touches any file
-      }
-      if (dataDir && !sameDirectoryFor(dataDir, req.pid)) {
-        return done(`the client sees another mount namespace, and dataDir ${dataDir} is not the same directory there`);
-      }
+  if ((command === 'ADD' || command === 'DEL' || command === 'GC') && req.stdin && (!own.mnt || !req.mntns.ino || !sameFile(own.mnt, req.mntns))) {
+    let dataDir: string | undefined;
+    try {
+      dataDir = dataDirOf(decodeConfig(req.stdin.toString('utf8')));
+    } catch {
+      dataDir = undefined; // the plugin refuses this configuration before it touches any file
+    }
+    if (dataDir && !sameDirectoryFor(dataDir, req.pid)) {
+      return { fallback: `the client sees another mount namespace, and dataDir ${dataDir} is not the same directory there` };
     }
   }
-  return { hostNetns, fd };
+  return { hostNetns };
 }
 
 /**
@@ -165,11 +157,10 @@ function place(req: CniRequest): Placement {
  * the client shares it (it holds no state: every request reads the kernel afresh).
  */
 export async function serveRequest(req: CniRequest, own?: NetlinkHandle): Promise<CniResponse> {
-  let fd: number | undefined;
+  const fds: number[] = [];
   try {
-    const where = place(req);
+    const where = place(req, fds);
     if ('fallback' in where) return { status: 'fallback', reason: where.fallback };
-    fd = where.fd;
     const stdin = req.stdin;
     const out = await runPlugin(req.env, () => {
       if (!stdin) throw new Error('the client sent no standard input');
@@ -187,7 +178,7 @@ export async function serveRequest(req: CniRequest, own?: NetlinkHandle): Promis
     const err = new CniError(NETQOS_CODE.INTERNAL, 'internal error in the netqos CNI server', e instanceof Error ? e.stack ?? e.message : String(e));
     return { status: 'done', code: 1, stdout: `${JSON.stringify(err.toJSON(version))}\n`, stderr: '' };
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    for (const fd of fds) fs.closeSync(fd);
   }
 }
 
