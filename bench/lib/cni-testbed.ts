@@ -191,10 +191,12 @@ export class CniServerProcess {
 
   /**
    * Starts a server and waits (at most 30 s) until it listens. `verbose` (default true): a line
-   * per request, which events() reads.
+   * per request, which events() reads. `spawned` learns of the process at once, so a caller
+   * interrupted while it starts can still stop it.
    */
-  static async start(socket: string, launcher: string[] = [], verbose = true): Promise<CniServerProcess> {
+  static async start(socket: string, launcher: string[] = [], verbose = true, spawned?: (s: CniServerProcess) => void): Promise<CniServerProcess> {
     const s = new CniServerProcess(socket, launcher, verbose);
+    spawned?.(s);
     const deadline = Date.now() + 30_000;
     let gone = false;
     void s.exited.then(() => (gone = true));

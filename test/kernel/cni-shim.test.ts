@@ -27,11 +27,7 @@ let state: ReturnType<typeof nodeState>;
 let server: CniServerProcess;
 const servers = new Set<CniServerProcess>();
 
-async function startServer(socket: string, launcher: string[] = []): Promise<CniServerProcess> {
-  const s = await CniServerProcess.start(socket, launcher);
-  servers.add(s);
-  return s;
-}
+const startServer = (socket: string, launcher: string[] = []) => CniServerProcess.start(socket, launcher, true, (s) => servers.add(s));
 
 beforeAll(async () => {
   bed = new CniTestbed('nqn');
