@@ -29,6 +29,12 @@
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "<!@(pkg-config --cflags libmnl)"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "libraries": ["<!@(pkg-config --libs libmnl)"]
+    },
+    {
+      "target_name": "netqos-cni",
+      "type": "executable",
+      "sources": ["lib/cni/shim/netqos-cni.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

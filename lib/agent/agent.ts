@@ -7,6 +7,7 @@ import type { AnnotationMode, TbfProfile } from '../qos';
 import { ManifestSource } from './manifests';
 import { AgentMetrics } from './metrics';
 import type { PodSource } from './pods';
+import type { CniServer } from '../cni/server';
 import { Reconciler } from './reconciler';
 
 export interface AgentOptions {
@@ -41,6 +42,8 @@ export interface AgentOptions {
   watchBackoffMaxMs?: number;
   /** One link dump this often catches interfaces that appeared or were replaced (default 2000; 0: off). */
   linkCheckMs?: number;
+  /** Also serve the CNI plugin (lib/cni/server.ts) on this unix socket. */
+  cniSocket?: string;
 }
 
 export interface Agent {
@@ -50,6 +53,8 @@ export interface Agent {
   readonly metrics: AgentMetrics;
   /** The HTTP server's address (undefined without one). */
   readonly address: AddressInfo | undefined;
+  /** The CNI server (with cniSocket). */
+  readonly cni: CniServer | undefined;
   readonly ready: boolean;
   /** Resolves after the first successful full reconcile. */
   whenReady(): Promise<void>;
@@ -130,12 +135,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const rec = reconciler;
 
   let server: http.Server | undefined;
+  let cni: CniServer | undefined;
   let stopped = false;
   let interval: NodeJS.Timeout | undefined;
   const cleanup = async () => {
     stopped = true;
     if (interval) clearInterval(interval);
     await source.stop().catch((e: Error) => logger.warn({ err: e.message }, 'stopping the pod source failed'));
+    await cni?.close();
     await rec.stop();
     if (server) {
       const s = server;
@@ -185,6 +192,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       logger.info({ address: server.address() }, 'serving /metrics, /healthz and /readyz');
     }
 
+    if (options.cniSocket) {
+      // Loaded only when asked for; its requests run in this event loop, one at a time.
+      const { startCniServer } = await import('../cni/server');
+      const cniLog = logger.child({ component: 'cni' });
+      cni = await startCniServer({ socket: options.cniSocket, log: (level, msg, fields) => cniLog[level](fields ?? {}, msg) });
+    }
+
     let listed = false;
     await source.start({
       changed: (keys) => rec.changed(keys),
@@ -201,7 +215,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     await cleanup();
     throw e;
   }
-  logger.info({ source: source.kind, manifests: options.manifests, node: options.nodeName, netns: options.netns ?? '(this one)', resyncSeconds: resyncMs / 1000, prefix }, 'agent started');
+  logger.info({ source: source.kind, manifests: options.manifests, node: options.nodeName, netns: options.netns ?? '(this one)', resyncSeconds: resyncMs / 1000, prefix, cniSocket: cni?.socket }, 'agent started');
 
   return {
     logger,
@@ -214,6 +228,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     },
     get ready() {
       return rec.ready;
+    },
+    get cni() {
+      return cni;
     },
     whenReady: () => readyPromise,
     stop: async () => {

@@ -26,6 +26,7 @@ interface CliOptions {
   mode: 'strict' | 'calico';
   profile: 'netqos' | 'calico';
   gcScope: 'prefix' | 'all';
+  cniSocket?: string;
 }
 
 function seconds(value: string): number {
@@ -66,6 +67,8 @@ exist yet is retried with a backoff. A pod with invalid annotations is reported 
 it had; the other pods carry on.
 
 HTTP (--listen): /metrics (Prometheus), /healthz, /readyz (ready after the first full sync).
+CNI (--cni-socket PATH): also serves the netqos CNI plugin that \`netqos cni-install --socket PATH\`
+installed: each pod's ADD/DEL/CHECK/GC runs in this process (as \`netqos cni-server\` would).
 Logs: JSON lines on standard output (pino). SIGTERM or SIGINT stops the agent cleanly; the QoS
 stays in force, and a restarted agent with nothing changed sends nothing to the kernel.
 
@@ -91,6 +94,7 @@ export function buildAgentCommand(io: AgentIo, run: (opts: CliOptions) => Promis
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .addOption(new Option('--mode <mode>', 'strict: invalid annotations are reported and not applied; calico: clamp and drop as Calico does').choices(['strict', 'calico']).default('strict'))
     .addOption(new Option('--profile <profile>', "TBF numbers: netqos's burst policy or exactly Calico's").choices(['netqos', 'calico']).default('netqos'))
+    .option('--cni-socket <path>', 'also serve the CNI plugin on this unix socket (e.g. /run/netqos/cni.sock)')
     .addOption(new Option('--gc-scope <scope>', 'interfaces cleared when no pod claims them: prefix (named with the prefix, or named by a pod this run) or all').choices(['prefix', 'all']).default('prefix'))
     .addHelpText('after', AGENT_HELP)
     .action(async (opts: CliOptions) => run(opts));
@@ -127,6 +131,7 @@ export async function runAgent(argv: readonly string[], io: AgentIo = defaultIo)
     mode: options.mode,
     profile: options.profile,
     gcScope: options.gcScope,
+    cniSocket: options.cniSocket,
     defaultMetrics: true,
   };
   let agent: Agent;

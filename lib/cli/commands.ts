@@ -356,16 +356,39 @@ ${EXIT_CODES_HELP}`)
     .description('install netqos as a CNI plugin: an executable named netqos in the CNI bin directory')
     .option('--dir <dir>', "the runtime's CNI bin directory", '/opt/cni/bin')
     .option('--name <name>', 'the executable\'s name, the "type" in the network configuration', 'netqos')
-    .option('--no-bundle', 'skip the one-file bundle and code cache (the plugin then starts slower)')
+    .option('--socket <path>', 'the socket of the resident CNI server the plugin forwards to', '/run/netqos/cni.sock')
+    .option('--no-fallback', 'without a server, answer "try again later" instead of running the Node plugin (e.g. when this Node is not on the host)')
+    .option('--no-bundle', 'skip the one-file bundle and code cache (the Node plugin then starts slower)')
     .addHelpText('after', `
-Writes DIR/NAME, a script that runs this installation's dist/lib/cni/main.js with this Node,
-writes the plugin's bundle and V8 code cache next to main.js (as root: netqos's own directory
-must be writable), and prints a conflist to start from. Run it again after moving or upgrading
-netqos. Exit codes: 0 installed, 1 failure.`)
-    .action((opts: { dir: string; name: string; bundle: boolean }) => {
+Writes DIR/NAME: netqos's native plugin (build/Release/netqos-cni, a few kilobytes of C) with the
+socket and the fallback recorded at its end. Each call forwards the invocation to the resident
+server (\`netqos cni-server\` or \`netqos agent --cni-socket\`), which runs it in-process; with no
+server listening it runs this installation's dist/lib/cni/main.js with this Node instead (the
+same plugin, tens of milliseconds slower). Without a built shim it writes a shell script that
+always runs main.js, and says so. Also writes the Node plugin's bundle and V8 code cache next to
+main.js (as root: netqos's own directory must be writable), and prints a conflist to start from.
+Run it again after moving or upgrading netqos. Exit codes: 0 installed, 1 failure.`)
+    .action((opts: { dir: string; name: string; socket: string; fallback: boolean; bundle: boolean }) => {
       // Loaded only for this command: the CLI's other commands never read lib/cni.
       const { runCniInstall } = require('../cni/install') as typeof import('../cni/install');
-      setCode(runCniInstall({ dir: opts.dir, name: opts.name, bundle: opts.bundle }, io.stdout, io.stderr));
+      setCode(runCniInstall({ dir: opts.dir, name: opts.name, socket: opts.socket, fallback: opts.fallback, bundle: opts.bundle }, io.stdout, io.stderr));
+    });
+
+  program
+    .command('cni-server')
+    .description('serve the CNI plugin from this process: the installed plugin forwards each call here (fast pod ADD)')
+    .option('--socket <path>', 'the unix socket to listen on (mode 0600; a stale one is replaced)', '/run/netqos/cni.sock')
+    .option('--verbose', 'one line per request on standard error')
+    .addHelpText('after', `
+Runs in the foreground until SIGTERM or SIGINT, in the host's network namespace (as root, like
+the plugin). Each call of the installed plugin (\`netqos cni-install\`) is run here in-process, one
+at a time, in the network namespace the plugin was called in; when that cannot be established
+(another PID or mount namespace that does not match) the plugin runs the Node fallback instead.
+Logs go to standard error. \`netqos agent --cni-socket PATH\` serves the same from the agent.
+Exit codes: 0 after a signal, 1 when the socket cannot be served.`)
+    .action(async (opts: { socket: string; verbose?: boolean }) => {
+      const { runCniServer } = require('../cni/server') as typeof import('../cni/server');
+      setCode(await runCniServer({ socket: opts.socket, verbose: opts.verbose }, io.stderr));
     });
 
   program

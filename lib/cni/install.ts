@@ -1,12 +1,16 @@
 // `netqos cni-install --dir /opt/cni/bin`: puts an executable named `netqos` (the configuration's
-// "type") into the runtime's CNI bin directory. It is a two-line shell script that runs this
-// installation's dist/lib/cni/main.js with this Node, without NODE_OPTIONS and
-// NODE_EXTRA_CA_CERTS (a CA bundle alone costs Node ~40 ms of startup, on every pod). Also
-// writes the plugin's one-file bundle and V8 code cache next to main.js (bundle.ts), and prints
-// the conflist snippet to use.
+// "type") into the runtime's CNI bin directory: a copy of the native shim
+// (build/Release/netqos-cni, lib/cni/shim/netqos-cni.c) with a trailer that names the socket of
+// the resident server and the fallback, this installation's dist/lib/cni/main.js run with this
+// Node. One file, no configuration beside it. Without a built shim (no compiler when netqos was
+// installed) it writes the two-line shell script that runs main.js directly instead. Either way
+// NODE_OPTIONS and NODE_EXTRA_CA_CERTS are dropped for Node (a CA bundle alone costs Node ~40 ms
+// of startup, on every pod). Also writes the Node plugin's one-file bundle and V8 code cache next
+// to main.js (bundle.ts), and prints the conflist snippet to use.
 import * as fs from 'fs';
 import * as path from 'path';
 import { BUNDLE_FILE, CACHE_FILE, writeBundle } from './bundle';
+import { DEFAULT_SOCKET } from './protocol';
 
 export interface InstallOptions {
   /** The CNI bin directory (default /opt/cni/bin). */
@@ -17,11 +21,23 @@ export interface InstallOptions {
   bundle?: boolean;
   /** The Node binary the plugin runs with (default: the one running this). */
   node?: string;
+  /** The resident server's socket the shim connects to (default /run/netqos/cni.sock). */
+  socket?: string;
+  /** false: the shim has no Node fallback (it answers "try again later" without a server). */
+  fallback?: boolean;
+  /** false: install the shell script that always starts Node, even when the shim is built. */
+  shim?: boolean;
 }
 
 export interface InstallResult {
   executable: string;
   main: string;
+  /** shim: the native shim (socket, fallback); script: the shell wrapper around main.js. */
+  kind: 'shim' | 'script';
+  socket?: string;
+  fallback: boolean;
+  /** Why the shell wrapper was written although the shim was wanted. */
+  shimMissing?: string;
   bundle?: { path: string; files: number; cacheBytes: number };
   bundleError?: string;
   conflist: object;
@@ -32,6 +48,40 @@ export function pluginMain(): string {
   let dir = __dirname;
   if (!dir.split(path.sep).includes('dist')) dir = path.join(dir, '..', '..', 'dist', 'lib', 'cni');
   return path.join(dir, 'main.js');
+}
+
+/** The shim as node-gyp builds it (binding.gyp's netqos-cni target). */
+export function shimBinary(): string {
+  return path.resolve(path.dirname(pluginMain()), '..', '..', '..', 'build', 'Release', 'netqos-cni');
+}
+
+// What the shim reads from the end of its own file (read_trailer in netqos-cni.c): three
+// NUL-terminated strings, their length as a little-endian u32, the magic.
+const TRAILER_MAGIC = 'NQCNITR1';
+
+export interface Trailer {
+  /** The fallback: Node and main.js (both empty: no fallback). */
+  node: string;
+  main: string;
+  socket: string;
+}
+
+export function encodeTrailer(t: Trailer): Buffer {
+  const data = Buffer.from(`${t.node}\0${t.main}\0${t.socket}\0`, 'utf8');
+  const tail = Buffer.alloc(12);
+  tail.writeUInt32LE(data.length, 0);
+  tail.write(TRAILER_MAGIC, 4, 'latin1');
+  return Buffer.concat([data, tail]);
+}
+
+/** The trailer of an installed shim, undefined when the file has none. */
+export function readTrailer(file: string): Trailer | undefined {
+  const b = fs.readFileSync(file);
+  if (b.length < 12 || b.toString('latin1', b.length - 8) !== TRAILER_MAGIC) return undefined;
+  const n = b.readUInt32LE(b.length - 12);
+  if (n + 12 > b.length) return undefined;
+  const [node, main, socket] = b.toString('utf8', b.length - 12 - n, b.length - 12).split('\0');
+  return socket === undefined ? undefined : { node, main, socket };
 }
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -65,11 +115,27 @@ export function installPlugin(options: InstallOptions): InstallResult {
   const dir = path.resolve(options.dir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const executable = path.join(dir, name);
+  const node = options.node ?? process.execPath;
+  const fallback = options.fallback !== false;
+  const socket = path.resolve(options.socket ?? DEFAULT_SOCKET);
+  if (Buffer.byteLength(socket) > 107) throw new Error(`--socket ${socket}: a unix socket path is at most 107 bytes`);
+  const shim = shimBinary();
+  let content: Buffer;
+  let result: InstallResult;
+  if (options.shim !== false && fs.existsSync(shim)) {
+    content = Buffer.concat([fs.readFileSync(shim), encodeTrailer(fallback ? { node, main, socket } : { node: '', main: '', socket })]);
+    result = { executable, main, kind: 'shim', socket, fallback, conflist: sampleConflist(name) };
+  } else {
+    if (!fallback) throw new Error(`${shim} is missing (netqos was built without a C compiler), and without the fallback nothing could run the plugin`);
+    content = Buffer.from(wrapperScript(node, main));
+    result = { executable, main, kind: 'script', fallback, conflist: sampleConflist(name) };
+    if (options.shim !== false) result.shimMissing = `${shim} is missing (netqos was built without a C compiler?)`;
+  }
+  // A new file renamed over the old one: a runtime running the old executable keeps it intact.
   const tmp = `${executable}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, wrapperScript(options.node ?? process.execPath, main), { mode: 0o755 });
+  fs.writeFileSync(tmp, content, { mode: 0o755 });
   fs.chmodSync(tmp, 0o755);
   fs.renameSync(tmp, executable);
-  const result: InstallResult = { executable, main, conflist: sampleConflist(name) };
   if (options.bundle !== false) {
     const cniDir = path.dirname(main);
     try {
@@ -93,7 +159,14 @@ export function runCniInstall(options: InstallOptions, out: (s: string) => void,
     err(`error: ${(e as Error).message}\n`);
     return 1;
   }
-  out(`installed ${r.executable} -> ${r.main}\n`);
+  if (r.kind === 'shim') {
+    out(`installed ${r.executable}: the native plugin, forwarding to the netqos CNI server at ${r.socket}\n`);
+    out(r.fallback ? `  without a server it runs ${r.main}\n` : '  without a server it answers "try again later" (CNI code 11): no fallback\n');
+    out(`  start the server with \`netqos cni-server --socket ${r.socket}\` or \`netqos agent ... --cni-socket ${r.socket}\`\n`);
+  } else {
+    out(`installed ${r.executable} -> ${r.main}\n`);
+  }
+  if (r.shimMissing) err(`warning: wrote a shell wrapper that starts Node on every call (tens of milliseconds per pod): ${r.shimMissing}\n`);
   if (r.bundle) out(`bundle ${r.bundle.path} (${r.bundle.files} modules, code cache ${r.bundle.cacheBytes} bytes)\n`);
   if (r.bundleError) err(`warning: no bundle (the plugin works, starts slower): ${r.bundleError}\n`);
   out(`\nAdd netqos after the plugin that makes the pod's veth, e.g. in /etc/cni/net.d/10-pods.conflist:\n`);

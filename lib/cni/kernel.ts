@@ -1,6 +1,8 @@
 // The CNI verbs that touch the kernel. Every change goes through the QoS library (one read, one
-// diff, one atomic batch), on the host-side interface of the pod, in the namespace this process
-// runs in (runtimes run plugins in the host's). Loaded only after the configuration is valid.
+// diff, one atomic batch), on the host-side interface of the pod, in the namespace the plugin was
+// run in (runtimes run plugins in the host's): this process's, or, for the resident server
+// (server.ts), the one its client runs in (`hostNetns`). Loaded only after the configuration is
+// valid.
 import { openNetlink, describe, type NetlinkHandle } from '../netlink/handle';
 import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
@@ -12,6 +14,21 @@ import { CNI_CODE, CniError, NETQOS_CODE } from './errors';
 import { listRecords, readRecord, removeRecord, writeRecord, type AttachmentRecord } from './records';
 
 export type Log = (line: string) => void;
+
+/** Where the verbs run. */
+export interface Context {
+  /** The node-side network namespace (a path); undefined: this process's. */
+  hostNetns?: string;
+  /** An open handle on that namespace, used and left open (the server's own namespace's). */
+  host?: NetlinkHandle;
+}
+
+/** The node-side handle and how to let it go (closed when opened here). */
+function openHost(ctx: Context): { host: NetlinkHandle; release(): void } {
+  if (ctx.host) return { host: ctx.host, release: () => {} };
+  const host = openNetlink(ctx.hostNetns ? { netns: ctx.hostNetns } : {});
+  return { host, release: () => host.close() };
+}
 
 /** Any failure below -> a CNI error with the spec's or netqos's code. */
 export function toCniError(e: unknown): CniError {
@@ -87,8 +104,8 @@ export function macAddress(address: string): string {
  * only the difference, nothing when it matches), record the attachment, and pass prevResult on
  * with the IFB netqos shapes the pod's egress on.
  */
-export function add(inv: Invocation, config: PluginConfig, log: Log): PrevResult {
-  const host = openNetlink();
+export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Context = {}): PrevResult {
+  const { host, release } = openHost(ctx);
   try {
     const peer = hostInterface(inv, config.prevResult, host);
     const handles = new Map([['', host]]);
@@ -118,7 +135,7 @@ export function add(inv: Invocation, config: PluginConfig, log: Log): PrevResult
     }
     return out;
   } finally {
-    host.close();
+    release();
   }
 }
 
@@ -156,8 +173,8 @@ function clearInterface(host: NetlinkHandle, links: LinkState[], ifname: string,
  * (the namespace was deleted first, taking the veth pair with it) leaves only its IFB, deleted by
  * its derived name.
  */
-export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDir' | 'prevResult'>, log: Log): void {
-  const host = openNetlink();
+export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDir' | 'prevResult'>, log: Log, ctx: Context = {}): void {
+  const { host, release } = openHost(ctx);
   try {
     const links = host.dumpSync({ type: 'link' });
     let discovered: string | undefined;
@@ -189,7 +206,7 @@ export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDi
     for (const name of names) clearInterface(host, links, name, log);
     removeRecord(config.dataDir, config.name, inv.containerId!, inv.ifname!);
   } finally {
-    host.close();
+    release();
   }
 }
 
@@ -203,8 +220,8 @@ function summary(s: QosStatus | undefined): string {
 }
 
 /** CHECK: the kernel matches the configuration when ADD would send nothing. */
-export async function check(inv: Invocation, config: PluginConfig): Promise<void> {
-  const host = openNetlink();
+export async function check(inv: Invocation, config: PluginConfig, ctx: Context = {}): Promise<void> {
+  const { host, release } = openHost(ctx);
   try {
     const peer = hostInterface(inv, config.prevResult, host);
     const handles = new Map([['', host]]);
@@ -219,7 +236,7 @@ export async function check(inv: Invocation, config: PluginConfig): Promise<void
       `ADD would: ${ops.map(describe).join('; ')}. In force: ${summary(status)}`,
     );
   } finally {
-    host.close();
+    release();
   }
 }
 
@@ -231,8 +248,8 @@ export async function check(inv: Invocation, config: PluginConfig): Promise<void
  * interface is gone. Objects on a live interface without a record are left alone: nothing says
  * whose they are. Does as much as it can, then reports the first failure.
  */
-export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { containerID: string; ifname: string }[] | undefined, log: Log): void {
-  const host = openNetlink();
+export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { containerID: string; ifname: string }[] | undefined, log: Log, ctx: Context = {}): void {
+  const { host, release } = openHost(ctx);
   const failures: string[] = [];
   try {
     let links = host.dumpSync({ type: 'link' });
@@ -265,19 +282,19 @@ export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { cont
       }
     }
   } finally {
-    host.close();
+    release();
   }
   if (failures.length) throw new CniError(NETQOS_CODE.KERNEL, `GC could not remove ${failures.length} item(s)`, failures.join('; '));
 }
 
 /** STATUS: the engine loads and the kernel answers a link dump in this namespace. */
-export function status(): void {
+export function status(ctx: Context = {}): void {
   try {
-    const h = openNetlink();
+    const { host, release } = openHost(ctx);
     try {
-      h.dumpSync({ type: 'link' });
+      host.dumpSync({ type: 'link' });
     } finally {
-      h.close();
+      release();
     }
   } catch (e) {
     throw new CniError(CNI_CODE.NOT_AVAILABLE, 'netqos cannot program traffic control here', (e as Error).message);

@@ -51,9 +51,10 @@ function toError(e: unknown): CniError {
 
 /**
  * Runs one invocation. `readStdin` is called at most once, and not at all for VERSION or when
- * CNI_COMMAND is unset (then the plugin only says what it is, on standard error).
+ * CNI_COMMAND is unset (then the plugin only says what it is, on standard error). `ctx` says
+ * which namespace is the node's (the resident server runs its clients' invocations).
  */
-export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => string): Promise<PluginOutput> {
+export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => string, ctx: KernelModule.Context = {}): Promise<PluginOutput> {
   let stderr = '';
   const log = (line: string) => {
     stderr += `${line}\n`;
@@ -80,7 +81,7 @@ export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => string)
     }
     const inv = readEnvironment(env) as Invocation;
     conf = decodeConfig(stdin);
-    const stdout = await dispatch(inv, conf, log);
+    const stdout = await dispatch(inv, conf, log, ctx);
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = toError(e);
@@ -89,17 +90,17 @@ export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => string)
   }
 }
 
-async function dispatch(inv: Invocation, conf: RawConfig, log: (line: string) => void): Promise<string> {
+async function dispatch(inv: Invocation, conf: RawConfig, log: (line: string) => void, ctx: KernelModule.Context): Promise<string> {
   switch (inv.command) {
     case 'ADD': {
       const { config, warnings } = readPluginConfig(conf, 'ADD');
       for (const w of warnings) log(`netqos: warning: ${w}`);
-      const result: PrevResult = kernel().add(inv, config, log);
+      const result: PrevResult = kernel().add(inv, config, log, ctx);
       return `${JSON.stringify(result)}\n`;
     }
     case 'CHECK': {
       const { config } = readPluginConfig(conf, 'CHECK');
-      await kernel().check(inv, config);
+      await kernel().check(inv, config, ctx);
       return '';
     }
     case 'DEL': {
@@ -107,17 +108,17 @@ async function dispatch(inv: Invocation, conf: RawConfig, log: (line: string) =>
       // dataDir and prevResult matter (a configuration ADD refused still deletes cleanly).
       checkCommon(conf, 'DEL');
       const prev = conf.prevResult && typeof conf.prevResult === 'object' && !Array.isArray(conf.prevResult) ? (conf.prevResult as PrevResult) : undefined;
-      kernel().del(inv, { name: conf.name as string, dataDir: dataDirOf(conf), prevResult: prev }, log);
+      kernel().del(inv, { name: conf.name as string, dataDir: dataDirOf(conf), prevResult: prev }, log, ctx);
       return '';
     }
     case 'GC': {
       checkCommon(conf, 'GC');
-      kernel().gc({ name: conf.name as string, dataDir: dataDirOf(conf) }, validAttachments(conf), log);
+      kernel().gc({ name: conf.name as string, dataDir: dataDirOf(conf) }, validAttachments(conf), log, ctx);
       return '';
     }
     case 'STATUS': {
       checkCommon(conf, 'STATUS');
-      kernel().status();
+      kernel().status(ctx);
       return '';
     }
     default:

@@ -24,9 +24,17 @@ const fileOf = (dataDir: string, network: string, containerID: string, ifname: s
 
 export function writeRecord(dataDir: string, r: AttachmentRecord): void {
   const file = fileOf(dataDir, r.network, r.containerID, r.ifname);
+  const text = `${JSON.stringify(r)}\n`;
+  // A repeated ADD finds its record unchanged: replacing a file by rename makes ext4 start
+  // writeback (auto_da_alloc), a millisecond or more per ADD.
+  try {
+    if (fs.readFileSync(file, 'utf8') === text) return;
+  } catch {
+    /* not there yet */
+  }
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(r)}\n`, { mode: 0o644 });
+  fs.writeFileSync(tmp, text, { mode: 0o644 });
   fs.renameSync(tmp, file);
 }
 

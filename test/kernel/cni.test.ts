@@ -9,24 +9,23 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { installPlugin } from '../../lib/cni/install';
 import { CniTestbed, REFERENCE_PLUGINS, type Invocation, type Pod } from '../../bench/lib/cni-testbed';
-import { runClient, startServer, stop } from '../helpers/iperf';
+import { RATE, badConfigurations, expectOk, expectShapedPair, hostVeth, nodeState } from '../helpers/cni';
 
 const NETWORK = 'nqnet';
 const SUBNET = '198.18.40.0/24';
 const REFERENCE = path.join(REFERENCE_PLUGINS, 'bandwidth');
-const RATE = 10_000_000;
-const GOODPUT_CEILING = RATE * (1448 / 1514);
 
 let bed: CniTestbed;
 let netqosBin: string;
 let dataDir: string;
+let state: ReturnType<typeof nodeState>;
 
 beforeAll(() => {
   bed = new CniTestbed('nqn');
-  const bin = path.join(bed.dir, 'bin');
-  installPlugin({ dir: bin });
-  netqosBin = path.join(bin, 'netqos');
+  // The Node plugin itself (the shell wrapper); cni-shim.test.ts runs the native shim and server.
+  netqosBin = installPlugin({ dir: path.join(bed.dir, 'bin'), shim: false }).executable;
   dataDir = path.join(bed.dir, 'netqos');
+  state = nodeState(bed);
 });
 afterAll(() => bed?.destroy());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -50,25 +49,11 @@ function netqos(command: string, conf: unknown, pod?: Pod, env: Record<string, s
 }
 
 const conf = (prevResult: unknown, extra: Record<string, unknown> = {}) => ({ cniVersion: '1.0.0', name: NETWORK, type: 'netqos', dataDir, ...extra, ...(prevResult ? { prevResult } : {}) });
-const hostVeth = (prev: { interfaces: { name: string; sandbox?: string }[] }) => prev.interfaces.find((i) => !i.sandbox)!.name;
-const podAddress = (prev: { ips: { address: string }[] }) => prev.ips[0].address.split('/')[0];
-
-interface Tbf { kind: string; handle: string; dev: string; options: { rate: number; burst: number; lat: number } }
-const qdiscs = (dev?: string): Tbf[] => JSON.parse(bed.exec(['tc', '-j', 'qdisc', 'show', ...(dev ? ['dev', dev] : [])]) || '[]').map((q: Tbf) => ({ ...q, dev: q.dev ?? dev }));
-const rootOf = (dev: string) => qdiscs(dev).find((q) => (q as unknown as { root?: boolean }).root);
-const links = (): { ifname: string; link_type: string; address: string }[] => JSON.parse(bed.exec(['ip', '-j', 'link', 'show']));
-const ifbs = (prefix: string) => links().map((l) => l.ifname).filter((n) => n.startsWith(prefix));
-/** The actions of every filter on a hook. */
-function actions(dev: string, hook: string): { kind: string; to_dev?: string; control_action?: { type: string } }[] {
-  let out: string;
-  try {
-    out = bed.exec(['tc', '-j', 'filter', 'show', 'dev', dev, hook]);
-  } catch {
-    return [];
-  }
-  return (JSON.parse(out || '[]') as { options?: { actions?: [] } }[]).flatMap((f) => f.options?.actions ?? []);
-}
-const expectOk = (r: Invocation) => expect({ code: r.code, stdout: r.code ? r.stdout : '', stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stdout: '', stderr: '' });
+const qdiscs = (dev?: string) => state.qdiscs(dev);
+const rootOf = (dev: string) => state.rootOf(dev);
+const links = () => state.links();
+const ifbs = (prefix: string) => state.ifbs(prefix);
+const actions = (dev: string, hook: string) => state.actions(dev, hook);
 
 describe('the lifecycle: ADD, CHECK, DEL', () => {
   let pod: Pod;
@@ -272,20 +257,7 @@ describe('bad configurations: the right CNI error code, and nothing changes', ()
   });
   afterAll(() => netqos('DEL', conf(prev, limits), pod));
 
-  // A configuration that would change the rates if it were accepted.
-  const changed = { ...limits, ingressRate: 2 * RATE };
-  test.each<[string, () => [unknown, Record<string, string | undefined>], number, string]>([
-    ['a rate without a burst', () => [conf(prev, { ...changed, ingressBurst: undefined }), {}], 7, 'if rate is set, burst must also be set'],
-    ['a burst over 4 GiB', () => [conf(prev, { ...changed, ingressBurst: 8 * 4294967296 }), {}], 7, 'burst cannot be more than 4GB'],
-    ['no prevResult', () => [conf(undefined, changed), {}], 7, 'must be called as chained plugin'],
-    ['a netns path that does not exist', () => [conf(prev, changed), { CNI_NETNS: '/var/run/netns/nqp-does-not-exist' }], 4, 'CNI_NETNS /var/run/netns/nqp-does-not-exist is not a network namespace'],
-    ['a netns path that is not a namespace', () => [conf(prev, changed), { CNI_NETNS: '/etc/hostname' }], 4, 'CNI_NETNS /etc/hostname is not a network namespace'],
-    ['malformed JSON', () => [JSON.stringify(conf(prev, changed)).slice(0, -5), {}], 6, 'error decoding the network configuration'],
-    ['an unsupported version', () => [conf(prev, { ...changed, cniVersion: '0.2.0' }), {}], 1, 'incompatible CNI versions'],
-    ['a bad pod annotation', () => [conf(prev, { ...changed, runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'qos.projectcalico.org/dscp': 'FAST' } } }), {}], 7, 'invalid QoS configuration'],
-    ['a burst no TBF can hold', () => [conf(prev, { ...changed, ingressRate: 1_000_000, ingressBurst: 2_400_000_000 }), {}], 7, 'ingress burst too large for the rate'],
-    ['a container interface that is not there', () => [conf(prev, changed), { CNI_IFNAME: 'eth9' }], 100, 'container interface eth9 not found'],
-  ])('%s', (_name, make, code, msg) => {
+  test.each(badConfigurations(conf, () => prev, limits))('%s', (_name, make, code, msg) => {
     const before = bed.snapshot();
     const [input, env] = make();
     const r = netqos('ADD', input, pod, env);
@@ -297,31 +269,6 @@ describe('bad configurations: the right CNI error code, and nothing changes', ()
 
 describe('iperf3 between two pods', () => {
   test('10 Mbit/s each way: goodput within 5 % of the ceiling (1448/1514 of the rate), both directions', async () => {
-    const server = bed.pod('srv');
-    const client = bed.pod('cli');
-    const limits = { ingressRate: RATE, ingressBurst: 262_144, egressRate: RATE, egressBurst: 262_144 };
-    const serverPrev = bed.addPtp(server, NETWORK, SUBNET);
-    const clientPrev = bed.addPtp(client, NETWORK, SUBNET);
-    expect(netqos('ADD', conf(serverPrev, limits), server).code).toBe(0);
-    expect(netqos('ADD', conf(clientPrev, limits), client).code).toBe(0);
-    /** One bounded run; a server that was not listening yet (a loaded machine) gets a second try. */
-    const measure = async (reverse: boolean) => {
-      for (let attempt = 0; ; attempt++) {
-        const iperf = startServer(server.netns);
-        try {
-          await new Promise((r) => setTimeout(r, 500));
-          return await runClient(client.netns, podAddress(serverPrev), 4, { omit: 1, reverse });
-        } catch (e) {
-          if (attempt >= 2 || !/connect|refused/i.test((e as Error).message)) throw e;
-        } finally {
-          stop(iperf);
-        }
-      }
-    };
-    for (const reverse of [false, true]) {
-      const result = await measure(reverse);
-      process.stdout.write(`cni iperf3 ${reverse ? 'server->client' : 'client->server'}: ${(result.receivedBps / 1e6).toFixed(3)} Mbit/s (ceiling ${(GOODPUT_CEILING / 1e6).toFixed(3)})\n`);
-      expect(Math.abs(result.receivedBps - GOODPUT_CEILING) / GOODPUT_CEILING).toBeLessThan(0.05);
-    }
+    await expectShapedPair(bed, NETWORK, SUBNET, (limits, prev, p) => netqos('ADD', conf(prev, limits), p), 'cni iperf3');
   }, 90_000);
 });

@@ -8,7 +8,7 @@ import { decodeConfig, mergeQos, readEnvironment, readPluginConfig, validAttachm
 import { CniError } from '../../lib/cni/errors';
 import { runPlugin } from '../../lib/cni/plugin';
 import { macAddress } from '../../lib/cni/kernel';
-import { sampleConflist, wrapperScript } from '../../lib/cni/install';
+import { installPlugin, readTrailer, sampleConflist, shimBinary, wrapperScript } from '../../lib/cni/install';
 import { bundleSource, loadBundle, writeBundle } from '../../lib/cni/bundle';
 import { run } from '../../lib/cli/commands';
 
@@ -229,7 +229,7 @@ describe('pieces', () => {
     expect(sampleConflist()).toMatchObject({ plugins: [{ type: 'ptp' }, { type: 'netqos', capabilities: { bandwidth: true, 'io.kubernetes.cri.pod-annotations': true } }] });
   });
 
-  test('netqos cni-install --dir: the executable, the conflist on standard output', async () => {
+  test('netqos cni-install --dir: the native plugin with its trailer (or the shell script), the conflist on standard output', async () => {
     if (!fs.existsSync(path.join(ROOT, 'dist/lib/cni/main.js'))) return; // `npm test` builds dist first
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-install-'));
     try {
@@ -239,9 +239,23 @@ describe('pieces', () => {
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       const exe = path.join(dir, 'bin', 'netqos');
       expect(fs.statSync(exe).mode & 0o777).toBe(0o755);
-      expect(fs.readFileSync(exe, 'utf8')).toContain(path.join(ROOT, 'dist/lib/cni/main.js'));
-      expect(stdout).toContain(`installed ${exe}`);
+      const main = path.join(ROOT, 'dist/lib/cni/main.js');
+      if (fs.existsSync(shimBinary())) {
+        // The native shim, its socket and fallback recorded at its end; one file in the bin dir.
+        expect(readTrailer(exe)).toEqual({ node: process.execPath, main, socket: '/run/netqos/cni.sock' });
+        expect(fs.readFileSync(exe).subarray(0, 4)).toEqual(Buffer.from('\x7fELF', 'latin1'));
+        expect(stdout).toContain(`installed ${exe}: the native plugin, forwarding to the netqos CNI server at /run/netqos/cni.sock`);
+      } else {
+        expect(fs.readFileSync(exe, 'utf8')).toBe(wrapperScript(process.execPath, main));
+      }
+      expect(fs.readdirSync(path.join(dir, 'bin'))).toEqual(['netqos']);
       expect(JSON.parse(stdout.slice(stdout.indexOf('{')))).toEqual(sampleConflist());
+      // --socket and --no-fallback are recorded; without the shim (or asked not to use it) the shell script.
+      expect(await run(['cni-install', '--dir', path.join(dir, 'b2'), '--no-bundle', '--socket', '/run/x/y.sock', '--no-fallback'], { stdout: () => {}, stderr: () => {} })).toBe(fs.existsSync(shimBinary()) ? 0 : 1);
+      if (fs.existsSync(shimBinary())) expect(readTrailer(path.join(dir, 'b2', 'netqos'))).toEqual({ node: '', main: '', socket: '/run/x/y.sock' });
+      const script = installPlugin({ dir: path.join(dir, 'b3'), bundle: false, shim: false });
+      expect(script.kind).toBe('script');
+      expect(fs.readFileSync(script.executable, 'utf8')).toBe(wrapperScript(process.execPath, main));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
