@@ -1,7 +1,7 @@
 // netqos benchmarks (issue 4): netqos against the C++ floor, tc/ip spawned per command,
 // tc -batch / ip -batch, pyroute2 and the CNI bandwidth plugin, on W1..W6 and single-pod latency.
 //
-//   node dist/bench/run.js [--quick] [--sizes 10,100,1000,10000] [--only W1,W2,...,LAT] [--no-caps]
+//   node dist/bench/run.js [--quick] [--sizes 10,100,1000,10000] [--only W1,W2,...,LAT,CNI] [--no-caps]
 //                          [--contenders floor,nq-qos,...] [--from bench/results/latest.json]
 //
 // Must run as root. Every measurement runs in a worker process (worker.ts) started inside a fresh
@@ -16,6 +16,7 @@ import { machine, machineLine, type Machine } from './lib/machine';
 import { createTopology, destroyTopology, removeAll, removeStale, type Topology } from './lib/netns';
 import { renderSvg, type Panel } from './lib/plot';
 import { extrapolate, fmtRatio, fmtTime, mean, median, percentile } from './lib/stats';
+import { benchAdd, formatBench, type BenchResult } from './cni-add';
 
 // ---- what runs --------------------------------------------------------------------------------
 
@@ -109,6 +110,8 @@ interface Options {
   quick: boolean;
   sizes: number[];
   only: Set<Workload>;
+  /** The CNI ADD-time comparison (cni-add.ts) after the workloads: `--only ...,CNI`. */
+  cni: boolean;
   noCaps: boolean;
   /** Only these contenders (for looking at one closely); default all. */
   contenders?: Set<ContenderId>;
@@ -117,7 +120,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, sizes: [], only: new Set(WORKLOADS), noCaps: false };
+  const o: Options = { quick: false, sizes: [], only: new Set(WORKLOADS), noCaps: false, cni: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -131,9 +134,10 @@ function parseArgs(argv: string[]): Options {
     else if (a.startsWith('--contenders')) o.contenders = new Set(value().split(',').map((s) => s.trim()) as ContenderId[]);
     else if (a.startsWith('--sizes')) o.sizes = value().split(',').map((s) => Number(s.replace(/_/g, '')));
     else if (a.startsWith('--only')) {
-      const ws = value().split(',').map((s) => s.trim().toUpperCase()) as Workload[];
-      for (const w of ws) if (!WORKLOADS.includes(w)) usage(`unknown workload ${w}`);
-      o.only = new Set(ws);
+      const ws = value().split(',').map((s) => s.trim().toUpperCase());
+      for (const w of ws) if (w !== 'CNI' && !WORKLOADS.includes(w as Workload)) usage(`unknown workload ${w}`);
+      o.cni = ws.includes('CNI');
+      o.only = new Set(ws.filter((w) => w !== 'CNI') as Workload[]);
     } else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option ${a}`);
   }
@@ -145,7 +149,7 @@ function parseArgs(argv: string[]): Options {
 
 function usage(problem?: string): never {
   if (problem) process.stderr.write(`bench: ${problem}\n`);
-  process.stderr.write('usage: node dist/bench/run.js [--quick] [--sizes 10,100,1000,10000] [--only W1,W2,W3,W4,W5,W6,LAT] [--no-caps]\n       [--from results.json (tables and plot again, no measuring)] [--contenders floor,nq-qos,nq-qos-sync,nq-qos-one,nq-raw,nq-raw-sync,nq-one,tc-batch,pyroute2,cni,tc-spawn]\n');
+  process.stderr.write('usage: node dist/bench/run.js [--quick] [--sizes 10,100,1000,10000] [--only W1,W2,W3,W4,W5,W6,LAT,CNI] [--no-caps]\n       [--from results.json (tables and plot again, no measuring)] [--contenders floor,nq-qos,nq-qos-sync,nq-qos-one,nq-watch,nq-raw,nq-raw-sync,nq-one,tc-batch,pyroute2,cni,tc-spawn]\n');
   process.exit(problem ? 2 : 0);
 }
 
@@ -400,7 +404,20 @@ async function runAll(opts: Options): Promise<void> {
     process.stderr.write(`single-pod latency [${elapsed()}]\n`);
     await measureGroup(opts, 'LAT', 1, CONTENDERS.LAT.map((c) => ({ c, topology: () => createTopology(`lat-${c}`, 1, c === 'nq-qos' || c === 'nq-qos-sync' || c === 'nq-watch' ? 'cali' : 'h') })));
   }
+  if (opts.cni) {
+    process.stderr.write(`CNI ADD time [${elapsed()}]\n`);
+    try {
+      cni = await benchAdd(opts.quick ? 10 : 30);
+    } catch (e) {
+      cniError = (e as Error).message.split('\n')[0];
+      process.stderr.write(`  CNI ADD time: ${cniError}\n`);
+    }
+  }
 }
+
+/** The CNI ADD-time comparison, or why it did not run. */
+let cni: BenchResult | undefined;
+let cniError: string | undefined;
 
 function computeRatios(): void {
   for (const cell of cells) {
@@ -469,6 +486,14 @@ function targets(opts: Options): Target[] {
       target: `single-pod async p50 within 100 µs of the floor's rtt: ${label('LAT', c)}`,
       measured: ok ? `p50 ${cell!.p50Us!.toFixed(1)} µs vs floor ${floorLat!.p50Us!.toFixed(1)} µs: +${(cell!.p50Us! - floorLat!.p50Us!).toFixed(1)} µs` : 'not measured',
       met: ok ? cell!.p50Us! - floorLat!.p50Us! <= 100 : undefined,
+    });
+  }
+  // Issue 5: a netqos CNI ADD no slower than the reference plugin's.
+  if (opts.cni) {
+    out.push({
+      target: 'CNI ADD (native plugin + resident server) not slower than the reference bandwidth plugin (medians)',
+      measured: cni ? `${cni.shim.median.toFixed(1)} ms vs ${cni.reference.median.toFixed(1)} ms (${(cni.shim.median / cni.reference.median).toFixed(2)}x)` : `not measured (${cniError})`,
+      met: cni ? cni.shim.median <= cni.reference.median : undefined,
     });
   }
   return out;
@@ -555,6 +580,20 @@ function report(opts: Options, m: Machine, seconds: number): { text: string; md:
     text.push(`${TITLE[w]}   (baseline: ${label(w, BASELINE[w])})`, textTable(HEAD, rows, breaks), '');
     md.push(`#### ${TITLE[w]}`, '', mdTable(HEAD, rows), '');
   }
+  if (cni || cniError) {
+    text.push(cni ? formatBench(cni) : `CNI ADD time: not measured (${cniError})`, '');
+    md.push(`#### CNI ADD time (${cni ? `${cni.runs} runs, ` : ''}whole processes under \`ip netns exec\`, as a runtime runs a plugin)`, '');
+    if (cni) {
+      const row = (label: string, x: BenchResult['reference']) => [label, `${x.median.toFixed(1)} ms`, `${x.p90.toFixed(1)} ms`, `${x.min.toFixed(1)} ms`];
+      md.push(mdTable(['plugin', 'median', 'p90', 'min'], [
+        row('reference `bandwidth` (Go)', cni.reference),
+        row('netqos: native plugin + resident server', cni.shim),
+        row('netqos: native plugin, no server (falls back to Node)', cni.shimFallback),
+        row('netqos: Node plugin (bundle + code cache)', cni.netqos),
+        row('launcher alone: `ip netns exec <node> /bin/true`', cni.launcher),
+      ], new Set([1, 2, 3])), '');
+    } else md.push(`Not measured: ${cniError}`, '');
+  }
   const mem = memoryRows(opts);
   if (mem.length) {
     const head = ['workload', 'netqos contender', 'peak RSS (maxRSS)', 'RSS after loading'];
@@ -579,7 +618,7 @@ function report(opts: Options, m: Machine, seconds: number): { text: string; md:
     'netqos applyQos/clearQos are atomic per namespace (they snapshot the touched interfaces first); the raw engine contenders send the operations planQos computed beforehand, without the read-back.',
   ];
   md.push('Notes:', '', ...notes.map((n) => `- ${n}`), '', 'Plot: `bench/results/latest.svg` (cost per item vs N, log-log).', '');
-  const json = { machine: m, options: { ...opts, only: [...opts.only] }, durationSeconds: seconds, cells, targets: ts };
+  const json = { machine: m, options: { ...opts, only: [...opts.only] }, durationSeconds: seconds, cells, cni, targets: ts };
   return { text: text.join('\n'), md: md.join('\n'), json, svg: plot(opts, m) };
 }
 
@@ -688,7 +727,8 @@ function write(out: ReturnType<typeof report>, seconds: number): void {
 
 /** Tables, markdown and plot again from a results file (after a change to the report code). */
 function rerender(file: string): void {
-  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { machine: Machine; options: Omit<Options, 'only'> & { only: Workload[] }; durationSeconds: number; cells: Cell[] };
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { machine: Machine; options: Omit<Options, 'only'> & { only: Workload[] }; durationSeconds: number; cells: Cell[]; cni?: BenchResult };
+  cni = saved.cni;
   const opts: Options = { ...saved.options, only: new Set(saved.options.only), contenders: undefined };
   cells.push(...saved.cells.map((c) => ({ ...c, vsBaseline: undefined, vsFloor: undefined })));
   write(report(opts, saved.machine, saved.durationSeconds), saved.durationSeconds);

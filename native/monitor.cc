@@ -43,7 +43,6 @@ Monitor::Monitor(const std::string& netns, int receive_buffer) {
     mnl_socket_close(nl_);
     throw SystemError(err, std::string("subscribing to link and tc notifications failed: ") + strerror(err));
   }
-  rxbuf_.resize(1 << 20);
 }
 
 Monitor::~Monitor() {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "socket.h"
+
 namespace netqos {
 
 struct MonitorLog {
@@ -37,7 +39,7 @@ class Monitor {
   void drain_locked();
 
   mnl_socket* nl_ = nullptr;
-  std::vector<uint8_t> rxbuf_;
+  ReceiveBuffer rxbuf_;
   MonitorLog log_;
   std::mutex mutex_;
 };

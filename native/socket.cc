@@ -120,7 +120,6 @@ RouteSocket::RouteSocket(const std::string& netns) {
     throw SystemError(err, "binding the netlink socket failed: " + errno_text(err));
   }
   portid_ = mnl_socket_get_portid(nl_);
-  rxbuf_.resize(1 << 20);
 }
 
 RouteSocket::~RouteSocket() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,18 @@ struct DumpReply {
   std::vector<uint8_t> data;      // reply messages, back to back
   std::vector<size_t> offsets;    // start of each message
   uint32_t ifindex = 0;           // the request's interface, resolved (0: all)
+};
+
+// Where a socket receives: 1 MiB, not zero-filled (a handle is often opened for a few small
+// requests, and filling it was a good part of the cost of opening one).
+class ReceiveBuffer {
+ public:
+  static constexpr size_t kSize = 1 << 20;
+  uint8_t* data() { return data_.get(); }
+  size_t size() const { return kSize; }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_{new uint8_t[kSize]};
 };
 
 // A route-netlink socket in a namespace ("" for the caller's, a name under /var/run/netns, or a
@@ -75,7 +88,7 @@ class RouteSocket {
   mnl_socket* nl_ = nullptr;
   uint32_t portid_ = 0;
   uint32_t seq_ = 1;
-  std::vector<uint8_t> rxbuf_;
+  ReceiveBuffer rxbuf_;
   std::unordered_map<std::string, uint32_t> names_;  // per execute() call
   uint64_t messages_sent_ = 0;
   uint64_t sendmsg_calls_ = 0;

@@ -8,7 +8,7 @@ import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
 import { applyQosSync, clearQosSync, planQos, readQos, type QosStatus } from '../qos/qos';
 import { QosConflictError } from '../qos/reconcile';
-import { ifbNameFor, isNetqosIfbName } from '../qos/naming';
+import { ifbNameFor, isNetqosIfbName, isValidInterfaceName } from '../qos/naming';
 import type { Invocation, PluginConfig, PrevResult, CniInterface } from './config';
 import { CNI_CODE, CniError, NETQOS_CODE } from './errors';
 import { listRecords, readRecord, removeRecord, writeRecord, type AttachmentRecord } from './records';
@@ -64,7 +64,8 @@ export function hostInterface(inv: Invocation, prev: PrevResult | undefined, hos
   const c = openContainer(inv.netns!);
   let clink: LinkState | undefined;
   try {
-    clink = c.dumpSync({ type: 'link' }).find((l) => l.name === inv.ifname);
+    // One link asked for, not every link listed: a node's namespace may hold thousands.
+    clink = isValidInterfaceName(inv.ifname!) ? c.dumpSync({ type: 'link', dev: inv.ifname! })[0] : undefined;
   } finally {
     c.close();
   }
@@ -72,8 +73,7 @@ export function hostInterface(inv: Invocation, prev: PrevResult | undefined, hos
   if (clink.kind !== 'veth' || !clink.linkIndex) {
     throw new CniError(NETQOS_CODE.INTERFACE, `container interface ${inv.ifname} has no veth peer`, `it is ${clink.kind ?? 'of no kind'}; netqos shapes veth-based attachments (ptp, bridge, ...)`);
   }
-  const links = hostLinks ?? host.dumpSync({ type: 'link' });
-  const peer = links.find((l) => l.index === clink!.linkIndex);
+  const peer = hostLinks ? hostLinks.find((l) => l.index === clink!.linkIndex) : host.dumpSync({ type: 'link', dev: clink.linkIndex })[0];
   if (!peer || peer.kind !== 'veth' || peer.linkIndex !== clink.index) {
     throw new CniError(
       NETQOS_CODE.INTERFACE,
@@ -114,7 +114,7 @@ export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Contex
     const ifbName = ifbNameFor(peer.name);
     let ifb: CniInterface | undefined;
     if (target.spec.egress.bandwidth) {
-      const link = host.dumpSync({ type: 'link' }).find((l) => l.name === ifbName);
+      const [link] = host.dumpSync({ type: 'link', dev: ifbName });
       ifb = { name: ifbName, ...(link?.address ? { mac: macAddress(link.address) } : {}) };
     }
     const record: AttachmentRecord = {
