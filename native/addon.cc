@@ -146,8 +146,9 @@ Napi::Array replies_to_js(Napi::Env env, const std::vector<DumpReply>& replies) 
   return out;
 }
 
-// Runs on the calling thread (see Handle::Apply): up to this many messages, no link changes
-// (creating or deleting an interface takes the kernel milliseconds).
+// What runs on the calling thread even when asked for a Promise (see Handle::Apply): up to this
+// many messages, no link changes (creating or deleting an interface takes the kernel
+// milliseconds); up to as many reads of one object or one hook each.
 constexpr size_t kInlineMessages = 8;
 bool is_small(Batch& batch) {
   if (batch.size() > kInlineMessages) return false;
@@ -156,6 +157,10 @@ bool is_small(Batch& batch) {
     if (type == RTM_NEWLINK || type == RTM_DELLINK) return false;
   }
   return true;
+}
+bool is_small(const std::vector<DumpRequest>& requests) {
+  return requests.size() <= kInlineMessages &&
+         std::all_of(requests.begin(), requests.end(), [](const DumpRequest& r) { return r.get() || r.kind == DumpKind::Filter; });
 }
 
 // With a monitor, its notifications are drained after every chunk of a batch, so a batch of
@@ -258,11 +263,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (is_small(*batch)) {
       std::unique_lock<std::mutex> guard(socket_->lock(), std::try_to_lock);
       if (guard.owns_lock()) {
-        std::vector<OpResult> results;
-        uint64_t before = socket_->sendmsg_calls();
-        socket_->execute(*batch, results, drainer(monitor_));
         auto deferred = Napi::Promise::Deferred::New(env);
-        deferred.Resolve(results_to_js(env, results, socket_->sendmsg_calls() - before));
+        deferred.Resolve(apply_here(env, *batch));
         return deferred.Promise();
       }
     }
@@ -277,11 +279,23 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     Batch batch;
     if (!encode_all(env, info[0], batch, info[1])) return env.Undefined();
-    std::vector<OpResult> results;
     std::lock_guard<std::mutex> guard(socket_->lock());
+    return apply_here(env, batch);
+  }
+
+  // The batch on this thread; the caller holds the socket's lock.
+  Napi::Object apply_here(Napi::Env env, Batch& batch) {
+    std::vector<OpResult> results;
     uint64_t before = socket_->sendmsg_calls();
     socket_->execute(batch, results, drainer(monitor_));
     return results_to_js(env, results, socket_->sendmsg_calls() - before);
+  }
+
+  // The reads on this thread; the caller holds the socket's lock. Throws SystemError.
+  Napi::Array dump_here(Napi::Env env, const std::vector<DumpRequest>& requests) {
+    std::vector<DumpReply> replies;
+    socket_->dump_all(requests, replies);
+    return replies_to_js(env, replies);
   }
 
   Napi::Value Dump(const Napi::CallbackInfo& info) {
@@ -289,16 +303,13 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     std::vector<DumpRequest> requests;
     if (!read_dumps(env, info[0], requests)) return env.Undefined();
-    // A few reads of one interface each are small answers: here, as a small apply is.
-    if (requests.size() <= kInlineMessages &&
-        std::all_of(requests.begin(), requests.end(), [](const DumpRequest& r) { return r.get() || (r.kind == DumpKind::Filter); })) {
+    // A few reads of one object or hook each are small answers: here, as a small apply is.
+    if (is_small(requests)) {
       std::unique_lock<std::mutex> guard(socket_->lock(), std::try_to_lock);
       if (guard.owns_lock()) {
         auto deferred = Napi::Promise::Deferred::New(env);
-        std::vector<DumpReply> replies;
         try {
-          socket_->dump_all(requests, replies);
-          deferred.Resolve(replies_to_js(env, replies));
+          deferred.Resolve(dump_here(env, requests));
         } catch (const SystemError& e) {
           deferred.Reject(netlink_error(env, e.error, e.what()).Value());
         }
@@ -316,15 +327,13 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     std::vector<DumpRequest> requests;
     if (!read_dumps(env, info[0], requests)) return env.Undefined();
-    std::vector<DumpReply> replies(requests.size());
     std::lock_guard<std::mutex> guard(socket_->lock());
     try {
-      socket_->dump_all(requests, replies);
+      return dump_here(env, requests);
     } catch (const SystemError& e) {
       netlink_error(env, e.error, e.what()).ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    return replies_to_js(env, replies);
   }
 
   // Closing while work is queued is safe: the workers hold the socket until they finish.

@@ -33,10 +33,8 @@ bool wanted(uint16_t type) {
 
 Monitor::Monitor(const std::string& netns, int receive_buffer) {
   nl_ = open_in_namespace(netns);
+  set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, receive_buffer > 0 ? receive_buffer : kDefaultReceiveBuffer, SO_RCVBUF);
   int fd = mnl_socket_get_fd(nl_);
-  int size = receive_buffer > 0 ? receive_buffer : kDefaultReceiveBuffer;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   if (mnl_socket_bind(nl_, (1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_TC - 1)), MNL_SOCKET_AUTOPID) < 0) {
     int err = errno;

@@ -29,6 +29,12 @@ std::string errno_text(int err) { return std::string(strerror(err)); }
 
 }  // namespace
 
+void set_option(mnl_socket* nl, int level, int name, int value, int fallback_name) {
+  int fd = mnl_socket_get_fd(nl);
+  if (setsockopt(fd, level, name, &value, sizeof value) == 0) return;
+  if (fallback_name) setsockopt(fd, level, fallback_name, &value, sizeof value);
+}
+
 // The socket is created by a short-lived thread that entered the namespace, so no thread of
 // the process ever changes namespace for longer than that.
 mnl_socket* open_in_namespace(const std::string& netns) {
@@ -70,11 +76,6 @@ mnl_socket* open_in_namespace(const std::string& netns) {
 
 namespace {
 
-void set_option(mnl_socket* nl, int level, int name, int value, int fallback_name = 0) {
-  int fd = mnl_socket_get_fd(nl);
-  if (setsockopt(fd, level, name, &value, sizeof value) == 0) return;
-  if (fallback_name) setsockopt(fd, level, fallback_name, &value, sizeof value);
-}
 
 // Reads NLMSGERR_ATTR_MSG from an error/ack message carrying extended-ack TLVs.
 std::string extack_message(const nlmsghdr* nlh) {

@@ -50,6 +50,8 @@ class ReceiveBuffer {
 // A route-netlink socket in a namespace ("" for the caller's, a name under /var/run/netns, or a
 // path), unbound.
 mnl_socket* open_in_namespace(const std::string& netns);
+// setsockopt, or with fallback_name when that fails (SO_RCVBUFFORCE needs CAP_NET_ADMIN).
+void set_option(mnl_socket* nl, int level, int name, int value, int fallback_name = 0);
 
 class RouteSocket {
  public:

@@ -1,7 +1,7 @@
 // Atomic batches: before sending, remember the state of every interface the batch touches; if
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
-import type { DumpPlan } from './dump';
+import { HOOK_PARENTS, type DumpPlan } from './dump';
 import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
 import { linkTarget } from './link/link';
 
@@ -12,7 +12,6 @@ export interface Snapshot {
   devices: Map<string, { qdiscs: QdiscState[]; filters: FilterState[] }>;
 }
 
-const HOOKS: Record<string, string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
 const RESTORABLE_QDISCS = new Set(['tbf', 'ingress', 'clsact']);
 
 /** The interfaces (by name or index) an operation list changes. */
@@ -59,7 +58,7 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
     const qdiscs = link ? qdiscsByIndex.get(link.index) ?? [] : [];
     for (const q of qdiscs) q.dev = name;
     devices.set(name, { qdiscs, filters: [] });
-    for (const q of qdiscs) for (const parent of HOOKS[q.kind] ?? []) filterRequests.push({ type: 'filter', dev: link!.index, parent, name });
+    for (const q of qdiscs) for (const parent of HOOK_PARENTS[q.kind] ?? []) filterRequests.push({ type: 'filter', dev: link!.index, parent, name });
   }
   if (filterRequests.length > 0) {
     const replies = yield filterRequests.map(({ type, dev, parent }) => ({ type, dev, parent }));

@@ -13,7 +13,8 @@ export type DumpRequest = { type: 'qdisc' | 'filter' | 'link'; dev?: Dev; parent
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
 
-const HOOKS: Record<string, string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
+/** The filter hooks (dump parents) each hook qdisc kind has. */
+export const HOOK_PARENTS: Record<string, readonly string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
 
 export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
   if (query.type === 'link') {
@@ -33,7 +34,7 @@ export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState 
     // Every filter hook the interface has: those of its ingress or clsact qdisc.
     const [qdiscs, linkList] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
     links = linkList;
-    parents = qdiscs.flatMap((q) => HOOKS[q.kind as string] ?? []);
+    parents = qdiscs.flatMap((q) => HOOK_PARENTS[q.kind as string] ?? []);
   }
   if (parents.length === 0) return [];
   const replies = yield parents.map((parent) => ({ type: 'filter' as const, dev: query.dev, parent }));

@@ -4,6 +4,7 @@ export * from './units';
 export { openNetlink, NetlinkHandle, describe } from './handle';
 export type { OpenOptions, ApplyOptions, ApplyResult, WatchOptions } from './handle';
 export type { DumpPlan, DumpRequest } from './dump';
+export { HOOK_PARENTS } from './dump';
 export { TcMirror } from './mirror';
 export type { TcEvent, MirrorCounters } from './mirror';
 export type { Snapshot } from './atomic';

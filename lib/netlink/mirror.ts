@@ -20,7 +20,7 @@
 // unannounced) are not mirrored: an interface without a root here has the kernel's default.
 //
 // Statistics in the mirror are those of the last notification or read: read them live (dump).
-import type { DumpPlan, DumpRequest } from './dump';
+import { HOOK_PARENTS, type DumpPlan, type DumpRequest } from './dump';
 import type { FilterState, LinkState, QdiscState } from './types';
 
 type Raw = Record<string, unknown>;
@@ -33,7 +33,6 @@ export interface EventSource {
   events(): { events: TcEvent[]; overflow: boolean };
 }
 
-const HOOKS: Record<string, string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
 const isHookParent = (parent: unknown) => parent === 'ingress' || parent === 'egress';
 const filterKey = (f: Raw) => `${f.parent}|${f.priority}|${f.protocol}|${f.chain}|${f.handle}`;
 
@@ -141,17 +140,23 @@ export class TcMirror {
     for (const e of events) this.apply(e);
     this.counters.events += events.length;
     if (this.doubtful.size === 0) return;
+    const doubtful = [...this.doubtful];
+    this.counters.rereads += doubtful.length;
+    this.doubtful.clear();
+    for (const ifindex of doubtful) this.dropFilters(ifindex);
+    yield* this.readHooks(doubtful);
+  }
+
+  /** Reads the filters of these interfaces' hooks (those their hook qdisc has) into the mirror. */
+  private *readHooks(ifindexes: Iterable<number>): DumpPlan<void> {
     const requests: DumpRequest[] = [];
     const owners: number[] = [];
-    for (const ifindex of this.doubtful) {
-      for (const parent of HOOKS[this.hooks.get(ifindex)?.kind as string] ?? []) {
+    for (const ifindex of ifindexes) {
+      for (const parent of HOOK_PARENTS[this.hooks.get(ifindex)?.kind ?? ''] ?? []) {
         requests.push({ type: 'filter', dev: ifindex, parent });
         owners.push(ifindex);
       }
-      this.dropFilters(ifindex);
     }
-    this.counters.rereads += this.doubtful.size;
-    this.doubtful.clear();
     if (requests.length === 0) return;
     const replies = yield requests;
     replies.forEach((filters, i) => this.addFilters(owners[i], filters));
@@ -170,18 +175,7 @@ export class TcMirror {
     const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
     for (const l of links) this.putLink(l as unknown as LinkState);
     for (const q of qdiscs) this.putQdisc(q as unknown as QdiscState);
-    const requests: DumpRequest[] = [];
-    const owners: number[] = [];
-    for (const [ifindex, hook] of this.hooks) {
-      for (const parent of HOOKS[hook.kind] ?? []) {
-        requests.push({ type: 'filter', dev: ifindex, parent });
-        owners.push(ifindex);
-      }
-    }
-    if (requests.length) {
-      const replies = yield requests;
-      replies.forEach((filters, i) => this.addFilters(owners[i], filters));
-    }
+    yield* this.readHooks([...this.hooks.keys()]);
     this.filled = true;
     this.counters.fills++;
   }

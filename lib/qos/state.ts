@@ -1,6 +1,6 @@
 // What an interface has now, read from the kernel and sorted into netqos's objects (by handle
 // 4e51: and action cookies) and everything else.
-import type { DumpPlan, DumpRequest, FilterState, LinkState, QdiscState, TcMirror } from '../netlink';
+import { HOOK_PARENTS, type DumpPlan, type DumpRequest, type FilterState, type LinkState, type QdiscState, type TcMirror } from '../netlink';
 import { COOKIE_PREFIX, NETQOS_TBF_HANDLE, Role } from './policy';
 import { ifbNameFor, isValidInterfaceName } from './naming';
 
@@ -42,7 +42,6 @@ export function roleOf(f: FilterState, ifindex: number): Role | undefined {
   return undefined;
 }
 
-const HOOKS: Record<string, string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
 
 /** What reading an interface's state needs of its namespace: a fresh read, or a TcMirror. */
 export interface TcView {
@@ -142,7 +141,7 @@ export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<st
     const link = view.link(ifname);
     if (!link || asked.has(link.index)) continue;
     asked.add(link.index);
-    for (const parent of HOOKS[view.qdiscs(link.index).hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: link.index, parent });
+    for (const parent of HOOK_PARENTS[view.qdiscs(link.index).hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: link.index, parent });
   }
   if (requests.length) {
     const replies = yield requests;
@@ -189,7 +188,7 @@ function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, Interfac
     const hook = link && view.qdiscs(link.index).hook;
     if (!link || !hook) return;
     for (const [parent, i] of [['ingress', 5], ['egress', 6]] as const) {
-      if ((HOOKS[hook.kind] ?? []).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
+      if ((HOOK_PARENTS[hook.kind] ?? []).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
     }
   });
   return statesOf(view, ifnames);
@@ -214,7 +213,7 @@ export function* planReadMirroredWithStats(mirror: TcMirror, ifnames: readonly s
     const s = interfaceState(mirror, ifname);
     if (!s.link || asked.has(s.link.index) || ![...s.own.values()].some((f) => f.actions?.some((a) => a.kind === 'police'))) continue;
     asked.add(s.link.index);
-    for (const parent of HOOKS[s.hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: s.link.index, parent });
+    for (const parent of HOOK_PARENTS[s.hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: s.link.index, parent });
   }
   const [qdiscs, ...hooks] = yield [{ type: 'qdisc' }, ...requests];
   const roots = new Map<number, QdiscState>();
