@@ -49,24 +49,59 @@ export async function benchAdd(runs = 30): Promise<BenchResult> {
   try {
     const socket = path.join(bed.dir, 'run', 'cni.sock');
     const shim = installPlugin({ dir: path.join(bed.dir, 'bin'), socket }).executable;
-    const node = installPlugin({ dir: path.join(bed.dir, 'node-bin'), shim: false, bundle: false }).executable;
+    const node = installPlugin({
+      dir: path.join(bed.dir, 'node-bin'),
+      shim: false,
+      bundle: false,
+    }).executable;
     // As deployed (DaemonSet with hostNetwork, or a host service): in the namespace the runtime
     // runs plugins in, here the node's.
     server = await CniServerProcess.start(socket, ['ip', 'netns', 'exec', bed.node], false);
     const reference = path.join(REFERENCE_PLUGINS, 'bandwidth');
-    const limits = { ingressRate: 10_000_000, ingressBurst: 1_000_000, egressRate: 10_000_000, egressBurst: 1_000_000 };
+    const limits = {
+      ingressRate: 10_000_000,
+      ingressBurst: 1_000_000,
+      egressRate: 10_000_000,
+      egressBurst: 1_000_000,
+    };
     const ref = bed.pod('ref');
     const nq = bed.pod('nq');
-    const refConf = { cniVersion: '1.0.0', name: 'bench', type: 'bandwidth', ...limits, prevResult: bed.addPtp(ref, 'bench', '198.18.30.0/24') };
-    const nqConf = { cniVersion: '1.0.0', name: 'bench', type: 'netqos', dataDir: path.join(bed.dir, 'netqos'), ...limits, prevResult: bed.addPtp(nq, 'bench', '198.18.30.0/24') };
-    const refVeth = (refConf.prevResult.interfaces as { name: string; sandbox?: string }[]).find((i) => !i.sandbox)!.name;
-    const times = { launcher: [] as number[], nodeFloor: [] as number[], reference: [] as number[], shim: [] as number[], shimFallback: [] as number[], netqos: [] as number[], netqosNoBundle: [] as number[] };
+    const refConf = {
+      cniVersion: '1.0.0',
+      name: 'bench',
+      type: 'bandwidth',
+      ...limits,
+      prevResult: bed.addPtp(ref, 'bench', '198.18.30.0/24'),
+    };
+    const nqConf = {
+      cniVersion: '1.0.0',
+      name: 'bench',
+      type: 'netqos',
+      dataDir: path.join(bed.dir, 'netqos'),
+      ...limits,
+      prevResult: bed.addPtp(nq, 'bench', '198.18.30.0/24'),
+    };
+    const refVeth = (refConf.prevResult.interfaces as { name: string; sandbox?: string }[]).find(
+      (i) => !i.sandbox,
+    )!.name;
+    const times = {
+      launcher: [] as number[],
+      nodeFloor: [] as number[],
+      reference: [] as number[],
+      shim: [] as number[],
+      shimFallback: [] as number[],
+      netqos: [] as number[],
+      netqosNoBundle: [] as number[],
+    };
     const must = (r: { code: number | null; stdout: string; stderr: string }, what: string) => {
       if (r.code !== 0) throw new Error(`${what} failed: ${r.stdout} ${r.stderr}`);
     };
     const floor = (cmd: string[]) => {
       const t = process.hrtime.bigint();
-      spawnSync('ip', ['netns', 'exec', bed.node, ...cmd], { stdio: 'ignore', env: { PATH: process.env.PATH } });
+      spawnSync('ip', ['netns', 'exec', bed.node, ...cmd], {
+        stdio: 'ignore',
+        env: { PATH: process.env.PATH },
+      });
       return Number(process.hrtime.bigint() - t) / 1e6;
     };
     /** One timed netqos ADD, then an untimed DEL. */
@@ -82,7 +117,8 @@ export async function benchAdd(runs = 30): Promise<BenchResult> {
       const a = bed.invoke(reference, 'ADD', refConf, ref);
       must(a, 'reference ADD');
       must(bed.invoke(reference, 'DEL', refConf, ref), 'reference DEL');
-      for (const parent of ['root', 'ingress']) spawnSync('tc', ['-n', bed.node, 'qdisc', 'del', 'dev', refVeth, parent], { stdio: 'ignore' });
+      for (const parent of ['root', 'ingress'])
+        spawnSync('tc', ['-n', bed.node, 'qdisc', 'del', 'dev', refVeth, parent], { stdio: 'ignore' });
       const s = addDel(shim, 'netqos via the server');
       const f = addDel(shim, 'netqos shim fallback', noServer);
       const b = addDel(node, 'netqos');
@@ -115,7 +151,8 @@ export async function benchAdd(runs = 30): Promise<BenchResult> {
 }
 
 export function formatBench(r: BenchResult): string {
-  const row = (label: string, s: Stats) => `${label.padEnd(46)} ${s.median.toFixed(1).padStart(7)} ${s.p90.toFixed(1).padStart(7)} ${s.min.toFixed(1).padStart(7)}`;
+  const row = (label: string, s: Stats) =>
+    `${label.padEnd(46)} ${s.median.toFixed(1).padStart(7)} ${s.p90.toFixed(1).padStart(7)} ${s.min.toFixed(1).padStart(7)}`;
   return [
     `CNI ADD time, ${r.runs} runs, milliseconds (whole process under ip netns exec)`,
     `${''.padEnd(46)} ${'median'.padStart(7)} ${'p90'.padStart(7)} ${'min'.padStart(7)}`,
@@ -138,13 +175,20 @@ if (require.main === module) {
     process.exit(2);
   }
   if (!fs.existsSync(path.join(REFERENCE_PLUGINS, 'bandwidth'))) {
-    process.stderr.write(`the reference plugins are missing (${REFERENCE_PLUGINS}): apt-get install containernetworking-plugins\n`);
+    process.stderr.write(
+      `the reference plugins are missing (${REFERENCE_PLUGINS}): apt-get install containernetworking-plugins\n`,
+    );
     process.exit(1);
   }
   benchAdd(runs).then(
-    (r) => process.stdout.write(args.includes('--json') ? `${JSON.stringify({ version: 1, addMs: r }, null, 2)}\n` : `${formatBench(r)}\n`),
+    (r) =>
+      process.stdout.write(
+        args.includes('--json')
+          ? `${JSON.stringify({ version: 1, addMs: r }, null, 2)}\n`
+          : `${formatBench(r)}\n`,
+      ),
     (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exitCode = 1;
     },
   );

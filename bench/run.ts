@@ -11,7 +11,15 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FLOOR_BIN, REPO, run, type ContenderId, type Spec, type Workload, type WorkerResult } from './lib/common';
+import {
+  FLOOR_BIN,
+  REPO,
+  run,
+  type ContenderId,
+  type Spec,
+  type Workload,
+  type WorkerResult,
+} from './lib/common';
 import { machine, machineLine, type Machine } from './lib/machine';
 import { createTopology, destroyTopology, removeAll, removeStale, type Topology } from './lib/netns';
 import { renderSvg, type Panel } from './lib/plot';
@@ -43,7 +51,15 @@ const CONTENDERS: Record<Workload, ContenderId[]> = {
 };
 
 /** "netqos batched" of each workload: what every other contender is compared with. */
-const BASELINE: Record<Workload, ContenderId> = { W1: 'nq-raw', W2: 'nq-qos', W3: 'nq-qos', W4: 'nq-qos', W5: 'nq-qos', W6: 'nq-qos', LAT: 'nq-raw' };
+const BASELINE: Record<Workload, ContenderId> = {
+  W1: 'nq-raw',
+  W2: 'nq-qos',
+  W3: 'nq-qos',
+  W4: 'nq-qos',
+  W5: 'nq-qos',
+  W6: 'nq-qos',
+  LAT: 'nq-raw',
+};
 
 function label(w: Workload, c: ContenderId): string {
   const qos = w === 'W5' ? 'readQos' : w === 'W6' ? 'clearQos' : 'applyQos';
@@ -57,7 +73,9 @@ function label(w: Workload, c: ContenderId): string {
     case 'nq-qos-one':
       return `netqos ${qos}, one pod per call`;
     case 'nq-watch':
-      return w === 'LAT' ? 'netqos applyQos, 1 pod, watching handle (async)' : `netqos ${qos}, watching handle (mirror)`;
+      return w === 'LAT'
+        ? 'netqos applyQos, 1 pod, watching handle (async)'
+        : `netqos ${qos}, watching handle (mirror)`;
     case 'nq-raw':
       return w === 'LAT' ? 'netqos apply([op]) (async)' : 'netqos raw apply(ops) (batched)';
     case 'nq-raw-sync':
@@ -79,11 +97,22 @@ function label(w: Workload, c: ContenderId): string {
 function cap(w: Workload, c: ContenderId): { max: number; why: string } | undefined {
   if (c === 'tc-spawn') {
     // tc and ip dump every link of the namespace when they start: per command O(N).
-    if (w === 'W1' || w === 'W4') return { max: 1000, why: 'one process per command, each dumping every link at start (O(N) per command)' };
-    return { max: 100, why: 'one process per command, each dumping every link at start (O(N) per command): minutes at 1,000' };
+    if (w === 'W1' || w === 'W4')
+      return {
+        max: 1000,
+        why: 'one process per command, each dumping every link at start (O(N) per command)',
+      };
+    return {
+      max: 100,
+      why: 'one process per command, each dumping every link at start (O(N) per command): minutes at 1,000',
+    };
   }
   if (c === 'cni') return { max: 1000, why: 'one process per pod, and one namespace per pod' };
-  if (c === 'nq-qos-one') return { max: 1000, why: 'one call per pod, each reading its own interfaces (at 10,000 the sequential round trips alone take seconds)' };
+  if (c === 'nq-qos-one')
+    return {
+      max: 1000,
+      why: 'one call per pod, each reading its own interfaces (at 10,000 the sequential round trips alone take seconds)',
+    };
   return undefined;
 }
 
@@ -97,9 +126,48 @@ function plan(w: Workload, c: ContenderId, n: number, quick: boolean): Plan {
   const slow = c === 'tc-spawn' || c === 'cni' || c === 'nq-qos-one';
   const tier = n <= 10 ? 0 : n <= 100 ? 1 : n <= 1000 ? 2 : 3;
   let table: [number, number][];
-  if (slow) table = quick ? [[3, 0], [1, 0], [1, 0], [1, 0]] : [[5, 1], [3, 0], [1, 0], [1, 0]];
-  else if (c === 'pyroute2' || c === 'nq-one') table = quick ? [[5, 1], [3, 0], [2, 0], [1, 0]] : [[9, 1], [5, 1], [3, 0], [1, 0]];
-  else table = quick ? [[5, 1], [3, 1], [3, 0], [2, 0]] : [[9, 2], [9, 1], [7, 1], [w === 'W2' || w === 'W6' ? 1 : 3, 0]];
+  if (slow)
+    table = quick
+      ? [
+          [3, 0],
+          [1, 0],
+          [1, 0],
+          [1, 0],
+        ]
+      : [
+          [5, 1],
+          [3, 0],
+          [1, 0],
+          [1, 0],
+        ];
+  else if (c === 'pyroute2' || c === 'nq-one')
+    table = quick
+      ? [
+          [5, 1],
+          [3, 0],
+          [2, 0],
+          [1, 0],
+        ]
+      : [
+          [9, 1],
+          [5, 1],
+          [3, 0],
+          [1, 0],
+        ];
+  else
+    table = quick
+      ? [
+          [5, 1],
+          [3, 1],
+          [3, 0],
+          [2, 0],
+        ]
+      : [
+          [9, 2],
+          [9, 1],
+          [7, 1],
+          [w === 'W2' || w === 'W6' ? 1 : 3, 0],
+        ];
   const [repeats, warmup] = table[tier];
   return { repeats, warmup };
 }
@@ -131,25 +199,39 @@ function parseArgs(argv: string[]): Options {
     if (a === '--quick') o.quick = true;
     else if (a === '--no-caps') o.noCaps = true;
     else if (a.startsWith('--from')) o.from = value();
-    else if (a.startsWith('--contenders')) o.contenders = new Set(value().split(',').map((s) => s.trim()) as ContenderId[]);
-    else if (a.startsWith('--sizes')) o.sizes = value().split(',').map((s) => Number(s.replace(/_/g, '')));
+    else if (a.startsWith('--contenders'))
+      o.contenders = new Set(
+        value()
+          .split(',')
+          .map((s) => s.trim()) as ContenderId[],
+      );
+    else if (a.startsWith('--sizes'))
+      o.sizes = value()
+        .split(',')
+        .map((s) => Number(s.replace(/_/g, '')));
     else if (a.startsWith('--only')) {
-      const ws = value().split(',').map((s) => s.trim().toUpperCase());
-      for (const w of ws) if (w !== 'CNI' && !WORKLOADS.includes(w as Workload)) usage(`unknown workload ${w}`);
+      const ws = value()
+        .split(',')
+        .map((s) => s.trim().toUpperCase());
+      for (const w of ws)
+        if (w !== 'CNI' && !WORKLOADS.includes(w as Workload)) usage(`unknown workload ${w}`);
       o.cni = ws.includes('CNI');
       o.only = new Set(ws.filter((w) => w !== 'CNI') as Workload[]);
     } else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option ${a}`);
   }
   if (!o.sizes.length) o.sizes = o.quick ? [10, 100, 1000] : [10, 100, 1000, 10000];
-  if (o.sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 50000)) usage('--sizes: integers from 1 to 50000');
+  if (o.sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 50000))
+    usage('--sizes: integers from 1 to 50000');
   o.sizes.sort((a, b) => a - b);
   return o;
 }
 
 function usage(problem?: string): never {
   if (problem) process.stderr.write(`bench: ${problem}\n`);
-  process.stderr.write('usage: node dist/bench/run.js [--quick] [--sizes 10,100,1000,10000] [--only W1,W2,W3,W4,W5,W6,LAT,CNI] [--no-caps]\n       [--from results.json (tables and plot again, no measuring)] [--contenders floor,nq-qos,nq-qos-sync,nq-qos-one,nq-watch,nq-raw,nq-raw-sync,nq-one,tc-batch,pyroute2,cni,tc-spawn]\n');
+  process.stderr.write(
+    'usage: node dist/bench/run.js [--quick] [--sizes 10,100,1000,10000] [--only W1,W2,W3,W4,W5,W6,LAT,CNI] [--no-caps]\n       [--from results.json (tables and plot again, no measuring)] [--contenders floor,nq-qos,nq-qos-sync,nq-qos-one,nq-watch,nq-raw,nq-raw-sync,nq-one,tc-batch,pyroute2,cni,tc-spawn]\n',
+  );
   process.exit(problem ? 2 : 0);
 }
 
@@ -200,7 +282,9 @@ class Worker {
   private timer: NodeJS.Timeout;
 
   constructor(spec: Spec) {
-    this.child = spawn('ip', ['netns', 'exec', spec.netns, process.execPath, WORKER, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn('ip', ['netns', 'exec', spec.netns, process.execPath, WORKER, JSON.stringify(spec)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     children.add(this.child);
     let buf = '';
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -211,14 +295,17 @@ class Worker {
         buf = buf.slice(i + 1);
       }
     });
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-4000)));
+    this.child
+      .stderr!.setEncoding('utf8')
+      .on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-4000)));
     this.child.on('close', (code, signal) => {
       this.closed = true;
       children.delete(this.child);
       clearTimeout(this.timer);
       if (buf.trim()) this.push(buf);
       const why = `worker ended (${signal ?? `exit ${code}`}): ${this.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`;
-      for (const w of this.waiting.splice(0)) w(JSON.stringify({ error: why, samples: [], maxRssKb: 0, startRssKb: 0 }));
+      for (const w of this.waiting.splice(0))
+        w(JSON.stringify({ error: why, samples: [], maxRssKb: 0, startRssKb: 0 }));
     });
     this.child.stdin!.on('error', () => {});
     this.timer = setTimeout(() => this.kill(), WORKER_TIMEOUT_MS);
@@ -234,7 +321,8 @@ class Worker {
   next<T>(): Promise<T> {
     const line = this.lines.shift();
     if (line !== undefined) return Promise.resolve(JSON.parse(line) as T);
-    if (this.closed) return Promise.resolve({ error: 'worker gone', samples: [], maxRssKb: 0, startRssKb: 0 } as T);
+    if (this.closed)
+      return Promise.resolve({ error: 'worker gone', samples: [], maxRssKb: 0, startRssKb: 0 } as T);
     return new Promise((resolve) => this.waiting.push((l) => resolve(JSON.parse(l!) as T)));
   }
 
@@ -265,8 +353,14 @@ function skipped(opts: Options, w: Workload, c: ContenderId, n: number): boolean
   const base: Cell = { workload: w, contender: c, label: label(w, c), n, status: 'skipped' };
   const limit = cap(w, c);
   if (limit && n > limit.max && !opts.noCaps) {
-    const points = cells.filter((x) => x.workload === w && x.contender === c && x.status === 'ok' && x.median).map((x) => ({ n: x.n, seconds: x.median! }));
-    cells.push({ ...base, reason: `not run at N=${n.toLocaleString('en-US')}: ${limit.why}`, extrapolated: extrapolate(points, n) });
+    const points = cells
+      .filter((x) => x.workload === w && x.contender === c && x.status === 'ok' && x.median)
+      .map((x) => ({ n: x.n, seconds: x.median! }));
+    cells.push({
+      ...base,
+      reason: `not run at N=${n.toLocaleString('en-US')}: ${limit.why}`,
+      extrapolated: extrapolate(points, n),
+    });
     return true;
   }
   if (c === 'floor' && !fs.existsSync(FLOOR_BIN)) {
@@ -277,19 +371,47 @@ function skipped(opts: Options, w: Workload, c: ContenderId, n: number): boolean
 }
 
 function record(w: Workload, c: ContenderId, n: number, r: WorkerResult): void {
-  const cell: Cell = { workload: w, contender: c, label: label(w, c), n, status: 'ok', units: r.units, maxRssKb: r.maxRssKb, startRssKb: r.startRssKb, processSeconds: r.processSeconds, notes: r.notes, loadAvg: r.loadAvg };
-  if (r.error && !(w !== 'LAT' && r.samples.length)) Object.assign(cell, { status: 'error', reason: r.error });
+  const cell: Cell = {
+    workload: w,
+    contender: c,
+    label: label(w, c),
+    n,
+    status: 'ok',
+    units: r.units,
+    maxRssKb: r.maxRssKb,
+    startRssKb: r.startRssKb,
+    processSeconds: r.processSeconds,
+    notes: r.notes,
+    loadAvg: r.loadAvg,
+  };
+  if (r.error && !(w !== 'LAT' && r.samples.length))
+    Object.assign(cell, { status: 'error', reason: r.error });
   else if (w === 'LAT') {
-    const s = r.summary ?? { p50Us: percentile(r.samples, 0.5) * 1e6, p99Us: percentile(r.samples, 0.99) * 1e6, meanUs: mean(r.samples) * 1e6 };
-    Object.assign(cell, { samples: r.samples, p50Us: s.p50Us, p99Us: s.p99Us, meanUs: s.meanUs, median: s.p50Us / 1e6 });
+    const s = r.summary ?? {
+      p50Us: percentile(r.samples, 0.5) * 1e6,
+      p99Us: percentile(r.samples, 0.99) * 1e6,
+      meanUs: mean(r.samples) * 1e6,
+    };
+    Object.assign(cell, {
+      samples: r.samples,
+      p50Us: s.p50Us,
+      p99Us: s.p99Us,
+      meanUs: s.meanUs,
+      median: s.p50Us / 1e6,
+    });
   } else {
     const m = median(r.samples);
     Object.assign(cell, { samples: r.samples, median: m, perItemUs: (m / n) * 1e6 });
     if (r.error) cell.notes = [...(cell.notes ?? []), `a later run failed: ${r.error}`];
   }
   cells.push(cell);
-  const shown = cell.status === 'ok' ? `${fmtTime(cell.median!)}${w === 'LAT' ? ' p50' : ` (${cell.samples!.length} run${cell.samples!.length > 1 ? 's' : ''})`}` : `ERROR ${cell.reason}`;
-  process.stderr.write(`  [${elapsed()}] ${w} N=${n} ${label(w, c)}: ${shown}${r.loadAvg !== undefined && r.loadAvg > 1.5 ? `  (load average ${r.loadAvg.toFixed(1)})` : ''}\n`);
+  const shown =
+    cell.status === 'ok'
+      ? `${fmtTime(cell.median!)}${w === 'LAT' ? ' p50' : ` (${cell.samples!.length} run${cell.samples!.length > 1 ? 's' : ''})`}`
+      : `ERROR ${cell.reason}`;
+  process.stderr.write(
+    `  [${elapsed()}] ${w} N=${n} ${label(w, c)}: ${shown}${r.loadAvg !== undefined && r.loadAvg > 1.5 ? `  (load average ${r.loadAvg.toFixed(1)})` : ''}\n`,
+  );
 }
 
 const failed = (error: string): WorkerResult => ({ samples: [], maxRssKb: 0, startRssKb: 0, error });
@@ -301,7 +423,9 @@ const failed = (error: string): WorkerResult => ({ samples: [], maxRssKb: 0, sta
  * the time weighs on all of them. Above it, one contender after the other.
  */
 async function measureGroup(opts: Options, w: Workload, n: number, entries: Entry[]): Promise<void> {
-  const todo = entries.filter((e) => (!opts.contenders || opts.contenders.has(e.c)) && !skipped(opts, w, e.c, n));
+  const todo = entries.filter(
+    (e) => (!opts.contenders || opts.contenders.has(e.c)) && !skipped(opts, w, e.c, n),
+  );
   const interleave = n <= INTERLEAVE_MAX && w !== 'LAT';
   const load = () => os.loadavg()[0];
   if (!interleave) {
@@ -311,7 +435,16 @@ async function measureGroup(opts: Options, w: Workload, n: number, entries: Entr
       let r: WorkerResult;
       try {
         t ??= e.topology!();
-        const worker = new Worker({ workload: w, contender: e.c, n, repeats, warmup, netns: t.node, naming: t.naming, podPrefix: t.podPrefix });
+        const worker = new Worker({
+          workload: w,
+          contender: e.c,
+          n,
+          repeats,
+          warmup,
+          netns: t.node,
+          naming: t.naming,
+          podPrefix: t.podPrefix,
+        });
         r = await worker.next<WorkerResult>();
         r.loadAvg = load();
       } catch (err) {
@@ -323,7 +456,15 @@ async function measureGroup(opts: Options, w: Workload, n: number, entries: Entr
     }
     return;
   }
-  interface Live { e: Entry; t?: Topology; worker?: Worker; repeats: number; done: boolean; result?: WorkerResult; loads: number[] }
+  interface Live {
+    e: Entry;
+    t?: Topology;
+    worker?: Worker;
+    repeats: number;
+    done: boolean;
+    result?: WorkerResult;
+    loads: number[];
+  }
   const live: Live[] = [];
   try {
     for (const e of todo) {
@@ -332,7 +473,17 @@ async function measureGroup(opts: Options, w: Workload, n: number, entries: Entr
       live.push(l);
       try {
         l.t = e.shared ?? e.topology!();
-        l.worker = new Worker({ workload: w, contender: e.c, n, repeats, warmup, netns: l.t.node, naming: l.t.naming, podPrefix: l.t.podPrefix, serve: true });
+        l.worker = new Worker({
+          workload: w,
+          contender: e.c,
+          n,
+          repeats,
+          warmup,
+          netns: l.t.node,
+          naming: l.t.naming,
+          podPrefix: l.t.podPrefix,
+          serve: true,
+        });
         const hello = await l.worker.next<{ ready?: boolean; error?: string }>();
         if (!hello.ready) {
           l.done = true;
@@ -375,9 +526,23 @@ async function runAll(opts: Options): Promise<void> {
   const has = (w: Workload) => opts.only.has(w);
   for (const n of opts.sizes) {
     process.stderr.write(`N=${n.toLocaleString('en-US')} [${elapsed()}]\n`);
-    if (has('W1')) await measureGroup(opts, 'W1', n, CONTENDERS.W1.map((c) => ({ c, topology: () => createTopology(`w1-${c}`, n, 'h') })));
+    if (has('W1'))
+      await measureGroup(
+        opts,
+        'W1',
+        n,
+        CONTENDERS.W1.map((c) => ({ c, topology: () => createTopology(`w1-${c}`, n, 'h') })),
+      );
     if (has('W2')) {
-      await measureGroup(opts, 'W2', n, CONTENDERS.W2.map((c) => ({ c, topology: () => createTopology(`w2-${c}`, n, c === 'floor' ? 'h' : 'cali', c === 'cni') })));
+      await measureGroup(
+        opts,
+        'W2',
+        n,
+        CONTENDERS.W2.map((c) => ({
+          c,
+          topology: () => createTopology(`w2-${c}`, n, c === 'floor' ? 'h' : 'cali', c === 'cni'),
+        })),
+      );
     }
     // W3, W5 and W4 share one configured node namespace per N (W4 puts 10M back after each of
     // its runs, and runs last); the floor's W4 has its own.
@@ -386,23 +551,70 @@ async function runAll(opts: Options): Promise<void> {
       let t: Topology | undefined;
       try {
         t = createTopology('shared', n, 'cali');
-        const setup = await new Worker({ workload: 'W2', contender: 'nq-qos', n, repeats: 1, warmup: 0, netns: t.node, naming: 'cali' }).next<WorkerResult>();
+        const setup = await new Worker({
+          workload: 'W2',
+          contender: 'nq-qos',
+          n,
+          repeats: 1,
+          warmup: 0,
+          netns: t.node,
+          naming: 'cali',
+        }).next<WorkerResult>();
         if (setup.error) throw new Error(`configuring the shared pods failed: ${setup.error}`);
         for (const w of shared) {
-          await measureGroup(opts, w, n, CONTENDERS[w].map((c) => (c === 'floor' ? { c, topology: () => createTopology('w4-floor', n, 'h') } : { c, shared: t })));
+          await measureGroup(
+            opts,
+            w,
+            n,
+            CONTENDERS[w].map((c) =>
+              c === 'floor' ? { c, topology: () => createTopology('w4-floor', n, 'h') } : { c, shared: t },
+            ),
+          );
         }
       } catch (e) {
         process.stderr.write(`  shared pods at N=${n}: ${(e as Error).message}\n`);
-        for (const w of shared) for (const c of CONTENDERS[w]) if (!find(w, c, n)) cells.push({ workload: w, contender: c, label: label(w, c), n, status: 'error', reason: (e as Error).message });
+        for (const w of shared)
+          for (const c of CONTENDERS[w])
+            if (!find(w, c, n))
+              cells.push({
+                workload: w,
+                contender: c,
+                label: label(w, c),
+                n,
+                status: 'error',
+                reason: (e as Error).message,
+              });
       } finally {
         if (t) destroyTopology(t);
       }
     }
-    if (has('W6')) await measureGroup(opts, 'W6', n, CONTENDERS.W6.map((c) => ({ c, topology: () => createTopology(`w6-${c}`, n, c === 'floor' ? 'h' : 'cali') })));
+    if (has('W6'))
+      await measureGroup(
+        opts,
+        'W6',
+        n,
+        CONTENDERS.W6.map((c) => ({
+          c,
+          topology: () => createTopology(`w6-${c}`, n, c === 'floor' ? 'h' : 'cali'),
+        })),
+      );
   }
   if (has('LAT')) {
     process.stderr.write(`single-pod latency [${elapsed()}]\n`);
-    await measureGroup(opts, 'LAT', 1, CONTENDERS.LAT.map((c) => ({ c, topology: () => createTopology(`lat-${c}`, 1, c === 'nq-qos' || c === 'nq-qos-sync' || c === 'nq-watch' ? 'cali' : 'h') })));
+    await measureGroup(
+      opts,
+      'LAT',
+      1,
+      CONTENDERS.LAT.map((c) => ({
+        c,
+        topology: () =>
+          createTopology(
+            `lat-${c}`,
+            1,
+            c === 'nq-qos' || c === 'nq-qos-sync' || c === 'nq-watch' ? 'cali' : 'h',
+          ),
+      })),
+    );
   }
   if (opts.cni) {
     process.stderr.write(`CNI ADD time [${elapsed()}]\n`);
@@ -440,19 +652,34 @@ interface Target {
 
 function targets(opts: Options): Target[] {
   const out: Target[] = [];
-  const largest = (w: Workload, c: ContenderId) => opts.sizes.filter((n) => find(w, c, n)?.status === 'ok').pop();
+  const largest = (w: Workload, c: ContenderId) =>
+    opts.sizes.filter((n) => find(w, c, n)?.status === 'ok').pop();
   const list = (w: Workload, c: ContenderId, pick: (cell: Cell) => number | undefined, fmt = fmtRatio) =>
-    opts.sizes.map((n) => {
-      const cell = find(w, c, n);
-      const v = cell ? pick(cell) : undefined;
-      return v === undefined ? undefined : `N=${n.toLocaleString('en-US')}: ${fmt(v)}${cell?.status === 'skipped' ? ' (extrapolated)' : ''}`;
-    }).filter(Boolean).join(', ');
-  const worstAt = (w: Workload, c: ContenderId, pick: (cell: Cell) => number | undefined, atLeast: number) => {
+    opts.sizes
+      .map((n) => {
+        const cell = find(w, c, n);
+        const v = cell ? pick(cell) : undefined;
+        return v === undefined
+          ? undefined
+          : `N=${n.toLocaleString('en-US')}: ${fmt(v)}${cell?.status === 'skipped' ? ' (extrapolated)' : ''}`;
+      })
+      .filter(Boolean)
+      .join(', ');
+  const worstAt = (
+    w: Workload,
+    c: ContenderId,
+    pick: (cell: Cell) => number | undefined,
+    atLeast: number,
+  ) => {
     const ns = opts.sizes.filter((n) => n >= atLeast && find(w, c, n) && pick(find(w, c, n)!) !== undefined);
     return ns.length ? ns.map((n) => pick(find(w, c, n)!)!) : undefined;
   };
   // 1, 2: batched vs the floor (the criterion judged at N >= 1000, where per-call overheads vanish).
-  for (const [w, c, limit] of [['W1', 'nq-raw', 1.2], ['W2', 'nq-qos', 1.5], ['W2', 'nq-raw', 1.5]] as [Workload, ContenderId, number][]) {
+  for (const [w, c, limit] of [
+    ['W1', 'nq-raw', 1.2],
+    ['W2', 'nq-qos', 1.5],
+    ['W2', 'nq-raw', 1.5],
+  ] as [Workload, ContenderId, number][]) {
     const vs = worstAt(w, c, (x) => x.vsFloor, 1000);
     out.push({
       target: `${w} ${label(w, c)} within ${limit}x of the floor (judged at N >= 1,000)`,
@@ -463,9 +690,17 @@ function targets(opts: Options): Target[] {
   // 3, 4: vs the spawn path and tc -batch (speedup = contender time / netqos time).
   for (const w of ['W1', 'W2'] as Workload[]) {
     const vs = worstAt(w, 'tc-spawn', (x) => x.vsBaseline, 1000);
-    out.push({ target: `${w} netqos batched >= 1000x faster than tc/ip spawned per command (judged at N >= 1,000)`, measured: list(w, 'tc-spawn', (x) => x.vsBaseline), met: vs ? vs.every((v) => v >= 1000) : undefined });
+    out.push({
+      target: `${w} netqos batched >= 1000x faster than tc/ip spawned per command (judged at N >= 1,000)`,
+      measured: list(w, 'tc-spawn', (x) => x.vsBaseline),
+      met: vs ? vs.every((v) => v >= 1000) : undefined,
+    });
     const vb = worstAt(w, 'tc-batch', (x) => x.vsBaseline, 100);
-    out.push({ target: `${w} netqos batched >= 3x faster than tc -batch (judged at N >= 100)`, measured: list(w, 'tc-batch', (x) => x.vsBaseline), met: vb ? vb.every((v) => v >= 3) : undefined });
+    out.push({
+      target: `${w} netqos batched >= 3x faster than tc -batch (judged at N >= 100)`,
+      measured: list(w, 'tc-batch', (x) => x.vsBaseline),
+      met: vb ? vb.every((v) => v >= 3) : undefined,
+    });
   }
   // 5: W3 at 10,000 pods under 50 ms: reading the kernel each time, and from a watching handle.
   for (const c of ['nq-qos', 'nq-watch'] as ContenderId[]) {
@@ -473,7 +708,10 @@ function targets(opts: Options): Target[] {
     const big = largest('W3', c);
     out.push({
       target: `W3 no-op reconcile of 10,000 pods under 50 ms: ${label('W3', c)}`,
-      measured: w3?.status === 'ok' ? `${fmtTime(w3.median!)} (${(w3.median! / 0.05).toFixed(2)}x the budget)` : `not measured at 10,000${big ? ` (largest: N=${big}, ${fmtTime(find('W3', c, big)!.median!)})` : ''}`,
+      measured:
+        w3?.status === 'ok'
+          ? `${fmtTime(w3.median!)} (${(w3.median! / 0.05).toFixed(2)}x the budget)`
+          : `not measured at 10,000${big ? ` (largest: N=${big}, ${fmtTime(find('W3', c, big)!.median!)})` : ''}`,
       met: w3?.status === 'ok' ? w3.median! < 0.05 : undefined,
     });
   }
@@ -484,15 +722,20 @@ function targets(opts: Options): Target[] {
     const ok = floorLat?.status === 'ok' && cell?.status === 'ok';
     out.push({
       target: `single-pod async p50 within 100 µs of the floor's rtt: ${label('LAT', c)}`,
-      measured: ok ? `p50 ${cell!.p50Us!.toFixed(1)} µs vs floor ${floorLat!.p50Us!.toFixed(1)} µs: +${(cell!.p50Us! - floorLat!.p50Us!).toFixed(1)} µs` : 'not measured',
+      measured: ok
+        ? `p50 ${cell!.p50Us!.toFixed(1)} µs vs floor ${floorLat!.p50Us!.toFixed(1)} µs: +${(cell!.p50Us! - floorLat!.p50Us!).toFixed(1)} µs`
+        : 'not measured',
       met: ok ? cell!.p50Us! - floorLat!.p50Us! <= 100 : undefined,
     });
   }
   // Issue 5: a netqos CNI ADD no slower than the reference plugin's.
   if (opts.cni) {
     out.push({
-      target: 'CNI ADD (native plugin + resident server) not slower than the reference bandwidth plugin (medians)',
-      measured: cni ? `${cni.shim.median.toFixed(1)} ms vs ${cni.reference.median.toFixed(1)} ms (${(cni.shim.median / cni.reference.median).toFixed(2)}x)` : `not measured (${cniError})`,
+      target:
+        'CNI ADD (native plugin + resident server) not slower than the reference bandwidth plugin (medians)',
+      measured: cni
+        ? `${cni.shim.median.toFixed(1)} ms vs ${cni.reference.median.toFixed(1)} ms (${(cni.shim.median / cni.reference.median).toFixed(2)}x)`
+        : `not measured (${cniError})`,
       met: cni ? cni.shim.median <= cni.reference.median : undefined,
     });
   }
@@ -504,15 +747,36 @@ function cellRow(cell: Cell): string[] {
   const ext = cell.status === 'skipped' && cell.extrapolated;
   if (cell.status === 'error') return [cell.label, n, 'error', '', '', '', cell.reason ?? ''];
   if (cell.status === 'skipped') {
-    return [cell.label, n, ext ? `~${fmtTime(cell.extrapolated!.seconds)}` : 'skipped', ext ? `~${fmtTime(cell.extrapolated!.seconds / cell.n)}` : '',
-      cell.vsBaseline ? `~${fmtRatio(cell.vsBaseline)}` : '—', cell.vsFloor ? `~${fmtRatio(cell.vsFloor)}` : '—',
-      ext ? `not run at this N (extrapolated${cell.extrapolated!.exponent > 1.05 ? `, t ∝ N^${cell.extrapolated!.exponent.toFixed(2)}` : ''})` : `skipped: ${cell.reason}`];
+    return [
+      cell.label,
+      n,
+      ext ? `~${fmtTime(cell.extrapolated!.seconds)}` : 'skipped',
+      ext ? `~${fmtTime(cell.extrapolated!.seconds / cell.n)}` : '',
+      cell.vsBaseline ? `~${fmtRatio(cell.vsBaseline)}` : '—',
+      cell.vsFloor ? `~${fmtRatio(cell.vsFloor)}` : '—',
+      ext
+        ? `not run at this N (extrapolated${cell.extrapolated!.exponent > 1.05 ? `, t ∝ N^${cell.extrapolated!.exponent.toFixed(2)}` : ''})`
+        : `skipped: ${cell.reason}`,
+    ];
   }
-  const spread = cell.samples && cell.samples.length > 2 ? ` (${fmtTime(Math.min(...cell.samples))}–${fmtTime(Math.max(...cell.samples))})` : '';
-  const note = [cell.samples ? `${cell.samples.length} run${cell.samples.length > 1 ? 's' : ''}${spread}` : ''];
+  const spread =
+    cell.samples && cell.samples.length > 2
+      ? ` (${fmtTime(Math.min(...cell.samples))}–${fmtTime(Math.max(...cell.samples))})`
+      : '';
+  const note = [
+    cell.samples ? `${cell.samples.length} run${cell.samples.length > 1 ? 's' : ''}${spread}` : '',
+  ];
   if (cell.processSeconds?.length) note.push(`python process ${fmtTime(median(cell.processSeconds))}`);
   if (cell.notes) note.push(...cell.notes);
-  return [cell.label, n, fmtTime(cell.median!), fmtTime(cell.median! / cell.n), fmtRatio(cell.vsBaseline), fmtRatio(cell.vsFloor), note.filter(Boolean).join('; ')];
+  return [
+    cell.label,
+    n,
+    fmtTime(cell.median!),
+    fmtTime(cell.median! / cell.n),
+    fmtRatio(cell.vsBaseline),
+    fmtRatio(cell.vsFloor),
+    note.filter(Boolean).join('; '),
+  ];
 }
 
 const HEAD = ['contender', 'N', 'median', 'per item', 'x netqos batched', 'x floor', 'notes'];
@@ -522,13 +786,32 @@ function latRow(cell: Cell, floor?: Cell): string[] {
   if (cell.status !== 'ok') return [cell.label, cell.status, cell.reason ?? '', '', '', ''];
   const f = floor?.status === 'ok' ? floor.p50Us : undefined;
   const us = (v: number) => `${v.toFixed(1)} µs`;
-  return [cell.label, us(cell.p50Us!), us(cell.p99Us!), us(cell.meanUs!), f !== undefined ? `${cell.p50Us! - f >= 0 ? '+' : ''}${(cell.p50Us! - f).toFixed(1)} µs` : '—', f ? fmtRatio(cell.p50Us! / f) : '—'];
+  return [
+    cell.label,
+    us(cell.p50Us!),
+    us(cell.p99Us!),
+    us(cell.meanUs!),
+    f !== undefined ? `${cell.p50Us! - f >= 0 ? '+' : ''}${(cell.p50Us! - f).toFixed(1)} µs` : '—',
+    f ? fmtRatio(cell.p50Us! / f) : '—',
+  ];
 }
 
-function textTable(head: string[], rows: string[][], breaks: Set<number> = new Set(), right = new Set([1, 2, 3, 4, 5])): string {
+function textTable(
+  head: string[],
+  rows: string[][],
+  breaks: Set<number> = new Set(),
+  right = new Set([1, 2, 3, 4, 5]),
+): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const lines = [fmt(head), widths.map((w, i) => (i === widths.length - 1 ? '-'.repeat(Math.min(w, 10)) : '-'.repeat(w))).join('  ')];
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const lines = [
+    fmt(head),
+    widths.map((w, i) => (i === widths.length - 1 ? '-'.repeat(Math.min(w, 10)) : '-'.repeat(w))).join('  '),
+  ];
   rows.forEach((r, i) => {
     if (breaks.has(i)) lines.push('');
     lines.push(fmt(r));
@@ -538,7 +821,11 @@ function textTable(head: string[], rows: string[][], breaks: Set<number> = new S
 
 function mdTable(head: string[], rows: string[][], right = new Set([1, 2, 3, 4, 5])): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (right.has(i) ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (right.has(i) ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
 }
 
 function rowsOf(w: Workload, opts: Options): { rows: string[][]; breaks: Set<number> } {
@@ -557,21 +844,42 @@ function memoryRows(opts: Options): string[][] {
   const n = Math.max(...opts.sizes);
   return cells
     .filter((c) => c.n === n && c.contender.startsWith('nq-') && c.status === 'ok' && c.maxRssKb)
-    .map((c) => [c.workload, c.label, `${(c.maxRssKb! / 1024).toFixed(0)} MiB`, `${(c.startRssKb! / 1024).toFixed(0)} MiB`]);
+    .map((c) => [
+      c.workload,
+      c.label,
+      `${(c.maxRssKb! / 1024).toFixed(0)} MiB`,
+      `${(c.startRssKb! / 1024).toFixed(0)} MiB`,
+    ]);
 }
 
-function report(opts: Options, m: Machine, seconds: number): { text: string; md: string; json: object; svg: string } {
+function report(
+  opts: Options,
+  m: Machine,
+  seconds: number,
+): { text: string; md: string; json: object; svg: string } {
   computeRatios();
   const ts = targets(opts);
-  const text: string[] = [`netqos benchmarks: ${machineLine(m)}`, `run: ${opts.quick ? '--quick' : 'full'}, sizes ${opts.sizes.join(',')}, ${fmtTime(seconds)}`, ''];
-  const md: string[] = [`### Benchmarks (${m.date.slice(0, 10)})`, '', `Machine: ${machineLine(m)}.`, `Run: \`npm run bench\`${opts.quick ? ' -- --quick' : ''} (sizes ${opts.sizes.join(', ')}), ${fmtTime(seconds)}.`,
+  const text: string[] = [
+    `netqos benchmarks: ${machineLine(m)}`,
+    `run: ${opts.quick ? '--quick' : 'full'}, sizes ${opts.sizes.join(',')}, ${fmtTime(seconds)}`,
+    '',
+  ];
+  const md: string[] = [
+    `### Benchmarks (${m.date.slice(0, 10)})`,
+    '',
+    `Machine: ${machineLine(m)}.`,
+    `Run: \`npm run bench\`${opts.quick ? ' -- --quick' : ''} (sizes ${opts.sizes.join(', ')}), ${fmtTime(seconds)}.`,
     'Median wall time of the timed region; "x netqos batched" and "x floor" are time ratios measured in the same run (above 1: slower than netqos / the floor). ' +
-    'Every measurement runs in a fresh namespace (IPv6 off); the tc, pyroute2 and CNI contenders run inside it as a node agent would.', ''];
+      'Every measurement runs in a fresh namespace (IPv6 off); the tc, pyroute2 and CNI contenders run inside it as a node agent would.',
+    '',
+  ];
   for (const w of WORKLOADS) {
     if (!opts.only.has(w)) continue;
     if (w === 'LAT') {
       const floor = find('LAT', 'floor', 1);
-      const rows = CONTENDERS.LAT.map((c) => find('LAT', c, 1)).filter((x): x is Cell => !!x).map((c) => latRow(c, floor));
+      const rows = CONTENDERS.LAT.map((c) => find('LAT', c, 1))
+        .filter((x): x is Cell => !!x)
+        .map((c) => latRow(c, floor));
       text.push(TITLE.LAT, textTable(LAT_HEAD, rows), '');
       md.push(`#### ${TITLE.LAT}`, '', mdTable(LAT_HEAD, rows), '');
       continue;
@@ -582,43 +890,93 @@ function report(opts: Options, m: Machine, seconds: number): { text: string; md:
   }
   if (cni || cniError) {
     text.push(cni ? formatBench(cni) : `CNI ADD time: not measured (${cniError})`, '');
-    md.push(`#### CNI ADD time (${cni ? `${cni.runs} runs, ` : ''}whole processes under \`ip netns exec\`, as a runtime runs a plugin)`, '');
+    md.push(
+      `#### CNI ADD time (${cni ? `${cni.runs} runs, ` : ''}whole processes under \`ip netns exec\`, as a runtime runs a plugin)`,
+      '',
+    );
     if (cni) {
-      const row = (label: string, x: BenchResult['reference']) => [label, `${x.median.toFixed(1)} ms`, `${x.p90.toFixed(1)} ms`, `${x.min.toFixed(1)} ms`];
-      md.push(mdTable(['plugin', 'median', 'p90', 'min'], [
-        row('reference `bandwidth` (Go)', cni.reference),
-        row('netqos: native plugin + resident server', cni.shim),
-        row('netqos: native plugin, no server (falls back to Node)', cni.shimFallback),
-        row('netqos: Node plugin (bundle + code cache)', cni.netqos),
-        row('launcher alone: `ip netns exec <node> /bin/true`', cni.launcher),
-      ], new Set([1, 2, 3])), '');
+      const row = (label: string, x: BenchResult['reference']) => [
+        label,
+        `${x.median.toFixed(1)} ms`,
+        `${x.p90.toFixed(1)} ms`,
+        `${x.min.toFixed(1)} ms`,
+      ];
+      md.push(
+        mdTable(
+          ['plugin', 'median', 'p90', 'min'],
+          [
+            row('reference `bandwidth` (Go)', cni.reference),
+            row('netqos: native plugin + resident server', cni.shim),
+            row('netqos: native plugin, no server (falls back to Node)', cni.shimFallback),
+            row('netqos: Node plugin (bundle + code cache)', cni.netqos),
+            row('launcher alone: `ip netns exec <node> /bin/true`', cni.launcher),
+          ],
+          new Set([1, 2, 3]),
+        ),
+        '',
+      );
     } else md.push(`Not measured: ${cniError}`, '');
   }
   const mem = memoryRows(opts);
   if (mem.length) {
     const head = ['workload', 'netqos contender', 'peak RSS (maxRSS)', 'RSS after loading'];
-    text.push(`Memory: peak RSS of the netqos worker process at N=${Math.max(...opts.sizes).toLocaleString('en-US')}`, textTable(head, mem, new Set(), new Set([2, 3])), '');
-    md.push(`#### Memory: peak RSS of the netqos process at N=${Math.max(...opts.sizes).toLocaleString('en-US')}`, '', mdTable(head, mem, new Set([2, 3])), '');
+    text.push(
+      `Memory: peak RSS of the netqos worker process at N=${Math.max(...opts.sizes).toLocaleString('en-US')}`,
+      textTable(head, mem, new Set(), new Set([2, 3])),
+      '',
+    );
+    md.push(
+      `#### Memory: peak RSS of the netqos process at N=${Math.max(...opts.sizes).toLocaleString('en-US')}`,
+      '',
+      mdTable(head, mem, new Set([2, 3])),
+      '',
+    );
   }
   const loads = cells.filter((c) => c.loadAvg !== undefined).sort((a, b) => b.loadAvg! - a.loadAvg!);
-  const loadLine = `Load: the 1-minute load average was ${m.loadAvg.toFixed(2)} at the start` +
-    (loads.length ? `, at most ${loads[0].loadAvg!.toFixed(2)} during the runs (${loads[0].workload} N=${loads[0].n})` : '') +
+  const loadLine =
+    `Load: the 1-minute load average was ${m.loadAvg.toFixed(2)} at the start` +
+    (loads.length
+      ? `, at most ${loads[0].loadAvg!.toFixed(2)} during the runs (${loads[0].workload} N=${loads[0].n})`
+      : '') +
     ` on ${m.cores} cores${loads.length && loads[0].loadAvg! > m.cores * 0.75 ? ': other work on the machine ran at the same time, so absolute times are noisy; the contenders of a workload ran interleaved (N <= 1,000), so ratios are less affected' : ''}.`;
   text.push(loadLine, '');
   md.push(loadLine, '');
   const trows = ts.map((t) => [t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED', t.target, t.measured]);
-  text.push('Targets (reported, not asserted)', textTable(['', 'target', 'measured'], trows, new Set(), new Set()), '');
-  md.push('#### Targets (reported, not asserted)', '', mdTable(['', 'target', 'measured'], trows, new Set()), '');
+  text.push(
+    'Targets (reported, not asserted)',
+    textTable(['', 'target', 'measured'], trows, new Set(), new Set()),
+    '',
+  );
+  md.push(
+    '#### Targets (reported, not asserted)',
+    '',
+    mdTable(['', 'target', 'measured'], trows, new Set()),
+    '',
+  );
   const notes = [
     'tc/ip spawned per command: Node child_process.execFile, one process per command, sequentially, inside the namespace (no -n). W3/W5: `tc -j [-s] qdisc show dev` for the host and its IFB and `tc -j filter show dev ... ingress` per pod, parsed and compared in JavaScript.',
     'tc -batch / ip -batch: the same command lines through one `ip -batch -` process (IFBs) and one `tc -batch -` process (qdiscs and filters), stdin fed by Node; process start included.',
     'pyroute2: Debian python3-pyroute2, /usr/bin/python3, an IPRoute socket in the namespace opened before the clock starts; the in-process time of the operations (including one link dump for the indexes) is reported, the whole python process (interpreter start and import) in the notes.',
-    'CNI bandwidth plugin: /usr/lib/cni/bandwidth, one process per pod (CNI_COMMAND=ADD, prevResult with the host veth and the pod\'s eth0 in its own namespace), as a runtime calls it; it adds an ingress qdisc, a u32 filter with two mirred actions, an IFB (bwp...) and two TBFs.',
-    'The C++ floor: bench/floor (netqos\'s engine over libmnl, no Node, no N-API), timing encode + send; its W2 uses an ingress qdisc and no cookies where netqos uses clsact and action cookies; its W4 is its w1 on interfaces that already have the TBF.',
+    "CNI bandwidth plugin: /usr/lib/cni/bandwidth, one process per pod (CNI_COMMAND=ADD, prevResult with the host veth and the pod's eth0 in its own namespace), as a runtime calls it; it adds an ingress qdisc, a u32 filter with two mirred actions, an IFB (bwp...) and two TBFs.",
+    "The C++ floor: bench/floor (netqos's engine over libmnl, no Node, no N-API), timing encode + send; its W2 uses an ingress qdisc and no cookies where netqos uses clsact and action cookies; its W4 is its w1 on interfaces that already have the TBF.",
     'netqos applyQos/clearQos are atomic per namespace (they snapshot the touched interfaces first); the raw engine contenders send the operations planQos computed beforehand, without the read-back.',
   ];
-  md.push('Notes:', '', ...notes.map((n) => `- ${n}`), '', 'Plot: `bench/results/latest.svg` (cost per item vs N, log-log).', '');
-  const json = { machine: m, options: { ...opts, only: [...opts.only] }, durationSeconds: seconds, cells, cni, targets: ts };
+  md.push(
+    'Notes:',
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+    'Plot: `bench/results/latest.svg` (cost per item vs N, log-log).',
+    '',
+  );
+  const json = {
+    machine: m,
+    options: { ...opts, only: [...opts.only] },
+    durationSeconds: seconds,
+    cells,
+    cni,
+    targets: ts,
+  };
   return { text: text.join('\n'), md: md.join('\n'), json, svg: plot(opts, m) };
 }
 
@@ -642,23 +1000,53 @@ function plot(opts: Options, m: Machine): string {
   const used = new Set<ContenderId>();
   for (const w of WORKLOADS) {
     if (w === 'LAT' || !opts.only.has(w)) continue;
-    const series = CONTENDERS[w].map((c) => {
-      const points = cells
-        .filter((x) => x.workload === w && x.contender === c)
-        .map((x) => (x.status === 'ok' ? { n: x.n, us: (x.median! / x.n) * 1e6 } : x.extrapolated ? { n: x.n, us: (x.extrapolated.seconds / x.n) * 1e6, extrapolated: true } : undefined))
-        .filter((p): p is { n: number; us: number; extrapolated?: boolean } => !!p);
-      if (points.length) used.add(c);
-      return { label: c, color: COLORS[c], points };
-    }).filter((s) => s.points.length);
-    panels.push({ title: TITLE[w].split(':')[0] + ':' + TITLE[w].split(':')[1].split('(')[0].replace(/ on N.*| of N.*/, ''), series });
+    const series = CONTENDERS[w]
+      .map((c) => {
+        const points = cells
+          .filter((x) => x.workload === w && x.contender === c)
+          .map((x) =>
+            x.status === 'ok'
+              ? { n: x.n, us: (x.median! / x.n) * 1e6 }
+              : x.extrapolated
+                ? { n: x.n, us: (x.extrapolated.seconds / x.n) * 1e6, extrapolated: true }
+                : undefined,
+          )
+          .filter((p): p is { n: number; us: number; extrapolated?: boolean } => !!p);
+        if (points.length) used.add(c);
+        return { label: c, color: COLORS[c], points };
+      })
+      .filter((s) => s.points.length);
+    panels.push({
+      title:
+        TITLE[w].split(':')[0] +
+        ':' +
+        TITLE[w]
+          .split(':')[1]
+          .split('(')[0]
+          .replace(/ on N.*| of N.*/, ''),
+      series,
+    });
   }
   const legendLabel: Record<ContenderId, string> = {
-    floor: 'C++ floor', 'nq-qos': 'netqos applyQos/readQos/clearQos', 'nq-qos-sync': 'netqos ...Sync', 'nq-qos-one': 'netqos, one pod per call', 'nq-watch': 'netqos applyQos, watching handle',
-    'nq-raw': 'netqos raw apply(ops)', 'nq-raw-sync': 'netqos raw applySync', 'nq-one': 'netqos apply([op]) per op', 'tc-spawn': 'tc/ip spawned per command',
-    'tc-batch': 'tc -batch / ip -batch', pyroute2: 'pyroute2', cni: 'CNI bandwidth plugin',
+    floor: 'C++ floor',
+    'nq-qos': 'netqos applyQos/readQos/clearQos',
+    'nq-qos-sync': 'netqos ...Sync',
+    'nq-qos-one': 'netqos, one pod per call',
+    'nq-watch': 'netqos applyQos, watching handle',
+    'nq-raw': 'netqos raw apply(ops)',
+    'nq-raw-sync': 'netqos raw applySync',
+    'nq-one': 'netqos apply([op]) per op',
+    'tc-spawn': 'tc/ip spawned per command',
+    'tc-batch': 'tc -batch / ip -batch',
+    pyroute2: 'pyroute2',
+    cni: 'CNI bandwidth plugin',
   };
   const legend = [...used].map((c) => ({ label: legendLabel[c], color: COLORS[c] }));
-  return renderSvg(`netqos benchmarks: cost per item vs N (log-log) · ${m.cpu}, ${m.cores} cores · Linux ${m.kernel} · ${m.date.slice(0, 10)}`, panels, legend);
+  return renderSvg(
+    `netqos benchmarks: cost per item vs N (log-log) · ${m.cpu}, ${m.cores} cores · Linux ${m.kernel} · ${m.date.slice(0, 10)}`,
+    panels,
+    legend,
+  );
 }
 
 // ---- preconditions, cleanup, main -------------------------------------------------------------
@@ -676,10 +1064,18 @@ function ensureFloor(): void {
   if (fs.existsSync(FLOOR_BIN)) return;
   process.stderr.write('building the C++ floor (cmake, build-floor/)\n');
   try {
-    run('cmake', ['-S', path.join(REPO, 'native'), '-B', path.join(REPO, 'build-floor'), '-DCMAKE_BUILD_TYPE=Release']);
+    run('cmake', [
+      '-S',
+      path.join(REPO, 'native'),
+      '-B',
+      path.join(REPO, 'build-floor'),
+      '-DCMAKE_BUILD_TYPE=Release',
+    ]);
     run('cmake', ['--build', path.join(REPO, 'build-floor'), '--target', 'netqos_floor']);
   } catch (e) {
-    process.stderr.write(`the floor did not build; its rows are skipped: ${(e as Error).message.split('\n')[0]}\n`);
+    process.stderr.write(
+      `the floor did not build; its rows are skipped: ${(e as Error).message.split('\n')[0]}\n`,
+    );
   }
 }
 
@@ -702,7 +1098,8 @@ async function main(): Promise<void> {
     process.stderr.write('bench: must run as root (it creates network namespaces)\n');
     process.exit(1);
   }
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => cleanupAndExit(130));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => cleanupAndExit(130));
   process.on('exit', () => removeAll());
   const stale = removeStale();
   if (stale.length) process.stderr.write(`removed ${stale.length} namespaces left by earlier runs\n`);
@@ -727,7 +1124,13 @@ function write(out: ReturnType<typeof report>, seconds: number): void {
 
 /** Tables, markdown and plot again from a results file (after a change to the report code). */
 function rerender(file: string): void {
-  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { machine: Machine; options: Omit<Options, 'only'> & { only: Workload[] }; durationSeconds: number; cells: Cell[]; cni?: BenchResult };
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    machine: Machine;
+    options: Omit<Options, 'only'> & { only: Workload[] };
+    durationSeconds: number;
+    cells: Cell[];
+    cni?: BenchResult;
+  };
   cni = saved.cni;
   const opts: Options = { ...saved.options, only: new Set(saved.options.only), contenders: undefined };
   cells.push(...saved.cells.map((c) => ({ ...c, vsBaseline: undefined, vsFloor: undefined })));

@@ -65,7 +65,11 @@ interface Runner {
 type Step = () => Promise<unknown> | unknown;
 
 /** prepare (untimed), timed, validate (untimed); `timed` may return its own seconds. */
-function runner(prepare: Step, timed: () => Promise<number | void> | number | void, validate: Step = () => {}): Runner {
+function runner(
+  prepare: Step,
+  timed: () => Promise<number | void> | number | void,
+  validate: Step = () => {},
+): Runner {
   return {
     async run() {
       await prepare();
@@ -107,8 +111,13 @@ interface FloorLine {
 }
 
 async function floor(workload: string, n: number, repeats: number): Promise<FloorLine[]> {
-  const { stdout } = await execFileP(FLOOR_BIN, [spec.netns, workload, String(n), String(repeats)], { maxBuffer: 1 << 26 });
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as FloorLine);
+  const { stdout } = await execFileP(FLOOR_BIN, [spec.netns, workload, String(n), String(repeats)], {
+    maxBuffer: 1 << 26,
+  });
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as FloorLine);
 }
 
 async function python(job: object): Promise<Record<string, unknown>> {
@@ -120,7 +129,11 @@ async function python(job: object): Promise<Record<string, unknown>> {
     child.stdout.setEncoding('utf8').on('data', (d) => (so += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (se += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(so) : reject(new Error(`pyroute2 script exited ${code}: ${se.trim().split('\n').pop()}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(so)
+        : reject(new Error(`pyroute2 script exited ${code}: ${se.trim().split('\n').pop()}`)),
+    );
     child.stdin.end(JSON.stringify(job));
   });
   processSeconds.push(now() - t0);
@@ -148,7 +161,11 @@ async function sendOps(contender: string, nl: NetlinkHandle, ops: Operation[]): 
       }
       return;
     case 'tc-batch':
-      for (const group of batchGroups(ops)) await runBatch(group[0].tool, group.map((c) => c.args.join(' ')));
+      for (const group of batchGroups(ops))
+        await runBatch(
+          group[0].tool,
+          group.map((c) => c.args.join(' ')),
+        );
       return;
     case 'pyroute2': {
       if (JSON.stringify(ops).includes('"cookie"')) notes.add('pyroute2 0.7 sends no action cookies');
@@ -179,7 +196,8 @@ async function synced(handles: Map<string, NetlinkHandle>): Promise<void> {
 
 // ---- workloads --------------------------------------------------------------------------------
 
-const targetsOf = (hosts: string[], ingress: string): QosTarget[] => hosts.map((ifname) => ({ ifname, annotations: annotations(ingress) }));
+const targetsOf = (hosts: string[], ingress: string): QosTarget[] =>
+  hosts.map((ifname) => ({ ifname, annotations: annotations(ingress) }));
 
 async function w1(): Promise<Runner> {
   const hosts = hostNames(spec.n, 'h');
@@ -187,7 +205,8 @@ async function w1(): Promise<Runner> {
   units = ops.length;
   const validate = () => check(counts().tbfs === spec.n, `${spec.n} TBFs`);
   const reset = () => resetRoots(hosts);
-  if (spec.contender === 'floor') return runner(reset, async () => (await floor('w1', spec.n, 1))[0].seconds, validate);
+  if (spec.contender === 'floor')
+    return runner(reset, async () => (await floor('w1', spec.n, 1))[0].seconds, validate);
   const nl = openNetlink();
   return runner(reset, () => sendOps(spec.contender, nl, ops), validate);
 }
@@ -197,7 +216,10 @@ async function w2(): Promise<Runner> {
   const targets = targetsOf(hosts, '10M');
   const validate = () => {
     const c = counts();
-    check(c.ifbs === spec.n && c.tbfs === 2 * spec.n && c.hooks === spec.n, `${spec.n} IFBs, ${2 * spec.n} TBFs, ${spec.n} hooks (have ${c.ifbs}, ${c.tbfs}, ${c.hooks})`);
+    check(
+      c.ifbs === spec.n && c.tbfs === 2 * spec.n && c.hooks === spec.n,
+      `${spec.n} IFBs, ${2 * spec.n} TBFs, ${spec.n} hooks (have ${c.ifbs}, ${c.tbfs}, ${c.hooks})`,
+    );
   };
   // The namespace is fresh: the first run needs no reset (at 10,000 pods a reset costs seconds
   // of kernel time: every IFB and every root qdisc change waits for an RCU grace period).
@@ -211,13 +233,21 @@ async function w2(): Promise<Runner> {
       units = 5 * spec.n;
       return runner(reset, async () => (await floor('w2', spec.n, 1))[0].seconds, validate);
     case 'nq-qos':
-      return runner(reset, async () => {
-        units = (await applyQos(targets)).sent;
-      }, validate);
+      return runner(
+        reset,
+        async () => {
+          units = (await applyQos(targets)).sent;
+        },
+        validate,
+      );
     case 'nq-qos-sync':
-      return runner(reset, () => {
-        units = applyQosSync(targets).sent;
-      }, validate);
+      return runner(
+        reset,
+        () => {
+          units = applyQosSync(targets).sent;
+        },
+        validate,
+      );
     case 'cni':
       units = spec.n;
       return runner(reset, () => cniAdd(hosts), validate);
@@ -243,17 +273,32 @@ async function cniAdd(hosts: string[]): Promise<void> {
       ingressBurst: 100_000,
       egressRate: 10_000_000,
       egressBurst: 100_000,
-      prevResult: { cniVersion: '1.0.0', interfaces: [{ name: hosts[i] }, { name: 'eth0', sandbox }], ips: [] },
+      prevResult: {
+        cniVersion: '1.0.0',
+        interfaces: [{ name: hosts[i] }, { name: 'eth0', sandbox }],
+        ips: [],
+      },
     };
     await new Promise<void>((resolve, reject) => {
       const child = spawn(CNI_PLUGIN, [], {
         stdio: ['pipe', 'ignore', 'pipe'],
-        env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `nqbench${i}`, CNI_NETNS: sandbox, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', PATH: process.env.PATH },
+        env: {
+          CNI_COMMAND: 'ADD',
+          CNI_CONTAINERID: `nqbench${i}`,
+          CNI_NETNS: sandbox,
+          CNI_IFNAME: 'eth0',
+          CNI_PATH: '/usr/lib/cni',
+          PATH: process.env.PATH,
+        },
       });
       let err = '';
       child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`bandwidth plugin (pod ${i}) exited ${code}: ${err.slice(0, 400)}`))));
+      child.on('close', (code) =>
+        code === 0
+          ? resolve()
+          : reject(new Error(`bandwidth plugin (pod ${i}) exited ${code}: ${err.slice(0, 400)}`)),
+      );
       child.stdin.end(JSON.stringify(config));
     });
   }
@@ -277,16 +322,36 @@ async function tcRead(hosts: string[], ifbs: string[], withStats: boolean): Prom
   const view: TcView = { roots: new Map(), filters: new Map() };
   if (spec.contender === 'tc-spawn') {
     for (let i = 0; i < hosts.length; i++) {
-      parseQdiscs((await execFileP('tc', [...s, '-j', 'qdisc', 'show', 'dev', hosts[i]])).stdout, view.roots, hosts[i]);
-      view.filters.set(hosts[i], JSON.parse((await execFileP('tc', [...s, '-j', 'filter', 'show', 'dev', hosts[i], 'ingress'])).stdout || '[]'));
-      parseQdiscs((await execFileP('tc', [...s, '-j', 'qdisc', 'show', 'dev', ifbs[i]])).stdout, view.roots, ifbs[i]);
+      parseQdiscs(
+        (await execFileP('tc', [...s, '-j', 'qdisc', 'show', 'dev', hosts[i]])).stdout,
+        view.roots,
+        hosts[i],
+      );
+      view.filters.set(
+        hosts[i],
+        JSON.parse(
+          (await execFileP('tc', [...s, '-j', 'filter', 'show', 'dev', hosts[i], 'ingress'])).stdout || '[]',
+        ),
+      );
+      parseQdiscs(
+        (await execFileP('tc', [...s, '-j', 'qdisc', 'show', 'dev', ifbs[i]])).stdout,
+        view.roots,
+        ifbs[i],
+      );
     }
     return view;
   }
   // tc -batch: every qdisc in one process (tc names each one's device), the filters of every
   // host's ingress hook in a second (one JSON array per line, in order).
-  parseQdiscs((await execFileP('tc', [...s, '-j', 'qdisc', 'show'], { maxBuffer: 1 << 30 })).stdout, view.roots);
-  const out = await runBatch('tc', hosts.map((h) => `filter show dev ${h} ingress`), [...s, '-j']);
+  parseQdiscs(
+    (await execFileP('tc', [...s, '-j', 'qdisc', 'show'], { maxBuffer: 1 << 30 })).stdout,
+    view.roots,
+  );
+  const out = await runBatch(
+    'tc',
+    hosts.map((h) => `filter show dev ${h} ingress`),
+    [...s, '-j'],
+  );
   const lines = out.split('\n').filter((l) => l.startsWith('['));
   check(lines.length === hosts.length, `one filter listing per host (${lines.length} of ${hosts.length})`);
   lines.forEach((l, i) => view.filters.set(hosts[i], JSON.parse(l)));
@@ -300,8 +365,16 @@ function tcMatches(view: TcView, hosts: string[], ifbs: string[]): number {
     const root = view.roots.get(hosts[i]);
     const ifbRoot = view.roots.get(ifbs[i]);
     const redirect = (view.filters.get(hosts[i]) as any[]).some((f) =>
-      f.options?.actions?.some((a: any) => a.kind === 'mirred' && a.to_dev === ifbs[i]));
-    if (root?.kind === 'tbf' && root.handle === '4e51:' && root.rate === 1_250_000 && ifbRoot?.rate === 1_250_000 && redirect) ok++;
+      f.options?.actions?.some((a: any) => a.kind === 'mirred' && a.to_dev === ifbs[i]),
+    );
+    if (
+      root?.kind === 'tbf' &&
+      root.handle === '4e51:' &&
+      root.rate === 1_250_000 &&
+      ifbRoot?.rate === 1_250_000 &&
+      redirect
+    )
+      ok++;
   }
   return ok;
 }
@@ -316,7 +389,9 @@ async function w3(): Promise<Runner> {
       return runner(none, async () => check((await applyQos(targets)).sent === 0, 'nothing sent'));
     case 'nq-watch': {
       const handles = await watching();
-      return runner(none, async () => check((await applyQos(targets, { handles })).sent === 0, 'nothing sent'));
+      return runner(none, async () =>
+        check((await applyQos(targets, { handles })).sent === 0, 'nothing sent'),
+      );
     }
     case 'nq-qos-sync':
       return runner(none, () => check(applyQosSync(targets).sent === 0, 'nothing sent'));
@@ -341,7 +416,10 @@ async function w4(): Promise<Runner> {
     // The floor's w1 on interfaces that already have the TBF: N in-place TBF changes.
     await floor('w1', spec.n, 1);
     units = spec.n;
-    return runner(() => {}, async () => (await floor('w1', spec.n, 1))[0].seconds);
+    return runner(
+      () => {},
+      async () => (await floor('w1', spec.n, 1))[0].seconds,
+    );
   }
   const hosts = hostNames(spec.n, 'cali');
   const t10 = targetsOf(hosts, '10M');
@@ -362,10 +440,14 @@ async function w4(): Promise<Runner> {
     case 'nq-watch': {
       // Timed: the apply, and the mirror taking in the notifications of its own changes.
       const handles = await watching();
-      return runner(synced.bind(null, handles), async () => {
-        check((await applyQos(t20, { handles })).sent === spec.n, 'N replaces');
-        await synced(handles);
-      }, validate);
+      return runner(
+        synced.bind(null, handles),
+        async () => {
+          check((await applyQos(t20, { handles })).sent === spec.n, 'N replaces');
+          await synced(handles);
+        },
+        validate,
+      );
     }
     case 'nq-qos-sync':
       return runner(none, () => check(applyQosSync(t20).sent === spec.n, 'N replaces'), validate);
@@ -383,13 +465,16 @@ async function w5(): Promise<Runner> {
   const ifbs = hosts.map(ifbNameFor);
   const targets = hosts.map((ifname) => ({ ifname }));
   const none = () => {};
-  const full = (s: Awaited<ReturnType<typeof readQos>>) => s.filter((q) => q.ingress.bandwidth && q.egress.bandwidth && q.ingress.shaper).length;
+  const full = (s: Awaited<ReturnType<typeof readQos>>) =>
+    s.filter((q) => q.ingress.bandwidth && q.egress.bandwidth && q.ingress.shaper).length;
   switch (spec.contender) {
     case 'nq-qos':
       return runner(none, async () => check(full(await readQos(targets)) === spec.n, 'every pod read'));
     case 'nq-watch': {
       const handles = await watching();
-      return runner(none, async () => check(full(await readQos(targets, { handles })) === spec.n, 'every pod read'));
+      return runner(none, async () =>
+        check(full(await readQos(targets, { handles })) === spec.n, 'every pod read'),
+      );
     }
     case 'nq-qos-one':
       return runner(none, async () => {
@@ -400,11 +485,16 @@ async function w5(): Promise<Runner> {
     case 'tc-spawn':
     case 'tc-batch':
       units = spec.contender === 'tc-spawn' ? 3 * spec.n : 2;
-      return runner(none, async () => check(tcMatches(await tcRead(hosts, ifbs, true), hosts, ifbs) === spec.n, 'every pod read'));
+      return runner(none, async () =>
+        check(tcMatches(await tcRead(hosts, ifbs, true), hosts, ifbs) === spec.n, 'every pod read'),
+      );
     case 'pyroute2':
       return runner(none, async () => {
         const out = await python({ mode: 'read', hosts, ifbs });
-        check(out.found === spec.n && out.redirects === spec.n, `every pod read (${out.found}, ${out.redirects})`);
+        check(
+          out.found === spec.n && out.redirects === spec.n,
+          `every pod read (${out.found}, ${out.redirects})`,
+        );
         return out.seconds as number;
       });
     default:
@@ -416,27 +506,41 @@ async function w6(): Promise<Runner> {
   if (spec.contender === 'floor') {
     // The floor's w6 builds the pods first (untimed) when they are not there.
     units = 3 * spec.n;
-    return runner(() => {}, async () => (await floor('w6', spec.n, 1))[0].seconds);
+    return runner(
+      () => {},
+      async () => (await floor('w6', spec.n, 1))[0].seconds,
+    );
   }
   const hosts = hostNames(spec.n, 'cali');
   const t10 = targetsOf(hosts, '10M');
   const bare = hosts.map((ifname) => ({ ifname, annotations: {} }));
   const validate = () => {
     const c = counts();
-    check(c.ifbs === 0 && c.tbfs === 0 && c.hooks === 0, `nothing left (${c.ifbs} IFBs, ${c.tbfs} TBFs, ${c.hooks} hooks)`);
+    check(
+      c.ifbs === 0 && c.tbfs === 0 && c.hooks === 0,
+      `nothing left (${c.ifbs} IFBs, ${c.tbfs} TBFs, ${c.hooks} hooks)`,
+    );
   };
   const configure = async () => {
     await applyQos(t10);
   };
   switch (spec.contender) {
     case 'nq-qos':
-      return runner(configure, async () => {
-        units = (await clearQos(hosts.map((ifname) => ({ ifname })))).sent;
-      }, validate);
+      return runner(
+        configure,
+        async () => {
+          units = (await clearQos(hosts.map((ifname) => ({ ifname })))).sent;
+        },
+        validate,
+      );
     case 'nq-qos-sync':
-      return runner(configure, () => {
-        units = clearQosSync(hosts.map((ifname) => ({ ifname }))).sent;
-      }, validate);
+      return runner(
+        configure,
+        () => {
+          units = clearQosSync(hosts.map((ifname) => ({ ifname }))).sent;
+        },
+        validate,
+      );
     default: {
       const nl = openNetlink();
       let ops: Operation[] = [];
@@ -486,7 +590,9 @@ async function lat(res: WorkerResult): Promise<number[]> {
       const t = [annotations('20M'), annotations('10M')].map((a) => [{ ifname: host, annotations: a }]);
       if (spec.contender === 'nq-watch') {
         const handles = await watching();
-        return timeEach(async (k) => check((await applyQos(t[k % 2], { handles })).sent === 1, 'one replace'));
+        return timeEach(async (k) =>
+          check((await applyQos(t[k % 2], { handles })).sent === 1, 'one replace'),
+        );
       }
       return spec.contender === 'nq-qos'
         ? timeEach(async (k) => check((await applyQos(t[k % 2])).sent === 1, 'one replace'))
@@ -522,7 +628,11 @@ function finish(res: WorkerResult): never {
 const firstLine = (e: unknown) => (e as Error).message.split('\n')[0].slice(0, 400);
 
 async function main(): Promise<void> {
-  const res: WorkerResult = { samples: [], maxRssKb: 0, startRssKb: Math.round(process.memoryUsage().rss / 1024) };
+  const res: WorkerResult = {
+    samples: [],
+    maxRssKb: 0,
+    startRssKb: Math.round(process.memoryUsage().rss / 1024),
+  };
   if (spec.workload === 'LAT') {
     try {
       res.samples = await lat(res);

@@ -71,7 +71,8 @@ bool encode_all(Napi::Env env, Napi::Value ops, Batch& batch, Napi::Value known 
       for (uint32_t i = 0; i + 1 < pairs.Length(); i += 2) {
         Napi::Value name = pairs.Get(i), index = pairs.Get(i + 1);
         if (!name.IsString() || !index.IsNumber() || index.As<Napi::Number>().DoubleValue() < 1)
-          throw InvalidArgument("known interfaces: entry " + std::to_string(i / 2) + " is not a name and an index");
+          throw InvalidArgument("known interfaces: entry " + std::to_string(i / 2) +
+                                " is not a name and an index");
         batch.known[name.As<Napi::String>().Utf8Value()] = index.As<Napi::Number>().Uint32Value();
       }
     }
@@ -160,7 +161,8 @@ bool is_small(Batch& batch) {
 }
 bool is_small(const std::vector<DumpRequest>& requests) {
   return requests.size() <= kInlineMessages &&
-         std::all_of(requests.begin(), requests.end(), [](const DumpRequest& r) { return r.get() || r.kind == DumpKind::Filter; });
+         std::all_of(requests.begin(), requests.end(),
+                     [](const DumpRequest& r) { return r.get() || r.kind == DumpKind::Filter; });
 }
 
 // With a monitor, its notifications are drained after every chunk of a batch, so a batch of
@@ -174,8 +176,11 @@ class ApplyWorker : public Napi::AsyncWorker {
  public:
   ApplyWorker(Napi::Env env, std::shared_ptr<RouteSocket> socket, std::shared_ptr<Monitor> monitor,
               std::unique_ptr<Batch> batch)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        socket_(std::move(socket)), monitor_(std::move(monitor)), batch_(std::move(batch)) {}
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        socket_(std::move(socket)),
+        monitor_(std::move(monitor)),
+        batch_(std::move(batch)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     std::lock_guard<std::mutex> guard(socket_->lock());
@@ -198,8 +203,10 @@ class ApplyWorker : public Napi::AsyncWorker {
 class DumpWorker : public Napi::AsyncWorker {
  public:
   DumpWorker(Napi::Env env, std::shared_ptr<RouteSocket> socket, std::vector<DumpRequest> requests)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        socket_(std::move(socket)), requests_(std::move(requests)) {}
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        socket_(std::move(socket)),
+        requests_(std::move(requests)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     std::lock_guard<std::mutex> guard(socket_->lock());
@@ -212,8 +219,10 @@ class DumpWorker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
-    if (error_) deferred_.Reject(netlink_error(Env(), error_, message_).Value());
-    else deferred_.Resolve(replies_to_js(Env(), replies_));
+    if (error_)
+      deferred_.Reject(netlink_error(Env(), error_, message_).Value());
+    else
+      deferred_.Resolve(replies_to_js(Env(), replies_));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -229,11 +238,12 @@ class DumpWorker : public Napi::AsyncWorker {
 class Handle : public Napi::ObjectWrap<Handle> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Handle",
-                       {InstanceMethod("apply", &Handle::Apply), InstanceMethod("applySync", &Handle::ApplySync),
-                        InstanceMethod("dump", &Handle::Dump), InstanceMethod("dumpSync", &Handle::DumpSync),
-                        InstanceMethod("close", &Handle::Close), InstanceMethod("counters", &Handle::Counters),
-                        InstanceMethod("watch", &Handle::Watch), InstanceMethod("events", &Handle::Events)});
+    return DefineClass(
+        env, "Handle",
+        {InstanceMethod("apply", &Handle::Apply), InstanceMethod("applySync", &Handle::ApplySync),
+         InstanceMethod("dump", &Handle::Dump), InstanceMethod("dumpSync", &Handle::DumpSync),
+         InstanceMethod("close", &Handle::Close), InstanceMethod("counters", &Handle::Counters),
+         InstanceMethod("watch", &Handle::Watch), InstanceMethod("events", &Handle::Events)});
   }
 
   explicit Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
@@ -349,7 +359,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
     Napi::Env env = info.Env();
     if (!usable(env)) return env.Undefined();
     if (monitor_) return env.Undefined();
-    int receive_buffer = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+    int receive_buffer =
+        info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
     try {
       monitor_ = std::make_shared<Monitor>(netns_, receive_buffer);
     } catch (const SystemError& e) {
@@ -364,7 +375,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
     Napi::Env env = info.Env();
     if (!usable(env)) return env.Undefined();
     if (!monitor_) {
-      netlink_error(env, EINVAL, "the handle is not watching (call watch() first)").ThrowAsJavaScriptException();
+      netlink_error(env, EINVAL, "the handle is not watching (call watch() first)")
+          .ThrowAsJavaScriptException();
       return env.Undefined();
     }
     MonitorLog log;
@@ -373,7 +385,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
     uint32_t n = 0;
     for (size_t offset : log.offsets) {
       JsWriter w(Napi::Object::New(env), false);
-      if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w)) events.Set(n++, w.value());
+      if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w))
+        events.Set(n++, w.value());
     }
     Napi::Object out = Napi::Object::New(env);
     out.Set("events", events);
@@ -385,7 +398,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("messages", Napi::Number::New(env, socket_ ? static_cast<double>(socket_->messages_sent()) : 0));
-    o.Set("sendmsgCalls", Napi::Number::New(env, socket_ ? static_cast<double>(socket_->sendmsg_calls()) : 0));
+    o.Set("sendmsgCalls",
+          Napi::Number::New(env, socket_ ? static_cast<double>(socket_->sendmsg_calls()) : 0));
     return o;
   }
 
@@ -403,7 +417,8 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(env, batch.size());
   for (size_t i = 0; i < batch.size(); i++) {
     nlmsghdr* nlh = batch.message(i);
-    out.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(nlh), nlh->nlmsg_len));
+    out.Set(static_cast<uint32_t>(i),
+            Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(nlh), nlh->nlmsg_len));
   }
   return out;
 }
@@ -414,7 +429,9 @@ Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value TickInUsec(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tick_in_usec()); }
+Napi::Value TickInUsec(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), tick_in_usec());
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());

@@ -44,7 +44,7 @@ class FieldReader {
   // A list of strings (nullopt when absent).
   virtual std::optional<std::vector<std::string>> strings(const char* name) const = 0;
   virtual std::unique_ptr<FieldReader> object(const char* name) const = 0;  // null when absent
-  virtual size_t array_length(const char* name) const = 0;                 // 0 when absent
+  virtual size_t array_length(const char* name) const = 0;                  // 0 when absent
   virtual std::unique_ptr<FieldReader> element(const char* name, size_t i) const = 0;
 
   // Helpers that turn absence or a bad value into a clear InvalidArgument.
@@ -88,8 +88,7 @@ class NullWriter : public FieldWriter {
   std::unique_ptr<FieldWriter> append(const char*) override { return std::make_unique<NullWriter>(); }
 };
 
-inline uint64_t FieldReader::u64_in(const char* name, uint64_t lo, uint64_t hi,
-                                    uint64_t fallback) const {
+inline uint64_t FieldReader::u64_in(const char* name, uint64_t lo, uint64_t hi, uint64_t fallback) const {
   auto v = u64(name);
   if (!v) return fallback;
   if (*v < lo || *v > hi)

@@ -18,9 +18,7 @@ Message::Message(Batch& batch, uint16_t type, uint16_t flags) : batch_(batch) {
   nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 }
 
-nlmsghdr* Message::header() const {
-  return reinterpret_cast<nlmsghdr*>(batch_.buf.data() + start_);
-}
+nlmsghdr* Message::header() const { return reinterpret_cast<nlmsghdr*>(batch_.buf.data() + start_); }
 
 void* Message::put_extra_header(size_t size) { return mnl_nlmsg_put_extra_header(header(), size); }
 
@@ -124,8 +122,8 @@ struct ControlName {
   int32_t value;
 };
 const ControlName kControls[] = {
-    {"ok", TC_ACT_OK},         {"pass", TC_ACT_OK},    {"reclassify", TC_ACT_RECLASSIFY},
-    {"drop", TC_ACT_SHOT},     {"shot", TC_ACT_SHOT},  {"pipe", TC_ACT_PIPE},
+    {"ok", TC_ACT_OK},         {"pass", TC_ACT_OK},         {"reclassify", TC_ACT_RECLASSIFY},
+    {"drop", TC_ACT_SHOT},     {"shot", TC_ACT_SHOT},       {"pipe", TC_ACT_PIPE},
     {"stolen", TC_ACT_STOLEN}, {"continue", TC_ACT_UNSPEC}, {"trap", TC_ACT_TRAP},
 };
 }  // namespace
@@ -142,8 +140,9 @@ int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback)
       r.fail(field, "\"" + *s + "\": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
     return static_cast<int32_t>((chain ? TC_ACT_GOTO_CHAIN : TC_ACT_JUMP) | static_cast<uint32_t>(n));
   }
-  r.fail(field, "\"" + *s + "\" is not a control action (allowed: ok, pass, drop, reclassify, "
-                            "pipe, stolen, continue, trap, \"goto chain N\", \"jump N\")");
+  r.fail(field, "\"" + *s +
+                    "\" is not a control action (allowed: ok, pass, drop, reclassify, "
+                    "pipe, stolen, continue, trap, \"goto chain N\", \"jump N\")");
 }
 
 std::string control_name(int32_t action) {
@@ -151,14 +150,22 @@ std::string control_name(int32_t action) {
     return "goto chain " + std::to_string(action & TC_ACT_EXT_VAL_MASK);
   if (TC_ACT_EXT_CMP(action, TC_ACT_JUMP)) return "jump " + std::to_string(action & TC_ACT_EXT_VAL_MASK);
   switch (action) {
-    case TC_ACT_OK: return "ok";
-    case TC_ACT_RECLASSIFY: return "reclassify";
-    case TC_ACT_SHOT: return "drop";
-    case TC_ACT_PIPE: return "pipe";
-    case TC_ACT_STOLEN: return "stolen";
-    case TC_ACT_UNSPEC: return "continue";
-    case TC_ACT_TRAP: return "trap";
-    default: return std::to_string(action);
+    case TC_ACT_OK:
+      return "ok";
+    case TC_ACT_RECLASSIFY:
+      return "reclassify";
+    case TC_ACT_SHOT:
+      return "drop";
+    case TC_ACT_PIPE:
+      return "pipe";
+    case TC_ACT_STOLEN:
+      return "stolen";
+    case TC_ACT_UNSPEC:
+      return "continue";
+    case TC_ACT_TRAP:
+      return "trap";
+    default:
+      return std::to_string(action);
   }
 }
 

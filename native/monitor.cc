@@ -19,10 +19,14 @@ constexpr int kDefaultReceiveBuffer = 64 * 1024 * 1024;
 
 bool wanted(uint16_t type) {
   switch (type) {
-    case RTM_NEWLINK: case RTM_DELLINK:
-    case RTM_NEWQDISC: case RTM_DELQDISC:
-    case RTM_NEWTFILTER: case RTM_DELTFILTER:
-    case RTM_NEWACTION: case RTM_DELACTION:
+    case RTM_NEWLINK:
+    case RTM_DELLINK:
+    case RTM_NEWQDISC:
+    case RTM_DELQDISC:
+    case RTM_NEWTFILTER:
+    case RTM_DELTFILTER:
+    case RTM_NEWACTION:
+    case RTM_DELACTION:
       return true;
     default:
       return false;
@@ -33,7 +37,8 @@ bool wanted(uint16_t type) {
 
 Monitor::Monitor(const std::string& netns, int receive_buffer) {
   nl_ = open_in_namespace(netns);
-  set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, receive_buffer > 0 ? receive_buffer : kDefaultReceiveBuffer, SO_RCVBUF);
+  set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, receive_buffer > 0 ? receive_buffer : kDefaultReceiveBuffer,
+             SO_RCVBUF);
   int fd = mnl_socket_get_fd(nl_);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   if (mnl_socket_bind(nl_, (1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_TC - 1)), MNL_SOCKET_AUTOPID) < 0) {

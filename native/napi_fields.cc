@@ -112,7 +112,8 @@ std::optional<std::vector<std::string>> JsReader::strings(const char* name) cons
   for (uint32_t i = 0; i < list.Length(); i++) {
     Napi::Value e = list.Get(i);
     if (!e.IsString())
-      throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) + "]: expected a string, got " + describe(e));
+      throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) + "]: expected a string, got " +
+                            describe(e));
     out.push_back(e.As<Napi::String>().Utf8Value());
   }
   return out;
@@ -135,7 +136,8 @@ size_t JsReader::array_length(const char* name) const {
 std::unique_ptr<FieldReader> JsReader::element(const char* name, size_t i) const {
   Napi::Value v = get(name).As<Napi::Array>().Get(static_cast<uint32_t>(i));
   std::string at = std::string(name) + "[" + std::to_string(i) + "]";
-  if (!v.IsObject() || v.IsArray()) throw InvalidArgument(path_ + "." + at + ": expected an object, got " + describe(v));
+  if (!v.IsObject() || v.IsArray())
+    throw InvalidArgument(path_ + "." + at + ": expected an object, got " + describe(v));
   return std::make_unique<JsReader>(v.As<Napi::Object>(), path_ + "." + at);
 }
 
@@ -152,7 +154,8 @@ void JsWriter::set_string(const char* name, const std::string& v) {
 }
 void JsWriter::set_strings(const char* name, const std::vector<std::string>& v) {
   Napi::Array list = Napi::Array::New(obj_.Env(), v.size());
-  for (size_t i = 0; i < v.size(); i++) list.Set(static_cast<uint32_t>(i), Napi::String::New(obj_.Env(), v[i]));
+  for (size_t i = 0; i < v.size(); i++)
+    list.Set(static_cast<uint32_t>(i), Napi::String::New(obj_.Env(), v[i]));
   obj_.Set(name, list);
 }
 

@@ -38,7 +38,7 @@ struct Protocol {
   const char* name;
   uint16_t value;
 };
-const Protocol kProtocols[] = {{"all", ETH_P_ALL}, {"ip", ETH_P_IP},   {"ipv6", ETH_P_IPV6},
+const Protocol kProtocols[] = {{"all", ETH_P_ALL}, {"ip", ETH_P_IP},        {"ipv6", ETH_P_IPV6},
                                {"arp", ETH_P_ARP}, {"802.1q", ETH_P_8021Q}, {"802.1ad", ETH_P_8021AD}};
 
 uint16_t read_protocol(const FieldReader& r, uint16_t fallback) {
@@ -46,8 +46,9 @@ uint16_t read_protocol(const FieldReader& r, uint16_t fallback) {
   if (auto s = r.string("protocol")) {
     for (const auto& p : kProtocols)
       if (*s == p.name) return p.value;
-    r.fail("protocol", "\"" + *s + "\" is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
-                                   "802.1ad, or an EtherType number)");
+    r.fail("protocol", "\"" + *s +
+                           "\" is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
+                           "802.1ad, or an EtherType number)");
   }
   return static_cast<uint16_t>(r.u64_in("protocol", 0, 0xFFFF, fallback));
 }
@@ -62,9 +63,12 @@ std::string protocol_name(uint16_t value) {
 
 uint16_t new_flags(Verb verb) {
   switch (verb) {
-    case Verb::Add: return NLM_F_CREATE | NLM_F_EXCL;
-    case Verb::Replace: return NLM_F_CREATE | NLM_F_REPLACE;
-    default: return 0;
+    case Verb::Add:
+      return NLM_F_CREATE | NLM_F_EXCL;
+    case Verb::Replace:
+      return NLM_F_CREATE | NLM_F_REPLACE;
+    default:
+      return 0;
   }
 }
 
@@ -73,8 +77,9 @@ void encode_qdisc(Batch& batch, Verb verb, const FieldReader& r) {
   const QdiscKind* kind = nullptr;
   if (kind_name) {
     kind = find_qdisc_kind(*kind_name);
-    if (!kind) r.fail("kind", "\"" + *kind_name + "\" is not a qdisc kind netqos knows (allowed: " +
-                                  qdisc_kind_names() + ")");
+    if (!kind)
+      r.fail("kind",
+             "\"" + *kind_name + "\" is not a qdisc kind netqos knows (allowed: " + qdisc_kind_names() + ")");
   } else if (verb != Verb::Delete) {
     r.fail("kind", "is required (" + qdisc_kind_names() + ")");
   }
@@ -86,8 +91,8 @@ void encode_qdisc(Batch& batch, Verb verb, const FieldReader& r) {
   tcm->tcm_parent = kind && kind->fixed_parent
                         ? kind->fixed_parent
                         : parse_handle(r, "parent", HandleContext::QdiscParent, TC_H_ROOT);
-  tcm->tcm_handle = kind && kind->fixed_handle ? kind->fixed_handle
-                                               : parse_handle(r, "handle", HandleContext::Handle, 0);
+  tcm->tcm_handle =
+      kind && kind->fixed_handle ? kind->fixed_handle : parse_handle(r, "handle", HandleContext::Handle, 0);
   if (kind) m.put_strz(TCA_KIND, kind->name);
   if (kind && verb != Verb::Delete && kind->encode) kind->encode(m, r);
   m.finish();
@@ -99,13 +104,15 @@ void encode_filter(Batch& batch, Verb verb, const FieldReader& r) {
   const FilterKind* kind = nullptr;
   if (kind_name) {
     kind = find_filter_kind(*kind_name);
-    if (!kind) r.fail("kind", "\"" + *kind_name + "\" is not a classifier kind netqos knows (allowed: " +
-                                  filter_kind_names() + ")");
+    if (!kind)
+      r.fail("kind", "\"" + *kind_name +
+                         "\" is not a classifier kind netqos knows (allowed: " + filter_kind_names() + ")");
   } else if (verb != Verb::Delete) {
     r.fail("kind", "is required (" + filter_kind_names() + ")");
   }
   IfRef dev = require_dev(r);
-  if (!r.has("parent")) r.fail("parent", "is required (ingress, egress, root or a qdisc handle such as \"ffff:\")");
+  if (!r.has("parent"))
+    r.fail("parent", "is required (ingress, egress, root or a qdisc handle such as \"ffff:\")");
   uint32_t parent = parse_handle(r, "parent", HandleContext::FilterParent, 0);
   uint32_t priority = static_cast<uint32_t>(r.u64_in("priority", 0, 0xFFFF, 0));
   uint16_t protocol = read_protocol(r, verb == Verb::Delete ? 0 : ETH_P_ALL);
@@ -139,7 +146,11 @@ void encode_operation(Batch& batch, const FieldReader& op) {
       encode_filter(batch, verb, *f);
     } else if (auto l = op.object("link")) {
       if (verb == Verb::Replace) op.fail("op", "links support add, change and delete");
-      encode_link(batch, verb == Verb::Add ? LinkVerb::Add : verb == Verb::Change ? LinkVerb::Change : LinkVerb::Delete, *l);
+      encode_link(batch,
+                  verb == Verb::Add      ? LinkVerb::Add
+                  : verb == Verb::Change ? LinkVerb::Change
+                                         : LinkVerb::Delete,
+                  *l);
     } else {
       op.fail("qdisc", "an operation needs one of qdisc, filter or link");
     }
@@ -155,11 +166,16 @@ DumpRequest read_dump_request(const FieldReader& r) {
   DumpRequest req;
   auto type = r.string("type");
   if (!type) r.fail("type", "is required (qdisc, filter, link or action)");
-  if (*type == "qdisc") req.kind = DumpKind::Qdisc;
-  else if (*type == "filter") req.kind = DumpKind::Filter;
-  else if (*type == "link") req.kind = DumpKind::Link;
-  else if (*type == "action") req.kind = DumpKind::Action;
-  else r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, filter, link, action)");
+  if (*type == "qdisc")
+    req.kind = DumpKind::Qdisc;
+  else if (*type == "filter")
+    req.kind = DumpKind::Filter;
+  else if (*type == "link")
+    req.kind = DumpKind::Link;
+  else if (*type == "action")
+    req.kind = DumpKind::Action;
+  else
+    r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, filter, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
   if (auto optional = r.boolean("optional")) req.optional = *optional;
   if (req.kind == DumpKind::Qdisc && r.has("parent")) {
@@ -169,7 +185,8 @@ DumpRequest read_dump_request(const FieldReader& r) {
   }
   if (req.kind == DumpKind::Filter) {
     if (!r.iface("dev")) r.fail("dev", "is required to list filters");
-    if (!r.has("parent")) r.fail("parent", "is required to list filters (ingress, egress, root, or a handle)");
+    if (!r.has("parent"))
+      r.fail("parent", "is required to list filters (ingress, egress, root, or a handle)");
     req.parent = parse_handle(r, "parent", HandleContext::FilterParent, 0);
   }
   if (req.kind == DumpKind::Action) {
@@ -297,13 +314,17 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
 
 }  // namespace
 
-bool decode_object(const nlmsghdr* nlh, FieldWriter& w) { return decode_message(nlh, nlh->nlmsg_type, false, w); }
+bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
+  return decode_message(nlh, nlh->nlmsg_type, false, w);
+}
 
 bool decode_event(const nlmsghdr* nlh, FieldWriter& w) {
   uint16_t type = nlh->nlmsg_type;
-  bool deleted = type == RTM_DELLINK || type == RTM_DELQDISC || type == RTM_DELTFILTER || type == RTM_DELACTION;
+  bool deleted =
+      type == RTM_DELLINK || type == RTM_DELQDISC || type == RTM_DELTFILTER || type == RTM_DELACTION;
   if (deleted) type = static_cast<uint16_t>(type - 1);  // each DEL type follows its NEW type
-  if (type != RTM_NEWLINK && type != RTM_NEWQDISC && type != RTM_NEWTFILTER && type != RTM_NEWACTION) return false;
+  if (type != RTM_NEWLINK && type != RTM_NEWQDISC && type != RTM_NEWTFILTER && type != RTM_NEWACTION)
+    return false;
   w.set_string("event", deleted ? "del" : "new");
   // A filter notification shows the request's flags. Only a create-exclusive one is sure to
   // describe a new filter: a u32 replaced in place is announced with its old contents.
@@ -353,12 +374,11 @@ uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx
     if (ctx == HandleContext::QdiscParent && (*s == "ingress" || *s == "clsact")) return TC_H_INGRESS;
     if (ctx == HandleContext::FilterParent && *s == "ingress")
       return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
-    if (ctx == HandleContext::FilterParent && *s == "egress")
-      return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+    if (ctx == HandleContext::FilterParent && *s == "egress") return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
     if (*s == "none") return 0;
     uint32_t handle;
     if (parse_major_minor(*s, handle)) return handle;
-    std::string names = ctx == HandleContext::FilterParent   ? "root, ingress, egress, "
+    std::string names = ctx == HandleContext::FilterParent  ? "root, ingress, egress, "
                         : ctx == HandleContext::QdiscParent ? "root, ingress, "
                                                             : "";
     r.fail(field, "\"" + *s + "\" is not a handle (allowed: " + names +
@@ -373,8 +393,10 @@ std::string handle_name(uint32_t h, HandleContext ctx) {
   if (ctx == HandleContext::FilterParent && h == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) return "ingress";
   if (ctx == HandleContext::FilterParent && h == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) return "egress";
   char buf[24];
-  if (TC_H_MIN(h) == 0) std::snprintf(buf, sizeof buf, "%x:", TC_H_MAJ(h) >> 16);
-  else std::snprintf(buf, sizeof buf, "%x:%x", TC_H_MAJ(h) >> 16, TC_H_MIN(h));
+  if (TC_H_MIN(h) == 0)
+    std::snprintf(buf, sizeof buf, "%x:", TC_H_MAJ(h) >> 16);
+  else
+    std::snprintf(buf, sizeof buf, "%x:%x", TC_H_MAJ(h) >> 16, TC_H_MIN(h));
   return buf;
 }
 

@@ -44,8 +44,8 @@ class Batch {
     size_t capacity_ = 0;
   };
   Buffer buf;
-  std::vector<size_t> starts;    // offset of each message in buf
-  std::vector<IfFixup> fixups;   // ordered by offset
+  std::vector<size_t> starts;   // offset of each message in buf
+  std::vector<IfFixup> fixups;  // ordered by offset
   // Interface indexes by name that the caller has just read and vouches for: these names are
   // not looked up again when the batch is sent (unless a link message of the batch changes them).
   std::unordered_map<std::string, uint32_t> known;
@@ -75,7 +75,10 @@ struct DumpRequest {
   std::string action_kind;  // action: the kind to list ("mirred", ...)
   // A missing interface, qdisc or hook is an empty answer instead of an error.
   bool optional = false;
-  bool get() const { return (kind == DumpKind::Link && (dev.index || dev.by_name())) || (kind == DumpKind::Qdisc && has_parent); }
+  bool get() const {
+    return (kind == DumpKind::Link && (dev.index || dev.by_name())) ||
+           (kind == DumpKind::Qdisc && has_parent);
+  }
 };
 DumpRequest read_dump_request(const FieldReader& r);
 // Appends the dump request message for `req` to the batch (with the resolved ifindex fixup).

@@ -14,15 +14,24 @@ constexpr uint64_t kMaxSafeInt = 9007199254740991ULL;
 
 const char* type_name(Value::Type t) {
   switch (t) {
-    case Value::Type::Undefined: return "undefined";
-    case Value::Type::Null: return "null";
-    case Value::Type::Bool: return "bool";
-    case Value::Type::Int: return "int64";
-    case Value::Type::UInt: return "uint64";
-    case Value::Type::Double: return "double";
-    case Value::Type::String: return "string";
-    case Value::Type::Array: return "array";
-    case Value::Type::Object: return "object";
+    case Value::Type::Undefined:
+      return "undefined";
+    case Value::Type::Null:
+      return "null";
+    case Value::Type::Bool:
+      return "bool";
+    case Value::Type::Int:
+      return "int64";
+    case Value::Type::UInt:
+      return "uint64";
+    case Value::Type::Double:
+      return "double";
+    case Value::Type::String:
+      return "string";
+    case Value::Type::Array:
+      return "array";
+    case Value::Type::Object:
+      return "object";
   }
   return "?";
 }
@@ -160,13 +169,27 @@ void json_string(std::string& out, const std::string& s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -197,12 +220,24 @@ void json_number(std::string& out, double d) {
 void json(std::string& out, const Value& v) {
   switch (v.type()) {
     case Value::Type::Undefined:
-    case Value::Type::Null: out += "null"; break;
-    case Value::Type::Bool: out += v.as_bool() ? "true" : "false"; break;
-    case Value::Type::Int: out += std::to_string(v.as_i64()); break;
-    case Value::Type::UInt: out += std::to_string(v.as_u64()); break;
-    case Value::Type::Double: json_number(out, v.as_double()); break;
-    case Value::Type::String: json_string(out, v.as_string()); break;
+    case Value::Type::Null:
+      out += "null";
+      break;
+    case Value::Type::Bool:
+      out += v.as_bool() ? "true" : "false";
+      break;
+    case Value::Type::Int:
+      out += std::to_string(v.as_i64());
+      break;
+    case Value::Type::UInt:
+      out += std::to_string(v.as_u64());
+      break;
+    case Value::Type::Double:
+      json_number(out, v.as_double());
+      break;
+    case Value::Type::String:
+      json_string(out, v.as_string());
+      break;
     case Value::Type::Array: {
       out.push_back('[');
       bool first = true;
@@ -271,20 +306,28 @@ bool js_bigint(const Value& v) { return v.is_integer() && !int_is_number(v); }
 // JsReader's describe().
 std::string describe(const Value& v) {
   switch (v.type()) {
-    case Value::Type::String: return "\"" + v.as_string() + "\"";
-    case Value::Type::Int: return std::to_string(v.as_i64());
-    case Value::Type::UInt: return std::to_string(v.as_u64());
+    case Value::Type::String:
+      return "\"" + v.as_string() + "\"";
+    case Value::Type::Int:
+      return std::to_string(v.as_i64());
+    case Value::Type::UInt:
+      return std::to_string(v.as_u64());
     case Value::Type::Double: {
       double d = v.as_double();
       if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e18)
         return std::to_string(static_cast<long long>(d));
       return std::to_string(d);
     }
-    case Value::Type::Bool: return v.as_bool() ? "true" : "false";
-    case Value::Type::Null: return "null";
-    case Value::Type::Array: return "an array";
-    case Value::Type::Object: return "an object";
-    case Value::Type::Undefined: break;
+    case Value::Type::Bool:
+      return v.as_bool() ? "true" : "false";
+    case Value::Type::Null:
+      return "null";
+    case Value::Type::Array:
+      return "an array";
+    case Value::Type::Object:
+      return "an object";
+    case Value::Type::Undefined:
+      break;
   }
   return "a value of another type";
 }
@@ -390,7 +433,8 @@ std::optional<std::vector<std::string>> PlainReader::strings(const char* name) c
   for (size_t i = 0; i < v->size(); i++) {
     const Value& e = v->at(i);
     if (!e.is_string())
-      throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) + "]: expected a string, got " + describe(e));
+      throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) + "]: expected a string, got " +
+                            describe(e));
     out.push_back(e.as_string());
   }
   return out;
@@ -415,7 +459,8 @@ std::unique_ptr<FieldReader> PlainReader::element(const char* name, size_t i) co
   const Value* v = get(name);
   const Value* e = v && v->is_array() && i < v->size() ? &v->at(i) : nullptr;
   // JavaScript reads a hole or an index past the end as undefined.
-  if (!e || e->is_undefined()) throw InvalidArgument(at + ": expected an object, got a value of another type");
+  if (!e || e->is_undefined())
+    throw InvalidArgument(at + ": expected an object, got a value of another type");
   if (!e->is_object()) throw InvalidArgument(at + ": expected an object, got " + describe(*e));
   return std::make_unique<PlainReader>(*e, at);
 }

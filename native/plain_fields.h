@@ -109,7 +109,7 @@ class Value {
   Value& operator[](const std::string& key);
   // Array element (std::out_of_range when absent).
   const Value& at(size_t i) const;
-  size_t size() const;  // array elements or object members, 0 otherwise
+  size_t size() const;      // array elements or object members, 0 otherwise
   void push_back(Value v);  // turns undefined or null into an empty array
 
  private:

@@ -6,14 +6,13 @@ namespace netqos {
 
 extern const QdiscKind tbf_qdisc, ingress_qdisc, clsact_qdisc;
 extern const FilterKind u32_filter, matchall_filter;
-extern const ActionKind police_action, mirred_action, pedit_action, csum_action, skbedit_action,
-    gact_action;
+extern const ActionKind police_action, mirred_action, pedit_action, csum_action, skbedit_action, gact_action;
 
 namespace {
 
 const QdiscKind* const kQdiscs[] = {&tbf_qdisc, &ingress_qdisc, &clsact_qdisc};
 const FilterKind* const kFilters[] = {&u32_filter, &matchall_filter};
-const ActionKind* const kActions[] = {&police_action, &mirred_action, &pedit_action,
+const ActionKind* const kActions[] = {&police_action, &mirred_action,  &pedit_action,
                                       &csum_action,   &skbedit_action, &gact_action};
 
 template <typename Kind, size_t N>

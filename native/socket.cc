@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace netqos {
@@ -44,8 +44,8 @@ mnl_socket* open_in_namespace(const std::string& netns) {
     nsfd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (nsfd < 0) {
       int err = errno;
-      throw SystemError(err, "network namespace \"" + netns + "\" cannot be opened (" + path +
-                                 "): " + errno_text(err));
+      throw SystemError(
+          err, "network namespace \"" + netns + "\" cannot be opened (" + path + "): " + errno_text(err));
     }
   }
   mnl_socket* nl = nullptr;
@@ -76,7 +76,6 @@ mnl_socket* open_in_namespace(const std::string& netns) {
 
 namespace {
 
-
 // Reads NLMSGERR_ATTR_MSG from an error/ack message carrying extended-ack TLVs.
 std::string extack_message(const nlmsghdr* nlh) {
   if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
@@ -85,8 +84,7 @@ std::string extack_message(const nlmsghdr* nlh) {
   if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) head += err->msg.nlmsg_len - sizeof(nlmsghdr);
   if (nlh->nlmsg_len <= head) return "";
   const nlattr* tb[NLMSGERR_ATTR_MAX + 1];
-  parse_payload(reinterpret_cast<const uint8_t*>(nlh) + head, nlh->nlmsg_len - head, tb,
-                NLMSGERR_ATTR_MAX);
+  parse_payload(reinterpret_cast<const uint8_t*>(nlh) + head, nlh->nlmsg_len - head, tb, NLMSGERR_ATTR_MAX);
   if (!tb[NLMSGERR_ATTR_MSG]) return "";
   const char* text = static_cast<const char*>(mnl_attr_get_payload(tb[NLMSGERR_ATTR_MSG]));
   return std::string(text, strnlen(text, mnl_attr_get_payload_len(tb[NLMSGERR_ATTR_MSG])));
@@ -167,8 +165,10 @@ void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results,
         // A link added or deleted here changes what its name means for later messages; one
         // without a name (by index, or a whole group) may change any.
         std::string changed = link_message_name(nlh);
-        if (changed.empty()) names_.clear();
-        else names_.erase(changed);
+        if (changed.empty())
+          names_.clear();
+        else
+          names_.erase(changed);
       }
       bytes += msg_end - msg_start;
       end++;
@@ -392,7 +392,8 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
             return;
           }
           std::string text = extack_message(msg);
-          throw SystemError(code, "dump failed: " + errno_text(code) + (text.empty() ? "" : " (" + text + ")"));
+          throw SystemError(code,
+                            "dump failed: " + errno_text(code) + (text.empty() ? "" : " (" + text + ")"));
         }
         out.offsets.push_back(out.data.size());
         const auto* bytes = reinterpret_cast<const uint8_t*>(msg);

@@ -25,14 +25,14 @@ class SystemError : public std::runtime_error {
 };
 
 struct OpResult {
-  int error = 0;          // 0 or a positive errno
-  std::string message;    // the kernel's extended-ack text (error or warning)
+  int error = 0;        // 0 or a positive errno
+  std::string message;  // the kernel's extended-ack text (error or warning)
 };
 
 struct DumpReply {
-  std::vector<uint8_t> data;      // reply messages, back to back
-  std::vector<size_t> offsets;    // start of each message
-  uint32_t ifindex = 0;           // the request's interface, resolved (0: all)
+  std::vector<uint8_t> data;    // reply messages, back to back
+  std::vector<size_t> offsets;  // start of each message
+  uint32_t ifindex = 0;         // the request's interface, resolved (0: all)
 };
 
 // Where a socket receives: 1 MiB, not zero-filled (a handle is often opened for a few small

@@ -21,12 +21,25 @@
 const fs = require('fs');
 
 const RTM_NAMES = {
-  16: 'RTM_NEWLINK', 17: 'RTM_DELLINK', 18: 'RTM_GETLINK', 19: 'RTM_SETLINK',
-  36: 'RTM_NEWQDISC', 37: 'RTM_DELQDISC', 38: 'RTM_GETQDISC',
-  40: 'RTM_NEWTCLASS', 41: 'RTM_DELTCLASS', 42: 'RTM_GETTCLASS',
-  44: 'RTM_NEWTFILTER', 45: 'RTM_DELTFILTER', 46: 'RTM_GETTFILTER',
-  48: 'RTM_NEWACTION', 49: 'RTM_DELACTION', 50: 'RTM_GETACTION',
-  100: 'RTM_NEWCHAIN', 101: 'RTM_DELCHAIN', 102: 'RTM_GETCHAIN',
+  16: 'RTM_NEWLINK',
+  17: 'RTM_DELLINK',
+  18: 'RTM_GETLINK',
+  19: 'RTM_SETLINK',
+  36: 'RTM_NEWQDISC',
+  37: 'RTM_DELQDISC',
+  38: 'RTM_GETQDISC',
+  40: 'RTM_NEWTCLASS',
+  41: 'RTM_DELTCLASS',
+  42: 'RTM_GETTCLASS',
+  44: 'RTM_NEWTFILTER',
+  45: 'RTM_DELTFILTER',
+  46: 'RTM_GETTFILTER',
+  48: 'RTM_NEWACTION',
+  49: 'RTM_DELACTION',
+  50: 'RTM_GETACTION',
+  100: 'RTM_NEWCHAIN',
+  101: 'RTM_DELCHAIN',
+  102: 'RTM_GETCHAIN',
 };
 
 /** Parse strace output into a list of syscalls, each with the bytes it sent. */
@@ -37,8 +50,14 @@ function parseStrace(text) {
   for (const line of text.split('\n')) {
     const start = /^(?:(\d+)\s+)?(sendmsg|sendto)\((\d+),/.exec(line);
     if (start) {
-      cur = { pid: start[1] ? Number(start[1]) : null, syscall: start[2], fd: Number(start[3]),
-        line, buffers: [], ret: null };
+      cur = {
+        pid: start[1] ? Number(start[1]) : null,
+        syscall: start[2],
+        fd: Number(start[3]),
+        line,
+        buffers: [],
+        ret: null,
+      };
       const ret = /\)\s+=\s+(-?\d+)/.exec(line);
       if (ret) cur.ret = Number(ret[1]);
       calls.push(cur);
@@ -46,19 +65,23 @@ function parseStrace(text) {
       continue;
     }
     const resumed = /^(?:(\d+)\s+)?<\.\.\. (sendmsg|sendto) resumed>.*\)\s+=\s+(-?\d+)/.exec(line);
-    if (resumed && cur) { cur.ret = Number(resumed[3]); continue; }
+    if (resumed && cur) {
+      cur.ret = Number(resumed[3]);
+      continue;
+    }
     const buf = /^ \* (\d+) bytes in buffer (\d+)/.exec(line);
     if (buf && cur) {
       cur.buffers.push({ declared: Number(buf[1]), bytes: [] });
       expectOffset = 0;
       continue;
     }
-    const dump = /^ \| ([0-9a-f]{5,})  /.exec(line);
+    const dump = /^ \| ([0-9a-f]{5,}) {2}/.exec(line);
     if (dump && cur) {
       if (cur.buffers.length === 0) cur.buffers.push({ declared: null, bytes: [] });
       const b = cur.buffers[cur.buffers.length - 1];
       const off = parseInt(dump[1], 16);
-      if (off !== expectOffset) throw new Error(`hex dump offset ${off} != expected ${expectOffset}: ${line}`);
+      if (off !== expectOffset)
+        throw new Error(`hex dump offset ${off} != expected ${expectOffset}: ${line}`);
       // Fixed layout: 16 bytes as "xx " with one extra space after the 8th byte (49 columns).
       const hexPart = line.slice(dump[0].length, dump[0].length + 49);
       const bytes = hexPart.match(/[0-9a-f]{2}/g) || [];
@@ -86,8 +109,11 @@ function splitNetlink(data) {
     const len = data.readUInt32LE(off);
     if (len < 16 || off + len > data.length) throw new Error(`bad nlmsg_len ${len} at ${off}`);
     msgs.push({
-      len, type: data.readUInt16LE(off + 4), flags: data.readUInt16LE(off + 6),
-      seq: data.readUInt32LE(off + 8), pid: data.readUInt32LE(off + 12),
+      len,
+      type: data.readUInt16LE(off + 4),
+      flags: data.readUInt16LE(off + 6),
+      seq: data.readUInt32LE(off + 8),
+      pid: data.readUInt32LE(off + 12),
       buf: data.subarray(off, off + len),
     });
     off += (len + 3) & ~3;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  build-essential python3 pkg-config libmnl-dev cmake \
+  build-essential python3 pkg-config libmnl-dev cmake clang-format \
   iproute2 iputils-ping iperf3 strace util-linux \
   user-mode-linux kmod \
   containernetworking-plugins python3-pyroute2 >/dev/null

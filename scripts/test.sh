@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: TypeScript build, the host projects (unit, kernel), then the tc pieces
+# The whole test suite: TypeScript build, lint and format checks, the host projects (unit, kernel), then the tc pieces
 # this kernel lacks inside User-Mode Linux, then the native engine under ASan/UBSan. Ends with
 # one "N passed, N failed" line.
 set -uo pipefail
@@ -8,6 +8,7 @@ out=$(mktemp -d /tmp/netqos-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 npx tsc -p tsconfig.json || exit 1
+bash scripts/lint.sh || exit 1
 npx jest --runInBand --selectProjects unit kernel --json --outputFile="$out/host.json"
 host=$?
 bash scripts/uml-run.sh -- npx jest --runInBand --selectProjects uml --json --outputFile="$out/uml.json" </dev/null

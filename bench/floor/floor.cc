@@ -34,13 +34,23 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 Value tbf(const std::string& dev) {
-  return Value::object({{"dev", dev}, {"kind", "tbf"}, {"parent", "root"}, {"handle", "1:"},
-                        {"rate", 10000000}, {"burst", 32768}, {"latencyUs", 25000}});
+  return Value::object({{"dev", dev},
+                        {"kind", "tbf"},
+                        {"parent", "root"},
+                        {"handle", "1:"},
+                        {"rate", 10000000},
+                        {"burst", 32768},
+                        {"latencyUs", 25000}});
 }
 // applyQos's TBF for 10M (netqos profile: 10 ms of the rate as bucket, 25 ms + bucket as limit).
 Value pod_tbf(const std::string& dev) {
-  return Value::object({{"dev", dev}, {"kind", "tbf"}, {"parent", "root"}, {"handle", "4e51:"},
-                        {"rate", 10000000}, {"burst", 12500}, {"limit", 43750}});
+  return Value::object({{"dev", dev},
+                        {"kind", "tbf"},
+                        {"parent", "root"},
+                        {"handle", "4e51:"},
+                        {"rate", 10000000},
+                        {"burst", 12500},
+                        {"limit", 43750}});
 }
 Value op(const char* verb, const char* what, Value body) {
   return Value::object({{"op", verb}, {what, std::move(body)}});
@@ -68,19 +78,27 @@ std::vector<Value> w1_ops(size_t n) {
 std::vector<Value> w2_ops(size_t n, const std::vector<uint32_t>& ifindexes) {
   std::vector<Value> ops;
   for (size_t i = 0; i < n; i++)
-    ops.push_back(op("add", "link", Value::object({{"kind", "ifb"}, {"name", ifb(i)}, {"mtu", 1500}, {"up", true}, {"group", kIfbGroup}})));
+    ops.push_back(
+        op("add", "link",
+           Value::object(
+               {{"kind", "ifb"}, {"name", ifb(i)}, {"mtu", 1500}, {"up", true}, {"group", kIfbGroup}})));
   for (size_t i = 0; i < n; i++) {
     ops.push_back(op("replace", "qdisc", pod_tbf(ifb(i))));
     ops.push_back(op("replace", "qdisc", pod_tbf(host(i))));
     ops.push_back(op("add", "qdisc", Value::object({{"dev", host(i)}, {"kind", "clsact"}})));
-    ops.push_back(op("add", "filter",
-                     Value::object({{"dev", host(i)}, {"parent", "ingress"}, {"kind", "u32"}, {"priority", kFromPodPriority},
-                                    {"protocol", "all"},
-                                    {"actions", Value::array({Value::object({{"kind", "mirred"},
-                                                                             {"direction", "egress"},
-                                                                             {"mode", "redirect"},
-                                                                             {"dev", ifb(i)},
-                                                                             {"cookie", from_pod_cookie(ifindexes[i])}})})}})));
+    ops.push_back(
+        op("add", "filter",
+           Value::object(
+               {{"dev", host(i)},
+                {"parent", "ingress"},
+                {"kind", "u32"},
+                {"priority", kFromPodPriority},
+                {"protocol", "all"},
+                {"actions", Value::array({Value::object({{"kind", "mirred"},
+                                                         {"direction", "egress"},
+                                                         {"mode", "redirect"},
+                                                         {"dev", ifb(i)},
+                                                         {"cookie", from_pod_cookie(ifindexes[i])}})})}})));
   }
   return ops;
 }
@@ -88,12 +106,19 @@ std::vector<Value> w2_ops(size_t n, const std::vector<uint32_t>& ifindexes) {
 std::vector<Value> w6_ops(size_t n) {
   std::vector<Value> ops;
   for (size_t i = 0; i < n; i++) {
-    ops.push_back(op("delete", "filter", Value::object({{"dev", host(i)}, {"parent", "ingress"}, {"kind", "u32"},
-                                                        {"priority", kFromPodPriority}, {"protocol", "all"}})));
-    ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"parent", "root"}, {"handle", "4e51:"}})));
+    ops.push_back(op("delete", "filter",
+                     Value::object({{"dev", host(i)},
+                                    {"parent", "ingress"},
+                                    {"kind", "u32"},
+                                    {"priority", kFromPodPriority},
+                                    {"protocol", "all"}})));
+    ops.push_back(
+        op("delete", "qdisc", Value::object({{"dev", host(i)}, {"parent", "root"}, {"handle", "4e51:"}})));
   }
-  for (size_t i = 0; i < n; i++) ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"kind", "clsact"}})));
-  for (size_t i = 0; i < n; i++) ops.push_back(op("change", "link", Value::object({{"name", ifb(i)}, {"group", kDoomedGroup}})));
+  for (size_t i = 0; i < n; i++)
+    ops.push_back(op("delete", "qdisc", Value::object({{"dev", host(i)}, {"kind", "clsact"}})));
+  for (size_t i = 0; i < n; i++)
+    ops.push_back(op("change", "link", Value::object({{"name", ifb(i)}, {"group", kDoomedGroup}})));
   ops.push_back(op("delete", "link", Value::object({{"group", kDoomedGroup}})));
   return ops;
 }
@@ -114,7 +139,8 @@ Run run(RouteSocket& sock, const std::vector<Value>& ops) {
   auto start = Clock::now();
   {
     Batch batch;
-    for (size_t i = 0; i < ops.size(); i++) encode_operation(batch, PlainReader(ops[i], "ops[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < ops.size(); i++)
+      encode_operation(batch, PlainReader(ops[i], "ops[" + std::to_string(i) + "]"));
     sock.execute(batch, results);
   }
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -123,8 +149,8 @@ Run run(RouteSocket& sock, const std::vector<Value>& ops) {
   for (size_t i = 0; i < results.size(); i++) {
     if (!results[i].error) continue;
     if (!r.failures)
-      r.first_failure = "operation " + std::to_string(i) + ": errno " + std::to_string(results[i].error) + " " +
-                        results[i].message;
+      r.first_failure = "operation " + std::to_string(i) + ": errno " + std::to_string(results[i].error) +
+                        " " + results[i].message;
     r.failures++;
   }
   return r;
@@ -137,13 +163,15 @@ void print(const char* workload, size_t n, const Run& r, const std::string& extr
       workload, n, r.seconds, r.seconds * 1e6 / static_cast<double>(n ? n : 1),
       static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.sendmsgs), r.failures,
       extra.c_str());
-  if (r.failures) std::fprintf(stderr, "%s: %zu failures, first: %s\n", workload, r.failures, r.first_failure.c_str());
+  if (r.failures)
+    std::fprintf(stderr, "%s: %zu failures, first: %s\n", workload, r.failures, r.first_failure.c_str());
 }
 
 // Untimed state changes between repeats; failures there are reported, not fatal.
 void prepare(RouteSocket& sock, const std::vector<Value>& ops, const char* what) {
   Run r = run(sock, ops);
-  if (r.failures) std::fprintf(stderr, "setup (%s): %zu failures, first: %s\n", what, r.failures, r.first_failure.c_str());
+  if (r.failures)
+    std::fprintf(stderr, "setup (%s): %zu failures, first: %s\n", what, r.failures, r.first_failure.c_str());
 }
 
 // Untimed: back to nothing on h0..h{N-1} (no IFBs, no root or ingress qdisc), whatever a

@@ -34,7 +34,8 @@ export interface Invocation {
 
 function run(cmd: string, args: string[], input?: string): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
   return r.stdout;
 }
 
@@ -72,7 +73,13 @@ export class CniTestbed {
   pod(name: string): Pod {
     const netns = `nqp-${this.tag}-${name}`;
     this.addNamespace(netns);
-    return { name, netns, netnsPath: `/var/run/netns/${netns}`, containerId: `ctr-${name}-${this.tag}`, ifname: 'eth0' };
+    return {
+      name,
+      netns,
+      netnsPath: `/var/run/netns/${netns}`,
+      containerId: `ctr-${name}-${this.tag}`,
+      ifname: 'eth0',
+    };
   }
 
   /** Deletes a pod's namespace now (its veth pair goes with it). */
@@ -82,38 +89,71 @@ export class CniTestbed {
 
   /** The ptp + host-local configuration of network `name` (state in this testbed's directory). */
   ptpConf(name: string, subnet: string, cniVersion = '1.0.0'): Record<string, unknown> {
-    return { cniVersion, name, type: 'ptp', ipam: { type: 'host-local', subnet, dataDir: path.join(this.dir, 'ipam') } };
+    return {
+      cniVersion,
+      name,
+      type: 'ptp',
+      ipam: { type: 'host-local', subnet, dataDir: path.join(this.dir, 'ipam') },
+    };
   }
 
   /**
    * Runs `plugin` (an executable path) for `pod` in the node's namespace, as a runtime does.
    * `env` adds or overrides variables (undefined removes one).
    */
-  invoke(plugin: string, command: string, conf: unknown, pod?: Pod, env: Record<string, string | undefined> = {}): Invocation {
+  invoke(
+    plugin: string,
+    command: string,
+    conf: unknown,
+    pod?: Pod,
+    env: Record<string, string | undefined> = {},
+  ): Invocation {
     const { vars, input } = this.prepare(command, conf, pod, env);
     const t = process.hrtime.bigint();
-    const r = spawnSync('ip', ['netns', 'exec', this.node, plugin], { input, env: vars, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('ip', ['netns', 'exec', this.node, plugin], {
+      input,
+      env: vars,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     return result(r.status, r.stdout, r.stderr, Number(process.hrtime.bigint() - t) / 1e6);
   }
 
   /** invoke() without blocking this process (several invocations at once; a server in this process). */
-  invokeAsync(plugin: string, command: string, conf: unknown, pod?: Pod, env: Record<string, string | undefined> = {}): Promise<Invocation> {
+  invokeAsync(
+    plugin: string,
+    command: string,
+    conf: unknown,
+    pod?: Pod,
+    env: Record<string, string | undefined> = {},
+  ): Promise<Invocation> {
     const { vars, input } = this.prepare(command, conf, pod, env);
     const t = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', this.node, plugin], { env: vars, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+      const child = spawn('ip', ['netns', 'exec', this.node, plugin], {
+        env: vars,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: 60_000,
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.stdin.on('error', () => {}); // a plugin that does not read its input (VERSION)
       child.on('error', reject);
-      child.on('close', (code) => resolve(result(code, stdout, stderr, Number(process.hrtime.bigint() - t) / 1e6)));
+      child.on('close', (code) =>
+        resolve(result(code, stdout, stderr, Number(process.hrtime.bigint() - t) / 1e6)),
+      );
       child.stdin.end(input);
     });
   }
 
-  private prepare(command: string, conf: unknown, pod: Pod | undefined, env: Record<string, string | undefined>): { vars: Record<string, string>; input: string } {
+  private prepare(
+    command: string,
+    conf: unknown,
+    pod: Pod | undefined,
+    env: Record<string, string | undefined>,
+  ): { vars: Record<string, string>; input: string } {
     const vars: Record<string, string | undefined> = {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       CNI_COMMAND: command,
@@ -121,13 +161,21 @@ export class CniTestbed {
       ...(pod ? { CNI_CONTAINERID: pod.containerId, CNI_NETNS: pod.netnsPath, CNI_IFNAME: pod.ifname } : {}),
       ...env,
     };
-    const clean = Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const clean = Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined)) as Record<
+      string,
+      string
+    >;
     return { vars: clean, input: typeof conf === 'string' ? conf : JSON.stringify(conf) };
   }
 
   /** ptp ADD for `pod`; returns its result (the next plugin's prevResult). */
   addPtp(pod: Pod, network: string, subnet: string, cniVersion = '1.0.0'): any {
-    const r = this.invoke(path.join(REFERENCE_PLUGINS, 'ptp'), 'ADD', this.ptpConf(network, subnet, cniVersion), pod);
+    const r = this.invoke(
+      path.join(REFERENCE_PLUGINS, 'ptp'),
+      'ADD',
+      this.ptpConf(network, subnet, cniVersion),
+      pod,
+    );
     if (r.code !== 0 || !r.json) throw new Error(`ptp ADD failed: ${r.stdout} ${r.stderr}`);
     return r.json;
   }
@@ -139,16 +187,30 @@ export class CniTestbed {
 
   /** Everything tc and ip show in the node namespace (no statistics), to prove "no change". */
   snapshot(): { links: unknown; qdiscs: unknown; filters: unknown } {
-    const links = JSON.parse(run('ip', ['-n', this.node, '-j', 'link', 'show']) || '[]') as { ifname: string; ifindex: number; flags: string[]; txqlen?: number; mtu: number }[];
+    const links = JSON.parse(run('ip', ['-n', this.node, '-j', 'link', 'show']) || '[]') as {
+      ifname: string;
+      ifindex: number;
+      flags: string[];
+      txqlen?: number;
+      mtu: number;
+    }[];
     const filters: Record<string, unknown> = {};
     for (const l of links) {
       for (const hook of ['ingress', 'egress']) {
-        const out = spawnSync('tc', ['-n', this.node, '-j', 'filter', 'show', 'dev', l.ifname, hook], { encoding: 'utf8' });
+        const out = spawnSync('tc', ['-n', this.node, '-j', 'filter', 'show', 'dev', l.ifname, hook], {
+          encoding: 'utf8',
+        });
         filters[`${l.ifname} ${hook}`] = out.status === 0 && out.stdout.trim() ? JSON.parse(out.stdout) : [];
       }
     }
     return {
-      links: links.map((l) => ({ ifname: l.ifname, ifindex: l.ifindex, flags: l.flags, mtu: l.mtu, txqlen: l.txqlen })),
+      links: links.map((l) => ({
+        ifname: l.ifname,
+        ifindex: l.ifindex,
+        flags: l.flags,
+        mtu: l.mtu,
+        txqlen: l.txqlen,
+      })),
       qdiscs: JSON.parse(run('tc', ['-n', this.node, '-j', 'qdisc', 'show']) || '[]'),
       filters,
     };
@@ -181,9 +243,21 @@ export class CniServerProcess {
   stderr = '';
   private exited: Promise<number | null>;
 
-  private constructor(readonly socket: string, launcher: string[], verbose: boolean) {
+  private constructor(
+    readonly socket: string,
+    launcher: string[],
+    verbose: boolean,
+  ) {
     const cli = path.join(path.dirname(pluginMain()), '..', 'cli', 'main.js');
-    const argv = [...launcher, process.execPath, cli, 'cni-server', '--socket', socket, ...(verbose ? ['--verbose'] : [])];
+    const argv = [
+      ...launcher,
+      process.execPath,
+      cli,
+      'cni-server',
+      '--socket',
+      socket,
+      ...(verbose ? ['--verbose'] : []),
+    ];
     this.child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
@@ -194,7 +268,12 @@ export class CniServerProcess {
    * per request, which events() reads. `spawned` learns of the process at once, so a caller
    * interrupted while it starts can still stop it.
    */
-  static async start(socket: string, launcher: string[] = [], verbose = true, spawned?: (s: CniServerProcess) => void): Promise<CniServerProcess> {
+  static async start(
+    socket: string,
+    launcher: string[] = [],
+    verbose = true,
+    spawned?: (s: CniServerProcess) => void,
+  ): Promise<CniServerProcess> {
     const s = new CniServerProcess(socket, launcher, verbose);
     spawned?.(s);
     const deadline = Date.now() + 30_000;

@@ -78,18 +78,34 @@ export interface WorkerResult {
 
 export const ANN_IN = 'qos.projectcalico.org/ingressBandwidth';
 export const ANN_OUT = 'qos.projectcalico.org/egressBandwidth';
-export const annotations = (ingress: string, egress = '10M'): Record<string, string> => ({ [ANN_IN]: ingress, [ANN_OUT]: egress });
+export const annotations = (ingress: string, egress = '10M'): Record<string, string> => ({
+  [ANN_IN]: ingress,
+  [ANN_OUT]: egress,
+});
 
 /** W1's TBF: the floor's numbers (10 Mbit/s, 32 KiB bucket, 25 ms). */
 export const w1Op = (dev: string): Operation => ({
   op: 'replace',
-  qdisc: { dev, kind: 'tbf', parent: 'root', handle: '1:', rate: 10_000_000, burst: 32768, latencyUs: 25_000 },
+  qdisc: {
+    dev,
+    kind: 'tbf',
+    parent: 'root',
+    handle: '1:',
+    rate: 10_000_000,
+    burst: 32768,
+    latencyUs: 25_000,
+  },
 });
 
 // ---- running ip / tc, untimed ----------------------------------------------------------------
 
 export function run(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    input,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 1 << 30,
+  });
 }
 
 /** Runs a batch through `cmd -force -batch -` and ignores per-line errors (missing objects). */
@@ -114,7 +130,11 @@ export function deleteIfbs(netns?: string): number {
   const out = run('ip', [...(netns ? ['-n', netns] : []), '-j', 'link', 'show', 'type', 'ifb']);
   const names = (JSON.parse(out || '[]') as { ifname: string }[]).map((l) => l.ifname);
   if (!names.length) return 0;
-  batchForce('ip', [...names.map((n) => `link set dev ${n} group ${IFB_GROUP}`), `link del group ${IFB_GROUP}`], netns);
+  batchForce(
+    'ip',
+    [...names.map((n) => `link set dev ${n} group ${IFB_GROUP}`), `link del group ${IFB_GROUP}`],
+    netns,
+  );
   return names.length;
 }
 export const VETH_GROUP = 4241;
@@ -123,11 +143,23 @@ export const IFB_GROUP = 4242;
 /** Back to nothing on the hosts: no IFB, no root qdisc of ours, no ingress/clsact qdisc. */
 export function resetHosts(hosts: string[], netns?: string): void {
   deleteIfbs(netns);
-  batchForce('tc', hosts.flatMap((h) => [`qdisc del dev ${h} root`, `qdisc del dev ${h} clsact`, `qdisc del dev ${h} ingress`]), netns);
+  batchForce(
+    'tc',
+    hosts.flatMap((h) => [
+      `qdisc del dev ${h} root`,
+      `qdisc del dev ${h} clsact`,
+      `qdisc del dev ${h} ingress`,
+    ]),
+    netns,
+  );
 }
 
 export function resetRoots(hosts: string[], netns?: string): void {
-  batchForce('tc', hosts.map((h) => `qdisc del dev ${h} root`), netns);
+  batchForce(
+    'tc',
+    hosts.map((h) => `qdisc del dev ${h} root`),
+    netns,
+  );
 }
 
 // ---- netqos operations as tc / ip command lines ---------------------------------------------
@@ -137,7 +169,8 @@ export interface Command {
   args: string[];
 }
 
-const hookName = (parent: unknown) => (parent === 'ingress' || parent === 'egress' ? String(parent) : `parent ${String(parent)}`);
+const hookName = (parent: unknown) =>
+  parent === 'ingress' || parent === 'egress' ? String(parent) : `parent ${String(parent)}`;
 
 /** The `tc`/`ip` command line for one netqos operation (the shapes pod QoS and W1 use). */
 export function toCommand(o: Operation): Command {
@@ -145,11 +178,35 @@ export function toCommand(o: Operation): Command {
     const l = o.link as unknown as Record<string, unknown>;
     const opt = (k: string, v: unknown) => (v === undefined ? [] : [k, String(v)]);
     if (o.op === 'add') {
-      return { tool: 'ip', args: ['link', 'add', String(l.name), ...opt('mtu', l.mtu), ...(l.up ? ['up'] : []), ...opt('group', l.group), ...opt('txqueuelen', l.txqlen), 'type', 'ifb'] };
+      return {
+        tool: 'ip',
+        args: [
+          'link',
+          'add',
+          String(l.name),
+          ...opt('mtu', l.mtu),
+          ...(l.up ? ['up'] : []),
+          ...opt('group', l.group),
+          ...opt('txqueuelen', l.txqlen),
+          'type',
+          'ifb',
+        ],
+      };
     }
     if (o.op === 'change') {
       if (l.name === undefined) throw new Error('link change by index is not translated');
-      return { tool: 'ip', args: ['link', 'set', 'dev', String(l.name), ...(l.up === true ? ['up'] : l.up === false ? ['down'] : []), ...opt('mtu', l.mtu), ...opt('group', l.group)] };
+      return {
+        tool: 'ip',
+        args: [
+          'link',
+          'set',
+          'dev',
+          String(l.name),
+          ...(l.up === true ? ['up'] : l.up === false ? ['down'] : []),
+          ...opt('mtu', l.mtu),
+          ...opt('group', l.group),
+        ],
+      };
     }
     if (l.group !== undefined) return { tool: 'ip', args: ['link', 'del', 'group', String(l.group)] };
     if (l.name === undefined) throw new Error('link delete by index is not translated');
@@ -159,12 +216,31 @@ export function toCommand(o: Operation): Command {
     const q = o.qdisc as unknown as Record<string, unknown>;
     const dev = String(q.dev);
     if (o.op === 'delete') {
-      if (q.kind === 'clsact' || q.kind === 'ingress') return { tool: 'tc', args: ['qdisc', 'del', 'dev', dev, String(q.kind)] };
-      return { tool: 'tc', args: ['qdisc', 'del', 'dev', dev, q.parent === 'root' || q.parent === undefined ? 'root' : `parent ${q.parent}`, ...(q.handle ? ['handle', String(q.handle)] : [])] };
+      if (q.kind === 'clsact' || q.kind === 'ingress')
+        return { tool: 'tc', args: ['qdisc', 'del', 'dev', dev, String(q.kind)] };
+      return {
+        tool: 'tc',
+        args: [
+          'qdisc',
+          'del',
+          'dev',
+          dev,
+          q.parent === 'root' || q.parent === undefined ? 'root' : `parent ${q.parent}`,
+          ...(q.handle ? ['handle', String(q.handle)] : []),
+        ],
+      };
     }
-    if (q.kind === 'clsact' || q.kind === 'ingress') return { tool: 'tc', args: ['qdisc', o.op, 'dev', dev, String(q.kind)] };
+    if (q.kind === 'clsact' || q.kind === 'ingress')
+      return { tool: 'tc', args: ['qdisc', o.op, 'dev', dev, String(q.kind)] };
     if (q.kind !== 'tbf') throw new Error(`qdisc kind ${String(q.kind)} is not translated`);
-    const args = ['qdisc', o.op, 'dev', dev, q.parent === 'root' || q.parent === undefined ? 'root' : 'parent', ...(q.parent && q.parent !== 'root' ? [String(q.parent)] : [])];
+    const args = [
+      'qdisc',
+      o.op,
+      'dev',
+      dev,
+      q.parent === 'root' || q.parent === undefined ? 'root' : 'parent',
+      ...(q.parent && q.parent !== 'root' ? [String(q.parent)] : []),
+    ];
     if (q.handle) args.push('handle', String(q.handle));
     args.push('tbf', 'rate', `${q.rate}bit`);
     if (q.burst !== undefined) args.push('burst', String(q.burst));
@@ -174,7 +250,13 @@ export function toCommand(o: Operation): Command {
     return { tool: 'tc', args };
   }
   const f = o.filter as unknown as Record<string, unknown>;
-  const head = ['filter', o.op === 'delete' ? 'del' : o.op, 'dev', String(f.dev), ...hookName(f.parent).split(' ')];
+  const head = [
+    'filter',
+    o.op === 'delete' ? 'del' : o.op,
+    'dev',
+    String(f.dev),
+    ...hookName(f.parent).split(' '),
+  ];
   if (f.priority !== undefined) head.push('prio', String(f.priority));
   if (f.protocol !== undefined) head.push('protocol', String(f.protocol));
   if (o.op === 'delete') {
@@ -187,7 +269,14 @@ export function toCommand(o: Operation): Command {
   head.push('u32', 'match', 'u32', '0', '0');
   for (const a of (f.actions as Record<string, unknown>[]) ?? []) {
     if (a.kind !== 'mirred') throw new Error(`action ${String(a.kind)} is not translated`);
-    head.push('action', 'mirred', String(a.direction ?? 'egress'), String(a.mode ?? 'redirect'), 'dev', String(a.dev));
+    head.push(
+      'action',
+      'mirred',
+      String(a.direction ?? 'egress'),
+      String(a.mode ?? 'redirect'),
+      'dev',
+      String(a.dev),
+    );
     if (a.cookie) head.push('cookie', String(a.cookie));
   }
   return { tool: 'tc', args: head };
@@ -216,7 +305,9 @@ export function runBatch(tool: 'tc' | 'ip', lines: string[], extra: string[] = [
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${tool} -batch exited ${code}: ${err.slice(0, 500)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${tool} -batch exited ${code}: ${err.slice(0, 500)}`)),
+    );
     child.stdin.end(lines.join('\n') + '\n');
   });
 }

@@ -33,11 +33,21 @@ function gitState(): Machine['git'] {
   if (!commit) return undefined;
   let status = '';
   try {
-    status = execFileSync('git', ['-C', repo, 'status', '--porcelain', '--', 'lib', 'native', 'bench/floor', 'binding.gyp'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    status = execFileSync(
+      'git',
+      ['-C', repo, 'status', '--porcelain', '--', 'lib', 'native', 'bench/floor', 'binding.gyp'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
   } catch {
     /* not a checkout */
   }
-  return { commit, dirty: status.split('\n').filter((l) => l.length > 3).map((l) => l.slice(3)) };
+  return {
+    commit,
+    dirty: status
+      .split('\n')
+      .filter((l) => l.length > 3)
+      .map((l) => l.slice(3)),
+  };
 }
 
 export function machine(): Machine {
@@ -58,7 +68,11 @@ export function machine(): Machine {
 }
 
 export function machineLine(m: Machine): string {
-  const git = m.git ? ` · netqos ${m.git.commit}${m.git.dirty.length ? ` + ${m.git.dirty.length} uncommitted files` : ''}` : '';
-  return `${m.cpu}, ${m.cores} cores · Linux ${m.kernel} · Node ${m.node} · ${m.date}` +
-    ` · ${m.iproute2 ?? 'iproute2 ?'} · pyroute2 ${m.pyroute2 ?? '?'} · CNI plugins ${m.cniPlugins ?? '?'}${git}`;
+  const git = m.git
+    ? ` · netqos ${m.git.commit}${m.git.dirty.length ? ` + ${m.git.dirty.length} uncommitted files` : ''}`
+    : '';
+  return (
+    `${m.cpu}, ${m.cores} cores · Linux ${m.kernel} · Node ${m.node} · ${m.date}` +
+    ` · ${m.iproute2 ?? 'iproute2 ?'} · pyroute2 ${m.pyroute2 ?? '?'} · CNI plugins ${m.cniPlugins ?? '?'}${git}`
+  );
 }

@@ -23,11 +23,28 @@ let seq = 0;
 
 function ipBatch(lines: string[], args: string[] = []): void {
   if (!lines.length) return;
-  execFileSync('ip', [...args, '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
+  execFileSync('ip', [...args, '-batch', '-'], {
+    input: lines.join('\n') + '\n',
+    stdio: ['pipe', 'ignore', 'pipe'],
+    maxBuffer: 1 << 30,
+  });
 }
 
 function disableIpv6(ns: string): void {
-  execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], { stdio: 'ignore' });
+  execFileSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 /**
@@ -48,7 +65,10 @@ export function createTopology(tag: string, n: number, naming: Naming, podNamesp
   disableIpv6(node);
   if (!podNamespaces) disableIpv6(pods[0]);
   ipBatch(
-    hosts.map((h, i) => `link add ${h} group ${VETH_GROUP} up type veth peer name ${podNamespaces ? 'eth0' : `p${i}`} netns ${podNamespaces ? pods[i] : pods[0]}`),
+    hosts.map(
+      (h, i) =>
+        `link add ${h} group ${VETH_GROUP} up type veth peer name ${podNamespaces ? 'eth0' : `p${i}`} netns ${podNamespaces ? pods[i] : pods[0]}`,
+    ),
     ['-n', node],
   );
   return { node, hosts, naming, podPrefix: podNamespaces ? `${base}-p` : undefined, namespaces };
@@ -70,7 +90,10 @@ export function destroyTopology(t: Topology): void {
 }
 
 function removeNamespaces(names: string[]): void {
-  batchForce('ip', names.map((ns) => `netns del ${ns}`));
+  batchForce(
+    'ip',
+    names.map((ns) => `netns del ${ns}`),
+  );
   for (const ns of names) live.delete(ns);
 }
 
@@ -97,6 +120,10 @@ export function removeStale(): string[] {
       return (e as NodeJS.ErrnoException).code === 'ESRCH';
     }
   });
-  if (stale.length) batchForce('ip', stale.map((ns) => `netns del ${ns}`));
+  if (stale.length)
+    batchForce(
+      'ip',
+      stale.map((ns) => `netns del ${ns}`),
+    );
   return stale;
 }

@@ -37,35 +37,54 @@ function panel(p: Panel, x0: number, y0: number): string {
   const X = (n: number) => x0 + M.left + ((Math.log10(n) - xl) / Math.max(xh - xl, 1e-9)) * pw;
   const Y = (us: number) => y0 + M.top + ph - ((Math.log10(us) - yl) / Math.max(yh - yl, 1e-9)) * ph;
   const out: string[] = [];
-  out.push(`<text x="${x0 + W / 2}" y="${y0 + 18}" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`);
-  out.push(`<rect x="${x0 + M.left}" y="${y0 + M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
+  out.push(
+    `<text x="${x0 + W / 2}" y="${y0 + 18}" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`,
+  );
+  out.push(
+    `<rect x="${x0 + M.left}" y="${y0 + M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
+  );
   for (const n of nx) {
     out.push(`<line x1="${X(n)}" x2="${X(n)}" y1="${y0 + M.top}" y2="${y0 + M.top + ph}" stroke="#eee"/>`);
-    out.push(`<text x="${X(n)}" y="${y0 + M.top + ph + 14}" text-anchor="middle">${n.toLocaleString('en-US')}</text>`);
+    out.push(
+      `<text x="${X(n)}" y="${y0 + M.top + ph + 14}" text-anchor="middle">${n.toLocaleString('en-US')}</text>`,
+    );
   }
   for (const v of ny) {
     out.push(`<line x1="${x0 + M.left}" x2="${x0 + M.left + pw}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/>`);
     out.push(`<text x="${x0 + M.left - 4}" y="${Y(v) + 4}" text-anchor="end">${fmtUs(v)}</text>`);
   }
-  out.push(`<text x="${x0 + M.left + pw / 2}" y="${y0 + H - 6}" text-anchor="middle">N (pods / interfaces)</text>`);
-  out.push(`<text transform="translate(${x0 + 12},${y0 + M.top + ph / 2}) rotate(-90)" text-anchor="middle">per item</text>`);
+  out.push(
+    `<text x="${x0 + M.left + pw / 2}" y="${y0 + H - 6}" text-anchor="middle">N (pods / interfaces)</text>`,
+  );
+  out.push(
+    `<text transform="translate(${x0 + 12},${y0 + M.top + ph / 2}) rotate(-90)" text-anchor="middle">per item</text>`,
+  );
   for (const s of p.series) {
     const ps = s.points.filter((q) => q.us > 0).sort((a, b) => a.n - b.n);
     for (let i = 1; i < ps.length; i++) {
       const dash = ps[i].extrapolated || ps[i - 1].extrapolated ? ' stroke-dasharray="4 3"' : '';
-      out.push(`<line x1="${X(ps[i - 1].n).toFixed(1)}" y1="${Y(ps[i - 1].us).toFixed(1)}" x2="${X(ps[i].n).toFixed(1)}" y2="${Y(ps[i].us).toFixed(1)}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+      out.push(
+        `<line x1="${X(ps[i - 1].n).toFixed(1)}" y1="${Y(ps[i - 1].us).toFixed(1)}" x2="${X(ps[i].n).toFixed(1)}" y2="${Y(ps[i].us).toFixed(1)}" stroke="${s.color}" stroke-width="2"${dash}/>`,
+      );
     }
     for (const q of ps) {
-      out.push(q.extrapolated
-        ? `<circle cx="${X(q.n).toFixed(1)}" cy="${Y(q.us).toFixed(1)}" r="3" fill="white" stroke="${s.color}"/>`
-        : `<circle cx="${X(q.n).toFixed(1)}" cy="${Y(q.us).toFixed(1)}" r="3" fill="${s.color}"/>`);
+      out.push(
+        q.extrapolated
+          ? `<circle cx="${X(q.n).toFixed(1)}" cy="${Y(q.us).toFixed(1)}" r="3" fill="white" stroke="${s.color}"/>`
+          : `<circle cx="${X(q.n).toFixed(1)}" cy="${Y(q.us).toFixed(1)}" r="3" fill="${s.color}"/>`,
+      );
     }
   }
   return out.join('\n');
 }
 
 /** Panels in a grid of `cols`, a shared legend below, a caption on top. */
-export function renderSvg(caption: string, panels: Panel[], legend: { label: string; color: string }[], cols = 3): string {
+export function renderSvg(
+  caption: string,
+  panels: Panel[],
+  legend: { label: string; color: string }[],
+  cols = 3,
+): string {
   const rows = Math.ceil(panels.length / cols);
   const legendRows = Math.ceil(legend.length / 4);
   const width = cols * W;
@@ -83,7 +102,9 @@ export function renderSvg(caption: string, panels: Panel[], legend: { label: str
     out.push(`<line x1="${x}" x2="${x + 24}" y1="${y}" y2="${y}" stroke="${l.color}" stroke-width="3"/>`);
     out.push(`<text x="${x + 30}" y="${y + 4}">${esc(l.label)}</text>`);
   });
-  out.push(`<text x="20" y="${height - 6}" fill="#555">dashed line, hollow point: extrapolated (not run at that N)</text>`);
+  out.push(
+    `<text x="20" y="${height - 6}" fill="#555">dashed line, hollow point: extrapolated (not run at that N)</text>`,
+  );
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -21,7 +21,10 @@ export function mean(xs: readonly number[]): number {
  * Time at `n` from the two largest measured points (n0 < n1), assuming t = c * n^k with k from
  * those points, kept between 1 (nothing gets cheaper per item with scale) and 2.
  */
-export function extrapolate(points: readonly { n: number; seconds: number }[], n: number): { seconds: number; exponent: number } | undefined {
+export function extrapolate(
+  points: readonly { n: number; seconds: number }[],
+  n: number,
+): { seconds: number; exponent: number } | undefined {
   const ps = points.filter((p) => p.n < n && p.seconds > 0).sort((a, b) => a.n - b.n);
   if (!ps.length) return undefined;
   const p1 = ps[ps.length - 1];

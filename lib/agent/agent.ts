@@ -68,7 +68,10 @@ export const DEFAULT_LISTEN = '127.0.0.1:9465';
 export function parseListen(listen: string): { host?: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new Error(`--listen ${JSON.stringify(listen)}: expected HOST:PORT, e.g. 127.0.0.1:9465 or [::1]:9465`);
+  if (!m || !(port >= 0 && port <= 65535))
+    throw new Error(
+      `--listen ${JSON.stringify(listen)}: expected HOST:PORT, e.g. 127.0.0.1:9465 or [::1]:9465`,
+    );
   const host = m[1] ?? m[2];
   return { host: host || undefined, port };
 }
@@ -90,6 +93,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const resyncMs = Math.max(0.05, options.resyncSeconds ?? 30) * 1000;
   const prefix = options.interfacePrefix ?? 'cali';
   const rule = { prefix, explicit: !!options.manifests };
+  // eslint-disable-next-line prefer-const -- assigned once the metrics exist
   let reconciler: Reconciler | undefined;
   const metrics = new AgentMetrics(
     {
@@ -101,9 +105,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   );
   let source: PodSource;
   if (options.manifests) {
-    source = new ManifestSource({ dir: options.manifests, rule, logger, rescanMs: options.rescanMs ?? Math.min(5000, resyncMs), debounceMs: options.debounceMs === undefined ? undefined : Math.min(50, options.debounceMs) });
+    source = new ManifestSource({
+      dir: options.manifests,
+      rule,
+      logger,
+      rescanMs: options.rescanMs ?? Math.min(5000, resyncMs),
+      debounceMs: options.debounceMs === undefined ? undefined : Math.min(50, options.debounceMs),
+    });
   } else {
-    if (!options.nodeName) throw new Error('the node name is needed to follow Kubernetes pods: --node-name or $NODE_NAME (the DaemonSet sets it from spec.nodeName)');
+    if (!options.nodeName)
+      throw new Error(
+        'the node name is needed to follow Kubernetes pods: --node-name or $NODE_NAME (the DaemonSet sets it from spec.nodeName)',
+      );
     const { KubernetesSource } = await import('./kubernetes');
     source = new KubernetesSource({
       nodeName: options.nodeName,
@@ -141,7 +154,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const cleanup = async () => {
     stopped = true;
     if (interval) clearInterval(interval);
-    await source.stop().catch((e: Error) => logger.warn({ err: e.message }, 'stopping the pod source failed'));
+    await source
+      .stop()
+      .catch((e: Error) => logger.warn({ err: e.message }, 'stopping the pod source failed'));
     await cni?.close();
     await rec.stop();
     if (server) {
@@ -175,7 +190,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
             const stale = last > 0 && Date.now() - last > 3 * resyncMs + 30_000;
             return stale || stopped ? send(503, 'reconcile loop stalled\n') : send(200, 'ok\n');
           }
-          if (url === '/readyz') return rec.ready && !stopped ? send(200, 'ready\n') : send(503, 'not ready: the first sync has not completed\n');
+          if (url === '/readyz')
+            return rec.ready && !stopped
+              ? send(200, 'ready\n')
+              : send(503, 'not ready: the first sync has not completed\n');
           return send(404, 'not found: try /metrics, /healthz or /readyz\n');
         } catch (e) {
           logger.warn({ url, err: (e as Error).message }, 'serving an HTTP request failed');
@@ -196,7 +214,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       // Loaded only when asked for; its requests run in this event loop, one at a time.
       const { startCniServer } = await import('../cni/server');
       const cniLog = logger.child({ component: 'cni' });
-      cni = await startCniServer({ socket: options.cniSocket, log: (level, msg, fields) => cniLog[level](fields ?? {}, msg) });
+      cni = await startCniServer({
+        socket: options.cniSocket,
+        log: (level, msg, fields) => cniLog[level](fields ?? {}, msg),
+      });
     }
 
     let listed = false;
@@ -215,7 +236,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     await cleanup();
     throw e;
   }
-  logger.info({ source: source.kind, manifests: options.manifests, node: options.nodeName, netns: options.netns ?? '(this one)', resyncSeconds: resyncMs / 1000, prefix, cniSocket: cni?.socket }, 'agent started');
+  logger.info(
+    {
+      source: source.kind,
+      manifests: options.manifests,
+      node: options.nodeName,
+      netns: options.netns ?? '(this one)',
+      resyncSeconds: resyncMs / 1000,
+      prefix,
+      cniSocket: cni?.socket,
+    },
+    'agent started',
+  );
 
   return {
     logger,

@@ -36,7 +36,10 @@ function seconds(value: string): number {
 }
 
 function prefixArg(value: string): string {
-  if (!value || !isValidInterfaceName(`${value}0123456789a`)) throw new InvalidArgumentError('the prefix plus 11 hex digits must be a valid interface name (prefix of 1 to 4 bytes, no "/", ":" or whitespace)');
+  if (!value || !isValidInterfaceName(`${value}0123456789a`))
+    throw new InvalidArgumentError(
+      'the prefix plus 11 hex digits must be a valid interface name (prefix of 1 to 4 bytes, no "/", ":" or whitespace)',
+    );
   return value;
 }
 
@@ -81,21 +84,66 @@ export function buildAgentCommand(io: AgentIo, run: (opts: CliOptions) => Promis
   return new Command('netqos agent')
     .description('follow the pods of this node and keep their QoS annotations in force')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s), outputError: (s, write) => write(s) })
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      outputError: (s, write) => write(s),
+    })
     .showHelpAfterError('(add --help for usage)')
     .option('--manifests <dir>', 'follow the Pod manifests in this directory instead of Kubernetes')
-    .option('--kubeconfig <file>', 'Kubernetes: kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)')
+    .option(
+      '--kubeconfig <file>',
+      'Kubernetes: kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)',
+    )
     .option('--node-name <name>', 'Kubernetes: this node (default: $NODE_NAME)')
-    .option('-n, --netns <ns>', 'network namespace of the pod interfaces: a name under /var/run/netns or a path (default: this one)')
+    .option(
+      '-n, --netns <ns>',
+      'network namespace of the pod interfaces: a name under /var/run/netns or a path (default: this one)',
+    )
     .option('--interface-prefix <prefix>', "Calico's host-side interface prefix", prefixArg, 'cali')
-    .option('--resync <seconds>', 'full reconcile (drift repair, garbage collection) every so many seconds', seconds, 30)
-    .option('--listen <host:port>', 'address for /metrics, /healthz and /readyz (port 0: any free port)', listenArg, DEFAULT_LISTEN)
+    .option(
+      '--resync <seconds>',
+      'full reconcile (drift repair, garbage collection) every so many seconds',
+      seconds,
+      30,
+    )
+    .option(
+      '--listen <host:port>',
+      'address for /metrics, /healthz and /readyz (port 0: any free port)',
+      listenArg,
+      DEFAULT_LISTEN,
+    )
     .option('--no-metrics', 'serve no HTTP at all')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
-    .addOption(new Option('--mode <mode>', 'strict: invalid annotations are reported and not applied; calico: clamp and drop as Calico does').choices(['strict', 'calico']).default('strict'))
-    .addOption(new Option('--profile <profile>', "TBF numbers: netqos's burst policy or exactly Calico's").choices(['netqos', 'calico']).default('netqos'))
-    .option('--cni-socket <path>', 'also serve the CNI plugin on this unix socket (e.g. /run/netqos/cni.sock)')
-    .addOption(new Option('--gc-scope <scope>', 'interfaces cleared when no pod claims them: prefix (named with the prefix, or named by a pod this run) or all').choices(['prefix', 'all']).default('prefix'))
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .default('info'),
+    )
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'strict: invalid annotations are reported and not applied; calico: clamp and drop as Calico does',
+      )
+        .choices(['strict', 'calico'])
+        .default('strict'),
+    )
+    .addOption(
+      new Option('--profile <profile>', "TBF numbers: netqos's burst policy or exactly Calico's")
+        .choices(['netqos', 'calico'])
+        .default('netqos'),
+    )
+    .option(
+      '--cni-socket <path>',
+      'also serve the CNI plugin on this unix socket (e.g. /run/netqos/cni.sock)',
+    )
+    .addOption(
+      new Option(
+        '--gc-scope <scope>',
+        'interfaces cleared when no pod claims them: prefix (named with the prefix, or named by a pod this run) or all',
+      )
+        .choices(['prefix', 'all'])
+        .default('prefix'),
+    )
     .addHelpText('after', AGENT_HELP)
     .action(async (opts: CliOptions) => run(opts));
 }
@@ -115,7 +163,9 @@ export async function runAgent(argv: readonly string[], io: AgentIo = defaultIo)
   if (!options) return 0;
   const nodeName = options.nodeName ?? process.env.NODE_NAME;
   if (!options.manifests && !nodeName) {
-    io.stderr('error: the node name is needed to follow Kubernetes pods: --node-name NAME or $NODE_NAME (or --manifests DIR to follow a directory)\n');
+    io.stderr(
+      'error: the node name is needed to follow Kubernetes pods: --node-name NAME or $NODE_NAME (or --manifests DIR to follow a directory)\n',
+    );
     return 2;
   }
   const logger = makeLogger(options.logLevel);

@@ -9,10 +9,20 @@
 // every Node 20 (require(esm) is not there before 20.19).
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { podFromKubernetes, type AgentPod, type InterfaceRule, type KubePod, type PodReport, type PodSource, type SourceListener } from './pods';
+import {
+  podFromKubernetes,
+  type AgentPod,
+  type InterfaceRule,
+  type KubePod,
+  type PodReport,
+  type PodSource,
+  type SourceListener,
+} from './pods';
 
 // TypeScript would turn `import()` into require() under "module": "commonjs".
-const importEsm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
+const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
+  specifier: string,
+) => Promise<T>;
 
 export interface KubernetesSourceOptions {
   nodeName: string;
@@ -67,12 +77,20 @@ export class KubernetesSource implements PodSource {
       let timer: NodeJS.Timeout | undefined;
       // A list that never answers would stall the informer for good: give up and start again.
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`listing pods took more than ${listTimeoutMs / 1000} s`)), listTimeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`listing pods took more than ${listTimeoutMs / 1000} s`)),
+          listTimeoutMs,
+        );
       });
-      const list = await Promise.race([api.listPodForAllNamespaces({ fieldSelector }), timeout]).finally(() => clearTimeout(timer));
+      const list = await Promise.race([api.listPodForAllNamespaces({ fieldSelector }), timeout]).finally(() =>
+        clearTimeout(timer),
+      );
       this.failures = 0;
       this.options.onEvent?.(wasListed ? 'relist' : 'list');
-      logger.info({ pods: list.items.length, resourceVersion: list.metadata?.resourceVersion, relist: wasListed }, 'listed the pods of this node');
+      logger.info(
+        { pods: list.items.length, resourceVersion: list.metadata?.resourceVersion, relist: wasListed },
+        'listed the pods of this node',
+      );
       // ListWatch adds the items (and reports deletions) right after this promise settles.
       setImmediate(() => {
         if (this.stopped) return;
@@ -82,7 +100,14 @@ export class KubernetesSource implements PodSource {
       });
       return list;
     };
-    const informer = new client.ListWatch<k8s.V1Pod>('/api/v1/pods', new client.Watch(kc), listFn, false, undefined, fieldSelector);
+    const informer = new client.ListWatch<k8s.V1Pod>(
+      '/api/v1/pods',
+      new client.Watch(kc),
+      listFn,
+      false,
+      undefined,
+      fieldSelector,
+    );
     this.informer = informer;
     const changed = (kind: 'add' | 'update' | 'delete') => (pod: k8s.V1Pod) => {
       this.failures = 0;
@@ -97,16 +122,29 @@ export class KubernetesSource implements PodSource {
     informer.on('error', (err: unknown) => {
       if (this.stopped || isAbort(err)) return;
       this.options.onEvent?.('error');
-      const delay = Math.min((this.options.backoffMinMs ?? 500) * 2 ** this.failures, this.options.backoffMaxMs ?? 30_000);
+      const delay = Math.min(
+        (this.options.backoffMinMs ?? 500) * 2 ** this.failures,
+        this.options.backoffMaxMs ?? 30_000,
+      );
       this.failures++;
       const e = err as { message?: string; statusCode?: number; code?: string | number };
-      logger.warn({ err: e?.message ?? String(err), status: e?.statusCode ?? e?.code, retryInMs: delay, server: cluster.server }, 'listing or watching pods failed; starting again after a backoff');
+      logger.warn(
+        {
+          err: e?.message ?? String(err),
+          status: e?.statusCode ?? e?.code,
+          retryInMs: delay,
+          server: cluster.server,
+        },
+        'listing or watching pods failed; starting again after a backoff',
+      );
       if (this.restartTimer) clearTimeout(this.restartTimer);
       this.restartTimer = setTimeout(() => {
         this.restartTimer = undefined;
         if (this.stopped) return;
         this.options.onEvent?.('restart');
-        informer.start().catch((e2: Error) => logger.warn({ err: e2.message }, 'restarting the pod watch failed'));
+        informer
+          .start()
+          .catch((e2: Error) => logger.warn({ err: e2.message }, 'restarting the pod watch failed'));
       }, delay);
     });
     logger.info({ server: cluster.server, fieldSelector }, 'following the pods of this node');
@@ -147,7 +185,14 @@ export class KubernetesSource implements PodSource {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
-        involvedObject: { apiVersion: pod.ref.apiVersion, kind: pod.ref.kind, name: pod.ref.name, namespace: pod.ref.namespace, uid: pod.ref.uid, resourceVersion: pod.ref.resourceVersion },
+        involvedObject: {
+          apiVersion: pod.ref.apiVersion,
+          kind: pod.ref.kind,
+          name: pod.ref.name,
+          namespace: pod.ref.namespace,
+          uid: pod.ref.uid,
+          resourceVersion: pod.ref.resourceVersion,
+        },
         reason: report.reason,
         message: report.message.slice(0, 1024),
         type: 'Warning',

@@ -8,7 +8,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from 'pino';
 import { InputError, podsFromManifest } from '../cli/input';
-import { fingerprint, makePod, type AgentPod, type InterfaceRule, type PodSource, type SourceListener } from './pods';
+import {
+  fingerprint,
+  makePod,
+  type AgentPod,
+  type InterfaceRule,
+  type PodSource,
+  type SourceListener,
+} from './pods';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
@@ -52,7 +59,9 @@ export class ManifestSource implements PodSource {
     try {
       st = fs.statSync(this.options.dir);
     } catch (e) {
-      throw new Error(`the manifest directory ${this.options.dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+      throw new Error(
+        `the manifest directory ${this.options.dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`,
+      );
     }
     if (!st.isDirectory()) throw new Error(`the manifest directory ${this.options.dir} is not a directory`);
     this.watch();
@@ -87,13 +96,19 @@ export class ManifestSource implements PodSource {
     try {
       this.watcher = fs.watch(this.options.dir, { persistent: false }, () => this.soon());
       this.watcher.on('error', (e) => {
-        this.options.logger.warn({ dir: this.options.dir, err: e.message }, 'watching the manifest directory failed; rescanning periodically until it can be watched again');
+        this.options.logger.warn(
+          { dir: this.options.dir, err: e.message },
+          'watching the manifest directory failed; rescanning periodically until it can be watched again',
+        );
         this.watcher?.close();
         this.watcher = undefined;
       });
     } catch (e) {
       this.watcher = undefined;
-      this.options.logger.warn({ dir: this.options.dir, err: (e as Error).message }, 'cannot watch the manifest directory; rescanning periodically');
+      this.options.logger.warn(
+        { dir: this.options.dir, err: (e as Error).message },
+        'cannot watch the manifest directory; rescanning periodically',
+      );
     }
   }
 
@@ -115,7 +130,8 @@ export class ManifestSource implements PodSource {
       this.dirError = undefined;
     } catch (e) {
       const message = (e as Error).message;
-      if (this.dirError !== message) logger.error({ dir, err: message }, 'cannot read the manifest directory; keeping the pods it had');
+      if (this.dirError !== message)
+        logger.error({ dir, err: message }, 'cannot read the manifest directory; keeping the pods it had');
       this.dirError = message;
       return;
     }
@@ -149,7 +165,10 @@ export class ManifestSource implements PodSource {
       for (const pod of entry.pods) {
         const other = next.get(pod.key);
         if (other) {
-          logger.warn({ pod: pod.key, file, kept: other.source }, 'the same pod is in two manifests; the first file (by name) wins');
+          logger.warn(
+            { pod: pod.key, file, kept: other.source },
+            'the same pod is in two manifests; the first file (by name) wins',
+          );
           continue;
         }
         next.set(pod.key, pod);
@@ -178,13 +197,18 @@ export class ManifestSource implements PodSource {
           logger.warn({ file }, 'a Pod without metadata.name is skipped');
           continue;
         }
-        out.push(makePod({ namespace: p.namespace, name: p.name, annotations: p.annotations, source: file }, rule));
+        out.push(
+          makePod({ namespace: p.namespace, name: p.name, annotations: p.annotations, source: file }, rule),
+        );
       }
       if (before?.error) logger.info({ file }, 'the manifest is readable again');
       return { signature, pods: out };
     } catch (e) {
       const error = e instanceof InputError ? e.problems.join('; ') : (e as Error).message;
-      logger.warn({ file, err: error, keeping: before?.pods.length ?? 0 }, 'cannot read the manifest; its pods stay as they were');
+      logger.warn(
+        { file, err: error, keeping: before?.pods.length ?? 0 },
+        'cannot read the manifest; its pods stay as they were',
+      );
       return { signature, pods: before?.pods ?? [], error };
     }
   }

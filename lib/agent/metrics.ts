@@ -81,14 +81,40 @@ export class AgentMetrics {
     const counter = (name: string, help: string) =>
       new Counter<PodLabel>({ name, help, labelNames: POD_LABELS, registers, collect: refresh });
     this.podCounters = {
-      bytes: counter(METRIC_NAMES.podBytes, 'Bytes through the pod\'s shaper (else its packet-rate policer), by direction: ingress = to the pod, egress = from the pod'),
-      packets: counter(METRIC_NAMES.podPackets, 'Packets through the pod\'s shaper (else its policer), by direction'),
-      drops: counter(METRIC_NAMES.podDrops, 'Packets dropped by the pod\'s shaper and policer, by direction'),
-      overlimits: counter(METRIC_NAMES.podOverlimits, 'Overlimit events of the pod\'s shaper and policer (traffic held back or dropped over the rate), by direction'),
+      bytes: counter(
+        METRIC_NAMES.podBytes,
+        "Bytes through the pod's shaper (else its packet-rate policer), by direction: ingress = to the pod, egress = from the pod",
+      ),
+      packets: counter(
+        METRIC_NAMES.podPackets,
+        "Packets through the pod's shaper (else its policer), by direction",
+      ),
+      drops: counter(METRIC_NAMES.podDrops, "Packets dropped by the pod's shaper and policer, by direction"),
+      overlimits: counter(
+        METRIC_NAMES.podOverlimits,
+        "Overlimit events of the pod's shaper and policer (traffic held back or dropped over the rate), by direction",
+      ),
     };
-    this.podBacklog = new Gauge<PodLabel>({ name: METRIC_NAMES.podBacklog, help: 'Bytes queued in the pod\'s shaper now, by direction', labelNames: POD_LABELS, registers, collect: refresh });
-    this.podRate = new Gauge<PodLabel>({ name: METRIC_NAMES.podRate, help: 'The shaping rate in force, bit/s, by direction', labelNames: POD_LABELS, registers, collect: refresh });
-    this.reconciles = new Counter({ name: METRIC_NAMES.reconciles, help: 'Reconcile passes by trigger (start, event, resync, retry) and result (ok, error)', labelNames: ['trigger', 'result'], registers });
+    this.podBacklog = new Gauge<PodLabel>({
+      name: METRIC_NAMES.podBacklog,
+      help: "Bytes queued in the pod's shaper now, by direction",
+      labelNames: POD_LABELS,
+      registers,
+      collect: refresh,
+    });
+    this.podRate = new Gauge<PodLabel>({
+      name: METRIC_NAMES.podRate,
+      help: 'The shaping rate in force, bit/s, by direction',
+      labelNames: POD_LABELS,
+      registers,
+      collect: refresh,
+    });
+    this.reconciles = new Counter({
+      name: METRIC_NAMES.reconciles,
+      help: 'Reconcile passes by trigger (start, event, resync, retry) and result (ok, error)',
+      labelNames: ['trigger', 'result'],
+      registers,
+    });
     this.reconcileDuration = new Histogram({
       name: METRIC_NAMES.reconcileDuration,
       help: 'Duration of reconcile passes, seconds',
@@ -98,14 +124,18 @@ export class AgentMetrics {
     });
     this.reconcileErrors = new Counter({
       name: METRIC_NAMES.reconcileErrors,
-      help: 'Reconcile errors by reason: annotations (invalid), interface (name not derivable), conflict (another tool\'s objects), netlink (the kernel refused), pass (a whole pass failed), report (an Event could not be created)',
+      help: "Reconcile errors by reason: annotations (invalid), interface (name not derivable), conflict (another tool's objects), netlink (the kernel refused), pass (a whole pass failed), report (an Event could not be created)",
       labelNames: ['reason'],
       registers,
     });
-    this.operations = new Counter({ name: METRIC_NAMES.operations, help: 'Traffic-control operations sent to the kernel', registers });
+    this.operations = new Counter({
+      name: METRIC_NAMES.operations,
+      help: 'Traffic-control operations sent to the kernel',
+      registers,
+    });
     const messages = new Counter({
       name: METRIC_NAMES.messages,
-      help: 'Modifying rtnetlink messages sent (the netlink handle\'s counter; reads not counted)',
+      help: "Modifying rtnetlink messages sent (the netlink handle's counter; reads not counted)",
       registers,
       collect: () => {
         const now = this.sources.messages();
@@ -115,7 +145,7 @@ export class AgentMetrics {
     });
     const pods = new Gauge({
       name: METRIC_NAMES.pods,
-      help: 'Pods by state: applied (in force), none (no QoS, no interface), waiting (interface not there yet), invalid (annotations or interface name), conflict (another tool\'s objects), failed (the kernel refused)',
+      help: "Pods by state: applied (in force), none (no QoS, no interface), waiting (interface not there yet), invalid (annotations or interface name), conflict (another tool's objects), failed (the kernel refused)",
       labelNames: ['state'],
       registers,
       collect: () => {
@@ -123,11 +153,30 @@ export class AgentMetrics {
         for (const [state, n] of Object.entries(this.sources.podStates())) pods.set({ state }, n);
       },
     });
-    this.orphans = new Counter({ name: METRIC_NAMES.orphans, help: 'netqos objects collected: ifb (an IFB whose interface is gone), interface (an interface no pod claims any more, cleared)', labelNames: ['kind'], registers });
-    this.sourceEvents = new Counter({ name: METRIC_NAMES.sourceEvents, help: 'Pod source events: add, update, delete, list, relist, error, restart', labelNames: ['event'], registers });
-    this.ready = new Gauge({ name: METRIC_NAMES.ready, help: '1 once the first complete reconcile succeeded', registers });
-    this.lastSync = new Gauge({ name: METRIC_NAMES.lastSync, help: 'Unix time of the last successful full reconcile (start or resync)', registers });
-    for (const r of ['start', 'event', 'resync', 'retry']) for (const result of ['ok', 'error']) this.reconciles.inc({ trigger: r, result }, 0);
+    this.orphans = new Counter({
+      name: METRIC_NAMES.orphans,
+      help: 'netqos objects collected: ifb (an IFB whose interface is gone), interface (an interface no pod claims any more, cleared)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.sourceEvents = new Counter({
+      name: METRIC_NAMES.sourceEvents,
+      help: 'Pod source events: add, update, delete, list, relist, error, restart',
+      labelNames: ['event'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: METRIC_NAMES.ready,
+      help: '1 once the first complete reconcile succeeded',
+      registers,
+    });
+    this.lastSync = new Gauge({
+      name: METRIC_NAMES.lastSync,
+      help: 'Unix time of the last successful full reconcile (start or resync)',
+      registers,
+    });
+    for (const r of ['start', 'event', 'resync', 'retry'])
+      for (const result of ['ok', 'error']) this.reconciles.inc({ trigger: r, result }, 0);
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -159,7 +208,12 @@ export class AgentMetrics {
   private update(stats: PodStats[]): void {
     const live = new Set<string>();
     for (const s of stats) {
-      const labels: Record<PodLabel, string> = { namespace: s.namespace, pod: s.pod, interface: s.interface, direction: s.direction };
+      const labels: Record<PodLabel, string> = {
+        namespace: s.namespace,
+        pod: s.pod,
+        interface: s.interface,
+        direction: s.direction,
+      };
       const id = POD_LABELS.map((l) => labels[l]).join('\u0000');
       live.add(id);
       this.labelsByKey.set(id, labels);

@@ -38,31 +38,56 @@ export interface InterfaceRule {
   explicit?: boolean;
 }
 
-const RELEVANT = /^(qos\.projectcalico\.org\/|kubernetes\.io\/(ingress|egress)-bandwidth$|netqos\.io\/interface$)/;
+const RELEVANT =
+  /^(qos\.projectcalico\.org\/|kubernetes\.io\/(ingress|egress)-bandwidth$|netqos\.io\/interface$)/;
 
 /** The annotations that matter to netqos, others dropped (so unrelated changes do not count). */
-export function relevantAnnotations(all: Readonly<Record<string, unknown>> | undefined | null): Record<string, string> {
+export function relevantAnnotations(
+  all: Readonly<Record<string, unknown>> | undefined | null,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(all ?? {})) if (RELEVANT.test(k) && typeof v === 'string') out[k] = v;
   return out;
 }
 
 /** Calico's VethNameForWorkload with a configurable prefix, or the explicit annotation. */
-export function podInterface(namespace: string, name: string, annotations: Readonly<Record<string, string>>, rule: InterfaceRule = {}): { ifname?: string; error?: string } {
+export function podInterface(
+  namespace: string,
+  name: string,
+  annotations: Readonly<Record<string, string>>,
+  rule: InterfaceRule = {},
+): { ifname?: string; error?: string } {
   const explicit = annotations[INTERFACE_ANNOTATION];
   if (rule.explicit && explicit !== undefined) {
     return isValidInterfaceName(explicit)
       ? { ifname: explicit }
-      : { error: `${INTERFACE_ANNOTATION}: ${JSON.stringify(explicit)} is not a valid interface name (1 to 15 bytes, not "." or "..", no "/", ":" or whitespace)` };
+      : {
+          error: `${INTERFACE_ANNOTATION}: ${JSON.stringify(explicit)} is not a valid interface name (1 to 15 bytes, not "." or "..", no "/", ":" or whitespace)`,
+        };
   }
   if (!name) return { error: 'the pod has no metadata.name, so its Calico interface name cannot be derived' };
-  const ifname = calicoInterfaceName(namespace || DEFAULT_NAMESPACE, name, rule.prefix ?? CALICO_INTERFACE_PREFIX);
+  const ifname = calicoInterfaceName(
+    namespace || DEFAULT_NAMESPACE,
+    name,
+    rule.prefix ?? CALICO_INTERFACE_PREFIX,
+  );
   return isValidInterfaceName(ifname)
     ? { ifname }
-    : { error: `interface prefix ${JSON.stringify(rule.prefix)} makes ${JSON.stringify(ifname)}, not a valid interface name (at most 15 bytes)` };
+    : {
+        error: `interface prefix ${JSON.stringify(rule.prefix)} makes ${JSON.stringify(ifname)}, not a valid interface name (at most 15 bytes)`,
+      };
 }
 
-export function makePod(input: { namespace?: string; name: string; annotations?: Record<string, unknown> | null; source: string; ref?: PodRef }, rule: InterfaceRule): AgentPod {
+export function makePod(
+  input: {
+    namespace?: string;
+    name: string;
+    annotations?: Record<string, unknown> | null;
+    source: string;
+    ref?: PodRef;
+  },
+  rule: InterfaceRule,
+): AgentPod {
   const namespace = input.namespace || DEFAULT_NAMESPACE;
   const annotations = relevantAnnotations(input.annotations);
   const { ifname, error } = podInterface(namespace, input.name, annotations, rule);
@@ -81,14 +106,24 @@ export function makePod(input: { namespace?: string; name: string; annotations?:
 /** What a change must alter to matter: the interface and the relevant annotations. */
 export function fingerprint(pod: AgentPod): string {
   const keys = Object.keys(pod.annotations).sort();
-  return JSON.stringify([pod.ifname ?? null, pod.interfaceError ?? null, keys.map((k) => [k, pod.annotations[k]])]);
+  return JSON.stringify([
+    pod.ifname ?? null,
+    pod.interfaceError ?? null,
+    keys.map((k) => [k, pod.annotations[k]]),
+  ]);
 }
 
 /** The subset of a Kubernetes Pod object the agent reads. */
 export interface KubePod {
   apiVersion?: string;
   kind?: string;
-  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> | null };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string> | null;
+  };
   spec?: { nodeName?: string; hostNetwork?: boolean };
   status?: { phase?: string };
 }
@@ -112,7 +147,14 @@ export function podFromKubernetes(obj: KubePod, rule: InterfaceRule): AgentPod |
       name: md.name,
       annotations: md.annotations,
       source: 'kubernetes',
-      ref: { apiVersion: obj.apiVersion ?? 'v1', kind: obj.kind ?? 'Pod', name: md.name, namespace, uid: md.uid, resourceVersion: md.resourceVersion },
+      ref: {
+        apiVersion: obj.apiVersion ?? 'v1',
+        kind: obj.kind ?? 'Pod',
+        name: md.name,
+        namespace,
+        uid: md.uid,
+        resourceVersion: md.resourceVersion,
+      },
     },
     { ...rule, explicit: false },
   );

@@ -18,7 +18,14 @@
 //      without it, so one pod never blocks the others;
 //   5. IFBs netqos made whose interface is gone are deleted.
 import type { Logger } from 'pino';
-import { NetlinkError, linkTarget, openNetlink, type LinkState, type NetlinkHandle, type Operation } from '../netlink';
+import {
+  NetlinkError,
+  linkTarget,
+  openNetlink,
+  type LinkState,
+  type NetlinkHandle,
+  type Operation,
+} from '../netlink';
 import {
   AnnotationError,
   QosConflictError,
@@ -94,7 +101,10 @@ type Outcome = { ok: true; operations: number; warnings: string[] } | { ok: fals
 const RETRY_STATES = new Set<PodRecord['state']>(['waiting', 'conflict', 'failed']);
 
 function hasQos(spec: QosSpec): boolean {
-  return Object.values(spec.ingress).some((v) => v !== undefined) || Object.values(spec.egress).some((v) => v !== undefined);
+  return (
+    Object.values(spec.ingress).some((v) => v !== undefined) ||
+    Object.values(spec.egress).some((v) => v !== undefined)
+  );
 }
 
 /** The device an operation names (for finding the pod at fault). */
@@ -185,7 +195,14 @@ export class Reconciler {
 
   /** Pods by state, for metrics. */
   counts(): Record<PodState, number> {
-    const out: Record<PodState, number> = { applied: 0, none: 0, waiting: 0, invalid: 0, conflict: 0, failed: 0 };
+    const out: Record<PodState, number> = {
+      applied: 0,
+      none: 0,
+      waiting: 0,
+      invalid: 0,
+      conflict: 0,
+      failed: 0,
+    };
     for (const r of this.records.values()) if (r.state !== 'new') out[r.state]++;
     return out;
   }
@@ -208,14 +225,21 @@ export class Reconciler {
   async podStats(): Promise<PodStats[]> {
     const recs = [...this.records.values()].filter((r) => r.state === 'applied' && r.ifname);
     if (!recs.length || this.stopped) return [];
-    const statuses = await readQos(recs.map((r) => ({ ifname: r.ifname!, netns: this.options.netns })), { handles: new Map([[this.options.netns ?? '', this.statsHandle]]) });
+    const statuses = await readQos(
+      recs.map((r) => ({ ifname: r.ifname!, netns: this.options.netns })),
+      { handles: new Map([[this.options.netns ?? '', this.statsHandle]]) },
+    );
     const out: PodStats[] = [];
     statuses.forEach((s, i) => {
       if (!s.exists) return;
       const { pod } = recs[i];
-      for (const [direction, d] of [['ingress', s.ingress], ['egress', s.egress]] as const) {
+      for (const [direction, d] of [
+        ['ingress', s.ingress],
+        ['egress', s.egress],
+      ] as const) {
         const stats = directionStats(d);
-        if (stats) out.push({ namespace: pod.namespace, pod: pod.name, interface: s.ifname, direction, ...stats });
+        if (stats)
+          out.push({ namespace: pod.namespace, pod: pod.name, interface: s.ifname, direction, ...stats });
       }
     });
     return out;
@@ -256,11 +280,14 @@ export class Reconciler {
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.kick();
-    }, Math.max(0, delayMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.kick();
+      },
+      Math.max(0, delayMs),
+    );
   }
 
   private kick(): void {
@@ -286,7 +313,8 @@ export class Reconciler {
 
   private afterLoop(): void {
     if (this.stopped) return;
-    if (this.pendingFull) return this.schedule(Math.min(500 * 2 ** Math.max(0, this.passFailures - 1), 30_000));
+    if (this.pendingFull)
+      return this.schedule(Math.min(500 * 2 ** Math.max(0, this.passFailures - 1), 30_000));
     if (this.dirty.size) return this.schedule(this.options.debounceMs ?? 100);
     let next = Infinity;
     for (const r of this.records.values()) if (RETRY_STATES.has(r.state) && r.nextAt < next) next = r.nextAt;
@@ -368,7 +396,15 @@ export class Reconciler {
         continue;
       }
       const fp = fingerprint(pod);
-      if (!full && rec && rec.fp === fp && !rec.stale && !(RETRY_STATES.has(rec.state) && rec.nextAt <= now) && rec.state !== 'new') continue;
+      if (
+        !full &&
+        rec &&
+        rec.fp === fp &&
+        !rec.stale &&
+        !(RETRY_STATES.has(rec.state) && rec.nextAt <= now) &&
+        rec.state !== 'new'
+      )
+        continue;
       if (!rec) {
         rec = { pod, fp, state: 'new', attempts: 0, nextAt: 0 };
         this.records.set(key, rec);
@@ -377,14 +413,19 @@ export class Reconciler {
         rec.attempts = 0;
       }
       rec.stale = false;
-      if (rec.ifname && rec.ifname !== pod.ifname) clearIfUnclaimed(rec.ifname, `pod ${key} now uses ${pod.ifname ?? 'no interface'}`);
+      if (rec.ifname && rec.ifname !== pod.ifname)
+        clearIfUnclaimed(rec.ifname, `pod ${key} now uses ${pod.ifname ?? 'no interface'}`);
       rec.pod = pod;
       if (!pod.ifname) {
         this.invalid(rec, 'interface', pod.interfaceError ?? 'no interface');
         continue;
       }
       if (claimedBy.get(pod.ifname) !== key) {
-        this.invalid(rec, 'interface', `interface ${pod.ifname} is already the interface of pod ${claimedBy.get(pod.ifname)}`);
+        this.invalid(
+          rec,
+          'interface',
+          `interface ${pod.ifname} is already the interface of pod ${claimedBy.get(pod.ifname)}`,
+        );
         continue;
       }
       if (!pod.ifname.startsWith(this.options.prefix ?? 'cali')) this.explicitSeen.add(pod.ifname);
@@ -394,7 +435,10 @@ export class Reconciler {
         spec = parsed.spec;
         if (parsed.warnings.length && rec.warned !== fp) {
           rec.warned = fp;
-          logger.warn({ pod: key, interface: pod.ifname, warnings: parsed.warnings }, 'QoS annotations adjusted as Calico would');
+          logger.warn(
+            { pod: key, interface: pod.ifname, warnings: parsed.warnings },
+            'QoS annotations adjusted as Calico would',
+          );
         }
       } catch (e) {
         if (!(e instanceof AnnotationError)) throw e;
@@ -418,7 +462,11 @@ export class Reconciler {
           this.setState(rec, 'none');
           continue;
         }
-        if (rec.state !== 'waiting') logger.info({ pod: rec.pod.key, interface: ifname }, 'the pod\'s interface does not exist yet; waiting for it');
+        if (rec.state !== 'waiting')
+          logger.info(
+            { pod: rec.pod.key, interface: ifname },
+            "the pod's interface does not exist yet; waiting for it",
+          );
         this.retryLater(rec, 'waiting');
         continue;
       }
@@ -457,7 +505,16 @@ export class Reconciler {
             rec.reported = undefined;
             if (o.operations) {
               changedPods++;
-              logger.info({ pod: rec.pod.key, interface: rec.ifname, operations: o.operations, annotations: rec.pod.annotations, repaired: trigger === 'resync' && rec.state === 'applied' }, 'QoS applied');
+              logger.info(
+                {
+                  pod: rec.pod.key,
+                  interface: rec.ifname,
+                  operations: o.operations,
+                  annotations: rec.pod.annotations,
+                  repaired: trigger === 'resync' && rec.state === 'applied',
+                },
+                'QoS applied',
+              );
             }
             this.setState(rec, 'applied');
           } else if (vanished(o.error)) {
@@ -479,14 +536,18 @@ export class Reconciler {
           }
         } else if (!vanished(o.error)) {
           metrics?.reconcileErrors.inc({ reason: 'netlink' });
-          logger.warn({ interface: m.ifname, reason: m.reason, err: errorText(o.error) }, 'clearing QoS failed; trying again on the next resync');
+          logger.warn(
+            { interface: m.ifname, reason: m.reason, err: errorText(o.error) },
+            'clearing QoS failed; trying again on the next resync',
+          );
         }
       });
     }
 
     // IFBs netqos made for interfaces that are gone.
     const parents = new Set<string>();
-    for (const l of links) if (!isNetqosIfbName(l.name) && isValidInterfaceName(l.name)) parents.add(ifbNameFor(l.name));
+    for (const l of links)
+      if (!isNetqosIfbName(l.name) && isValidInterfaceName(l.name)) parents.add(ifbNameFor(l.name));
     const orphans = links.filter((l) => isNetqosIfbName(l.name) && !parents.has(l.name)).map((l) => l.name);
     if (orphans.length) {
       const ops: Operation[] = ifbDeletion(orphans);
@@ -494,7 +555,13 @@ export class Reconciler {
         const r = await this.handle.apply(ops);
         sent += r.count;
         metrics?.orphans.inc({ kind: 'ifb' }, orphans.length);
-        logger.info({ ifbs: orphans.length > 10 ? `${orphans.slice(0, 10).join(', ')}, ...` : orphans.join(', '), count: orphans.length }, 'orphan IFBs deleted');
+        logger.info(
+          {
+            ifbs: orphans.length > 10 ? `${orphans.slice(0, 10).join(', ')}, ...` : orphans.join(', '),
+            count: orphans.length,
+          },
+          'orphan IFBs deleted',
+        );
       } catch (e) {
         const err = e as NetlinkError;
         // Gone already (another agent, a human) is fine; anything else is logged.
@@ -506,7 +573,14 @@ export class Reconciler {
       }
     }
     metrics?.operations.inc(sent);
-    const summary = { trigger, pods: pods.size, checked: targets.length, changed: changedPods, operations: sent, ms: Date.now() - started };
+    const summary = {
+      trigger,
+      pods: pods.size,
+      checked: targets.length,
+      changed: changedPods,
+      operations: sent,
+      ms: Date.now() - started,
+    };
     if (sent) logger.info(summary, 'reconciled');
     else logger.debug(summary, 'reconciled; nothing to change');
     return true;
@@ -531,18 +605,35 @@ export class Reconciler {
     let live = targets.map((_, i) => i);
     for (let round = 0; live.length; round++) {
       try {
-        const r = await applyQos(live.map((i) => targets[i]), options);
-        live.forEach((i, j) => (out[i] = { ok: true, operations: r.targets[j].operations.length, warnings: r.targets[j].warnings }));
+        const r = await applyQos(
+          live.map((i) => targets[i]),
+          options,
+        );
+        live.forEach(
+          (i, j) =>
+            (out[i] = {
+              ok: true,
+              operations: r.targets[j].operations.length,
+              warnings: r.targets[j].warnings,
+            }),
+        );
         return out;
       } catch (e) {
         const culprit = this.culprit(e, live, targets);
         if (culprit === undefined || round >= 16) {
           // Cannot tell who: each on its own.
-          this.options.logger.warn({ err: errorText(e), targets: live.length }, 'the batch failed; applying pod by pod');
+          this.options.logger.warn(
+            { err: errorText(e), targets: live.length },
+            'the batch failed; applying pod by pod',
+          );
           for (const i of live) {
             try {
               const r = await applyQos([targets[i]], options);
-              out[i] = { ok: true, operations: r.targets[0].operations.length, warnings: r.targets[0].warnings };
+              out[i] = {
+                ok: true,
+                operations: r.targets[0].operations.length,
+                warnings: r.targets[0].warnings,
+              };
             } catch (e2) {
               out[i] = { ok: false, error: e2 };
             }
@@ -551,7 +642,14 @@ export class Reconciler {
         }
         out[culprit] = { ok: false, error: e };
         const m = meta[culprit];
-        this.options.logger.debug({ interface: targets[culprit].ifname, pod: m.kind === 'pod' ? m.rec.pod.key : undefined, err: errorText(e) }, 'set aside from the batch');
+        this.options.logger.debug(
+          {
+            interface: targets[culprit].ifname,
+            pod: m.kind === 'pod' ? m.rec.pod.key : undefined,
+            err: errorText(e),
+          },
+          'set aside from the batch',
+        );
         live = live.filter((i) => i !== culprit);
       }
     }
@@ -563,7 +661,11 @@ export class Reconciler {
     if (e instanceof QosConflictError) dev = e.ifname;
     else if (e instanceof NetlinkError) dev = operationDevice(e.operation);
     if (dev === undefined) return undefined;
-    return live.find((i) => targets[i].ifname === dev || (typeof dev === 'string' && isNetqosIfbName(dev) && ifbNameFor(targets[i].ifname) === dev));
+    return live.find(
+      (i) =>
+        targets[i].ifname === dev ||
+        (typeof dev === 'string' && isNetqosIfbName(dev) && ifbNameFor(targets[i].ifname) === dev),
+    );
   }
 
   private inScope(ifname: string): boolean {
@@ -577,7 +679,10 @@ export class Reconciler {
   }
 
   private retryLater(rec: PodRecord, state: PodState): void {
-    const delay = Math.min((this.options.retryMinMs ?? 500) * 2 ** rec.attempts, this.options.retryMaxMs ?? 30_000);
+    const delay = Math.min(
+      (this.options.retryMinMs ?? 500) * 2 ** rec.attempts,
+      this.options.retryMaxMs ?? 30_000,
+    );
     rec.attempts++;
     rec.nextAt = Date.now() + delay;
     rec.state = state;
@@ -586,7 +691,12 @@ export class Reconciler {
   /** Counted and reported once per distinct problem, however many passes see it. */
   private invalid(rec: PodRecord, reason: 'annotations' | 'interface', message: string): void {
     this.setState(rec, 'invalid');
-    if (this.report(rec, { reason: 'InvalidQoSAnnotations', message: reason === 'annotations' ? `invalid QoS annotations: ${message}` : message })) {
+    if (
+      this.report(rec, {
+        reason: 'InvalidQoSAnnotations',
+        message: reason === 'annotations' ? `invalid QoS annotations: ${message}` : message,
+      })
+    ) {
       this.options.metrics?.reconcileErrors.inc({ reason });
     }
   }
@@ -597,7 +707,16 @@ export class Reconciler {
     if (rec.reported === key) return false;
     rec.reported = key;
     const { logger, metrics } = this.options;
-    logger.warn({ pod: rec.pod.key, source: rec.pod.source, interface: rec.pod.ifname, reason: report.reason, problem: report.message }, `pod ${rec.pod.key}: ${report.message}; its other pods carry on, this one keeps the QoS it had`);
+    logger.warn(
+      {
+        pod: rec.pod.key,
+        source: rec.pod.source,
+        interface: rec.pod.ifname,
+        reason: report.reason,
+        problem: report.message,
+      },
+      `pod ${rec.pod.key}: ${report.message}; its other pods carry on, this one keeps the QoS it had`,
+    );
     this.source.report?.(rec.pod, report).catch((e: unknown) => {
       metrics?.reconcileErrors.inc({ reason: 'report' });
       logger.warn({ pod: rec.pod.key, err: errorText(e) }, 'creating the Kubernetes Event failed');
@@ -612,7 +731,9 @@ function vanished(e: unknown): boolean {
   return e instanceof NetlinkError && e.code === 'ENODEV';
 }
 
-function directionStats(d: DirectionStatus): Omit<PodStats, 'namespace' | 'pod' | 'interface' | 'direction'> | undefined {
+function directionStats(
+  d: DirectionStatus,
+): Omit<PodStats, 'namespace' | 'pod' | 'interface' | 'direction'> | undefined {
   const main = d.shaper ?? d.policer;
   if (!main) return undefined;
   return {
@@ -626,6 +747,7 @@ function directionStats(d: DirectionStatus): Omit<PodStats, 'namespace' | 'pod' 
 }
 
 export function errorText(e: unknown): string {
-  if (e instanceof NetlinkError) return e.kernelMessage ? `${e.message} (kernel: ${e.kernelMessage})` : e.message;
+  if (e instanceof NetlinkError)
+    return e.kernelMessage ? `${e.message} (kernel: ${e.kernelMessage})` : e.message;
   return e instanceof Error ? e.message : String(e);
 }

@@ -74,7 +74,10 @@ among them is used.`;
 function packageVersion(): string {
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'netqos') return pkg.version ?? '0.0.0';
     } catch {
       /* keep looking */
@@ -96,7 +99,9 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 
 function checkIfname(ifname: string): string {
   if (!isValidInterfaceName(ifname)) {
-    throw new InputError(`${JSON.stringify(ifname)} is not a valid interface name (1 to 15 bytes, not "." or "..", no "/", ":" or whitespace)`);
+    throw new InputError(
+      `${JSON.stringify(ifname)} is not a valid interface name (1 to 15 bytes, not "." or "..", no "/", ":" or whitespace)`,
+    );
   }
   return ifname;
 }
@@ -115,10 +120,14 @@ interface ApplyOptions extends CommonOptions {
   dryRun?: boolean;
 }
 
-const where = (netns: string | undefined) => (netns ? `network namespace ${netns}` : 'this network namespace');
+const where = (netns: string | undefined) =>
+  netns ? `network namespace ${netns}` : 'this network namespace';
 
 /** Opens the namespace's handle, runs `fn` with it (passed to the library as its handle), closes it. */
-async function withHandle<T>(netns: string | undefined, fn: (nl: NetlinkHandle, handles: Map<string, NetlinkHandle>) => Promise<T>): Promise<T> {
+async function withHandle<T>(
+  netns: string | undefined,
+  fn: (nl: NetlinkHandle, handles: Map<string, NetlinkHandle>) => Promise<T>,
+): Promise<T> {
   const nl = openNetlink({ netns });
   try {
     return await fn(nl, new Map([[netns ?? '', nl]]));
@@ -143,7 +152,9 @@ function report(io: Io, targets: readonly TargetPlan[], sent: number, json: bool
 async function applyOrPlan(io: Io, ifname: string, opts: ApplyOptions, send: boolean): Promise<number> {
   checkIfname(ifname);
   if (!opts.annotation?.length && !opts.file?.length) {
-    throw new InputError('give the annotations with -a KEY=VALUE and/or a Pod manifest with -f FILE (to remove every netqos object, use `netqos clear`)');
+    throw new InputError(
+      'give the annotations with -a KEY=VALUE and/or a Pod manifest with -f FILE (to remove every netqos object, use `netqos clear`)',
+    );
   }
   const { annotations } = collectAnnotations({ annotation: opts.annotation, file: opts.file });
   // Judge the annotations before touching the namespace: input errors come first (exit 2).
@@ -178,12 +189,20 @@ async function show(io: Io, ifnames: string[], opts: CommonOptions): Promise<num
   return withHandle(opts.netns, async (nl, handles) => {
     let statuses: QosStatus[];
     if (ifnames.length) {
-      statuses = await readQos(ifnames.map((ifname) => ({ ifname, netns: opts.netns })), { handles });
+      statuses = await readQos(
+        ifnames.map((ifname) => ({ ifname, netns: opts.netns })),
+        { handles },
+      );
     } else {
       // Every interface of the namespace that carries netqos objects; netqos's IFBs appear as
       // the egress of their pod interface, not as interfaces of their own.
       const names = (await nl.dump({ type: 'link' })).map((l) => l.name).filter((n) => !isNetqosIfbName(n));
-      statuses = (await readQos(names.map((ifname) => ({ ifname, netns: opts.netns })), { handles })).filter(hasQos);
+      statuses = (
+        await readQos(
+          names.map((ifname) => ({ ifname, netns: opts.netns })),
+          { handles },
+        )
+      ).filter(hasQos);
     }
     if (opts.json) io.stdout(`${JSON.stringify(statusJson(statuses), null, 2)}\n`);
     else if (statuses.length) io.stdout(`${formatTable(statuses)}\n`);
@@ -230,11 +249,33 @@ async function agent(io: Io, argv: string[]): Promise<number> {
 function addApplyOptions(cmd: Command): Command {
   return cmd
     .argument('<ifname>', "the pod's host-side interface (e.g. cali0)")
-    .option('-n, --netns <ns>', 'network namespace: a name under /var/run/netns or a path (default: this one)')
-    .option('-a, --annotation <KEY=VALUE>', 'a pod annotation (repeatable; overrides the manifest)', collectAnnotation)
-    .option('-f, --file <manifest>', 'a Pod manifest, YAML or JSON, "-" for standard input (repeatable)', collect)
-    .addOption(new Option('--mode <mode>', 'strict: any bad annotation fails; calico: clamp and drop as Calico does, with warnings').choices(['strict', 'calico']).default('strict'))
-    .addOption(new Option('--profile <profile>', "TBF numbers: netqos's burst policy or exactly Calico's").choices(['netqos', 'calico']).default('netqos'))
+    .option(
+      '-n, --netns <ns>',
+      'network namespace: a name under /var/run/netns or a path (default: this one)',
+    )
+    .option(
+      '-a, --annotation <KEY=VALUE>',
+      'a pod annotation (repeatable; overrides the manifest)',
+      collectAnnotation,
+    )
+    .option(
+      '-f, --file <manifest>',
+      'a Pod manifest, YAML or JSON, "-" for standard input (repeatable)',
+      collect,
+    )
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'strict: any bad annotation fails; calico: clamp and drop as Calico does, with warnings',
+      )
+        .choices(['strict', 'calico'])
+        .default('strict'),
+    )
+    .addOption(
+      new Option('--profile <profile>', "TBF numbers: netqos's burst policy or exactly Calico's")
+        .choices(['netqos', 'calico'])
+        .default('netqos'),
+    )
     .option('--json', 'print the result as JSON (see below)');
 }
 
@@ -273,7 +314,9 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
       outputError: (s, write) => write(s),
     })
     .showHelpAfterError('(add --help for usage)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   netqos apply cali0 -a qos.projectcalico.org/ingressBandwidth=10M -a qos.projectcalico.org/egressBandwidth=10M
   netqos apply cali0 --netns node -f examples/iperf-server-qos.yaml
@@ -282,12 +325,17 @@ Examples:
   netqos show cali0 --json
   netqos clear cali0
   netqos lab --help
-${EXIT_CODES_HELP}`);
+${EXIT_CODES_HELP}`,
+    );
 
   addApplyOptions(program.command('apply'))
-    .description("make an interface's traffic control match a pod's QoS annotations, changing only the difference")
+    .description(
+      "make an interface's traffic control match a pod's QoS annotations, changing only the difference",
+    )
     .option('--dry-run', 'print what would change and send nothing (same as `netqos plan`)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Prints one line per change (or "no change" when everything is already in place); warnings go
 to standard error, prefixed "warning: ".
 ${ANNOTATION_HELP}
@@ -299,12 +347,17 @@ Examples:
   kubectl get pod iperf-server-qos -o yaml | netqos apply cali0 -f -
   netqos apply cali0 --mode calico --profile calico -a qos.projectcalico.org/ingressBandwidth=10M
 ${RESULT_JSON_HELP}
-${EXIT_CODES_HELP}`)
-    .action(async (ifname: string, opts: ApplyOptions) => setCode(await applyOrPlan(io, ifname, opts, !opts.dryRun)));
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (ifname: string, opts: ApplyOptions) =>
+      setCode(await applyOrPlan(io, ifname, opts, !opts.dryRun)),
+    );
 
   addApplyOptions(program.command('plan'))
     .description('print the operations `netqos apply` would send, sending nothing (a dry run)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Takes the same arguments as apply. Prints one line per operation, or "no change".
 ${ANNOTATION_HELP}
 
@@ -312,16 +365,24 @@ Examples:
   netqos plan cali0 -f examples/iperf-server-qos.yaml
   netqos plan cali0 --netns node -a qos.projectcalico.org/dscp=EF --json
 ${RESULT_JSON_HELP}
-${EXIT_CODES_HELP}`)
-    .action(async (ifname: string, opts: ApplyOptions) => setCode(await applyOrPlan(io, ifname, opts, false)));
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (ifname: string, opts: ApplyOptions) =>
+      setCode(await applyOrPlan(io, ifname, opts, false)),
+    );
 
   program
     .command('show')
     .description('show the QoS in force (limits and statistics), read back from the kernel')
     .argument('[ifname...]', 'interfaces to show (default: every interface that carries netqos objects)')
-    .option('-n, --netns <ns>', 'network namespace: a name under /var/run/netns or a path (default: this one)')
+    .option(
+      '-n, --netns <ns>',
+      'network namespace: a name under /var/run/netns or a path (default: this one)',
+    )
     .option('--json', 'print a JSON document (see below) instead of the table')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The table has one row per interface and direction: RATE, BURST and LIMIT of the shaper, PKT RATE
 (packets/s / burst in packets) of the policer, DSCP written into traffic from the pod, and the
 counters: BYTES and PACKETS passed by the shaper (else the policer), DROPS and OVERLIMITS of both.
@@ -332,23 +393,30 @@ Examples:
   netqos show
   netqos show cali0 cali1 --netns node
   netqos show cali0 --json | jq '.interfaces[0].ingress.shaper.drops'
-${EXIT_CODES_HELP}`)
+${EXIT_CODES_HELP}`,
+    )
     .action(async (ifnames: string[], opts: CommonOptions) => setCode(await show(io, ifnames, opts)));
 
   program
     .command('clear')
     .description("remove every netqos object from an interface (other tools' objects stay)")
     .argument('<ifname>', "the pod's host-side interface")
-    .option('-n, --netns <ns>', 'network namespace: a name under /var/run/netns or a path (default: this one)')
+    .option(
+      '-n, --netns <ns>',
+      'network namespace: a name under /var/run/netns or a path (default: this one)',
+    )
     .option('--json', 'print the result as JSON (see below)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Prints one line per removal, or "no change".
 ${RESULT_JSON_HELP}
 
 Examples:
   netqos clear cali0
   netqos clear cali0 --netns node --json
-${EXIT_CODES_HELP}`)
+${EXIT_CODES_HELP}`,
+    )
     .action(async (ifname: string, opts: CommonOptions) => setCode(await clear(io, ifname, opts)));
 
   program
@@ -356,10 +424,19 @@ ${EXIT_CODES_HELP}`)
     .description('install netqos as a CNI plugin: an executable named netqos in the CNI bin directory')
     .option('--dir <dir>', "the runtime's CNI bin directory", '/opt/cni/bin')
     .option('--name <name>', 'the executable\'s name, the "type" in the network configuration', 'netqos')
-    .option('--socket <path>', 'the socket of the resident CNI server the plugin forwards to', '/run/netqos/cni.sock')
-    .option('--no-fallback', 'without a server, answer "try again later" instead of running the Node plugin (e.g. when this Node is not on the host)')
+    .option(
+      '--socket <path>',
+      'the socket of the resident CNI server the plugin forwards to',
+      '/run/netqos/cni.sock',
+    )
+    .option(
+      '--no-fallback',
+      'without a server, answer "try again later" instead of running the Node plugin (e.g. when this Node is not on the host)',
+    )
     .option('--no-bundle', 'skip the one-file bundle and code cache (the Node plugin then starts slower)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Writes DIR/NAME: netqos's native plugin (build/Release/netqos-cni, a few kilobytes of C) with the
 socket and the fallback recorded at its end. Each call forwards the invocation to the resident
 server (\`netqos cni-server\` or \`netqos agent --cni-socket\`), which runs it in-process; with no
@@ -367,26 +444,50 @@ server listening it runs this installation's dist/lib/cni/main.js with this Node
 same plugin, tens of milliseconds slower). Without a built shim it writes a shell script that
 always runs main.js, and says so. Also writes the Node plugin's bundle and V8 code cache next to
 main.js (as root: netqos's own directory must be writable), and prints a conflist to start from.
-Run it again after moving or upgrading netqos. Exit codes: 0 installed, 1 failure.`)
+Run it again after moving or upgrading netqos. Exit codes: 0 installed, 1 failure.`,
+    )
     .action((opts: { dir: string; name: string; socket: string; fallback: boolean; bundle: boolean }) => {
       // Loaded only for this command: the CLI's other commands never read lib/cni.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand
       const { runCniInstall } = require('../cni/install') as typeof import('../cni/install');
-      setCode(runCniInstall({ dir: opts.dir, name: opts.name, socket: opts.socket, fallback: opts.fallback, bundle: opts.bundle }, io.stdout, io.stderr));
+      setCode(
+        runCniInstall(
+          {
+            dir: opts.dir,
+            name: opts.name,
+            socket: opts.socket,
+            fallback: opts.fallback,
+            bundle: opts.bundle,
+          },
+          io.stdout,
+          io.stderr,
+        ),
+      );
     });
 
   program
     .command('cni-server')
-    .description('serve the CNI plugin from this process: the installed plugin forwards each call here (fast pod ADD)')
-    .option('--socket <path>', 'the unix socket to listen on (mode 0600; a stale one is replaced)', '/run/netqos/cni.sock')
+    .description(
+      'serve the CNI plugin from this process: the installed plugin forwards each call here (fast pod ADD)',
+    )
+    .option(
+      '--socket <path>',
+      'the unix socket to listen on (mode 0600; a stale one is replaced)',
+      '/run/netqos/cni.sock',
+    )
     .option('--verbose', 'one line per request on standard error')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Runs in the foreground until SIGTERM or SIGINT, in the host's network namespace (as root, like
 the plugin). Each call of the installed plugin (\`netqos cni-install\`) is run here in-process, one
 at a time, in the network namespace the plugin was called in; when that cannot be established
 (another PID or mount namespace that does not match) the plugin runs the Node fallback instead.
 Logs go to standard error. \`netqos agent --cni-socket PATH\` serves the same from the agent.
-Exit codes: 0 after a signal, 1 when the socket cannot be served.`)
+Exit codes: 0 after a signal, 1 when the socket cannot be served.`,
+    )
     .action(async (opts: { socket: string; verbose?: boolean }) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand
       const { runCniServer } = require('../cni/server') as typeof import('../cni/server');
       setCode(await runCniServer({ socket: opts.socket, verbose: opts.verbose }, io.stderr));
     });
@@ -403,7 +504,9 @@ Exit codes: 0 after a signal, 1 when the socket cannot be served.`)
 
   program
     .command('agent')
-    .description('run the node agent: follow the pods (Kubernetes or a manifest directory) and keep their QoS in force (`netqos agent --help`)')
+    .description(
+      'run the node agent: follow the pods (Kubernetes or a manifest directory) and keep their QoS in force (`netqos agent --help`)',
+    )
     .argument('[args...]', "the agent's own arguments")
     .helpOption(false)
     .allowUnknownOption()

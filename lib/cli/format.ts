@@ -22,7 +22,15 @@
 //   packets, drops, overlimits, requeues, backlog, qlen }. "ingress" is traffic to the pod (the
 //   TBF at the interface's root), "egress" traffic from it (the IFB's TBF). Absent fields mean
 //   "no such control".
-import { formatRate, formatSize, describe, linkTarget, type Action, type Operation, type Stats } from '../netlink';
+import {
+  formatRate,
+  formatSize,
+  describe,
+  linkTarget,
+  type Action,
+  type Operation,
+  type Stats,
+} from '../netlink';
 import { NETQOS_DOOMED_GROUP } from '../qos';
 import { dscpName, type QosStatus, type DirectionStatus, type TargetPlan } from '../qos';
 
@@ -46,16 +54,23 @@ function dscpText(value: number): string {
 function actionText(a: Action): string {
   switch (a.kind) {
     case 'police': {
-      const what = a.pktRate !== undefined
-        ? `${a.pktRate}pps burst ${a.pktBurst ?? 5}pkt`
-        : `rate ${formatRate(a.rate ?? 0)}${a.burst !== undefined ? ` burst ${sizeText(a.burst)}` : ''}`;
+      const what =
+        a.pktRate !== undefined
+          ? `${a.pktRate}pps burst ${a.pktBurst ?? 5}pkt`
+          : `rate ${formatRate(a.rate ?? 0)}${a.burst !== undefined ? ` burst ${sizeText(a.burst)}` : ''}`;
       return `police ${what} conform ${a.conform ?? 'ok'} exceed ${a.exceed ?? 'reclassify'}`;
     }
     case 'mirred':
       return `mirred ${a.direction ?? 'egress'} ${a.mode ?? 'redirect'} to ${a.dev}`;
     case 'pedit': {
       const k = a.keys[0];
-      if (a.keys.length === 1 && k && (k.htype === 'ipv4' || k.htype === 'ipv6') && k.offset === 0 && (k.cmd ?? 'set') === 'set') {
+      if (
+        a.keys.length === 1 &&
+        k &&
+        (k.htype === 'ipv4' || k.htype === 'ipv6') &&
+        k.offset === 0 &&
+        (k.cmd ?? 'set') === 'set'
+      ) {
         const dscp = k.htype === 'ipv4' ? (k.value >>> 18) & 0x3f : (k.value >>> 22) & 0x3f;
         return `pedit ${k.htype} dscp ${dscpText(dscp)}`;
       }
@@ -81,17 +96,21 @@ export function formatOperation(op: Operation): string {
       return `add ${l.kind} link ${l.name}${l.mtu !== undefined ? `: mtu ${l.mtu}` : ''}${l.up ? ', up' : ''}`;
     }
     // IFBs are deleted together: each is moved to netqos's doomed group, then the group goes.
-    if (op.op === 'change' && op.link.group === NETQOS_DOOMED_GROUP) return `delete link ${linkTarget(op.link)} (with the others below)`;
-    if (op.op === 'delete' && 'group' in op.link && op.link.group === NETQOS_DOOMED_GROUP) return 'delete the links above, in one step';
+    if (op.op === 'change' && op.link.group === NETQOS_DOOMED_GROUP)
+      return `delete link ${linkTarget(op.link)} (with the others below)`;
+    if (op.op === 'delete' && 'group' in op.link && op.link.group === NETQOS_DOOMED_GROUP)
+      return 'delete the links above, in one step';
     return head;
   }
   if ('qdisc' in op) {
-    if (op.op === 'delete') return op.qdisc.handle !== undefined && !op.qdisc.kind ? `${head} (handle ${op.qdisc.handle})` : head;
+    if (op.op === 'delete')
+      return op.qdisc.handle !== undefined && !op.qdisc.kind ? `${head} (handle ${op.qdisc.handle})` : head;
     if (op.qdisc.kind !== 'tbf') return head;
     const q = op.qdisc;
     const parts = [`rate ${formatRate(q.rate)}`];
     if (q.burst !== undefined) parts.push(`burst ${sizeText(q.burst)}`);
-    else if (q.bufferTicks !== undefined) parts.push(`burst ${sizeText(bytesOfTicks(q.rate, q.bufferTicks))} (buffer ${q.bufferTicks} ticks)`);
+    else if (q.bufferTicks !== undefined)
+      parts.push(`burst ${sizeText(bytesOfTicks(q.rate, q.bufferTicks))} (buffer ${q.bufferTicks} ticks)`);
     if (q.limit !== undefined) parts.push(`limit ${sizeText(q.limit)}`);
     if (q.latencyUs !== undefined) parts.push(`latency ${q.latencyUs}us`);
     if (q.peakrate !== undefined) parts.push(`peakrate ${formatRate(q.peakrate)}`);
@@ -139,22 +158,47 @@ export function formatResult(targets: readonly TargetPlan[]): string {
 
 export type StatusJson = Omit<QosStatus, 'netns'> & { netns: string | null };
 
-export function statusJson(statuses: readonly QosStatus[]): { version: typeof JSON_VERSION; interfaces: StatusJson[] } {
+export function statusJson(statuses: readonly QosStatus[]): {
+  version: typeof JSON_VERSION;
+  interfaces: StatusJson[];
+} {
   return {
     version: JSON_VERSION,
-    interfaces: statuses.map((s) => ({ ifname: s.ifname, netns: s.netns ?? null, exists: s.exists, ingress: s.ingress, egress: s.egress, foreign: s.foreign })),
+    interfaces: statuses.map((s) => ({
+      ifname: s.ifname,
+      netns: s.netns ?? null,
+      exists: s.exists,
+      ingress: s.ingress,
+      egress: s.egress,
+      foreign: s.foreign,
+    })),
   };
 }
 
 /** True when the interface carries any netqos control. */
 export function hasQos(s: QosStatus): boolean {
   const controls = (d: DirectionStatus) => d.bandwidth !== undefined || d.packetRate !== undefined;
-  return controls(s.ingress) || controls(s.egress) || s.egress.dscp !== undefined || s.egress.ifb !== undefined;
+  return (
+    controls(s.ingress) || controls(s.egress) || s.egress.dscp !== undefined || s.egress.ifb !== undefined
+  );
 }
 
-export const TABLE_COLUMNS = ['INTERFACE', 'DIRECTION', 'RATE', 'BURST', 'LIMIT', 'PKT RATE', 'DSCP', 'BYTES', 'PACKETS', 'DROPS', 'OVERLIMITS'] as const;
+export const TABLE_COLUMNS = [
+  'INTERFACE',
+  'DIRECTION',
+  'RATE',
+  'BURST',
+  'LIMIT',
+  'PKT RATE',
+  'DSCP',
+  'BYTES',
+  'PACKETS',
+  'DROPS',
+  'OVERLIMITS',
+] as const;
 
-const sum = (...xs: (number | undefined)[]) => (xs.some((x) => x !== undefined) ? xs.reduce<number>((a, x) => a + (x ?? 0), 0) : undefined);
+const sum = (...xs: (number | undefined)[]) =>
+  xs.some((x) => x !== undefined) ? xs.reduce<number>((a, x) => a + (x ?? 0), 0) : undefined;
 const text = (v: string | number | undefined) => (v === undefined ? '-' : String(v));
 
 /**
@@ -183,7 +227,12 @@ function rows(s: QosStatus): string[][] {
       text(sum(d.shaper?.overlimits, d.policer?.overlimits)),
     ]);
   }
-  if (!out.length) out.push([s.ifname, s.exists ? '(none)' : '(no such interface)', ...TABLE_COLUMNS.slice(2).map(() => '-')]);
+  if (!out.length)
+    out.push([
+      s.ifname,
+      s.exists ? '(none)' : '(no such interface)',
+      ...TABLE_COLUMNS.slice(2).map(() => '-'),
+    ]);
   return out;
 }
 
@@ -194,6 +243,11 @@ export function formatTable(statuses: readonly QosStatus[]): string {
   const widths = TABLE_COLUMNS.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   const numeric = new Set([7, 8, 9, 10]);
   return all
-    .map((r) => r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }

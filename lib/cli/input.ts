@@ -61,25 +61,39 @@ export interface ManifestPod {
   annotations: Annotations;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** A Pod's metadata.annotations, checked as Kubernetes checks them: a map of strings to strings. */
-function podAnnotations(source: string, pod: Record<string, unknown>, where: string): { annotations: Annotations; problems: string[] } {
+function podAnnotations(
+  source: string,
+  pod: Record<string, unknown>,
+  where: string,
+): { annotations: Annotations; problems: string[] } {
   const metadata = pod.metadata;
   const problems: string[] = [];
   const annotations: Annotations = {};
   if (metadata === undefined || metadata === null) return { annotations, problems };
-  if (!isObject(metadata)) return { annotations, problems: [`${source}: ${where}metadata must be a mapping`] };
+  if (!isObject(metadata))
+    return { annotations, problems: [`${source}: ${where}metadata must be a mapping`] };
   const raw = metadata.annotations;
   if (raw === undefined || raw === null) return { annotations, problems };
-  if (!isObject(raw)) return { annotations, problems: [`${source}: ${where}metadata.annotations must be a mapping of strings to strings`] };
+  if (!isObject(raw))
+    return {
+      annotations,
+      problems: [`${source}: ${where}metadata.annotations must be a mapping of strings to strings`],
+    };
   for (const [key, value] of Object.entries(raw)) {
     if (typeof value === 'string') annotations[key] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') {
       // Kubernetes refuses these too ("cannot unmarshal number into ... of type string").
-      problems.push(`${source}: ${where}metadata.annotations.${key}: ${JSON.stringify(value)} is a ${typeof value}; annotation values are strings: quote it ("${String(value)}")`);
+      problems.push(
+        `${source}: ${where}metadata.annotations.${key}: ${JSON.stringify(value)} is a ${typeof value}; annotation values are strings: quote it ("${String(value)}")`,
+      );
     } else {
-      problems.push(`${source}: ${where}metadata.annotations.${key}: annotation values are strings, not ${value === null ? 'null' : Array.isArray(value) ? 'lists' : 'mappings'}`);
+      problems.push(
+        `${source}: ${where}metadata.annotations.${key}: annotation values are strings, not ${value === null ? 'null' : Array.isArray(value) ? 'lists' : 'mappings'}`,
+      );
     }
   }
   return { annotations, problems };
@@ -99,7 +113,8 @@ export function podsFromManifest(source: string, text: string): { pods: Manifest
   list.forEach((doc, i) => {
     const docWhere = list.length > 1 ? `document ${i + 1}: ` : '';
     if (doc.errors.length) {
-      for (const err of doc.errors) problems.push(`${source}: ${docWhere}${err.message.split('\n')[0].replace(/:\s*$/, '')}`);
+      for (const err of doc.errors)
+        problems.push(`${source}: ${docWhere}${err.message.split('\n')[0].replace(/:\s*$/, '')}`);
       return;
     }
     const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
@@ -112,7 +127,9 @@ export function podsFromManifest(source: string, text: string): { pods: Manifest
   const skipped: string[] = [];
   for (const { value, where } of objects) {
     if (!isObject(value)) {
-      problems.push(`${source}: ${where}expected a Kubernetes object (a mapping with kind and metadata), found ${Array.isArray(value) ? 'a list' : typeof value}`);
+      problems.push(
+        `${source}: ${where}expected a Kubernetes object (a mapping with kind and metadata), found ${Array.isArray(value) ? 'a list' : typeof value}`,
+      );
       continue;
     }
     if (value.kind !== 'Pod') {
@@ -123,7 +140,12 @@ export function podsFromManifest(source: string, text: string): { pods: Manifest
     const name = typeof metadata.name === 'string' ? metadata.name : '';
     const { annotations, problems: p } = podAnnotations(source, value, where);
     problems.push(...p);
-    pods.push({ source, name, ...(typeof metadata.namespace === 'string' ? { namespace: metadata.namespace } : {}), annotations });
+    pods.push({
+      source,
+      name,
+      ...(typeof metadata.namespace === 'string' ? { namespace: metadata.namespace } : {}),
+      annotations,
+    });
   }
   if (problems.length) throw new InputError(problems);
   return { pods, skipped };
@@ -135,12 +157,20 @@ export function readManifest(file: string): string {
     return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    const why =
+      err.code === 'ENOENT'
+        ? 'no such file'
+        : err.code === 'EACCES'
+          ? 'permission denied'
+          : err.code === 'EISDIR'
+            ? 'is a directory'
+            : err.message;
     throw new InputError(`${file === '-' ? 'standard input' : file}: cannot read the manifest: ${why}`);
   }
 }
 
-const podLabel = (p: ManifestPod) => `${p.namespace ? `${p.namespace}/` : ''}${p.name || '(unnamed)'} in ${p.source}`;
+const podLabel = (p: ManifestPod) =>
+  `${p.namespace ? `${p.namespace}/` : ''}${p.name || '(unnamed)'} in ${p.source}`;
 
 /**
  * The annotations of exactly one Pod across all the manifests. No Pod, or more than one, is an
@@ -164,10 +194,14 @@ export function podFromManifests(manifests: readonly { source: string; text: str
   const sources = manifests.map((m) => m.source).join(', ');
   if (pods.length === 0) {
     const seen = skipped.length ? ` (found: ${[...new Set(skipped)].join(', ')})` : '';
-    throw new InputError(`${sources}: no Pod found${seen}; netqos reads metadata.annotations of a Pod (kind: Pod)`);
+    throw new InputError(
+      `${sources}: no Pod found${seen}; netqos reads metadata.annotations of a Pod (kind: Pod)`,
+    );
   }
   if (pods.length > 1) {
-    throw new InputError(`${pods.length} Pods found (${pods.map(podLabel).join('; ')}); give manifests that hold exactly one Pod`);
+    throw new InputError(
+      `${pods.length} Pods found (${pods.map(podLabel).join('; ')}); give manifests that hold exactly one Pod`,
+    );
   }
   return pods[0];
 }
@@ -184,7 +218,10 @@ export interface AnnotationInput {
  * replaces the manifest's value of the same key). With neither, the map is empty, which removes
  * every netqos object just like `clear`.
  */
-export function collectAnnotations(input: AnnotationInput, read: (file: string) => string = readManifest): { annotations: Annotations; pod?: ManifestPod } {
+export function collectAnnotations(
+  input: AnnotationInput,
+  read: (file: string) => string = readManifest,
+): { annotations: Annotations; pod?: ManifestPod } {
   const files = input.file ?? [];
   const problems: string[] = [];
   const texts: { source: string; text: string }[] = [];

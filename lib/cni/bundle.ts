@@ -28,7 +28,8 @@ function collect(entry: string): string[] {
     if (seen.has(file)) return;
     seen.add(file);
     const src = fs.readFileSync(file, 'utf8');
-    for (const m of src.matchAll(/\brequire\((["'])(\.{1,2}\/[^"']+)\1\)/g)) visit(resolveLocal(path.dirname(file), m[2]));
+    for (const m of src.matchAll(/\brequire\((["'])(\.{1,2}\/[^"']+)\1\)/g))
+      visit(resolveLocal(path.dirname(file), m[2]));
     order.push(file);
   };
   visit(entry);
@@ -109,7 +110,11 @@ function compile(source: string, filename: string, cachedData?: Buffer): vm.Scri
  * Writes the bundle of `entry` and its code cache into `dir`. The cache is made after loading
  * every module and running `warm` (so the functions a run compiles are in it too).
  */
-export function writeBundle(entry: string, dir: string, warm?: (exports: unknown) => void): { files: number; bytes: number; cacheBytes: number } {
+export function writeBundle(
+  entry: string,
+  dir: string,
+  warm?: (exports: unknown) => void,
+): { files: number; bytes: number; cacheBytes: number } {
   const { source, manifest } = bundleSource(entry);
   const bundlePath = path.join(dir, BUNDLE_FILE);
   const script = compile(source, bundlePath);

@@ -83,9 +83,12 @@ export function readEnvironment(env: NodeJS.ProcessEnv): Invocation | undefined 
   }
   const cmd = command as Command;
   const attachment = cmd === 'ADD' || cmd === 'CHECK' || cmd === 'DEL';
-  const required = attachment ? ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH', ...(cmd === 'DEL' ? [] : ['CNI_NETNS'])] : [];
+  const required = attachment
+    ? ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH', ...(cmd === 'DEL' ? [] : ['CNI_NETNS'])]
+    : [];
   const missing = required.filter((k) => !env[k]);
-  if (missing.length) throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, `required env variables [${missing.join(',')}] missing`);
+  if (missing.length)
+    throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, `required env variables [${missing.join(',')}] missing`);
   const inv: Invocation = {
     command: cmd,
     containerId: env.CNI_CONTAINERID || undefined,
@@ -134,10 +137,18 @@ export function decodeConfig(stdin: string): RawConfig {
   try {
     conf = JSON.parse(stdin);
   } catch (e) {
-    throw new CniError(CNI_CODE.DECODING_FAILURE, 'error decoding the network configuration', (e as Error).message);
+    throw new CniError(
+      CNI_CODE.DECODING_FAILURE,
+      'error decoding the network configuration',
+      (e as Error).message,
+    );
   }
   if (!conf || typeof conf !== 'object' || Array.isArray(conf)) {
-    throw new CniError(CNI_CODE.DECODING_FAILURE, 'error decoding the network configuration', 'not a JSON object');
+    throw new CniError(
+      CNI_CODE.DECODING_FAILURE,
+      'error decoding the network configuration',
+      'not a JSON object',
+    );
   }
   return conf as RawConfig;
 }
@@ -149,9 +160,14 @@ export function versionOf(conf: RawConfig | undefined): string | undefined {
 
 /** Name and version checks (skel's order: name, then version), and the verb's minimum version. */
 export function checkCommon(conf: RawConfig, command: Command): string {
-  if (conf.name === undefined || conf.name === '') throw new CniError(CNI_CODE.INVALID_CONFIG, 'missing network name');
+  if (conf.name === undefined || conf.name === '')
+    throw new CniError(CNI_CODE.INVALID_CONFIG, 'missing network name');
   if (typeof conf.name !== 'string' || !NAME_RE.test(conf.name)) {
-    throw new CniError(CNI_CODE.INVALID_CONFIG, 'invalid characters found in network name', String(conf.name));
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'invalid characters found in network name',
+      String(conf.name),
+    );
   }
   // As libcni's decoder: a configuration without cniVersion is 0.1.0.
   const version = conf.cniVersion === undefined || conf.cniVersion === '' ? '0.1.0' : conf.cniVersion;
@@ -165,7 +181,11 @@ export function checkCommon(conf: RawConfig, command: Command): string {
   const minimum: Partial<Record<Command, string>> = { CHECK: '0.4.0', GC: '1.1.0', STATUS: '1.1.0' };
   const min = minimum[command];
   if (min && !versionAtLeast(version, min)) {
-    throw new CniError(CNI_CODE.INCOMPATIBLE_VERSION, `config version does not allow ${command}`, `${command} needs cniVersion ${min} or later, config is ${version}`);
+    throw new CniError(
+      CNI_CODE.INCOMPATIBLE_VERSION,
+      `config version does not allow ${command}`,
+      `${command} needs cniVersion ${min} or later, config is ${version}`,
+    );
   }
   return version;
 }
@@ -184,7 +204,11 @@ function readBandwidth(obj: Record<string, unknown>, where: string): BandwidthEn
     const v = obj[f];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      throw new CniError(CNI_CODE.INVALID_CONFIG, `invalid ${where}${f}: rate and burst must be non-negative integers (bit/s, bits)`, JSON.stringify(v));
+      throw new CniError(
+        CNI_CODE.INVALID_CONFIG,
+        `invalid ${where}${f}: rate and burst must be non-negative integers (bit/s, bits)`,
+        JSON.stringify(v),
+      );
     }
     out[f] = v;
   }
@@ -231,35 +255,59 @@ export interface PrevResult {
 function readPrevResult(conf: RawConfig): PrevResult | undefined {
   const p = conf.prevResult;
   if (p === undefined || p === null) return undefined;
-  if (typeof p !== 'object' || Array.isArray(p)) throw new CniError(CNI_CODE.INVALID_CONFIG, 'prevResult is not an object');
+  if (typeof p !== 'object' || Array.isArray(p))
+    throw new CniError(CNI_CODE.INVALID_CONFIG, 'prevResult is not an object');
   const r = p as PrevResult;
-  if (r.interfaces !== undefined && (!Array.isArray(r.interfaces) || r.interfaces.some((i) => !i || typeof i !== 'object' || typeof i.name !== 'string'))) {
-    throw new CniError(CNI_CODE.INVALID_CONFIG, 'prevResult.interfaces must be a list of interfaces with a name');
+  if (
+    r.interfaces !== undefined &&
+    (!Array.isArray(r.interfaces) ||
+      r.interfaces.some((i) => !i || typeof i !== 'object' || typeof i.name !== 'string'))
+  ) {
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'prevResult.interfaces must be a list of interfaces with a name',
+    );
   }
   return r;
 }
 
 function object(v: unknown, what: string): Record<string, unknown> | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new CniError(CNI_CODE.INVALID_CONFIG, `${what} must be an object`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new CniError(CNI_CODE.INVALID_CONFIG, `${what} must be an object`);
   return v as Record<string, unknown>;
 }
 
 const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 const shaperKeys = (d: Direction) => [
-  calicoQosKey(d, 'bandwidth'), calicoQosKey(d, 'burst'), calicoQosKey(d, 'peakrate'), calicoQosKey(d, 'minburst'), kubernetesBandwidthKey(d),
+  calicoQosKey(d, 'bandwidth'),
+  calicoQosKey(d, 'burst'),
+  calicoQosKey(d, 'peakrate'),
+  calicoQosKey(d, 'minburst'),
+  kubernetesBandwidthKey(d),
 ];
 
 /**
  * The annotations to apply, from the three sources (see the top of this file), and where each
  * direction's shaper came from. Throws CniError 7 for the reference plugin's errors.
  */
-export function mergeQos(conf: RawConfig): { annotations: Record<string, string>; sources: Record<Direction, QosSource | undefined> } {
+export function mergeQos(conf: RawConfig): {
+  annotations: Record<string, string>;
+  sources: Record<Direction, QosSource | undefined>;
+} {
   if (Array.isArray(conf.unshapedSubnets) ? conf.unshapedSubnets.length : conf.unshapedSubnets) {
-    throw new CniError(CNI_CODE.UNSUPPORTED_FIELD, 'unsupported field: unshapedSubnets', 'netqos shapes all of a pod\'s traffic');
+    throw new CniError(
+      CNI_CODE.UNSUPPORTED_FIELD,
+      'unsupported field: unshapedSubnets',
+      "netqos shapes all of a pod's traffic",
+    );
   }
   if (Array.isArray(conf.shapedSubnets) ? conf.shapedSubnets.length : conf.shapedSubnets) {
-    throw new CniError(CNI_CODE.UNSUPPORTED_FIELD, 'unsupported field: shapedSubnets', 'netqos shapes all of a pod\'s traffic');
+    throw new CniError(
+      CNI_CODE.UNSUPPORTED_FIELD,
+      'unsupported field: shapedSubnets',
+      "netqos shapes all of a pod's traffic",
+    );
   }
   const runtime = object(conf.runtimeConfig, 'runtimeConfig') ?? {};
   const top = readBandwidth(conf, '');
@@ -269,7 +317,8 @@ export function mergeQos(conf: RawConfig): { annotations: Record<string, string>
   const topLevel = BANDWIDTH_FIELDS.some((f) => (top[f] ?? 0) !== 0) || !runtimeBw;
   const bw = topLevel ? top : runtimeBw!;
   const where = topLevel ? 'configuration' : 'runtimeConfig.bandwidth';
-  for (const d of DIRECTIONS) validateRateAndBurst(bw[`${d}Rate`] ?? 0, bw[`${d}Burst`] ?? 0, `${where} ${d}`);
+  for (const d of DIRECTIONS)
+    validateRateAndBurst(bw[`${d}Rate`] ?? 0, bw[`${d}Burst`] ?? 0, `${where} ${d}`);
 
   const pod = object(runtime[POD_ANNOTATIONS_KEY], `runtimeConfig["${POD_ANNOTATIONS_KEY}"]`) ?? {};
   const annotations: Record<string, string> = {};
@@ -278,7 +327,9 @@ export function mergeQos(conf: RawConfig): { annotations: Record<string, string>
   for (const d of DIRECTIONS) {
     const rate = bw[`${d}Rate`] ?? 0;
     const burst = bw[`${d}Burst`] ?? 0;
-    const podSets = annotations[calicoQosKey(d, 'bandwidth')] !== undefined || annotations[kubernetesBandwidthKey(d)] !== undefined;
+    const podSets =
+      annotations[calicoQosKey(d, 'bandwidth')] !== undefined ||
+      annotations[kubernetesBandwidthKey(d)] !== undefined;
     if (topLevel && rate > 0) {
       for (const k of shaperKeys(d)) delete annotations[k];
       annotations[calicoQosKey(d, 'bandwidth')] = String(rate);
@@ -299,7 +350,10 @@ function option<T extends string>(conf: RawConfig, key: string, allowed: readonl
   const v = conf[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new CniError(CNI_CODE.INVALID_CONFIG, `invalid ${key}: ${JSON.stringify(v)} (allowed: ${allowed.join(', ')})`);
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      `invalid ${key}: ${JSON.stringify(v)} (allowed: ${allowed.join(', ')})`,
+    );
   }
   return v as T;
 }
@@ -307,13 +361,14 @@ function option<T extends string>(conf: RawConfig, key: string, allowed: readonl
 export function dataDirOf(conf: RawConfig): string {
   const v = conf.dataDir;
   if (v === undefined || v === null || v === '') return DEFAULT_DATA_DIR;
-  if (typeof v !== 'string' || !v.startsWith('/')) throw new CniError(CNI_CODE.INVALID_CONFIG, `invalid dataDir: ${JSON.stringify(v)} (an absolute path)`);
+  if (typeof v !== 'string' || !v.startsWith('/'))
+    throw new CniError(CNI_CODE.INVALID_CONFIG, `invalid dataDir: ${JSON.stringify(v)} (an absolute path)`);
   return v;
 }
 
 const SOURCE_WORDS: Record<QosSource, string> = {
-  config: 'the configuration\'s top-level fields',
-  annotations: 'the pod\'s annotations',
+  config: "the configuration's top-level fields",
+  annotations: "the pod's annotations",
   runtimeConfig: 'runtimeConfig.bandwidth',
 };
 
@@ -322,11 +377,18 @@ const SOURCE_WORDS: Record<QosSource, string> = {
  * `needPrev`, options, and the QoS, validated (strict mode: every bad value; both modes: a bucket
  * a TBF cannot hold). Warnings (calico mode) are returned for standard error.
  */
-export function readPluginConfig(conf: RawConfig, command: Command): { config: PluginConfig; spec: QosSpec; warnings: string[] } {
+export function readPluginConfig(
+  conf: RawConfig,
+  command: Command,
+): { config: PluginConfig; spec: QosSpec; warnings: string[] } {
   const cniVersion = checkCommon(conf, command);
   const prevResult = readPrevResult(conf);
   if (!prevResult && (command === 'ADD' || command === 'CHECK')) {
-    throw new CniError(CNI_CODE.INVALID_CONFIG, 'must be called as chained plugin', 'no prevResult: put netqos after the plugin that creates the pod\'s veth (ptp, bridge, ...)');
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'must be called as chained plugin',
+      "no prevResult: put netqos after the plugin that creates the pod's veth (ptp, bridge, ...)",
+    );
   }
   const mode = option<AnnotationMode>(conf, 'mode', ['strict', 'calico'], 'strict');
   const profile = option<TbfProfile>(conf, 'profile', ['netqos', 'calico'], 'netqos');
@@ -341,7 +403,11 @@ export function readPluginConfig(conf: RawConfig, command: Command): { config: P
     const note = converted.length
       ? `\n(${converted.map((d) => `${d}Bandwidth/${d}Burst come from ${SOURCE_WORDS[sources[d]!]}: ${d}Rate / ${d}Burst`).join('; ')})`
       : '';
-    throw new CniError(CNI_CODE.INVALID_CONFIG, 'invalid QoS configuration', e.problems.map((p) => p.message).join('\n') + note);
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'invalid QoS configuration',
+      e.problems.map((p) => p.message).join('\n') + note,
+    );
   }
   const spec = parsed.spec;
   if (profile === 'netqos') {
@@ -359,7 +425,16 @@ export function readPluginConfig(conf: RawConfig, command: Command): { config: P
     }
   }
   return {
-    config: { cniVersion, name: conf.name as string, prevResult, mode, profile, dataDir, annotations, sources },
+    config: {
+      cniVersion,
+      name: conf.name as string,
+      prevResult,
+      mode,
+      profile,
+      dataDir,
+      annotations,
+      sources,
+    },
     spec,
     warnings: parsed.warnings,
   };
@@ -372,7 +447,18 @@ export function readPluginConfig(conf: RawConfig, command: Command): { config: P
 export function validAttachments(conf: RawConfig): { containerID: string; ifname: string }[] | undefined {
   const list = conf['cni.dev/valid-attachments'] ?? conf['cni.dev/attachments'];
   if (list === undefined || list === null) return undefined;
-  const ok = Array.isArray(list) && list.every((a) => a && typeof a === 'object' && typeof a.containerID === 'string' && typeof a.ifname === 'string');
-  if (!ok) throw new CniError(CNI_CODE.INVALID_CONFIG, 'cni.dev/valid-attachments must be a list of {"containerID", "ifname"}');
-  return (list as { containerID: string; ifname: string }[]).map(({ containerID, ifname }) => ({ containerID, ifname }));
+  const ok =
+    Array.isArray(list) &&
+    list.every(
+      (a) => a && typeof a === 'object' && typeof a.containerID === 'string' && typeof a.ifname === 'string',
+    );
+  if (!ok)
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'cni.dev/valid-attachments must be a list of {"containerID", "ifname"}',
+    );
+  return (list as { containerID: string; ifname: string }[]).map(({ containerID, ifname }) => ({
+    containerID,
+    ifname,
+  }));
 }

@@ -101,7 +101,11 @@ export function sampleConflist(type = 'netqos'): object {
     cniVersion: '1.0.0',
     name: 'pods',
     plugins: [
-      { type: 'ptp', ipMasq: true, ipam: { type: 'host-local', subnet: '198.18.0.0/16', routes: [{ dst: '0.0.0.0/0' }] } },
+      {
+        type: 'ptp',
+        ipMasq: true,
+        ipam: { type: 'host-local', subnet: '198.18.0.0/16', routes: [{ dst: '0.0.0.0/0' }] },
+      },
       { type, capabilities: { bandwidth: true, 'io.kubernetes.cri.pod-annotations': true } },
     ],
   };
@@ -109,7 +113,8 @@ export function sampleConflist(type = 'netqos'): object {
 
 export function installPlugin(options: InstallOptions): InstallResult {
   const name = options.name ?? 'netqos';
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new Error(`${JSON.stringify(name)} is not a plugin name (letters, digits, "_", ".", "-")`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+    throw new Error(`${JSON.stringify(name)} is not a plugin name (letters, digits, "_", ".", "-")`);
   const main = pluginMain();
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: build netqos first (npm run build:ts)`);
   const dir = path.resolve(options.dir);
@@ -118,18 +123,26 @@ export function installPlugin(options: InstallOptions): InstallResult {
   const node = options.node ?? process.execPath;
   const fallback = options.fallback !== false;
   const socket = path.resolve(options.socket ?? DEFAULT_SOCKET);
-  if (Buffer.byteLength(socket) > 107) throw new Error(`--socket ${socket}: a unix socket path is at most 107 bytes`);
+  if (Buffer.byteLength(socket) > 107)
+    throw new Error(`--socket ${socket}: a unix socket path is at most 107 bytes`);
   const shim = shimBinary();
   let content: Buffer;
   let result: InstallResult;
   if (options.shim !== false && fs.existsSync(shim)) {
-    content = Buffer.concat([fs.readFileSync(shim), encodeTrailer(fallback ? { node, main, socket } : { node: '', main: '', socket })]);
+    content = Buffer.concat([
+      fs.readFileSync(shim),
+      encodeTrailer(fallback ? { node, main, socket } : { node: '', main: '', socket }),
+    ]);
     result = { executable, main, kind: 'shim', socket, fallback, conflist: sampleConflist(name) };
   } else {
-    if (!fallback) throw new Error(`${shim} is missing (netqos was built without a C compiler), and without the fallback nothing could run the plugin`);
+    if (!fallback)
+      throw new Error(
+        `${shim} is missing (netqos was built without a C compiler), and without the fallback nothing could run the plugin`,
+      );
     content = Buffer.from(wrapperScript(node, main));
     result = { executable, main, kind: 'script', fallback, conflist: sampleConflist(name) };
-    if (options.shim !== false) result.shimMissing = `${shim} is missing (netqos was built without a C compiler?)`;
+    if (options.shim !== false)
+      result.shimMissing = `${shim} is missing (netqos was built without a C compiler?)`;
   }
   // A new file renamed over the old one: a runtime running the old executable keeps it intact.
   const tmp = `${executable}.${process.pid}.tmp`;
@@ -151,7 +164,11 @@ export function installPlugin(options: InstallOptions): InstallResult {
 }
 
 /** `netqos cni-install`: the CLI's side. Returns the exit code. */
-export function runCniInstall(options: InstallOptions, out: (s: string) => void, err: (s: string) => void): number {
+export function runCniInstall(
+  options: InstallOptions,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): number {
   let r: InstallResult;
   try {
     r = installPlugin(options);
@@ -161,13 +178,23 @@ export function runCniInstall(options: InstallOptions, out: (s: string) => void,
   }
   if (r.kind === 'shim') {
     out(`installed ${r.executable}: the native plugin, forwarding to the netqos CNI server at ${r.socket}\n`);
-    out(r.fallback ? `  without a server it runs ${r.main}\n` : '  without a server it answers "try again later" (CNI code 11): no fallback\n');
-    out(`  start the server with \`netqos cni-server --socket ${r.socket}\` or \`netqos agent ... --cni-socket ${r.socket}\`\n`);
+    out(
+      r.fallback
+        ? `  without a server it runs ${r.main}\n`
+        : '  without a server it answers "try again later" (CNI code 11): no fallback\n',
+    );
+    out(
+      `  start the server with \`netqos cni-server --socket ${r.socket}\` or \`netqos agent ... --cni-socket ${r.socket}\`\n`,
+    );
   } else {
     out(`installed ${r.executable} -> ${r.main}\n`);
   }
-  if (r.shimMissing) err(`warning: wrote a shell wrapper that starts Node on every call (tens of milliseconds per pod): ${r.shimMissing}\n`);
-  if (r.bundle) out(`bundle ${r.bundle.path} (${r.bundle.files} modules, code cache ${r.bundle.cacheBytes} bytes)\n`);
+  if (r.shimMissing)
+    err(
+      `warning: wrote a shell wrapper that starts Node on every call (tens of milliseconds per pod): ${r.shimMissing}\n`,
+    );
+  if (r.bundle)
+    out(`bundle ${r.bundle.path} (${r.bundle.files} modules, code cache ${r.bundle.cacheBytes} bytes)\n`);
   if (r.bundleError) err(`warning: no bundle (the plugin works, starts slower): ${r.bundleError}\n`);
   out(`\nAdd netqos after the plugin that makes the pod's veth, e.g. in /etc/cni/net.d/10-pods.conflist:\n`);
   out(`${JSON.stringify(r.conflist, null, 2)}\n`);

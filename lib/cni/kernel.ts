@@ -33,13 +33,25 @@ function openHost(ctx: Context): { host: NetlinkHandle; release(): void } {
 /** Any failure below -> a CNI error with the spec's or netqos's code. */
 export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
-  if (e instanceof QosConflictError) return new CniError(NETQOS_CODE.CONFLICT, "conflict with another tool's traffic control", e.message);
+  if (e instanceof QosConflictError)
+    return new CniError(NETQOS_CODE.CONFLICT, "conflict with another tool's traffic control", e.message);
   if (e instanceof NetlinkError) {
     const transient = e.code === 'EBUSY' || e.code === 'EAGAIN';
-    const words = e.kernelMessage && !e.message.includes(e.kernelMessage) ? `${e.message} (kernel: ${e.kernelMessage})` : e.message;
-    return new CniError(transient ? CNI_CODE.TRY_AGAIN_LATER : NETQOS_CODE.KERNEL, 'the kernel refused the change', words);
+    const words =
+      e.kernelMessage && !e.message.includes(e.kernelMessage)
+        ? `${e.message} (kernel: ${e.kernelMessage})`
+        : e.message;
+    return new CniError(
+      transient ? CNI_CODE.TRY_AGAIN_LATER : NETQOS_CODE.KERNEL,
+      'the kernel refused the change',
+      words,
+    );
   }
-  return new CniError(NETQOS_CODE.INTERNAL, 'internal error', e instanceof Error ? e.stack ?? e.message : String(e));
+  return new CniError(
+    NETQOS_CODE.INTERNAL,
+    'internal error',
+    e instanceof Error ? (e.stack ?? e.message) : String(e),
+  );
 }
 
 function openContainer(netns: string): NetlinkHandle {
@@ -47,7 +59,11 @@ function openContainer(netns: string): NetlinkHandle {
     return openNetlink({ netns });
   } catch (e) {
     if (e instanceof NetlinkError) {
-      throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, `CNI_NETNS ${netns} is not a network namespace`, e.message);
+      throw new CniError(
+        CNI_CODE.INVALID_ENVIRONMENT,
+        `CNI_NETNS ${netns} is not a network namespace`,
+        e.message,
+      );
     }
     throw e;
   }
@@ -60,7 +76,12 @@ function openContainer(netns: string): NetlinkHandle {
  * veth whose own peer is the container interface, so an index that merely exists here (indexes
  * are per namespace) is never taken for the peer.
  */
-export function hostInterface(inv: Invocation, prev: PrevResult | undefined, host: NetlinkHandle, hostLinks?: LinkState[]): LinkState {
+export function hostInterface(
+  inv: Invocation,
+  prev: PrevResult | undefined,
+  host: NetlinkHandle,
+  hostLinks?: LinkState[],
+): LinkState {
   const c = openContainer(inv.netns!);
   let clink: LinkState | undefined;
   try {
@@ -69,11 +90,22 @@ export function hostInterface(inv: Invocation, prev: PrevResult | undefined, hos
   } finally {
     c.close();
   }
-  if (!clink) throw new CniError(NETQOS_CODE.INTERFACE, `container interface ${inv.ifname} not found`, `in ${inv.netns}`);
+  if (!clink)
+    throw new CniError(
+      NETQOS_CODE.INTERFACE,
+      `container interface ${inv.ifname} not found`,
+      `in ${inv.netns}`,
+    );
   if (clink.kind !== 'veth' || !clink.linkIndex) {
-    throw new CniError(NETQOS_CODE.INTERFACE, `container interface ${inv.ifname} has no veth peer`, `it is ${clink.kind ?? 'of no kind'}; netqos shapes veth-based attachments (ptp, bridge, ...)`);
+    throw new CniError(
+      NETQOS_CODE.INTERFACE,
+      `container interface ${inv.ifname} has no veth peer`,
+      `it is ${clink.kind ?? 'of no kind'}; netqos shapes veth-based attachments (ptp, bridge, ...)`,
+    );
   }
-  const peer = hostLinks ? hostLinks.find((l) => l.index === clink!.linkIndex) : host.dumpSync({ type: 'link', dev: clink.linkIndex })[0];
+  const peer = hostLinks
+    ? hostLinks.find((l) => l.index === clink!.linkIndex)
+    : host.dumpSync({ type: 'link', dev: clink.linkIndex })[0];
   if (!peer || peer.kind !== 'veth' || peer.linkIndex !== clink.index) {
     throw new CniError(
       NETQOS_CODE.INTERFACE,
@@ -96,7 +128,9 @@ export function hostInterface(inv: Invocation, prev: PrevResult | undefined, hos
 
 /** "ead4cd3d3daa" (as the engine reads it back) -> "ea:d4:cd:3d:3d:aa" (as CNI results carry it). */
 export function macAddress(address: string): string {
-  return /^[0-9a-f]+$/i.test(address) && address.length % 2 === 0 ? address.toLowerCase().match(/../g)!.join(':') : address;
+  return /^[0-9a-f]+$/i.test(address) && address.length % 2 === 0
+    ? address.toLowerCase().match(/../g)!.join(':')
+    : address;
 }
 
 /**
@@ -109,7 +143,11 @@ export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Contex
   try {
     const peer = hostInterface(inv, config.prevResult, host);
     const handles = new Map([['', host]]);
-    const result = applyQosSync([{ ifname: peer.name, annotations: config.annotations }], { mode: config.mode, profile: config.profile, handles });
+    const result = applyQosSync([{ ifname: peer.name, annotations: config.annotations }], {
+      mode: config.mode,
+      profile: config.profile,
+      handles,
+    });
     const target = result.targets[0]; // its warnings were logged when the configuration was read
     const ifbName = ifbNameFor(peer.name);
     let ifb: CniInterface | undefined;
@@ -118,8 +156,14 @@ export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Contex
       ifb = { name: ifbName, ...(link?.address ? { mac: macAddress(link.address) } : {}) };
     }
     const record: AttachmentRecord = {
-      version: 1, network: config.name, containerID: inv.containerId!, ifname: inv.ifname!, netns: inv.netns,
-      hostIfname: peer.name, hostIfindex: peer.index, ...(ifb ? { ifb: ifb.name } : {}),
+      version: 1,
+      network: config.name,
+      containerID: inv.containerId!,
+      ifname: inv.ifname!,
+      netns: inv.netns,
+      hostIfname: peer.name,
+      hostIfindex: peer.index,
+      ...(ifb ? { ifb: ifb.name } : {}),
     };
     try {
       writeRecord(config.dataDir, record);
@@ -150,7 +194,9 @@ function clearInterface(host: NetlinkHandle, links: LinkState[], ifname: string,
     } catch (e) {
       // The interface went away meanwhile (a namespace being torn down takes its veth pair with
       // it a moment later): only its IFB can be left.
-      const vanished = e instanceof QosConflictError || (e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT'));
+      const vanished =
+        e instanceof QosConflictError ||
+        (e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT'));
       if (!vanished) throw e;
       links = host.dumpSync({ type: 'link' });
       if (links.some((l) => l.name === ifname)) throw e;
@@ -173,7 +219,12 @@ function clearInterface(host: NetlinkHandle, links: LinkState[], ifname: string,
  * (the namespace was deleted first, taking the veth pair with it) leaves only its IFB, deleted by
  * its derived name.
  */
-export function del(inv: Invocation, config: Pick<PluginConfig, 'name' | 'dataDir' | 'prevResult'>, log: Log, ctx: Context = {}): void {
+export function del(
+  inv: Invocation,
+  config: Pick<PluginConfig, 'name' | 'dataDir' | 'prevResult'>,
+  log: Log,
+  ctx: Context = {},
+): void {
   const { host, release } = openHost(ctx);
   try {
     const links = host.dumpSync({ type: 'link' });
@@ -248,7 +299,12 @@ export async function check(inv: Invocation, config: PluginConfig, ctx: Context 
  * interface is gone. Objects on a live interface without a record are left alone: nothing says
  * whose they are. Does as much as it can, then reports the first failure.
  */
-export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { containerID: string; ifname: string }[] | undefined, log: Log, ctx: Context = {}): void {
+export function gc(
+  config: Pick<PluginConfig, 'name' | 'dataDir'>,
+  valid: { containerID: string; ifname: string }[] | undefined,
+  log: Log,
+  ctx: Context = {},
+): void {
   const { host, release } = openHost(ctx);
   const failures: string[] = [];
   try {
@@ -257,12 +313,15 @@ export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { cont
       const key = (containerID: string, ifname: string) => `${containerID}\0${ifname}`;
       const validKeys = new Set(valid.map((a) => key(a.containerID, a.ifname)));
       const records = listRecords(config.dataDir, config.name);
-      const claimed = new Set(records.filter((r) => validKeys.has(key(r.containerID, r.ifname))).map((r) => r.hostIfname));
+      const claimed = new Set(
+        records.filter((r) => validKeys.has(key(r.containerID, r.ifname))).map((r) => r.hostIfname),
+      );
       for (const r of records) {
         if (validKeys.has(key(r.containerID, r.ifname))) continue;
         try {
           const live = links.find((l) => l.name === r.hostIfname);
-          if (!live || (live.index === r.hostIfindex && !claimed.has(r.hostIfname))) clearInterface(host, links, r.hostIfname, log);
+          if (!live || (live.index === r.hostIfindex && !claimed.has(r.hostIfname)))
+            clearInterface(host, links, r.hostIfname, log);
           removeRecord(config.dataDir, config.name, r.containerID, r.ifname);
           log(`netqos: GC: removed stale attachment ${r.containerID}/${r.ifname} (${r.hostIfname})`);
         } catch (e) {
@@ -278,13 +337,19 @@ export function gc(config: Pick<PluginConfig, 'name' | 'dataDir'>, valid: { cont
         host.applySync([{ op: 'delete', link: { name: l.name } }]);
         log(`netqos: GC: deleted orphan IFB ${l.name}`);
       } catch (e) {
-        if (!(e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT'))) failures.push(`${l.name}: ${(e as Error).message}`);
+        if (!(e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT')))
+          failures.push(`${l.name}: ${(e as Error).message}`);
       }
     }
   } finally {
     release();
   }
-  if (failures.length) throw new CniError(NETQOS_CODE.KERNEL, `GC could not remove ${failures.length} item(s)`, failures.join('; '));
+  if (failures.length)
+    throw new CniError(
+      NETQOS_CODE.KERNEL,
+      `GC could not remove ${failures.length} item(s)`,
+      failures.join('; '),
+    );
 }
 
 /** STATUS: the engine loads and the kernel answers a link dump in this namespace. */
@@ -297,6 +362,10 @@ export function status(ctx: Context = {}): void {
       release();
     }
   } catch (e) {
-    throw new CniError(CNI_CODE.NOT_AVAILABLE, 'netqos cannot program traffic control here', (e as Error).message);
+    throw new CniError(
+      CNI_CODE.NOT_AVAILABLE,
+      'netqos cannot program traffic control here',
+      (e as Error).message,
+    );
   }
 }

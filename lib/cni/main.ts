@@ -19,9 +19,17 @@ function finish(out: { code: number; stdout: string; stderr: string }): never {
 }
 
 const plugin: typeof PluginModule =
-  (process.env.NETQOS_CNI_NO_BUNDLE ? undefined : loadBundle<typeof PluginModule>(__dirname)) ?? (require('./plugin') as typeof PluginModule);
-plugin.runPlugin(process.env, () => fs.readFileSync(0, 'utf8')).then(finish, (e: unknown) => {
-  // runPlugin turns every failure into a CNI error; this is a last resort.
-  const msg = e instanceof Error ? e.message : String(e);
-  finish({ code: 1, stdout: `${JSON.stringify({ cniVersion: '1.1.0', code: 999, msg: 'internal error', details: msg })}\n`, stderr: '' });
-});
+  (process.env.NETQOS_CNI_NO_BUNDLE ? undefined : loadBundle<typeof PluginModule>(__dirname)) ??
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is preferred
+  (require('./plugin') as typeof PluginModule);
+plugin
+  .runPlugin(process.env, () => fs.readFileSync(0, 'utf8'))
+  .then(finish, (e: unknown) => {
+    // runPlugin turns every failure into a CNI error; this is a last resort.
+    const msg = e instanceof Error ? e.message : String(e);
+    finish({
+      code: 1,
+      stdout: `${JSON.stringify({ cniVersion: '1.1.0', code: 999, msg: 'internal error', details: msg })}\n`,
+      stderr: '',
+    });
+  });

@@ -27,6 +27,7 @@ export interface PluginOutput {
 
 // The kernel half (the native engine, the QoS library) loads only once the input is valid.
 let kernelModule: typeof KernelModule | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded once the input is valid
 const kernel = (): typeof KernelModule => (kernelModule ??= require('./kernel') as typeof KernelModule);
 
 /**
@@ -36,11 +37,27 @@ const kernel = (): typeof KernelModule => (kernelModule ??= require('./kernel') 
 export function preload(): void {
   kernel();
   const sample = {
-    cniVersion: '1.0.0', name: 'warm', type: 'netqos', ingressRate: 10_000_000, ingressBurst: 1_000_000,
-    runtimeConfig: { bandwidth: { egressRate: 10_000_000, egressBurst: 4294967295 }, 'io.kubernetes.cri.pod-annotations': { 'qos.projectcalico.org/egressPacketRate': '100' } },
-    prevResult: { cniVersion: '1.0.0', interfaces: [{ name: 'veth0' }, { name: 'eth0', sandbox: '/nonexistent' }] },
+    cniVersion: '1.0.0',
+    name: 'warm',
+    type: 'netqos',
+    ingressRate: 10_000_000,
+    ingressBurst: 1_000_000,
+    runtimeConfig: {
+      bandwidth: { egressRate: 10_000_000, egressBurst: 4294967295 },
+      'io.kubernetes.cri.pod-annotations': { 'qos.projectcalico.org/egressPacketRate': '100' },
+    },
+    prevResult: {
+      cniVersion: '1.0.0',
+      interfaces: [{ name: 'veth0' }, { name: 'eth0', sandbox: '/nonexistent' }],
+    },
   };
-  readEnvironment({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'warm', CNI_NETNS: '/nonexistent', CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent' });
+  readEnvironment({
+    CNI_COMMAND: 'ADD',
+    CNI_CONTAINERID: 'warm',
+    CNI_NETNS: '/nonexistent',
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/nonexistent',
+  });
   readPluginConfig(decodeConfig(JSON.stringify(sample)), 'ADD');
 }
 
@@ -54,7 +71,11 @@ function toError(e: unknown): CniError {
  * CNI_COMMAND is unset (then the plugin only says what it is, on standard error). `ctx` says
  * which namespace is the node's (the resident server runs its clients' invocations).
  */
-export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => string, ctx: KernelModule.Context = {}): Promise<PluginOutput> {
+export async function runPlugin(
+  env: NodeJS.ProcessEnv,
+  readStdin: () => string,
+  ctx: KernelModule.Context = {},
+): Promise<PluginOutput> {
   let stderr = '';
   const log = (line: string) => {
     stderr += `${line}\n`;
@@ -62,10 +83,18 @@ export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => string,
   let conf: RawConfig | undefined;
   try {
     if (!env.CNI_COMMAND) {
-      return { code: 0, stdout: '', stderr: `${ABOUT}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n` };
+      return {
+        code: 0,
+        stdout: '',
+        stderr: `${ABOUT}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`,
+      };
     }
     if (env.CNI_COMMAND === 'VERSION') {
-      return { code: 0, stdout: `${JSON.stringify({ cniVersion: LATEST_VERSION, supportedVersions: SUPPORTED_VERSIONS })}\n`, stderr };
+      return {
+        code: 0,
+        stdout: `${JSON.stringify({ cniVersion: LATEST_VERSION, supportedVersions: SUPPORTED_VERSIONS })}\n`,
+        stderr,
+      };
     }
     let stdin: string;
     try {
@@ -90,7 +119,12 @@ export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => string,
   }
 }
 
-async function dispatch(inv: Invocation, conf: RawConfig, log: (line: string) => void, ctx: KernelModule.Context): Promise<string> {
+async function dispatch(
+  inv: Invocation,
+  conf: RawConfig,
+  log: (line: string) => void,
+  ctx: KernelModule.Context,
+): Promise<string> {
   switch (inv.command) {
     case 'ADD': {
       const { config, warnings } = readPluginConfig(conf, 'ADD');
@@ -107,7 +141,10 @@ async function dispatch(inv: Invocation, conf: RawConfig, log: (line: string) =>
       // DEL cleans up whatever the rest of the configuration says: only the name, the version,
       // dataDir and prevResult matter (a configuration ADD refused still deletes cleanly).
       checkCommon(conf, 'DEL');
-      const prev = conf.prevResult && typeof conf.prevResult === 'object' && !Array.isArray(conf.prevResult) ? (conf.prevResult as PrevResult) : undefined;
+      const prev =
+        conf.prevResult && typeof conf.prevResult === 'object' && !Array.isArray(conf.prevResult)
+          ? (conf.prevResult as PrevResult)
+          : undefined;
       kernel().del(inv, { name: conf.name as string, dataDir: dataDirOf(conf), prevResult: prev }, log, ctx);
       return '';
     }

@@ -59,8 +59,7 @@ export interface CniRequest {
 }
 
 export type CniResponse =
-  | { status: 'done'; code: number; stdout: string; stderr: string }
-  | { status: 'fallback'; reason: string };
+  { status: 'done'; code: number; stdout: string; stderr: string } | { status: 'fallback'; reason: string };
 
 export class ProtocolError extends Error {
   constructor(message: string) {
@@ -110,7 +109,10 @@ class Reader {
   private at = 0;
   constructor(private readonly b: Buffer) {}
   private need(n: number, what: string): void {
-    if (this.at + n > this.b.length) throw new ProtocolError(`truncated message: ${what} needs ${n} bytes at offset ${this.at}, body is ${this.b.length}`);
+    if (this.at + n > this.b.length)
+      throw new ProtocolError(
+        `truncated message: ${what} needs ${n} bytes at offset ${this.at}, body is ${this.b.length}`,
+      );
   }
   u32(what: string): number {
     this.need(4, what);
@@ -138,7 +140,8 @@ class Reader {
     return v;
   }
   end(): void {
-    if (this.at !== this.b.length) throw new ProtocolError(`${this.b.length - this.at} unexpected bytes after the message`);
+    if (this.at !== this.b.length)
+      throw new ProtocolError(`${this.b.length - this.at} unexpected bytes after the message`);
   }
 }
 
@@ -151,9 +154,11 @@ export interface Header {
 /** The header at the start of `buf` (which holds at least HEADER_BYTES). */
 export function readHeader(buf: Buffer, expectMagic: string): Header {
   const magic = buf.toString('latin1', 0, 4);
-  if (magic !== expectMagic) throw new ProtocolError(`bad magic ${JSON.stringify(magic)} (expected ${expectMagic})`);
+  if (magic !== expectMagic)
+    throw new ProtocolError(`bad magic ${JSON.stringify(magic)} (expected ${expectMagic})`);
   const h = { magic, version: buf.readUInt16LE(4), length: buf.readUInt32LE(8) };
-  if (h.length > MAX_BODY_BYTES) throw new ProtocolError(`message body of ${h.length} bytes is over the limit of ${MAX_BODY_BYTES}`);
+  if (h.length > MAX_BODY_BYTES)
+    throw new ProtocolError(`message body of ${h.length} bytes is over the limit of ${MAX_BODY_BYTES}`);
   return h;
 }
 
@@ -173,9 +178,14 @@ export function decodeRequestBody(body: Buffer): CniRequest {
   const pid = r.u32('pid');
   const netns = { dev: r.u64('netns dev'), ino: r.u64('netns ino') };
   const mntns = { dev: r.u64('mntns dev'), ino: r.u64('mntns ino') };
-  const cniNetns = { errno: r.i32('CNI_NETNS errno'), dev: r.u64('CNI_NETNS dev'), ino: r.u64('CNI_NETNS ino') };
+  const cniNetns = {
+    errno: r.i32('CNI_NETNS errno'),
+    dev: r.u64('CNI_NETNS dev'),
+    ino: r.u64('CNI_NETNS ino'),
+  };
   const count = r.u32('environment count');
-  if (count > MAX_ENV_ENTRIES) throw new ProtocolError(`${count} environment entries is over the limit of ${MAX_ENV_ENTRIES}`);
+  if (count > MAX_ENV_ENTRIES)
+    throw new ProtocolError(`${count} environment entries is over the limit of ${MAX_ENV_ENTRIES}`);
   const env: Record<string, string> = {};
   for (let i = 0; i < count; i++) {
     const entry = r.bytes(`environment entry ${i}`).toString('utf8');

@@ -38,7 +38,12 @@ export function writeRecord(dataDir: string, r: AttachmentRecord): void {
   fs.renameSync(tmp, file);
 }
 
-export function readRecord(dataDir: string, network: string, containerID: string, ifname: string): AttachmentRecord | undefined {
+export function readRecord(
+  dataDir: string,
+  network: string,
+  containerID: string,
+  ifname: string,
+): AttachmentRecord | undefined {
   try {
     return parse(fs.readFileSync(fileOf(dataDir, network, containerID, ifname), 'utf8'));
   } catch {
@@ -73,5 +78,11 @@ export function listRecords(dataDir: string, network: string): AttachmentRecord[
 
 function parse(text: string): AttachmentRecord | undefined {
   const r = JSON.parse(text) as AttachmentRecord;
-  return r && r.version === 1 && typeof r.hostIfname === 'string' && typeof r.containerID === 'string' && typeof r.ifname === 'string' ? r : undefined;
+  return r &&
+    r.version === 1 &&
+    typeof r.hostIfname === 'string' &&
+    typeof r.containerID === 'string' &&
+    typeof r.ifname === 'string'
+    ? r
+    : undefined;
 }

@@ -124,7 +124,9 @@ function place(req: CniRequest, fds: number[]): { hostNetns?: string } | { fallb
     // The descriptor is what the handles open (/proc/self/fd/N), so the namespace checked is
     // the one used even if the pid were reused meanwhile.
     if (!sameFile(fs.fstatSync(fd, { bigint: true }), req.netns)) {
-      return { fallback: `${nsPath} is not the client's network namespace (pid ${req.pid} not visible here)` };
+      return {
+        fallback: `${nsPath} is not the client's network namespace (pid ${req.pid} not visible here)`,
+      };
     }
     hostNetns = `/proc/self/fd/${fd}`;
   }
@@ -138,7 +140,11 @@ function place(req: CniRequest, fds: number[]): { hostNetns?: string } | { fallb
     }
   }
   const command = env.CNI_COMMAND;
-  if ((command === 'ADD' || command === 'DEL' || command === 'GC') && req.stdin && (!own.mnt || !req.mntns.ino || !sameFile(own.mnt, req.mntns))) {
+  if (
+    (command === 'ADD' || command === 'DEL' || command === 'GC') &&
+    req.stdin &&
+    (!own.mnt || !req.mntns.ino || !sameFile(own.mnt, req.mntns))
+  ) {
     let dataDir: string | undefined;
     try {
       dataDir = dataDirOf(decodeConfig(req.stdin.toString('utf8')));
@@ -146,7 +152,9 @@ function place(req: CniRequest, fds: number[]): { hostNetns?: string } | { fallb
       dataDir = undefined; // the plugin refuses this configuration before it touches any file
     }
     if (dataDir && !sameDirectoryFor(dataDir, req.pid)) {
-      return { fallback: `the client sees another mount namespace, and dataDir ${dataDir} is not the same directory there` };
+      return {
+        fallback: `the client sees another mount namespace, and dataDir ${dataDir} is not the same directory there`,
+      };
     }
   }
   return { hostNetns };
@@ -162,10 +170,14 @@ export async function serveRequest(req: CniRequest, own?: NetlinkHandle): Promis
     const where = place(req, fds);
     if ('fallback' in where) return { status: 'fallback', reason: where.fallback };
     const stdin = req.stdin;
-    const out = await runPlugin(req.env, () => {
-      if (!stdin) throw new Error('the client sent no standard input');
-      return stdin.toString('utf8');
-    }, where.hostNetns ? { hostNetns: where.hostNetns } : { host: own });
+    const out = await runPlugin(
+      req.env,
+      () => {
+        if (!stdin) throw new Error('the client sent no standard input');
+        return stdin.toString('utf8');
+      },
+      where.hostNetns ? { hostNetns: where.hostNetns } : { host: own },
+    );
     return { status: 'done', ...out };
   } catch (e) {
     // runPlugin answers every failure with a CNI error; this is the server's own fault.
@@ -175,7 +187,11 @@ export async function serveRequest(req: CniRequest, own?: NetlinkHandle): Promis
     } catch {
       /* keep the latest */
     }
-    const err = new CniError(NETQOS_CODE.INTERNAL, 'internal error in the netqos CNI server', e instanceof Error ? e.stack ?? e.message : String(e));
+    const err = new CniError(
+      NETQOS_CODE.INTERNAL,
+      'internal error in the netqos CNI server',
+      e instanceof Error ? (e.stack ?? e.message) : String(e),
+    );
     return { status: 'done', code: 1, stdout: `${JSON.stringify(err.toJSON(version))}\n`, stderr: '' };
   } finally {
     for (const fd of fds) fs.closeSync(fd);
@@ -186,7 +202,8 @@ export async function serveRequest(req: CniRequest, own?: NetlinkHandle): Promis
 async function checkReplaceable(socket: string): Promise<void> {
   const st = fs.lstatSync(socket, { throwIfNoEntry: false });
   if (!st) return;
-  if (!st.isSocket()) throw new Error(`${socket} exists and is not a socket: remove it or choose another path (--socket)`);
+  if (!st.isSocket())
+    throw new Error(`${socket} exists and is not a socket: remove it or choose another path (--socket)`);
   const live = await new Promise<boolean>((resolve) => {
     const c = net.connect(socket);
     c.once('connect', () => {
@@ -203,12 +220,18 @@ let serverSeq = 0;
 export async function startCniServer(options: CniServerOptions = {}): Promise<CniServer> {
   const log: ServerLog = options.log ?? (() => {});
   const socket = path.resolve(options.socket ?? DEFAULT_SOCKET);
-  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new Error(`socket path ${socket} is ${Buffer.byteLength(socket)} bytes; a unix socket path is at most ${MAX_SOCKET_PATH}`);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH)
+    throw new Error(
+      `socket path ${socket} is ${Buffer.byteLength(socket)} bytes; a unix socket path is at most ${MAX_SOCKET_PATH}`,
+    );
   // Bound under a private name, then renamed into place: clients never see it before its mode
   // is set, a stale socket is replaced in one step, and the name libuv unlinks on close is the
   // private one (close() removes the real one only while it is still this server's).
   const bound = path.join(path.dirname(socket), `.netqos-cni.${process.pid}.${++serverSeq}`);
-  if (Buffer.byteLength(bound) > MAX_SOCKET_PATH) throw new Error(`socket directory ${path.dirname(socket)} is too long for a unix socket path (at most ${MAX_SOCKET_PATH - 30} bytes)`);
+  if (Buffer.byteLength(bound) > MAX_SOCKET_PATH)
+    throw new Error(
+      `socket directory ${path.dirname(socket)} is too long for a unix socket path (at most ${MAX_SOCKET_PATH - 30} bytes)`,
+    );
   fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
   await checkReplaceable(socket);
   fs.rmSync(bound, { force: true });
@@ -227,7 +250,12 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
       const t0 = process.hrtime.bigint();
       const resp = await serveRequest(req, own);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      const fields = { command: req.env.CNI_COMMAND, containerID: req.env.CNI_CONTAINERID, pid: req.pid, ms: +ms.toFixed(3) };
+      const fields = {
+        command: req.env.CNI_COMMAND,
+        containerID: req.env.CNI_CONTAINERID,
+        pid: req.pid,
+        ms: +ms.toFixed(3),
+      };
       if (resp.status === 'fallback') log('warn', `fallback: ${resp.reason}`, fields);
       else log('debug', 'served', { ...fields, code: resp.code });
       return resp;
@@ -263,7 +291,10 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
       received = true;
       conn.setTimeout(0);
       if (collector.header!.version !== PROTOCOL_VERSION) {
-        reply({ status: 'fallback', reason: `protocol version ${collector.header!.version}; this server speaks ${PROTOCOL_VERSION}` });
+        reply({
+          status: 'fallback',
+          reason: `protocol version ${collector.header!.version}; this server speaks ${PROTOCOL_VERSION}`,
+        });
         return;
       }
       let req: CniRequest;
@@ -323,7 +354,10 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
 }
 
 /** `netqos cni-server`: serves until SIGTERM or SIGINT. Resolves with the exit code. */
-export async function runCniServer(options: { socket?: string; verbose?: boolean }, stderr: (s: string) => void): Promise<number> {
+export async function runCniServer(
+  options: { socket?: string; verbose?: boolean },
+  stderr: (s: string) => void,
+): Promise<number> {
   const log: ServerLog = (level, msg, fields) => {
     if (level === 'debug' && !options.verbose) return;
     const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';

@@ -41,7 +41,10 @@ function modulesOf(op: Operation): string[] {
   }
   if ('filter' in op && op.op !== 'delete') {
     const f = op.filter;
-    return [...(f.kind ? [moduleOf.filter(f.kind)] : []), ...(f.actions ?? []).map((a) => moduleOf.action(a.kind))];
+    return [
+      ...(f.kind ? [moduleOf.filter(f.kind)] : []),
+      ...(f.actions ?? []).map((a) => moduleOf.action(a.kind)),
+    ];
   }
   if ('link' in op && op.op === 'add') return [op.link.kind];
   return [];
@@ -52,7 +55,8 @@ export function modulesUsed(ops: readonly Operation[]): Set<string> {
   return new Set(ops.flatMap(modulesOf));
 }
 
-const isMissingModule = (e: unknown) => e instanceof NetlinkError && (e.code === 'ENOENT' || e.code === 'EOPNOTSUPP');
+const isMissingModule = (e: unknown) =>
+  e instanceof NetlinkError && (e.code === 'ENOENT' || e.code === 'EOPNOTSUPP');
 
 /** Adds one filter per action kind to a scratch IFB; returns the kinds the kernel refused. */
 async function probeActions(nl: NetlinkHandle, actions: Action[]): Promise<string[]> {
@@ -65,7 +69,19 @@ async function probeActions(nl: NetlinkHandle, actions: Action[]): Promise<strin
   try {
     for (const [i, action] of actions.entries()) {
       try {
-        await nl.apply([{ op: 'add', filter: { kind: 'u32', dev, parent: 'ingress', priority: 100 + i, protocol: 'all', actions: [action] } }]);
+        await nl.apply([
+          {
+            op: 'add',
+            filter: {
+              kind: 'u32',
+              dev,
+              parent: 'ingress',
+              priority: 100 + i,
+              protocol: 'all',
+              actions: [action],
+            },
+          },
+        ]);
       } catch (e) {
         if (isMissingModule(e)) missing.push(moduleOf.action(action.kind));
       }
@@ -77,13 +93,22 @@ async function probeActions(nl: NetlinkHandle, actions: Action[]): Promise<strin
 }
 
 /** Names the modules a failed apply lacked: those it used that nothing has proven present. */
-async function missingModules(nl: NetlinkHandle, err: NetlinkError, ops: readonly Operation[], present: Set<string>): Promise<string[]> {
-  const failed = (err.failures?.map((f) => ops[f.index]) ?? [err.operation]).filter((op): op is Operation => !!op);
+async function missingModules(
+  nl: NetlinkHandle,
+  err: NetlinkError,
+  ops: readonly Operation[],
+  present: Set<string>,
+): Promise<string[]> {
+  const failed = (err.failures?.map((f) => ops[f.index]) ?? [err.operation]).filter(
+    (op): op is Operation => !!op,
+  );
   const candidates = [...modulesUsed(failed)].filter((m) => !present.has(m));
   if (candidates.length <= 1) return candidates;
   const actions = new Map<string, Action>();
   for (const op of failed) {
-    if ('filter' in op && op.op !== 'delete') for (const a of op.filter.actions ?? []) if (!present.has(moduleOf.action(a.kind))) actions.set(a.kind, a);
+    if ('filter' in op && op.op !== 'delete')
+      for (const a of op.filter.actions ?? [])
+        if (!present.has(moduleOf.action(a.kind))) actions.set(a.kind, a);
   }
   try {
     const probed = await probeActions(nl, [...actions.values()]);
@@ -108,7 +133,10 @@ export interface ControlContext {
 }
 
 /** Applies `annotations` to the client's interface; on a missing module, says which and undoes. */
-async function tryApply(ctx: ControlContext, annotations: Record<string, string>): Promise<ControlReport | undefined> {
+async function tryApply(
+  ctx: ControlContext,
+  annotations: Record<string, string>,
+): Promise<ControlReport | undefined> {
   const target: QosTarget = { ifname: ctx.client.hostInterface, netns: ctx.node, annotations };
   const handles = new Map([[ctx.node, ctx.nl]]);
   const plan = await planQos([target], { handles });
@@ -150,7 +178,11 @@ export async function packetRateControl(ctx: ControlContext): Promise<ControlRep
   try {
     const seconds = Math.min(ctx.seconds, 3);
     const run: IperfRun = await runIperf(ctx.resources, {
-      server: ctx.server, client: ctx.client, seconds, signal: ctx.signal, onTick: ctx.onTick,
+      server: ctx.server,
+      client: ctx.client,
+      seconds,
+      signal: ctx.signal,
+      onTick: ctx.onTick,
       udp: { bitrate: String(UDP_PPS * UDP_LENGTH * 8), length: UDP_LENGTH },
     });
     const [status] = await readQos([target], { handles });

@@ -32,20 +32,36 @@ const DEFAULT_DURATION = 5;
 
 function seconds(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 3 || n > 300) throw new InvalidArgumentError('a whole number of seconds from 3 to 300');
+  if (!Number.isInteger(n) || n < 3 || n > 300)
+    throw new InvalidArgumentError('a whole number of seconds from 3 to 300');
   return n;
 }
 
 function program(io: LabIo): Command {
   return new Command('netqos lab')
-    .description('Reproduce the Calico QoS lab (bandwidth limits from pod annotations) in network namespaces, without Kubernetes. Needs root, iproute2 and iperf3.')
-    .addOption(new Option('--duration <seconds>', 'length of each iperf3 run (the first second is the TCP start; the rest shows the steady state)').argParser(seconds).default(DEFAULT_DURATION))
-    .option('--rate <quantity>', 'bandwidth annotation value for both pods, e.g. 10M (default: the manifests\' values)')
+    .description(
+      'Reproduce the Calico QoS lab (bandwidth limits from pod annotations) in network namespaces, without Kubernetes. Needs root, iproute2 and iperf3.',
+    )
+    .addOption(
+      new Option(
+        '--duration <seconds>',
+        'length of each iperf3 run (the first second is the TCP start; the rest shows the steady state)',
+      )
+        .argParser(seconds)
+        .default(DEFAULT_DURATION),
+    )
+    .option(
+      '--rate <quantity>',
+      "bandwidth annotation value for both pods, e.g. 10M (default: the manifests' values)",
+    )
     .option('--json', 'print one JSON result document on stdout, no narrative or progress')
     .option('--plot <file>', 'write the throughput-over-time chart (SVG) here', 'netqos-lab.svg')
     .option('--no-plot', 'do not write the chart')
     .option('--keep', 'leave the namespaces for inspection (prints how to remove them)')
-    .option('--manifests <dir>', 'directory holding iperf-server-qos.yaml and iperf-client-qos.yaml (default: the repository\'s examples/)')
+    .option(
+      '--manifests <dir>',
+      "directory holding iperf-server-qos.yaml and iperf-client-qos.yaml (default: the repository's examples/)",
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .allowExcessArguments(false);
@@ -54,8 +70,12 @@ function program(io: LabIo): Command {
 /** Why the lab cannot run here at all, or undefined. */
 function preflight(): string | undefined {
   if (process.platform !== 'linux') return 'netqos lab needs Linux';
-  if (process.getuid?.() !== 0) return 'netqos lab needs root: it creates network namespaces and veth pairs (try sudo)';
-  for (const [cmd, args, pkg] of [['ip', ['-V'], 'iproute2'], ['iperf3', ['--version'], 'iperf3']] as const) {
+  if (process.getuid?.() !== 0)
+    return 'netqos lab needs root: it creates network namespaces and veth pairs (try sudo)';
+  for (const [cmd, args, pkg] of [
+    ['ip', ['-V'], 'iproute2'],
+    ['iperf3', ['--version'], 'iperf3'],
+  ] as const) {
     const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 5000 });
     if (r.error) return `${cmd} is not installed (apt install ${pkg})`;
   }
@@ -68,7 +88,10 @@ const SIGNAL_NUMBER: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGT
  * Runs the lab with `argv` (the words after `netqos lab`), writing the narrative (or --json) to
  * io.stdout and progress and errors to io.stderr. Resolves with the exit code; never exits.
  */
-export async function runLab(argv: string[], io: LabIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runLab(
+  argv: string[],
+  io: LabIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   let parsed: Command;
   try {
     parsed = program(io).parse(argv, { from: 'user' });
@@ -76,8 +99,20 @@ export async function runLab(argv: string[], io: LabIo = { stdout: process.stdou
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     throw e;
   }
-  const o = parsed.opts<{ duration: number; rate?: string; json?: boolean; plot: string | false; keep?: boolean; manifests?: string }>();
-  const options: LabOptions = { duration: o.duration, plot: o.plot === false ? false : path.resolve(o.plot), keep: !!o.keep, json: !!o.json };
+  const o = parsed.opts<{
+    duration: number;
+    rate?: string;
+    json?: boolean;
+    plot: string | false;
+    keep?: boolean;
+    manifests?: string;
+  }>();
+  const options: LabOptions = {
+    duration: o.duration,
+    plot: o.plot === false ? false : path.resolve(o.plot),
+    keep: !!o.keep,
+    json: !!o.json,
+  };
   const say = new Narrative(io.stdout, options.json);
   const fail = (message: string, code: number) => {
     io.stderr.write(`netqos lab: ${message}\n`);
@@ -121,7 +156,8 @@ export async function runLab(argv: string[], io: LabIo = { stdout: process.stdou
       process.exit(128 + (SIGNAL_NUMBER[signal] ?? 1));
     }
     interrupted = signal;
-    if (!options.json) io.stderr.write(`\nnetqos lab: ${signal}: stopping iperf3 and removing the namespaces...\n`);
+    if (!options.json)
+      io.stderr.write(`\nnetqos lab: ${signal}: stopping iperf3 and removing the namespaces...\n`);
     controller.abort(new Interrupted(signal));
     resources.killAll();
   };
@@ -131,11 +167,18 @@ export async function runLab(argv: string[], io: LabIo = { stdout: process.stdou
   process.on('exit', onExit);
 
   say.line(`netqos lab: Calico pod QoS (bandwidth ${formatBps(annotations.rate, true)}) without Kubernetes`);
-  say.line(`iperf3 runs of ${options.duration} s; traffic stays inside the lab's namespaces (198.18.0.0/15).`);
+  say.line(
+    `iperf3 runs of ${options.duration} s; traffic stays inside the lab's namespaces (198.18.0.0/15).`,
+  );
   let error: unknown;
   try {
     await runSections({
-      options, annotations, resources, say, signal: controller.signal, doc,
+      options,
+      annotations,
+      resources,
+      say,
+      signal: controller.signal,
+      doc,
       progress: new Progress(io.stderr, !options.json),
     });
   } catch (e) {
@@ -144,7 +187,12 @@ export async function runLab(argv: string[], io: LabIo = { stdout: process.stdou
     const kept = options.keep ? [...resources.namespaces] : [];
     const started = resources.started;
     const { removed, failed } = await resources.release({ keepNamespaces: options.keep });
-    doc.cleanup = { namespacesRemoved: removed, namespacesKept: [...kept, ...failed], processesStarted: started, processesLeft: resources.running };
+    doc.cleanup = {
+      namespacesRemoved: removed,
+      namespacesKept: [...kept, ...failed],
+      processesStarted: started,
+      processesLeft: resources.running,
+    };
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('exit', onExit);
@@ -155,9 +203,14 @@ export async function runLab(argv: string[], io: LabIo = { stdout: process.stdou
   say.block(`iperf3: ${c.processesStarted} processes started, ${c.processesLeft} left running`);
   if (c.namespacesRemoved.length) say.block(`removed namespaces: ${c.namespacesRemoved.join(' ')}`);
   if (c.namespacesKept.length) {
-    say.block(`kept namespaces (${options.keep ? '--keep' : 'could not remove'}): ${c.namespacesKept.join(' ')}`);
+    say.block(
+      `kept namespaces (${options.keep ? '--keep' : 'could not remove'}): ${c.namespacesKept.join(' ')}`,
+    );
     say.block(`remove them with: ${c.namespacesKept.map((n) => `ip netns del ${n}`).join('; ')}`);
-    if (options.json && options.keep) io.stderr.write(`netqos lab: kept namespaces; remove them with: ${c.namespacesKept.map((n) => `ip netns del ${n}`).join('; ')}\n`);
+    if (options.json && options.keep)
+      io.stderr.write(
+        `netqos lab: kept namespaces; remove them with: ${c.namespacesKept.map((n) => `ip netns del ${n}`).join('; ')}\n`,
+      );
   }
 
   let code: number;
@@ -177,8 +230,10 @@ export async function runLab(argv: string[], io: LabIo = { stdout: process.stdou
     say.line();
     if (doc.ok) {
       const q = doc.runs.qos!;
-      say.line(`Result: OK: with ${formatBps(doc.rate, true)} annotations the pods got ${formatBps(q.sustainedBps)} sustained, ` +
-        `${signedPercent(q.deviation)} from the ${formatBps(q.ceilingBps)} goodput ceiling (±${TOLERANCE * 100} % allowed).`);
+      say.line(
+        `Result: OK: with ${formatBps(doc.rate, true)} annotations the pods got ${formatBps(q.sustainedBps)} sustained, ` +
+          `${signedPercent(q.deviation)} from the ${formatBps(q.ceilingBps)} goodput ceiling (±${TOLERANCE * 100} % allowed).`,
+      );
     } else if (doc.error) {
       say.line(`Result: FAILED: ${doc.error}`);
     } else {

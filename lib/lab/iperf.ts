@@ -56,7 +56,9 @@ const CLIENT_GRACE_MS = 15_000;
 const TICK_MS = 250;
 
 function iperf3In(resources: Resources, netns: string, args: string[]): ChildProcess {
-  return resources.spawn('ip', ['netns', 'exec', netns, 'iperf3', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return resources.spawn('ip', ['netns', 'exec', netns, 'iperf3', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function onExit(child: ChildProcess): Promise<void> {
@@ -69,7 +71,11 @@ function onExit(child: ChildProcess): Promise<void> {
 
 /** "198.18.1.2" and 5201 as /proc/net/tcp writes a local address: "020112C6:1451". */
 function procAddress(address: string, port: number): string {
-  const hex = address.split('.').map((b) => Number(b).toString(16).padStart(2, '0').toUpperCase()).reverse().join('');
+  const hex = address
+    .split('.')
+    .map((b) => Number(b).toString(16).padStart(2, '0').toUpperCase())
+    .reverse()
+    .join('');
   return `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
@@ -78,10 +84,12 @@ function listening(pid: number | undefined, local: string): boolean {
   if (pid === undefined) return false;
   try {
     // Columns: sl local_address rem_address st ...; st 0A is LISTEN.
-    return readFileSync(`/proc/${pid}/net/tcp`, 'utf8').split('\n').some((l) => {
-      const f = l.trim().split(/\s+/);
-      return f[1] === local && f[3] === '0A';
-    });
+    return readFileSync(`/proc/${pid}/net/tcp`, 'utf8')
+      .split('\n')
+      .some((l) => {
+        const f = l.trim().split(/\s+/);
+        return f[1] === local && f[3] === '0A';
+      });
   } catch {
     return false;
   }
@@ -92,7 +100,15 @@ function listening(pid: number | undefined, local: string): boolean {
  * server's own /proc/PID/net/tcp: in JSON mode iperf3 prints nothing until the end).
  */
 async function startServer(resources: Resources, o: IperfOptions, port: number): Promise<ChildProcess> {
-  const child = iperf3In(resources, o.server.netns, ['-s', '-1', '-J', '-B', o.server.address, '-p', String(port)]);
+  const child = iperf3In(resources, o.server.netns, [
+    '-s',
+    '-1',
+    '-J',
+    '-B',
+    o.server.address,
+    '-p',
+    String(port),
+  ]);
   let err = '';
   child.stdout!.resume();
   child.stderr!.on('data', (d) => (err += d));
@@ -103,7 +119,9 @@ async function startServer(resources: Resources, o: IperfOptions, port: number):
   for (;;) {
     if (listening(child.pid, local)) return child;
     const why = spawnError
-      ? ((spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? '`ip` is not installed' : spawnError.message)
+      ? (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
+        ? '`ip` is not installed'
+        : spawnError.message
       : child.exitCode !== null
         ? `exited with ${child.exitCode}${/not found|No such file/.test(err) ? ' (is iperf3 installed? apt install iperf3)' : ''}`
         : Date.now() > deadline
@@ -122,7 +140,9 @@ async function startServer(resources: Resources, o: IperfOptions, port: number):
 function rxBytes(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const line = readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').find((l) => l.trim().startsWith('eth0:'));
+    const line = readFileSync(`/proc/${pid}/net/dev`, 'utf8')
+      .split('\n')
+      .find((l) => l.trim().startsWith('eth0:'));
     return line ? Number(line.split(':')[1].trim().split(/\s+/)[0]) : undefined;
   } catch {
     return undefined;
@@ -130,6 +150,7 @@ function rxBytes(pid: number | undefined): number | undefined {
 }
 
 // iperf3's JSON report, read loosely.
+/* eslint-disable @typescript-eslint/no-explicit-any -- iperf3's JSON has no types */
 function parseReport(raw: any, o: IperfOptions): IperfRun {
   if (raw.error) throw new Error(raw.error);
   const received: any[] = raw.server_output_json?.intervals ?? [];
@@ -172,7 +193,20 @@ export async function runIperf(resources: Resources, o: IperfOptions): Promise<I
   checkAborted(o.signal);
   const port = o.port ?? 5201;
   const server = await startServer(resources, o, port);
-  const args = ['-c', o.server.address, '-p', String(port), '-t', String(o.seconds), '-i', '1', '-J', '--get-server-output', '--connect-timeout', '3000'];
+  const args = [
+    '-c',
+    o.server.address,
+    '-p',
+    String(port),
+    '-t',
+    String(o.seconds),
+    '-i',
+    '1',
+    '-J',
+    '--get-server-output',
+    '--connect-timeout',
+    '3000',
+  ];
   if (o.udp) args.push('-u', '-b', o.udp.bitrate, '-l', String(o.udp.length));
   const client = iperf3In(resources, o.client.netns, args);
   const startedAt = Date.now();
@@ -195,7 +229,10 @@ export async function runIperf(resources: Resources, o: IperfOptions): Promise<I
     ticking = true;
     try {
       const now = { at: Date.now(), bytes: rxBytes(server.pid) };
-      const live = now.bytes !== undefined && last?.bytes !== undefined && now.at > last.at ? ((now.bytes - last.bytes) * 8 * 1000) / (now.at - last.at) : undefined;
+      const live =
+        now.bytes !== undefined && last?.bytes !== undefined && now.at > last.at
+          ? ((now.bytes - last.bytes) * 8 * 1000) / (now.at - last.at)
+          : undefined;
       last = now;
       await o.onTick((now.at - startedAt) / 1000, live);
     } catch {
@@ -216,7 +253,9 @@ export async function runIperf(resources: Resources, o: IperfOptions): Promise<I
       raw = JSON.parse(out);
     } catch {
       const timedOut = Date.now() - startedAt >= o.seconds * 1000 + CLIENT_GRACE_MS;
-      throw new Error(`iperf3 client in ${o.client.netns} ${timedOut ? 'timed out and was killed' : `exited with ${code}`} without a report${err.trim() ? `: ${err.trim()}` : ''}`);
+      throw new Error(
+        `iperf3 client in ${o.client.netns} ${timedOut ? 'timed out and was killed' : `exited with ${code}`} without a report${err.trim() ? `: ${err.trim()}` : ''}`,
+      );
     }
     return parseReport(raw, o);
   } finally {

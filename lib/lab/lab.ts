@@ -6,7 +6,13 @@ import * as fs from 'fs';
 import { openNetlink, type NetlinkHandle } from '../netlink';
 import { applyQos, clearQos, readQos, type QosStatus, type QosTarget } from '../qos';
 import { formatOperation, formatTable } from '../cli/format';
-import { dscpControl, modulesUsed, packetRateControl, type ControlContext, type ControlReport } from './controls';
+import {
+  dscpControl,
+  modulesUsed,
+  packetRateControl,
+  type ControlContext,
+  type ControlReport,
+} from './controls';
 import { runIperf, type Interval, type IperfRun } from './iperf';
 import type { LabAnnotations } from './manifests';
 import { svgChart, terminalChart } from './plot';
@@ -72,7 +78,12 @@ export interface LabDocument {
   packetRate?: ControlReport;
   dscp?: ControlReport;
   plot: string | null;
-  cleanup?: { namespacesRemoved: string[]; namespacesKept: string[]; processesStarted: number; processesLeft: number };
+  cleanup?: {
+    namespacesRemoved: string[];
+    namespacesKept: string[];
+    processesStarted: number;
+    processesLeft: number;
+  };
   error?: string;
 }
 
@@ -105,9 +116,15 @@ function summary(run: IperfRun): RunSummary {
   };
 }
 
-const command = (ctx: LabContext, pod: Pod, server: Pod) => `$ iperf3 -c ${server.address} -t ${ctx.options.duration} -i 1      # in pod ${pod.name}`;
+const command = (ctx: LabContext, pod: Pod, server: Pod) =>
+  `$ iperf3 -c ${server.address} -t ${ctx.options.duration} -i 1      # in pod ${pod.name}`;
 
-async function iperf(ctx: LabContext, topo: Topology, label: string, onTick?: (elapsed: number) => Promise<string | undefined>): Promise<IperfRun> {
+async function iperf(
+  ctx: LabContext,
+  topo: Topology,
+  label: string,
+  onTick?: (elapsed: number) => Promise<string | undefined>,
+): Promise<IperfRun> {
   ctx.progress.start(label, ctx.options.duration);
   try {
     return await runIperf(ctx.resources, {
@@ -127,17 +144,21 @@ function section1(ctx: LabContext): Topology {
   say.heading('1. Lab setup: one node, two pods, wired like Calico');
   const topo = createTopology(ctx.resources, { server: 'iperf-server', client: 'iperf-client' });
   ctx.doc.topology = { node: topo.node, pods: [topo.server, topo.client] };
-  say.block(textTable(
-    ['POD', 'NETNS', 'ETH0', 'HOST SIDE (node netns)', 'GATEWAY'],
-    [topo.server, topo.client].map((p) => [p.name, p.netns, `${p.address}/32`, p.hostInterface, p.gateway]),
-  ));
+  say.block(
+    textTable(
+      ['POD', 'NETNS', 'ETH0', 'HOST SIDE (node netns)', 'GATEWAY'],
+      [topo.server, topo.client].map((p) => [p.name, p.netns, `${p.address}/32`, p.hostInterface, p.gateway]),
+    ),
+  );
   say.line();
-  say.block([
-    `node netns ${topo.node}: ip_forward=1, a /32 route to each pod through its cali interface.`,
-    'Host-side names as Calico makes them: "cali" + the first 11 hex digits of sha1("default.<pod>").',
-    'Each pod routes everything through a gateway on the host side of its veth (Calico uses',
-    '169.254.1.1 with proxy ARP; the lab keeps every address in 198.18.0.0/15).',
-  ].join('\n'));
+  say.block(
+    [
+      `node netns ${topo.node}: ip_forward=1, a /32 route to each pod through its cali interface.`,
+      'Host-side names as Calico makes them: "cali" + the first 11 hex digits of sha1("default.<pod>").',
+      'Each pod routes everything through a gateway on the host side of its veth (Calico uses',
+      '169.254.1.1 with proxy ARP; the lab keeps every address in 198.18.0.0/15).',
+    ].join('\n'),
+  );
   return topo;
 }
 
@@ -148,16 +169,26 @@ async function section2(ctx: LabContext, topo: Topology): Promise<RunSummary> {
   const s = summary(run);
   ctx.say.block(intervalTable(run));
   ctx.say.line();
-  ctx.say.block(`Without limits the pods talk at ${formatBps(s.averageBps)} (veth to veth through the node's routing).`);
+  ctx.say.block(
+    `Without limits the pods talk at ${formatBps(s.averageBps)} (veth to veth through the node's routing).`,
+  );
   return s;
 }
 
 async function section3(ctx: LabContext, topo: Topology, nl: NetlinkHandle): Promise<Set<string>> {
   const { say, annotations: a } = ctx;
   say.heading('3. Apply the QoS annotations');
-  for (const [pod, p] of [[topo.server, a.server], [topo.client, a.client]] as const) {
-    say.block(`pod ${pod.name}: annotations from ${p.file ?? 'the built-in defaults'}${p.manifestPod ? ` (Pod ${p.manifestPod})` : ''}`);
-    for (const [k, v] of Object.entries(p.annotations).filter(([k]) => k.startsWith('qos.projectcalico.org/') || k.startsWith('kubernetes.io/'))) say.block(`  ${k}: "${v}"`);
+  for (const [pod, p] of [
+    [topo.server, a.server],
+    [topo.client, a.client],
+  ] as const) {
+    say.block(
+      `pod ${pod.name}: annotations from ${p.file ?? 'the built-in defaults'}${p.manifestPod ? ` (Pod ${p.manifestPod})` : ''}`,
+    );
+    for (const [k, v] of Object.entries(p.annotations).filter(
+      ([k]) => k.startsWith('qos.projectcalico.org/') || k.startsWith('kubernetes.io/'),
+    ))
+      say.block(`  ${k}: "${v}"`);
   }
   for (const note of a.notes) say.block(`note: ${note}`);
   say.line();
@@ -168,7 +199,9 @@ async function section3(ctx: LabContext, topo: Topology, nl: NetlinkHandle): Pro
   const handles = new Map([[topo.node, nl]]);
   const result = await applyQos(targets, { handles });
   const ops = result.batches.flatMap((b) => b.operations);
-  say.block(`Calico applies QoS when a pod starts; netqos applies it to the running pods' host-side interfaces:`);
+  say.block(
+    `Calico applies QoS when a pod starts; netqos applies it to the running pods' host-side interfaces:`,
+  );
   say.block(`applyQos -> ${result.sent} operations in one batch (node netns):`);
   for (const op of ops) say.block(`  ${formatOperation(op)}`);
   for (const w of result.targets.flatMap((t) => t.warnings)) say.block(`warning: ${w}`);
@@ -181,19 +214,36 @@ async function section3(ctx: LabContext, topo: Topology, nl: NetlinkHandle): Pro
   return modulesUsed(ops);
 }
 
-interface WireSample { at: number; egress: number; ingress: number }
+interface WireSample {
+  at: number;
+  egress: number;
+  ingress: number;
+}
 
 /** Bit/s through the shapers between the first sample at or after `from` and the last before `to`. */
-function wireRate(samples: readonly WireSample[], from: number, to: number): QosRunSummary['wire'] | undefined {
+function wireRate(
+  samples: readonly WireSample[],
+  from: number,
+  to: number,
+): QosRunSummary['wire'] | undefined {
   const inside = samples.filter((s) => s.at >= from && s.at <= to);
   if (inside.length < 2) return undefined;
   const [a, b] = [inside[0], inside[inside.length - 1]];
   const seconds = b.at - a.at;
   if (seconds < 0.5) return undefined;
-  return { window: [a.at, b.at], clientEgressBps: ((b.egress - a.egress) * 8) / seconds, serverIngressBps: ((b.ingress - a.ingress) * 8) / seconds };
+  return {
+    window: [a.at, b.at],
+    clientEgressBps: ((b.egress - a.egress) * 8) / seconds,
+    serverIngressBps: ((b.ingress - a.ingress) * 8) / seconds,
+  };
 }
 
-async function section4(ctx: LabContext, topo: Topology, nl: NetlinkHandle, baseline: RunSummary): Promise<QosRunSummary> {
+async function section4(
+  ctx: LabContext,
+  topo: Topology,
+  nl: NetlinkHandle,
+  baseline: RunSummary,
+): Promise<QosRunSummary> {
   const { say, options } = ctx;
   say.heading('4. Test with QoS limits applied');
   say.block(command(ctx, topo.client, topo.server));
@@ -208,9 +258,15 @@ async function section4(ctx: LabContext, topo: Topology, nl: NetlinkHandle, base
   const run = await iperf(ctx, topo, 'with QoS', async () => {
     const [client, server] = await readQos(targets, { handles });
     const at = Number(process.hrtime.bigint() - t0) / 1e9;
-    samples.push({ at, egress: client.egress.shaper?.bytes ?? 0, ingress: server.ingress.shaper?.bytes ?? 0 });
+    samples.push({
+      at,
+      egress: client.egress.shaper?.bytes ?? 0,
+      ingress: server.ingress.shaper?.bytes ?? 0,
+    });
     const last = samples.length > 4 ? samples[samples.length - 5] : undefined;
-    return last ? `shaper ${formatBps(((samples[samples.length - 1].egress - last.egress) * 8) / (at - last.at))}` : undefined;
+    return last
+      ? `shaper ${formatBps(((samples[samples.length - 1].egress - last.egress) * 8) / (at - last.at))}`
+      : undefined;
   });
   const rate = ctx.annotations.rate;
   const s = summary(run);
@@ -229,26 +285,39 @@ async function section4(ctx: LabContext, topo: Topology, nl: NetlinkHandle, base
   say.line();
   const first = run.intervals[0];
   const burst = ctx.doc.applied?.status.find((st) => st.ifname === topo.client.hostInterface)?.egress.burst;
-  say.block([
-    `sustained (after the first second, received): ${formatBps(s.sustainedBps)}`,
-    `ceiling: ${formatBps(ceilingBps)} = ${(GOODPUT_PER_WIRE_BYTE * 100).toFixed(1)} % of ${formatBps(rate, true)}: the TBF counts 1514-byte frames,`,
-    `  of which 1448 bytes are TCP payload at MTU 1500 (20 IP + 32 TCP header bytes, 14 Ethernet).`,
-    `deviation from the ceiling: ${signedPercent(deviation)} (tolerance ±${TOLERANCE * 100} %) ${result.withinTolerance ? 'OK' : 'OUT OF TOLERANCE'}`,
-    wire
-      ? `shaper wire rate (TBF byte counters, ${wire.window[0].toFixed(2)}-${wire.window[1].toFixed(2)} s): client egress ${formatBps(wire.clientEgressBps)}, server ingress ${formatBps(wire.serverIngressBps)}`
-      : 'shaper wire rate: not enough samples over the steady part (run longer with --duration)',
-    ...(first ? [`first second: sent ${formatBps(first.bps)}, received ${formatBps(first.receivedBps ?? first.bps)}` +
-      (burst ? ` (the bucket holds ${burst} bytes, ${((burst * 8000) / rate).toFixed(0)} ms of the rate; Calico's 4 Gibit default lets ~299 Mbit/s through)` : '')] : []),
-  ].join('\n'));
-  say.line();
-  say.block(terminalChart(
+  say.block(
     [
-      { label: 'baseline (avg)', bps: baseline.averageBps },
-      ...run.intervals.map((i) => ({ label: `with QoS ${i.start.toFixed(0)}-${i.end.toFixed(0)} s`, bps: i.receivedBps ?? i.bps })),
-    ],
-    rate,
-    'Received bitrate per second (log scale)',
-  ));
+      `sustained (after the first second, received): ${formatBps(s.sustainedBps)}`,
+      `ceiling: ${formatBps(ceilingBps)} = ${(GOODPUT_PER_WIRE_BYTE * 100).toFixed(1)} % of ${formatBps(rate, true)}: the TBF counts 1514-byte frames,`,
+      `  of which 1448 bytes are TCP payload at MTU 1500 (20 IP + 32 TCP header bytes, 14 Ethernet).`,
+      `deviation from the ceiling: ${signedPercent(deviation)} (tolerance ±${TOLERANCE * 100} %) ${result.withinTolerance ? 'OK' : 'OUT OF TOLERANCE'}`,
+      wire
+        ? `shaper wire rate (TBF byte counters, ${wire.window[0].toFixed(2)}-${wire.window[1].toFixed(2)} s): client egress ${formatBps(wire.clientEgressBps)}, server ingress ${formatBps(wire.serverIngressBps)}`
+        : 'shaper wire rate: not enough samples over the steady part (run longer with --duration)',
+      ...(first
+        ? [
+            `first second: sent ${formatBps(first.bps)}, received ${formatBps(first.receivedBps ?? first.bps)}` +
+              (burst
+                ? ` (the bucket holds ${burst} bytes, ${((burst * 8000) / rate).toFixed(0)} ms of the rate; Calico's 4 Gibit default lets ~299 Mbit/s through)`
+                : ''),
+          ]
+        : []),
+    ].join('\n'),
+  );
+  say.line();
+  say.block(
+    terminalChart(
+      [
+        { label: 'baseline (avg)', bps: baseline.averageBps },
+        ...run.intervals.map((i) => ({
+          label: `with QoS ${i.start.toFixed(0)}-${i.end.toFixed(0)} s`,
+          bps: i.receivedBps ?? i.bps,
+        })),
+      ],
+      rate,
+      'Received bitrate per second (log scale)',
+    ),
+  );
   return result;
 }
 
@@ -256,18 +325,32 @@ function section5(ctx: LabContext, baseline: RunSummary, qos: QosRunSummary): vo
   const { say } = ctx;
   say.heading('5. Compare results');
   const rate = formatBps(ctx.annotations.rate, true);
-  say.block(textTable(
-    ['TEST', 'AVERAGE', 'SUSTAINED', 'NOTES'],
-    [
-      ['Without QoS', formatBps(baseline.averageBps), formatBps(baseline.sustainedBps), 'no restrictions'],
-      [`With QoS (${rate})`, formatBps(qos.averageBps), formatBps(qos.sustainedBps), 'limited by the annotations'],
-    ],
-  ));
+  say.block(
+    textTable(
+      ['TEST', 'AVERAGE', 'SUSTAINED', 'NOTES'],
+      [
+        ['Without QoS', formatBps(baseline.averageBps), formatBps(baseline.sustainedBps), 'no restrictions'],
+        [
+          `With QoS (${rate})`,
+          formatBps(qos.averageBps),
+          formatBps(qos.sustainedBps),
+          'limited by the annotations',
+        ],
+      ],
+    ),
+  );
   say.line();
-  say.block(`The sustained bandwidth is ~${Math.round(baseline.sustainedBps / qos.sustainedBps)}x lower with QoS.`);
+  say.block(
+    `The sustained bandwidth is ~${Math.round(baseline.sustainedBps / qos.sustainedBps)}x lower with QoS.`,
+  );
 }
 
-async function section6(ctx: LabContext, topo: Topology, nl: NetlinkHandle, baseline: RunSummary): Promise<RunSummary> {
+async function section6(
+  ctx: LabContext,
+  topo: Topology,
+  nl: NetlinkHandle,
+  baseline: RunSummary,
+): Promise<RunSummary> {
   const { say } = ctx;
   say.heading('6. Remove QoS limits');
   const targets = [topo.server, topo.client].map((p) => ({ ifname: p.hostInterface, netns: topo.node }));
@@ -284,16 +367,29 @@ async function section6(ctx: LabContext, topo: Topology, nl: NetlinkHandle, base
   const s = summary(run);
   say.block(intervalTable(run));
   say.line();
-  say.block(`Back to ${formatBps(s.averageBps)} (${((s.averageBps / baseline.averageBps) * 100).toFixed(0)} % of the baseline).`);
+  say.block(
+    `Back to ${formatBps(s.averageBps)} (${((s.averageBps / baseline.averageBps) * 100).toFixed(0)} % of the baseline).`,
+  );
   return s;
 }
 
-async function section7(ctx: LabContext, topo: Topology, nl: NetlinkHandle, present: Set<string>): Promise<void> {
+async function section7(
+  ctx: LabContext,
+  topo: Topology,
+  nl: NetlinkHandle,
+  present: Set<string>,
+): Promise<void> {
   const { say } = ctx;
   say.heading('7. Additional QoS controls: packet rate and DSCP');
   const cc: ControlContext = {
-    resources: ctx.resources, nl, node: topo.node, server: topo.server, client: topo.client, present,
-    seconds: ctx.options.duration, signal: ctx.signal,
+    resources: ctx.resources,
+    nl,
+    node: topo.node,
+    server: topo.server,
+    client: topo.client,
+    present,
+    seconds: ctx.options.duration,
+    signal: ctx.signal,
   };
   const show = (r: ControlReport) => {
     const [key, value] = Object.entries(r.annotations)[0];
@@ -305,8 +401,10 @@ async function section7(ctx: LabContext, topo: Topology, nl: NetlinkHandle, pres
     say.block(`  -> applied; readQos: ${JSON.stringify(r.readBack)}`);
     if (r.measured) {
       const m = r.measured;
-      say.block(`     UDP at ${m.offeredPps} packets/s for ${m.seconds} s: ${m.receivedPps.toFixed(0)} packets/s arrived;` +
-        ` the policer saw ${m.policerPackets} packets and dropped ${m.policerDrops}`);
+      say.block(
+        `     UDP at ${m.offeredPps} packets/s for ${m.seconds} s: ${m.receivedPps.toFixed(0)} packets/s arrived;` +
+          ` the policer saw ${m.policerPackets} packets and dropped ${m.policerDrops}`,
+      );
     }
   };
   ctx.progress.start('packet rate', Math.min(ctx.options.duration, 3));
@@ -321,7 +419,9 @@ async function section7(ctx: LabContext, topo: Topology, nl: NetlinkHandle, pres
   ctx.doc.dscp = await dscpControl(cc);
   show(ctx.doc.dscp);
   if (!ctx.doc.packetRate.supported || !ctx.doc.dscp.supported) {
-    say.block('(netqos supports both; this kernel lacks the modules. The UML test suite runs them: npm run test:uml)');
+    say.block(
+      '(netqos supports both; this kernel lacks the modules. The UML test suite runs them: npm run test:uml)',
+    );
   }
 }
 
@@ -339,10 +439,19 @@ function section8(ctx: LabContext, runs: LabDocument['runs']): void {
       points: runs[k]!.intervals.map((i) => ({ start: i.start, end: i.end, bps: i.receivedBps ?? i.bps })),
     }));
   const qos = runs.qos;
-  const subtitle = qos && runs.baseline
-    ? `baseline ${formatBps(runs.baseline.averageBps)} · with QoS ${formatBps(qos.sustainedBps)} sustained (ceiling ${formatBps(qos.ceilingBps)}) · removed ${runs.restored ? formatBps(runs.restored.averageBps) : '-'}`
-    : undefined;
-  fs.writeFileSync(options.plot, svgChart(series, ctx.annotations.rate, 'netqos lab: iperf3 client -> server, received bitrate per second', subtitle));
+  const subtitle =
+    qos && runs.baseline
+      ? `baseline ${formatBps(runs.baseline.averageBps)} · with QoS ${formatBps(qos.sustainedBps)} sustained (ceiling ${formatBps(qos.ceilingBps)}) · removed ${runs.restored ? formatBps(runs.restored.averageBps) : '-'}`
+      : undefined;
+  fs.writeFileSync(
+    options.plot,
+    svgChart(
+      series,
+      ctx.annotations.rate,
+      'netqos lab: iperf3 client -> server, received bitrate per second',
+      subtitle,
+    ),
+  );
   ctx.doc.plot = options.plot;
   say.block(`wrote ${options.plot} (SVG: per-second bitrate of each run, log scale, with the limit)`);
 }
@@ -368,10 +477,14 @@ export async function runSections(ctx: LabContext): Promise<void> {
     section8(ctx, doc.runs);
 
     if (!qos.withinTolerance) {
-      doc.problems.push(`the QoS run's sustained ${formatBps(qos.sustainedBps)} is ${signedPercent(qos.deviation)} from the ${formatBps(qos.ceilingBps)} ceiling (tolerance ±${TOLERANCE * 100} %)`);
+      doc.problems.push(
+        `the QoS run's sustained ${formatBps(qos.sustainedBps)} is ${signedPercent(qos.deviation)} from the ${formatBps(qos.ceilingBps)} ceiling (tolerance ±${TOLERANCE * 100} %)`,
+      );
     }
     if (restored.sustainedBps < 2 * ctx.annotations.rate) {
-      doc.problems.push(`after clearQos the rate stayed at ${formatBps(restored.sustainedBps)}: the limit was not removed`);
+      doc.problems.push(
+        `after clearQos the rate stayed at ${formatBps(restored.sustainedBps)}: the limit was not removed`,
+      );
     }
   } finally {
     nl.close();

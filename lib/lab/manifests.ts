@@ -13,7 +13,10 @@ export const INGRESS_BANDWIDTH = 'qos.projectcalico.org/ingressBandwidth';
 export const EGRESS_BANDWIDTH = 'qos.projectcalico.org/egressBandwidth';
 
 /** The Calico lab's annotations: 10M each way. */
-export const BUILT_IN_ANNOTATIONS: Readonly<Annotations> = Object.freeze({ [INGRESS_BANDWIDTH]: '10M', [EGRESS_BANDWIDTH]: '10M' });
+export const BUILT_IN_ANNOTATIONS: Readonly<Annotations> = Object.freeze({
+  [INGRESS_BANDWIDTH]: '10M',
+  [EGRESS_BANDWIDTH]: '10M',
+});
 
 export interface PodAnnotations {
   /** The manifest's file, or undefined for the built-in annotations. */
@@ -52,7 +55,11 @@ export function defaultManifestDir(from = __dirname): string {
 function loadOne(dir: string, file: string, notes: string[]): PodAnnotations {
   const full = path.join(dir, file);
   if (!fs.existsSync(full)) {
-    notes.push(`${full} not found: using the built-in annotations (${Object.entries(BUILT_IN_ANNOTATIONS).map(([k, v]) => `${k}: "${v}"`).join(', ')})`);
+    notes.push(
+      `${full} not found: using the built-in annotations (${Object.entries(BUILT_IN_ANNOTATIONS)
+        .map(([k, v]) => `${k}: "${v}"`)
+        .join(', ')})`,
+    );
     return { annotations: { ...BUILT_IN_ANNOTATIONS } };
   }
   const pod = podFromManifests([{ source: full, text: readManifest(full) }]);
@@ -68,14 +75,17 @@ export function loadLabAnnotations(dir: string, rate?: string): LabAnnotations {
   const server = loadOne(dir, SERVER_MANIFEST, notes);
   const client = loadOne(dir, CLIENT_MANIFEST, notes);
   if (rate !== undefined) {
-    for (const p of [server, client]) Object.assign(p.annotations, { [INGRESS_BANDWIDTH]: rate, [EGRESS_BANDWIDTH]: rate });
+    for (const p of [server, client])
+      Object.assign(p.annotations, { [INGRESS_BANDWIDTH]: rate, [EGRESS_BANDWIDTH]: rate });
     notes.push(`--rate ${rate}: both pods' ${INGRESS_BANDWIDTH} and ${EGRESS_BANDWIDTH} set to "${rate}"`);
   }
   const egress = parseAnnotations(client.annotations).spec.egress.bandwidth;
   const ingress = parseAnnotations(server.annotations).spec.ingress.bandwidth;
   const limits = [egress, ingress].filter((x): x is number => x !== undefined);
   if (!limits.length) {
-    throw new Error(`the lab needs a bandwidth limit: neither the client's ${EGRESS_BANDWIDTH} nor the server's ${INGRESS_BANDWIDTH} is set (use --rate 10M)`);
+    throw new Error(
+      `the lab needs a bandwidth limit: neither the client's ${EGRESS_BANDWIDTH} nor the server's ${INGRESS_BANDWIDTH} is set (use --rate 10M)`,
+    );
   }
   return { dir, server, client, notes, rate: Math.min(...limits) };
 }

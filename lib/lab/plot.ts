@@ -27,7 +27,12 @@ function decadeLabel(exp: number): string {
   return formatBps(10 ** exp, true);
 }
 
-export function svgChart(series: readonly Series[], limitBps: number, title: string, subtitle?: string): string {
+export function svgChart(
+  series: readonly Series[],
+  limitBps: number,
+  title: string,
+  subtitle?: string,
+): string {
   const W = 900;
   const H = 480;
   const m = { left: 118, right: 190, top: 66, bottom: 58 };
@@ -43,43 +48,66 @@ export function svgChart(series: readonly Series[], limitBps: number, title: str
   };
   const f = (n: number) => n.toFixed(1);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${W / 2}" y="28" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(title)}</text>`);
-  if (subtitle) out.push(`<text x="${W / 2}" y="50" text-anchor="middle" fill="#555555">${escapeXml(subtitle)}</text>`);
+  out.push(
+    `<text x="${W / 2}" y="28" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(title)}</text>`,
+  );
+  if (subtitle)
+    out.push(`<text x="${W / 2}" y="50" text-anchor="middle" fill="#555555">${escapeXml(subtitle)}</text>`);
 
   // Grid: decades (labelled) and their 2..9 multiples; one vertical line per second (or step).
   for (let e = lo; e <= hi; e++) {
     const y = yOf(10 ** e);
-    out.push(`<line x1="${m.left}" y1="${f(y)}" x2="${m.left + pw}" y2="${f(y)}" stroke="#bbbbbb" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${m.left}" y1="${f(y)}" x2="${m.left + pw}" y2="${f(y)}" stroke="#bbbbbb" stroke-width="1"/>`,
+    );
     out.push(`<text x="${m.left - 8}" y="${f(y + 4)}" text-anchor="end">${escapeXml(decadeLabel(e))}</text>`);
     if (e < hi) {
       for (let k = 2; k <= 9; k++) {
         const ym = yOf(k * 10 ** e);
-        out.push(`<line x1="${m.left}" y1="${f(ym)}" x2="${m.left + pw}" y2="${f(ym)}" stroke="#eeeeee" stroke-width="1"/>`);
+        out.push(
+          `<line x1="${m.left}" y1="${f(ym)}" x2="${m.left + pw}" y2="${f(ym)}" stroke="#eeeeee" stroke-width="1"/>`,
+        );
       }
     }
   }
   const step = Math.max(1, Math.ceil(tMax / 15));
   for (let t = 0; t <= tMax + 1e-9; t += step) {
     const x = xOf(t);
-    out.push(`<line x1="${f(x)}" y1="${m.top}" x2="${f(x)}" y2="${m.top + ph}" stroke="#eeeeee" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${f(x)}" y1="${m.top}" x2="${f(x)}" y2="${m.top + ph}" stroke="#eeeeee" stroke-width="1"/>`,
+    );
     out.push(`<text x="${f(x)}" y="${m.top + ph + 18}" text-anchor="middle">${t}</text>`);
   }
-  out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#444444" stroke-width="1"/>`);
+  out.push(
+    `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#444444" stroke-width="1"/>`,
+  );
   out.push(`<text x="${m.left + pw / 2}" y="${H - 14}" text-anchor="middle">time (s)</text>`);
-  out.push(`<text transform="translate(22 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">bitrate per second (log scale)</text>`);
+  out.push(
+    `<text transform="translate(22 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">bitrate per second (log scale)</text>`,
+  );
 
   // The limit.
   const yl = yOf(limitBps);
-  out.push(`<line x1="${m.left}" y1="${f(yl)}" x2="${m.left + pw}" y2="${f(yl)}" stroke="#ff7f0e" stroke-width="2" stroke-dasharray="8 5"/>`);
+  out.push(
+    `<line x1="${m.left}" y1="${f(yl)}" x2="${m.left + pw}" y2="${f(yl)}" stroke="#ff7f0e" stroke-width="2" stroke-dasharray="8 5"/>`,
+  );
 
   // The runs: a line through each interval's midpoint, a dot per interval.
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const pts = s.points.map((p) => `${f(xOf((p.start + p.end) / 2))},${f(yOf(p.bps))}`);
-    if (pts.length) out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="2.5" stroke-linejoin="round"/>`);
-    for (const p of s.points) out.push(`<circle cx="${f(xOf((p.start + p.end) / 2))}" cy="${f(yOf(p.bps))}" r="3.5" fill="${color}"/>`);
+    if (pts.length)
+      out.push(
+        `<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="2.5" stroke-linejoin="round"/>`,
+      );
+    for (const p of s.points)
+      out.push(
+        `<circle cx="${f(xOf((p.start + p.end) / 2))}" cy="${f(yOf(p.bps))}" r="3.5" fill="${color}"/>`,
+      );
   });
 
   // Legend, right of the plot.
@@ -90,7 +118,9 @@ export function svgChart(series: readonly Series[], limitBps: number, title: str
   ];
   entries.forEach((e, i) => {
     const y = m.top + 14 + i * 24;
-    out.push(`<line x1="${lx}" y1="${y}" x2="${lx + 28}" y2="${y}" stroke="${e.color}" stroke-width="${e.dash ? 2 : 2.5}"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`);
+    out.push(
+      `<line x1="${lx}" y1="${y}" x2="${lx + 28}" y2="${y}" stroke="${e.color}" stroke-width="${e.dash ? 2 : 2.5}"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
+    );
     out.push(`<text x="${lx + 36}" y="${y + 4}">${escapeXml(e.label)}</text>`);
   });
   out.push('</svg>');
@@ -105,12 +135,17 @@ const COLS_PER_DECADE = 8;
  * Horizontal bars, one per row, on a log scale with a decade axis on top and a marker under the
  * limit. Rows: { label, bps }.
  */
-export function terminalChart(rows: readonly { label: string; bps: number }[], limitBps: number, heading: string): string {
+export function terminalChart(
+  rows: readonly { label: string; bps: number }[],
+  limitBps: number,
+  heading: string,
+): string {
   const [lo, hi] = decades([...rows.map((r) => r.bps), limitBps]);
   const width = (hi - lo) * COLS_PER_DECADE;
   const labelWidth = Math.max(...rows.map((r) => r.label.length));
   const pad = ' '.repeat(labelWidth + 2);
-  const colOf = (bps: number) => Math.min(Math.max((Math.log10(Math.max(bps, 10 ** lo)) - lo) * COLS_PER_DECADE, 0), width);
+  const colOf = (bps: number) =>
+    Math.min(Math.max((Math.log10(Math.max(bps, 10 ** lo)) - lo) * COLS_PER_DECADE, 0), width);
 
   let scale = '';
   let axis = '';

@@ -3,7 +3,11 @@
 import type { Writable } from 'stream';
 import type { Interval, IperfRun } from './iperf';
 
-const RATE_UNITS = [['G', 1e9], ['M', 1e6], ['k', 1e3]] as const;
+const RATE_UNITS = [
+  ['G', 1e9],
+  ['M', 1e6],
+  ['k', 1e3],
+] as const;
 
 /** Three significant digits in the largest unit below the value: [text, unit prefix]. */
 function scaled(value: number, units: readonly (readonly [string, number])[]): [string, string] {
@@ -27,7 +31,11 @@ export function iperfBitrate(bps: number): string {
 
 /** As iperf3 (binary units): "1.25 MBytes". */
 export function iperfBytes(bytes: number): string {
-  const [v, p] = scaled(bytes, [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]]);
+  const [v, p] = scaled(bytes, [
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['K', 1024],
+  ]);
   return `${v} ${p}Bytes`;
 }
 
@@ -38,10 +46,18 @@ export function signedPercent(fraction: number): string {
 }
 
 /** Columns two spaces apart; `right` marks right-aligned columns. */
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number> = new Set()): string {
+export function textTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: ReadonlySet<number> = new Set(),
+): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -50,21 +66,50 @@ const span = (i: { start: number; end: number }) => `${i.start.toFixed(2)}-${i.e
 /** The per-second table as iperf3 prints it, with the receiver's bitrate of each second added. */
 export function intervalTable(run: IperfRun): string {
   const rows: string[][] = run.intervals.map((i: Interval) => [
-    '[  5]', span(i), iperfBytes(i.bytes), iperfBitrate(i.bps), i.retransmits !== undefined ? String(i.retransmits) : '', i.receivedBps !== undefined ? iperfBitrate(i.receivedBps) : '',
+    '[  5]',
+    span(i),
+    iperfBytes(i.bytes),
+    iperfBitrate(i.bps),
+    i.retransmits !== undefined ? String(i.retransmits) : '',
+    i.receivedBps !== undefined ? iperfBitrate(i.receivedBps) : '',
   ]);
   const total = { start: 0, end: run.intervals.at(-1)?.end ?? run.seconds };
   const right = new Set([2, 3, 4, 5]);
-  const table = textTable(['[ ID]', 'Interval', 'Transfer', 'Bitrate', 'Retr', 'Received'], rows, right).split('\n');
-  const summary = textTable(['', '', '', '', '', ''], [
-    ['[  5]', span(total), iperfBytes(run.sentBytes), iperfBitrate(run.sentBps), run.retransmits !== undefined ? String(run.retransmits) : '', 'sender'],
-    ['[  5]', span(total), iperfBytes(run.receivedBytes), iperfBitrate(run.receivedBps), '', 'receiver'],
-  ], new Set([2, 3, 4])).split('\n').slice(2);
-  return [...table.filter((_, n) => n !== 1), '- - - - - - - - - - - - - - - - - - - - - - - - -', ...summary].join('\n');
+  const table = textTable(
+    ['[ ID]', 'Interval', 'Transfer', 'Bitrate', 'Retr', 'Received'],
+    rows,
+    right,
+  ).split('\n');
+  const summary = textTable(
+    ['', '', '', '', '', ''],
+    [
+      [
+        '[  5]',
+        span(total),
+        iperfBytes(run.sentBytes),
+        iperfBitrate(run.sentBps),
+        run.retransmits !== undefined ? String(run.retransmits) : '',
+        'sender',
+      ],
+      ['[  5]', span(total), iperfBytes(run.receivedBytes), iperfBitrate(run.receivedBps), '', 'receiver'],
+    ],
+    new Set([2, 3, 4]),
+  )
+    .split('\n')
+    .slice(2);
+  return [
+    ...table.filter((_, n) => n !== 1),
+    '- - - - - - - - - - - - - - - - - - - - - - - - -',
+    ...summary,
+  ].join('\n');
 }
 
 /** The narrative on stdout; silent in --json mode. */
 export class Narrative {
-  constructor(private readonly out: Writable, readonly quiet: boolean) {}
+  constructor(
+    private readonly out: Writable,
+    readonly quiet: boolean,
+  ) {}
 
   line(text = ''): void {
     if (!this.quiet) this.out.write(`${text}\n`);
@@ -95,7 +140,10 @@ export class Progress {
   private lastSecond = -1;
   private active = false;
 
-  constructor(private readonly err: Writable & { isTTY?: boolean }, private readonly enabled: boolean) {}
+  constructor(
+    private readonly err: Writable & { isTTY?: boolean },
+    private readonly enabled: boolean,
+  ) {}
 
   start(label: string, totalSeconds: number): void {
     Object.assign(this, { label, total: totalSeconds, frame: 0, lastSecond: -1, active: true });
@@ -107,10 +155,14 @@ export class Progress {
     const shown = Math.min(elapsed, this.total);
     if (this.err.isTTY) {
       const spin = SPINNER[this.frame++ % SPINNER.length];
-      this.err.write(`\r\x1b[2K  ${spin} ${this.label}  ${shown.toFixed(1)} s / ${this.total} s${rate}${extra ? `  ${extra}` : ''}`);
+      this.err.write(
+        `\r\x1b[2K  ${spin} ${this.label}  ${shown.toFixed(1)} s / ${this.total} s${rate}${extra ? `  ${extra}` : ''}`,
+      );
     } else if (Math.floor(shown) > this.lastSecond) {
       this.lastSecond = Math.floor(shown);
-      this.err.write(`  ... ${this.label} ${this.lastSecond} s / ${this.total} s${rate}${extra ? `  ${extra}` : ''}\n`);
+      this.err.write(
+        `  ... ${this.label} ${this.lastSecond} s / ${this.total} s${rate}${extra ? `  ${extra}` : ''}\n`,
+      );
     }
   }
 

@@ -78,7 +78,9 @@ export class Resources {
   }
 
   /** Kills every process, waits (briefly) until they are reaped, then removes the namespaces. */
-  async release(options: { keepNamespaces?: boolean } = {}): Promise<{ removed: string[]; failed: string[] }> {
+  async release(
+    options: { keepNamespaces?: boolean } = {},
+  ): Promise<{ removed: string[]; failed: string[] }> {
     this.killAll();
     const deadline = Date.now() + 3000;
     while (this.children.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -105,7 +107,8 @@ export class Interrupted extends Error {
 
 /** Throws the abort reason when the signal has fired. */
 export function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
+  if (signal?.aborted)
+    throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
 }
 
 /** setTimeout as a promise that rejects early when `signal` fires. */

@@ -35,9 +35,10 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   const byIndex = new Map(links.map((l) => [l.index, l.name]));
   // A mirred target is remembered by name: a deleted IFB comes back with a new index.
   const nameTargets = (filters: Raw[]) => {
-    for (const f of filters) for (const a of (f.actions as Raw[] | undefined) ?? []) {
-      if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = byIndex.get(a.dev) ?? a.dev;
-    }
+    for (const f of filters)
+      for (const a of (f.actions as Raw[] | undefined) ?? []) {
+        if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = byIndex.get(a.dev) ?? a.dev;
+      }
   };
   const names = new Set<string>();
   for (const d of devs) {
@@ -55,10 +56,12 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   const filterRequests: { type: 'filter'; dev: number; parent: string; name: string }[] = [];
   for (const name of names) {
     const link = linkByName.get(name);
-    const qdiscs = link ? qdiscsByIndex.get(link.index) ?? [] : [];
+    const qdiscs = link ? (qdiscsByIndex.get(link.index) ?? []) : [];
     for (const q of qdiscs) q.dev = name;
     devices.set(name, { qdiscs, filters: [] });
-    for (const q of qdiscs) for (const parent of HOOK_PARENTS[q.kind] ?? []) filterRequests.push({ type: 'filter', dev: link!.index, parent, name });
+    for (const q of qdiscs)
+      for (const parent of HOOK_PARENTS[q.kind] ?? [])
+        filterRequests.push({ type: 'filter', dev: link!.index, parent, name });
   }
   if (filterRequests.length > 0) {
     const replies = yield filterRequests.map(({ type, dev, parent }) => ({ type, dev, parent }));
@@ -91,8 +94,11 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
     if (!link) continue;
     let now = after.devices.get(name);
     if (!linkAfter.has(name)) {
-      if (link.kind !== 'ifb') continue;  // only IFBs can be recreated as they were
-      links.push({ op: 'add', link: { kind: 'ifb', name, mtu: link.mtu, up: link.up, ...(link.group ? { group: link.group } : {}) } });
+      if (link.kind !== 'ifb') continue; // only IFBs can be recreated as they were
+      links.push({
+        op: 'add',
+        link: { kind: 'ifb', name, mtu: link.mtu, up: link.up, ...(link.group ? { group: link.group } : {}) },
+      });
       now = { qdiscs: [], filters: [] };
     }
     now ??= { qdiscs: [], filters: [] };
@@ -141,7 +147,15 @@ function restoreFilters(
     if (b && canonical(b) === canonical(f)) continue;
     ops.push({
       op: 'delete',
-      filter: { dev, parent: f.parent, priority: f.priority, protocol: f.protocol as never, handle: f.handle, chain: f.chain, kind: f.kind },
+      filter: {
+        dev,
+        parent: f.parent,
+        priority: f.priority,
+        protocol: f.protocol as never,
+        handle: f.handle,
+        chain: f.chain,
+        kind: f.kind,
+      },
     });
   }
   for (const [k, f] of beforeByKey) {
@@ -173,7 +187,11 @@ export function canonical(o: QdiscState | FilterState): string {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v as Raw).sort().map((k) => [k, sortKeys((v as Raw)[k])]));
+    return Object.fromEntries(
+      Object.keys(v as Raw)
+        .sort()
+        .map((k) => [k, sortKeys((v as Raw)[k])]),
+    );
   }
   return v;
 }

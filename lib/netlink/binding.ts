@@ -46,6 +46,7 @@ export function native(): NativeAddon {
   let loaded: NativeAddon;
   try {
     // The usual place first: the 'bindings' search below costs a few milliseconds per start.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon
     loaded = require(path.join(packageRoot(), 'build', 'Release', 'netqos.node')) as NativeAddon;
     loaded.setErrorClass(NetlinkError);
     addon = loaded;
@@ -54,6 +55,7 @@ export function native(): NativeAddon {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
   }
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped package
     const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeAddon;
     loaded = bindings({ bindings: 'netqos.node', module_root: packageRoot() });
   } catch (err) {

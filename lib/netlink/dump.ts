@@ -9,16 +9,26 @@ type Raw = Record<string, unknown>;
  * one object (a link with dev, a qdisc with dev and parent). `optional`: what is not there (the
  * interface, the qdisc, the hook) reads as nothing instead of an error.
  */
-export type DumpRequest = { type: 'qdisc' | 'filter' | 'link'; dev?: Dev; parent?: string | number; optional?: boolean };
+export type DumpRequest = {
+  type: 'qdisc' | 'filter' | 'link';
+  dev?: Dev;
+  parent?: string | number;
+  optional?: boolean;
+};
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
 
 /** The filter hooks (dump parents) each hook qdisc kind has. */
-export const HOOK_PARENTS: Record<string, readonly string[]> = { ingress: ['ingress'], clsact: ['ingress', 'egress'] };
+export const HOOK_PARENTS: Record<string, readonly string[]> = {
+  ingress: ['ingress'],
+  clsact: ['ingress', 'egress'],
+};
 
 export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
   if (query.type === 'link') {
-    const [links] = yield [query.dev === undefined ? { type: 'link' } : { type: 'link', dev: query.dev, optional: true }];
+    const [links] = yield [
+      query.dev === undefined ? { type: 'link' } : { type: 'link', dev: query.dev, optional: true },
+    ];
     return links as unknown as LinkState[];
   }
   if (query.type === 'qdisc') {

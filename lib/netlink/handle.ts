@@ -92,7 +92,8 @@ export class NetlinkHandle {
     const h = this.open();
     const known = knownPairs(options.interfaces);
     if (!options.atomic) return this.check(ops, options, h.applySync(ops, known));
-    const before: Snapshot = options.snapshot ?? runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
+    const before: Snapshot =
+      options.snapshot ?? runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
     const result = h.applySync(ops, known);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
@@ -153,7 +154,12 @@ export class NetlinkHandle {
     if (!this.watched) {
       const size = options.receiveBuffer;
       if (size !== undefined && (!Number.isInteger(size) || size < 4096 || size > 2 ** 30)) {
-        throw Object.assign(new TypeError(`watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`), { code: 'ERR_NETQOS_INVALID_ARGUMENT' });
+        throw Object.assign(
+          new TypeError(
+            `watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`,
+          ),
+          { code: 'ERR_NETQOS_INVALID_ARGUMENT' },
+        );
       }
       h.watch(size ?? 0);
       this.watched = new TcMirror({ events: () => h.events() });
@@ -178,19 +184,31 @@ export class NetlinkHandle {
     return this.native;
   }
 
-  private check(ops: readonly Operation[], options: ApplyOptions, result: NativeBatchResult, undo?: NativeBatchResult): ApplyResult {
+  private check(
+    ops: readonly Operation[],
+    options: ApplyOptions,
+    result: NativeBatchResult,
+    undo?: NativeBatchResult,
+  ): ApplyResult {
     if (result.failures.length === 0 || options.throwOnFailure === false) {
       const rolledBack = undo ? undo.failures.length === 0 : undefined;
-      return { count: result.count, failures: result.failures, warnings: result.warnings, sendmsgCalls: result.sendmsgCalls, ...(undo ? { rolledBack } : {}) };
+      return {
+        count: result.count,
+        failures: result.failures,
+        warnings: result.warnings,
+        sendmsgCalls: result.sendmsgCalls,
+        ...(undo ? { rolledBack } : {}),
+      };
     }
     const first = result.failures[0];
     const op = ops[first.index];
     const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more failed)` : '';
     let rollback = '';
     if (undo) {
-      rollback = undo.failures.length === 0
-        ? '; the batch was rolled back'
-        : `; rolling back failed too: ${undo.failures.map((f) => `${f.code} ${f.message || f.description}`).join('; ')}`;
+      rollback =
+        undo.failures.length === 0
+          ? '; the batch was rolled back'
+          : `; rolling back failed too: ${undo.failures.map((f) => `${f.code} ${f.message || f.description}`).join('; ')}`;
     }
     throw new NetlinkError(
       `${describe(op)} (operation ${first.index}) failed: ${first.code} (${first.description})` +
@@ -228,7 +246,9 @@ export function describe(op: Operation): string {
     return `${op.op} ${f.kind ? `${f.kind} ` : ''}filter on ${f.dev} ${f.parent}${f.priority ? ` priority ${f.priority}` : ''}`;
   }
   const target = linkTarget(op.link);
-  return target === undefined ? `${op.op} links of group ${(op.link as { group: number }).group}` : `${op.op} link ${target}`;
+  return target === undefined
+    ? `${op.op} links of group ${(op.link as { group: number }).group}`
+    : `${op.op} link ${target}`;
 }
 
 /** Opens a route-netlink handle in a network namespace (default: this process's). */

@@ -327,7 +327,11 @@ export class TcMirror {
     if (!list || !isHookParent(f.parent)) return;
     // Handle 0: the whole priority (every filter of that priority and protocol) went.
     const gone = (o: FilterState) =>
-      o.parent === f.parent && o.priority === f.priority && o.protocol === f.protocol && o.chain === f.chain && (f.handle === 0 || o.handle === f.handle);
+      o.parent === f.parent &&
+      o.priority === f.priority &&
+      o.protocol === f.protocol &&
+      o.chain === f.chain &&
+      (f.handle === 0 || o.handle === f.handle);
     this.dropFilters(f.ifindex, (o) => !gone(o));
   }
 
@@ -336,7 +340,8 @@ export class TcMirror {
     const changed = new Set(((e.actions as Raw[] | undefined) ?? []).map((a) => `${a.kind}|${a.index}`));
     if (changed.size === 0) return;
     for (const [ifindex, list] of this.filtersOf) {
-      if (list.some((f) => (f.actions ?? []).some((a) => changed.has(`${a.kind}|${a.index}`)))) this.doubtful.add(ifindex);
+      if (list.some((f) => (f.actions ?? []).some((a) => changed.has(`${a.kind}|${a.index}`))))
+        this.doubtful.add(ifindex);
     }
   }
 }

@@ -134,6 +134,4 @@ export type ActionState = Action & { index: number; stats?: Stats };
 export type { LinkState };
 
 export type DumpQuery =
-  | { type: 'qdisc'; dev?: Dev }
-  | { type: 'filter'; dev: Dev; parent?: Handle }
-  | { type: 'link'; dev?: Dev };
+  { type: 'qdisc'; dev?: Dev } | { type: 'filter'; dev: Dev; parent?: Handle } | { type: 'link'; dev?: Dev };

@@ -2,18 +2,50 @@
 // numbers: rates in bit/s, sizes in bytes, times in microseconds.
 
 const RATE_UNITS: Record<string, number> = {
-  bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12,
-  kibit: 1024, mibit: 1024 ** 2, gibit: 1024 ** 3, tibit: 1024 ** 4,
-  bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9, tbps: 8e12,
-  kibps: 8 * 1024, mibps: 8 * 1024 ** 2, gibps: 8 * 1024 ** 3, tibps: 8 * 1024 ** 4,
+  bit: 1,
+  kbit: 1e3,
+  mbit: 1e6,
+  gbit: 1e9,
+  tbit: 1e12,
+  kibit: 1024,
+  mibit: 1024 ** 2,
+  gibit: 1024 ** 3,
+  tibit: 1024 ** 4,
+  bps: 8,
+  kbps: 8e3,
+  mbps: 8e6,
+  gbps: 8e9,
+  tbps: 8e12,
+  kibps: 8 * 1024,
+  mibps: 8 * 1024 ** 2,
+  gibps: 8 * 1024 ** 3,
+  tibps: 8 * 1024 ** 4,
 };
 // tc's get_size: k, m, g are binary; b is bytes, and "kbit" style bit sizes divide by 8.
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3,
-  kbit: 1024 / 8, mbit: 1024 ** 2 / 8, gbit: 1024 ** 3 / 8,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  kbit: 1024 / 8,
+  mbit: 1024 ** 2 / 8,
+  gbit: 1024 ** 3 / 8,
 };
 const TIME_UNITS: Record<string, number> = {
-  s: 1e6, sec: 1e6, secs: 1e6, ms: 1e3, msec: 1e3, msecs: 1e3, us: 1, usec: 1, usecs: 1, '': 1,
+  s: 1e6,
+  sec: 1e6,
+  secs: 1e6,
+  ms: 1e3,
+  msec: 1e3,
+  msecs: 1e3,
+  us: 1,
+  usec: 1,
+  usecs: 1,
+  '': 1,
 };
 
 function parse(kind: string, input: string | number, units: Record<string, number>, example: string): number {
@@ -24,7 +56,9 @@ function parse(kind: string, input: string | number, units: Record<string, numbe
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
   const factor = m ? units[m[2].toLowerCase()] : undefined;
   if (!m || factor === undefined) {
-    throw new RangeError(`${kind}: "${input}" is not understood (e.g. ${example}; units: ${Object.keys(units).filter(Boolean).join(', ')})`);
+    throw new RangeError(
+      `${kind}: "${input}" is not understood (e.g. ${example}; units: ${Object.keys(units).filter(Boolean).join(', ')})`,
+    );
   }
   return Math.round(Number(m[1]) * factor);
 }
@@ -46,7 +80,12 @@ export function time(input: string | number): number {
 
 /** 10000000 -> "10Mbit", for display. */
 export function formatRate(bitsPerSecond: number): string {
-  for (const [unit, f] of [['Tbit', 1e12], ['Gbit', 1e9], ['Mbit', 1e6], ['Kbit', 1e3]] as const) {
+  for (const [unit, f] of [
+    ['Tbit', 1e12],
+    ['Gbit', 1e9],
+    ['Mbit', 1e6],
+    ['Kbit', 1e3],
+  ] as const) {
     if (bitsPerSecond >= f) return `${+(bitsPerSecond / f).toFixed(3)}${unit}`;
   }
   return `${bitsPerSecond}bit`;
@@ -54,7 +93,11 @@ export function formatRate(bitsPerSecond: number): string {
 
 /** 32768 -> "32Kb", tc style. */
 export function formatSize(bytes: number): string {
-  for (const [unit, f] of [['Gb', 1024 ** 3], ['Mb', 1024 ** 2], ['Kb', 1024]] as const) {
+  for (const [unit, f] of [
+    ['Gb', 1024 ** 3],
+    ['Mb', 1024 ** 2],
+    ['Kb', 1024],
+  ] as const) {
     if (bytes >= f && bytes % (f / 1024) === 0) return `${+(bytes / f).toFixed(3)}${unit}`;
   }
   return `${bytes}b`;

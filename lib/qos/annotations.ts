@@ -122,29 +122,76 @@ interface QuantityRule {
 /** Bounds from libcalico-go workload_endpoint_default.go (the `var (...)` block). */
 const QUANTITY_RULES: Readonly<Record<QuantityField, QuantityRule>> = {
   bandwidth: {
-    keySuffix: 'Bandwidth', what: 'bandwidth', unit: 'bit/s', min: 1000n, max: 10n ** 15n,
-    minText: '1k', maxText: '1P', calicoMinText: '1k', calicoMaxText: '1P', examples: '10M, 500k, 1G',
+    keySuffix: 'Bandwidth',
+    what: 'bandwidth',
+    unit: 'bit/s',
+    min: 1000n,
+    max: 10n ** 15n,
+    minText: '1k',
+    maxText: '1P',
+    calicoMinText: '1k',
+    calicoMaxText: '1P',
+    examples: '10M, 500k, 1G',
   },
   burst: {
-    keySuffix: 'Burst', what: 'burst', unit: 'bits', min: 1000n, max: 34359738360n,
-    minText: '1k', maxText: '34359738360', calicoMinText: '1k', calicoMaxText: '34359738360',
+    keySuffix: 'Burst',
+    what: 'burst',
+    unit: 'bits',
+    min: 1000n,
+    max: 34359738360n,
+    minText: '1k',
+    maxText: '34359738360',
+    calicoMinText: '1k',
+    calicoMaxText: '34359738360',
     examples: '1M, 4Mi, 100k',
   },
   peakrate: {
-    keySuffix: 'Peakrate', what: 'peakrate', unit: 'bit/s', min: 1010n, max: 1010n * 10n ** 12n,
-    minText: '1.01k', maxText: '1.01P', calicoMinText: '1010', calicoMaxText: '1010T', examples: '20M, 1G',
+    keySuffix: 'Peakrate',
+    what: 'peakrate',
+    unit: 'bit/s',
+    min: 1010n,
+    max: 1010n * 10n ** 12n,
+    minText: '1.01k',
+    maxText: '1.01P',
+    calicoMinText: '1010',
+    calicoMaxText: '1010T',
+    examples: '20M, 1G',
   },
   minburst: {
-    keySuffix: 'Minburst', what: 'minburst', unit: 'bytes', min: 1000n, max: 100_000_000n,
-    minText: '1k', maxText: '100M', calicoMinText: '1k', calicoMaxText: '100M', examples: '1514, 3k, 64Ki',
+    keySuffix: 'Minburst',
+    what: 'minburst',
+    unit: 'bytes',
+    min: 1000n,
+    max: 100_000_000n,
+    minText: '1k',
+    maxText: '100M',
+    calicoMinText: '1k',
+    calicoMaxText: '100M',
+    examples: '1514, 3k, 64Ki',
   },
   packetRate: {
-    keySuffix: 'PacketRate', what: 'packet rate', unit: 'packets/s', min: 1n, max: 10_000n,
-    minText: '1', maxText: '10k', calicoMinText: '1', calicoMaxText: '10k', examples: '100, 1k, 10k',
+    keySuffix: 'PacketRate',
+    what: 'packet rate',
+    unit: 'packets/s',
+    min: 1n,
+    max: 10_000n,
+    minText: '1',
+    maxText: '10k',
+    calicoMinText: '1',
+    calicoMaxText: '10k',
+    examples: '100, 1k, 10k',
   },
   packetBurst: {
-    keySuffix: 'PacketBurst', what: 'packet burst', unit: 'packets', min: 1n, max: 10_000n,
-    minText: '1', maxText: '10k', calicoMinText: '1', calicoMaxText: '10k', examples: '5, 10, 100',
+    keySuffix: 'PacketBurst',
+    what: 'packet burst',
+    unit: 'packets',
+    min: 1n,
+    max: 10_000n,
+    minText: '1',
+    maxText: '10k',
+    calicoMinText: '1',
+    calicoMaxText: '10k',
+    examples: '5, 10, 100',
   },
 };
 
@@ -161,7 +208,12 @@ export const QOS_LIMITS: Readonly<Record<QuantityField, { min: number; max: numb
 
 const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 const FIELD_ORDER: readonly QuantityField[] = [
-  'bandwidth', 'burst', 'peakrate', 'minburst', 'packetRate', 'packetBurst',
+  'bandwidth',
+  'burst',
+  'peakrate',
+  'minburst',
+  'packetRate',
+  'packetBurst',
 ];
 
 /** The Calico annotation key of a field, e.g. ('ingress', 'bandwidth') -> qos.projectcalico.org/ingressBandwidth. */
@@ -242,7 +294,11 @@ function readQuantity(
 
   if (typeof raw !== 'string') {
     if (findings.mode === 'strict') {
-      findings.problem(key, text, `must be a string (quote it in YAML), e.g. "${rule.examples.split(',')[0]}"`);
+      findings.problem(
+        key,
+        text,
+        `must be a string (quote it in YAML), e.g. "${rule.examples.split(',')[0]}"`,
+      );
     } else {
       findings.warn(`${key}: ${JSON.stringify(text)}: ${calicoContext}: not a string; control off`);
     }
@@ -262,7 +318,9 @@ function readQuantity(
       findings.problem(key, raw, `${what} (use e.g. ${rule.examples})`);
       return { key, raw, value: undefined };
     } else {
-      findings.warn(`${key}: ${JSON.stringify(raw)}: ${calicoContext}: ${error.goError ?? error.message}; control off`);
+      findings.warn(
+        `${key}: ${JSON.stringify(raw)}: ${calicoContext}: ${error.goError ?? error.message}; control off`,
+      );
       return { key, raw, value: 0n };
     }
   }
@@ -270,7 +328,8 @@ function readQuantity(
   if (parsed < rule.min) {
     if (findings.mode === 'strict') {
       findings.problem(
-        key, raw,
+        key,
+        raw,
         `is below the minimum ${rule.minText} ${rule.unit}${belowMinimumHints(raw, parsed)} (${describeRange(rule)})`,
       );
       return { key, raw, value: undefined };
@@ -283,7 +342,11 @@ function readQuantity(
   }
   if (parsed > rule.max) {
     if (findings.mode === 'strict') {
-      findings.problem(key, raw, `is above the maximum ${rule.maxText} ${rule.unit} (${describeRange(rule)})`);
+      findings.problem(
+        key,
+        raw,
+        `is above the maximum ${rule.maxText} ${rule.unit} (${describeRange(rule)})`,
+      );
       return { key, raw, value: undefined };
     }
     findings.warn(
@@ -382,26 +445,31 @@ function strictDirection(
       findings.problem(peakrate.key, peakrate.raw, `needs a bandwidth: set ${bandwidthKeys} as well`);
     } else if (defined(bandwidth.value) && peakrate.value <= bandwidth.value) {
       findings.problem(
-        peakrate.key, peakrate.raw,
+        peakrate.key,
+        peakrate.raw,
         `must be greater than the ${direction} bandwidth (${bandwidth.key}: ${JSON.stringify(bandwidth.raw)})`,
       );
     }
   }
   if (minburst && defined(minburst.value) && !peakrate) {
     findings.problem(
-      minburst.key, minburst.raw,
+      minburst.key,
+      minburst.raw,
       `needs a peakrate: set ${calicoQosKey(direction, 'peakrate')} as well (minburst is the peak bucket)`,
     );
   }
   if (packetBurst && defined(packetBurst.value) && !packetRate) {
     findings.problem(
-      packetBurst.key, packetBurst.raw,
+      packetBurst.key,
+      packetBurst.raw,
       `needs a packet rate: set ${calicoQosKey(direction, 'packetRate')} as well`,
     );
   }
 
   const packetBurstValue =
-    packetRate && defined(packetRate.value) && !packetBurst ? BigInt(DEFAULT_PACKET_BURST) : packetBurst?.value;
+    packetRate && defined(packetRate.value) && !packetBurst
+      ? BigInt(DEFAULT_PACKET_BURST)
+      : packetBurst?.value;
   return toDirectionQos({
     bandwidth: bandwidth?.value,
     burst: burst?.value,
@@ -427,7 +495,9 @@ function calicoDirection(
   let packetBurst = value('packetBurst');
   const dropped = (field: QuantityField, message: string): void => {
     const reading = readings[field] as Reading;
-    findings.warn(`${reading.key}: ${JSON.stringify(reading.raw)}: ${message}; ${QUANTITY_RULES[field].what} dropped`);
+    findings.warn(
+      `${reading.key}: ${JSON.stringify(reading.raw)}: ${message}; ${QUANTITY_RULES[field].what} dropped`,
+    );
   };
 
   if (burst !== 0n && bandwidth === 0n) {
@@ -484,7 +554,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }
@@ -522,7 +596,9 @@ function checkUnknownKeys(findings: Findings, annotations: Annotations): void {
  * their order (equal lists, equal results): for memoizing. Undefined when a value it reads is
  * not a string.
  */
-export function qosEntries(annotations: Readonly<Record<string, string>> | undefined | null): string[] | undefined {
+export function qosEntries(
+  annotations: Readonly<Record<string, string>> | undefined | null,
+): string[] | undefined {
   if (annotations == null || typeof annotations !== 'object') return undefined;
   const entries: string[] = [];
   for (const key in annotations) {
@@ -535,7 +611,10 @@ export function qosEntries(annotations: Readonly<Record<string, string>> | undef
 }
 
 /** Whether `annotations` still holds exactly `entries` (see qosEntries), without copying them. */
-export function sameQosEntries(annotations: Readonly<Record<string, string>>, entries: readonly string[]): boolean {
+export function sameQosEntries(
+  annotations: Readonly<Record<string, string>>,
+  entries: readonly string[],
+): boolean {
   let i = 0;
   for (const key in annotations) {
     if (!Object.hasOwn(annotations, key) || !isQosKey(key)) continue;
@@ -545,7 +624,8 @@ export function sameQosEntries(annotations: Readonly<Record<string, string>>, en
   return i === entries.length;
 }
 
-const isQosKey = (key: string) => key.startsWith(CALICO_QOS_PREFIX) || key === KUBERNETES_INGRESS_KEY || key === KUBERNETES_EGRESS_KEY;
+const isQosKey = (key: string) =>
+  key.startsWith(CALICO_QOS_PREFIX) || key === KUBERNETES_INGRESS_KEY || key === KUBERNETES_EGRESS_KEY;
 const KUBERNETES_INGRESS_KEY = kubernetesBandwidthKey('ingress');
 const KUBERNETES_EGRESS_KEY = kubernetesBandwidthKey('egress');
 

@@ -79,7 +79,8 @@ export function parseDscp(input: string, options: ParseDscpOptions = {}): number
     const value = Number(text); // digits only, so leading zeros are harmless
     if (value <= DSCP_MAX) return value;
     // ParseUint(…, 8) fails above 255, and Calico then reports the string as an unknown name.
-    const calicoMessage = value <= 255 ? 'DSCP must be between 0 and 63' : `${text} is not a valid DSCP value`;
+    const calicoMessage =
+      value <= 255 ? 'DSCP must be between 0 and 63' : `${text} is not a valid DSCP value`;
     throw new DscpError(text, 'out-of-range', calicoMessage);
   }
 
@@ -101,7 +102,13 @@ export function dscpName(value: number): string | undefined {
   if (value % 8 === 0) return `CS${value / 8}`;
   const assuredClass = value >> 3;
   const dropPrecedence = (value & 7) >> 1;
-  if (assuredClass >= 1 && assuredClass <= 4 && (value & 1) === 0 && dropPrecedence >= 1 && dropPrecedence <= 3) {
+  if (
+    assuredClass >= 1 &&
+    assuredClass <= 4 &&
+    (value & 1) === 0 &&
+    dropPrecedence >= 1 &&
+    dropPrecedence <= 3
+  ) {
     return `AF${assuredClass}${dropPrecedence}`;
   }
   return undefined;

@@ -3,7 +3,37 @@ export * from './quantity';
 export * from './dscp';
 export * from './naming';
 export { calicoTbf, tcTbf } from './tbf-values';
-export { desiredState, tbfFor, ifbDeletion, NETQOS_TBF_HANDLE, NETQOS_IFB_GROUP, NETQOS_DOOMED_GROUP, COOKIE_PREFIX, Role, PRIORITY, type TbfProfile, type DesiredState } from './policy';
+export {
+  desiredState,
+  tbfFor,
+  ifbDeletion,
+  NETQOS_TBF_HANDLE,
+  NETQOS_IFB_GROUP,
+  NETQOS_DOOMED_GROUP,
+  COOKIE_PREFIX,
+  Role,
+  PRIORITY,
+  type TbfProfile,
+  type DesiredState,
+} from './policy';
 export { QosConflictError } from './reconcile';
-export { applyQos, applyQosSync, planQos, planQosSync, clearQos, clearQosSync, readQos, readQosSync } from './qos';
-export type { QosTarget, QosInterface, QosOptions, QosPlan, QosApplyResult, TargetPlan, QosStatus, DirectionStatus } from './qos';
+export {
+  applyQos,
+  applyQosSync,
+  planQos,
+  planQosSync,
+  clearQos,
+  clearQosSync,
+  readQos,
+  readQosSync,
+} from './qos';
+export type {
+  QosTarget,
+  QosInterface,
+  QosOptions,
+  QosPlan,
+  QosApplyResult,
+  TargetPlan,
+  QosStatus,
+  DirectionStatus,
+} from './qos';

@@ -53,7 +53,11 @@ export function ifbNameFor(ifname: string): string {
   const known = ifbNames.get(ifname);
   if (known !== undefined) return known;
   requireInterfaceName(ifname);
-  return ifbNames.set(ifname, NETQOS_IFB_PREFIX + hexDigest('sha256', ifname).slice(0, MAX_INTERFACE_NAME_LENGTH - NETQOS_IFB_PREFIX.length));
+  return ifbNames.set(
+    ifname,
+    NETQOS_IFB_PREFIX +
+      hexDigest('sha256', ifname).slice(0, MAX_INTERFACE_NAME_LENGTH - NETQOS_IFB_PREFIX.length),
+  );
 }
 const ifbNames = new BoundedCache<string, string>(65536);
 
@@ -74,6 +78,10 @@ export function calicoIfbName(ifname: string): string {
  * Calico's host-side interface for a pod (VethNameForWorkload): prefix + the first 11 hex digits
  * of sha1("<namespace>.<pod>"). With the default "cali" prefix that is 15 characters.
  */
-export function calicoInterfaceName(namespace: string, podName: string, prefix = CALICO_INTERFACE_PREFIX): string {
+export function calicoInterfaceName(
+  namespace: string,
+  podName: string,
+  prefix = CALICO_INTERFACE_PREFIX,
+): string {
   return prefix + hexDigest('sha1', `${namespace}.${podName}`).slice(0, 11);
 }

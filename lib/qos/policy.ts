@@ -13,7 +13,13 @@
  * rest; an action dump alone says which interface and role each action serves.
  */
 import type { Filter, PoliceAction, TbfQdisc, U32Filter, Action, Operation } from '../netlink';
-import { AnnotationError, calicoQosKey, type AnnotationProblem, type DirectionQos, type QosSpec } from './annotations';
+import {
+  AnnotationError,
+  calicoQosKey,
+  type AnnotationProblem,
+  type DirectionQos,
+  type QosSpec,
+} from './annotations';
 import { dscpToPriority } from './dscp';
 import { ifbNameFor } from './naming';
 import { calicoTbf } from './tbf-values';
@@ -88,9 +94,21 @@ export function tbfFor(dev: string, qos: DirectionQos, options: PolicyOptions): 
   if (!qos.bandwidth) return undefined;
   const frame = options.mtu + ETHERNET_HEADER;
   // Built field by field, without object spreads: this runs for every pod of every reconcile.
-  const tbf = { kind: 'tbf', dev, parent: 'root', handle: NETQOS_TBF_HANDLE, rate: qos.bandwidth } as TbfQdisc & { burst?: number; bufferTicks?: number; limit: number };
+  const tbf = {
+    kind: 'tbf',
+    dev,
+    parent: 'root',
+    handle: NETQOS_TBF_HANDLE,
+    rate: qos.bandwidth,
+  } as TbfQdisc & { burst?: number; bufferTicks?: number; limit: number };
   if (options.profile === 'calico') {
-    const v = calicoTbf({ rateBps: qos.bandwidth, burstBits: qos.burst ?? 4294967296, peakrateBps: qos.peakrate, minburstBytes: qos.minburst, mtu: options.mtu });
+    const v = calicoTbf({
+      rateBps: qos.bandwidth,
+      burstBits: qos.burst ?? 4294967296,
+      peakrateBps: qos.peakrate,
+      minburstBytes: qos.minburst,
+      mtu: options.mtu,
+    });
     tbf.bufferTicks = v.buffer;
     tbf.limit = v.limit;
     if (v.peakrate) {
@@ -100,23 +118,34 @@ export function tbfFor(dev: string, qos: DirectionQos, options: PolicyOptions): 
     return tbf;
   }
   const rateBytes = Math.floor(qos.bandwidth / 8);
-  tbf.burst = qos.burst !== undefined
-    ? Math.ceil(qos.burst / 8)
-    : Math.max(Math.ceil((rateBytes * DEFAULT_BURST_MS) / 1000), DEFAULT_BURST_FRAMES * frame);
+  tbf.burst =
+    qos.burst !== undefined
+      ? Math.ceil(qos.burst / 8)
+      : Math.max(Math.ceil((rateBytes * DEFAULT_BURST_MS) / 1000), DEFAULT_BURST_FRAMES * frame);
   // tc's formula: limit = rate x latency + burst (with a peak rate, the smaller of that and
   // peak x latency + minburst).
   tbf.limit = Math.floor((rateBytes * LATENCY_US) / 1e6 + tbf.burst!);
   if (qos.peakrate) {
     tbf.peakrate = qos.peakrate;
     tbf.minburst = Math.max(qos.minburst ?? 0, frame);
-    tbf.limit = Math.min(tbf.limit, Math.floor((Math.floor(qos.peakrate / 8) * LATENCY_US) / 1e6 + tbf.minburst));
+    tbf.limit = Math.min(
+      tbf.limit,
+      Math.floor((Math.floor(qos.peakrate / 8) * LATENCY_US) / 1e6 + tbf.minburst),
+    );
   }
   return tbf;
 }
 
 function police(qos: DirectionQos, conform: 'ok' | 'pipe', cookie: string): PoliceAction | undefined {
   if (!qos.packetRate) return undefined;
-  return { kind: 'police', pktRate: qos.packetRate, pktBurst: qos.packetBurst ?? 5, conform, exceed: 'drop', cookie };
+  return {
+    kind: 'police',
+    pktRate: qos.packetRate,
+    pktBurst: qos.packetBurst ?? 5,
+    conform,
+    exceed: 'drop',
+    cookie,
+  };
 }
 
 /** pedit keys writing `dscp` into the DS field and keeping ECN (tc's `retain 0xfc`). */
@@ -124,8 +153,18 @@ export function dscpActions(dscp: number, family: 4 | 6, cookie: string): Action
   const tos = dscp << 2;
   const edit: Action =
     family === 4
-      ? { kind: 'pedit', keys: [{ htype: 'ipv4', cmd: 'set', offset: 0, value: tos << 16, mask: ~(0xfc << 16) >>> 0 }], control: 'pipe', cookie }
-      : { kind: 'pedit', keys: [{ htype: 'ipv6', cmd: 'set', offset: 0, value: tos << 20, mask: ~(0xfc << 20) >>> 0 }], control: 'pipe', cookie };
+      ? {
+          kind: 'pedit',
+          keys: [{ htype: 'ipv4', cmd: 'set', offset: 0, value: tos << 16, mask: ~(0xfc << 16) >>> 0 }],
+          control: 'pipe',
+          cookie,
+        }
+      : {
+          kind: 'pedit',
+          keys: [{ htype: 'ipv6', cmd: 'set', offset: 0, value: tos << 20, mask: ~(0xfc << 20) >>> 0 }],
+          control: 'pipe',
+          cookie,
+        };
   const actions: Action[] = [edit];
   if (family === 4) actions.push({ kind: 'csum', update: ['ipv4h'], control: 'pipe', cookie });
   actions.push({ kind: 'skbedit', priority: dscpToPriority(dscp), control: 'continue', cookie });
@@ -141,7 +180,11 @@ export const MAX_BUCKET_SECONDS = 0xffffffff / (15.625 * 1e6);
  * it to the longest the kernel holds and says so (Calico's own 4Gi-bit default is such a bucket
  * below 15.6 Mbit/s). The calico TBF profile sends Calico's saturated tick counts instead.
  */
-export function checkBuckets(spec: QosSpec, profile: TbfProfile | undefined, mode: 'strict' | 'calico' = 'strict'): string[] {
+export function checkBuckets(
+  spec: QosSpec,
+  profile: TbfProfile | undefined,
+  mode: 'strict' | 'calico' = 'strict',
+): string[] {
   if (profile === 'calico') return [];
   const problems: AnnotationProblem[] = [];
   for (const direction of ['ingress', 'egress'] as const) {
@@ -159,14 +202,26 @@ export function checkBuckets(spec: QosSpec, profile: TbfProfile | undefined, mod
     if (mode === 'calico') qos.burst = longest;
   }
   if (problems.length && mode === 'strict') throw new AnnotationError(problems);
-  return problems.map((p) => `${p.message}: using ${spec[p.key.includes('ingress') ? 'ingress' : 'egress'].burst}`);
+  return problems.map(
+    (p) => `${p.message}: using ${spec[p.key.includes('ingress') ? 'ingress' : 'egress'].burst}`,
+  );
 }
 
 export function desiredState(ifname: string, spec: QosSpec, options: PolicyOptions): DesiredState {
   checkBuckets(spec, options.profile);
   const filters = new Map<Role, U32Filter>();
-  const u32 = (role: Role, parent: 'ingress' | 'egress', protocol: Filter['protocol'], actions: Action[]): U32Filter => ({
-    kind: 'u32', dev: ifname, parent, priority: PRIORITY[role], protocol, actions,
+  const u32 = (
+    role: Role,
+    parent: 'ingress' | 'egress',
+    protocol: Filter['protocol'],
+    actions: Action[],
+  ): U32Filter => ({
+    kind: 'u32',
+    dev: ifname,
+    parent,
+    priority: PRIORITY[role],
+    protocol,
+    actions,
   });
 
   const rootTbf = tbfFor(ifname, spec.ingress, options);
@@ -174,8 +229,24 @@ export function desiredState(ifname: string, spec: QosSpec, options: PolicyOptio
   if (toPod) filters.set(Role.ToPod, u32(Role.ToPod, 'egress', 'all', [toPod]));
 
   if (spec.egress.dscp !== undefined) {
-    filters.set(Role.DscpIpv4, u32(Role.DscpIpv4, 'ingress', 'ip', dscpActions(spec.egress.dscp, 4, cookieFor(Role.DscpIpv4, options.ifindex))));
-    filters.set(Role.DscpIpv6, u32(Role.DscpIpv6, 'ingress', 'ipv6', dscpActions(spec.egress.dscp, 6, cookieFor(Role.DscpIpv6, options.ifindex))));
+    filters.set(
+      Role.DscpIpv4,
+      u32(
+        Role.DscpIpv4,
+        'ingress',
+        'ip',
+        dscpActions(spec.egress.dscp, 4, cookieFor(Role.DscpIpv4, options.ifindex)),
+      ),
+    );
+    filters.set(
+      Role.DscpIpv6,
+      u32(
+        Role.DscpIpv6,
+        'ingress',
+        'ipv6',
+        dscpActions(spec.egress.dscp, 6, cookieFor(Role.DscpIpv6, options.ifindex)),
+      ),
+    );
   }
 
   let ifb: DesiredState['ifb'];

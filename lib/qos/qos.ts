@@ -1,12 +1,36 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
-import { openNetlink, type NetlinkHandle, type Operation, type Stats, type ApplyResult, type FilterState, type QdiscState, type DumpPlan, type Snapshot, type TcMirror } from '../netlink';
-import { AnnotationError, parseAnnotations, qosEntries, sameQosEntries, type AnnotationMode, type QosSpec } from './annotations';
+import {
+  openNetlink,
+  type NetlinkHandle,
+  type Operation,
+  type Stats,
+  type ApplyResult,
+  type FilterState,
+  type QdiscState,
+  type DumpPlan,
+  type Snapshot,
+  type TcMirror,
+} from '../netlink';
+import {
+  AnnotationError,
+  parseAnnotations,
+  qosEntries,
+  sameQosEntries,
+  type AnnotationMode,
+  type QosSpec,
+} from './annotations';
 import { BoundedCache } from './bounded-cache';
 import { ifbNameFor } from './naming';
 import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
-import { interfaceState, planReadInterfaces, planReadMirroredWithStats, isOwnTbf, type InterfaceState } from './state';
+import {
+  interfaceState,
+  planReadInterfaces,
+  planReadMirroredWithStats,
+  isOwnTbf,
+  type InterfaceState,
+} from './state';
 
 export interface QosTarget {
   /** The pod's host-side interface (Calico: cali..., the CNI plugin: the veth peer). */
@@ -61,14 +85,21 @@ const parsedCache = new BoundedCache<string, Parsed>(4096);
  * The same by annotations object, checked entry by entry (callers such as the agent pass the
  * same objects pass after pass, and may have changed them): no key to build on a hit.
  */
-const parsedFor = new WeakMap<object, { mode?: AnnotationMode; profile?: TbfProfile; entries: string[]; parsed: Parsed }>();
+const parsedFor = new WeakMap<
+  object,
+  { mode?: AnnotationMode; profile?: TbfProfile; entries: string[]; parsed: Parsed }
+>();
 
 function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed {
   const annotations = t.annotations;
   const seen = annotations && typeof annotations === 'object' ? parsedFor.get(annotations) : undefined;
-  if (seen && seen.mode === mode && seen.profile === profile && sameQosEntries(annotations, seen.entries)) return seen.parsed;
+  if (seen && seen.mode === mode && seen.profile === profile && sameQosEntries(annotations, seen.entries))
+    return seen.parsed;
   const entries = qosEntries(annotations);
-  const key = entries === undefined ? undefined : `${mode ?? 'strict'}|${profile ?? 'netqos'}|${JSON.stringify(entries)}`;
+  const key =
+    entries === undefined
+      ? undefined
+      : `${mode ?? 'strict'}|${profile ?? 'netqos'}|${JSON.stringify(entries)}`;
   let parsed = key === undefined ? undefined : parsedCache.get(key);
   if (!parsed) {
     const result = parseAnnotations(annotations, { mode });
@@ -76,7 +107,8 @@ function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfPr
     parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
     if (key !== undefined) parsedCache.set(key, parsed);
   }
-  if (entries !== undefined && annotations && typeof annotations === 'object') parsedFor.set(annotations, { mode, profile, entries, parsed });
+  if (entries !== undefined && annotations && typeof annotations === 'object')
+    parsedFor.set(annotations, { mode, profile, entries, parsed });
   return parsed;
 }
 
@@ -87,14 +119,23 @@ function freezeSpec(spec: QosSpec): QosSpec {
 }
 
 /** Parses every target's annotations first, so one bad pod stops the call before any change. */
-function parseAll(targets: readonly QosTarget[], mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed[] {
+function parseAll(
+  targets: readonly QosTarget[],
+  mode: AnnotationMode | undefined,
+  profile: TbfProfile | undefined,
+): Parsed[] {
   const problems: AnnotationError['problems'][number][] = [];
   const parsed = targets.map((t) => {
     try {
       return parseOne(t, mode, profile);
     } catch (e) {
       if (!(e instanceof AnnotationError)) throw e;
-      problems.push(...e.problems.map((p) => ({ ...p, message: targets.length > 1 ? `${t.ifname}: ${p.message}` : p.message })));
+      problems.push(
+        ...e.problems.map((p) => ({
+          ...p,
+          message: targets.length > 1 ? `${t.ifname}: ${p.message}` : p.message,
+        })),
+      );
       return undefined;
     }
   });
@@ -133,7 +174,14 @@ type States = { get(ifname: string): InterfaceState; mirror?: TcMirror };
  * Plans one namespace's targets from the interfaces' states; returns the operations and the
  * states it looked at (the snapshot an atomic apply restores).
  */
-function planGroup(targets: readonly QosTarget[], indexes: number[], parsed: Parsed[], states: States, options: QosOptions, plans: TargetPlan[]): { operations: Operation[]; read: InterfaceState[] } {
+function planGroup(
+  targets: readonly QosTarget[],
+  indexes: number[],
+  parsed: Parsed[],
+  states: States,
+  options: QosOptions,
+  plans: TargetPlan[],
+): { operations: Operation[]; read: InterfaceState[] } {
   const phases: Phases = emptyPhases();
   const read: InterfaceState[] = [];
   const mirror = states.mirror;
@@ -145,7 +193,13 @@ function planGroup(targets: readonly QosTarget[], indexes: number[], parsed: Par
   for (const i of indexes) {
     const t = targets[i];
     const p = parsed[i];
-    const plan: TargetPlan = { ifname: t.ifname, netns: t.netns, spec: p.spec, warnings: p.warnings.length ? [...p.warnings] : [], operations: [] };
+    const plan: TargetPlan = {
+      ifname: t.ifname,
+      netns: t.netns,
+      spec: p.spec,
+      warnings: p.warnings.length ? [...p.warnings] : [],
+      operations: [],
+    };
     plans[i] = plan;
     let now: InSync | undefined;
     if (verified && p.key !== undefined) {
@@ -160,7 +214,15 @@ function planGroup(targets: readonly QosTarget[], indexes: number[], parsed: Par
     const state = states.get(t.ifname);
     read.push(state);
     const own = emptyPhases();
-    reconcile(desiredState(t.ifname, p.spec, { profile: options.profile, mtu: state.link?.mtu ?? 1500, ifindex: state.link?.index ?? 0 }), state, own);
+    reconcile(
+      desiredState(t.ifname, p.spec, {
+        profile: options.profile,
+        mtu: state.link?.mtu ?? 1500,
+        ifindex: state.link?.index ?? 0,
+      }),
+      state,
+      own,
+    );
     plan.operations = flatten(own);
     if (now && plan.operations.length === 0) verified!.set(t.ifname, now);
     for (const k of Object.keys(phases) as (keyof Phases)[]) (phases[k] as unknown[]).push(...own[k]);
@@ -178,7 +240,15 @@ function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]):
 
 /** What the pipeline needs from the kernel next: a read or a batch. */
 type ReadStep = { kind: 'read'; nl: NetlinkHandle; plan: DumpPlan<unknown> };
-type Step = ReadStep | { kind: 'apply'; nl: NetlinkHandle; operations: Operation[]; snapshot: Snapshot; interfaces: Map<string, number> };
+type Step =
+  | ReadStep
+  | {
+      kind: 'apply';
+      nl: NetlinkHandle;
+      operations: Operation[];
+      snapshot: Snapshot;
+      interfaces: Map<string, number>;
+    };
 
 /** The interfaces the read found, by name: the batch need not look them up again. */
 function interfacesOf(states: readonly InterfaceState[]): Map<string, number> {
@@ -210,7 +280,12 @@ function snapshotOf(states: readonly InterfaceState[]): Snapshot {
  * Parse, read, diff and (when `send`) apply, namespace by namespace. A generator, so the
  * Promise and the blocking drivers below share every step but the kernel calls.
  */
-function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boolean, opened: NetlinkHandle[]): Generator<Step, QosApplyResult, unknown> {
+function* pipeline(
+  targets: readonly QosTarget[],
+  options: QosOptions,
+  send: boolean,
+  opened: NetlinkHandle[],
+): Generator<Step, QosApplyResult, unknown> {
   const parsed = parseAll(targets, options.mode, options.profile);
   const plans: TargetPlan[] = new Array(targets.length);
   const batches: QosPlan['batches'] = [];
@@ -226,26 +301,46 @@ function* pipeline(targets: readonly QosTarget[], options: QosOptions, send: boo
       yield { kind: 'read', nl, plan: mirror.plan() };
       states = { get: (ifname) => interfaceState(mirror, ifname), mirror };
     } else {
-      const read = (yield { kind: 'read', nl, plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)) }) as Map<string, InterfaceState>;
+      const read = (yield {
+        kind: 'read',
+        nl,
+        plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)),
+      }) as Map<string, InterfaceState>;
       states = { get: (ifname) => read.get(ifname)! };
     }
     const { operations, read } = planGroup(targets, indexes, parsed, states, options, plans);
     batches.push({ netns: netns || undefined, operations });
     if (send && operations.length) {
-      sent += ((yield { kind: 'apply', nl, operations, snapshot: snapshotOf(read), interfaces: interfacesOf(read) }) as ApplyResult).count;
+      sent += (
+        (yield {
+          kind: 'apply',
+          nl,
+          operations,
+          snapshot: snapshotOf(read),
+          interfaces: interfacesOf(read),
+        }) as ApplyResult
+      ).count;
     }
   }
   return { targets: plans, batches, sent };
 }
 
-async function run(targets: readonly QosTarget[], options: QosOptions, send: boolean): Promise<QosApplyResult> {
+async function run(
+  targets: readonly QosTarget[],
+  options: QosOptions,
+  send: boolean,
+): Promise<QosApplyResult> {
   const opened: NetlinkHandle[] = [];
   try {
     const steps = pipeline(targets, options, send, opened);
     let step = steps.next();
     while (!step.done) {
       const s = step.value;
-      step = steps.next(s.kind === 'read' ? await s.nl.read(s.plan) : await s.nl.apply(s.operations, { atomic: true, snapshot: s.snapshot, interfaces: s.interfaces }));
+      step = steps.next(
+        s.kind === 'read'
+          ? await s.nl.read(s.plan)
+          : await s.nl.apply(s.operations, { atomic: true, snapshot: s.snapshot, interfaces: s.interfaces }),
+      );
     }
     return step.value;
   } finally {
@@ -260,7 +355,11 @@ function runSync(targets: readonly QosTarget[], options: QosOptions, send: boole
     let step = steps.next();
     while (!step.done) {
       const s = step.value;
-      step = steps.next(s.kind === 'read' ? s.nl.readSync(s.plan) : s.nl.applySync(s.operations, { atomic: true, snapshot: s.snapshot, interfaces: s.interfaces }));
+      step = steps.next(
+        s.kind === 'read'
+          ? s.nl.readSync(s.plan)
+          : s.nl.applySync(s.operations, { atomic: true, snapshot: s.snapshot, interfaces: s.interfaces }),
+      );
     }
     return step.value;
   } finally {
@@ -289,13 +388,28 @@ export function planQosSync(targets: readonly QosTarget[], options: QosOptions =
 /** Removes every netqos object from the interfaces (other tools' objects stay). */
 /** An interface, or several, to read or clear. */
 export type QosInterface = Omit<QosTarget, 'annotations'>;
-const list = (t: QosInterface | readonly QosInterface[]) => (Array.isArray(t) ? t : [t]) as readonly QosInterface[];
+const list = (t: QosInterface | readonly QosInterface[]) =>
+  (Array.isArray(t) ? t : [t]) as readonly QosInterface[];
 
-export function clearQos(targets: QosInterface | readonly QosInterface[], options: QosOptions = {}): Promise<QosApplyResult> {
-  return run(list(targets).map((t) => ({ ...t, annotations: {} })), options, true);
+export function clearQos(
+  targets: QosInterface | readonly QosInterface[],
+  options: QosOptions = {},
+): Promise<QosApplyResult> {
+  return run(
+    list(targets).map((t) => ({ ...t, annotations: {} })),
+    options,
+    true,
+  );
 }
-export function clearQosSync(targets: QosInterface | readonly QosInterface[], options: QosOptions = {}): QosApplyResult {
-  return runSync(list(targets).map((t) => ({ ...t, annotations: {} })), options, true);
+export function clearQosSync(
+  targets: QosInterface | readonly QosInterface[],
+  options: QosOptions = {},
+): QosApplyResult {
+  return runSync(
+    list(targets).map((t) => ({ ...t, annotations: {} })),
+    options,
+    true,
+  );
 }
 
 export interface DirectionStatus {
@@ -329,33 +443,67 @@ export interface QosStatus {
 
 function tbfStatus(q: QdiscState | undefined): DirectionStatus {
   if (!isOwnTbf(q)) return {};
-  const t = q as QdiscState & { rate: number; burst: number; limit: number; peakrate?: number; minburst?: number };
-  return { bandwidth: t.rate, burst: t.burst, limit: t.limit, peakrate: t.peakrate, minburst: t.minburst, shaper: t.stats };
+  const t = q as QdiscState & {
+    rate: number;
+    burst: number;
+    limit: number;
+    peakrate?: number;
+    minburst?: number;
+  };
+  return {
+    bandwidth: t.rate,
+    burst: t.burst,
+    limit: t.limit,
+    peakrate: t.peakrate,
+    minburst: t.minburst,
+    shaper: t.stats,
+  };
 }
 
 function policeStatus(f: FilterState | undefined): DirectionStatus {
-  const p = f?.actions?.find((a) => a.kind === 'police') as { pktRate?: number; pktBurst?: number; stats?: Stats } | undefined;
+  const p = f?.actions?.find((a) => a.kind === 'police') as
+    { pktRate?: number; pktBurst?: number; stats?: Stats } | undefined;
   return p ? { packetRate: p.pktRate, packetBurst: p.pktBurst, policer: p.stats } : {};
 }
 
 function statusOf(target: QosInterface, s: InterfaceState): QosStatus {
-  const pedit = s.own.get(Role.DscpIpv4)?.actions?.find((a) => a.kind === 'pedit') as { keys?: { value: number }[] } | undefined;
+  const pedit = s.own.get(Role.DscpIpv4)?.actions?.find((a) => a.kind === 'pedit') as
+    { keys?: { value: number }[] } | undefined;
   const dscp = pedit?.keys?.[0] ? (pedit.keys[0].value >>> 18) & 0x3f : undefined;
-  const strip = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const strip = <T extends object>(o: T): T =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   return {
     ifname: target.ifname,
     netns: target.netns,
     exists: !!s.link,
     ingress: strip({ ...tbfStatus(s.root), ...policeStatus(s.own.get(Role.ToPod)) }),
-    egress: strip({ ...tbfStatus(s.ifb?.root), ...policeStatus(s.own.get(Role.FromPod)), ifb: s.ifb?.link.name, dscp }),
-    foreign: strip({ root: s.root && !isOwnTbf(s.root) && s.root.handle !== '0:' ? `${s.root.kind} ${s.root.handle}` : undefined, filters: s.foreign.length }),
+    egress: strip({
+      ...tbfStatus(s.ifb?.root),
+      ...policeStatus(s.own.get(Role.FromPod)),
+      ifb: s.ifb?.link.name,
+      dscp,
+    }),
+    foreign: strip({
+      root:
+        s.root && !isOwnTbf(s.root) && s.root.handle !== '0:' ? `${s.root.kind} ${s.root.handle}` : undefined,
+      filters: s.foreign.length,
+    }),
   };
 }
 
 /** The QoS in force on interfaces, read back from the kernel, with statistics. */
-export async function readQos(target: QosInterface, options?: Pick<QosOptions, 'handles'>): Promise<QosStatus>;
-export async function readQos(targets: readonly QosInterface[], options?: Pick<QosOptions, 'handles'>): Promise<QosStatus[]>;
-export async function readQos(input: QosInterface | readonly QosInterface[], options: Pick<QosOptions, 'handles'> = {}): Promise<QosStatus | QosStatus[]> {
+export async function readQos(
+  target: QosInterface,
+  options?: Pick<QosOptions, 'handles'>,
+): Promise<QosStatus>;
+export async function readQos(
+  targets: readonly QosInterface[],
+  options?: Pick<QosOptions, 'handles'>,
+): Promise<QosStatus[]>;
+export async function readQos(
+  input: QosInterface | readonly QosInterface[],
+  options: Pick<QosOptions, 'handles'> = {},
+): Promise<QosStatus | QosStatus[]> {
   const opened: NetlinkHandle[] = [];
   try {
     const steps = readSteps(list(input), options, opened);
@@ -368,8 +516,14 @@ export async function readQos(input: QosInterface | readonly QosInterface[], opt
 }
 
 export function readQosSync(target: QosInterface, options?: Pick<QosOptions, 'handles'>): QosStatus;
-export function readQosSync(targets: readonly QosInterface[], options?: Pick<QosOptions, 'handles'>): QosStatus[];
-export function readQosSync(input: QosInterface | readonly QosInterface[], options: Pick<QosOptions, 'handles'> = {}): QosStatus | QosStatus[] {
+export function readQosSync(
+  targets: readonly QosInterface[],
+  options?: Pick<QosOptions, 'handles'>,
+): QosStatus[];
+export function readQosSync(
+  input: QosInterface | readonly QosInterface[],
+  options: Pick<QosOptions, 'handles'> = {},
+): QosStatus | QosStatus[] {
   const opened: NetlinkHandle[] = [];
   try {
     const steps = readSteps(list(input), options, opened);
@@ -381,12 +535,19 @@ export function readQosSync(input: QosInterface | readonly QosInterface[], optio
   }
 }
 
-function* readSteps(targets: readonly QosInterface[], options: Pick<QosOptions, 'handles'>, opened: NetlinkHandle[]): Generator<ReadStep, QosStatus[], unknown> {
+function* readSteps(
+  targets: readonly QosInterface[],
+  options: Pick<QosOptions, 'handles'>,
+  opened: NetlinkHandle[],
+): Generator<ReadStep, QosStatus[], unknown> {
   const out: QosStatus[] = new Array(targets.length);
   for (const [netns, indexes] of byNamespace(targets as QosTarget[])) {
     const nl = handleFor(netns, options, opened);
     const ifnames = indexes.map((i) => targets[i].ifname);
-    const plan = nl.mirror && !nl.mirror.busy ? planReadMirroredWithStats(nl.mirror, ifnames) : planReadInterfaces(ifnames);
+    const plan =
+      nl.mirror && !nl.mirror.busy
+        ? planReadMirroredWithStats(nl.mirror, ifnames)
+        : planReadInterfaces(ifnames);
     const states = (yield { kind: 'read', nl, plan }) as Map<string, InterfaceState>;
     for (const i of indexes) out[i] = statusOf(targets[i], states.get(targets[i].ifname)!);
   }

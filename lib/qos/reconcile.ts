@@ -9,7 +9,10 @@ import { ifbDeletion, NETQOS_IFB_GROUP, NETQOS_TBF_HANDLE, Role, type DesiredSta
 import { isOwnTbf, type InterfaceState } from './state';
 
 export class QosConflictError extends Error {
-  constructor(readonly ifname: string, message: string) {
+  constructor(
+    readonly ifname: string,
+    message: string,
+  ) {
     super(`${ifname}: ${message}`);
     this.name = 'QosConflictError';
   }
@@ -25,7 +28,13 @@ export interface Phases {
 }
 
 export const emptyPhases = (): Phases => ({ links: [], changes: [], removals: [], cleanup: [], ifbs: [] });
-export const flatten = (p: Phases): Operation[] => [...p.links, ...p.changes, ...p.removals, ...p.cleanup, ...ifbDeletion(p.ifbs)];
+export const flatten = (p: Phases): Operation[] => [
+  ...p.links,
+  ...p.changes,
+  ...p.removals,
+  ...p.cleanup,
+  ...ifbDeletion(p.ifbs),
+];
 
 const TICK_IN_USEC = 15.625;
 
@@ -37,7 +46,13 @@ function expectedBurst(want: TbfQdisc): number | undefined {
 
 export function sameTbf(want: TbfQdisc, have: QdiscState | undefined): boolean {
   if (!have || have.kind !== 'tbf' || have.handle !== NETQOS_TBF_HANDLE) return false;
-  const h = have as QdiscState & { rate: number; burst: number; limit: number; peakrate?: number; minburst?: number };
+  const h = have as QdiscState & {
+    rate: number;
+    burst: number;
+    limit: number;
+    peakrate?: number;
+    minburst?: number;
+  };
   // One tick's worth of bytes is the resolution of what the kernel reports.
   const slack = (rate: number) => Math.ceil(((rate / 8) * 64) / 1e9) + 1;
   const close = (a: number | undefined, b: number | undefined, rate: number) =>
@@ -58,7 +73,9 @@ export function covers(want: unknown, have: unknown): boolean {
   }
   if (want && typeof want === 'object') {
     if (!have || typeof have !== 'object') return false;
-    return Object.entries(want).every(([k, v]) => v === undefined || covers(v, (have as Record<string, unknown>)[k]));
+    return Object.entries(want).every(
+      ([k, v]) => v === undefined || covers(v, (have as Record<string, unknown>)[k]),
+    );
   }
   // skbedit reads its priority back as "MAJ:MIN".
   if (typeof want === 'number' && typeof have === 'string' && /^[0-9a-f]+:[0-9a-f]*$/.test(have)) {
@@ -85,20 +102,31 @@ export function reconcile(want: DesiredState, have: InterfaceState, out: Phases)
   if (!have.link) throw new QosConflictError(dev, 'the interface does not exist');
 
   // 1. The IFB for egress shaping.
-  if (want.ifb && !have.ifb) out.links.push({ op: 'add', link: { kind: 'ifb', name: want.ifb.name, mtu: want.ifb.mtu, up: true, group: NETQOS_IFB_GROUP } });
+  if (want.ifb && !have.ifb)
+    out.links.push({
+      op: 'add',
+      link: { kind: 'ifb', name: want.ifb.name, mtu: want.ifb.mtu, up: true, group: NETQOS_IFB_GROUP },
+    });
 
   // 2. TBFs, in place; the hook qdisc; filters.
-  if (want.ifb && !sameTbf(want.ifb.tbf, have.ifb?.root)) out.changes.push({ op: 'replace', qdisc: want.ifb.tbf });
+  if (want.ifb && !sameTbf(want.ifb.tbf, have.ifb?.root))
+    out.changes.push({ op: 'replace', qdisc: want.ifb.tbf });
   if (want.rootTbf && !sameTbf(want.rootTbf, have.root)) {
     if (have.root && !isOwnTbf(have.root) && have.root.handle !== '0:') {
-      throw new QosConflictError(dev, `the root qdisc ${have.root.kind} ${have.root.handle} belongs to another tool; netqos replaces only the kernel's default or its own (handle ${NETQOS_TBF_HANDLE})`);
+      throw new QosConflictError(
+        dev,
+        `the root qdisc ${have.root.kind} ${have.root.handle} belongs to another tool; netqos replaces only the kernel's default or its own (handle ${NETQOS_TBF_HANDLE})`,
+      );
     }
     out.changes.push({ op: 'replace', qdisc: want.rootTbf });
   }
   const needsEgressHook = [...want.filters.values()].some((f) => f.parent === 'egress');
   if (want.filters.size && !have.hook) out.changes.push({ op: 'add', qdisc: { dev, kind: 'clsact' } });
   if (needsEgressHook && have.hook?.kind === 'ingress') {
-    throw new QosConflictError(dev, 'a packet rate to the pod needs the clsact egress hook, but the interface has an ingress qdisc that another tool added');
+    throw new QosConflictError(
+      dev,
+      'a packet rate to the pod needs the clsact egress hook, but the interface has an ingress qdisc that another tool added',
+    );
   }
   for (const [role, f] of want.filters) {
     const current = have.own.get(role);
@@ -115,8 +143,10 @@ export function reconcile(want: DesiredState, have: InterfaceState, out: Phases)
   }
 
   // 3. What is no longer wanted.
-  for (const [role, f] of have.own) if (!want.filters.has(role as Role)) out.removals.push(deleteFilter(f, have));
-  if (!want.rootTbf && isOwnTbf(have.root)) out.removals.push({ op: 'delete', qdisc: { dev, parent: 'root', handle: NETQOS_TBF_HANDLE } });
+  for (const [role, f] of have.own)
+    if (!want.filters.has(role as Role)) out.removals.push(deleteFilter(f, have));
+  if (!want.rootTbf && isOwnTbf(have.root))
+    out.removals.push({ op: 'delete', qdisc: { dev, parent: 'root', handle: NETQOS_TBF_HANDLE } });
 
   // 4. The IFB, and a clsact nobody uses any more.
   if (!want.ifb && have.ifb) out.ifbs.push(have.ifb.link.name);
@@ -131,9 +161,18 @@ export function reconcile(want: DesiredState, have: InterfaceState, out: Phases)
  * priority goes (u32 would otherwise leave its empty hash table behind).
  */
 function deleteFilter(f: FilterState, have: InterfaceState): Operation {
-  const shared = have.foreign.some((o) => o.parent === f.parent && o.priority === f.priority && o.protocol === f.protocol);
+  const shared = have.foreign.some(
+    (o) => o.parent === f.parent && o.priority === f.priority && o.protocol === f.protocol,
+  );
   return {
     op: 'delete',
-    filter: { dev: have.ifname, parent: f.parent, priority: f.priority, protocol: f.protocol as never, kind: 'u32', ...(shared ? { handle: f.handle } : {}) },
+    filter: {
+      dev: have.ifname,
+      parent: f.parent,
+      priority: f.priority,
+      protocol: f.protocol as never,
+      kind: 'u32',
+      ...(shared ? { handle: f.handle } : {}),
+    },
   };
 }

@@ -1,6 +1,14 @@
 // What an interface has now, read from the kernel and sorted into netqos's objects (by handle
 // 4e51: and action cookies) and everything else.
-import { HOOK_PARENTS, type DumpPlan, type DumpRequest, type FilterState, type LinkState, type QdiscState, type TcMirror } from '../netlink';
+import {
+  HOOK_PARENTS,
+  type DumpPlan,
+  type DumpRequest,
+  type FilterState,
+  type LinkState,
+  type QdiscState,
+  type TcMirror,
+} from '../netlink';
 import { COOKIE_PREFIX, NETQOS_TBF_HANDLE, Role } from './policy';
 import { ifbNameFor, isValidInterfaceName } from './naming';
 
@@ -26,7 +34,8 @@ export function isOwnTbf(q: QdiscState | undefined): boolean {
 
 /** Role and interface index from a netqos cookie; undefined for any other cookie. */
 export function parseCookie(cookie: string | undefined): { role: Role; ifindex: number } | undefined {
-  if (!cookie || !cookie.startsWith(COOKIE_PREFIX) || cookie.length !== COOKIE_PREFIX.length + 10) return undefined;
+  if (!cookie || !cookie.startsWith(COOKIE_PREFIX) || cookie.length !== COOKIE_PREFIX.length + 10)
+    return undefined;
   return { role: parseInt(cookie.slice(6, 8), 16) as Role, ifindex: parseInt(cookie.slice(8), 16) };
 }
 
@@ -41,7 +50,6 @@ export function roleOf(f: FilterState, ifindex: number): Role | undefined {
   }
   return undefined;
 }
-
 
 /** What reading an interface's state needs of its namespace: a fresh read, or a TcMirror. */
 export interface TcView {
@@ -112,7 +120,11 @@ class ReadView implements TcView {
 }
 
 /** Filters of interface `ifindex` as read, with `dev` and their redirects' targets named. */
-function named(filters: Raw[], ifindex: number, nameOf: (index: number) => string | undefined): FilterState[] {
+function named(
+  filters: Raw[],
+  ifindex: number,
+  nameOf: (index: number) => string | undefined,
+): FilterState[] {
   return filters.map((raw) => {
     const f = raw as unknown as FilterState;
     f.dev = nameOf(ifindex) ?? String(ifindex);
@@ -141,7 +153,8 @@ export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<st
     const link = view.link(ifname);
     if (!link || asked.has(link.index)) continue;
     asked.add(link.index);
-    for (const parent of HOOK_PARENTS[view.qdiscs(link.index).hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: link.index, parent });
+    for (const parent of HOOK_PARENTS[view.qdiscs(link.index).hook?.kind ?? ''] ?? [])
+      requests.push({ type: 'filter', dev: link.index, parent });
   }
   if (requests.length) {
     const replies = yield requests;
@@ -177,17 +190,24 @@ function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, Interfac
   const targets = new Set<number>();
   names.forEach((_, k) => {
     for (const f of [...replies[7 * k + 5], ...replies[7 * k + 6]]) {
-      for (const a of (f.actions as Raw[] | undefined) ?? []) if (a.kind === 'mirred' && typeof a.dev === 'number' && a.dev > 0 && !known.has(a.dev)) targets.add(a.dev);
+      for (const a of (f.actions as Raw[] | undefined) ?? [])
+        if (a.kind === 'mirred' && typeof a.dev === 'number' && a.dev > 0 && !known.has(a.dev))
+          targets.add(a.dev);
     }
   });
-  if (targets.size) for (const found of yield [...targets].map((dev): DumpRequest => ({ type: 'link', dev, optional: true }))) links.push(...found);
+  if (targets.size)
+    for (const found of yield [...targets].map((dev): DumpRequest => ({ type: 'link', dev, optional: true })))
+      links.push(...found);
   const view = new ReadView(links as unknown as LinkState[], qdiscs as unknown as QdiscState[]);
   names.forEach((ifname, k) => {
     const link = view.link(ifname);
     // A hook's filters only count when the hook qdisc is there (they went with it otherwise).
     const hook = link && view.qdiscs(link.index).hook;
     if (!link || !hook) return;
-    for (const [parent, i] of [['ingress', 5], ['egress', 6]] as const) {
+    for (const [parent, i] of [
+      ['ingress', 5],
+      ['egress', 6],
+    ] as const) {
       if ((HOOK_PARENTS[hook.kind] ?? []).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
     }
   });
@@ -195,7 +215,10 @@ function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, Interfac
 }
 
 /** The same from a mirror: it applies what the kernel announced, and reads only what that leaves in doubt. */
-export function* planReadMirrored(mirror: TcMirror, ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
+export function* planReadMirrored(
+  mirror: TcMirror,
+  ifnames: readonly string[],
+): DumpPlan<Map<string, InterfaceState>> {
   yield* mirror.plan();
   return statesOf(mirror, ifnames);
 }
@@ -205,15 +228,24 @@ export function* planReadMirrored(mirror: TcMirror, ifnames: readonly string[]):
  * mirror's, the counters come from one qdisc dump (the TBFs') and from the hooks of the
  * interfaces whose netqos filters police (the policers'), instead of every hook of every pod.
  */
-export function* planReadMirroredWithStats(mirror: TcMirror, ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
+export function* planReadMirroredWithStats(
+  mirror: TcMirror,
+  ifnames: readonly string[],
+): DumpPlan<Map<string, InterfaceState>> {
   yield* mirror.plan();
   const requests: { type: 'filter'; dev: number; parent: string }[] = [];
   const asked = new Set<number>();
   for (const ifname of ifnames) {
     const s = interfaceState(mirror, ifname);
-    if (!s.link || asked.has(s.link.index) || ![...s.own.values()].some((f) => f.actions?.some((a) => a.kind === 'police'))) continue;
+    if (
+      !s.link ||
+      asked.has(s.link.index) ||
+      ![...s.own.values()].some((f) => f.actions?.some((a) => a.kind === 'police'))
+    )
+      continue;
     asked.add(s.link.index);
-    for (const parent of HOOK_PARENTS[s.hook?.kind ?? ''] ?? []) requests.push({ type: 'filter', dev: s.link.index, parent });
+    for (const parent of HOOK_PARENTS[s.hook?.kind ?? ''] ?? [])
+      requests.push({ type: 'filter', dev: s.link.index, parent });
   }
   const [qdiscs, ...hooks] = yield [{ type: 'qdisc' }, ...requests];
   const roots = new Map<number, QdiscState>();
@@ -226,7 +258,10 @@ export function* planReadMirroredWithStats(mirror: TcMirror, ifnames: readonly s
   const filters = new Map<number, FilterState[]>();
   hooks.forEach((list, i) => {
     const dev = requests[i].dev;
-    filters.set(dev, [...(filters.get(dev) ?? []), ...named(list, dev, (index) => mirror.linkByIndex(index)?.name)]);
+    filters.set(dev, [
+      ...(filters.get(dev) ?? []),
+      ...named(list, dev, (index) => mirror.linkByIndex(index)?.name),
+    ]);
   });
   const live: TcView = {
     link: (name) => mirror.link(name),

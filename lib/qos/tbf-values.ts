@@ -81,13 +81,16 @@ function requireCount(name: string, value: number | undefined, optional = false)
 
 function requireTick(value: number | undefined): number {
   const tick = value ?? PSCHED_TICK_IN_USEC;
-  if (!Number.isFinite(tick) || tick <= 0) throw new TbfValuesError(`tickInUsec must be positive, got ${tick}`);
+  if (!Number.isFinite(tick) || tick <= 0)
+    throw new TbfValuesError(`tickInUsec must be positive, got ${tick}`);
   return tick;
 }
 
 function requireMtu(mtu: number | undefined): number {
   if (mtu === undefined) {
-    throw new TbfValuesError('mtu is required with a peak rate: minburst must hold a full frame (MTU+14 bytes)');
+    throw new TbfValuesError(
+      'mtu is required with a peak rate: minburst must hold a full frame (MTU+14 bytes)',
+    );
   }
   return requireCount('mtu', mtu);
 }
@@ -110,7 +113,8 @@ export function calicoTbf(input: TbfInput): TbfValues {
   const burstBytes = Math.floor(requireCount('burstBits', input.burstBits) / 8);
   const peakrateBps = requireCount('peakrateBps', input.peakrateBps, true);
   const minburstBytes = requireCount('minburstBytes', input.minburstBytes, true);
-  if (minburstBytes > MAX_UINT32) throw new TbfValuesError(`minburstBytes must fit in 32 bits, got ${minburstBytes}`);
+  if (minburstBytes > MAX_UINT32)
+    throw new TbfValuesError(`minburstBytes must fit in 32 bits, got ${minburstBytes}`);
 
   const timeToBurstUsec = saturateUint32((burstBytes * USEC_PER_SEC) / rateBytes);
   const buffer = saturateUint32(timeToBurstUsec * tick);
@@ -208,6 +212,7 @@ export function tickInUsecFromPsched(contents: string): number {
   if (fields.length < 3 || !fields.slice(0, 3).every((field) => /^[0-9a-fA-F]{1,8}$/.test(field))) {
     throw new TbfValuesError(`unexpected /proc/net/psched contents: ${JSON.stringify(contents)}`);
   }
+  // eslint-disable-next-line prefer-const -- ticksToUsec is adjusted below
   let [ticksToUsec, usecToTicks, clockResolution] = fields.slice(0, 3).map((field) => parseInt(field, 16));
   // Compatibility hack of the kernel for old tc binaries: 1000 means 1 at nanosecond resolution.
   if (clockResolution === 1_000_000_000) ticksToUsec = usecToTicks;

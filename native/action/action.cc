@@ -12,8 +12,8 @@ void encode_actions(Message& m, uint16_t type, const FieldReader& r) {
   size_t count = r.array_length("actions");
   if (count == 0) return;
   if (count > TCA_ACT_MAX_PRIO)
-    r.fail("actions", "has " + std::to_string(count) + " actions (at most " +
-                          std::to_string(TCA_ACT_MAX_PRIO) + ")");
+    r.fail("actions",
+           "has " + std::to_string(count) + " actions (at most " + std::to_string(TCA_ACT_MAX_PRIO) + ")");
   nlattr* list = m.nest_start(type);
   for (size_t i = 0; i < count; i++) {
     auto a = r.element("actions", i);
@@ -21,8 +21,8 @@ void encode_actions(Message& m, uint16_t type, const FieldReader& r) {
     if (!kind_name) a->fail("kind", "is required (" + action_kind_names() + ")");
     const ActionKind* kind = find_action_kind(*kind_name);
     if (!kind)
-      a->fail("kind", "\"" + *kind_name + "\" is not an action kind netqos knows (allowed: " +
-                          action_kind_names() + ")");
+      a->fail("kind", "\"" + *kind_name +
+                          "\" is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
     nlattr* slot = m.nest_start(static_cast<uint16_t>(i + 1));
     m.put_strz(TCA_ACT_KIND, kind->name);
     nlattr* options = m.nest_start(TCA_ACT_OPTIONS | NLA_F_NESTED);

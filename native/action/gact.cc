@@ -12,8 +12,7 @@ namespace netqos {
 namespace {
 
 void encode(Message& m, const FieldReader& r) {
-  if (!r.has("control"))
-    r.fail("control", "is required (e.g. \"drop\", \"ok\", \"pipe\", \"goto chain 1\")");
+  if (!r.has("control")) r.fail("control", "is required (e.g. \"drop\", \"ok\", \"pipe\", \"goto chain 1\")");
   auto* p = static_cast<tc_gact*>(m.put_zeroed(TCA_GACT_PARMS, sizeof(tc_gact)));
   p->index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));
   p->action = parse_control(r, "control", TC_ACT_OK);

@@ -60,7 +60,8 @@ struct KeyEx {
 void encode(Message& m, const FieldReader& r) {
   size_t n = r.array_length("keys");
   if (n == 0) r.fail("keys", "is required (at least one { htype, offset, value, mask } edit)");
-  if (n > kMaxKeys) r.fail("keys", "has " + std::to_string(n) + " keys (at most " + std::to_string(kMaxKeys) + ")");
+  if (n > kMaxKeys)
+    r.fail("keys", "has " + std::to_string(n) + " keys (at most " + std::to_string(kMaxKeys) + ")");
 
   std::vector<uint8_t> parms(sizeof(tc_pedit_sel) + n * sizeof(tc_pedit_key));
   tc_pedit_sel sel;
@@ -78,7 +79,8 @@ void encode(Message& m, const FieldReader& r) {
     auto off = k->i64("offset");
     if (!off) k->fail("offset", "is required (bytes from the start of the header, a multiple of 4)");
     if (*off < INT32_MIN || *off > INT32_MAX) k->fail("offset", std::to_string(*off) + " is out of range");
-    if (*off % 4) k->fail("offset", std::to_string(*off) + " must be a multiple of 4 (the kernel edits 32-bit words)");
+    if (*off % 4)
+      k->fail("offset", std::to_string(*off) + " must be a multiple of 4 (the kernel edits 32-bit words)");
     if (!k->has("value")) k->fail("value", "is required (the 32-bit word to set or add, e.g. 0x00b80000)");
     if (!k->has("mask")) k->fail("mask", "is required (the 32-bit word of bits to keep, e.g. 0xff03ffff)");
     tc_pedit_key key;

@@ -27,11 +27,11 @@ uint64_t rate_bytes(const FieldReader& r, const char* field) {
 }
 
 // tc_calc_xmittime of `size` at `rate`, refusing what does not fit the kernel's 32-bit ticks.
-uint32_t ticks_for(const FieldReader& r, const char* field, uint64_t rate, uint64_t size,
-                   const char* unit) {
+uint32_t ticks_for(const FieldReader& r, const char* field, uint64_t rate, uint64_t size, const char* unit) {
   double ticks = 1e6 * static_cast<double>(size) / static_cast<double>(rate) * tick_in_usec();
   if (ticks >= 4294967295.0)
-    r.fail(field, std::to_string(size) + " " + unit + " takes too long to send at this rate (the "
+    r.fail(field, std::to_string(size) + " " + unit +
+                      " takes too long to send at this rate (the "
                       "kernel keeps it as 32-bit 64 ns ticks, at most about 274 s)");
   return xmittime(rate, size);
 }
@@ -59,20 +59,23 @@ void encode(Message& m, const FieldReader& r) {
   auto index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));
 
   if (rate && pps)
-    r.fail("pktRate", "cannot be combined with rate: a policer counts either bytes (rate, burst) or "
-                      "packets (pktRate, pktBurst), not both");
+    r.fail("pktRate",
+           "cannot be combined with rate: a policer counts either bytes (rate, burst) or "
+           "packets (pktRate, pktBurst), not both");
   if (rate && !burst) r.fail("burst", "is required with rate (bytes, e.g. 65536)");
   if (burst && !rate) r.fail("rate", "is required with burst (bit/s, e.g. 10000000 for 10 Mbit/s)");
   if (peak && !rate) r.fail("rate", "is required with peakrate (bit/s)");
-  if (peak && !mtu) r.fail("mtu", "is required with peakrate (bytes, at least the largest packet, e.g. 2048)");
+  if (peak && !mtu)
+    r.fail("mtu", "is required with peakrate (bytes, at least the largest packet, e.g. 2048)");
   if (pps && !pkt_burst) r.fail("pktBurst", "is required with pktRate (packets, e.g. 10)");
   if (pkt_burst && !pps) r.fail("pktRate", "is required with pktBurst (packets/s, e.g. 1000)");
   if (pps && peak) r.fail("peakrate", "applies to the byte rate and cannot be used with pktRate");
   // As tc: a policer needs a byte or packet rate, unless it only names an existing one (index)
   // or only checks packet sizes (mtu).
   if (!rate && !pps && !index && !mtu)
-    r.fail("rate or pktRate is required (rate in bit/s with burst in bytes, or pktRate in "
-           "packets/s with pktBurst in packets)");
+    r.fail(
+        "rate or pktRate is required (rate in bit/s with burst in bytes, or pktRate in "
+        "packets/s with pktBurst in packets)");
 
   tc_police p;
   std::memset(&p, 0, sizeof p);
@@ -140,9 +143,10 @@ void decode(const nlattr* options, FieldWriter& w) {
     w.set_u64("pktBurst", xmitsize(pps, ticks > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(ticks)));
   }
   // Conforming packets: TC_ACT_OK (0) when the kernel leaves TCA_POLICE_RESULT out.
-  int32_t conform = tb[TCA_POLICE_RESULT] && mnl_attr_get_payload_len(tb[TCA_POLICE_RESULT]) >= sizeof(uint32_t)
-                        ? static_cast<int32_t>(mnl_attr_get_u32(tb[TCA_POLICE_RESULT]))
-                        : TC_ACT_OK;
+  int32_t conform =
+      tb[TCA_POLICE_RESULT] && mnl_attr_get_payload_len(tb[TCA_POLICE_RESULT]) >= sizeof(uint32_t)
+          ? static_cast<int32_t>(mnl_attr_get_u32(tb[TCA_POLICE_RESULT]))
+          : TC_ACT_OK;
   w.set_string("conform", control_name(conform));
   w.set_string("exceed", control_name(p.action));
   w.set_u64("index", p.index);

@@ -28,7 +28,8 @@ void encode(Message& m, const FieldReader& r) {
       k->fail("offset", std::to_string(off) + " must be a multiple of 4 within 32 bits");
     key.off = static_cast<int>(off);
     auto offmask = k->i64("offmask").value_or(0);
-    if (offmask < INT32_MIN || offmask > INT32_MAX) k->fail("offmask", std::to_string(offmask) + " is out of range");
+    if (offmask < INT32_MIN || offmask > INT32_MAX)
+      k->fail("offmask", std::to_string(offmask) + " is out of range");
     key.offmask = static_cast<int>(offmask);
     keys.push_back(key);
   }
@@ -36,8 +37,7 @@ void encode(Message& m, const FieldReader& r) {
 
   bool terminal = r.array_length("actions") > 0 || r.has("classid");
   nlattr* options = m.nest_start(TCA_OPTIONS);
-  if (r.has("classid"))
-    m.put_u32(TCA_U32_CLASSID, parse_handle(r, "classid", HandleContext::ClassId, 0));
+  if (r.has("classid")) m.put_u32(TCA_U32_CLASSID, parse_handle(r, "classid", HandleContext::ClassId, 0));
   encode_actions(m, TCA_U32_ACT, r);
 
   std::vector<uint8_t> sel(sizeof(tc_u32_sel) + keys.size() * sizeof(tc_u32_key));

@@ -13,12 +13,16 @@ namespace netqos {
 namespace {
 
 // Group numbers are u32; 0 is every interface's default.
-uint32_t read_group(const FieldReader& r) { return static_cast<uint32_t>(r.u64_in("group", 0, 0xFFFFFFFFu, 0)); }
+uint32_t read_group(const FieldReader& r) {
+  return static_cast<uint32_t>(r.u64_in("group", 0, 0xFFFFFFFFu, 0));
+}
 
 // The interface a change or delete is about: by index in the header, else by name.
 void put_target(Message& m, ifinfomsg* ifi, const FieldReader& r, const std::optional<std::string>& name) {
-  if (r.has("index")) ifi->ifi_index = static_cast<int>(r.u64_in("index", 1, 0x7FFFFFFF, 0));
-  else m.put_strz(IFLA_IFNAME, *name);
+  if (r.has("index"))
+    ifi->ifi_index = static_cast<int>(r.u64_in("index", 1, 0x7FFFFFFF, 0));
+  else
+    m.put_strz(IFLA_IFNAME, *name);
 }
 
 void put_up(ifinfomsg* ifi, const FieldReader& r) {
@@ -70,8 +74,10 @@ void encode_link(Batch& batch, LinkVerb verb, const FieldReader& r) {
   Message m(batch, RTM_DELLINK, NLM_F_ACK);
   auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
   ifi->ifi_family = AF_UNSPEC;
-  if (name || r.has("index")) put_target(m, ifi, r, name);
-  else m.put_u32(IFLA_GROUP, read_group(r));
+  if (name || r.has("index"))
+    put_target(m, ifi, r, name);
+  else
+    m.put_u32(IFLA_GROUP, read_group(r));
   m.finish();
 }
 
@@ -94,10 +100,12 @@ bool decode_link(const nlmsghdr* nlh, FieldWriter& w) {
   w.set_bool("up", ifi->ifi_flags & IFF_UP);
   w.set_u64("flags", ifi->ifi_flags);
   if (tb[IFLA_LINK]) w.set_u64("linkIndex", mnl_attr_get_u32(tb[IFLA_LINK]));
-  if (tb[IFLA_LINK_NETNSID]) w.set_i64("linkNetnsId", static_cast<int32_t>(mnl_attr_get_u32(tb[IFLA_LINK_NETNSID])));
+  if (tb[IFLA_LINK_NETNSID])
+    w.set_i64("linkNetnsId", static_cast<int32_t>(mnl_attr_get_u32(tb[IFLA_LINK_NETNSID])));
   if (tb[IFLA_ADDRESS]) {
     // As ip(8) prints it: "aa:bb:cc:dd:ee:ff".
-    std::string hex = to_hex(mnl_attr_get_payload(tb[IFLA_ADDRESS]), mnl_attr_get_payload_len(tb[IFLA_ADDRESS]));
+    std::string hex =
+        to_hex(mnl_attr_get_payload(tb[IFLA_ADDRESS]), mnl_attr_get_payload_len(tb[IFLA_ADDRESS]));
     std::string address;
     for (size_t i = 0; i < hex.size(); i += 2) address += (i ? ":" : "") + hex.substr(i, 2);
     w.set_string("address", address);

@@ -5,7 +5,6 @@
 
 namespace netqos {
 
-extern const QdiscKind clsact_qdisc = {"clsact", TC_H_CLSACT, TC_H_MAKE(TC_H_CLSACT, 0), nullptr,
-                                       nullptr};
+extern const QdiscKind clsact_qdisc = {"clsact", TC_H_CLSACT, TC_H_MAKE(TC_H_CLSACT, 0), nullptr, nullptr};
 
 }  // namespace netqos

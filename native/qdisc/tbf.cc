@@ -61,9 +61,9 @@ void encode(Message& m, const FieldReader& r) {
   auto limit = r.u64("limit");
   auto latency = r.u64("latencyUs");
   if (limit && latency) r.fail("give limit or latencyUs, not both");
-  if (!limit && !latency)
-    r.fail("limit (queue bytes) or latencyUs (longest wait, microseconds) is required");
-  if (limit && *limit > 0xFFFFFFFFu) r.fail("limit", std::to_string(*limit) + " is out of range (at most 4294967295 bytes)");
+  if (!limit && !latency) r.fail("limit (queue bytes) or latencyUs (longest wait, microseconds) is required");
+  if (limit && *limit > 0xFFFFFFFFu)
+    r.fail("limit", std::to_string(*limit) + " is out of range (at most 4294967295 bytes)");
 
   tc_tbf_qopt opt;
   std::memset(&opt, 0, sizeof opt);
@@ -72,10 +72,12 @@ void encode(Message& m, const FieldReader& r) {
   } else {
     double lim = static_cast<double>(rate) * static_cast<double>(*latency) / 1e6 + static_cast<double>(burst);
     if (peak) {
-      double lim2 = static_cast<double>(peak) * static_cast<double>(*latency) / 1e6 + static_cast<double>(mtu);
+      double lim2 =
+          static_cast<double>(peak) * static_cast<double>(*latency) / 1e6 + static_cast<double>(mtu);
       if (lim2 < lim) lim = lim2;
     }
-    if (lim >= 4294967295.0) r.fail("latencyUs", "gives a queue over 4 GiB at this rate; lower it or give limit");
+    if (lim >= 4294967295.0)
+      r.fail("latencyUs", "gives a queue over 4 GiB at this rate; lower it or give limit");
     opt.limit = static_cast<uint32_t>(lim);
   }
   // Like tc, the tick fields use the 32-bit rate; above 2^32 B/s the kernel reads TCA_TBF_BURST

@@ -14,8 +14,27 @@ export function startServer(ns: string, port = 5201): ChildProcess {
 }
 
 /** Runs a client for `seconds` (+ `omit`), resolving with its JSON report. */
-export function runClient(ns: string, server: string, seconds: number, opts: { omit?: number; port?: number; reverse?: boolean; udp?: string; length?: number; tos?: number } = {}): Promise<IperfResult> {
-  const args = ['netns', 'exec', ns, 'iperf3', '-c', server, '-p', String(opts.port ?? 5201), '-t', String(seconds), '-J', '--connect-timeout', '3000'];
+export function runClient(
+  ns: string,
+  server: string,
+  seconds: number,
+  opts: { omit?: number; port?: number; reverse?: boolean; udp?: string; length?: number; tos?: number } = {},
+): Promise<IperfResult> {
+  const args = [
+    'netns',
+    'exec',
+    ns,
+    'iperf3',
+    '-c',
+    server,
+    '-p',
+    String(opts.port ?? 5201),
+    '-t',
+    String(seconds),
+    '-J',
+    '--connect-timeout',
+    '3000',
+  ];
   if (opts.omit) args.push('-O', String(opts.omit));
   if (opts.reverse) args.push('-R');
   if (opts.udp) args.push('-u', '-b', opts.udp);
@@ -40,7 +59,12 @@ export function runClient(ns: string, server: string, seconds: number, opts: { o
         resolve({
           receivedBps: received.bits_per_second,
           sentBps: sent.bits_per_second,
-          intervals: raw.intervals.map((i: any) => ({ start: i.sum.start, end: i.sum.end, bps: i.sum.bits_per_second, retransmits: i.sum.retransmits })),
+          intervals: raw.intervals.map((i: any) => ({
+            start: i.sum.start,
+            end: i.sum.end,
+            bps: i.sum.bits_per_second,
+            retransmits: i.sum.retransmits,
+          })),
           raw,
         });
       } catch (e) {

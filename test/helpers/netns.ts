@@ -86,7 +86,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
  * `names.a`, 198.18.0.1) and `b` (device `names.b`, 198.18.0.2). Named cali0/eth0, it is a
  * node and a pod as Calico wires them.
  */
-export function tempPair(prefix = 'nqt', names = { a: 'a0', b: 'b0' }): { a: Netns; b: Netns; aAddr: string; bAddr: string } {
+export function tempPair(
+  prefix = 'nqt',
+  names = { a: 'a0', b: 'b0' },
+): { a: Netns; b: Netns; aAddr: string; bAddr: string } {
   const a = tempNetns(`${prefix}a`);
   const b = tempNetns(`${prefix}b`);
   a.ip('link', 'add', names.a, 'type', 'veth', 'peer', 'name', names.b, 'netns', b.name);

@@ -255,8 +255,23 @@ const MATCHALL_OPTIONS: Layout = {
 const QDISC_OPTIONS: Record<string, Layout> = { tbf: TBF_OPTIONS };
 /** qdiscs / classes whose TCA_OPTIONS is a plain nest (pfifo, prio, netem, sfq, ... are structs) */
 const QDISC_NESTED_GENERIC = new Set([
-  'htb', 'fq_codel', 'fq', 'cake', 'codel', 'red', 'drr', 'qfq', 'pie', 'fq_pie', 'hhf', 'ets',
-  'choke', 'sfb', 'taprio', 'ingress', 'clsact',
+  'htb',
+  'fq_codel',
+  'fq',
+  'cake',
+  'codel',
+  'red',
+  'drr',
+  'qfq',
+  'pie',
+  'fq_pie',
+  'hhf',
+  'ets',
+  'choke',
+  'sfb',
+  'taprio',
+  'ingress',
+  'clsact',
 ]);
 const FILTER_OPTIONS: Record<string, Layout> = { u32: U32_OPTIONS, matchall: MATCHALL_OPTIONS };
 const FILTER_NESTED_GENERIC = new Set(['flower', 'basic', 'bpf', 'fw', 'route', 'cgroup', 'flow']);
@@ -287,9 +302,11 @@ function tcTopLayout(options: (kind: string | undefined) => Layout | undefined):
 }
 
 const QDISC_TOP = tcTopLayout((k) =>
-  k === undefined ? undefined : QDISC_OPTIONS[k] || (QDISC_NESTED_GENERIC.has(k) ? GENERIC : undefined));
+  k === undefined ? undefined : QDISC_OPTIONS[k] || (QDISC_NESTED_GENERIC.has(k) ? GENERIC : undefined),
+);
 const FILTER_TOP = tcTopLayout((k) =>
-  k === undefined ? undefined : FILTER_OPTIONS[k] || (FILTER_NESTED_GENERIC.has(k) ? GENERIC : undefined));
+  k === undefined ? undefined : FILTER_OPTIONS[k] || (FILTER_NESTED_GENERIC.has(k) ? GENERIC : undefined),
+);
 
 const ACTION_TOP: Layout = {
   name: 'tc action',
@@ -348,12 +365,25 @@ const LINK_TOP: Layout = {
 // Message types
 
 export const RTM: Record<string, number> = {
-  RTM_NEWLINK: 16, RTM_DELLINK: 17, RTM_GETLINK: 18, RTM_SETLINK: 19,
-  RTM_NEWQDISC: 36, RTM_DELQDISC: 37, RTM_GETQDISC: 38,
-  RTM_NEWTCLASS: 40, RTM_DELTCLASS: 41, RTM_GETTCLASS: 42,
-  RTM_NEWTFILTER: 44, RTM_DELTFILTER: 45, RTM_GETTFILTER: 46,
-  RTM_NEWACTION: 48, RTM_DELACTION: 49, RTM_GETACTION: 50,
-  RTM_NEWCHAIN: 100, RTM_DELCHAIN: 101, RTM_GETCHAIN: 102,
+  RTM_NEWLINK: 16,
+  RTM_DELLINK: 17,
+  RTM_GETLINK: 18,
+  RTM_SETLINK: 19,
+  RTM_NEWQDISC: 36,
+  RTM_DELQDISC: 37,
+  RTM_GETQDISC: 38,
+  RTM_NEWTCLASS: 40,
+  RTM_DELTCLASS: 41,
+  RTM_GETTCLASS: 42,
+  RTM_NEWTFILTER: 44,
+  RTM_DELTFILTER: 45,
+  RTM_GETTFILTER: 46,
+  RTM_NEWACTION: 48,
+  RTM_DELACTION: 49,
+  RTM_GETACTION: 50,
+  RTM_NEWCHAIN: 100,
+  RTM_DELCHAIN: 101,
+  RTM_GETCHAIN: 102,
 };
 const RTM_NAME: Record<number, string> = Object.fromEntries(Object.entries(RTM).map(([k, v]) => [v, k]));
 
@@ -388,8 +418,13 @@ function parseRawAttrs(buf: Buffer): RawAttr[] {
     const len = buf.readUInt16LE(off);
     const rawType = buf.readUInt16LE(off + 2);
     if (len < 4) throw new Error(`nla_len ${len} < 4 at offset ${off}`);
-    if (off + len > buf.length) throw new Error(`nla_len ${len} at offset ${off} overruns ${buf.length} bytes`);
-    out.push({ type: rawType & NLA_TYPE_MASK, flags: rawType & ~NLA_TYPE_MASK, payload: buf.subarray(off + 4, off + len) });
+    if (off + len > buf.length)
+      throw new Error(`nla_len ${len} at offset ${off} overruns ${buf.length} bytes`);
+    out.push({
+      type: rawType & NLA_TYPE_MASK,
+      flags: rawType & ~NLA_TYPE_MASK,
+      payload: buf.subarray(off + 4, off + len),
+    });
     off += (len + 3) & ~3;
   }
   return out;
@@ -420,7 +455,8 @@ function decodeAttr(r: RawAttr, spec: AttrSpec | undefined, kind: string | undef
     children = (p) => decodeAttrs(p, l);
   } else if (spec?.listOf) {
     const elem = spec.listOf;
-    children = (p) => parseRawAttrs(p).map((e) => decodeAttr(e, { name: `#${e.type}`, nested: elem }, undefined));
+    children = (p) =>
+      parseRawAttrs(p).map((e) => decodeAttr(e, { name: `#${e.type}`, nested: elem }, undefined));
   } else if (spec?.byKind) {
     const l = spec.byKind(kind);
     if (l) children = (p) => decodeAttrs(p, l);
@@ -443,8 +479,12 @@ function decodeHeader(cls: MsgClass, b: Buffer): { header: FixedHeader; size: nu
   if (cls === 'link') {
     return {
       header: {
-        kind: 'ifinfomsg', family: b.readUInt8(0), type: b.readUInt16LE(2), index: b.readInt32LE(4),
-        flags: b.readUInt32LE(8), change: b.readUInt32LE(12),
+        kind: 'ifinfomsg',
+        family: b.readUInt8(0),
+        type: b.readUInt16LE(2),
+        index: b.readInt32LE(4),
+        flags: b.readUInt32LE(8),
+        change: b.readUInt32LE(12),
       },
       size: 16,
     };
@@ -452,8 +492,12 @@ function decodeHeader(cls: MsgClass, b: Buffer): { header: FixedHeader; size: nu
   if (cls === 'action') return { header: { kind: 'tcamsg', family: b.readUInt8(0) }, size: 4 };
   return {
     header: {
-      kind: 'tcmsg', family: b.readUInt8(0), ifindex: b.readInt32LE(4), handle: b.readUInt32LE(8),
-      parent: b.readUInt32LE(12), info: b.readUInt32LE(16),
+      kind: 'tcmsg',
+      family: b.readUInt8(0),
+      ifindex: b.readInt32LE(4),
+      handle: b.readUInt32LE(8),
+      parent: b.readUInt32LE(12),
+      info: b.readUInt32LE(16),
     },
     size: 20,
   };
@@ -463,13 +507,15 @@ function decodeHeader(cls: MsgClass, b: Buffer): { header: FixedHeader; size: nu
 export function decodeRequest(buf: Buffer): Tree {
   if (buf.length < 16) throw new Error(`nltree: ${buf.length} bytes is shorter than an nlmsghdr`);
   const len = buf.readUInt32LE(0);
-  if (len < 16 || len > buf.length) throw new Error(`nltree: nlmsg_len ${len} but buffer has ${buf.length} bytes`);
+  if (len < 16 || len > buf.length)
+    throw new Error(`nltree: nlmsg_len ${len} but buffer has ${buf.length} bytes`);
   const type = buf.readUInt16LE(4);
   const flags = buf.readUInt16LE(6);
   const cls = msgClass(type);
   const body = buf.subarray(16, len);
   const { header, size } = decodeHeader(cls, body);
-  const top = cls === 'link' ? LINK_TOP : cls === 'qdisc' ? QDISC_TOP : cls === 'filter' ? FILTER_TOP : ACTION_TOP;
+  const top =
+    cls === 'link' ? LINK_TOP : cls === 'qdisc' ? QDISC_TOP : cls === 'filter' ? FILTER_TOP : ACTION_TOP;
   const tree: Tree = { nlmsg: { type, flags }, header, attrs: [] };
   const attrBytes = body.subarray(size);
   try {
@@ -533,9 +579,15 @@ export function remapIfindex(tree: Tree, map: Record<number, number>): Tree {
         }
       }
       if (a.nested) {
-        const isMirredOptions = ctx !== 'link' && a.name === 'TCA_ACT_OPTIONS' &&
-          attrs.some((s) => s.name === 'TCA_ACT_KIND' && s.hex !== undefined &&
-            Buffer.from(s.hex, 'hex').toString('latin1').replace(/\0+$/, '') === 'mirred');
+        const isMirredOptions =
+          ctx !== 'link' &&
+          a.name === 'TCA_ACT_OPTIONS' &&
+          attrs.some(
+            (s) =>
+              s.name === 'TCA_ACT_KIND' &&
+              s.hex !== undefined &&
+              Buffer.from(s.hex, 'hex').toString('latin1').replace(/\0+$/, '') === 'mirred',
+          );
         walk(a.nested, ctx === 'link' ? 'link' : isMirredOptions ? 'mirred' : 'tc');
       }
     }
@@ -564,7 +616,12 @@ function hexDiff(ah: string, bh: string): string {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   const from = Math.max(0, i - 4);
-  const win = (x: Buffer) => x.subarray(from, from + 16).toString('hex').replace(/(..)/g, '$1 ').trim();
+  const win = (x: Buffer) =>
+    x
+      .subarray(from, from + 16)
+      .toString('hex')
+      .replace(/(..)/g, '$1 ')
+      .trim();
   const sizes = a.length === b.length ? `${a.length} bytes` : `a: ${a.length} bytes, b: ${b.length} bytes`;
   return `payload differs (${sizes}; first difference at byte ${i}; from byte ${from}: a=[${win(a)}] b=[${win(b)}])`;
 }
@@ -607,17 +664,24 @@ function diffAttrLists(a: NlAttr[], b: NlAttr[], where: string, o: DiffOptions, 
 
 function diffAttr(a: NlAttr, b: NlAttr, where: string, o: DiffOptions, out: string[]): void {
   if (!o.ignoreNestedFlag && !!a.nestedFlag !== !!b.nestedFlag) {
-    out.push(`${where}: NLA_F_NESTED ${a.nestedFlag ? 'set' : 'clear'} in a, ${b.nestedFlag ? 'set' : 'clear'} in b`);
+    out.push(
+      `${where}: NLA_F_NESTED ${a.nestedFlag ? 'set' : 'clear'} in a, ${b.nestedFlag ? 'set' : 'clear'} in b`,
+    );
   }
   if (!!a.netByteOrder !== !!b.netByteOrder) {
-    out.push(`${where}: NLA_F_NET_BYTEORDER ${a.netByteOrder ? 'set' : 'clear'} in a, ${b.netByteOrder ? 'set' : 'clear'} in b`);
+    out.push(
+      `${where}: NLA_F_NET_BYTEORDER ${a.netByteOrder ? 'set' : 'clear'} in a, ${b.netByteOrder ? 'set' : 'clear'} in b`,
+    );
   }
   if (a.nested && b.nested) {
     diffAttrLists(a.nested, b.nested, where, o, out);
   } else if (a.hex !== undefined && b.hex !== undefined) {
     if (a.hex !== b.hex) out.push(`${where}: ${hexDiff(a.hex, b.hex)}`);
   } else {
-    const d = (x: NlAttr) => (x.nested ? `a nest of ${x.nested.length}` : `a leaf${x.malformed ? ` (malformed nest: ${x.malformed})` : ''}`);
+    const d = (x: NlAttr) =>
+      x.nested
+        ? `a nest of ${x.nested.length}`
+        : `a leaf${x.malformed ? ` (malformed nest: ${x.malformed})` : ''}`;
     out.push(`${where}: ${d(a)} in a, ${d(b)} in b`);
   }
 }
@@ -627,9 +691,12 @@ const hx = (n: number) => `0x${(n >>> 0).toString(16)}`;
 /** Human-readable differences between two trees; empty when they are equal. */
 export function diffTrees(a: Tree, b: Tree, opts: DiffOptions = {}): string[] {
   const out: string[] = [];
-  if (a.nlmsg.type !== b.nlmsg.type) out.push(`nlmsg_type: a=${rtmName(a.nlmsg.type)} b=${rtmName(b.nlmsg.type)}`);
+  if (a.nlmsg.type !== b.nlmsg.type)
+    out.push(`nlmsg_type: a=${rtmName(a.nlmsg.type)} b=${rtmName(b.nlmsg.type)}`);
   if (a.nlmsg.flags !== b.nlmsg.flags) {
-    out.push(`nlmsg_flags: a=${hx(a.nlmsg.flags)} (${nlmFlagNames(a.nlmsg)}) b=${hx(b.nlmsg.flags)} (${nlmFlagNames(b.nlmsg)})`);
+    out.push(
+      `nlmsg_flags: a=${hx(a.nlmsg.flags)} (${nlmFlagNames(a.nlmsg)}) b=${hx(b.nlmsg.flags)} (${nlmFlagNames(b.nlmsg)})`,
+    );
   }
   if (a.header.kind !== b.header.kind) {
     out.push(`header: a is ${a.header.kind}, b is ${b.header.kind}`);
@@ -638,7 +705,8 @@ export function diffTrees(a: Tree, b: Tree, opts: DiffOptions = {}): string[] {
     const hb = b.header as unknown as Record<string, number | string>;
     for (const k of Object.keys(ha)) {
       if (ha[k] !== hb[k]) {
-        const fmt = (v: number | string) => (typeof v === 'number' && k !== 'family' && k !== 'ifindex' && k !== 'index' ? hx(v) : String(v));
+        const fmt = (v: number | string) =>
+          typeof v === 'number' && k !== 'family' && k !== 'ifindex' && k !== 'index' ? hx(v) : String(v);
         out.push(`${a.header.kind}.${k}: a=${fmt(ha[k])} b=${fmt(hb[k])}`);
       }
     }
@@ -655,15 +723,41 @@ export function diffTrees(a: Tree, b: Tree, opts: DiffOptions = {}): string[] {
 
 function nlmFlagNames(n: { type: number; flags: number }): string {
   const names: string[] = [];
-  const common: [number, string][] = [[1, 'REQUEST'], [2, 'MULTI'], [4, 'ACK'], [8, 'ECHO'], [0x10, 'DUMP_INTR'], [0x20, 'DUMP_FILTERED']];
+  const common: [number, string][] = [
+    [1, 'REQUEST'],
+    [2, 'MULTI'],
+    [4, 'ACK'],
+    [8, 'ECHO'],
+    [0x10, 'DUMP_INTR'],
+    [0x20, 'DUMP_FILTERED'],
+  ];
   const op = n.type & 3;
   const specific: [number, string][] =
-    op === 0 ? [[0x100, 'REPLACE'], [0x200, 'EXCL'], [0x400, 'CREATE'], [0x800, 'APPEND']]
-      : op === 1 ? [[0x100, 'NONREC'], [0x200, 'BULK']]
-        : op === 2 ? [[0x100, 'ROOT'], [0x200, 'MATCH'], [0x400, 'ATOMIC']] : [];
+    op === 0
+      ? [
+          [0x100, 'REPLACE'],
+          [0x200, 'EXCL'],
+          [0x400, 'CREATE'],
+          [0x800, 'APPEND'],
+        ]
+      : op === 1
+        ? [
+            [0x100, 'NONREC'],
+            [0x200, 'BULK'],
+          ]
+        : op === 2
+          ? [
+              [0x100, 'ROOT'],
+              [0x200, 'MATCH'],
+              [0x400, 'ATOMIC'],
+            ]
+          : [];
   let rest = n.flags;
   for (const [bit, name] of [...common, ...specific]) {
-    if (n.flags & bit) { names.push(name); rest &= ~bit; }
+    if (n.flags & bit) {
+      names.push(name);
+      rest &= ~bit;
+    }
   }
   if (rest) names.push(hx(rest));
   return names.join('|') || '0';
@@ -693,7 +787,8 @@ function leafText(a: NlAttr, fmt: Fmt | undefined, maxHexBytes: number): string 
     if (fmt === 'u8' && b.length === 1) return String(b.readUInt8(0));
     if (fmt === 'u16' && b.length === 2) return String(b.readUInt16LE(0));
     if (fmt === 'u32' && b.length === 4) return `${b.readUInt32LE(0)} (${hx(b.readUInt32LE(0))})`;
-    if (fmt === 'handle' && b.length === 4) return `${hx(b.readUInt32LE(0))} (${fmtHandle(b.readUInt32LE(0))})`;
+    if (fmt === 'handle' && b.length === 4)
+      return `${hx(b.readUInt32LE(0))} (${fmtHandle(b.readUInt32LE(0))})`;
     if (fmt === 'u64' && b.length === 8) return b.readBigUInt64LE(0).toString();
     return undefined;
   };
@@ -717,7 +812,15 @@ const FMT_BY_NAME = new Map<string, Fmt>();
     }
   };
   layouts.forEach(visit);
-})([QDISC_TOP, FILTER_TOP, ACTION_TOP, LINK_TOP, ...Object.values(ACTION_OPTIONS), ...Object.values(QDISC_OPTIONS), ...Object.values(FILTER_OPTIONS)]);
+})([
+  QDISC_TOP,
+  FILTER_TOP,
+  ACTION_TOP,
+  LINK_TOP,
+  ...Object.values(ACTION_OPTIONS),
+  ...Object.values(QDISC_OPTIONS),
+  ...Object.values(FILTER_OPTIONS),
+]);
 
 export interface RenderOptions {
   /** leaves longer than this are cut in the text (default 48) */
@@ -728,16 +831,23 @@ export interface RenderOptions {
 export function renderTree(t: Tree, opts: RenderOptions = {}): string {
   const maxHexBytes = opts.maxHexBytes ?? 48;
   const lines: string[] = [];
-  lines.push(`${rtmName(t.nlmsg.type)} (${t.nlmsg.type}) flags=${hx(t.nlmsg.flags)} ${nlmFlagNames(t.nlmsg)}`);
+  lines.push(
+    `${rtmName(t.nlmsg.type)} (${t.nlmsg.type}) flags=${hx(t.nlmsg.flags)} ${nlmFlagNames(t.nlmsg)}`,
+  );
   const h = t.header;
   if (h.kind === 'tcmsg') {
-    const info = t.nlmsg.type >= 44 && t.nlmsg.type <= 47
-      ? ` (prio ${h.info >>> 16}, protocol 0x${((((h.info & 0xff) << 8) | ((h.info >>> 8) & 0xff)) >>> 0).toString(16).padStart(4, '0')})`
-      : '';
-    lines.push(`tcmsg family=${h.family} ifindex=${h.ifindex} handle=${hx(h.handle)} (${fmtHandle(h.handle)}) ` +
-      `parent=${hx(h.parent)} (${fmtHandle(h.parent)}) info=${hx(h.info)}${info}`);
+    const info =
+      t.nlmsg.type >= 44 && t.nlmsg.type <= 47
+        ? ` (prio ${h.info >>> 16}, protocol 0x${((((h.info & 0xff) << 8) | ((h.info >>> 8) & 0xff)) >>> 0).toString(16).padStart(4, '0')})`
+        : '';
+    lines.push(
+      `tcmsg family=${h.family} ifindex=${h.ifindex} handle=${hx(h.handle)} (${fmtHandle(h.handle)}) ` +
+        `parent=${hx(h.parent)} (${fmtHandle(h.parent)}) info=${hx(h.info)}${info}`,
+    );
   } else if (h.kind === 'ifinfomsg') {
-    lines.push(`ifinfomsg family=${h.family} type=${h.type} index=${h.index} flags=${hx(h.flags)} change=${hx(h.change)}`);
+    lines.push(
+      `ifinfomsg family=${h.family} type=${h.type} index=${h.index} flags=${hx(h.flags)} change=${hx(h.change)}`,
+    );
   } else {
     lines.push(`tcamsg family=${h.family}`);
   }

@@ -46,10 +46,18 @@ function podYaml(name: string, rate: string): string {
 
 /** netqos TBFs (handle 4e51:) by rate, bit/s, and the IFB count. */
 function census(ns: Netns): { tbfs: Map<number, number>; ifbs: number } {
-  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show'], undefined) || '[]') as { kind: string; handle: string; options?: { rate?: number } }[];
+  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show'], undefined) || '[]') as {
+    kind: string;
+    handle: string;
+    options?: { rate?: number };
+  }[];
   const tbfs = new Map<number, number>();
-  for (const q of qdiscs) if (q.kind === 'tbf' && q.handle === '4e51:') tbfs.set(q.options!.rate! * 8, (tbfs.get(q.options!.rate! * 8) ?? 0) + 1);
-  const ifbs = (JSON.parse(sh('ip', ['-n', ns.name, '-j', 'link', 'show', 'type', 'ifb']) || '[]') as unknown[]).length;
+  for (const q of qdiscs)
+    if (q.kind === 'tbf' && q.handle === '4e51:')
+      tbfs.set(q.options!.rate! * 8, (tbfs.get(q.options!.rate! * 8) ?? 0) + 1);
+  const ifbs = (
+    JSON.parse(sh('ip', ['-n', ns.name, '-j', 'link', 'show', 'type', 'ifb']) || '[]') as unknown[]
+  ).length;
   return { tbfs, ifbs };
 }
 
@@ -58,11 +66,13 @@ const rss = () => process.memoryUsage().rss;
 
 function get(port: number, p: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: p }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -76,7 +86,8 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nqg-churn-'));
   // 1,000 veth pairs in one `ip -batch` (a few seconds).
   const lines: string[] = [];
-  for (let i = 0; i < N; i++) lines.push(`link add ${calicoInterfaceName('churn', `pod-${i}`)} type veth peer name c${i}`);
+  for (let i = 0; i < N; i++)
+    lines.push(`link add ${calicoInterfaceName('churn', `pod-${i}`)} type veth peer name c${i}`);
   sh('ip', ['-n', ns.name, '-batch', '-'], lines.join('\n') + '\n');
 });
 
@@ -87,8 +98,16 @@ afterAll(async () => {
 });
 
 test('1,000 pods added, changed and removed; RSS, fds and IFBs back to baseline', async () => {
-  const write = (i: number, rate: string) => fs.writeFileSync(path.join(dir, `pod-${i}.yaml`), podYaml(`pod-${i}`, rate));
-  agent = await startAgent({ manifests: dir, netns: ns.name, listen: '127.0.0.1:0', resyncSeconds: 2, debounceMs: 50, logger: makeLogger('warn') });
+  const write = (i: number, rate: string) =>
+    fs.writeFileSync(path.join(dir, `pod-${i}.yaml`), podYaml(`pod-${i}`, rate));
+  agent = await startAgent({
+    manifests: dir,
+    netns: ns.name,
+    listen: '127.0.0.1:0',
+    resyncSeconds: 2,
+    debounceMs: 50,
+    logger: makeLogger('warn'),
+  });
   await agent.whenReady();
   const port = agent.address!.port;
 
@@ -109,7 +128,9 @@ test('1,000 pods added, changed and removed; RSS, fds and IFBs back to baseline'
     return c.ifbs === N && c.tbfs.get(10e6) === 2 * N;
   });
   const added = Date.now() - t0;
-  expect((await get(port, '/metrics')).split('\n').filter((l) => l.startsWith('netqos_pod_bytes_total{')).length).toBe(2 * N);
+  expect(
+    (await get(port, '/metrics')).split('\n').filter((l) => l.startsWith('netqos_pod_bytes_total{')).length,
+  ).toBe(2 * N);
 
   const t1 = Date.now();
   for (let i = 0; i < N; i++) write(i, '20M');
@@ -118,20 +139,38 @@ test('1,000 pods added, changed and removed; RSS, fds and IFBs back to baseline'
 
   const t2 = Date.now();
   for (let i = 0; i < N; i++) fs.unlinkSync(path.join(dir, `pod-${i}.yaml`));
-  await waitFor('1,000 pods removed', () => {
-    const c = census(ns);
-    return c.ifbs === 0 && c.tbfs.size === 0;
-  }, 120_000);
+  await waitFor(
+    '1,000 pods removed',
+    () => {
+      const c = census(ns);
+      return c.ifbs === 0 && c.tbfs.size === 0;
+    },
+    120_000,
+  );
   const removed = Date.now() - t2;
   const metrics = await get(port, '/metrics');
-  expect(metrics.split('\n').filter((l) => l.startsWith('netqos_pod_')).filter((l) => !l.startsWith('#')).length).toBe(0);
-  expect(agent.reconciler.counts()).toEqual({ applied: 0, none: 0, waiting: 0, invalid: 0, conflict: 0, failed: 0 });
+  expect(
+    metrics
+      .split('\n')
+      .filter((l) => l.startsWith('netqos_pod_'))
+      .filter((l) => !l.startsWith('#')).length,
+  ).toBe(0);
+  expect(agent.reconciler.counts()).toEqual({
+    applied: 0,
+    none: 0,
+    waiting: 0,
+    invalid: 0,
+    conflict: 0,
+    failed: 0,
+  });
   await sleep(2500); // a resync on the empty directory
 
   const end = { rss: rss(), fds: fdCount(), ifbs: census(ns).ifbs };
-  // eslint-disable-next-line no-console
-  console.log(`churn of ${N} pods: added in ${added} ms, changed in ${changed} ms, removed in ${removed} ms; ` +
-    `RSS ${(base.rss / 2 ** 20).toFixed(0)} -> ${(end.rss / 2 ** 20).toFixed(0)} MiB, fds ${base.fds} -> ${end.fds}, IFBs ${base.ifbs} -> ${end.ifbs}`);
+
+  console.log(
+    `churn of ${N} pods: added in ${added} ms, changed in ${changed} ms, removed in ${removed} ms; ` +
+      `RSS ${(base.rss / 2 ** 20).toFixed(0)} -> ${(end.rss / 2 ** 20).toFixed(0)} MiB, fds ${base.fds} -> ${end.fds}, IFBs ${base.ifbs} -> ${end.ifbs}`,
+  );
   expect(end.ifbs).toBe(base.ifbs);
   expect(end.fds).toBeLessThanOrEqual(base.fds + 5);
   expect(end.rss).toBeLessThan(base.rss + 150 * 2 ** 20);

@@ -23,7 +23,11 @@ const IN = 'qos.projectcalico.org/ingressBandwidth';
 const OUT = 'qos.projectcalico.org/egressBandwidth';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitFor(
+  what: string,
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -32,7 +36,10 @@ async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeo
       /* not yet */
     }
     if (Date.now() > deadline) {
-      const recent = logs.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+      const recent = logs
+        .slice(-15)
+        .map((l) => JSON.stringify(l))
+        .join('\n');
       throw new Error(`timed out waiting for ${what}; the agent's last log lines:\n${recent}\n${stderr}`);
     }
     await sleep(50);
@@ -42,17 +49,36 @@ async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeo
 interface Pod {
   apiVersion: 'v1';
   kind: 'Pod';
-  metadata: { name: string; namespace: string; uid: string; resourceVersion?: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
   spec: { nodeName: string; hostNetwork?: boolean; containers: { name: string; image: string }[] };
   status: { phase: string; podIP?: string };
 }
 
-function pod(name: string, annotations: Record<string, string>, extra: { namespace?: string; node?: string; hostNetwork?: boolean } = {}): Pod {
+function pod(
+  name: string,
+  annotations: Record<string, string>,
+  extra: { namespace?: string; node?: string; hostNetwork?: boolean } = {},
+): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: extra.namespace ?? 'default', uid: `uid-${name}-${Math.random().toString(16).slice(2, 10)}`, annotations },
-    spec: { nodeName: extra.node ?? NODE, ...(extra.hostNetwork ? { hostNetwork: true } : {}), containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.9' }] },
+    metadata: {
+      name,
+      namespace: extra.namespace ?? 'default',
+      uid: `uid-${name}-${Math.random().toString(16).slice(2, 10)}`,
+      annotations,
+    },
+    spec: {
+      nodeName: extra.node ?? NODE,
+      ...(extra.hostNetwork ? { hostNetwork: true } : {}),
+      containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.9' }],
+    },
     status: { phase: 'Running', podIP: '198.18.0.10' },
   };
 }
@@ -114,21 +140,48 @@ class FakeApiServer {
       req.on('end', () => {
         const parsed = JSON.parse(body);
         this.events.push({ namespace: events[1], body: parsed });
-        json(201, { ...parsed, metadata: { ...parsed.metadata, name: `${parsed.metadata?.generateName ?? 'e.'}${this.events.length}`, resourceVersion: String(++this.rv) } });
+        json(201, {
+          ...parsed,
+          metadata: {
+            ...parsed.metadata,
+            name: `${parsed.metadata?.generateName ?? 'e.'}${this.events.length}`,
+            resourceVersion: String(++this.rv),
+          },
+        });
       });
       return;
     }
-    if (req.method !== 'GET' || url.pathname !== '/api/v1/pods') return json(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound' });
+    if (req.method !== 'GET' || url.pathname !== '/api/v1/pods')
+      return json(404, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        code: 404,
+        reason: 'NotFound',
+      });
     const selector = url.searchParams.get('fieldSelector');
     if (url.searchParams.get('watch') !== 'true') {
       this.lists.push(url);
       const items = [...this.pods.values()].filter((p) => this.matches(p, selector));
-      return json(200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items });
+      return json(200, {
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(this.rv) },
+        items,
+      });
     }
     this.watches.push(url);
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
     if (from < this.oldest) {
-      const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${this.oldest})`, reason: 'Expired', code: 410 };
+      const status = {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${from} (${this.oldest})`,
+        reason: 'Expired',
+        code: 410,
+      };
       if (this.goneAsStatus) {
         this.goneAsStatus = false;
         return json(410, status);
@@ -140,7 +193,9 @@ class FakeApiServer {
     }
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
-    for (const e of this.history) if (e.rv > from && this.matches(e.object, selector)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+    for (const e of this.history)
+      if (e.rv > from && this.matches(e.object, selector))
+        res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
     const w = { res, selector };
     this.watchers.add(w);
     res.on('close', () => this.watchers.delete(w));
@@ -148,7 +203,9 @@ class FakeApiServer {
 
   private emit(e: WatchEvent): void {
     this.history.push(e);
-    for (const w of this.watchers) if (this.matches(e.object, w.selector)) w.res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+    for (const w of this.watchers)
+      if (this.matches(e.object, w.selector))
+        w.res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
   }
 
   /** Adds or replaces a pod; `silently`: no watch event (it happened while history was lost). */
@@ -189,9 +246,16 @@ class FakeApiServer {
 
 /** The QoS on an interface as tc sees it: root TBF and IFB TBF rates, bit/s. */
 function rates(ns: Netns, ifname: string): { in?: number; out?: number } {
-  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show']) || '[]') as { dev: string; kind: string; handle: string; root?: boolean; options?: { rate?: number } }[];
+  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show']) || '[]') as {
+    dev: string;
+    kind: string;
+    handle: string;
+    root?: boolean;
+    options?: { rate?: number };
+  }[];
   const rate = (dev: string) => {
-    const r = qdiscs.find((q) => q.dev === dev && q.kind === 'tbf' && q.handle === '4e51:' && q.root)?.options?.rate;
+    const r = qdiscs.find((q) => q.dev === dev && q.kind === 'tbf' && q.handle === '4e51:' && q.root)?.options
+      ?.rate;
     return r === undefined ? undefined : r * 8;
   };
   return { in: rate(ifname), out: rate(ifbNameFor(ifname)) };
@@ -199,18 +263,21 @@ function rates(ns: Netns, ifname: string): { in?: number; out?: number } {
 
 function get(port: number, p: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: p }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -234,7 +301,10 @@ beforeAll(async () => {
   for (const f of ['agent.ts', 'kubernetes.ts', 'reconciler.ts']) {
     const src = fs.statSync(path.join(ROOT, 'lib/agent', f)).mtimeMs;
     const out = fs.statSync(path.join(ROOT, 'dist/lib/agent', f.replace(/\.ts$/, '.js'))).mtimeMs;
-    if (out < src) throw new Error(`dist/lib/agent/${f.replace(/\.ts$/, '.js')} is older than its source: build with npx tsc -p tsconfig.json`);
+    if (out < src)
+      throw new Error(
+        `dist/lib/agent/${f.replace(/\.ts$/, '.js')} is older than its source: build with npx tsc -p tsconfig.json`,
+      );
   }
   for (let i = 0; ; i++) {
     try {
@@ -280,7 +350,22 @@ beforeAll(async () => {
   delete env.KUBERNETES_SERVICE_HOST;
   child = spawn(
     process.execPath,
-    [CLI, 'agent', '--kubeconfig', kubeconfig, '--node-name', NODE, '--netns', ns.name, '--listen', '127.0.0.1:0', '--resync', '2', '--log-level', 'debug'],
+    [
+      CLI,
+      'agent',
+      '--kubeconfig',
+      kubeconfig,
+      '--node-name',
+      NODE,
+      '--netns',
+      ns.name,
+      '--listen',
+      '127.0.0.1:0',
+      '--resync',
+      '2',
+      '--log-level',
+      'debug',
+    ],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let buf = '';
@@ -309,8 +394,10 @@ afterAll(async () => {
 
 let metricsPort = 0;
 
-test('lists this node\'s pods (field selector) and shapes them; not other nodes\' or host-network pods', async () => {
-  await waitFor('the HTTP server', () => logs.some((l) => l.msg === 'serving /metrics, /healthz and /readyz'));
+test("lists this node's pods (field selector) and shapes them; not other nodes' or host-network pods", async () => {
+  await waitFor('the HTTP server', () =>
+    logs.some((l) => l.msg === 'serving /metrics, /healthz and /readyz'),
+  );
   metricsPort = logs.find((l) => l.msg === 'serving /metrics, /healthz and /readyz')!.address.port;
   await waitFor('ready', async () => (await get(metricsPort, '/readyz')).status === 200);
   expect(api.lists[0].searchParams.get('fieldSelector')).toBe(`spec.nodeName=${NODE}`);
@@ -346,7 +433,9 @@ test('invalid annotations: a log line and a Kubernetes Event, the other pods car
   });
   expect(e.body.involvedObject.uid).toMatch(/^uid-bad-/);
   expect(e.body.message).toMatch(/ingressBandwidth.*10Q/);
-  expect(logs.some((l) => l.level === 'warn' && l.pod === 'default/bad' && l.reason === 'InvalidQoSAnnotations')).toBe(true);
+  expect(
+    logs.some((l) => l.level === 'warn' && l.pod === 'default/bad' && l.reason === 'InvalidQoSAnnotations'),
+  ).toBe(true);
   expect(rates(ns, bad)).toEqual({ in: undefined, out: undefined });
   // The late pod's interface appears: the retry picks it up.
   ns.veth(late, 'plate');
@@ -364,7 +453,14 @@ test('410 Gone on the watch (ERROR event, then HTTP 410): relist, and the kernel
   api.remove('default', 'late', true);
   api.put(pod('relisted', { [IN]: '6M', [OUT]: '6M' }), true);
   await waitFor('a relist', () => api.lists.length > listsBefore);
-  await waitFor('the kernel follows the relist', () => rates(ns, web).in === 8e6 && rates(ns, web).out === undefined && rates(ns, late).out === undefined && rates(ns, relisted).in === 6e6);
+  await waitFor(
+    'the kernel follows the relist',
+    () =>
+      rates(ns, web).in === 8e6 &&
+      rates(ns, web).out === undefined &&
+      rates(ns, late).out === undefined &&
+      rates(ns, relisted).in === 6e6,
+  );
   expect(api.lists[api.lists.length - 1].searchParams.get('fieldSelector')).toBe(`spec.nodeName=${NODE}`);
 
   // The same with a plain HTTP 410 answer to the watch.
@@ -373,7 +469,10 @@ test('410 Gone on the watch (ERROR event, then HTTP 410): relist, and the kernel
   api.expire();
   api.annotate('default', 'relisted', { [IN]: '7M' }, true);
   await waitFor('a second relist', () => api.lists.length > lists2);
-  await waitFor('the kernel follows', () => rates(ns, relisted).in === 7e6 && rates(ns, relisted).out === undefined);
+  await waitFor(
+    'the kernel follows',
+    () => rates(ns, relisted).in === 7e6 && rates(ns, relisted).out === undefined,
+  );
   const metrics = (await get(metricsPort, '/metrics')).body;
   expect(sample(metrics, 'netqos_agent_source_events_total', { event: 'relist' })).toBeGreaterThanOrEqual(2);
 });
@@ -387,12 +486,23 @@ test('a dropped connection: reconnects with a backoff and watches on from the la
   await waitFor('a new watch', () => api.watches.length > watches);
   await waitFor('the pod added while disconnected', () => rates(ns, reconnected).in === 4e6);
   expect(api.lists.length).toBe(lists); // no relist needed
-  expect(Number(api.watches[api.watches.length - 1].searchParams.get('resourceVersion'))).toBeGreaterThan(1003);
-  expect(logs.some((l) => l.msg?.startsWith('listing or watching pods failed') && l.retryInMs >= 500)).toBe(true);
+  expect(Number(api.watches[api.watches.length - 1].searchParams.get('resourceVersion'))).toBeGreaterThan(
+    1003,
+  );
+  expect(logs.some((l) => l.msg?.startsWith('listing or watching pods failed') && l.retryInMs >= 500)).toBe(
+    true,
+  );
   const metrics = (await get(metricsPort, '/metrics')).body;
   expect(sample(metrics, 'netqos_agent_source_events_total', { event: 'restart' })).toBeGreaterThanOrEqual(1);
-  await waitFor('the pod in /metrics', async () =>
-    sample((await get(metricsPort, '/metrics')).body, 'netqos_pod_rate_bits_per_second', { pod: 'reconnected', namespace: 'default', direction: 'ingress' }) === 4e6);
+  await waitFor(
+    'the pod in /metrics',
+    async () =>
+      sample((await get(metricsPort, '/metrics')).body, 'netqos_pod_rate_bits_per_second', {
+        pod: 'reconnected',
+        namespace: 'default',
+        direction: 'ingress',
+      }) === 4e6,
+  );
 });
 
 test('SIGTERM: a clean exit that leaves the QoS in force', async () => {

@@ -23,7 +23,11 @@ const OUT = 'qos.projectcalico.org/egressBandwidth';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -34,7 +38,10 @@ async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     await sleep(50);
   }
 }
@@ -53,7 +60,9 @@ async function waitForAddon(): Promise<void> {
 }
 
 function podYaml(name: string, annotations: Record<string, string>, namespace?: string): string {
-  const ann = Object.entries(annotations).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
+  const ann = Object.entries(annotations)
+    .map(([k, v]) => `    ${k}: "${v}"`)
+    .join('\n');
   return `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ''}${ann ? `  annotations:\n${ann}\n` : ''}spec:\n  containers:\n  - name: c\n    image: busybox\n`;
 }
 
@@ -66,16 +75,28 @@ function writePod(dir: string, file: string, text: string): void {
 
 /** The QoS on an interface as tc sees it: root TBF and IFB TBF rates, bit/s. */
 function rates(ns: Netns, ifname: string): { in?: number; out?: number; ifb: boolean } {
-  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show']) || '[]') as { dev: string; kind: string; handle: string; root?: boolean; options?: { rate?: number } }[];
-  const tbf = (dev: string) => qdiscs.find((q) => q.dev === dev && q.kind === 'tbf' && q.handle === '4e51:' && q.root);
+  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show']) || '[]') as {
+    dev: string;
+    kind: string;
+    handle: string;
+    root?: boolean;
+    options?: { rate?: number };
+  }[];
+  const tbf = (dev: string) =>
+    qdiscs.find((q) => q.dev === dev && q.kind === 'tbf' && q.handle === '4e51:' && q.root);
   const links = JSON.parse(sh('ip', ['-n', ns.name, '-j', 'link', 'show']) || '[]') as { ifname: string }[];
   const inRate = tbf(ifname)?.options?.rate;
   const outRate = tbf(ifbNameFor(ifname))?.options?.rate;
-  return { in: inRate === undefined ? undefined : inRate * 8, out: outRate === undefined ? undefined : outRate * 8, ifb: links.some((l) => l.ifname === ifbNameFor(ifname)) };
+  return {
+    in: inRate === undefined ? undefined : inRate * 8,
+    out: outRate === undefined ? undefined : outRate * 8,
+    ifb: links.some((l) => l.ifname === ifbNameFor(ifname)),
+  };
 }
 
 function ifbCount(ns: Netns): number {
-  return (JSON.parse(sh('ip', ['-n', ns.name, '-j', 'link', 'show', 'type', 'ifb']) || '[]') as unknown[]).length;
+  return (JSON.parse(sh('ip', ['-n', ns.name, '-j', 'link', 'show', 'type', 'ifb']) || '[]') as unknown[])
+    .length;
 }
 
 interface Captured {
@@ -110,7 +131,8 @@ function get(port: number, urlPath: string): Promise<{ status: number; body: str
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -119,7 +141,11 @@ const running = new Set<Agent>();
 const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 
-async function agentFor(ns: Netns, dir: string, extra: Partial<AgentOptions> = {}): Promise<{ agent: Agent; logs: Captured }> {
+async function agentFor(
+  ns: Netns,
+  dir: string,
+  extra: Partial<AgentOptions> = {},
+): Promise<{ agent: Agent; logs: Captured }> {
   const logs = captureLogs();
   const agent = await startAgent({
     manifests: dir,
@@ -176,7 +202,15 @@ describe('manifest directory', () => {
   test('add, modify and delete files; invalid annotations reported; a late interface is retried', async () => {
     writePod(dir, 'a.yaml', podYaml('web-a', { [IN]: '10M', [OUT]: '10M' }));
     // b names its interface explicitly; c's annotations are invalid; d's interface comes later.
-    writePod(dir, 'b.json', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-b', annotations: { 'netqos.io/interface': 'podb0', [IN]: '5M' } } }));
+    writePod(
+      dir,
+      'b.json',
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web-b', annotations: { 'netqos.io/interface': 'podb0', [IN]: '5M' } },
+      }),
+    );
     writePod(dir, 'c.yaml', podYaml('web-c', { [IN]: '10 megabits' }, 'shop'));
     writePod(dir, 'd.yaml', podYaml('late-d', { [OUT]: '3M' }));
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a manifest');
@@ -218,9 +252,15 @@ describe('manifest directory', () => {
     await waitFor('web-a back', () => rates(ns, a).in === 10e6 && rates(ns, a).out === 10e6);
     const metrics = (await get(agent.address!.port, '/metrics')).body;
     expect(sample(metrics, 'netqos_agent_pods', { state: 'applied' })).toBe(3);
-    expect(sample(metrics, 'netqos_agent_reconcile_errors_total', { reason: 'annotations' })).toBeGreaterThanOrEqual(1);
-    expect(sample(metrics, 'netqos_agent_reconciles_total', { trigger: 'event', result: 'ok' })).toBeGreaterThan(0);
-    expect(sample(metrics, 'netqos_agent_orphans_collected_total', { kind: 'interface' })).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(metrics, 'netqos_agent_reconcile_errors_total', { reason: 'annotations' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(metrics, 'netqos_agent_reconciles_total', { trigger: 'event', result: 'ok' }),
+    ).toBeGreaterThan(0);
+    expect(
+      sample(metrics, 'netqos_agent_orphans_collected_total', { kind: 'interface' }),
+    ).toBeGreaterThanOrEqual(2);
     expect((await get(agent.address!.port, '/healthz')).status).toBe(200);
     expect((await get(agent.address!.port, '/readyz')).status).toBe(200);
     await stopAgent(agent);
@@ -235,7 +275,9 @@ describe('manifest directory', () => {
     expect(agent.reconciler.messages()).toBe(0);
     const metrics = (await get(agent.address!.port, '/metrics')).body;
     expect(sample(metrics, 'netqos_agent_netlink_messages_total')).toBe(0);
-    expect(sample(metrics, 'netqos_agent_reconciles_total', { trigger: 'resync', result: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(metrics, 'netqos_agent_reconciles_total', { trigger: 'resync', result: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(metrics, 'netqos_agent_pods', { state: 'applied' })).toBe(3);
     await stopAgent(agent);
   });
@@ -245,24 +287,56 @@ describe('manifest directory', () => {
     await agent.whenReady();
     sh('tc', ['-n', ns.name, 'qdisc', 'del', 'dev', a, 'root']);
     sh('ip', ['-n', ns.name, 'link', 'del', ifbNameFor(d)]);
-    sh('tc', ['-n', ns.name, 'qdisc', 'change', 'dev', c, 'root', 'handle', '4e51:', 'tbf', 'rate', '1mbit', 'burst', '10000', 'latency', '25ms']);
+    sh('tc', [
+      '-n',
+      ns.name,
+      'qdisc',
+      'change',
+      'dev',
+      c,
+      'root',
+      'handle',
+      '4e51:',
+      'tbf',
+      'rate',
+      '1mbit',
+      'burst',
+      '10000',
+      'latency',
+      '25ms',
+    ]);
     expect(rates(ns, a).in).toBeUndefined();
     const t0 = Date.now();
-    await waitFor('drift repaired', () => rates(ns, a).in === 10e6 && rates(ns, d).out === 3e6 && rates(ns, c).in === 7e6, 3000);
+    await waitFor(
+      'drift repaired',
+      () => rates(ns, a).in === 10e6 && rates(ns, d).out === 3e6 && rates(ns, c).in === 7e6,
+      3000,
+    );
     expect(Date.now() - t0).toBeLessThan(2500); // one resync (1 s) and the pass
-    expect(logs.lines.some((l) => l.msg === 'QoS applied' && l.pod === 'default/web-a' && l.repaired === true)).toBe(true);
+    expect(
+      logs.lines.some((l) => l.msg === 'QoS applied' && l.pod === 'default/web-a' && l.repaired === true),
+    ).toBe(true);
     expect(agent.reconciler.messages()).toBeGreaterThan(0);
     await stopAgent(agent);
   });
 
   test('an interface replaced under the same name (a recreated sandbox) is shaped again within the link check, not the resync', async () => {
-    const { agent } = await agentFor(ns, dir, { resyncSeconds: 30, retryMinMs: 10_000, retryMaxMs: 10_000, linkCheckMs: 300 });
+    const { agent } = await agentFor(ns, dir, {
+      resyncSeconds: 30,
+      retryMinMs: 10_000,
+      retryMaxMs: 10_000,
+      linkCheckMs: 300,
+    });
     await agent.whenReady();
     ns.ip('link', 'del', a);
     await sleep(500); // the agent sees it gone: the pod waits (retry in 10 s)
     ns.veth(a, 'pa0');
     const t0 = Date.now();
-    await waitFor('web-a shaped on its new interface', () => rates(ns, a).in === 10e6 && rates(ns, a).out === 10e6, 5000);
+    await waitFor(
+      'web-a shaped on its new interface',
+      () => rates(ns, a).in === 10e6 && rates(ns, a).out === 10e6,
+      5000,
+    );
     expect(Date.now() - t0).toBeLessThan(3000);
     // And replaced without a gap the agent could see: the index changes.
     sh('ip', ['-n', ns.name, '-batch', '-'], `link del ${a}\nlink add ${a} type veth peer name pa0\n`);
@@ -279,7 +353,24 @@ describe('manifest directory', () => {
     sh('ip', ['-n', ns.name, 'link', 'add', ifbNameFor('vanished0'), 'type', 'ifb']);
     // Not netqos's: left alone.
     ns.veth('other0', 'other1');
-    sh('tc', ['-n', ns.name, 'qdisc', 'add', 'dev', 'other0', 'root', 'handle', '1:', 'tbf', 'rate', '1mbit', 'burst', '10000', 'latency', '25ms']);
+    sh('tc', [
+      '-n',
+      ns.name,
+      'qdisc',
+      'add',
+      'dev',
+      'other0',
+      'root',
+      'handle',
+      '1:',
+      'tbf',
+      'rate',
+      '1mbit',
+      'burst',
+      '10000',
+      'latency',
+      '25ms',
+    ]);
     expect(rates(ns, gone)).toEqual({ in: 4e6, out: 4e6, ifb: true });
 
     const { agent } = await agentFor(ns, dir);
@@ -305,16 +396,23 @@ describe('manifest directory', () => {
     expect(agent.reconciler.stateOf('default/foreign')).toBe('conflict');
     expect(rates(ns, g).in).toBe(2e6);
     expect(ns.tcJson('qdisc', 'show', 'dev', 'other0')[0]).toMatchObject({ kind: 'tbf', handle: '1:' });
-    expect(logs.lines.find((l) => l.pod === 'default/foreign' && l.reason === 'QoSConflict')?.problem).toMatch(/belongs to another tool/);
+    expect(
+      logs.lines.find((l) => l.pod === 'default/foreign' && l.reason === 'QoSConflict')?.problem,
+    ).toMatch(/belongs to another tool/);
     const metrics = (await get(agent.address!.port, '/metrics')).body;
     expect(sample(metrics, 'netqos_agent_pods', { state: 'conflict' })).toBe(1);
-    expect(sample(metrics, 'netqos_agent_reconcile_errors_total', { reason: 'conflict' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(metrics, 'netqos_agent_reconcile_errors_total', { reason: 'conflict' }),
+    ).toBeGreaterThanOrEqual(1);
     // The other tool's qdisc goes: the retry puts the pod's QoS in place.
     sh('tc', ['-n', ns.name, 'qdisc', 'del', 'dev', 'other0', 'root']);
     await waitFor('other0 shaped', () => rates(ns, 'other0').in === 1e6);
     fs.unlinkSync(path.join(dir, 'f.yaml'));
     fs.unlinkSync(path.join(dir, 'g.yaml'));
-    await waitFor('both cleared', () => rates(ns, 'other0').in === undefined && rates(ns, g).in === undefined);
+    await waitFor(
+      'both cleared',
+      () => rates(ns, 'other0').in === undefined && rates(ns, g).in === undefined,
+    );
     await stopAgent(agent);
   });
 });
@@ -330,7 +428,8 @@ describe('killed in the middle of a reconcile, then restarted', () => {
     dir = tempDir();
     const batch = ifnames.map((ifn, i) => `link add ${ifn} type veth peer name k${i}\n`).join('');
     sh('ip', ['-n', ns.name, '-batch', '-'], batch);
-    for (let i = 0; i < N; i++) writePod(dir, `pod-${i}.yaml`, podYaml(`pod-${i}`, { [IN]: '10M', [OUT]: '10M' }, 'kill'));
+    for (let i = 0; i < N; i++)
+      writePod(dir, `pod-${i}.yaml`, podYaml(`pod-${i}`, { [IN]: '10M', [OUT]: '10M' }, 'kill'));
   });
 
   afterAll(() => ns.remove());
@@ -342,7 +441,22 @@ describe('killed in the middle of a reconcile, then restarted', () => {
     const nl = openNetlink({ netns: ns.name });
     let partial = false;
     try {
-      const child = spawn(process.execPath, [CLI, 'agent', '--manifests', dir, '--netns', ns.name, '--listen', '127.0.0.1:0', '--log-level', 'debug'], { stdio: ['ignore', out, out] });
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          'agent',
+          '--manifests',
+          dir,
+          '--netns',
+          ns.name,
+          '--listen',
+          '127.0.0.1:0',
+          '--log-level',
+          'debug',
+        ],
+        { stdio: ['ignore', out, out] },
+      );
       children.add(child);
       // Kill it as soon as the first IFBs appear, or a dump is interrupted by the changes it
       // makes (nobody else changes this namespace): the batch is half-way.
@@ -359,15 +473,21 @@ describe('killed in the middle of a reconcile, then restarted', () => {
           child.kill('SIGKILL');
           break;
         }
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the agent never started shaping: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`the agent never started shaping: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
         await sleep(1);
       }
       await new Promise((r) => child.once('exit', r));
       children.delete(child);
-      const statuses = await readQos(ifnames.map((ifname) => ({ ifname, netns: ns.name })), { handles: new Map([[ns.name, nl]]) });
-      const complete = statuses.filter((s) => s.ingress.bandwidth === 10e6 && s.egress.bandwidth === 10e6).length;
+      const statuses = await readQos(
+        ifnames.map((ifname) => ({ ifname, netns: ns.name })),
+        { handles: new Map([[ns.name, nl]]) },
+      );
+      const complete = statuses.filter(
+        (s) => s.ingress.bandwidth === 10e6 && s.egress.bandwidth === 10e6,
+      ).length;
       partial = complete < N;
-      // eslint-disable-next-line no-console
+
       console.log(`killed mid-reconcile: ${complete}/${N} pods complete, ${ifbCount(ns)} IFBs`);
     } finally {
       nl.close();
@@ -377,7 +497,10 @@ describe('killed in the middle of a reconcile, then restarted', () => {
     const { agent } = await agentFor(ns, dir, { resyncSeconds: 30 });
     await agent.whenReady();
     const statuses = await readQos(ifnames.map((ifname) => ({ ifname, netns: ns.name })));
-    expect(statuses.filter((s) => s.ingress.bandwidth === 10e6 && s.egress.bandwidth === 10e6 && s.egress.ifb).length).toBe(N);
+    expect(
+      statuses.filter((s) => s.ingress.bandwidth === 10e6 && s.egress.bandwidth === 10e6 && s.egress.ifb)
+        .length,
+    ).toBe(N);
     expect(ifbCount(ns)).toBe(N);
     if (partial) expect(agent.reconciler.messages()).toBeGreaterThan(0);
     await stopAgent(agent);
@@ -421,7 +544,9 @@ describe('/metrics while iperf3 runs through a pod', () => {
     const bytes0 = sample(before, 'netqos_pod_bytes_total', labels)!;
     expect(bytes0).toBeGreaterThanOrEqual(0);
     expect(sample(before, 'netqos_pod_rate_bits_per_second', labels)).toBe(10e6);
-    expect(sample(before, 'netqos_pod_bytes_total', { ...labels, direction: 'egress' })).toBeGreaterThanOrEqual(0);
+    expect(
+      sample(before, 'netqos_pod_bytes_total', { ...labels, direction: 'egress' }),
+    ).toBeGreaterThanOrEqual(0);
 
     const server = startServer(pod.name, 5231);
     try {

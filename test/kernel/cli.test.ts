@@ -12,7 +12,19 @@ const CLI = path.join(ROOT, 'dist/lib/cli/main.js');
 const SERVER = path.join(ROOT, 'examples/iperf-server-qos.yaml');
 const IN = 'qos.projectcalico.org/ingressBandwidth';
 const OUT = 'qos.projectcalico.org/egressBandwidth';
-const COLUMNS = ['INTERFACE', 'DIRECTION', 'RATE', 'BURST', 'LIMIT', 'PKT RATE', 'DSCP', 'BYTES', 'PACKETS', 'DROPS', 'OVERLIMITS'];
+const COLUMNS = [
+  'INTERFACE',
+  'DIRECTION',
+  'RATE',
+  'BURST',
+  'LIMIT',
+  'PKT RATE',
+  'DSCP',
+  'BYTES',
+  'PACKETS',
+  'DROPS',
+  'OVERLIMITS',
+];
 
 let ns: Netns;
 
@@ -50,17 +62,27 @@ function kernel(): unknown {
   return {
     qdiscs: JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show']) || '[]'),
     filters: { cali0: filters('cali0'), eth0: filters('eth0') },
-    links: JSON.parse(ns.ip('-j', 'link', 'show')).map((l: { ifname: string; flags: string[] }) => `${l.ifname} ${l.flags.join(',')}`).sort(),
+    links: JSON.parse(ns.ip('-j', 'link', 'show'))
+      .map((l: { ifname: string; flags: string[] }) => `${l.ifname} ${l.flags.join(',')}`)
+      .sort(),
   };
 }
 
 /** Is cali0 shaped to `rate` both ways (root TBF, IFB TBF)? */
 function shapedRates(): { root?: number; ifb?: number } {
-  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show'])) as { dev: string; kind: string; handle: string; options?: { rate?: number } }[];
+  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show'])) as {
+    dev: string;
+    kind: string;
+    handle: string;
+    options?: { rate?: number };
+  }[];
   const root = qdiscs.find((q) => q.dev === 'cali0' && q.kind === 'tbf' && q.handle === '4e51:');
   const ifb = qdiscs.find((q) => /^nqifb[0-9a-f]{10}$/.test(q.dev) && q.kind === 'tbf');
   // tc -j prints TBF rates in bytes/s.
-  return { root: root?.options?.rate && root.options.rate * 8, ifb: ifb?.options?.rate && ifb.options.rate * 8 };
+  return {
+    root: root?.options?.rate && root.options.rate * 8,
+    ifb: ifb?.options?.rate && ifb.options.rate * 8,
+  };
 }
 
 /** A failure: the documented exit code, "error: " lines on stderr, nothing on stdout, no change. */
@@ -75,25 +97,34 @@ function expectFailure(args: string[], code: number, message: RegExp): Run {
 }
 
 beforeAll(() => {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first with \`npx tsc -p tsconfig.json\` (npm test does)`);
+  if (!fs.existsSync(CLI))
+    throw new Error(`${CLI} is missing: build first with \`npx tsc -p tsconfig.json\` (npm test does)`);
   const built = fs.statSync(CLI).mtimeMs;
-  const stale = fs.readdirSync(path.join(ROOT, 'lib/cli')).filter((f) => fs.statSync(path.join(ROOT, 'lib/cli', f)).mtimeMs > built + 1000);
-  if (stale.length) throw new Error(`dist/ is older than lib/cli/${stale.join(', lib/cli/')}: rebuild with \`npx tsc -p tsconfig.json\``);
+  const stale = fs
+    .readdirSync(path.join(ROOT, 'lib/cli'))
+    .filter((f) => fs.statSync(path.join(ROOT, 'lib/cli', f)).mtimeMs > built + 1000);
+  if (stale.length)
+    throw new Error(
+      `dist/ is older than lib/cli/${stale.join(', lib/cli/')}: rebuild with \`npx tsc -p tsconfig.json\``,
+    );
   ns = tempNetns('nqc').veth('cali0', 'eth0');
 });
 
 afterAll(() => ns?.remove());
 
 describe('help', () => {
-  test.each(['', 'apply ', 'plan ', 'show ', 'clear '])('netqos %s--help: usage, examples and exit codes on stdout', (cmd) => {
-    const r = netqos(...cmd.split(' ').filter(Boolean), '--help');
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^Usage: netqos/);
-    expect(r.stdout).toContain('Examples:');
-    expect(r.stdout).toContain('Exit codes:');
-    expect(r.stdout).toMatch(/^ {2}3 {2}conflict/m);
-  });
+  test.each(['', 'apply ', 'plan ', 'show ', 'clear '])(
+    'netqos %s--help: usage, examples and exit codes on stdout',
+    (cmd) => {
+      const r = netqos(...cmd.split(' ').filter(Boolean), '--help');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^Usage: netqos/);
+      expect(r.stdout).toContain('Examples:');
+      expect(r.stdout).toContain('Exit codes:');
+      expect(r.stdout).toMatch(/^ {2}3 {2}conflict/m);
+    },
+  );
 
   test('no command at all is a usage error (help on stderr)', () => {
     const r = netqos();
@@ -124,11 +155,23 @@ describe('apply, plan, show, clear on a live interface', () => {
 
   test('the same annotations from the lab Pod manifest: no change; plan shows nothing', () => {
     const before = kernel();
-    expect(netqos('apply', 'cali0', '--netns', ns.name, '-f', SERVER)).toEqual({ code: 0, stdout: 'no change\n', stderr: '' });
-    expect(netqos('plan', 'cali0', '--netns', ns.name, '-f', SERVER)).toEqual({ code: 0, stdout: 'no change\n', stderr: '' });
+    expect(netqos('apply', 'cali0', '--netns', ns.name, '-f', SERVER)).toEqual({
+      code: 0,
+      stdout: 'no change\n',
+      stderr: '',
+    });
+    expect(netqos('plan', 'cali0', '--netns', ns.name, '-f', SERVER)).toEqual({
+      code: 0,
+      stdout: 'no change\n',
+      stderr: '',
+    });
     const json = netqos('plan', 'cali0', '--netns', ns.name, '-f', SERVER, '--json');
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({ version: 1, sent: 0, targets: [{ ifname: 'cali0', netns: ns.name, operations: [], warnings: [] }] });
+    expect(JSON.parse(json.stdout)).toEqual({
+      version: 1,
+      sent: 0,
+      targets: [{ ifname: 'cali0', netns: ns.name, operations: [], warnings: [] }],
+    });
     expect(kernel()).toEqual(before);
   });
 
@@ -147,75 +190,154 @@ describe('apply, plan, show, clear on a live interface', () => {
     expect(JSON.parse(r.stdout)).toEqual({
       version: 1,
       sent: 1,
-      targets: [{
-        ifname: 'cali0',
-        netns: ns.name,
-        operations: [{
-          description: `replace tbf qdisc on ${ifb} root: rate 20Mbit burst 25000b limit 87500b`,
-          operation: { op: 'replace', qdisc: { kind: 'tbf', dev: ifb, parent: 'root', handle: '4e51:', rate: 20_000_000, burst: 25_000, limit: 87_500 } },
-        }],
-        warnings: [],
-      }],
+      targets: [
+        {
+          ifname: 'cali0',
+          netns: ns.name,
+          operations: [
+            {
+              description: `replace tbf qdisc on ${ifb} root: rate 20Mbit burst 25000b limit 87500b`,
+              operation: {
+                op: 'replace',
+                qdisc: {
+                  kind: 'tbf',
+                  dev: ifb,
+                  parent: 'root',
+                  handle: '4e51:',
+                  rate: 20_000_000,
+                  burst: 25_000,
+                  limit: 87_500,
+                },
+              },
+            },
+          ],
+          warnings: [],
+        },
+      ],
     });
     expect(shapedRates()).toEqual({ root: 10_000_000, ifb: 20_000_000 });
     // Back to the manifest's limits.
-    expect(netqos('apply', 'cali0', '--netns', ns.name, '-f', SERVER).stdout).toBe(`replace tbf qdisc on ${ifb} root: rate 10Mbit burst 12500b limit 43750b\n`);
+    expect(netqos('apply', 'cali0', '--netns', ns.name, '-f', SERVER).stdout).toBe(
+      `replace tbf qdisc on ${ifb} root: rate 10Mbit burst 12500b limit 43750b\n`,
+    );
   });
 
   test('show: a table of the interfaces that carry netqos objects (not eth0, not the IFB)', () => {
     const r = netqos('show', '--netns', ns.name);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const rows = r.stdout.trimEnd().split('\n').map((l) => l.split(/ {2,}/).map((c) => c.trim()));
+    const rows = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/ {2,}/).map((c) => c.trim()));
     expect(rows[0]).toEqual(COLUMNS);
     expect(rows).toHaveLength(3);
     expect(rows[1].slice(0, 7)).toEqual(['cali0', 'ingress', '10Mbit', '12500b', '43750b', '-', '-']);
     expect(rows[2].slice(0, 7)).toEqual(['cali0', 'egress', '10Mbit', '12500b', '43750b', '-', '-']);
-    for (const row of rows.slice(1)) expect(row.slice(7)).toEqual([expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/), '0', expect.stringMatching(/^\d+$/)]);
+    for (const row of rows.slice(1))
+      expect(row.slice(7)).toEqual([
+        expect.stringMatching(/^\d+$/),
+        expect.stringMatching(/^\d+$/),
+        '0',
+        expect.stringMatching(/^\d+$/),
+      ]);
   });
 
   test('show with names: an interface without netqos objects shows (none)', () => {
     const r = netqos('show', 'eth0', 'cali0', '--netns', ns.name);
     expect(r.code).toBe(0);
-    const rows = r.stdout.trimEnd().split('\n').map((l) => l.split(/ {2,}/));
-    expect(rows.map((row) => row.slice(0, 2))).toEqual([['INTERFACE', 'DIRECTION'], ['eth0', '(none)'], ['cali0', 'ingress'], ['cali0', 'egress']]);
+    const rows = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/ {2,}/));
+    expect(rows.map((row) => row.slice(0, 2))).toEqual([
+      ['INTERFACE', 'DIRECTION'],
+      ['eth0', '(none)'],
+      ['cali0', 'ingress'],
+      ['cali0', 'egress'],
+    ]);
   });
 
   test('show --json: the documented document', () => {
     const r = netqos('show', '--netns', ns.name, '--json');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    const stats = { bytes: expect.any(Number), packets: expect.any(Number), drops: 0, overlimits: expect.any(Number), requeues: 0, backlog: 0, qlen: 0 };
+    const stats = {
+      bytes: expect.any(Number),
+      packets: expect.any(Number),
+      drops: 0,
+      overlimits: expect.any(Number),
+      requeues: 0,
+      backlog: 0,
+      qlen: 0,
+    };
     expect(doc).toEqual({
       version: 1,
-      interfaces: [{
-        ifname: 'cali0',
-        netns: ns.name,
-        exists: true,
-        ingress: { bandwidth: 10_000_000, burst: 12_500, limit: 43_750, shaper: stats },
-        egress: { bandwidth: 10_000_000, burst: 12_500, limit: 43_750, shaper: stats, ifb },
-        foreign: { filters: 0 },
-      }],
+      interfaces: [
+        {
+          ifname: 'cali0',
+          netns: ns.name,
+          exists: true,
+          ingress: { bandwidth: 10_000_000, burst: 12_500, limit: 43_750, shaper: stats },
+          egress: { bandwidth: 10_000_000, burst: 12_500, limit: 43_750, shaper: stats, ifb },
+          foreign: { filters: 0 },
+        },
+      ],
     });
   });
 
   test('--mode calico: what Calico would drop is dropped with a warning on stderr', () => {
-    const r = netqos('plan', 'cali0', '--netns', ns.name, '-f', SERVER, '--mode', 'calico', '-a', 'qos.projectcalico.org/ingressPeakrate=5M', '--json');
+    const r = netqos(
+      'plan',
+      'cali0',
+      '--netns',
+      ns.name,
+      '-f',
+      SERVER,
+      '--mode',
+      'calico',
+      '-a',
+      'qos.projectcalico.org/ingressPeakrate=5M',
+      '--json',
+    );
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^warning: qos\.projectcalico\.org\/ingressPeakrate: "5M": .*peakrate dropped\n/);
+    expect(r.stderr).toMatch(
+      /^warning: qos\.projectcalico\.org\/ingressPeakrate: "5M": .*peakrate dropped\n/,
+    );
     // Calico's default 4Gi-bit burst is a 429 s bucket at 10M: clamped to what the kernel holds.
-    expect(r.stderr).toMatch(/^warning: qos\.projectcalico\.org\/ingressBurst: 4294967296 bits .* using 2748779068$/m);
+    expect(r.stderr).toMatch(
+      /^warning: qos\.projectcalico\.org\/ingressBurst: 4294967296 bits .* using 2748779068$/m,
+    );
     const doc = JSON.parse(r.stdout);
-    expect(doc.targets[0].warnings).toEqual([expect.stringContaining('peakrate dropped'), expect.stringContaining('ingressBurst'), expect.stringContaining('egressBurst')]);
+    expect(doc.targets[0].warnings).toEqual([
+      expect.stringContaining('peakrate dropped'),
+      expect.stringContaining('ingressBurst'),
+      expect.stringContaining('egressBurst'),
+    ]);
     // The same annotation in strict mode is an input error.
-    expectFailure(['apply', 'cali0', '--netns', ns.name, '-f', SERVER, '-a', 'qos.projectcalico.org/ingressPeakrate=5M'], 2, /^error: qos\.projectcalico\.org\/ingressPeakrate: "5M" must be greater/);
+    expectFailure(
+      ['apply', 'cali0', '--netns', ns.name, '-f', SERVER, '-a', 'qos.projectcalico.org/ingressPeakrate=5M'],
+      2,
+      /^error: qos\.projectcalico\.org\/ingressPeakrate: "5M" must be greater/,
+    );
   });
 
-  test('DSCP: applied where the kernel has pedit/csum/skbedit, else exit 1 with the kernel\'s words and nothing changed', () => {
+  test("DSCP: applied where the kernel has pedit/csum/skbedit, else exit 1 with the kernel's words and nothing changed", () => {
     const before = kernel();
-    const r = netqos('apply', 'cali0', '--netns', ns.name, '-f', SERVER, '-a', 'qos.projectcalico.org/dscp=EF');
+    const r = netqos(
+      'apply',
+      'cali0',
+      '--netns',
+      ns.name,
+      '-f',
+      SERVER,
+      '-a',
+      'qos.projectcalico.org/dscp=EF',
+    );
     if (r.code === 0) {
-      expect(r.stdout).toContain('add u32 filter on cali0 ingress priority 49001 protocol ip: pedit ipv4 dscp 46 (EF) | csum ipv4h | skbedit priority');
+      expect(r.stdout).toContain(
+        'add u32 filter on cali0 ingress priority 49001 protocol ip: pedit ipv4 dscp 46 (EF) | csum ipv4h | skbedit priority',
+      );
       expect(netqos('show', 'cali0', '--netns', ns.name).stdout).toContain('46 (EF)');
       expect(netqos('apply', 'cali0', '--netns', ns.name, '-f', SERVER).code).toBe(0);
     } else {
@@ -233,25 +355,49 @@ describe('apply, plan, show, clear on a live interface', () => {
       expectFailure([...base(), '-a', `${IN}=1M`, '--bogus'], 2, /^error: unknown option '--bogus'/);
     });
     test('-a without = (2)', () => {
-      expectFailure([...base(), '-a', 'ingressBandwidth'], 2, /^error: .*'ingressBandwidth' is invalid\. expected KEY=VALUE/);
+      expectFailure(
+        [...base(), '-a', 'ingressBandwidth'],
+        2,
+        /^error: .*'ingressBandwidth' is invalid\. expected KEY=VALUE/,
+      );
     });
     test('ingressBandwidth=10Mb (2): each problem on its own line', () => {
-      const r = expectFailure([...base(), '-a', `${IN}=10Mb`, '-a', 'qos.projectcalico.org/egressBurst=1M'], 2, /"10Mb"/);
+      const r = expectFailure(
+        [...base(), '-a', `${IN}=10Mb`, '-a', 'qos.projectcalico.org/egressBurst=1M'],
+        2,
+        /"10Mb"/,
+      );
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines).toHaveLength(2);
       expect(lines[0]).toMatch(/^error: qos\.projectcalico\.org\/ingressBandwidth: "10Mb" is not a quantity/);
       expect(lines[1]).toMatch(/^error: qos\.projectcalico\.org\/egressBurst: "1M" needs a bandwidth/);
     });
     test('a missing manifest file (2)', () => {
-      expectFailure([...base(), '-f', path.join(ROOT, 'examples/no-such-pod.yaml')], 2, /no-such-pod\.yaml: cannot read the manifest: no such file/);
+      expectFailure(
+        [...base(), '-f', path.join(ROOT, 'examples/no-such-pod.yaml')],
+        2,
+        /no-such-pod\.yaml: cannot read the manifest: no such file/,
+      );
     });
     test('an invalid manifest (2)', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nqc-'));
       try {
-        fs.writeFileSync(path.join(dir, 'bad.yaml'), `kind: Pod\nmetadata:\n  annotations:\n    ${IN}: [10M\n`);
+        fs.writeFileSync(
+          path.join(dir, 'bad.yaml'),
+          `kind: Pod\nmetadata:\n  annotations:\n    ${IN}: [10M\n`,
+        );
         expectFailure([...base(), '-f', path.join(dir, 'bad.yaml')], 2, /bad\.yaml: .*line \d+/);
-        fs.writeFileSync(path.join(dir, 'two.yaml'), fs.readFileSync(SERVER, 'utf8') + '\n---\n' + fs.readFileSync(path.join(ROOT, 'examples/iperf-client-qos.yaml'), 'utf8'));
-        expectFailure([...base(), '-f', path.join(dir, 'two.yaml')], 2, /^error: 2 Pods found \(iperf-server-qos .*; iperf-client-qos .*\)/);
+        fs.writeFileSync(
+          path.join(dir, 'two.yaml'),
+          fs.readFileSync(SERVER, 'utf8') +
+            '\n---\n' +
+            fs.readFileSync(path.join(ROOT, 'examples/iperf-client-qos.yaml'), 'utf8'),
+        );
+        expectFailure(
+          [...base(), '-f', path.join(dir, 'two.yaml')],
+          2,
+          /^error: 2 Pods found \(iperf-server-qos .*; iperf-client-qos .*\)/,
+        );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -260,8 +406,16 @@ describe('apply, plan, show, clear on a live interface', () => {
       expectFailure([...base(), '-f', SERVER, '--mode', 'lenient'], 2, /Allowed choices are strict, calico/);
     });
     test('a missing interface (1), for apply, plan, clear and show', () => {
-      expectFailure(['apply', 'nope0', '--netns', ns.name, '-f', SERVER], 1, /^error: nope0: no such interface in network namespace nqc-/);
-      expectFailure(['plan', 'nope0', '--netns', ns.name, '-f', SERVER], 1, /^error: nope0: no such interface/);
+      expectFailure(
+        ['apply', 'nope0', '--netns', ns.name, '-f', SERVER],
+        1,
+        /^error: nope0: no such interface in network namespace nqc-/,
+      );
+      expectFailure(
+        ['plan', 'nope0', '--netns', ns.name, '-f', SERVER],
+        1,
+        /^error: nope0: no such interface/,
+      );
       expectFailure(['clear', 'nope0', '--netns', ns.name], 1, /^error: nope0: no such interface/);
       const r = netqos('show', 'nope0', '--netns', ns.name, '--json');
       expect(r.code).toBe(1);
@@ -270,13 +424,34 @@ describe('apply, plan, show, clear on a live interface', () => {
     });
     test('a missing namespace (1)', () => {
       const missing = `${ns.name}-gone`;
-      expectFailure(['apply', 'cali0', '--netns', missing, '-f', SERVER], 1, new RegExp(`^error: .*${missing}`));
+      expectFailure(
+        ['apply', 'cali0', '--netns', missing, '-f', SERVER],
+        1,
+        new RegExp(`^error: .*${missing}`),
+      );
       expectFailure(['show', '--netns', missing], 1, new RegExp(`^error: .*${missing}`));
     });
     test("another tool's root qdisc (3)", () => {
-      sh('tc', ['-n', ns.name, 'qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'pfifo', 'limit', '100']);
+      sh('tc', [
+        '-n',
+        ns.name,
+        'qdisc',
+        'add',
+        'dev',
+        'eth0',
+        'root',
+        'handle',
+        '1:',
+        'pfifo',
+        'limit',
+        '100',
+      ]);
       try {
-        expectFailure(['apply', 'eth0', '--netns', ns.name, '-a', `${IN}=10M`], 3, /^error: eth0: the root qdisc pfifo 1: belongs to another tool/);
+        expectFailure(
+          ['apply', 'eth0', '--netns', ns.name, '-a', `${IN}=10M`],
+          3,
+          /^error: eth0: the root qdisc pfifo 1: belongs to another tool/,
+        );
       } finally {
         sh('tc', ['-n', ns.name, 'qdisc', 'del', 'dev', 'eth0', 'root']);
       }
@@ -290,15 +465,30 @@ describe('apply, plan, show, clear on a live interface', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toContain('delete qdisc on cali0 root (handle 4e51:)');
     expect(lines).toContain(`delete link ${ifb} (with the others below)`);
-    expect(lines).toContain("delete the links above, in one step");
+    expect(lines).toContain('delete the links above, in one step');
     expect(shapedRates()).toEqual({});
-    expect(JSON.parse(ns.ip('-j', 'link', 'show')).map((l: { ifname: string }) => l.ifname)).not.toContain(ifb);
-    expect(netqos('clear', 'cali0', '--netns', ns.name)).toEqual({ code: 0, stdout: 'no change\n', stderr: '' });
-    expect(JSON.parse(netqos('clear', 'cali0', '--netns', ns.name, '--json').stdout)).toEqual({
-      version: 1, sent: 0, targets: [{ ifname: 'cali0', netns: ns.name, operations: [], warnings: [] }],
+    expect(JSON.parse(ns.ip('-j', 'link', 'show')).map((l: { ifname: string }) => l.ifname)).not.toContain(
+      ifb,
+    );
+    expect(netqos('clear', 'cali0', '--netns', ns.name)).toEqual({
+      code: 0,
+      stdout: 'no change\n',
+      stderr: '',
     });
-    expect(netqos('show', '--netns', ns.name)).toEqual({ code: 0, stdout: `no interface in network namespace ${ns.name} carries netqos objects\n`, stderr: '' });
-    expect(JSON.parse(netqos('show', '--netns', ns.name, '--json').stdout)).toEqual({ version: 1, interfaces: [] });
+    expect(JSON.parse(netqos('clear', 'cali0', '--netns', ns.name, '--json').stdout)).toEqual({
+      version: 1,
+      sent: 0,
+      targets: [{ ifname: 'cali0', netns: ns.name, operations: [], warnings: [] }],
+    });
+    expect(netqos('show', '--netns', ns.name)).toEqual({
+      code: 0,
+      stdout: `no interface in network namespace ${ns.name} carries netqos objects\n`,
+      stderr: '',
+    });
+    expect(JSON.parse(netqos('show', '--netns', ns.name, '--json').stdout)).toEqual({
+      version: 1,
+      interfaces: [],
+    });
   });
 });
 
@@ -307,14 +497,21 @@ describe('netqos lab: every argument goes to runLab', () => {
   let dir: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nqc-lab-'));
-    fs.cpSync(path.join(ROOT, 'dist/lib'), path.join(dir, 'dist/lib'), { recursive: true, filter: (src) => !src.startsWith(path.join(ROOT, 'dist/lib/lab')) });
+    fs.cpSync(path.join(ROOT, 'dist/lib'), path.join(dir, 'dist/lib'), {
+      recursive: true,
+      filter: (src) => !src.startsWith(path.join(ROOT, 'dist/lib/lab')),
+    });
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('without lib/lab: a clear message, exit 1', () => {
     const r = runCli(['lab', '--help'], path.join(dir, 'dist/lib/cli/main.js'));
-    expect(r).toEqual({ code: 1, stdout: '', stderr: 'error: the lab is not part of this build of netqos (lib/lab is missing)\n' });
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: the lab is not part of this build of netqos (lib/lab is missing)\n',
+    });
   });
 
   test('--help, unknown options and operands reach runLab in order; its return is the exit code', () => {
@@ -324,7 +521,11 @@ describe('netqos lab: every argument goes to runLab', () => {
       'exports.runLab = async (argv) => { process.stdout.write(JSON.stringify(argv) + "\\n"); return 7; };\n',
     );
     const argv = ['--help', '--json', '-x', '5', 'short', '--netns', 'n', '-V'];
-    expect(runCli(['lab', ...argv], path.join(dir, 'dist/lib/cli/main.js'))).toEqual({ code: 7, stdout: `${JSON.stringify(argv)}\n`, stderr: '' });
+    expect(runCli(['lab', ...argv], path.join(dir, 'dist/lib/cli/main.js'))).toEqual({
+      code: 7,
+      stdout: `${JSON.stringify(argv)}\n`,
+      stderr: '',
+    });
     expect(runCli(['lab'], path.join(dir, 'dist/lib/cli/main.js')).stdout).toBe('[]\n');
   });
 });

@@ -27,7 +27,8 @@ let state: ReturnType<typeof nodeState>;
 let server: CniServerProcess;
 const servers = new Set<CniServerProcess>();
 
-const startServer = (socket: string, launcher: string[] = []) => CniServerProcess.start(socket, launcher, true, (s) => servers.add(s));
+const startServer = (socket: string, launcher: string[] = []) =>
+  CniServerProcess.start(socket, launcher, true, (s) => servers.add(s));
 
 beforeAll(async () => {
   bed = new CniTestbed('nqn');
@@ -50,8 +51,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const conf = (prevResult: unknown, extra: Record<string, unknown> = {}) => ({ cniVersion: '1.0.0', name: NETWORK, type: 'netqos', dataDir, ...extra, ...(prevResult ? { prevResult } : {}) });
-const same = (a: Invocation, b: Invocation) => expect({ code: a.code, stdout: a.stdout, stderr: a.stderr }).toEqual({ code: b.code, stdout: b.stdout, stderr: b.stderr });
+const conf = (prevResult: unknown, extra: Record<string, unknown> = {}) => ({
+  cniVersion: '1.0.0',
+  name: NETWORK,
+  type: 'netqos',
+  dataDir,
+  ...extra,
+  ...(prevResult ? { prevResult } : {}),
+});
+const same = (a: Invocation, b: Invocation) =>
+  expect({ code: a.code, stdout: a.stdout, stderr: a.stderr }).toEqual({
+    code: b.code,
+    stdout: b.stdout,
+    stderr: b.stderr,
+  });
 
 /** Waits (at most 30 s: a loaded machine) until the server has reported `n` requests; returns them. */
 async function eventsOf(s: CniServerProcess, n: number) {
@@ -63,14 +76,22 @@ async function eventsOf(s: CniServerProcess, n: number) {
  * Runs the shim for `pod`, and checks that `s` (default: the root-namespace server) served the
  * call itself (`expect` 'served') or told the shim to fall back ('fallback').
  */
-async function viaShim(command: string, input: unknown, pod?: Pod, env: Record<string, string | undefined> = {}, s = server, expectKind: 'served' | 'fallback' = 'served'): Promise<Invocation> {
+async function viaShim(
+  command: string,
+  input: unknown,
+  pod?: Pod,
+  env: Record<string, string | undefined> = {},
+  s = server,
+  expectKind: 'served' | 'fallback' = 'served',
+): Promise<Invocation> {
   const before = s.events().length;
   const r = await bed.invokeAsync(shim, command, input, pod, env);
   const events = await eventsOf(s, before + 1);
   expect(events.slice(before).map((e) => e.kind)).toEqual([expectKind]);
   return r;
 }
-const viaNode = (command: string, input: unknown, pod?: Pod, env: Record<string, string | undefined> = {}) => bed.invoke(direct, command, input, pod, env);
+const viaNode = (command: string, input: unknown, pod?: Pod, env: Record<string, string | undefined> = {}) =>
+  bed.invoke(direct, command, input, pod, env);
 
 describe('the server in the root namespace, the plugin in the node namespace (/proc/<pid>/ns/net)', () => {
   let pod: Pod;
@@ -87,11 +108,27 @@ describe('the server in the root namespace, the plugin in the node namespace (/p
     const s = await viaShim('ADD', conf(prev, LIMITS), pod);
     expect(s.code).toBe(0);
     const ifb = s.json.interfaces[2].name;
-    expect(s.json).toEqual({ ...prev, interfaces: [...prev.interfaces, { name: expect.stringMatching(/^nqifb[0-9a-f]{10}$/), mac: expect.any(String) }] });
-    expect(state.rootOf(veth)).toMatchObject({ kind: 'tbf', handle: '4e51:', options: { rate: RATE / 8, burst: 125_000 } });
-    expect(state.rootOf(ifb)).toMatchObject({ kind: 'tbf', handle: '4e51:', options: { rate: (2 * RATE) / 8, burst: 250_000 } });
+    expect(s.json).toEqual({
+      ...prev,
+      interfaces: [
+        ...prev.interfaces,
+        { name: expect.stringMatching(/^nqifb[0-9a-f]{10}$/), mac: expect.any(String) },
+      ],
+    });
+    expect(state.rootOf(veth)).toMatchObject({
+      kind: 'tbf',
+      handle: '4e51:',
+      options: { rate: RATE / 8, burst: 125_000 },
+    });
+    expect(state.rootOf(ifb)).toMatchObject({
+      kind: 'tbf',
+      handle: '4e51:',
+      options: { rate: (2 * RATE) / 8, burst: 250_000 },
+    });
     expect(state.actions(veth, 'ingress').map((a) => [a.kind, a.to_dev])).toEqual([['mirred', ifb]]);
-    expect(JSON.parse(fs.readFileSync(path.join(dataDir, NETWORK, `${pod.containerId}@eth0.json`), 'utf8'))).toMatchObject({ hostIfname: veth, ifb });
+    expect(
+      JSON.parse(fs.readFileSync(path.join(dataDir, NETWORK, `${pod.containerId}@eth0.json`), 'utf8')),
+    ).toMatchObject({ hostIfname: veth, ifb });
     const before = bed.snapshot();
     same(viaNode('ADD', conf(prev, LIMITS), pod), s);
     expect(bed.snapshot()).toEqual(before);
@@ -103,15 +140,34 @@ describe('the server in the root namespace, the plugin in the node namespace (/p
     same(again, viaNode('ADD', conf(prev, LIMITS), pod));
     expect(bed.snapshot()).toEqual(before);
     expectOk(await viaShim('CHECK', conf(again.json, LIMITS), pod));
-    bed.exec(['tc', 'qdisc', 'change', 'dev', veth, 'root', 'handle', '4e51:', 'tbf', 'rate', '5mbit', 'burst', '10kb', 'latency', '25ms']);
+    bed.exec([
+      'tc',
+      'qdisc',
+      'change',
+      'dev',
+      veth,
+      'root',
+      'handle',
+      '4e51:',
+      'tbf',
+      'rate',
+      '5mbit',
+      'burst',
+      '10kb',
+      'latency',
+      '25ms',
+    ]);
     const bad = await viaShim('CHECK', conf(again.json, LIMITS), pod);
-    expect(bad.json).toMatchObject({ code: 103, msg: `traffic control on ${veth} differs from the configuration` });
+    expect(bad.json).toMatchObject({
+      code: 103,
+      msg: `traffic control on ${veth} differs from the configuration`,
+    });
     same(bad, viaNode('CHECK', conf(again.json, LIMITS), pod));
     expect((await viaShim('ADD', conf(prev, LIMITS), pod)).code).toBe(0);
     expectOk(await viaShim('CHECK', conf(again.json, LIMITS), pod));
   });
 
-  test('DEL removes everything, leaving the state the Node plugin\'s DEL leaves; DEL again and without netns succeed', async () => {
+  test("DEL removes everything, leaving the state the Node plugin's DEL leaves; DEL again and without netns succeed", async () => {
     expectOk(await viaShim('DEL', conf(prev, LIMITS), pod));
     const afterShim = bed.snapshot();
     expect(state.qdiscs(veth).map((q) => q.kind)).toEqual(['noqueue']);
@@ -129,7 +185,8 @@ describe('the server in the root namespace, the plugin in the node namespace (/p
     const gonePrev = bed.addPtp(gone, NETWORK, SUBNET);
     const ifb = (await viaShim('ADD', conf(gonePrev, LIMITS), gone)).json.interfaces[2].name;
     bed.removePod(gone);
-    for (let i = 0; i < 100 && state.links().some((l) => l.ifname === hostVeth(gonePrev)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && state.links().some((l) => l.ifname === hostVeth(gonePrev)); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(state.ifbs(ifb)).toEqual([ifb]);
     expectOk(await viaShim('DEL', conf(gonePrev, LIMITS), gone));
     expect(state.ifbs(ifb)).toEqual([]);
@@ -142,7 +199,13 @@ describe('the server in the root namespace, the plugin in the node namespace (/p
     const stalePrev = bed.addPtp(stale, NETWORK, SUBNET);
     const keepIfb = (await viaShim('ADD', conf(keepPrev, LIMITS), keep)).json.interfaces[2].name;
     expect((await viaShim('ADD', conf(stalePrev, LIMITS), stale)).code).toBe(0);
-    const gc = { cniVersion: '1.1.0', name: NETWORK, type: 'netqos', dataDir, 'cni.dev/valid-attachments': [{ containerID: keep.containerId, ifname: 'eth0' }] };
+    const gc = {
+      cniVersion: '1.1.0',
+      name: NETWORK,
+      type: 'netqos',
+      dataDir,
+      'cni.dev/valid-attachments': [{ containerID: keep.containerId, ifname: 'eth0' }],
+    };
     expectOk(await viaShim('GC', gc));
     expect(state.ifbs('nqifb')).toEqual([keepIfb]);
     expect(state.qdiscs(hostVeth(stalePrev)).map((q) => q.kind)).toEqual(['noqueue']);
@@ -154,7 +217,7 @@ describe('the server in the root namespace, the plugin in the node namespace (/p
     expectOk(await viaShim('DEL', conf(keepPrev, LIMITS), keep));
   });
 
-  test('STATUS, VERSION, and no CNI_COMMAND at all: the Node plugin\'s output exactly', async () => {
+  test("STATUS, VERSION, and no CNI_COMMAND at all: the Node plugin's output exactly", async () => {
     const status = { cniVersion: '1.1.0', name: NETWORK, type: 'netqos' };
     same(await viaShim('STATUS', status), viaNode('STATUS', status));
     same(await viaShim('VERSION', status), viaNode('VERSION', status));
@@ -163,7 +226,7 @@ describe('the server in the root namespace, the plugin in the node namespace (/p
     expect(none.stderr).toContain('CNI plugin netqos');
   });
 
-  describe('bad configurations: the Node plugin\'s code, words and exit code, and nothing changes', () => {
+  describe("bad configurations: the Node plugin's code, words and exit code, and nothing changes", () => {
     let bad: Pod;
     let badPrev: any;
     const limits = { ingressRate: RATE, ingressBurst: 100_000, egressRate: RATE, egressBurst: 100_000 };
@@ -189,7 +252,9 @@ describe('the server in the root namespace, the plugin in the node namespace (/p
     const pods = Array.from({ length: 6 }, (_, i) => bed.pod(`con${i}`));
     const prevs = pods.map((p) => bed.addPtp(p, NETWORK, SUBNET));
     const before = server.events().length;
-    const adds = await Promise.all(pods.map((p, i) => bed.invokeAsync(shim, 'ADD', conf(prevs[i], LIMITS), p)));
+    const adds = await Promise.all(
+      pods.map((p, i) => bed.invokeAsync(shim, 'ADD', conf(prevs[i], LIMITS), p)),
+    );
     expect(adds.map((r) => r.code)).toEqual(pods.map(() => 0));
     const events = (await eventsOf(server, before + 6)).slice(before);
     expect(events.map((e) => [e.kind, e.command, e.code])).toEqual(pods.map(() => ['served', 'ADD', 0]));
@@ -198,18 +263,26 @@ describe('the server in the root namespace, the plugin in the node namespace (/p
       expect(state.rootOf(hostVeth(prevs[i]))!.options).toMatchObject({ rate: RATE / 8 });
       expect(state.rootOf(adds[i].json.interfaces[2].name)!.options).toMatchObject({ rate: (2 * RATE) / 8 });
     }
-    const dels = await Promise.all(pods.map((p, i) => bed.invokeAsync(shim, 'DEL', conf(prevs[i], LIMITS), p)));
+    const dels = await Promise.all(
+      pods.map((p, i) => bed.invokeAsync(shim, 'DEL', conf(prevs[i], LIMITS), p)),
+    );
     expect(dels.map((r) => r.code)).toEqual(pods.map(() => 0));
     expect(state.ifbs('nqifb')).toEqual([]);
   });
 
   test('iperf3 between two pods shaped through the shim: 10 Mbit/s each way within 5 % of the ceiling', async () => {
-    await expectShapedPair(bed, NETWORK, SUBNET, (limits, prev, p) => viaShim('ADD', conf(prev, limits), p), 'cni shim iperf3');
+    await expectShapedPair(
+      bed,
+      NETWORK,
+      SUBNET,
+      (limits, prev, p) => viaShim('ADD', conf(prev, limits), p),
+      'cni shim iperf3',
+    );
   }, 90_000);
 });
 
 describe('the server inside the node namespace (the same namespace as the plugin)', () => {
-  test('ADD, CHECK, DEL served, with the Node plugin\'s results', async () => {
+  test("ADD, CHECK, DEL served, with the Node plugin's results", async () => {
     const socket = path.join(bed.dir, 'run', 'in-node.sock');
     const inNode = await startServer(socket, ['ip', 'netns', 'exec', bed.node]);
     const env = { NETQOS_CNI_SOCKET: socket };
@@ -237,8 +310,14 @@ describe('falling back to the Node plugin', () => {
   afterEach(() => viaNode('DEL', conf(prev, LIMITS), pod));
 
   /** ADD through the shim as `env` directs it, then the Node plugin: the same output, nothing more to change. */
-  async function addLikeNode(env: Record<string, string>, s?: CniServerProcess, kind?: 'served' | 'fallback') {
-    const r = s ? await viaShim('ADD', conf(prev, LIMITS), pod, env, s, kind) : await bed.invokeAsync(shim, 'ADD', conf(prev, LIMITS), pod, env);
+  async function addLikeNode(
+    env: Record<string, string>,
+    s?: CniServerProcess,
+    kind?: 'served' | 'fallback',
+  ) {
+    const r = s
+      ? await viaShim('ADD', conf(prev, LIMITS), pod, env, s, kind)
+      : await bed.invokeAsync(shim, 'ADD', conf(prev, LIMITS), pod, env);
     expect(r.code).toBe(0);
     const before = bed.snapshot();
     same(viaNode('ADD', conf(prev, LIMITS), pod), r);
@@ -267,7 +346,13 @@ describe('falling back to the Node plugin', () => {
 
   test('a server in another PID namespace cannot see the plugin\'s pid: it answers "fallback", and the Node plugin does the work', async () => {
     const socket = path.join(bed.dir, 'run', 'pidns.sock');
-    const blind = await startServer(socket, ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child=SIGTERM']);
+    const blind = await startServer(socket, [
+      'unshare',
+      '--pid',
+      '--fork',
+      '--mount-proc',
+      '--kill-child=SIGTERM',
+    ]);
     await addLikeNode({ NETQOS_CNI_SOCKET: socket }, blind, 'fallback');
     expect(blind.events().at(-1)!.reason).toMatch(/network namespace/);
     await blind.stop('SIGKILL'); // unshare ignores SIGTERM; --kill-child passes it on to the server
@@ -277,14 +362,27 @@ describe('falling back to the Node plugin', () => {
     const privateDir = fs.mkdtempSync(path.join(bed.dir, 'private-'));
     const socket = path.join(bed.dir, 'run', 'mnt.sock');
     // The server sees an empty tmpfs where the plugin sees privateDir.
-    const other = await startServer(socket, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs nqtest "$0" && exec "$@"', privateDir]);
+    const other = await startServer(socket, [
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mount -t tmpfs nqtest "$0" && exec "$@"',
+      privateDir,
+    ]);
     const env = { NETQOS_CNI_SOCKET: socket };
     const privateConf = conf(prev, { ...LIMITS, dataDir: path.join(privateDir, 'netqos') });
     const r = await viaShim('ADD', privateConf, pod, env, other, 'fallback');
     expect(r.code).toBe(0);
-    expect(other.events().at(-1)!.reason).toContain(`dataDir ${path.join(privateDir, 'netqos')} is not the same directory there`);
+    expect(other.events().at(-1)!.reason).toContain(
+      `dataDir ${path.join(privateDir, 'netqos')} is not the same directory there`,
+    );
     // The record is where the runtime's side looks for it.
-    expect(fs.existsSync(path.join(privateDir, 'netqos', NETWORK, `${pod.containerId}@eth0.json`))).toBe(true);
+    expect(fs.existsSync(path.join(privateDir, 'netqos', NETWORK, `${pod.containerId}@eth0.json`))).toBe(
+      true,
+    );
     expectOk(await viaShim('DEL', privateConf, pod, env, other, 'fallback'));
     // The shared directory is the same on both sides: served.
     await addLikeNode(env, other, 'served');
@@ -298,16 +396,39 @@ describe('the agent serves the plugin too (--cni-socket)', () => {
     const manifests = fs.mkdtempSync(path.join(bed.dir, 'manifests-'));
     const cli = path.join(__dirname, '../../dist/lib/cli/main.js');
     // In the node namespace: the agent's own reconcile works there, never in the root namespace.
-    const agent = spawn('ip', ['netns', 'exec', bed.node, process.execPath, cli, 'agent', '--manifests', manifests, '--no-metrics', '--log-level', 'debug', '--cni-socket', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        bed.node,
+        process.execPath,
+        cli,
+        'agent',
+        '--manifests',
+        manifests,
+        '--no-metrics',
+        '--log-level',
+        'debug',
+        '--cni-socket',
+        socket,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     agent.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     agent.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((r) => agent.on('close', r));
     const until = async (what: () => boolean) => {
-      for (let i = 0; i < 1500 && !what() && agent.exitCode === null; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 1500 && !what() && agent.exitCode === null; i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(what()).toBe(true);
     };
-    const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { component?: string; msg: string; command?: string; code?: number });
+    const lines = () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { component?: string; msg: string; command?: string; code?: number });
     try {
       await until(() => lines().some((l) => l.msg === 'agent started'));
       const pod = bed.pod('agent');
@@ -315,7 +436,11 @@ describe('the agent serves the plugin too (--cni-socket)', () => {
       const env = { NETQOS_CNI_SOCKET: socket };
       const add = await bed.invokeAsync(shim, 'ADD', conf(prev, LIMITS), pod, env);
       expect(add.code).toBe(0);
-      await until(() => lines().some((l) => l.component === 'cni' && l.msg === 'served' && l.command === 'ADD' && l.code === 0));
+      await until(() =>
+        lines().some(
+          (l) => l.component === 'cni' && l.msg === 'served' && l.command === 'ADD' && l.code === 0,
+        ),
+      );
       expect(state.rootOf(hostVeth(prev))!.options).toMatchObject({ rate: RATE / 8 });
       same(viaNode('ADD', conf(prev, LIMITS), pod), add);
       expectOk(await bed.invokeAsync(shim, 'DEL', conf(prev, LIMITS), pod, env));

@@ -40,7 +40,12 @@ function sleep(ms: number): void {
 }
 
 /** Runs the installed netqos; waits out a native addon being rebuilt right now (it reappears). */
-function netqos(command: string, conf: unknown, pod?: Pod, env: Record<string, string | undefined> = {}): Invocation {
+function netqos(
+  command: string,
+  conf: unknown,
+  pod?: Pod,
+  env: Record<string, string | undefined> = {},
+): Invocation {
   for (let attempt = 0; ; attempt++) {
     const r = bed.invoke(netqosBin, command, conf, pod, env);
     if (!r.stdout.includes('cannot load the native engine') || attempt >= 30) return r;
@@ -48,7 +53,14 @@ function netqos(command: string, conf: unknown, pod?: Pod, env: Record<string, s
   }
 }
 
-const conf = (prevResult: unknown, extra: Record<string, unknown> = {}) => ({ cniVersion: '1.0.0', name: NETWORK, type: 'netqos', dataDir, ...extra, ...(prevResult ? { prevResult } : {}) });
+const conf = (prevResult: unknown, extra: Record<string, unknown> = {}) => ({
+  cniVersion: '1.0.0',
+  name: NETWORK,
+  type: 'netqos',
+  dataDir,
+  ...extra,
+  ...(prevResult ? { prevResult } : {}),
+});
 const qdiscs = (dev?: string) => state.qdiscs(dev);
 const rootOf = (dev: string) => state.rootOf(dev);
 const links = () => state.links();
@@ -70,13 +82,34 @@ describe('the lifecycle: ADD, CHECK, DEL', () => {
   test('ADD after ptp: a TBF on the host veth, an IFB with its TBF, one redirect; prevResult passed on with the IFB', () => {
     const r = netqos('ADD', conf(prev, limits), pod);
     expectOk({ ...r, stdout: '' });
-    expect(r.json).toEqual({ ...prev, interfaces: [...prev.interfaces, { name: expect.stringMatching(/^nqifb[0-9a-f]{10}$/), mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/) }] });
+    expect(r.json).toEqual({
+      ...prev,
+      interfaces: [
+        ...prev.interfaces,
+        {
+          name: expect.stringMatching(/^nqifb[0-9a-f]{10}$/),
+          mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+        },
+      ],
+    });
     const ifb = r.json.interfaces[2].name;
     expect(links().find((l) => l.ifname === ifb)?.address).toBe(r.json.interfaces[2].mac);
-    expect(rootOf(veth)).toMatchObject({ kind: 'tbf', handle: '4e51:', options: { rate: RATE / 8, burst: 125_000 } });
-    expect(rootOf(ifb)).toMatchObject({ kind: 'tbf', handle: '4e51:', options: { rate: (2 * RATE) / 8, burst: 250_000 } });
-    expect(actions(veth, 'ingress')).toEqual([expect.objectContaining({ kind: 'mirred', to_dev: ifb, control_action: { type: 'stolen' } })]);
-    const record = JSON.parse(fs.readFileSync(path.join(dataDir, NETWORK, `${pod.containerId}@eth0.json`), 'utf8'));
+    expect(rootOf(veth)).toMatchObject({
+      kind: 'tbf',
+      handle: '4e51:',
+      options: { rate: RATE / 8, burst: 125_000 },
+    });
+    expect(rootOf(ifb)).toMatchObject({
+      kind: 'tbf',
+      handle: '4e51:',
+      options: { rate: (2 * RATE) / 8, burst: 250_000 },
+    });
+    expect(actions(veth, 'ingress')).toEqual([
+      expect.objectContaining({ kind: 'mirred', to_dev: ifb, control_action: { type: 'stolen' } }),
+    ]);
+    const record = JSON.parse(
+      fs.readFileSync(path.join(dataDir, NETWORK, `${pod.containerId}@eth0.json`), 'utf8'),
+    );
     expect(record).toMatchObject({ containerID: pod.containerId, ifname: 'eth0', hostIfname: veth, ifb });
   });
 
@@ -90,17 +123,39 @@ describe('the lifecycle: ADD, CHECK, DEL', () => {
 
   test('CHECK passes; a TBF changed behind its back fails CHECK (103) until ADD restores it', () => {
     expectOk(netqos('CHECK', conf(prev, limits), pod));
-    bed.exec(['tc', 'qdisc', 'change', 'dev', veth, 'root', 'handle', '4e51:', 'tbf', 'rate', '5mbit', 'burst', '10kb', 'latency', '25ms']);
+    bed.exec([
+      'tc',
+      'qdisc',
+      'change',
+      'dev',
+      veth,
+      'root',
+      'handle',
+      '4e51:',
+      'tbf',
+      'rate',
+      '5mbit',
+      'burst',
+      '10kb',
+      'latency',
+      '25ms',
+    ]);
     const bad = netqos('CHECK', conf(prev, limits), pod);
     expect(bad.code).toBe(1);
-    expect(bad.json).toMatchObject({ cniVersion: '1.0.0', code: 103, msg: `traffic control on ${veth} differs from the configuration` });
+    expect(bad.json).toMatchObject({
+      cniVersion: '1.0.0',
+      code: 103,
+      msg: `traffic control on ${veth} differs from the configuration`,
+    });
     expect(bad.json.details).toContain(`replace tbf qdisc on ${veth} root`);
     expect(bad.json.details).toContain('ingress 5000000 bit/s');
     expect(netqos('ADD', conf(prev, limits), pod).code).toBe(0);
     expect(rootOf(veth)?.options.rate).toBe(RATE / 8);
     expectOk(netqos('CHECK', conf(prev, limits), pod));
     // A different configuration is a difference too.
-    expect(netqos('CHECK', conf(prev, { ...limits, egressRate: 3 * RATE }), pod).json).toMatchObject({ code: 103 });
+    expect(netqos('CHECK', conf(prev, { ...limits, egressRate: 3 * RATE }), pod).json).toMatchObject({
+      code: 103,
+    });
   });
 
   test('DEL removes everything netqos made and the record; a second DEL, and one without netns or prevResult, succeed', () => {
@@ -129,7 +184,11 @@ describe('DEL after the pod namespace is gone (the veth pair went with it)', () 
     for (let i = 0; i < 100 && links().some((l) => l.ifname === hostVeth(prev)); i++) sleep(50);
     expect(links().some((l) => l.ifname === hostVeth(prev))).toBe(false);
     expect(ifbs(ifb)).toEqual([ifb]);
-    const delConf = conf(prev, { egressRate: RATE, egressBurst: 100_000, ...(noRecord ? { dataDir: path.join(bed.dir, 'elsewhere') } : {}) });
+    const delConf = conf(prev, {
+      egressRate: RATE,
+      egressBurst: 100_000,
+      ...(noRecord ? { dataDir: path.join(bed.dir, 'elsewhere') } : {}),
+    });
     expectOk(netqos('DEL', delConf, pod));
     expect(ifbs(ifb)).toEqual([]);
     expectOk(netqos('DEL', delConf, pod, { CNI_NETNS: undefined }));
@@ -161,15 +220,24 @@ describe('the reference bandwidth plugin side by side, on twin pods with the sam
     // The reference encodes its redirect twice (RedirIndex plus an explicit mirred: calico#10159).
     const refActions = actions(hostVeth(refPrev), 'ingress');
     const nqActions = actions(hostVeth(nqPrev), 'ingress');
-    expect(refActions.map((x) => [x.kind, x.to_dev, x.control_action?.type])).toEqual([['mirred', refIfb, 'stolen'], ['mirred', refIfb, 'pass']]);
-    expect(nqActions.map((x) => [x.kind, x.to_dev, x.control_action?.type])).toEqual([['mirred', nqIfb, 'stolen']]);
+    expect(refActions.map((x) => [x.kind, x.to_dev, x.control_action?.type])).toEqual([
+      ['mirred', refIfb, 'stolen'],
+      ['mirred', refIfb, 'pass'],
+    ]);
+    expect(nqActions.map((x) => [x.kind, x.to_dev, x.control_action?.type])).toEqual([
+      ['mirred', nqIfb, 'stolen'],
+    ]);
     // CHECK passes on both.
     expect(bed.invoke(REFERENCE, 'CHECK', { ...conf(a.json, limits), type: 'bandwidth' }, ref).code).toBe(0);
     expectOk(netqos('CHECK', conf(b.json, limits), nq));
     // DEL: the reference removes only its IFB (the veth keeps its TBF and ingress qdisc); netqos everything.
     expect(bed.invoke(REFERENCE, 'DEL', { ...conf(a.json, limits), type: 'bandwidth' }, ref).code).toBe(0);
     expectOk(netqos('DEL', conf(b.json, limits), nq));
-    expect(qdiscs(hostVeth(refPrev)).map((q) => q.kind).sort()).toEqual(['ingress', 'tbf']);
+    expect(
+      qdiscs(hostVeth(refPrev))
+        .map((q) => q.kind)
+        .sort(),
+    ).toEqual(['ingress', 'tbf']);
     expect(qdiscs(hostVeth(nqPrev)).map((q) => q.kind)).toEqual(['noqueue']);
     expect([...ifbs(refIfb), ...ifbs(nqIfb)]).toEqual([]);
   });
@@ -180,7 +248,9 @@ describe('the reference bandwidth plugin side by side, on twin pods with the sam
     const nq = bed.pod('phn');
     const refPrev = bed.addPtp(ref, NETWORK, SUBNET);
     const nqPrev = bed.addPtp(nq, NETWORK, SUBNET);
-    expect(bed.invoke(REFERENCE, 'ADD', { ...conf(refPrev, { runtimeConfig }), type: 'bandwidth' }, ref).code).toBe(0);
+    expect(
+      bed.invoke(REFERENCE, 'ADD', { ...conf(refPrev, { runtimeConfig }), type: 'bandwidth' }, ref).code,
+    ).toBe(0);
     expect(netqos('ADD', conf(nqPrev, { runtimeConfig }), nq).code).toBe(0);
     const refTbf = rootOf(hostVeth(refPrev))!.options;
     const nqTbf = rootOf(hostVeth(nqPrev))!.options;
@@ -198,7 +268,11 @@ describe('pod annotations (capability io.kubernetes.cri.pod-annotations)', () =>
     const veth = hostVeth(prev);
     const runtimeConfig = {
       bandwidth: { ingressRate: RATE, ingressBurst: 4294967295, egressRate: RATE, egressBurst: 4294967295 },
-      'io.kubernetes.cri.pod-annotations': { 'qos.projectcalico.org/ingressBandwidth': '5M', 'kubernetes.io/egress-bandwidth': '10M', 'io.kubernetes.pod.name': 'ann' },
+      'io.kubernetes.cri.pod-annotations': {
+        'qos.projectcalico.org/ingressBandwidth': '5M',
+        'kubernetes.io/egress-bandwidth': '10M',
+        'io.kubernetes.pod.name': 'ann',
+      },
     };
     const r = netqos('ADD', conf(prev, { runtimeConfig }), pod);
     expect(r.code).toBe(0);
@@ -207,7 +281,9 @@ describe('pod annotations (capability io.kubernetes.cri.pod-annotations)', () =>
     expect(rootOf(ifb)!.options).toMatchObject({ rate: RATE / 8, burst: 12_500 });
     expectOk(netqos('CHECK', conf(r.json, { runtimeConfig }), pod));
     // The administrator's top-level limit replaces the pod's for its direction.
-    expect(netqos('ADD', conf(prev, { runtimeConfig, ingressRate: 2 * RATE, ingressBurst: 160_000 }), pod).code).toBe(0);
+    expect(
+      netqos('ADD', conf(prev, { runtimeConfig, ingressRate: 2 * RATE, ingressBurst: 160_000 }), pod).code,
+    ).toBe(0);
     expect(rootOf(veth)!.options).toMatchObject({ rate: (2 * RATE) / 8, burst: 20_000 });
     expect(rootOf(ifb)!.options).toMatchObject({ rate: RATE / 8 });
     expectOk(netqos('DEL', conf(prev, { runtimeConfig }), pod));
@@ -225,7 +301,13 @@ describe('GC, STATUS, VERSION (CNI 1.1)', () => {
     const staleIfb = netqos('ADD', conf(stalePrev, limits), stale).json.interfaces[2].name;
     bed.exec(['ip', 'link', 'add', 'nqifb0000000000', 'type', 'ifb']); // an orphan: no interface derives it
     bed.exec(['ip', 'link', 'add', 'ifbkeep0', 'type', 'ifb']); // not netqos's
-    const gcConf = { cniVersion: '1.1.0', name: NETWORK, type: 'netqos', dataDir, 'cni.dev/valid-attachments': [{ containerID: keep.containerId, ifname: 'eth0' }] };
+    const gcConf = {
+      cniVersion: '1.1.0',
+      name: NETWORK,
+      type: 'netqos',
+      dataDir,
+      'cni.dev/valid-attachments': [{ containerID: keep.containerId, ifname: 'eth0' }],
+    };
     expectOk(netqos('GC', gcConf, undefined));
     expect(ifbs('nqifb').sort()).toEqual([keepIfb]);
     expect(ifbs('ifbkeep0')).toEqual(['ifbkeep0']);
@@ -241,7 +323,10 @@ describe('GC, STATUS, VERSION (CNI 1.1)', () => {
   test('STATUS: ok; VERSION: the versions netqos speaks', () => {
     expectOk(netqos('STATUS', { cniVersion: '1.1.0', name: NETWORK, type: 'netqos' }));
     const v = netqos('VERSION', { cniVersion: '1.1.0' });
-    expect(v.json).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+    expect(v.json).toEqual({
+      cniVersion: '1.1.0',
+      supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+    });
   });
 });
 
@@ -269,6 +354,12 @@ describe('bad configurations: the right CNI error code, and nothing changes', ()
 
 describe('iperf3 between two pods', () => {
   test('10 Mbit/s each way: goodput within 5 % of the ceiling (1448/1514 of the rate), both directions', async () => {
-    await expectShapedPair(bed, NETWORK, SUBNET, (limits, prev, p) => netqos('ADD', conf(prev, limits), p), 'cni iperf3');
+    await expectShapedPair(
+      bed,
+      NETWORK,
+      SUBNET,
+      (limits, prev, p) => netqos('ADD', conf(prev, limits), p),
+      'cni iperf3',
+    );
   }, 90_000);
 });

@@ -18,7 +18,10 @@ function sink(): Writable & { text: string } {
   return w;
 }
 
-const labNamespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('nql-'));
+const labNamespaces = () =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.startsWith('nql-'));
 
 let dir: string;
 beforeAll(() => {
@@ -32,12 +35,21 @@ test('netqos lab --json: baseline fast, QoS at the ceiling, restored fast, packe
   const stderr = sink();
   const code = await runLab(['--duration', '4', '--json', '--plot', plot], { stdout, stderr });
   const doc = JSON.parse(stdout.text) as LabDocument;
-  process.stdout.write(`lab: baseline ${(doc.runs.baseline!.averageBps / 1e9).toFixed(2)} Gbit/s, qos sustained ${(doc.runs.qos!.sustainedBps / 1e6).toFixed(3)} Mbit/s ` +
-    `(ceiling ${(doc.runs.qos!.ceilingBps / 1e6).toFixed(3)}, wire ${((doc.runs.qos!.wireBps ?? 0) / 1e6).toFixed(3)}), restored ${(doc.runs.restored!.averageBps / 1e9).toFixed(2)} Gbit/s\n`);
+  process.stdout.write(
+    `lab: baseline ${(doc.runs.baseline!.averageBps / 1e9).toFixed(2)} Gbit/s, qos sustained ${(doc.runs.qos!.sustainedBps / 1e6).toFixed(3)} Mbit/s ` +
+      `(ceiling ${(doc.runs.qos!.ceilingBps / 1e6).toFixed(3)}, wire ${((doc.runs.qos!.wireBps ?? 0) / 1e6).toFixed(3)}), restored ${(doc.runs.restored!.averageBps / 1e9).toFixed(2)} Gbit/s\n`,
+  );
 
   expect(stderr.text).toBe('');
   expect(code).toBe(0);
-  expect(doc).toMatchObject({ version: 1, ok: true, problems: [], rate: 10_000_000, duration: 4, plot: plot });
+  expect(doc).toMatchObject({
+    version: 1,
+    ok: true,
+    problems: [],
+    rate: 10_000_000,
+    duration: 4,
+    plot: plot,
+  });
   const { baseline, qos, restored } = doc.runs;
   expect(baseline!.averageBps).toBeGreaterThan(100e6);
   expect(baseline!.intervals).toHaveLength(4);
@@ -77,9 +89,16 @@ test('manifests: annotations from Pod YAML, built-in ones for a missing file, --
     `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  annotations:\n    qos.projectcalico.org/ingressBandwidth: "${rate}"\n    qos.projectcalico.org/egressBandwidth: "${rate}"\nspec:\n  containers: []\n`;
   writeFileSync(path.join(dir, 'iperf-server-qos.yaml'), pod('iperf-server-qos', '20M'));
   const a = loadLabAnnotations(dir);
-  expect(a.server).toMatchObject({ file: path.join(dir, 'iperf-server-qos.yaml'), manifestPod: 'iperf-server-qos', annotations: { 'qos.projectcalico.org/ingressBandwidth': '20M' } });
+  expect(a.server).toMatchObject({
+    file: path.join(dir, 'iperf-server-qos.yaml'),
+    manifestPod: 'iperf-server-qos',
+    annotations: { 'qos.projectcalico.org/ingressBandwidth': '20M' },
+  });
   expect(a.client.file).toBeUndefined();
-  expect(a.client.annotations).toEqual({ 'qos.projectcalico.org/ingressBandwidth': '10M', 'qos.projectcalico.org/egressBandwidth': '10M' });
+  expect(a.client.annotations).toEqual({
+    'qos.projectcalico.org/ingressBandwidth': '10M',
+    'qos.projectcalico.org/egressBandwidth': '10M',
+  });
   expect(a.notes.join('\n')).toContain('iperf-client-qos.yaml not found');
   // The client's egress (10M) and the server's ingress (20M) are in series: the smaller holds.
   expect(a.rate).toBe(10_000_000);

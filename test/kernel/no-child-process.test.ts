@@ -29,14 +29,30 @@ test('no child process while applying, dumping and failing', () => {
         console.log('done');
       })();`;
     const trace = path.join(dir, 'trace');
-    const out = execFileSync('strace', ['-f', '-qq', '-e', 'trace=execve,execveat,fork,vfork,clone,clone3', '-o', trace, process.execPath, '-e', script], { encoding: 'utf8' });
+    const out = execFileSync(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-e',
+        'trace=execve,execveat,fork,vfork,clone,clone3',
+        '-o',
+        trace,
+        process.execPath,
+        '-e',
+        script,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(out.trim()).toBe('done');
-    const lines = readFileSync(trace, 'utf8').split('\n').filter((l) => /(execve|execveat|fork|vfork|clone3?)\(/.test(l));
+    const lines = readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((l) => /(execve|execveat|fork|vfork|clone3?)\(/.test(l));
     const execs = lines.filter((l) => /execve(at)?\(/.test(l));
     expect(execs).toHaveLength(1);
     expect(execs[0]).toContain(process.execPath);
     const clones = lines.filter((l) => /clone3?\(|fork\(/.test(l));
-    expect(clones.length).toBeGreaterThan(0);  // node's and libuv's threads
+    expect(clones.length).toBeGreaterThan(0); // node's and libuv's threads
     for (const c of clones) expect(c).toContain('CLONE_THREAD');
   } finally {
     rmSync(dir, { recursive: true, force: true });

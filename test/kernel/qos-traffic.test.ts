@@ -10,7 +10,14 @@ const CEILING = RATE * (1448 / 1514);
 
 test('10M each way: first second, wire rate and goodput', async () => {
   const { a: node, b: pod } = tempPair('nqt', { a: 'cali0', b: 'eth0' });
-  const target = { ifname: 'cali0', netns: node.name, annotations: { 'qos.projectcalico.org/ingressBandwidth': '10M', 'qos.projectcalico.org/egressBandwidth': '10M' } };
+  const target = {
+    ifname: 'cali0',
+    netns: node.name,
+    annotations: {
+      'qos.projectcalico.org/ingressBandwidth': '10M',
+      'qos.projectcalico.org/egressBandwidth': '10M',
+    },
+  };
   await applyQos([target]);
 
   // The counter's time is taken as the middle of the read, which a loaded machine may stretch.
@@ -21,7 +28,10 @@ test('10M each way: first second, wire rate and goodput', async () => {
   };
   const report: string[] = [];
   // Pod -> node crosses the IFB (egress limit); node -> pod (-R) the root TBF (ingress limit).
-  for (const [direction, reverse] of [['egress', false], ['ingress', true]] as const) {
+  for (const [direction, reverse] of [
+    ['egress', false],
+    ['ingress', true],
+  ] as const) {
     const server = startServer(node.name);
     try {
       await new Promise((r) => setTimeout(r, 300));
@@ -34,8 +44,11 @@ test('10M each way: first second, wire rate and goodput', async () => {
 
       const wire = (Number(b.bytes - a.bytes) * 8) / (Number(b.at - a.at) / 1e9);
       const first = result.intervals[0].bps;
-      const sustained = result.intervals.slice(1).reduce((sum, i) => sum + i.bps, 0) / (result.intervals.length - 1);
-      report.push(`${direction}: first second ${(first / 1e6).toFixed(2)}, sustained ${(sustained / 1e6).toFixed(3)}, wire ${(wire / 1e6).toFixed(3)} Mbit/s`);
+      const sustained =
+        result.intervals.slice(1).reduce((sum, i) => sum + i.bps, 0) / (result.intervals.length - 1);
+      report.push(
+        `${direction}: first second ${(first / 1e6).toFixed(2)}, sustained ${(sustained / 1e6).toFixed(3)}, wire ${(wire / 1e6).toFixed(3)} Mbit/s`,
+      );
       expect(first).toBeLessThan(1.5 * RATE);
       expect(Math.abs(wire - RATE) / RATE).toBeLessThan(0.03);
       expect(Math.abs(sustained - CEILING) / CEILING).toBeLessThan(0.05);

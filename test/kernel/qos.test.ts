@@ -1,25 +1,47 @@
 // Pod QoS from annotations on a live interface: apply, read back, idempotence, a change that
 // touches only what it must, removal; other tools' objects survive every step.
-import { applyQos, clearQos, planQos, readQos, openNetlink, AnnotationError, type QosTarget } from '../../lib';
+import {
+  applyQos,
+  clearQos,
+  planQos,
+  readQos,
+  openNetlink,
+  AnnotationError,
+  type QosTarget,
+} from '../../lib';
 import { sh, tempNetns, type Netns } from '../helpers/netns';
 
 let ns: Netns;
-const LIMITS = { 'qos.projectcalico.org/ingressBandwidth': '10M', 'qos.projectcalico.org/egressBandwidth': '10M' };
+const LIMITS = {
+  'qos.projectcalico.org/ingressBandwidth': '10M',
+  'qos.projectcalico.org/egressBandwidth': '10M',
+};
 
 function target(annotations: Record<string, string>): QosTarget {
   return { ifname: 'cali0', netns: ns.name, annotations };
 }
 function view() {
   return {
-    qdiscs: ns.tcJson('qdisc', 'show').map((q: any) => `${q.dev} ${q.kind} ${q.handle} ${q.options?.rate ?? ''}`).sort(),
+    qdiscs: ns
+      .tcJson('qdisc', 'show')
+      .map((q: any) => `${q.dev} ${q.kind} ${q.handle} ${q.options?.rate ?? ''}`)
+      .sort(),
     filters: ['ingress', 'egress'].flatMap((hook) => {
       try {
-        return ns.tcJson('filter', 'show', 'dev', 'cali0', hook).filter((f: any) => f.options?.actions || f.options?.flowid).map((f: any) => `${hook} ${f.pref} ${f.protocol} ${(f.options.actions ?? []).map((a: any) => a.kind).join('+')}`);
+        return ns
+          .tcJson('filter', 'show', 'dev', 'cali0', hook)
+          .filter((f: any) => f.options?.actions || f.options?.flowid)
+          .map(
+            (f: any) =>
+              `${hook} ${f.pref} ${f.protocol} ${(f.options.actions ?? []).map((a: any) => a.kind).join('+')}`,
+          );
       } catch {
         return [];
       }
     }),
-    links: JSON.parse(ns.ip('-j', 'link', 'show')).map((l: any) => l.ifname).sort(),
+    links: JSON.parse(ns.ip('-j', 'link', 'show'))
+      .map((l: any) => l.ifname)
+      .sort(),
   };
 }
 
@@ -27,12 +49,31 @@ beforeAll(() => {
   ns = tempNetns().veth('cali0', 'eth0');
   // Another tool's objects: a clsact with an ingress filter on the pod interface.
   sh('tc', ['-n', ns.name, 'qdisc', 'add', 'dev', 'cali0', 'clsact']);
-  sh('tc', ['-n', ns.name, 'filter', 'add', 'dev', 'cali0', 'ingress', 'protocol', 'ip', 'prio', '100', 'u32', 'match', 'ip', 'dst', '198.18.0.0/15', 'flowid', '1:1']);
+  sh('tc', [
+    '-n',
+    ns.name,
+    'filter',
+    'add',
+    'dev',
+    'cali0',
+    'ingress',
+    'protocol',
+    'ip',
+    'prio',
+    '100',
+    'u32',
+    'match',
+    'ip',
+    'dst',
+    '198.18.0.0/15',
+    'flowid',
+    '1:1',
+  ]);
 });
 
 test('apply the lab annotations: TBF on the interface, IFB + redirect + TBF for egress', async () => {
   const result = await applyQos([target(LIMITS)]);
-  expect(result.sent).toBe(4);  // ifb, its tbf, the root tbf, the redirect filter
+  expect(result.sent).toBe(4); // ifb, its tbf, the root tbf, the redirect filter
   const [status] = await readQos([target({})]);
   expect(status).toMatchObject({
     exists: true,
@@ -42,7 +83,11 @@ test('apply the lab annotations: TBF on the interface, IFB + redirect + TBF for 
     foreign: { filters: 1 },
   });
   expect(status.ingress.shaper).toMatchObject({ drops: 0 });
-  expect(await readQos({ ifname: 'cali0', netns: ns.name })).toMatchObject({ ifname: 'cali0', exists: true, ingress: { bandwidth: 10_000_000 } });
+  expect(await readQos({ ifname: 'cali0', netns: ns.name })).toMatchObject({
+    ifname: 'cali0',
+    exists: true,
+    ingress: { bandwidth: 10_000_000 },
+  });
   const v = view();
   expect(v.filters).toEqual(expect.arrayContaining(['ingress 100 ip ', 'ingress 49003 all mirred']));
   expect(v.links).toContain(status.egress.ifb);
@@ -64,7 +109,10 @@ test('applying the same annotations again sends nothing', async () => {
 test('changing one annotation changes only that TBF, in place', async () => {
   const plan = await planQos([target({ ...LIMITS, 'qos.projectcalico.org/egressBandwidth': '20M' })]);
   expect(plan.batches[0].operations).toHaveLength(1);
-  expect(plan.batches[0].operations[0]).toMatchObject({ op: 'replace', qdisc: { kind: 'tbf', rate: 20_000_000 } });
+  expect(plan.batches[0].operations[0]).toMatchObject({
+    op: 'replace',
+    qdisc: { kind: 'tbf', rate: 20_000_000 },
+  });
   const result = await applyQos([target({ ...LIMITS, 'qos.projectcalico.org/egressBandwidth': '20M' })]);
   expect(result.sent).toBe(1);
   const [status] = await readQos([target({})]);
@@ -74,7 +122,9 @@ test('changing one annotation changes only that TBF, in place', async () => {
 
 test('a bad annotation fails with its key, value and what is allowed, and changes nothing', async () => {
   const before = view();
-  const err = await applyQos([target({ ...LIMITS, 'qos.projectcalico.org/ingressBandwidth': '10Mb' })]).catch((e) => e);
+  const err = await applyQos([target({ ...LIMITS, 'qos.projectcalico.org/ingressBandwidth': '10Mb' })]).catch(
+    (e) => e,
+  );
   expect(err).toBeInstanceOf(AnnotationError);
   expect(err.message).toContain('qos.projectcalico.org/ingressBandwidth');
   expect(err.message).toContain('10Mb');
@@ -86,7 +136,7 @@ test('a change the kernel refuses halfway is rolled back whole', async () => {
   // hook went in; the whole batch comes back out.
   const before = view();
   const err = await applyQos([target({ ...LIMITS, 'qos.projectcalico.org/dscp': 'EF' })]).catch((e) => e);
-  if (err === undefined) return;  // a kernel with pedit: nothing to roll back
+  if (err === undefined) return; // a kernel with pedit: nothing to roll back
   expect(err).toMatchObject({ name: 'NetlinkError', rolledBack: true });
   expect(view()).toEqual(before);
 });

@@ -16,23 +16,76 @@ async function rootQdisc(dev: string): Promise<QdiscState | undefined> {
 }
 
 test('add a 10 Mbit/s TBF, read it back, and tc agrees', async () => {
-  await nl.apply([{ op: 'add', qdisc: { dev: 'v0', parent: 'root', handle: '1:', kind: 'tbf', rate: 10_000_000, burst: 32768, latencyUs: 25_000 } }]);
+  await nl.apply([
+    {
+      op: 'add',
+      qdisc: {
+        dev: 'v0',
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 10_000_000,
+        burst: 32768,
+        latencyUs: 25_000,
+      },
+    },
+  ]);
   const q = await rootQdisc('v0');
-  expect(q).toMatchObject({ kind: 'tbf', dev: 'v0', parent: 'root', handle: '1:', rate: 10_000_000, burst: 32768 });
+  expect(q).toMatchObject({
+    kind: 'tbf',
+    dev: 'v0',
+    parent: 'root',
+    handle: '1:',
+    rate: 10_000_000,
+    burst: 32768,
+  });
   // limit = rate * latency + burst, as tc computes it: 1,250,000 B/s * 25 ms + 32768.
   expect(q).toMatchObject({ limit: 31250 + 32768 });
-  expect(q!.stats).toEqual(expect.objectContaining({ bytes: expect.any(Number), packets: expect.any(Number), drops: 0 }));
+  expect(q!.stats).toEqual(
+    expect.objectContaining({ bytes: expect.any(Number), packets: expect.any(Number), drops: 0 }),
+  );
 
   const [tc] = ns.tcJson('qdisc', 'show', 'dev', 'v0', 'root');
   expect(tc).toMatchObject({ kind: 'tbf', handle: '1:', root: true });
   expect(tc.options).toMatchObject({ rate: 1_250_000, lat: 25_000 });
-  expect(Math.abs(tc.options.burst - 32768)).toBeLessThanOrEqual(1);  // tc's own tick rounding
+  expect(Math.abs(tc.options.burst - 32768)).toBeLessThanOrEqual(1); // tc's own tick rounding
 });
 
 test('replace changes the rate in place and change keeps the handle', async () => {
-  await nl.apply([{ op: 'replace', qdisc: { dev: 'v0', parent: 'root', handle: '1:', kind: 'tbf', rate: 20_000_000, burst: 65536, limit: 200_000 } }]);
-  expect(await rootQdisc('v0')).toMatchObject({ rate: 20_000_000, burst: 65536, limit: 200_000, handle: '1:' });
-  await nl.apply([{ op: 'change', qdisc: { dev: 'v0', parent: 'root', handle: '1:', kind: 'tbf', rate: 5_000_000, burst: 16384, limit: 100_000 } }]);
+  await nl.apply([
+    {
+      op: 'replace',
+      qdisc: {
+        dev: 'v0',
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 20_000_000,
+        burst: 65536,
+        limit: 200_000,
+      },
+    },
+  ]);
+  expect(await rootQdisc('v0')).toMatchObject({
+    rate: 20_000_000,
+    burst: 65536,
+    limit: 200_000,
+    handle: '1:',
+  });
+  await nl.apply([
+    {
+      op: 'change',
+      qdisc: {
+        dev: 'v0',
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 5_000_000,
+        burst: 16384,
+        limit: 100_000,
+      },
+    },
+  ]);
   expect(await rootQdisc('v0')).toMatchObject({ rate: 5_000_000, burst: 16384, limit: 100_000 });
   // tc prints the bucket through its own tick rounding: within a byte of ours.
   const [tc] = ns.tcJson('qdisc', 'show', 'dev', 'v0', 'root');
@@ -41,7 +94,22 @@ test('replace changes the rate in place and change keeps the handle', async () =
 });
 
 test('peakrate and minburst round-trip', async () => {
-  await nl.apply([{ op: 'replace', qdisc: { dev: 'v0', parent: 'root', handle: '1:', kind: 'tbf', rate: 10_000_000, burst: 32768, latencyUs: 25_000, peakrate: 20_000_000, minburst: 1514 } }]);
+  await nl.apply([
+    {
+      op: 'replace',
+      qdisc: {
+        dev: 'v0',
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 10_000_000,
+        burst: 32768,
+        latencyUs: 25_000,
+        peakrate: 20_000_000,
+        minburst: 1514,
+      },
+    },
+  ]);
   const q = await rootQdisc('v0');
   expect(q).toMatchObject({ rate: 10_000_000, burst: 32768, peakrate: 20_000_000, minburst: 1514 });
   // With a peak rate tc takes the smaller limit: peak * latency + minburst = 62500 + 1514.
@@ -53,7 +121,22 @@ test('peakrate and minburst round-trip', async () => {
 });
 
 test('rates above 34.4 Gbit/s use the 64-bit attributes and read back', async () => {
-  await nl.apply([{ op: 'replace', qdisc: { dev: 'v0', parent: 'root', handle: '1:', kind: 'tbf', rate: 40_000_000_000, burst: 4 << 20, latencyUs: 10_000, peakrate: 50_000_000_000, minburst: 1 << 20 } }]);
+  await nl.apply([
+    {
+      op: 'replace',
+      qdisc: {
+        dev: 'v0',
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 40_000_000_000,
+        burst: 4 << 20,
+        latencyUs: 10_000,
+        peakrate: 50_000_000_000,
+        minburst: 1 << 20,
+      },
+    },
+  ]);
   const q = await rootQdisc('v0');
   expect(q).toMatchObject({ rate: 40_000_000_000, peakrate: 50_000_000_000 });
   // The kernel keeps the bucket in 64 ns ticks: at 5 GB/s one tick is 320 bytes.
@@ -63,7 +146,20 @@ test('rates above 34.4 Gbit/s use the 64-bit attributes and read back', async ()
 });
 
 test('synchronous apply and dump see the same kernel', () => {
-  nl.applySync([{ op: 'replace', qdisc: { dev: 'v1', parent: 'root', handle: '2:', kind: 'tbf', rate: 1_000_000, burst: 10_000, latencyUs: 50_000 } }]);
+  nl.applySync([
+    {
+      op: 'replace',
+      qdisc: {
+        dev: 'v1',
+        parent: 'root',
+        handle: '2:',
+        kind: 'tbf',
+        rate: 1_000_000,
+        burst: 10_000,
+        latencyUs: 50_000,
+      },
+    },
+  ]);
   const q = nl.dumpSync({ type: 'qdisc', dev: 'v1' }).find((x) => x.parent === 'root');
   expect(q).toMatchObject({ kind: 'tbf', handle: '2:', rate: 1_000_000, burst: 10_000 });
 });

@@ -12,7 +12,20 @@ test('10 Mbit/s TBF: wire rate within 3 %, iperf3 goodput within 5 % of the ceil
   const { a: server, b: client } = tempPair('nqt', { a: 's0', b: 'c0' });
 
   const nl = openNetlink({ netns: client.name });
-  await nl.apply([{ op: 'replace', qdisc: { dev: 'c0', parent: 'root', handle: '1:', kind: 'tbf', rate: RATE, burst: 32768, latencyUs: 25_000 } }]);
+  await nl.apply([
+    {
+      op: 'replace',
+      qdisc: {
+        dev: 'c0',
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: RATE,
+        burst: 32768,
+        latencyUs: 25_000,
+      },
+    },
+  ]);
   // The counter's time is taken as the middle of the read, which a loaded machine may stretch.
   const bytesNow = async () => {
     const start = process.hrtime.bigint();
@@ -32,7 +45,9 @@ test('10 Mbit/s TBF: wire rate within 3 %, iperf3 goodput within 5 % of the ceil
     const result = await run;
 
     const wireBps = (Number(b.bytes - a.bytes) * 8) / (Number(b.at - a.at) / 1e9);
-    process.stdout.write(`traffic: wire ${(wireBps / 1e6).toFixed(3)} Mbit/s, goodput ${(result.receivedBps / 1e6).toFixed(3)} Mbit/s (ceiling ${(GOODPUT_CEILING / 1e6).toFixed(3)})\n`);
+    process.stdout.write(
+      `traffic: wire ${(wireBps / 1e6).toFixed(3)} Mbit/s, goodput ${(result.receivedBps / 1e6).toFixed(3)} Mbit/s (ceiling ${(GOODPUT_CEILING / 1e6).toFixed(3)})\n`,
+    );
     expect(Math.abs(wireBps - RATE) / RATE).toBeLessThan(0.03);
     expect(Math.abs(result.receivedBps - GOODPUT_CEILING) / GOODPUT_CEILING).toBeLessThan(0.05);
   } finally {

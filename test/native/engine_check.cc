@@ -53,11 +53,11 @@ void check_impl(bool ok, const char* expr, const char* file, int line, const std
 struct Fatal : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-#define REQUIRE(cond, ...)                                                      \
-  do {                                                                          \
-    bool ok_ = static_cast<bool>(cond);                                         \
-    check_impl(ok_, #cond, __FILE__, __LINE__, cat(__VA_ARGS__));               \
-    if (!ok_) throw Fatal(cat("required: ", #cond));                            \
+#define REQUIRE(cond, ...)                                        \
+  do {                                                            \
+    bool ok_ = static_cast<bool>(cond);                           \
+    check_impl(ok_, #cond, __FILE__, __LINE__, cat(__VA_ARGS__)); \
+    if (!ok_) throw Fatal(cat("required: ", #cond));              \
   } while (0)
 
 void section(const char* name) { std::printf("-- %s\n", name); }
@@ -66,11 +66,19 @@ void section(const char* name) { std::printf("-- %s\n", name); }
 
 const char* kIfb = "nqcifb0";
 
-Value tbf(const char* dev, const char* handle, uint64_t rate, uint64_t burst = 32768, uint64_t latency_us = 25000) {
-  return Value::object({{"dev", dev}, {"kind", "tbf"}, {"parent", "root"}, {"handle", handle},
-                        {"rate", rate}, {"burst", burst}, {"latencyUs", latency_us}});
+Value tbf(const char* dev, const char* handle, uint64_t rate, uint64_t burst = 32768,
+          uint64_t latency_us = 25000) {
+  return Value::object({{"dev", dev},
+                        {"kind", "tbf"},
+                        {"parent", "root"},
+                        {"handle", handle},
+                        {"rate", rate},
+                        {"burst", burst},
+                        {"latencyUs", latency_us}});
 }
-Value op(const char* verb, const char* what, Value body) { return Value::object({{"op", verb}, {what, std::move(body)}}); }
+Value op(const char* verb, const char* what, Value body) {
+  return Value::object({{"op", verb}, {what, std::move(body)}});
+}
 
 void encode_all(Batch& batch, const std::vector<Value>& ops) {
   for (size_t i = 0; i < ops.size(); i++) encode_operation(batch, PlainReader(ops[i], cat("ops[", i, "]")));
@@ -175,52 +183,79 @@ void check_reader_semantics() {
             "\" lacks \"", want, "\"");
     }
   };
-  CHECK(r.has("s") && r.has("nul") && !r.has("undef") && !r.has("missing"), "has(): present, null, undefined, absent");
+  CHECK(r.has("s") && r.has("nul") && !r.has("undef") && !r.has("missing"),
+        "has(): present, null, undefined, absent");
   CHECK(r.string("s") == std::optional<std::string>("v0"), "string() of a string");
   CHECK(!r.string("n") && !r.string("frac") && !r.string("big") && !r.string("missing"),
         "string() of numbers and absent fields is nullopt");
-  throws("string(bool)", [&] { r.string("b"); }, "t.b: expected a string, got true");
-  throws("string(null)", [&] { r.string("nul"); }, "t.nul: expected a string, got null");
+  throws(
+      "string(bool)", [&] { r.string("b"); }, "t.b: expected a string, got true");
+  throws(
+      "string(null)", [&] { r.string("nul"); }, "t.nul: expected a string, got null");
   CHECK(r.u64("n") == std::optional<uint64_t>(7), "u64() of 7");
   CHECK(r.u64("big") == std::optional<uint64_t>(uint64_t{1} << 60), "u64() of 2^60 (a BigInt in JS)");
   CHECK(r.u64("zero") == std::optional<uint64_t>(0), "u64() of 0");
-  throws("u64(-1)", [&] { r.u64("neg"); }, "t.neg: -1 is not a non-negative integer");
-  throws("u64(1.5)", [&] { r.u64("frac"); }, "t.frac: 1.500000 is not a non-negative integer");
-  throws("u64(-2^60)", [&] { r.u64("bigneg"); }, "t.bigneg:");
-  throws("u64(string)", [&] { r.u64("s"); }, "t.s: expected a non-negative integer, got \"v0\"");
-  throws("u64(NaN)", [&] { r.u64("nan"); }, "t.nan:");
+  throws(
+      "u64(-1)", [&] { r.u64("neg"); }, "t.neg: -1 is not a non-negative integer");
+  throws(
+      "u64(1.5)", [&] { r.u64("frac"); }, "t.frac: 1.500000 is not a non-negative integer");
+  throws(
+      "u64(-2^60)", [&] { r.u64("bigneg"); }, "t.bigneg:");
+  throws(
+      "u64(string)", [&] { r.u64("s"); }, "t.s: expected a non-negative integer, got \"v0\"");
+  throws(
+      "u64(NaN)", [&] { r.u64("nan"); }, "t.nan:");
   CHECK(r.i64("neg") == std::optional<int64_t>(-1), "i64() of -1");
-  throws("i64(2^60)", [&] { r.i64("big"); }, "t.big: expected an integer");
-  throws("i64(1.5)", [&] { r.i64("frac"); }, "t.frac: expected an integer");
-  CHECK(r.number("frac") == std::optional<double>(1.5) && r.number("n") == std::optional<double>(7), "number()");
-  throws("number(NaN)", [&] { r.number("nan"); }, "t.nan: expected a finite number");
+  throws(
+      "i64(2^60)", [&] { r.i64("big"); }, "t.big: expected an integer");
+  throws(
+      "i64(1.5)", [&] { r.i64("frac"); }, "t.frac: expected an integer");
+  CHECK(r.number("frac") == std::optional<double>(1.5) && r.number("n") == std::optional<double>(7),
+        "number()");
+  throws(
+      "number(NaN)", [&] { r.number("nan"); }, "t.nan: expected a finite number");
   CHECK(r.boolean("b") == std::optional<bool>(true), "boolean()");
-  throws("boolean(1)", [&] { r.boolean("n"); }, "t.n: expected true or false, got 7");
+  throws(
+      "boolean(1)", [&] { r.boolean("n"); }, "t.n: expected true or false, got 7");
   auto name = r.iface("s");
   CHECK(name && name->name == "v0" && name->by_name(), "iface() of a name");
   auto index = r.iface("idx");
   CHECK(index && index->index == 3 && !index->by_name(), "iface() of an index");
-  throws("iface(\"\")", [&] { r.iface("empty"); }, "t.empty: \"\" is not an interface name (1..15 characters)");
-  throws("iface(16 chars)", [&] { r.iface("long"); }, "is not an interface name");
-  throws("iface(0)", [&] { r.iface("zero"); }, "t.zero: expected an interface name or index, got 0");
-  throws("iface(1.5)", [&] { r.iface("frac"); }, "expected an interface name or index");
-  throws("iface(true)", [&] { r.iface("b"); }, "expected an interface name or index, got true");
+  throws(
+      "iface(\"\")", [&] { r.iface("empty"); }, "t.empty: \"\" is not an interface name (1..15 characters)");
+  throws(
+      "iface(16 chars)", [&] { r.iface("long"); }, "is not an interface name");
+  throws(
+      "iface(0)", [&] { r.iface("zero"); }, "t.zero: expected an interface name or index, got 0");
+  throws(
+      "iface(1.5)", [&] { r.iface("frac"); }, "expected an interface name or index");
+  throws(
+      "iface(true)", [&] { r.iface("b"); }, "expected an interface name or index, got true");
   auto names = r.strings("names");
   CHECK(names && names->size() == 2 && (*names)[1] == "b" && !r.strings("missing"), "strings()");
-  throws("strings(string)", [&] { r.strings("s"); }, "t.s: expected an array of strings, got \"v0\"");
-  throws("strings([\"a\", 1])", [&] { r.strings("mixed"); }, "t.mixed[1]: expected a string, got 1");
+  throws(
+      "strings(string)", [&] { r.strings("s"); }, "t.s: expected an array of strings, got \"v0\"");
+  throws(
+      "strings([\"a\", 1])", [&] { r.strings("mixed"); }, "t.mixed[1]: expected a string, got 1");
   CHECK(r.object("missing") == nullptr, "object() of an absent field is null");
   auto obj = r.object("obj");
-  CHECK(obj && obj->path() == "t.obj" && obj->string("inner") == std::optional<std::string>("yes"), "object()");
-  throws("object(array)", [&] { r.object("arr"); }, "t.arr: expected an object, got an array");
-  throws("object(null)", [&] { r.object("nul"); }, "t.nul: expected an object, got null");
+  CHECK(obj && obj->path() == "t.obj" && obj->string("inner") == std::optional<std::string>("yes"),
+        "object()");
+  throws(
+      "object(array)", [&] { r.object("arr"); }, "t.arr: expected an object, got an array");
+  throws(
+      "object(null)", [&] { r.object("nul"); }, "t.nul: expected an object, got null");
   CHECK(r.array_length("arr") == 2 && r.array_length("missing") == 0, "array_length()");
-  throws("array_length(object)", [&] { r.array_length("obj"); }, "t.obj: expected an array, got an object");
+  throws(
+      "array_length(object)", [&] { r.array_length("obj"); }, "t.obj: expected an array, got an object");
   auto e0 = r.element("arr", 0);
   CHECK(e0 && e0->path() == "t.arr[0]" && e0->u64("x") == std::optional<uint64_t>(1), "element()");
-  throws("element(number)", [&] { r.element("arr", 1); }, "t.arr[1]: expected an object, got 5");
-  throws("element(past the end)", [&] { r.element("arr", 2); }, "t.arr[2]: expected an object");
-  throws("reader over a string", [&] { PlainReader("x", "ops[0]"); }, "ops[0]: expected an object, got \"x\"");
+  throws(
+      "element(number)", [&] { r.element("arr", 1); }, "t.arr[1]: expected an object, got 5");
+  throws(
+      "element(past the end)", [&] { r.element("arr", 2); }, "t.arr[2]: expected an object");
+  throws(
+      "reader over a string", [&] { PlainReader("x", "ops[0]"); }, "ops[0]: expected an object, got \"x\"");
 
   // The writer, and JSON.
   Value out = Value::object();
@@ -240,13 +275,19 @@ void check_reader_semantics() {
     auto stats = w.object("stats");
     stats->set_u64("bytes", 5);
   }
-  CHECK(num(&out, "list[0].first") == 1 && num(&out, "list[1].second") == 2 && out.find("list")->size() == 102,
-        "append() writers stay valid as the array grows: ", to_json(out).substr(0, 120));
+  CHECK(
+      num(&out, "list[0].first") == 1 && num(&out, "list[1].second") == 2 && out.find("list")->size() == 102,
+      "append() writers stay valid as the array grows: ", to_json(out).substr(0, 120));
   CHECK(to_json(*out.find("stats")) == "{\"bytes\":5}", "to_json(stats) = ", to_json(*out.find("stats")));
   CHECK(to_json(*out.find("names")) == "[\"x\",\"y\"]", "set_strings: ", to_json(*out.find("names")));
-  std::string j = to_json(Value::object({{"b", false}, {"d", 0.1}, {"i", -2}, {"s", "a\"b\n"},
-                                         {"u", 18446744073709551615ULL}, {"x", Value::undefined()}}));
-  CHECK(j == "{\"b\":false,\"d\":0.1,\"i\":-2,\"s\":\"a\\\"b\\n\",\"u\":18446744073709551615}", "to_json: ", j);
+  std::string j = to_json(Value::object({{"b", false},
+                                         {"d", 0.1},
+                                         {"i", -2},
+                                         {"s", "a\"b\n"},
+                                         {"u", 18446744073709551615ULL},
+                                         {"x", Value::undefined()}}));
+  CHECK(j == "{\"b\":false,\"d\":0.1,\"i\":-2,\"s\":\"a\\\"b\\n\",\"u\":18446744073709551615}",
+        "to_json: ", j);
   Value copy = out;  // deep copy
   copy["stats"]["bytes"] = 6;
   CHECK(num(&out, "stats.bytes") == 5 && num(&copy, "stats.bytes") == 6, "copies are deep");
@@ -268,14 +309,26 @@ void check_build(RouteSocket& sock) {
       op("add", "qdisc", Value::object({{"dev", "v0"}, {"kind", "ingress"}})),
       op("add", "qdisc", Value::object({{"dev", "v1"}, {"kind", "clsact"}})),
       op("add", "filter",
-         Value::object({{"dev", "v0"}, {"parent", "ingress"}, {"kind", "u32"}, {"priority", 1}, {"protocol", "all"},
-                        {"actions", Value::array({Value::object({{"kind", "mirred"}, {"direction", "egress"},
-                                                                 {"mode", "redirect"}, {"dev", kIfb},
+         Value::object({{"dev", "v0"},
+                        {"parent", "ingress"},
+                        {"kind", "u32"},
+                        {"priority", 1},
+                        {"protocol", "all"},
+                        {"actions", Value::array({Value::object({{"kind", "mirred"},
+                                                                 {"direction", "egress"},
+                                                                 {"mode", "redirect"},
+                                                                 {"dev", kIfb},
                                                                  {"cookie", "6e7100aa"}})})}})),
       op("add", "filter",
-         Value::object({{"dev", "v1"}, {"parent", "egress"}, {"kind", "u32"}, {"priority", 10}, {"protocol", "ip"},
-                        {"actions", Value::array({Value::object({{"kind", "mirred"}, {"direction", "ingress"},
-                                                                 {"mode", "mirror"}, {"dev", kIfb}})})}})),
+         Value::object(
+             {{"dev", "v1"},
+              {"parent", "egress"},
+              {"kind", "u32"},
+              {"priority", 10},
+              {"protocol", "ip"},
+              {"actions",
+               Value::array({Value::object(
+                   {{"kind", "mirred"}, {"direction", "ingress"}, {"mode", "mirror"}, {"dev", kIfb}})})}})),
       op("add", "qdisc", tbf(kIfb, "1:", 10000000)),
   };
   auto results = run_ops(sock, ops);
@@ -293,11 +346,13 @@ void check_dumps(RouteSocket& sock) {
   CHECK(root, "v0 has a tbf");
   CHECK(num(root, "rate") == 10000000, "tbf rate reads back 10000000 after change: ", json(root));
   CHECK(num(root, "burst") == 32768, "tbf burst reads back 32768: ", json(root));
-  CHECK(num(root, "limit") == 1250000 * 25 / 1000 + 32768, "tbf limit = rate * latency + burst: ", json(root));
+  CHECK(num(root, "limit") == 1250000 * 25 / 1000 + 32768,
+        "tbf limit = rate * latency + burst: ", json(root));
   CHECK(str(root, "parent") == "root" && str(root, "handle") == "1:", "tbf at root, handle 1: ", json(root));
   CHECK(root && root->find("stats.bytes") && root->find("stats.qlen"), "tbf has stats: ", json(root));
   const Value* ingress = find_if(v0_qdiscs, [&](const Value& q) { return is_qdisc(q, v0, "ingress"); });
-  CHECK(str(ingress, "parent") == "ingress" && str(ingress, "handle") == "ffff:", "v0 ingress: ", json(ingress));
+  CHECK(str(ingress, "parent") == "ingress" && str(ingress, "handle") == "ffff:", "v0 ingress: ",
+        json(ingress));
   CHECK(find_if(v0_qdiscs, [&](const Value& q) { return num(&q, "ifindex") != v0; }) == nullptr,
         "a dump for v0 lists only v0's qdiscs");
 
@@ -352,7 +407,9 @@ void check_dumps(RouteSocket& sock) {
   // Actions: the kernel answers an RTM_GETACTION dump with messages of type RTM_GETACTION
   // (tc_dump_action copies the request's type), not RTM_NEWACTION.
   DumpReply reply;
-  sock.dump(read_dump_request(PlainReader(Value::object({{"type", "action"}, {"kind", "mirred"}}), "request")), reply);
+  sock.dump(
+      read_dump_request(PlainReader(Value::object({{"type", "action"}, {"kind", "mirred"}}), "request")),
+      reply);
   CHECK(!reply.offsets.empty(), "the mirred action dump returns messages");
   bool cookie = false;
   for (size_t offset : reply.offsets) {
@@ -369,7 +426,8 @@ void check_dumps(RouteSocket& sock) {
 
 void check_tbf_delete(RouteSocket& sock) {
   section("tbf delete");
-  auto results = run_ops(sock, {op("delete", "qdisc", Value::object({{"dev", "v1"}, {"kind", "tbf"}, {"parent", "root"}}))});
+  auto results = run_ops(
+      sock, {op("delete", "qdisc", Value::object({{"dev", "v1"}, {"kind", "tbf"}, {"parent", "root"}}))});
   expect_all_ok(results, 1, "tbf delete");
   uint32_t v1 = sock.resolve("v1");
   auto q = dump(sock, Value::object({{"type", "qdisc"}, {"dev", "v1"}}));
@@ -387,49 +445,60 @@ void check_action_encoding() {
     std::function<void(const Value* a, const std::string& j)> verify;
   };
   std::vector<Case> cases;
-  cases.push_back({"police bytes",
-                   Value::object({{"kind", "police"}, {"rate", 1000000}, {"burst", 10000}, {"exceed", "drop"}}),
-                   [](const Value* a, const std::string& j) {
-                     CHECK(num(a, "rate") == 1000000 && num(a, "burst") == 10000 && str(a, "exceed") == "drop" &&
-                               str(a, "conform") == "ok",
-                           "police bytes: ", j);
-                   }});
-  cases.push_back({"police pps",
-                   Value::object({{"kind", "police"}, {"pktRate", 1000}, {"pktBurst", 10}, {"exceed", "drop"}}),
-                   [](const Value* a, const std::string& j) {
-                     CHECK(num(a, "pktRate") == 1000 && num(a, "pktBurst") == 10, "police pps: ", j);
-                   }});
-  cases.push_back({"pedit",
-                   Value::object({{"kind", "pedit"},
-                                  {"keys", Value::array({Value::object({{"htype", "ipv4"}, {"offset", 0},
-                                                                        {"value", 0x00b80000}, {"mask", 0xff03ffffu}})})}}),
-                   [](const Value* a, const std::string& j) {
-                     CHECK(str(a, "keys[0].htype") == "ipv4" && num(a, "keys[0].value") == 0x00b80000 &&
-                               num(a, "keys[0].mask") == 0xff03ffffu && str(a, "keys[0].cmd") == "set",
-                           "pedit: ", j);
-                   }});
+  cases.push_back(
+      {"police bytes",
+       Value::object({{"kind", "police"}, {"rate", 1000000}, {"burst", 10000}, {"exceed", "drop"}}),
+       [](const Value* a, const std::string& j) {
+         CHECK(num(a, "rate") == 1000000 && num(a, "burst") == 10000 && str(a, "exceed") == "drop" &&
+                   str(a, "conform") == "ok",
+               "police bytes: ", j);
+       }});
+  cases.push_back(
+      {"police pps",
+       Value::object({{"kind", "police"}, {"pktRate", 1000}, {"pktBurst", 10}, {"exceed", "drop"}}),
+       [](const Value* a, const std::string& j) {
+         CHECK(num(a, "pktRate") == 1000 && num(a, "pktBurst") == 10, "police pps: ", j);
+       }});
+  cases.push_back(
+      {"pedit",
+       Value::object(
+           {{"kind", "pedit"},
+            {"keys",
+             Value::array({Value::object(
+                 {{"htype", "ipv4"}, {"offset", 0}, {"value", 0x00b80000}, {"mask", 0xff03ffffu}})})}}),
+       [](const Value* a, const std::string& j) {
+         CHECK(str(a, "keys[0].htype") == "ipv4" && num(a, "keys[0].value") == 0x00b80000 &&
+                   num(a, "keys[0].mask") == 0xff03ffffu && str(a, "keys[0].cmd") == "set",
+               "pedit: ", j);
+       }});
   cases.push_back({"csum", Value::object({{"kind", "csum"}, {"update", Value::array({"ipv4h", "tcp"})}}),
                    [](const Value* a, const std::string& j) {
                      const Value* u = a ? a->get("update") : nullptr;
-                     CHECK(u && to_json(*u) == "[\"ipv4h\",\"tcp\"]" && str(a, "control") == "ok", "csum: ", j);
+                     CHECK(u && to_json(*u) == "[\"ipv4h\",\"tcp\"]" && str(a, "control") == "ok",
+                           "csum: ", j);
                    }});
   cases.push_back({"skbedit", Value::object({{"kind", "skbedit"}, {"mark", 5}, {"priority", "1:10"}}),
                    [](const Value* a, const std::string& j) {
                      CHECK(num(a, "mark") == 5 && str(a, "priority") == "1:10" && str(a, "control") == "pipe",
                            "skbedit: ", j);
                    }});
-  cases.push_back({"gact", Value::object({{"kind", "gact"}, {"control", "drop"}}),
-                   [](const Value* a, const std::string& j) { CHECK(str(a, "control") == "drop", "gact: ", j); }});
+  cases.push_back(
+      {"gact", Value::object({{"kind", "gact"}, {"control", "drop"}}),
+       [](const Value* a, const std::string& j) { CHECK(str(a, "control") == "drop", "gact: ", j); }});
   cases.push_back({"mirred", Value::object({{"kind", "mirred"}, {"dev", 7}, {"cookie", "0102"}}),
                    [](const Value* a, const std::string& j) {
-                     CHECK(num(a, "dev") == 7 && str(a, "cookie") == "0102" && str(a, "mode") == "redirect", "mirred: ", j);
+                     CHECK(num(a, "dev") == 7 && str(a, "cookie") == "0102" && str(a, "mode") == "redirect",
+                           "mirred: ", j);
                    }});
 
   int placeholders = 0;
   for (size_t i = 0; i < cases.size(); i++) {
     const Case& c = cases[i];
     Value f = op("add", "filter",
-                 Value::object({{"dev", "v1"}, {"parent", "ingress"}, {"kind", "matchall"}, {"priority", 20 + i},
+                 Value::object({{"dev", "v1"},
+                                {"parent", "ingress"},
+                                {"kind", "matchall"},
+                                {"priority", 20 + i},
                                 {"actions", Value::array({c.action})}}));
     Batch batch;
     try {
@@ -443,7 +512,8 @@ void check_action_encoding() {
     }
     REQUIRE(batch.size() == 1, c.label, ": one message");
     nlmsghdr* nlh = batch.message(0);
-    CHECK(nlh->nlmsg_type == RTM_NEWTFILTER && nlh->nlmsg_len == batch.buf.size(), c.label, ": one whole message");
+    CHECK(nlh->nlmsg_type == RTM_NEWTFILTER && nlh->nlmsg_len == batch.buf.size(), c.label,
+          ": one whole message");
     const char* kind = c.action.get("kind")->as_string().c_str();
     bool found = false;
     const auto* bytes = reinterpret_cast<const char*>(nlh);
@@ -465,9 +535,12 @@ void check_action_encoding() {
   for (const Case& c : cases) list.push_back(c.action);
   Batch batch;
   try {
-    encode_operation(batch, PlainReader(op("add", "filter", Value::object({{"dev", "v1"}, {"parent", "ingress"},
-                                                                          {"kind", "u32"}, {"handle", 0x800800},
-                                                                          {"actions", Value(list)}})),
+    encode_operation(batch, PlainReader(op("add", "filter",
+                                           Value::object({{"dev", "v1"},
+                                                          {"parent", "ingress"},
+                                                          {"kind", "u32"},
+                                                          {"handle", 0x800800},
+                                                          {"actions", Value(list)}})),
                                         "ops[0]"));
     Value obj = Value::object();
     PlainWriter w(obj);
@@ -482,7 +555,8 @@ void check_errors(RouteSocket& sock, const std::string& netns) {
   section("error paths");
   // Invalid operations: InvalidArgument naming the field, and the batch as it was.
   Batch batch;
-  encode_all(batch, {op("replace", "qdisc", tbf("v0", "1:", 10000000)), op("replace", "qdisc", tbf(kIfb, "1:", 10000000))});
+  encode_all(batch, {op("replace", "qdisc", tbf("v0", "1:", 10000000)),
+                     op("replace", "qdisc", tbf(kIfb, "1:", 10000000))});
   size_t size = batch.size(), bytes = batch.buf.size(), fixups = batch.fixups.size();
   std::vector<uint8_t> before(batch.buf.data(), batch.buf.data() + bytes);
   struct Bad {
@@ -497,17 +571,21 @@ void check_errors(RouteSocket& sock, const std::string& netns) {
   tbf_frac["rate"] = 1.5;
   Value tbf_text = tbf("v0", "1:", 10000000);
   tbf_text["rate"] = "10mbit";
-  Value bad_cookie = Value::object({{"dev", "v0"}, {"parent", "ingress"}, {"kind", "u32"},
-                                    {"actions", Value::array({Value::object({{"kind", "mirred"}, {"dev", kIfb},
-                                                                             {"cookie", "xyz"}})})}});
+  Value bad_cookie = Value::object(
+      {{"dev", "v0"},
+       {"parent", "ingress"},
+       {"kind", "u32"},
+       {"actions", Value::array({Value::object({{"kind", "mirred"}, {"dev", kIfb}, {"cookie", "xyz"}})})}});
   // 32 police actions with two rate tables each do not fit one 64 KiB message; 33 actions are
   // more than a filter takes.
   Value::Array heavy, many;
   for (int i = 0; i < 32; i++)
-    heavy.push_back(Value::object({{"kind", "police"}, {"rate", 1000000}, {"burst", 10000}, {"peakrate", 2000000}, {"mtu", 2048}}));
+    heavy.push_back(Value::object(
+        {{"kind", "police"}, {"rate", 1000000}, {"burst", 10000}, {"peakrate", 2000000}, {"mtu", 2048}}));
   for (int i = 0; i < 33; i++) many.push_back(Value::object({{"kind", "mirred"}, {"dev", kIfb}}));
   auto with_actions = [](Value::Array list) {
-    return Value::object({{"dev", "v0"}, {"parent", "ingress"}, {"kind", "u32"}, {"actions", Value(std::move(list))}});
+    return Value::object(
+        {{"dev", "v0"}, {"parent", "ingress"}, {"kind", "u32"}, {"actions", Value(std::move(list))}});
   };
   std::vector<Bad> bad = {
       {op("add", "filter", with_actions(heavy)), "message too large"},
@@ -518,8 +596,10 @@ void check_errors(RouteSocket& sock, const std::string& netns) {
       {op("add", "qdisc", tbf_no_burst), "ops[2].qdisc.burst: is required"},
       {op("frobnicate", "qdisc", tbf("v0", "1:", 10000000)), "ops[2].op: \"frobnicate\" is not an operation"},
       {op("add", "filter", bad_cookie), "ops[2].filter.actions[0].cookie"},
-      {op("add", "qdisc", Value::object({{"dev", "a-name-too-long-for-linux"}, {"kind", "ingress"}})), "ops[2].qdisc.dev"},
-      {op("add", "qdisc", Value::object({{"dev", "v0"}, {"kind", "htb"}})), "ops[2].qdisc.kind: \"htb\" is not a qdisc kind"},
+      {op("add", "qdisc", Value::object({{"dev", "a-name-too-long-for-linux"}, {"kind", "ingress"}})),
+       "ops[2].qdisc.dev"},
+      {op("add", "qdisc", Value::object({{"dev", "v0"}, {"kind", "htb"}})),
+       "ops[2].qdisc.kind: \"htb\" is not a qdisc kind"},
       {op("add", "link", Value::object({{"kind", "veth"}, {"name", "x"}})), "ops[2].link.kind"},
       {op("add", "qdisc", "tbf"), "ops[2].qdisc: expected an object, got \"tbf\""},
       {Value::object({{"op", "add"}}), "ops[2].qdisc: an operation needs one of qdisc, filter or link"},
@@ -529,7 +609,8 @@ void check_errors(RouteSocket& sock, const std::string& netns) {
       encode_operation(batch, PlainReader(b.op, "ops[2]"));
       CHECK(false, "expected InvalidArgument \"", b.want, "\" for ", to_json(b.op));
     } catch (const InvalidArgument& e) {
-      CHECK(std::string(e.what()).find(b.want) != std::string::npos, "message \"", e.what(), "\" lacks \"", b.want, "\"");
+      CHECK(std::string(e.what()).find(b.want) != std::string::npos, "message \"", e.what(), "\" lacks \"",
+            b.want, "\"");
     }
     CHECK(batch.size() == size && batch.buf.size() == bytes && batch.fixups.size() == fixups &&
               std::memcmp(batch.buf.data(), before.data(), bytes) == 0,
@@ -549,20 +630,20 @@ void check_errors(RouteSocket& sock, const std::string& netns) {
 
   // A name that resolves to nothing: ENODEV for that operation only.
   results = run_ops(sock, {op("replace", "qdisc", tbf("nqc-missing", "1:", 10000000)),
-                         op("replace", "qdisc", tbf("v0", "1:", 10000000))});
+                           op("replace", "qdisc", tbf("v0", "1:", 10000000))});
   CHECK(results.size() == 2 && results[0].error == ENODEV && !results[0].message.empty(),
         "missing interface: ", results.empty() ? "" : describe(results[0]));
-  CHECK(results.size() == 2 && results[1].error == 0, "the next operation still runs: ",
-        results.size() > 1 ? describe(results[1]) : "");
+  CHECK(results.size() == 2 && results[1].error == 0,
+        "the next operation still runs: ", results.size() > 1 ? describe(results[1]) : "");
 
   // The kernel refuses: EEXIST, with its extended-ack text.
   results = run_ops(sock, {op("add", "qdisc", tbf("v0", "1:", 10000000)),
-                         op("add", "qdisc", Value::object({{"dev", "v0"}, {"kind", "ingress"}}))});
+                           op("add", "qdisc", Value::object({{"dev", "v0"}, {"kind", "ingress"}}))});
   std::printf("   second add: %s\n", results.empty() ? "" : describe(results[0]).c_str());
   CHECK(results.size() == 2 && results[0].error == EEXIST && !results[0].message.empty(),
         "second add of the tbf: ", results.empty() ? "" : describe(results[0]));
-  CHECK(results.size() == 2 && results[1].error == EEXIST, "second add of ingress: ",
-        results.size() > 1 ? describe(results[1]) : "");
+  CHECK(results.size() == 2 && results[1].error == EEXIST,
+        "second add of ingress: ", results.size() > 1 ? describe(results[1]) : "");
 
   // A dump for a missing interface.
   try {
@@ -614,12 +695,13 @@ void check_volume(RouteSocket& sock) {
     messages = sock.messages_sent() - messages;
     calls = sock.sendmsg_calls() - calls;
     size_t chunks = (n + 1023) / 1024;
-    std::printf("   batch of %zu: %llu messages in %llu sendmsg calls\n", n, static_cast<unsigned long long>(messages),
-                static_cast<unsigned long long>(calls));
+    std::printf("   batch of %zu: %llu messages in %llu sendmsg calls\n", n,
+                static_cast<unsigned long long>(messages), static_cast<unsigned long long>(calls));
     CHECK(results.size() == n, "batch of ", n, ": ", results.size(), " results");
     CHECK(messages == n - enodev_at.size(), "batch of ", n, ": sent ", messages, " messages");
     // One round to resolve the names, then one sendmsg per chunk of at most 1024.
-    CHECK(calls >= chunks && calls <= chunks + 2, "batch of ", n, ": ", calls, " sendmsg calls for ", chunks, " chunks");
+    CHECK(calls >= chunks && calls <= chunks + 2, "batch of ", n, ": ", calls, " sendmsg calls for ", chunks,
+          " chunks");
     for (size_t i = 0; i < results.size(); i++) {
       bool want_eexist = !eexist_at.empty() && i == eexist_at[0];
       bool want_enodev = !enodev_at.empty() && i == enodev_at[0];
@@ -627,7 +709,8 @@ void check_volume(RouteSocket& sock) {
       if (results[i].error != want) {
         failures++;
         if (failures <= 5)
-          CHECK(false, "batch of ", n, ", operation ", i, ": want errno ", want, ", got ", describe(results[i]));
+          CHECK(false, "batch of ", n, ", operation ", i, ": want errno ", want, ", got ",
+                describe(results[i]));
       }
     }
     total += n;
@@ -638,8 +721,8 @@ void check_volume(RouteSocket& sock) {
   auto q = dump(sock, Value::object({{"type", "qdisc"}}));
   const Value* q0 = find_if(q, [&](const Value& x) { return is_qdisc(x, v0, "tbf"); });
   const Value* q1 = find_if(q, [&](const Value& x) { return is_qdisc(x, v1, "tbf"); });
-  CHECK(num(q0, "rate") == last_rate[0] && num(q1, "rate") == last_rate[1],
-        "the last replace wins: v0 ", json(q0), " v1 ", json(q1), " want ", last_rate[0], "/", last_rate[1]);
+  CHECK(num(q0, "rate") == last_rate[0] && num(q1, "rate") == last_rate[1], "the last replace wins: v0 ",
+        json(q0), " v1 ", json(q1), " want ", last_rate[0], "/", last_rate[1]);
 }
 
 // Notifications as the addon decodes them (decode_event).
@@ -651,7 +734,8 @@ std::vector<Value> events(Monitor& monitor, bool* overflow = nullptr) {
   for (size_t offset : log.offsets) {
     Value obj = Value::object();
     PlainWriter w(obj);
-    if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w)) out.push_back(std::move(obj));
+    if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w))
+      out.push_back(std::move(obj));
   }
   return out;
 }
@@ -663,7 +747,8 @@ void check_monitor(RouteSocket& sock, const std::string& netns) {
   CHECK(events(monitor).empty(), "nothing is announced before anything changes");
   uint32_t v0 = sock.resolve("v0");
   std::vector<Value> ops;
-  for (int i = 0; i < 6000; i++) ops.push_back(op("replace", "qdisc", tbf("v0", "1:", 10000000 + (i % 2) * 8000)));
+  for (int i = 0; i < 6000; i++)
+    ops.push_back(op("replace", "qdisc", tbf("v0", "1:", 10000000 + (i % 2) * 8000)));
   for (bool drained : {false, true}) {
     Batch batch;
     encode_all(batch, ops);
@@ -682,25 +767,38 @@ void check_monitor(RouteSocket& sock, const std::string& netns) {
     }
     CHECK(!overflow, "drained between chunks, no notification is lost");
     CHECK(tbfs == 6000, "6,000 tbf notifications: ", tbfs, " of ", announced.size(), " events");
-    CHECK(!announced.empty() && num(&announced.back(), "rate") == 10008000, "the last one carries the last rate: ",
-          json(announced.empty() ? nullptr : &announced.back()));
+    CHECK(!announced.empty() && num(&announced.back(), "rate") == 10008000,
+          "the last one carries the last rate: ", json(announced.empty() ? nullptr : &announced.back()));
   }
 
   // A filter added (create-exclusive), replaced (not), its priority deleted (handle 0).
-  Value filter = Value::object({{"dev", "v1"}, {"parent", "ingress"}, {"kind", "u32"}, {"priority", 77}, {"protocol", "all"},
-                                {"actions", Value::array({Value::object({{"kind", "mirred"}, {"direction", "egress"},
-                                                                         {"mode", "redirect"}, {"dev", kIfb}})})}});
+  Value filter = Value::object(
+      {{"dev", "v1"},
+       {"parent", "ingress"},
+       {"kind", "u32"},
+       {"priority", 77},
+       {"protocol", "all"},
+       {"actions",
+        Value::array({Value::object(
+            {{"kind", "mirred"}, {"direction", "egress"}, {"mode", "redirect"}, {"dev", kIfb}})})}});
   expect_all_ok(run_ops(sock, {op("add", "filter", filter)}), 1, "filter add");
   auto added = events(monitor);
   const Value* created = find_if(added, [](const Value& e) { return str(&e, "type") == "filter"; });
-  CHECK(created && flag(created, "created") && str(created, "event") == "new", "an added filter is announced created: ", json(created));
+  CHECK(created && flag(created, "created") && str(created, "event") == "new",
+        "an added filter is announced created: ", json(created));
   Value replaced = filter;
   replaced["handle"] = num(created, "handle");
   expect_all_ok(run_ops(sock, {op("replace", "filter", replaced)}), 1, "filter replace");
   auto again = events(monitor);
   const Value* notcreated = find_if(again, [](const Value& e) { return str(&e, "type") == "filter"; });
-  CHECK(notcreated && !flag(notcreated, "created"), "a replaced filter is not announced created: ", json(notcreated));
-  expect_all_ok(run_ops(sock, {op("delete", "filter", Value::object({{"dev", "v1"}, {"parent", "ingress"}, {"priority", 77}, {"protocol", "all"}}))}), 1, "priority delete");
+  CHECK(notcreated && !flag(notcreated, "created"),
+        "a replaced filter is not announced created: ", json(notcreated));
+  expect_all_ok(
+      run_ops(
+          sock,
+          {op("delete", "filter",
+              Value::object({{"dev", "v1"}, {"parent", "ingress"}, {"priority", 77}, {"protocol", "all"}}))}),
+      1, "priority delete");
   auto gone = events(monitor);
   const Value* whole = find_if(gone, [](const Value& e) { return str(&e, "type") == "filter"; });
   CHECK(whole && str(whole, "event") == "del" && num(whole, "handle") == 0 && num(whole, "priority") == 77,
@@ -710,12 +808,12 @@ void check_monitor(RouteSocket& sock, const std::string& netns) {
 void cleanup(RouteSocket& sock, bool verify) {
   section("cleanup");
   auto results = run_ops(sock, {
-                                 op("delete", "link", Value::object({{"name", kIfb}})),
-                                 op("delete", "qdisc", Value::object({{"dev", "v0"}, {"parent", "root"}})),
-                                 op("delete", "qdisc", Value::object({{"dev", "v0"}, {"kind", "ingress"}})),
-                                 op("delete", "qdisc", Value::object({{"dev", "v1"}, {"parent", "root"}})),
-                                 op("delete", "qdisc", Value::object({{"dev", "v1"}, {"kind", "clsact"}})),
-                             });
+                                   op("delete", "link", Value::object({{"name", kIfb}})),
+                                   op("delete", "qdisc", Value::object({{"dev", "v0"}, {"parent", "root"}})),
+                                   op("delete", "qdisc", Value::object({{"dev", "v0"}, {"kind", "ingress"}})),
+                                   op("delete", "qdisc", Value::object({{"dev", "v1"}, {"parent", "root"}})),
+                                   op("delete", "qdisc", Value::object({{"dev", "v1"}, {"kind", "clsact"}})),
+                               });
   if (!verify) return;
   expect_all_ok(results, 5, "cleanup");
   auto q = dump(sock, Value::object({{"type", "qdisc"}}));

@@ -27,12 +27,37 @@ test('matchall + police (bytes): read back, and drops what exceeds the rate', as
   try {
     await nl.apply([
       { op: 'add', qdisc: { dev: 'a0', kind: 'clsact' } },
-      { op: 'add', filter: { dev: 'a0', parent: 'egress', kind: 'matchall', priority: 1, protocol: 'ip', actions: [{ kind: 'police', rate: 2_000_000, burst: 20_000, mtu: 2000, exceed: 'drop', conform: 'ok', cookie: '6e71aa01' }] } },
+      {
+        op: 'add',
+        filter: {
+          dev: 'a0',
+          parent: 'egress',
+          kind: 'matchall',
+          priority: 1,
+          protocol: 'ip',
+          actions: [
+            {
+              kind: 'police',
+              rate: 2_000_000,
+              burst: 20_000,
+              mtu: 2000,
+              exceed: 'drop',
+              conform: 'ok',
+              cookie: '6e71aa01',
+            },
+          ],
+        },
+      },
     ]);
     const [f] = await filters(nl, 'a0', 'egress');
-    expect(f).toMatchObject({ kind: 'matchall', priority: 1, protocol: 'ip', actions: [{ kind: 'police', rate: 2_000_000, exceed: 'drop', conform: 'ok', cookie: '6e71aa01' }] });
+    expect(f).toMatchObject({
+      kind: 'matchall',
+      priority: 1,
+      protocol: 'ip',
+      actions: [{ kind: 'police', rate: 2_000_000, exceed: 'drop', conform: 'ok', cookie: '6e71aa01' }],
+    });
     const police = f.actions![0] as { burst: number };
-    expect(Math.abs(police.burst - 20_000)).toBeLessThanOrEqual(2);  // kernel ticks
+    expect(Math.abs(police.burst - 20_000)).toBeLessThanOrEqual(2); // kernel ticks
 
     // 10 Mbit/s of UDP into a 2 Mbit/s policer: most of it dropped, what passes is near 2 Mbit/s.
     const server = startServer(b.name);
@@ -52,12 +77,21 @@ test('matchall + police (bytes): read back, and drops what exceeds the rate', as
 });
 
 test('police (packets per second): read back, and limits the packet rate', async () => {
-  const { a, b, bAddr } = tempPair('nqu');
+  const { a, bAddr } = tempPair('nqu');
   const nl = openNetlink({ netns: a.name });
   try {
     await nl.apply([
       { op: 'add', qdisc: { dev: 'a0', kind: 'clsact' } },
-      { op: 'add', filter: { dev: 'a0', parent: 'egress', kind: 'matchall', protocol: 'ip', actions: [{ kind: 'police', pktRate: 100, pktBurst: 5, exceed: 'drop' }] } },
+      {
+        op: 'add',
+        filter: {
+          dev: 'a0',
+          parent: 'egress',
+          kind: 'matchall',
+          protocol: 'ip',
+          actions: [{ kind: 'police', pktRate: 100, pktBurst: 5, exceed: 'drop' }],
+        },
+      },
     ]);
     const [f] = await filters(nl, 'a0', 'egress');
     expect(f.actions![0]).toMatchObject({ kind: 'police', pktRate: 100, pktBurst: 5, exceed: 'drop' });
@@ -85,29 +119,66 @@ test('pedit + csum: DSCP EF written with ECN kept and a valid IPv4 checksum; ped
       {
         op: 'add',
         filter: {
-          dev: 'a0', parent: 'egress', kind: 'u32', priority: 10, protocol: 'ip',
+          dev: 'a0',
+          parent: 'egress',
+          kind: 'u32',
+          priority: 10,
+          protocol: 'ip',
           actions: [
-            { kind: 'pedit', keys: [{ htype: 'ipv4', cmd: 'set', offset: 0, value: 0x00b80000, mask: 0xff03ffff }], control: 'pipe' },
+            {
+              kind: 'pedit',
+              keys: [{ htype: 'ipv4', cmd: 'set', offset: 0, value: 0x00b80000, mask: 0xff03ffff }],
+              control: 'pipe',
+            },
             { kind: 'csum', update: ['ipv4h'] },
           ],
         },
       },
       {
         op: 'add',
-        filter: { dev: 'a0', parent: 'egress', kind: 'u32', priority: 11, protocol: 'ipv6', actions: [{ kind: 'pedit', keys: [{ htype: 'ipv6', cmd: 'set', offset: 0, value: 0x0b800000, mask: 0xf03fffff }] }] },
+        filter: {
+          dev: 'a0',
+          parent: 'egress',
+          kind: 'u32',
+          priority: 11,
+          protocol: 'ipv6',
+          actions: [
+            {
+              kind: 'pedit',
+              keys: [{ htype: 'ipv6', cmd: 'set', offset: 0, value: 0x0b800000, mask: 0xf03fffff }],
+            },
+          ],
+        },
       },
     ]);
     const fs = await filters(nl, 'a0', 'egress');
     expect(fs.find((f) => f.priority === 10)!.actions).toMatchObject([
-      { kind: 'pedit', keys: [{ htype: 'ipv4', cmd: 'set', offset: 0, value: 0x00b80000, mask: 0xff03ffff }], control: 'pipe' },
+      {
+        kind: 'pedit',
+        keys: [{ htype: 'ipv4', cmd: 'set', offset: 0, value: 0x00b80000, mask: 0xff03ffff }],
+        control: 'pipe',
+      },
       { kind: 'csum', update: ['ipv4h'], control: 'ok' },
     ]);
-    expect(fs.find((f) => f.priority === 11)!.actions).toMatchObject([{ kind: 'pedit', keys: [{ htype: 'ipv6', value: 0x0b800000, mask: 0xf03fffff }] }]);
+    expect(fs.find((f) => f.priority === 11)!.actions).toMatchObject([
+      { kind: 'pedit', keys: [{ htype: 'ipv6', value: 0x0b800000, mask: 0xf03fffff }] },
+    ]);
 
     // The receiver counts packets whose whole TOS byte is EF (0xb8) | ECT(1) (0x01).
     await rx.apply([
       { op: 'add', qdisc: { dev: 'b0', kind: 'clsact' } },
-      { op: 'add', filter: { dev: 'b0', parent: 'ingress', kind: 'u32', priority: 1, protocol: 'ip', keys: [{ value: 0x00b90000, mask: 0x00ff0000, offset: 0 }], actions: [{ kind: 'gact', control: 'ok' }] } },
+      {
+        op: 'add',
+        filter: {
+          dev: 'b0',
+          parent: 'ingress',
+          kind: 'u32',
+          priority: 1,
+          protocol: 'ip',
+          keys: [{ value: 0x00b90000, mask: 0x00ff0000, offset: 0 }],
+          actions: [{ kind: 'gact', control: 'ok' }],
+        },
+      },
     ]);
     // ping -Q 1 sends TOS 0x01 (DSCP 0, ECN ECT(1)); every echo must arrive rewritten and be
     // answered, which the IP stack only does when the header checksum is valid.
@@ -125,18 +196,57 @@ test('skbedit sets the priority that an HTB root then classifies by; gact drops'
   const nl = openNetlink({ netns: a.name });
   try {
     sh('tc', ['-n', a.name, 'qdisc', 'add', 'dev', 'a0', 'root', 'handle', '1:', 'htb', 'default', '20']);
-    sh('tc', ['-n', a.name, 'class', 'add', 'dev', 'a0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '100mbit']);
-    sh('tc', ['-n', a.name, 'class', 'add', 'dev', 'a0', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '100mbit']);
+    sh('tc', [
+      '-n',
+      a.name,
+      'class',
+      'add',
+      'dev',
+      'a0',
+      'parent',
+      '1:',
+      'classid',
+      '1:10',
+      'htb',
+      'rate',
+      '100mbit',
+    ]);
+    sh('tc', [
+      '-n',
+      a.name,
+      'class',
+      'add',
+      'dev',
+      'a0',
+      'parent',
+      '1:',
+      'classid',
+      '1:20',
+      'htb',
+      'rate',
+      '100mbit',
+    ]);
     await nl.apply([
       { op: 'add', qdisc: { dev: 'a0', kind: 'clsact' } },
-      { op: 'add', filter: { dev: 'a0', parent: 'egress', kind: 'matchall', priority: 1, protocol: 'ip', actions: [{ kind: 'skbedit', priority: '1:10', inheritDsfield: false }] } },
+      {
+        op: 'add',
+        filter: {
+          dev: 'a0',
+          parent: 'egress',
+          kind: 'matchall',
+          priority: 1,
+          protocol: 'ip',
+          actions: [{ kind: 'skbedit', priority: '1:10', inheritDsfield: false }],
+        },
+      },
     ]);
     const [f] = await filters(nl, 'a0', 'egress');
     expect(f.actions![0]).toMatchObject({ kind: 'skbedit', priority: '1:10', control: 'pipe' });
     expect(received(ping(a.name, bAddr, 10))).toBe(10);
     // iproute2 6.1 prints no JSON for HTB classes: read "class htb 1:10 ... Sent B bytes N pkt".
     const classes = sh('tc', ['-n', a.name, '-s', 'class', 'show', 'dev', 'a0']);
-    const sent = (id: string) => Number(new RegExp(`class htb ${id} [^]*?Sent \\d+ bytes (\\d+) pkt`).exec(classes)?.[1]);
+    const sent = (id: string) =>
+      Number(new RegExp(`class htb ${id} [^]*?Sent \\d+ bytes (\\d+) pkt`).exec(classes)?.[1]);
     expect(sent('1:10')).toBeGreaterThanOrEqual(10);
     expect(sent('1:20')).toBeLessThan(5);
 
@@ -144,7 +254,17 @@ test('skbedit sets the priority that an HTB root then classifies by; gact drops'
     // EEXIST to a replace): swap it by delete + add in one batch.
     await nl.apply([
       { op: 'delete', filter: { dev: 'a0', parent: 'egress', priority: 1, protocol: 'ip' } },
-      { op: 'add', filter: { dev: 'a0', parent: 'egress', kind: 'matchall', priority: 1, protocol: 'ip', actions: [{ kind: 'gact', control: 'drop' }] } },
+      {
+        op: 'add',
+        filter: {
+          dev: 'a0',
+          parent: 'egress',
+          kind: 'matchall',
+          priority: 1,
+          protocol: 'ip',
+          actions: [{ kind: 'gact', control: 'drop' }],
+        },
+      },
     ]);
     const [g] = await filters(nl, 'a0', 'egress');
     expect(g.actions![0]).toMatchObject({ kind: 'gact', control: 'drop' });

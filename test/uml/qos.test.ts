@@ -19,7 +19,7 @@ test('packet rates and DSCP from annotations act on real packets', async () => {
   const target = { ifname: 'cali0', netns: node.name, annotations: ANNOTATIONS };
 
   const first = await applyQos([target]);
-  expect(first.sent).toBe(5);  // clsact + DSCP v4 + DSCP v6 + police from the pod + police to it
+  expect(first.sent).toBe(5); // clsact + DSCP v4 + DSCP v6 + police from the pod + police to it
   expect((await applyQos([target])).sent).toBe(0);
 
   const [status] = await readQos([target]);
@@ -34,9 +34,35 @@ test('packet rates and DSCP from annotations act on real packets', async () => {
   try {
     await podNl.apply([
       { op: 'add', qdisc: { dev: 'eth0', kind: 'clsact' } },
-      { op: 'add', filter: { dev: 'eth0', parent: 'ingress', kind: 'u32', priority: 1, protocol: 'ip', keys: [{ value: 0x00b90000, mask: 0x00ff0000, offset: 0 }], actions: [{ kind: 'gact', control: 'ok' }] } },
+      {
+        op: 'add',
+        filter: {
+          dev: 'eth0',
+          parent: 'ingress',
+          kind: 'u32',
+          priority: 1,
+          protocol: 'ip',
+          keys: [{ value: 0x00b90000, mask: 0x00ff0000, offset: 0 }],
+          actions: [{ kind: 'gact', control: 'ok' }],
+        },
+      },
     ]);
-    const out = sh('ip', ['netns', 'exec', pod.name, 'ping', '-q', '-c', '20', '-i', '0.05', '-W', '1', '-Q', '1', '198.18.0.1']);
+    const out = sh('ip', [
+      'netns',
+      'exec',
+      pod.name,
+      'ping',
+      '-q',
+      '-c',
+      '20',
+      '-i',
+      '0.05',
+      '-W',
+      '1',
+      '-Q',
+      '1',
+      '198.18.0.1',
+    ]);
     expect(out).toContain('20 received');
     const [counter] = await podNl.dump({ type: 'filter', dev: 'eth0', parent: 'ingress' });
     expect(counter.actions![0].stats!.packets).toBe(20);
@@ -59,7 +85,7 @@ test('packet rates and DSCP from annotations act on real packets', async () => {
       const passedPerSecond = (policer.packets - policer.drops) / 3;
       expect(policer.drops).toBeGreaterThan(policer.packets / 3);
       expect(passedPerSecond).toBeGreaterThan(60);
-      expect(passedPerSecond).toBeLessThan(170);  // 100/s plus the burst and the ping/handshake packets
+      expect(passedPerSecond).toBeLessThan(170); // 100/s plus the burst and the ping/handshake packets
     }
 
     // Clearing removes netqos's filters and the clsact it added; another tool's filter would

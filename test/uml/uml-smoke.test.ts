@@ -47,8 +47,22 @@ describe('UML smoke', () => {
       ip('link', 'add', IFB, 'type', 'ifb');
       ip('link', 'set', IFB, 'up');
       tc('qdisc', 'add', 'dev', IFB, 'ingress');
-      tc('filter', 'add', 'dev', IFB, 'parent', 'ffff:', 'matchall',
-        'action', 'police', 'rate', '1mbit', 'burst', '10k', 'drop');
+      tc(
+        'filter',
+        'add',
+        'dev',
+        IFB,
+        'parent',
+        'ffff:',
+        'matchall',
+        'action',
+        'police',
+        'rate',
+        '1mbit',
+        'burst',
+        '10k',
+        'drop',
+      );
 
       const filters = JSON.parse(tc('-j', 'filter', 'show', 'dev', IFB, 'parent', 'ffff:')) as TcFilter[];
       const withActions = filters.filter((f) => f.options?.actions?.length);

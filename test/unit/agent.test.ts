@@ -1,6 +1,16 @@
 // The agent's pure parts: pod -> interface, Kubernetes pods, manifest names, --listen, and the
 // metrics' conversion of the kernel's absolute counters into Prometheus counters.
-import { AgentMetrics, fingerprint, isManifestName, makePod, parseListen, podFromKubernetes, podInterface, relevantAnnotations, type PodStats } from '../../lib/agent';
+import {
+  AgentMetrics,
+  fingerprint,
+  isManifestName,
+  makePod,
+  parseListen,
+  podFromKubernetes,
+  podInterface,
+  relevantAnnotations,
+  type PodStats,
+} from '../../lib/agent';
 import { buildAgentCommand } from '../../lib/agent/cli';
 import { calicoInterfaceName } from '../../lib/qos';
 
@@ -12,27 +22,51 @@ describe('pod -> interface', () => {
     const want = `cali${createHash('sha1').update('default.iperf-server').digest('hex').slice(0, 11)}`;
     expect(podInterface('default', 'iperf-server', {})).toEqual({ ifname: want });
     expect(makePod({ name: 'iperf-server', source: 'f' }, {}).ifname).toBe(want);
-    expect(makePod({ name: 'iperf-server', namespace: '', source: 'f' }, {}).key).toBe('default/iperf-server');
-    expect(podInterface('kube-system', 'x', {}, { prefix: 'tap' }).ifname).toBe(calicoInterfaceName('kube-system', 'x', 'tap'));
+    expect(makePod({ name: 'iperf-server', namespace: '', source: 'f' }, {}).key).toBe(
+      'default/iperf-server',
+    );
+    expect(podInterface('kube-system', 'x', {}, { prefix: 'tap' }).ifname).toBe(
+      calicoInterfaceName('kube-system', 'x', 'tap'),
+    );
   });
 
   test('netqos.io/interface in manifest mode only, and checked', () => {
     const a = { 'netqos.io/interface': 'veth-a' };
     expect(podInterface('default', 'p', a, { explicit: true })).toEqual({ ifname: 'veth-a' });
-    expect(podInterface('default', 'p', a, { explicit: false }).ifname).toBe(calicoInterfaceName('default', 'p'));
-    expect(podInterface('default', 'p', { 'netqos.io/interface': 'a/b' }, { explicit: true }).error).toMatch(/not a valid interface name/);
-    expect(podInterface('default', 'p', { 'netqos.io/interface': 'x'.repeat(16) }, { explicit: true }).error).toMatch(/not a valid interface name/);
+    expect(podInterface('default', 'p', a, { explicit: false }).ifname).toBe(
+      calicoInterfaceName('default', 'p'),
+    );
+    expect(podInterface('default', 'p', { 'netqos.io/interface': 'a/b' }, { explicit: true }).error).toMatch(
+      /not a valid interface name/,
+    );
+    expect(
+      podInterface('default', 'p', { 'netqos.io/interface': 'x'.repeat(16) }, { explicit: true }).error,
+    ).toMatch(/not a valid interface name/);
     expect(podInterface('default', '', {}, {}).error).toMatch(/no metadata.name/);
-    expect(podInterface('default', 'p', {}, { prefix: 'toolong' }).error).toMatch(/not a valid interface name/);
+    expect(podInterface('default', 'p', {}, { prefix: 'toolong' }).error).toMatch(
+      /not a valid interface name/,
+    );
   });
 
   test('only the annotations netqos reads count', () => {
-    const all = { [IN]: '10M', 'kubernetes.io/egress-bandwidth': '5M', 'netqos.io/interface': 'x', 'kubectl.kubernetes.io/last-applied-configuration': '{}', other: 'y' };
-    expect(relevantAnnotations(all)).toEqual({ [IN]: '10M', 'kubernetes.io/egress-bandwidth': '5M', 'netqos.io/interface': 'x' });
+    const all = {
+      [IN]: '10M',
+      'kubernetes.io/egress-bandwidth': '5M',
+      'netqos.io/interface': 'x',
+      'kubectl.kubernetes.io/last-applied-configuration': '{}',
+      other: 'y',
+    };
+    expect(relevantAnnotations(all)).toEqual({
+      [IN]: '10M',
+      'kubernetes.io/egress-bandwidth': '5M',
+      'netqos.io/interface': 'x',
+    });
     const a = makePod({ name: 'p', annotations: { [IN]: '10M', other: '1' }, source: 'f' }, {});
     const b = makePod({ name: 'p', annotations: { other: '2', [IN]: '10M' }, source: 'g' }, {});
     expect(fingerprint(a)).toBe(fingerprint(b));
-    expect(fingerprint(a)).not.toBe(fingerprint(makePod({ name: 'p', annotations: { [IN]: '20M' }, source: 'f' }, {})));
+    expect(fingerprint(a)).not.toBe(
+      fingerprint(makePod({ name: 'p', annotations: { [IN]: '20M' }, source: 'f' }, {})),
+    );
   });
 });
 
@@ -40,7 +74,13 @@ describe('Kubernetes pods', () => {
   const pod = (extra: object = {}) => ({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'web', namespace: 'shop', uid: 'u-1', resourceVersion: '7', annotations: { [IN]: '10M', 'netqos.io/interface': 'eth0' } },
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      uid: 'u-1',
+      resourceVersion: '7',
+      annotations: { [IN]: '10M', 'netqos.io/interface': 'eth0' },
+    },
     spec: { nodeName: 'n1' },
     status: { phase: 'Running' },
     ...extra,
@@ -51,7 +91,14 @@ describe('Kubernetes pods', () => {
     expect(p.key).toBe('shop/web');
     expect(p.ifname).toBe(calicoInterfaceName('shop', 'web'));
     expect(p.annotations).toEqual({ [IN]: '10M', 'netqos.io/interface': 'eth0' });
-    expect(p.ref).toEqual({ apiVersion: 'v1', kind: 'Pod', name: 'web', namespace: 'shop', uid: 'u-1', resourceVersion: '7' });
+    expect(p.ref).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      name: 'web',
+      namespace: 'shop',
+      uid: 'u-1',
+      resourceVersion: '7',
+    });
   });
 
   test('host-network and finished pods have no interface of their own', () => {
@@ -65,7 +112,8 @@ describe('Kubernetes pods', () => {
 
 test('manifest file names', () => {
   for (const ok of ['pod.yaml', 'a.yml', 'b.JSON', 'x.y.yaml']) expect(isManifestName(ok)).toBe(true);
-  for (const no of ['.pod.yaml', '..data', 'pod.yaml~', 'pod.yaml.swp', 'README.md', 'pod']) expect(isManifestName(no)).toBe(false);
+  for (const no of ['.pod.yaml', '..data', 'pod.yaml~', 'pod.yaml.swp', 'README.md', 'pod'])
+    expect(isManifestName(no)).toBe(false);
 });
 
 test('--listen', () => {
@@ -93,7 +141,17 @@ describe('the agent command line', () => {
 
   test('defaults', async () => {
     const { got } = await parse(['--manifests', '/tmp/x']);
-    expect(got).toMatchObject({ manifests: '/tmp/x', interfacePrefix: 'cali', resync: 30, listen: '127.0.0.1:9465', metrics: true, logLevel: 'info', mode: 'strict', profile: 'netqos', gcScope: 'prefix' });
+    expect(got).toMatchObject({
+      manifests: '/tmp/x',
+      interfacePrefix: 'cali',
+      resync: 30,
+      listen: '127.0.0.1:9465',
+      metrics: true,
+      logLevel: 'info',
+      mode: 'strict',
+      profile: 'netqos',
+      gcScope: 'prefix',
+    });
   });
 
   test('bad values are usage errors', async () => {
@@ -105,17 +163,37 @@ describe('the agent command line', () => {
 });
 
 describe('metrics', () => {
-  const stat = (over: Partial<PodStats> = {}): PodStats => ({ namespace: 'default', pod: 'a', interface: 'cali0', direction: 'ingress', bytes: 100, packets: 2, drops: 0, overlimits: 1, backlog: 0, rate: 10_000_000, ...over });
+  const stat = (over: Partial<PodStats> = {}): PodStats => ({
+    namespace: 'default',
+    pod: 'a',
+    interface: 'cali0',
+    direction: 'ingress',
+    bytes: 100,
+    packets: 2,
+    drops: 0,
+    overlimits: 1,
+    backlog: 0,
+    rate: 10_000_000,
+    ...over,
+  });
 
   function value(text: string, name: string, match = ''): number | undefined {
-    const line = text.split('\n').find((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(match));
+    const line = text
+      .split('\n')
+      .find(
+        (l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(match),
+      );
     return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
   }
 
   test("kernel counters become Prometheus counters; replaced objects reset; gone pods' series go", async () => {
     let stats: PodStats[] = [stat()];
     let messages = 0;
-    const m = new AgentMetrics({ podStats: async () => stats, messages: () => messages, podStates: () => ({ applied: 1, waiting: 2 }) });
+    const m = new AgentMetrics({
+      podStats: async () => stats,
+      messages: () => messages,
+      podStates: () => ({ applied: 1, waiting: 2 }),
+    });
     const scrape = async () => {
       const text = await m.metrics();
       (m as unknown as { refreshedAt: number }).refreshedAt = 0; // no 1 s cache in the test

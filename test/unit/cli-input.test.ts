@@ -35,7 +35,9 @@ describe('-a KEY=VALUE', () => {
   });
 
   test('rejects a missing =, an empty key, a key with blanks', () => {
-    expect(problems(() => parseAnnotationArg('foo'))).toEqual([expect.stringContaining('expected KEY=VALUE')]);
+    expect(problems(() => parseAnnotationArg('foo'))).toEqual([
+      expect.stringContaining('expected KEY=VALUE'),
+    ]);
     expect(problems(() => parseAnnotationArg('=10M'))).toEqual([expect.stringContaining('key before')]);
     expect(problems(() => parseAnnotationArg('a b=1'))).toEqual([expect.stringContaining('whitespace')]);
   });
@@ -59,7 +61,8 @@ describe('Pod manifests', () => {
   });
 
   test('the other examples', () => {
-    const read = (f: string) => podFromManifests([{ source: f, text: fs.readFileSync(path.join(ROOT, 'examples', f), 'utf8') }]);
+    const read = (f: string) =>
+      podFromManifests([{ source: f, text: fs.readFileSync(path.join(ROOT, 'examples', f), 'utf8') }]);
     expect(read('iperf-client-qos.yaml')).toMatchObject({ name: 'iperf-client-qos', annotations: LAB });
     expect(read('pod-dscp-packets.yaml').annotations).toEqual({
       'qos.projectcalico.org/dscp': 'EF',
@@ -69,55 +72,98 @@ describe('Pod manifests', () => {
 
   test('JSON, as kubectl get -o json prints it, and kind: List', () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns', annotations: LAB } };
-    expect(podFromManifests([{ source: 'p.json', text: JSON.stringify(pod, null, 2) }])).toEqual({ source: 'p.json', name: 'p', namespace: 'ns', annotations: LAB });
-    const list = { apiVersion: 'v1', kind: 'List', items: [{ kind: 'Service', metadata: { name: 's' } }, pod] };
+    expect(podFromManifests([{ source: 'p.json', text: JSON.stringify(pod, null, 2) }])).toEqual({
+      source: 'p.json',
+      name: 'p',
+      namespace: 'ns',
+      annotations: LAB,
+    });
+    const list = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [{ kind: 'Service', metadata: { name: 's' } }, pod],
+    };
     expect(podFromManifests([{ source: 'l.json', text: JSON.stringify(list) }]).annotations).toEqual(LAB);
   });
 
   test('a Pod without annotations has none; empty documents are skipped', () => {
-    expect(podFromManifests([{ source: 'x', text: '---\n---\nkind: Pod\nmetadata:\n  name: bare\n---\n' }])).toEqual({ source: 'x', name: 'bare', annotations: {} });
-    expect(podFromManifests([{ source: 'x', text: 'kind: Pod\nmetadata:\n  annotations:\n' }]).annotations).toEqual({});
+    expect(
+      podFromManifests([{ source: 'x', text: '---\n---\nkind: Pod\nmetadata:\n  name: bare\n---\n' }]),
+    ).toEqual({ source: 'x', name: 'bare', annotations: {} });
+    expect(
+      podFromManifests([{ source: 'x', text: 'kind: Pod\nmetadata:\n  annotations:\n' }]).annotations,
+    ).toEqual({});
   });
 
   test('unquoted YAML values that are strings stay strings (10M, EF); numbers are refused as Kubernetes does', () => {
-    const ok = 'kind: Pod\nmetadata:\n  annotations:\n    qos.projectcalico.org/ingressBandwidth: 10M\n    qos.projectcalico.org/dscp: EF\n';
-    expect(podFromManifests([{ source: 'x', text: ok }]).annotations).toEqual({ [IN]: '10M', 'qos.projectcalico.org/dscp': 'EF' });
-    const bad = 'kind: Pod\nmetadata:\n  annotations:\n    qos.projectcalico.org/dscp: 46\n    qos.projectcalico.org/egressPacketRate: 1000\n';
+    const ok =
+      'kind: Pod\nmetadata:\n  annotations:\n    qos.projectcalico.org/ingressBandwidth: 10M\n    qos.projectcalico.org/dscp: EF\n';
+    expect(podFromManifests([{ source: 'x', text: ok }]).annotations).toEqual({
+      [IN]: '10M',
+      'qos.projectcalico.org/dscp': 'EF',
+    });
+    const bad =
+      'kind: Pod\nmetadata:\n  annotations:\n    qos.projectcalico.org/dscp: 46\n    qos.projectcalico.org/egressPacketRate: 1000\n';
     const p = problems(() => podFromManifests([{ source: 'x', text: bad }]));
     expect(p).toHaveLength(2);
-    expect(p[0]).toBe('x: metadata.annotations.qos.projectcalico.org/dscp: 46 is a number; annotation values are strings: quote it ("46")');
-    const nested = problems(() => podFromManifests([{ source: 'x', text: 'kind: Pod\nmetadata:\n  annotations:\n    a: {b: c}\n' }]));
+    expect(p[0]).toBe(
+      'x: metadata.annotations.qos.projectcalico.org/dscp: 46 is a number; annotation values are strings: quote it ("46")',
+    );
+    const nested = problems(() =>
+      podFromManifests([{ source: 'x', text: 'kind: Pod\nmetadata:\n  annotations:\n    a: {b: c}\n' }]),
+    );
     expect(nested).toEqual([expect.stringContaining('annotation values are strings, not mappings')]);
-    expect(problems(() => podFromManifests([{ source: 'x', text: 'kind: Pod\nmetadata:\n  annotations: [a]\n' }]))).toEqual([
-      'x: metadata.annotations must be a mapping of strings to strings',
-    ]);
+    expect(
+      problems(() => podFromManifests([{ source: 'x', text: 'kind: Pod\nmetadata:\n  annotations: [a]\n' }])),
+    ).toEqual(['x: metadata.annotations must be a mapping of strings to strings']);
   });
 
   test('invalid YAML names the file, the document and the line', () => {
-    const p = problems(() => podFromManifests([{ source: 'bad.yaml', text: 'kind: Pod\n---\nkind: Pod\nmetadata:\n  annotations:\n    a: [1\n' }]));
+    const p = problems(() =>
+      podFromManifests([
+        { source: 'bad.yaml', text: 'kind: Pod\n---\nkind: Pod\nmetadata:\n  annotations:\n    a: [1\n' },
+      ]),
+    );
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/^bad\.yaml: document 2: .*line \d+, column \d+$/);
-    expect(problems(() => podFromManifests([{ source: 'dup.yaml', text: 'kind: Pod\nkind: Pod\n' }]))[0]).toMatch(/^dup\.yaml: .*unique/i);
+    expect(
+      problems(() => podFromManifests([{ source: 'dup.yaml', text: 'kind: Pod\nkind: Pod\n' }]))[0],
+    ).toMatch(/^dup\.yaml: .*unique/i);
   });
 
   test('documents that are not objects are errors', () => {
     expect(problems(() => podFromManifests([{ source: 's', text: 'just a string\n' }]))).toEqual([
       's: expected a Kubernetes object (a mapping with kind and metadata), found string',
     ]);
-    expect(problems(() => podFromManifests([{ source: 's', text: '- kind: Pod\n' }]))[0]).toContain('found a list');
+    expect(problems(() => podFromManifests([{ source: 's', text: '- kind: Pod\n' }]))[0]).toContain(
+      'found a list',
+    );
   });
 
   test('no Pod at all, or more than one, is an error naming what was found', () => {
-    expect(problems(() => podFromManifests([{ source: 'svc.yaml', text: 'kind: Service\nmetadata:\n  name: s\n' }]))).toEqual([
+    expect(
+      problems(() =>
+        podFromManifests([{ source: 'svc.yaml', text: 'kind: Service\nmetadata:\n  name: s\n' }]),
+      ),
+    ).toEqual([
       'svc.yaml: no Pod found (found: Service); netqos reads metadata.annotations of a Pod (kind: Pod)',
     ]);
-    expect(problems(() => podFromManifests([{ source: 'e.yaml', text: '' }]))[0]).toMatch(/^e\.yaml: no Pod found;/);
+    expect(problems(() => podFromManifests([{ source: 'e.yaml', text: '' }]))[0]).toMatch(
+      /^e\.yaml: no Pod found;/,
+    );
     const two = 'kind: Pod\nmetadata:\n  name: a\n---\nkind: Pod\nmetadata:\n  name: b\n  namespace: prod\n';
     expect(problems(() => podFromManifests([{ source: 'two.yaml', text: two }]))).toEqual([
       '2 Pods found (a in two.yaml; prod/b in two.yaml); give manifests that hold exactly one Pod',
     ]);
     // One Pod per file, two files: still two Pods.
-    expect(problems(() => podFromManifests([{ source: 'a', text: 'kind: Pod\n' }, { source: 'b', text: 'kind: Pod\n' }]))[0]).toMatch(/^2 Pods found/);
+    expect(
+      problems(() =>
+        podFromManifests([
+          { source: 'a', text: 'kind: Pod\n' },
+          { source: 'b', text: 'kind: Pod\n' },
+        ]),
+      )[0],
+    ).toMatch(/^2 Pods found/);
   });
 });
 
@@ -131,7 +177,10 @@ describe('collectAnnotations', () => {
   };
 
   test('the manifest, then -a on top', () => {
-    const { annotations, pod } = collectAnnotations({ file: ['pod.yaml'], annotation: [`${OUT}=20M`, 'k=v'] }, read);
+    const { annotations, pod } = collectAnnotations(
+      { file: ['pod.yaml'], annotation: [`${OUT}=20M`, 'k=v'] },
+      read,
+    );
     expect(annotations).toEqual({ [IN]: '10M', [OUT]: '20M', 'other.example.com/x': 'y', k: 'v' });
     expect(pod?.name).toBe('p');
   });
@@ -143,11 +192,16 @@ describe('collectAnnotations', () => {
 
   test('unreadable files and bad -a are reported together', () => {
     const p = problems(() => collectAnnotations({ file: ['missing.yaml'], annotation: ['nokey'] }, read));
-    expect(p).toEqual(['missing.yaml: cannot read the manifest: no such file', expect.stringMatching(/^-a "nokey": expected KEY=VALUE/)]);
+    expect(p).toEqual([
+      'missing.yaml: cannot read the manifest: no such file',
+      expect.stringMatching(/^-a "nokey": expected KEY=VALUE/),
+    ]);
   });
 
   test('readManifest: a missing file and a directory are input errors', () => {
-    expect(problems(() => readManifest(path.join(ROOT, 'no-such-manifest.yaml')))).toEqual([expect.stringMatching(/no-such-manifest\.yaml: cannot read the manifest: no such file$/)]);
+    expect(problems(() => readManifest(path.join(ROOT, 'no-such-manifest.yaml')))).toEqual([
+      expect.stringMatching(/no-such-manifest\.yaml: cannot read the manifest: no such file$/),
+    ]);
     expect(problems(() => readManifest(ROOT))).toEqual([expect.stringContaining('is a directory')]);
     expect(readManifest(path.join(ROOT, 'examples/iperf-client-qos.yaml'))).toContain('iperf-client-qos');
   });

@@ -22,7 +22,13 @@ const REQ: CniRequest = {
   netns: { dev: 4n, ino: 4026531840n },
   mntns: { dev: 4n, ino: 4026531841n },
   cniNetns: { errno: 0, dev: 4n, ino: 4026532999n },
-  env: { CNI_COMMAND: 'ADD', CNI_ARGS: 'K8S_POD_NAME=a;IgnoreUnknown=1', CNI_PATH: '/opt/cni/bin', CNI_EMPTY: '', CNI_EQ: 'a=b=c' },
+  env: {
+    CNI_COMMAND: 'ADD',
+    CNI_ARGS: 'K8S_POD_NAME=a;IgnoreUnknown=1',
+    CNI_PATH: '/opt/cni/bin',
+    CNI_EMPTY: '',
+    CNI_EQ: 'a=b=c',
+  },
   stdin: Buffer.from('{"cniVersion":"1.0.0","name":"é"}'),
 };
 
@@ -49,9 +55,14 @@ describe('requests', () => {
 
   test('every truncation is a ProtocolError naming the field; trailing bytes too', () => {
     const b = body(encodeRequest(REQ), REQUEST_MAGIC);
-    for (let n = 0; n < b.length; n++) expect(() => decodeRequestBody(b.subarray(0, n))).toThrow(ProtocolError);
-    expect(() => decodeRequestBody(b.subarray(0, 2))).toThrow('truncated message: pid needs 4 bytes at offset 0, body is 2');
-    expect(() => decodeRequestBody(Buffer.concat([b, Buffer.from([0])]))).toThrow('1 unexpected bytes after the message');
+    for (let n = 0; n < b.length; n++)
+      expect(() => decodeRequestBody(b.subarray(0, n))).toThrow(ProtocolError);
+    expect(() => decodeRequestBody(b.subarray(0, 2))).toThrow(
+      'truncated message: pid needs 4 bytes at offset 0, body is 2',
+    );
+    expect(() => decodeRequestBody(Buffer.concat([b, Buffer.from([0])]))).toThrow(
+      '1 unexpected bytes after the message',
+    );
   });
 
   test('an environment entry without "=" and an absurd entry count are refused', () => {
@@ -87,7 +98,9 @@ describe('headers and the stream collector', () => {
     expect(() => readHeader(msg, RESPONSE_MAGIC)).toThrow('bad magic "NQCR" (expected NQCA)');
     const big = Buffer.from(msg.subarray(0, HEADER_BYTES));
     big.writeUInt32LE(MAX_BODY_BYTES + 1, 8);
-    expect(() => new MessageCollector(REQUEST_MAGIC).feed(big)).toThrow(`over the limit of ${MAX_BODY_BYTES}`);
+    expect(() => new MessageCollector(REQUEST_MAGIC).feed(big)).toThrow(
+      `over the limit of ${MAX_BODY_BYTES}`,
+    );
   });
 
   test('one byte at a time: the body appears exactly when its last byte arrives', () => {
@@ -107,7 +120,11 @@ describe('headers and the stream collector', () => {
 });
 
 test("cni-install's trailer: three NUL-terminated strings, their length, the magic", () => {
-  const t = encodeTrailer({ node: '/usr/bin/node', main: '/opt/netqos/dist/lib/cni/main.js', socket: '/run/netqos/cni.sock' });
+  const t = encodeTrailer({
+    node: '/usr/bin/node',
+    main: '/opt/netqos/dist/lib/cni/main.js',
+    socket: '/run/netqos/cni.sock',
+  });
   const data = '/usr/bin/node\0/opt/netqos/dist/lib/cni/main.js\0/run/netqos/cni.sock\0';
   expect(t.toString('utf8', 0, t.length - 12)).toBe(data);
   expect(t.readUInt32LE(t.length - 12)).toBe(Buffer.byteLength(data));

@@ -17,14 +17,18 @@ interface Addon {
   encode(ops: unknown[]): Buffer[];
   tickInUsec(): number;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const addon: Addon = require('../../build/Release/netqos.node');
 
 type Ifindex = Record<string, number>;
 type FilterOf = (ix: Ifindex) => Record<string, unknown>;
 
 const matchall = (dev: number, parent: string, actions: unknown[], extra: Record<string, unknown> = {}) => ({
-  dev, parent, kind: 'matchall', ...extra, actions,
+  dev,
+  parent,
+  kind: 'matchall',
+  ...extra,
+  actions,
 });
 
 // The DSCP rewrite tc writes as "pedit ex munge ip dsfield set 0xb8 retain 0xfc": the word at
@@ -37,15 +41,20 @@ const DSCP_V6_KEY = { htype: 'ipv6', offset: 0, value: 0x0b800000, mask: 0xf03ff
 const FIXTURE_CASES: Record<string, FilterOf> = {
   // police rate 10mbit burst 64kb mtu 64kb conform-exceed drop/pipe
   matchall_police_bytes: (ix) => ({
-    ...matchall(ix.v0, 'ffff:', [{ kind: 'police', rate: 10_000_000, burst: 65536, mtu: 65536, exceed: 'drop', conform: 'pipe' }]),
+    ...matchall(ix.v0, 'ffff:', [
+      { kind: 'police', rate: 10_000_000, burst: 65536, mtu: 65536, exceed: 'drop', conform: 'pipe' },
+    ]),
     priority: 1,
     protocol: 'all',
   }),
   // police rate 50gbit burst 1mb drop: TCA_POLICE_RATE64
   matchall_police_rate64: (ix) =>
-    matchall(ix.v0, 'ingress', [{ kind: 'police', rate: 50_000_000_000, burst: 1024 * 1024, exceed: 'drop' }]),
+    matchall(ix.v0, 'ingress', [
+      { kind: 'police', rate: 50_000_000_000, burst: 1024 * 1024, exceed: 'drop' },
+    ]),
   // police pkts_rate 1000 pkts_burst 5 drop
-  matchall_police_pps: (ix) => matchall(ix.v0, 'ingress', [{ kind: 'police', pktRate: 1000, pktBurst: 5, exceed: 'drop' }]),
+  matchall_police_pps: (ix) =>
+    matchall(ix.v0, 'ingress', [{ kind: 'police', pktRate: 1000, pktBurst: 5, exceed: 'drop' }]),
   // police rate 10mbit burst 32kb peakrate 20mbit mtu 2kb drop
   matchall_police_peakrate: (ix) =>
     matchall(ix.v0, 'ingress', [
@@ -80,18 +89,24 @@ const FIXTURE_CASES: Record<string, FilterOf> = {
   gact_drop: (ix) => matchall(ix.v0, 'ingress', [{ kind: 'gact', control: 'drop' }]),
   gact_pass: (ix) => matchall(ix.v0, 'ingress', [{ kind: 'gact', control: 'pass' }]),
   // matchall action mirred egress redirect dev ifbx cookie 6e71deadbeef
-  action_cookie: (ix) => matchall(ix.v0, 'ingress', [{ kind: 'mirred', dev: ix.ifbx, cookie: '6e71deadbeef' }]),
+  action_cookie: (ix) =>
+    matchall(ix.v0, 'ingress', [{ kind: 'mirred', dev: ix.ifbx, cookie: '6e71deadbeef' }]),
   // chain 3 prio 7 protocol ip matchall skip_hw action gact pass
   matchall_chain_skip_hw: (ix) =>
-    matchall(ix.v0, 'ingress', [{ kind: 'gact', control: 'pass' }], { chain: 3, priority: 7, protocol: 'ip', skipHw: true }),
+    matchall(ix.v0, 'ingress', [{ kind: 'gact', control: 'pass' }], {
+      chain: 3,
+      priority: 7,
+      protocol: 'ip',
+      skipHw: true,
+    }),
 };
 
 /** Requests captured with iproute2 6.1 as scripts/gen-fixtures.sh does, for paths the fixture file lacks. */
 const EXTRA_CAPTURES: Pick<TcFixtureCase, 'name' | 'command' | 'ifindex' | 'hex'>[] = [
   {
-    name: "police_rate64_mtu_peak64",
+    name: 'police_rate64_mtu_peak64',
     command:
-      "tc filter add dev v0 ingress prio 3 matchall action police rate 50gbit burst 1mb mtu 64kb peakrate 60gbit conform-exceed drop/continue index 7",
+      'tc filter add dev v0 ingress prio 3 matchall action police rate 50gbit burst 1mb mtu 64kb peakrate 60gbit conform-exceed drop/continue index 7',
     ifindex: { v1: 2, v0: 3, ifbx: 4 },
     hex:
       'b40800002c000506670d066b00000000000000000300000000000000f2ffffff000303000d0001006d61746368616c6c' +
@@ -143,9 +158,9 @@ const EXTRA_CAPTURES: Pick<TcFixtureCase, 'name' | 'command' | 'ifindex' | 'hex'
       '0c00090000eb08bf0100000008000500ffffffff',
   },
   {
-    name: "pedit_multi",
+    name: 'pedit_multi',
     command:
-      "tc filter add dev v1 egress protocol ip prio 4 matchall action pedit ex munge ip ttl add 255 munge tcp dport set 8080 munge udp sport set 53 munge eth src set 11:22:33:44:55:66 pipe index 12",
+      'tc filter add dev v1 egress protocol ip prio 4 matchall action pedit ex munge ip ttl add 255 munge tcp dport set 8080 munge udp sport set 53 munge eth src set 11:22:33:44:55:66 pipe index 12',
     ifindex: { v1: 2, v0: 3, ifbx: 4 },
     hex:
       '4c0100002c000506670d066b00000000000000000200000000000000f3ffffff080004000d0001006d61746368616c6c' +
@@ -157,9 +172,9 @@ const EXTRA_CAPTURES: Pick<TcFixtureCase, 'name' | 'command' | 'ifindex' | 'hex'
       '0000000014000680060001000100000006000200000000001400068006000100010000000600020000000000',
   },
   {
-    name: "skbedit_all",
+    name: 'skbedit_all',
     command:
-      "tc filter add dev v1 egress matchall action skbedit queue_mapping 3 priority 1:10 mark 7 ptype otherhost inheritdsfield continue index 9",
+      'tc filter add dev v1 egress matchall action skbedit queue_mapping 3 priority 1:10 mark 7 ptype otherhost inheritdsfield continue index 9',
     ifindex: { v1: 2, v0: 3, ifbx: 4 },
     hex:
       '940000002c000506680d066b00000000000000000200000000000000f3ffffff000300000d0001006d61746368616c6c' +
@@ -168,9 +183,9 @@ const EXTRA_CAPTURES: Pick<TcFixtureCase, 'name' | 'command' | 'ifindex' | 'hex'
       '00000000',
   },
   {
-    name: "csum_all",
+    name: 'csum_all',
     command:
-      "tc filter add dev v1 egress matchall action csum ip4h icmp igmp tcp udp udplite sctp goto chain 2 index 3",
+      'tc filter add dev v1 egress matchall action csum ip4h icmp igmp tcp udp udplite sctp goto chain 2 index 3',
     ifindex: { v1: 2, v0: 3, ifbx: 4 },
     hex:
       '6c0000002c000506680d066b00000000000000000200000000000000f3ffffff000300000d0001006d61746368616c6c' +
@@ -178,9 +193,9 @@ const EXTRA_CAPTURES: Pick<TcFixtureCase, 'name' | 'command' | 'ifindex' | 'hex'
       '00000000000000007f000000',
   },
   {
-    name: "matchall_classid_skip_sw",
+    name: 'matchall_classid_skip_sw',
     command:
-      "tc filter add dev v0 ingress prio 2 protocol ipv6 matchall classid 1:1 skip_sw action gact goto chain 5 index 2 action gact reclassify",
+      'tc filter add dev v0 ingress prio 2 protocol ipv6 matchall classid 1:1 skip_sw action gact goto chain 5 index 2 action gact reclassify',
     ifindex: { v1: 2, v0: 3, ifbx: 4 },
     hex:
       'a40000002c000506680d066b00000000000000000300000000000000f2ffffff86dd02000d0001006d61746368616c6c' +
@@ -244,7 +259,12 @@ const EXTRA_CASES: Record<string, FilterOf> = {
     ]),
   csum_all: (ix) =>
     matchall(ix.v1, 'egress', [
-      { kind: 'csum', update: ['ipv4h', 'icmp', 'igmp', 'tcp', 'udp', 'udplite', 'sctp'], control: 'goto chain 2', index: 3 },
+      {
+        kind: 'csum',
+        update: ['ipv4h', 'icmp', 'igmp', 'tcp', 'udp', 'udplite', 'sctp'],
+        control: 'goto chain 2',
+        index: 3,
+      },
     ]),
   matchall_classid_skip_sw: (ix) => ({
     ...matchall(ix.v0, 'ingress', [
@@ -259,7 +279,8 @@ const EXTRA_CASES: Record<string, FilterOf> = {
 };
 
 /** Commands of the fixture file that use a kind this file covers. */
-const COVERED = /\b(matchall|police|pedit|csum|skbedit|gact)\b|\baction (drop|pass|ok|pipe|reclassify|continue|shot)\b/;
+const COVERED =
+  /\b(matchall|police|pedit|csum|skbedit|gact)\b|\baction (drop|pass|ok|pipe|reclassify|continue|shot)\b/;
 
 function encodeFilter(filter: Record<string, unknown>): Buffer {
   const out = addon.encode([{ op: 'add', filter }]);
@@ -274,7 +295,13 @@ function compareWithTc(filter: Record<string, unknown>, tcHex: string): string[]
   // Exact: nlmsg flags, tcmsg, every attribute and its NLA_F_NESTED flag, and the order.
   const diff = diffTrees(ours, tc, { strictOrder: true });
   if (diff.length === 0) return [];
-  return [...diff, '--- netqos:', renderTree(ours, { maxHexBytes: 64 }), '--- tc:', renderTree(tc, { maxHexBytes: 64 })];
+  return [
+    ...diff,
+    '--- netqos:',
+    renderTree(ours, { maxHexBytes: 64 }),
+    '--- tc:',
+    renderTree(tc, { maxHexBytes: 64 }),
+  ];
 }
 
 describe('actions and matchall encode as iproute2 does', () => {
@@ -304,31 +331,81 @@ describe('actions and matchall encode as iproute2 does', () => {
 });
 
 describe('action and matchall fields are checked before anything is sent', () => {
-  const withAction = (action: Record<string, unknown>, filter: Record<string, unknown> = {}) => () =>
-    addon.encode([{ op: 'add', filter: { ...matchall(3, 'ingress', [action]), ...filter } }]);
+  const withAction =
+    (action: Record<string, unknown>, filter: Record<string, unknown> = {}) =>
+    () =>
+      addon.encode([{ op: 'add', filter: { ...matchall(3, 'ingress', [action]), ...filter } }]);
   const at = 'ops\\[0\\]\\.filter\\.actions\\[0\\]';
 
   test.each([
-    ['police byte and packet rates together', { kind: 'police', rate: 1e6, burst: 1e4, pktRate: 10, pktBurst: 2 }, `${at}\\.pktRate: cannot be combined with rate`],
-    ['police pktRate without pktBurst', { kind: 'police', pktRate: 10 }, `${at}\\.pktBurst: is required with pktRate`],
-    ['police pktBurst without pktRate', { kind: 'police', pktBurst: 10 }, `${at}\\.pktRate: is required with pktBurst`],
+    [
+      'police byte and packet rates together',
+      { kind: 'police', rate: 1e6, burst: 1e4, pktRate: 10, pktBurst: 2 },
+      `${at}\\.pktRate: cannot be combined with rate`,
+    ],
+    [
+      'police pktRate without pktBurst',
+      { kind: 'police', pktRate: 10 },
+      `${at}\\.pktBurst: is required with pktRate`,
+    ],
+    [
+      'police pktBurst without pktRate',
+      { kind: 'police', pktBurst: 10 },
+      `${at}\\.pktRate: is required with pktBurst`,
+    ],
     ['police rate without burst', { kind: 'police', rate: 1e6 }, `${at}\\.burst: is required with rate`],
     ['police burst without rate', { kind: 'police', burst: 1e4 }, `${at}\\.rate: is required with burst`],
-    ['police peakrate without mtu', { kind: 'police', rate: 1e6, burst: 1e4, peakrate: 2e6 }, `${at}\\.mtu: is required with peakrate`],
+    [
+      'police peakrate without mtu',
+      { kind: 'police', rate: 1e6, burst: 1e4, peakrate: 2e6 },
+      `${at}\\.mtu: is required with peakrate`,
+    ],
     ['police without any rate', { kind: 'police', exceed: 'drop' }, `${at}: rate or pktRate is required`],
-    ['police burst beyond 32-bit ticks', { kind: 'police', rate: 8, burst: 1e6 }, `${at}\\.burst: 1000000 bytes takes too long`],
-    ['police unknown control', { kind: 'police', rate: 1e6, burst: 1e4, exceed: 'bogus' }, `${at}\\.exceed: "bogus" is not a control action`],
+    [
+      'police burst beyond 32-bit ticks',
+      { kind: 'police', rate: 8, burst: 1e6 },
+      `${at}\\.burst: 1000000 bytes takes too long`,
+    ],
+    [
+      'police unknown control',
+      { kind: 'police', rate: 1e6, burst: 1e4, exceed: 'bogus' },
+      `${at}\\.exceed: "bogus" is not a control action`,
+    ],
     ['gact without control', { kind: 'gact' }, `${at}\\.control: is required`],
     ['pedit without keys', { kind: 'pedit' }, `${at}\\.keys: is required`],
-    ['pedit unknown htype', { kind: 'pedit', keys: [{ htype: 'ip', offset: 0, value: 0, mask: 0 }] }, `${at}\\.keys\\[0\\]\\.htype: "ip" is not allowed`],
-    ['pedit unaligned offset', { kind: 'pedit', keys: [{ htype: 'ipv4', offset: 1, value: 0, mask: 0 }] }, `${at}\\.keys\\[0\\]\\.offset: 1 must be a multiple of 4`],
-    ['pedit key without mask', { kind: 'pedit', keys: [{ htype: 'ipv4', offset: 0, value: 0 }] }, `${at}\\.keys\\[0\\]\\.mask: is required`],
-    ['pedit unknown cmd', { kind: 'pedit', keys: [{ htype: 'ipv4', cmd: 'xor', offset: 0, value: 0, mask: 0 }] }, `${at}\\.keys\\[0\\]\\.cmd: "xor" is not allowed`],
+    [
+      'pedit unknown htype',
+      { kind: 'pedit', keys: [{ htype: 'ip', offset: 0, value: 0, mask: 0 }] },
+      `${at}\\.keys\\[0\\]\\.htype: "ip" is not allowed`,
+    ],
+    [
+      'pedit unaligned offset',
+      { kind: 'pedit', keys: [{ htype: 'ipv4', offset: 1, value: 0, mask: 0 }] },
+      `${at}\\.keys\\[0\\]\\.offset: 1 must be a multiple of 4`,
+    ],
+    [
+      'pedit key without mask',
+      { kind: 'pedit', keys: [{ htype: 'ipv4', offset: 0, value: 0 }] },
+      `${at}\\.keys\\[0\\]\\.mask: is required`,
+    ],
+    [
+      'pedit unknown cmd',
+      { kind: 'pedit', keys: [{ htype: 'ipv4', cmd: 'xor', offset: 0, value: 0, mask: 0 }] },
+      `${at}\\.keys\\[0\\]\\.cmd: "xor" is not allowed`,
+    ],
     ['csum without update', { kind: 'csum' }, `${at}\\.update: is required`],
-    ['csum unknown checksum', { kind: 'csum', update: ['ipv4h', 'ip6h'] }, `${at}\\.update: "ip6h" is not a checksum`],
+    [
+      'csum unknown checksum',
+      { kind: 'csum', update: ['ipv4h', 'ip6h'] },
+      `${at}\\.update: "ip6h" is not a checksum`,
+    ],
     ['skbedit without an edit', { kind: 'skbedit' }, `${at}: an edit is required`],
     ['skbedit mask without mark', { kind: 'skbedit', mask: 0xff }, `${at}\\.mask: needs mark`],
-    ['skbedit bad priority', { kind: 'skbedit', priority: '1:10x' }, `${at}\\.priority: "1:10x" is not a handle`],
+    [
+      'skbedit bad priority',
+      { kind: 'skbedit', priority: '1:10x' },
+      `${at}\\.priority: "1:10x" is not a handle`,
+    ],
   ])('%s', (_what, action, message) => {
     expect(withAction(action as Record<string, unknown>)).toThrow(new RegExp(`^${message}`));
   });

@@ -12,7 +12,8 @@ const TCA_TBF_PTAB = 3;
 
 function withoutRateTables(t: Tree): Tree {
   for (const a of t.attrs) {
-    if (a.type === TCA_OPTIONS && a.nested) a.nested = a.nested.filter((x) => x.type !== TCA_TBF_RTAB && x.type !== TCA_TBF_PTAB);
+    if (a.type === TCA_OPTIONS && a.nested)
+      a.nested = a.nested.filter((x) => x.type !== TCA_TBF_RTAB && x.type !== TCA_TBF_PTAB);
   }
   return t;
 }
@@ -21,20 +22,170 @@ type Case = [name: string, build: (ix: Record<string, number>) => Operation, not
 const mbit = 1_000_000;
 
 const cases: Case[] = [
-  ['tbf_basic', (ix) => ({ op: 'add', qdisc: { dev: ix.v0, parent: 'root', handle: '1:', kind: 'tbf', rate: 10 * mbit, burst: 32 * 1024, latencyUs: 25_000 } }), 'tbf'],
-  ['tbf_replace_limit', (ix) => ({ op: 'replace', qdisc: { dev: ix.v0, parent: 'root', handle: '1:', kind: 'tbf', rate: 100 * mbit, burst: 64 * 1024, limit: 200_000 } }), 'tbf'],
-  ['tbf_rate64', (ix) => ({ op: 'add', qdisc: { dev: ix.v0, parent: 'root', handle: '1:', kind: 'tbf', rate: 40_000 * mbit, burst: 1 << 20, latencyUs: 10_000 } }), 'tbf'],
-  ['tbf_peakrate', (ix) => ({ op: 'add', qdisc: { dev: ix.v0, parent: 'root', handle: '1:', kind: 'tbf', rate: 10 * mbit, burst: 32 * 1024, latencyUs: 25_000, peakrate: 20 * mbit, minburst: 1514 } }), 'tbf'],
-  ['tbf_peakrate64', (ix) => ({ op: 'add', qdisc: { dev: ix.v0, parent: 'root', handle: '1:', kind: 'tbf', rate: 40_000 * mbit, burst: 1 << 20, latencyUs: 10_000, peakrate: 50_000 * mbit, minburst: 1514 } }), 'tbf'],
-  ['tbf_change', (ix) => ({ op: 'change', qdisc: { dev: ix.v0, parent: 'root', handle: '1:', kind: 'tbf', rate: 20 * mbit, burst: 32 * 1024, latencyUs: 25_000 } }), 'tbf'],
+  [
+    'tbf_basic',
+    (ix) => ({
+      op: 'add',
+      qdisc: {
+        dev: ix.v0,
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 10 * mbit,
+        burst: 32 * 1024,
+        latencyUs: 25_000,
+      },
+    }),
+    'tbf',
+  ],
+  [
+    'tbf_replace_limit',
+    (ix) => ({
+      op: 'replace',
+      qdisc: {
+        dev: ix.v0,
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 100 * mbit,
+        burst: 64 * 1024,
+        limit: 200_000,
+      },
+    }),
+    'tbf',
+  ],
+  [
+    'tbf_rate64',
+    (ix) => ({
+      op: 'add',
+      qdisc: {
+        dev: ix.v0,
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 40_000 * mbit,
+        burst: 1 << 20,
+        latencyUs: 10_000,
+      },
+    }),
+    'tbf',
+  ],
+  [
+    'tbf_peakrate',
+    (ix) => ({
+      op: 'add',
+      qdisc: {
+        dev: ix.v0,
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 10 * mbit,
+        burst: 32 * 1024,
+        latencyUs: 25_000,
+        peakrate: 20 * mbit,
+        minburst: 1514,
+      },
+    }),
+    'tbf',
+  ],
+  [
+    'tbf_peakrate64',
+    (ix) => ({
+      op: 'add',
+      qdisc: {
+        dev: ix.v0,
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 40_000 * mbit,
+        burst: 1 << 20,
+        latencyUs: 10_000,
+        peakrate: 50_000 * mbit,
+        minburst: 1514,
+      },
+    }),
+    'tbf',
+  ],
+  [
+    'tbf_change',
+    (ix) => ({
+      op: 'change',
+      qdisc: {
+        dev: ix.v0,
+        parent: 'root',
+        handle: '1:',
+        kind: 'tbf',
+        rate: 20 * mbit,
+        burst: 32 * 1024,
+        latencyUs: 25_000,
+      },
+    }),
+    'tbf',
+  ],
   ['qdisc_delete_root', (ix) => ({ op: 'delete', qdisc: { dev: ix.v0, parent: 'root' } })],
   ['ingress', (ix) => ({ op: 'add', qdisc: { dev: ix.v0, kind: 'ingress' } })],
   ['clsact', (ix) => ({ op: 'add', qdisc: { dev: ix.v1, kind: 'clsact' } })],
-  ['u32_mirred_ifb', (ix) => ({ op: 'add', filter: { dev: ix.v0, parent: 'ffff:', protocol: 'all', priority: 1, kind: 'u32', actions: [{ kind: 'mirred', direction: 'egress', mode: 'redirect', dev: ix.ifbx }] } })],
-  ['u32_mirred_clsact_egress_mirror', (ix) => ({ op: 'add', filter: { dev: ix.v1, parent: 'egress', protocol: 'ip', priority: 5, kind: 'u32', actions: [{ kind: 'mirred', mode: 'mirror', dev: ix.ifbx }] } })],
-  ['u32_classid', (ix) => ({ op: 'add', filter: { dev: ix.v0, parent: 'ffff:', protocol: 'ip', priority: 2, handle: 0x80000010, kind: 'u32', classid: '1:1' } })],
-  ['u32_mirred_cookie', (ix) => ({ op: 'add', filter: { dev: ix.v1, parent: 'egress', protocol: 'ip', priority: 12, kind: 'u32', actions: [{ kind: 'mirred', dev: ix.ifbx, cookie: '6e71deadbeef' }] } })],
-  ['filter_delete', (ix) => ({ op: 'delete', filter: { dev: ix.v0, parent: 'ffff:', protocol: 'all', priority: 1 } })],
+  [
+    'u32_mirred_ifb',
+    (ix) => ({
+      op: 'add',
+      filter: {
+        dev: ix.v0,
+        parent: 'ffff:',
+        protocol: 'all',
+        priority: 1,
+        kind: 'u32',
+        actions: [{ kind: 'mirred', direction: 'egress', mode: 'redirect', dev: ix.ifbx }],
+      },
+    }),
+  ],
+  [
+    'u32_mirred_clsact_egress_mirror',
+    (ix) => ({
+      op: 'add',
+      filter: {
+        dev: ix.v1,
+        parent: 'egress',
+        protocol: 'ip',
+        priority: 5,
+        kind: 'u32',
+        actions: [{ kind: 'mirred', mode: 'mirror', dev: ix.ifbx }],
+      },
+    }),
+  ],
+  [
+    'u32_classid',
+    (ix) => ({
+      op: 'add',
+      filter: {
+        dev: ix.v0,
+        parent: 'ffff:',
+        protocol: 'ip',
+        priority: 2,
+        handle: 0x80000010,
+        kind: 'u32',
+        classid: '1:1',
+      },
+    }),
+  ],
+  [
+    'u32_mirred_cookie',
+    (ix) => ({
+      op: 'add',
+      filter: {
+        dev: ix.v1,
+        parent: 'egress',
+        protocol: 'ip',
+        priority: 12,
+        kind: 'u32',
+        actions: [{ kind: 'mirred', dev: ix.ifbx, cookie: '6e71deadbeef' }],
+      },
+    }),
+  ],
+  [
+    'filter_delete',
+    (ix) => ({ op: 'delete', filter: { dev: ix.v0, parent: 'ffff:', protocol: 'all', priority: 1 } }),
+  ],
   ['link_ifb', () => ({ op: 'add', link: { kind: 'ifb', name: 'nqifb0', mtu: 1400 } })],
   ['link_ifb_up', () => ({ op: 'add', link: { kind: 'ifb', name: 'nqifb0', mtu: 1400, up: true } })],
   ['link_delete', (ix) => ({ op: 'delete', link: { index: ix.nqifb0 } })],
@@ -48,6 +199,9 @@ describe.each(cases)('%s', (name, build, note) => {
     const actual = decodeRequest(ours);
     if (note === 'tbf') withoutRateTables(expected);
     const diff = diffTrees(actual, expected);
-    if (diff.length) throw new Error(`${fixture.command}\n${diff.join('\n')}\nours:\n${renderTree(actual)}\ntc:\n${renderTree(expected)}`);
+    if (diff.length)
+      throw new Error(
+        `${fixture.command}\n${diff.join('\n')}\nours:\n${renderTree(actual)}\ntc:\n${renderTree(expected)}`,
+      );
   });
 });

@@ -40,7 +40,12 @@ describe('nltree decoder on iproute2 fixtures', () => {
     // NLM_F_REQUEST|NLM_F_ACK|NLM_F_EXCL|NLM_F_CREATE
     expect(t.nlmsg.flags).toBe(0x1 | 0x4 | 0x200 | 0x400);
     expect(t.header).toEqual({
-      kind: 'tcmsg', family: 0, ifindex: c.ifindex.v0, handle: 0x10000, parent: 0xffffffff, info: 0,
+      kind: 'tcmsg',
+      family: 0,
+      ifindex: c.ifindex.v0,
+      handle: 0x10000,
+      parent: 0xffffffff,
+      info: 0,
     });
     expect(str(findAttr(t, [1]))).toBe('tbf\0');
     const opts = findAttr(t, [2]);
@@ -142,7 +147,9 @@ describe('nltree diff and render', () => {
     changed.writeUInt32LE(999, 16 + 20 + 8 + 4 + 4 + 8);
     const d = diffTrees(decodeRequest(buf), decodeRequest(changed));
     expect(d).toHaveLength(1);
-    expect(d[0]).toMatch(/^\/TCA_OPTIONS\(2\)\/TCA_TBF_PARMS\(1\): payload differs \(36 bytes; first difference at byte 8/);
+    expect(d[0]).toMatch(
+      /^\/TCA_OPTIONS\(2\)\/TCA_TBF_PARMS\(1\): payload differs \(36 bytes; first difference at byte 8/,
+    );
   });
 
   test('missing attributes, flags and NLA_F_NESTED differences are reported', () => {

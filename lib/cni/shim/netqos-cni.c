@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+extern char** environ;
 
 #define DEFAULT_SOCKET "/run/netqos/cni.sock"
 #define DEFAULT_TIMEOUT_MS 30000
@@ -40,7 +40,7 @@ extern char **environ;
 #define CNI_TRY_AGAIN 11
 
 struct buf {
-  char *p;
+  char* p;
   size_t len, cap;
 };
 
@@ -50,11 +50,11 @@ _Noreturn static void oom(void) {
   _exit(1);
 }
 
-static void put(struct buf *b, const void *data, size_t n) {
+static void put(struct buf* b, const void* data, size_t n) {
   if (!b->p || b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + n) cap *= 2;
-    char *p = realloc(b->p, cap);
+    char* p = realloc(b->p, cap);
     if (!p) oom();
     b->p = p;
     b->cap = cap;
@@ -63,22 +63,22 @@ static void put(struct buf *b, const void *data, size_t n) {
   b->len += n;
 }
 
-static void put_u32(struct buf *b, uint32_t v) {
+static void put_u32(struct buf* b, uint32_t v) {
   unsigned char x[4] = {v, v >> 8, v >> 16, v >> 24};
   put(b, x, 4);
 }
 
-static void put_u64(struct buf *b, uint64_t v) {
+static void put_u64(struct buf* b, uint64_t v) {
   put_u32(b, (uint32_t)v);
   put_u32(b, (uint32_t)(v >> 32));
 }
 
-static uint32_t get_u32(const char *p) {
-  const unsigned char *u = (const unsigned char *)p;
+static uint32_t get_u32(const char* p) {
+  const unsigned char* u = (const unsigned char*)p;
   return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
+static int write_all(int fd, const char* p, size_t n) {
   while (n) {
     ssize_t w = write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
@@ -91,14 +91,14 @@ static int write_all(int fd, const char *p, size_t n) {
 
 // The configuration's cniVersion for an error object (a plain scan: the first "cniVersion" key
 // is the top-level one in what runtimes send), else the newest version netqos speaks.
-static void cni_version(const struct buf *in, char out[16]) {
+static void cni_version(const struct buf* in, char out[16]) {
   strcpy(out, "1.1.0");
   if (!in || !in->len) return;
-  const char *end = in->p + in->len;
+  const char* end = in->p + in->len;
   const char key[] = "\"cniVersion\"";
-  const char *k = memmem(in->p, in->len, key, sizeof key - 1);
+  const char* k = memmem(in->p, in->len, key, sizeof key - 1);
   if (!k) return;
-  const char *p = k + sizeof key - 1;
+  const char* p = k + sizeof key - 1;
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':')) p++;
   if (p >= end || *p++ != '"') return;
   size_t n = 0;
@@ -108,7 +108,7 @@ static void cni_version(const struct buf *in, char out[16]) {
   out[n] = 0;
 }
 
-static void put_json_string(struct buf *b, const char *s) {
+static void put_json_string(struct buf* b, const char* s) {
   put(b, "\"", 1);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
@@ -127,7 +127,7 @@ static void put_json_string(struct buf *b, const char *s) {
 }
 
 // A CNI error object on standard output, exit 1 (as the Node plugin reports its own errors).
-_Noreturn static void fail(const struct buf *in, int code, const char *msg, const char *details) {
+_Noreturn static void fail(const struct buf* in, int code, const char* msg, const char* details) {
   char version[16];
   cni_version(in, version);
   struct buf out = {0};
@@ -151,7 +151,7 @@ struct trailer {
   char *node, *main, *socket;
 };
 
-static int read_trailer(struct trailer *t) {
+static int read_trailer(struct trailer* t) {
   int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   struct stat st;
@@ -161,12 +161,12 @@ static int read_trailer(struct trailer *t) {
       pread(fd, tail, sizeof tail, st.st_size - (off_t)sizeof tail) == (ssize_t)sizeof tail &&
       memcmp(tail + 4, TRAILER_MAGIC, 8) == 0) {
     uint32_t n = get_u32(tail);
-    char *data = n <= MAX_TRAILER && n + sizeof tail <= (uint64_t)st.st_size ? malloc(n + 1) : NULL;
+    char* data = n <= MAX_TRAILER && n + sizeof tail <= (uint64_t)st.st_size ? malloc(n + 1) : NULL;
     if (data && pread(fd, data, n, st.st_size - (off_t)sizeof tail - n) == (ssize_t)n) {
       data[n] = 0;
       // Three NUL-terminated strings, the last NUL inside n.
-      char *parts[3];
-      char *p = data;
+      char* parts[3];
+      char* p = data;
       int i = 0;
       for (; i < 3 && p < data + n; i++) {
         parts[i] = p;
@@ -185,7 +185,7 @@ static int read_trailer(struct trailer *t) {
   return ok;
 }
 
-static int read_all(int fd, struct buf *b) {
+static int read_all(int fd, struct buf* b) {
   char chunk[65536];
   for (;;) {
     ssize_t r = read(fd, chunk, sizeof chunk);
@@ -215,7 +215,7 @@ static int wait_fd(int fd, short events, long long deadline) {
   }
 }
 
-static void identity(const char *path, uint64_t *dev, uint64_t *ino) {
+static void identity(const char* path, uint64_t* dev, uint64_t* ino) {
   struct stat st;
   if (stat(path, &st) == 0) {
     *dev = st.st_dev;
@@ -225,22 +225,24 @@ static void identity(const char *path, uint64_t *dev, uint64_t *ino) {
   }
 }
 
-static char *socket_path;
+static char* socket_path;
 static char fallback_reason[256];
 
 // The Node plugin in this process's place: stdin (already consumed) from a memory file,
 // NODE_OPTIONS and NODE_EXTRA_CA_CERTS left out (each costs Node tens of milliseconds at start).
-_Noreturn static void fallback(const struct trailer *t, const struct buf *in, int have_stdin, char **argv) {
+_Noreturn static void fallback(const struct trailer* t, const struct buf* in, int have_stdin, char** argv) {
   char details[1024];
   if (!t->node || !*t->node || !t->main || !*t->main) {
     snprintf(details, sizeof details, "%s; this netqos plugin was installed without a fallback (%s)",
-             fallback_reason, t->node ? "cni-install --no-fallback" : "no install trailer: run `netqos cni-install`");
+             fallback_reason,
+             t->node ? "cni-install --no-fallback" : "no install trailer: run `netqos cni-install`");
     fail(in, CNI_TRY_AGAIN, "the netqos CNI server is not available", details);
   }
   if (access(t->node, X_OK) != 0 || access(t->main, R_OK) != 0) {
     int err = errno;
-    snprintf(details, sizeof details, "%s; the fallback %s %s cannot run: %s (run `netqos cni-install` again)",
-             fallback_reason, t->node, t->main, strerror(err));
+    snprintf(details, sizeof details,
+             "%s; the fallback %s %s cannot run: %s (run `netqos cni-install` again)", fallback_reason,
+             t->node, t->main, strerror(err));
     fail(in, CNI_TRY_AGAIN, "the netqos CNI server is not available", details);
   }
   if (have_stdin) {
@@ -254,17 +256,18 @@ _Noreturn static void fallback(const struct trailer *t, const struct buf *in, in
   }
   size_t n = 0;
   while (environ[n]) n++;
-  char **env = malloc((n + 1) * sizeof *env);
+  char** env = malloc((n + 1) * sizeof *env);
   if (!env) oom();
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
-    if (strncmp(environ[i], "NODE_OPTIONS=", 13) == 0 || strncmp(environ[i], "NODE_EXTRA_CA_CERTS=", 20) == 0) continue;
+    if (strncmp(environ[i], "NODE_OPTIONS=", 13) == 0 || strncmp(environ[i], "NODE_EXTRA_CA_CERTS=", 20) == 0)
+      continue;
     env[k++] = environ[i];
   }
   env[k] = NULL;
   int argc = 0;
   while (argv[argc]) argc++;
-  char **args = malloc((size_t)(argc + 2) * sizeof *args);
+  char** args = malloc((size_t)(argc + 2) * sizeof *args);
   if (!args) oom();
   args[0] = t->node;
   args[1] = t->main;
@@ -275,27 +278,30 @@ _Noreturn static void fallback(const struct trailer *t, const struct buf *in, in
   fail(in, CNI_TRY_AGAIN, "the netqos CNI server is not available", details);
 }
 
-#define FALLBACK(...)                                                   \
-  do {                                                                 \
-    snprintf(fallback_reason, sizeof fallback_reason, __VA_ARGS__);    \
-    goto fall_back;                                                    \
+#define FALLBACK(...)                                               \
+  do {                                                              \
+    snprintf(fallback_reason, sizeof fallback_reason, __VA_ARGS__); \
+    goto fall_back;                                                 \
   } while (0)
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   (void)argc;
   struct trailer t = {0};
   read_trailer(&t);
-  const char *env_socket = getenv("NETQOS_CNI_SOCKET");
-  socket_path = env_socket && *env_socket ? (char *)env_socket : t.socket && *t.socket ? t.socket : DEFAULT_SOCKET;
+  const char* env_socket = getenv("NETQOS_CNI_SOCKET");
+  socket_path = env_socket && *env_socket ? (char*)env_socket
+                : t.socket && *t.socket   ? t.socket
+                                          : DEFAULT_SOCKET;
   long long timeout = DEFAULT_TIMEOUT_MS;
-  const char *env_timeout = getenv("NETQOS_CNI_TIMEOUT_MS");
+  const char* env_timeout = getenv("NETQOS_CNI_TIMEOUT_MS");
   if (env_timeout && atoll(env_timeout) > 0) timeout = atoll(env_timeout);
 
   // As the Node plugin: no standard input for VERSION or without a command (run by hand).
-  const char *command = getenv("CNI_COMMAND");
+  const char* command = getenv("CNI_COMMAND");
   int have_stdin = command && *command && strcmp(command, "VERSION") != 0;
   struct buf in = {0};
-  if (have_stdin && read_all(0, &in) != 0) fail(NULL, CNI_IO_FAILURE, "error reading from stdin", strerror(errno));
+  if (have_stdin && read_all(0, &in) != 0)
+    fail(NULL, CNI_IO_FAILURE, "error reading from stdin", strerror(errno));
 
   // The request (protocol.ts), whole before connecting: the server then wakes once, with all
   // of it waiting, instead of once for the connection and again for the data.
@@ -312,7 +318,7 @@ int main(int argc, char **argv) {
   identity("/proc/self/ns/mnt", &dev, &ino);
   put_u64(&req, dev);
   put_u64(&req, ino);
-  const char *netns = getenv("CNI_NETNS");
+  const char* netns = getenv("CNI_NETNS");
   struct stat st;
   if (!netns || !*netns) {
     put_u32(&req, (uint32_t)-1);
@@ -328,9 +334,9 @@ int main(int argc, char **argv) {
     put_u64(&req, 0);
   }
   uint32_t count = 0;
-  for (char **e = environ; *e; e++) count += strncmp(*e, "CNI_", 4) == 0;
+  for (char** e = environ; *e; e++) count += strncmp(*e, "CNI_", 4) == 0;
   put_u32(&req, count);
-  for (char **e = environ; *e; e++) {
+  for (char** e = environ; *e; e++) {
     if (strncmp(*e, "CNI_", 4) != 0) continue;
     size_t n = strlen(*e);
     put_u32(&req, (uint32_t)n);
@@ -355,7 +361,7 @@ int main(int argc, char **argv) {
     struct timeval tv = {.tv_sec = timeout / 1000, .tv_usec = (timeout % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int r;
-    do r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+    do r = connect(fd, (struct sockaddr*)&addr, sizeof addr);
     while (r < 0 && errno == EINTR);
     if (r < 0) FALLBACK("connect %s: %s", socket_path, strerror(errno));
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -388,7 +394,8 @@ int main(int argc, char **argv) {
       if (r2 > 0) {
         put(&resp, chunk, (size_t)r2);
         if (want == HEADER_BYTES && resp.len >= HEADER_BYTES) {
-          if (memcmp(resp.p, "NQCA", 4) != 0 || (unsigned char)resp.p[4] != PROTOCOL_VERSION || resp.p[5] != 0)
+          if (memcmp(resp.p, "NQCA", 4) != 0 || (unsigned char)resp.p[4] != PROTOCOL_VERSION ||
+              resp.p[5] != 0)
             FALLBACK("%s: not a netqos answer (protocol version %u)", socket_path, (unsigned char)resp.p[4]);
           uint32_t n = get_u32(resp.p + 8);
           if (n > MAX_BODY) FALLBACK("%s: answer of %u bytes is too large", socket_path, n);
@@ -403,7 +410,9 @@ int main(int argc, char **argv) {
       if (ready < 0) FALLBACK("waiting for %s: %s", socket_path, strerror(errno));
       if (ready == 0) {
         char details[512];
-        snprintf(details, sizeof details, "no answer from the netqos CNI server at %s within %lld ms (the request may still be in progress)",
+        snprintf(details, sizeof details,
+                 "no answer from the netqos CNI server at %s within %lld ms (the request may still be in "
+                 "progress)",
                  socket_path, timeout);
         fail(&in, CNI_TRY_AGAIN, "the netqos CNI server did not answer in time", details);
       }
@@ -417,13 +426,15 @@ int main(int argc, char **argv) {
     int code = (int)get_u32(p + 4);
     uint32_t out_len = get_u32(p + 8);
     p += 12;
-    if (out_len > (size_t)(end - p) || (size_t)(end - p) - out_len < 4) FALLBACK("%s: truncated answer", socket_path);
-    const char *out = p;
+    if (out_len > (size_t)(end - p) || (size_t)(end - p) - out_len < 4)
+      FALLBACK("%s: truncated answer", socket_path);
+    const char* out = p;
     p += out_len;
     uint32_t err_len = get_u32(p);
     p += 4;
     if (err_len != (size_t)(end - p)) FALLBACK("%s: malformed answer", socket_path);
-    if (status == 1) FALLBACK("the server asked for the fallback: %.*s", (int)(err_len > 160 ? 160 : err_len), p);
+    if (status == 1)
+      FALLBACK("the server asked for the fallback: %.*s", (int)(err_len > 160 ? 160 : err_len), p);
     if (status != 0) FALLBACK("%s: unknown answer status %u", socket_path, status);
     // As the Node plugin: standard error first (its loss is no failure), then the result.
     (void)write_all(2, p, err_len);

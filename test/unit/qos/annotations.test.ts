@@ -63,7 +63,10 @@ describe('strict mode: accepted annotations', () => {
       packetRate: 1000,
       packetBurst: 20,
     };
-    expect(strict(annotations)).toEqual({ spec: { ingress: expected, egress: { ...expected, dscp: 34 } }, warnings: [] });
+    expect(strict(annotations)).toEqual({
+      spec: { ingress: expected, egress: { ...expected, dscp: 34 } },
+      warnings: [],
+    });
   });
 
   test('the key list covers every qos.projectcalico.org key netqos reads', () => {
@@ -73,14 +76,20 @@ describe('strict mode: accepted annotations', () => {
         ...['ingress', 'egress'].flatMap((d) =>
           ['Bandwidth', 'Burst', 'Peakrate', 'Minburst', 'PacketRate', 'PacketBurst'].map((f) => `${d}${f}`),
         ),
-      ].map((name) => Q + name).sort(),
+      ]
+        .map((name) => Q + name)
+        .sort(),
     );
   });
 
   test.each<[string, string, Record<string, unknown>]>([
     ['ingressBandwidth', '1G', { ingress: { bandwidth: 1e9 }, egress: {} }],
     ['egressBandwidth', '500k', { ingress: {}, egress: { bandwidth: 500_000 } }],
-    ['ingressPacketRate', '100', { ingress: { packetRate: 100, packetBurst: DEFAULT_PACKET_BURST }, egress: {} }],
+    [
+      'ingressPacketRate',
+      '100',
+      { ingress: { packetRate: 100, packetBurst: DEFAULT_PACKET_BURST }, egress: {} },
+    ],
     ['egressPacketRate', '10k', { ingress: {}, egress: { packetRate: 10_000, packetBurst: 5 } }],
     ['dscp', 'EF', { ingress: {}, egress: { dscp: 46 } }],
     ['dscp', 'cs7', { ingress: {}, egress: { dscp: 56 } }],
@@ -148,7 +157,10 @@ describe('kubernetes.io bandwidth annotations', () => {
   });
 
   test('they satisfy the bandwidth dependency of burst and peakrate', () => {
-    expect(strict({ [K8S_INGRESS]: '10M', [`${Q}ingressBurst`]: '1M', [`${Q}ingressPeakrate`]: '20M' }).spec.ingress).toEqual({
+    expect(
+      strict({ [K8S_INGRESS]: '10M', [`${Q}ingressBurst`]: '1M', [`${Q}ingressPeakrate`]: '20M' }).spec
+        .ingress,
+    ).toEqual({
       bandwidth: 10_000_000,
       burst: 1_000_000,
       peakrate: 20_000_000,
@@ -157,23 +169,28 @@ describe('kubernetes.io bandwidth annotations', () => {
 });
 
 describe('packet-rate aliases (ingressPackets / egressPackets)', () => {
-  test.each(['strict', 'calico'] as const)('accepted with a warning naming the canonical key (%s)', (mode) => {
-    const { spec, warnings } = parseAnnotations(
-      { [`${Q}ingressPackets`]: '100', [`${Q}egressPackets`]: '200' },
-      { mode },
-    );
-    expect(spec.ingress).toEqual({ packetRate: 100, packetBurst: 5 });
-    expect(spec.egress).toEqual({ packetRate: 200, packetBurst: 5 });
-    expect(warnings).toEqual([
-      `${Q}ingressPackets is an alias: use ${Q}ingressPacketRate (Calico itself reads only ${Q}ingressPacketRate)`,
-      `${Q}egressPackets is an alias: use ${Q}egressPacketRate (Calico itself reads only ${Q}egressPacketRate)`,
-    ]);
-  });
+  test.each(['strict', 'calico'] as const)(
+    'accepted with a warning naming the canonical key (%s)',
+    (mode) => {
+      const { spec, warnings } = parseAnnotations(
+        { [`${Q}ingressPackets`]: '100', [`${Q}egressPackets`]: '200' },
+        { mode },
+      );
+      expect(spec.ingress).toEqual({ packetRate: 100, packetBurst: 5 });
+      expect(spec.egress).toEqual({ packetRate: 200, packetBurst: 5 });
+      expect(warnings).toEqual([
+        `${Q}ingressPackets is an alias: use ${Q}ingressPacketRate (Calico itself reads only ${Q}ingressPacketRate)`,
+        `${Q}egressPackets is an alias: use ${Q}egressPacketRate (Calico itself reads only ${Q}egressPacketRate)`,
+      ]);
+    },
+  );
 
   test('the canonical key wins when both are given', () => {
     const { spec, warnings } = strict({ [`${Q}ingressPacketRate`]: '100', [`${Q}ingressPackets`]: '200' });
     expect(spec.ingress.packetRate).toBe(100);
-    expect(warnings).toEqual([`${Q}ingressPackets is ignored: ${Q}ingressPacketRate is also set and takes precedence`]);
+    expect(warnings).toEqual([
+      `${Q}ingressPackets is ignored: ${Q}ingressPacketRate is also set and takes precedence`,
+    ]);
   });
 
   test('an alias is validated like the canonical key, under its own name', () => {
@@ -214,7 +231,9 @@ describe('unknown qos.projectcalico.org keys', () => {
       value: '10M',
       message: `${Q}ingressBandwith: unknown QoS annotation (did you mean ${Q}ingressBandwidth?); its value was "10M"`,
     });
-    expect(onlyProblem({ [`${Q}IngressBandwidth`]: '10M' }).message).toContain(`did you mean ${Q}ingressBandwidth?`);
+    expect(onlyProblem({ [`${Q}IngressBandwidth`]: '10M' }).message).toContain(
+      `did you mean ${Q}ingressBandwidth?`,
+    );
   });
 
   test('strict: without a near miss the known keys are listed', () => {
@@ -234,7 +253,7 @@ describe('unknown qos.projectcalico.org keys', () => {
   });
 });
 
-describe('strict mode: bounds (exactly Calico\'s)', () => {
+describe("strict mode: bounds (exactly Calico's)", () => {
   const withDependencies = (direction: string, field: string): Record<string, string> => {
     switch (field) {
       case 'Burst':
@@ -269,9 +288,13 @@ describe('strict mode: bounds (exactly Calico\'s)', () => {
       const tooSmall = onlyProblem({ ...base, [key]: below });
       expect(tooSmall.key).toBe(key);
       expect(tooSmall.value).toBe(below);
-      expect(tooSmall.message).toMatch(new RegExp(`^${escape(key)}: "${below}" is below the minimum ${escape(low)} `));
+      expect(tooSmall.message).toMatch(
+        new RegExp(`^${escape(key)}: "${below}" is below the minimum ${escape(low)} `),
+      );
       const tooLarge = onlyProblem({ ...base, [key]: above });
-      expect(tooLarge.message).toMatch(new RegExp(`^${escape(key)}: "${above}" is above the maximum ${escape(high)} `));
+      expect(tooLarge.message).toMatch(
+        new RegExp(`^${escape(key)}: "${above}" is above the maximum ${escape(high)} `),
+      );
       expect(tooLarge.message).toContain(`(allowed: ${low} to ${high} `);
     }
   });
@@ -286,7 +309,9 @@ describe('strict mode: bounds (exactly Calico\'s)', () => {
     expect(onlyProblem({ [`${Q}egressBandwidth`]: '2P' }).message).toBe(
       `${Q}egressBandwidth: "2P" is above the maximum 1P bit/s (allowed: 1k to 1P bit/s)`,
     );
-    expect(onlyProblem({ [`${Q}egressBandwidth`]: '1e500' }).message).toContain('is above the maximum 1P bit/s');
+    expect(onlyProblem({ [`${Q}egressBandwidth`]: '1e500' }).message).toContain(
+      'is above the maximum 1P bit/s',
+    );
     expect(onlyProblem({ [`${Q}ingressBurst`]: 'lots', [`${Q}ingressBandwidth`]: '1M' }).message).toBe(
       `${Q}ingressBurst: "lots" is not a quantity (use e.g. 1M, 4Mi, 100k)`,
     );
@@ -301,8 +326,12 @@ describe('strict mode: bounds (exactly Calico\'s)', () => {
     expect(onlyProblem({ [`${Q}ingressBandwidth`]: '10m' }).message).toBe(
       `${Q}ingressBandwidth: "10m" is below the minimum 1k bit/s ("m" means milli; write M for mega) (allowed: 1k to 1P bit/s)`,
     );
-    expect(onlyProblem({ [`${Q}ingressBandwidth`]: '0' }).message).toContain('(remove the annotation to leave this unlimited)');
-    expect(onlyProblem({ [`${Q}ingressBandwidth`]: '-10M' }).message).toContain('is below the minimum 1k bit/s');
+    expect(onlyProblem({ [`${Q}ingressBandwidth`]: '0' }).message).toContain(
+      '(remove the annotation to leave this unlimited)',
+    );
+    expect(onlyProblem({ [`${Q}ingressBandwidth`]: '-10M' }).message).toContain(
+      'is below the minimum 1k bit/s',
+    );
   });
 
   test('empty and whitespace values are not quantities', () => {
@@ -312,7 +341,9 @@ describe('strict mode: bounds (exactly Calico\'s)', () => {
 
   test('a value that is not a string (an unquoted YAML number) is refused', () => {
     const problem = onlyProblem({ [`${Q}ingressPacketRate`]: 100 as unknown as string });
-    expect(problem.message).toBe(`${Q}ingressPacketRate: "100" must be a string (quote it in YAML), e.g. "100"`);
+    expect(problem.message).toBe(
+      `${Q}ingressPacketRate: "100" must be a string (quote it in YAML), e.g. "100"`,
+    );
     expect(onlyProblem({ [`${Q}dscp`]: 46 as unknown as string }).message).toContain('quote it in YAML');
   });
 
@@ -351,9 +382,9 @@ describe('strict mode: dependencies', () => {
   });
 
   test('peakrate one bit/s above the bandwidth is fine', () => {
-    expect(strict({ [`${Q}ingressBandwidth`]: '10M', [`${Q}ingressPeakrate`]: '10000001' }).spec.ingress.peakrate).toBe(
-      10_000_001,
-    );
+    expect(
+      strict({ [`${Q}ingressBandwidth`]: '10M', [`${Q}ingressPeakrate`]: '10000001' }).spec.ingress.peakrate,
+    ).toBe(10_000_001);
   });
 
   test('minburst needs a peakrate', () => {
@@ -369,7 +400,11 @@ describe('strict mode: dependencies', () => {
   });
 
   test('a dependency on an invalid value is not reported twice', () => {
-    const problems = problemsOf({ [`${Q}ingressBandwidth`]: '10Mb', [`${Q}ingressBurst`]: '1M', [`${Q}ingressPeakrate`]: '5M' });
+    const problems = problemsOf({
+      [`${Q}ingressBandwidth`]: '10Mb',
+      [`${Q}ingressBurst`]: '1M',
+      [`${Q}ingressPeakrate`]: '5M',
+    });
     expect(problems.map((p) => p.key)).toEqual([`${Q}ingressBandwidth`]);
   });
 
@@ -414,7 +449,7 @@ describe('strict mode: dependencies', () => {
 });
 
 describe('calico mode: reproduces handleQoSControlsAnnotations', () => {
-  test('the lab pod gets Calico\'s 4Gi-bit default burst', () => {
+  test("the lab pod gets Calico's 4Gi-bit default burst", () => {
     const { spec, warnings } = calico({ [`${Q}ingressBandwidth`]: '10M', [`${Q}egressBandwidth`]: '10M' });
     expect(spec).toEqual({
       ingress: { bandwidth: 10_000_000, burst: CALICO_DEFAULT_BURST_BITS },
@@ -438,7 +473,7 @@ describe('calico mode: reproduces handleQoSControlsAnnotations', () => {
     expect(warnings.length).toBeGreaterThanOrEqual(7);
   });
 
-  test('an unparseable value turns the control off, with Calico\'s error', () => {
+  test("an unparseable value turns the control off, with Calico's error", () => {
     const { spec, warnings } = calico({ [`${Q}ingressBandwidth`]: '10Mb' });
     expect(spec.ingress).toEqual({});
     expect(warnings).toEqual([
@@ -456,31 +491,89 @@ describe('calico mode: reproduces handleQoSControlsAnnotations', () => {
   });
 
   test.each<[string, string, string, number, string]>([
-    ['ingressBandwidth', '500', 'bandwidth', 1000, 'resource specified is too small (less than 1k), setting it to 1k'],
-    ['egressBandwidth', '2P', 'bandwidth', 1e15, 'resource specified is too large (more than 1P), setting it to 1P'],
-    ['ingressBandwidth', '10m', 'bandwidth', 1000, 'resource specified is too small (less than 1k), setting it to 1k'],
-    ['ingressBandwidth', '-5M', 'bandwidth', 1000, 'resource specified is too small (less than 1k), setting it to 1k'],
-    ['ingressBandwidth', '0', 'bandwidth', 1000, 'resource specified is too small (less than 1k), setting it to 1k'],
+    [
+      'ingressBandwidth',
+      '500',
+      'bandwidth',
+      1000,
+      'resource specified is too small (less than 1k), setting it to 1k',
+    ],
+    [
+      'egressBandwidth',
+      '2P',
+      'bandwidth',
+      1e15,
+      'resource specified is too large (more than 1P), setting it to 1P',
+    ],
+    [
+      'ingressBandwidth',
+      '10m',
+      'bandwidth',
+      1000,
+      'resource specified is too small (less than 1k), setting it to 1k',
+    ],
+    [
+      'ingressBandwidth',
+      '-5M',
+      'bandwidth',
+      1000,
+      'resource specified is too small (less than 1k), setting it to 1k',
+    ],
+    [
+      'ingressBandwidth',
+      '0',
+      'bandwidth',
+      1000,
+      'resource specified is too small (less than 1k), setting it to 1k',
+    ],
     // apimachinery reads a bare suffix as 0, which Calico then clamps.
-    ['ingressBandwidth', 'M', 'bandwidth', 1000, 'resource specified is too small (less than 1k), setting it to 1k'],
-    ['egressBandwidth', '1e500', 'bandwidth', 1e15, 'resource specified is too large (more than 1P), setting it to 1P'],
-    ['ingressPacketRate', '0', 'packetRate', 1, 'resource specified is too small (less than 1), setting it to 1'],
-    ['ingressPacketRate', '20k', 'packetRate', 10_000, 'resource specified is too large (more than 10k), setting it to 10k'],
+    [
+      'ingressBandwidth',
+      'M',
+      'bandwidth',
+      1000,
+      'resource specified is too small (less than 1k), setting it to 1k',
+    ],
+    [
+      'egressBandwidth',
+      '1e500',
+      'bandwidth',
+      1e15,
+      'resource specified is too large (more than 1P), setting it to 1P',
+    ],
+    [
+      'ingressPacketRate',
+      '0',
+      'packetRate',
+      1,
+      'resource specified is too small (less than 1), setting it to 1',
+    ],
+    [
+      'ingressPacketRate',
+      '20k',
+      'packetRate',
+      10_000,
+      'resource specified is too large (more than 10k), setting it to 10k',
+    ],
   ])('%s %s is clamped', (name, value, field, expected, calicoMessage) => {
     const direction = name.startsWith('ingress') ? 'ingress' : 'egress';
     const { spec, warnings } = calico({ [Q + name]: value });
     expect((spec[direction] as Record<string, number>)[field]).toBe(expected);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(new RegExp(`^${escape(Q + name)}: "${escape(value)}": error parsing ${direction} `));
+    expect(warnings[0]).toMatch(
+      new RegExp(`^${escape(Q + name)}: "${escape(value)}": error parsing ${direction} `),
+    );
     expect(warnings[0]).toContain(calicoMessage);
   });
 
-  test('clamping of the dependent fields uses Calico\'s canonical bound texts', () => {
+  test("clamping of the dependent fields uses Calico's canonical bound texts", () => {
     const bandwidth = { [`${Q}ingressBandwidth`]: '1k' };
     expect(calico({ ...bandwidth, [`${Q}ingressBurst`]: '34359738361' }).warnings[0]).toContain(
       'too large (more than 34359738360), setting it to 34359738360',
     );
-    expect(calico({ ...bandwidth, [`${Q}ingressBurst`]: '34359738361' }).spec.ingress.burst).toBe(34359738360);
+    expect(calico({ ...bandwidth, [`${Q}ingressBurst`]: '34359738361' }).spec.ingress.burst).toBe(
+      34359738360,
+    );
     const peak = calico({ ...bandwidth, [`${Q}ingressPeakrate`]: '1k' });
     expect(peak.warnings[0]).toContain('too small (less than 1010), setting it to 1010');
     expect(peak.spec.ingress.peakrate).toBe(1010); // clamped, then above the 1k bandwidth: kept
@@ -490,7 +583,9 @@ describe('calico mode: reproduces handleQoSControlsAnnotations', () => {
     const minburst = calico({ ...bandwidth, [`${Q}ingressPeakrate`]: '1M', [`${Q}ingressMinburst`]: '1G' });
     expect(minburst.spec.ingress.minburst).toBe(100_000_000);
     expect(minburst.warnings[0]).toContain('too large (more than 100M), setting it to 100M');
-    expect(calico({ [`${Q}egressPacketRate`]: '1', [`${Q}egressPacketBurst`]: '0' }).spec.egress.packetBurst).toBe(1);
+    expect(
+      calico({ [`${Q}egressPacketRate`]: '1', [`${Q}egressPacketBurst`]: '0' }).spec.egress.packetBurst,
+    ).toBe(1);
   });
 
   test('burst without bandwidth is dropped', () => {
@@ -524,7 +619,10 @@ describe('calico mode: reproduces handleQoSControlsAnnotations', () => {
     expect(dropped.warnings).toEqual([
       `${Q}ingressPacketBurst: "10": ingress packet rate must be specified when ingress packet burst is specified; packet burst dropped`,
     ]);
-    expect(calico({ [`${Q}ingressPacketRate`]: '100' }).spec.ingress).toEqual({ packetRate: 100, packetBurst: 5 });
+    expect(calico({ [`${Q}ingressPacketRate`]: '100' }).spec.ingress).toEqual({
+      packetRate: 100,
+      packetBurst: 5,
+    });
   });
 
   test('an unparseable burst falls back to the default burst', () => {
@@ -544,7 +642,14 @@ describe('calico mode: reproduces handleQoSControlsAnnotations', () => {
     });
     expect(warnings).toEqual([]);
     expect(spec).toEqual({
-      ingress: { bandwidth: 1e8, burst: 4194304, peakrate: 2e8, minburst: 3000, packetRate: 1000, packetBurst: 20 },
+      ingress: {
+        bandwidth: 1e8,
+        burst: 4194304,
+        peakrate: 2e8,
+        minburst: 3000,
+        packetRate: 1000,
+        packetBurst: 20,
+      },
       egress: { dscp: 46 },
     });
   });
@@ -552,7 +657,9 @@ describe('calico mode: reproduces handleQoSControlsAnnotations', () => {
   test('DSCP: invalid is left unset with a warning; CS7 is unknown to Calico; names are trimmed', () => {
     const invalid = calico({ [`${Q}dscp`]: 'XX' });
     expect(invalid.spec.egress).toEqual({});
-    expect(invalid.warnings).toEqual([`${Q}dscp: "XX": error parsing DSCP annotation: XX is not a valid DSCP value; DSCP left unset`]);
+    expect(invalid.warnings).toEqual([
+      `${Q}dscp: "XX": error parsing DSCP annotation: XX is not a valid DSCP value; DSCP left unset`,
+    ]);
     expect(calico({ [`${Q}dscp`]: '64' }).warnings).toEqual([
       `${Q}dscp: "64": error parsing DSCP annotation: DSCP must be between 0 and 63; DSCP left unset`,
     ]);
@@ -575,7 +682,10 @@ describe('options', () => {
 
   test('missing annotations are no annotations; anything else must be an object', () => {
     expect(parseAnnotations(undefined)).toEqual({ spec: { ingress: {}, egress: {} }, warnings: [] });
-    expect(parseAnnotations(null, { mode: 'calico' })).toEqual({ spec: { ingress: {}, egress: {} }, warnings: [] });
+    expect(parseAnnotations(null, { mode: 'calico' })).toEqual({
+      spec: { ingress: {}, egress: {} },
+      warnings: [],
+    });
     expect(() => parseAnnotations('qos' as never)).toThrow(TypeError);
   });
 

@@ -1,11 +1,4 @@
-import {
-  DSCP_VALUES,
-  DscpError,
-  dscpName,
-  dscpToPriority,
-  parseDscp,
-  TC_PRIO,
-} from '../../../lib/qos/dscp';
+import { DSCP_VALUES, DscpError, dscpName, dscpToPriority, parseDscp, TC_PRIO } from '../../../lib/qos/dscp';
 
 const NAMED: ReadonlyArray<[string, number]> = [
   ['DF', 0],
@@ -41,7 +34,8 @@ describe('parseDscp', () => {
   test('the name table has exactly these names and follows CSn = 8n, AFxy = 8x + 2y', () => {
     expect(Object.keys(DSCP_VALUES).sort()).toEqual(NAMED.map(([name]) => name).sort());
     for (let n = 0; n <= 7; n++) expect(DSCP_VALUES[`CS${n}`]).toBe(8 * n);
-    for (let x = 1; x <= 4; x++) for (let y = 1; y <= 3; y++) expect(DSCP_VALUES[`AF${x}${y}`]).toBe(8 * x + 2 * y);
+    for (let x = 1; x <= 4; x++)
+      for (let y = 1; y <= 3; y++) expect(DSCP_VALUES[`AF${x}${y}`]).toBe(8 * x + 2 * y);
   });
 
   test.each(['ef', 'Ef', 'eF', 'af41', 'Af41', 'aF41', 'cs7', 'Cs3', 'df'])('any case: %s', (name) => {
@@ -66,20 +60,38 @@ describe('parseDscp', () => {
     expect(error.message).toContain('0-63');
   });
 
-  test.each(['', ' ', '-1', '+5', '0x10', '4.5', '1e1', ' 46', '46 ', ' EF', 'EF ', 'AF14', 'AF51', 'AF10', 'CS8', 'BE', 'LE', 'E F', 'Cſ1', 'ＥＦ'])(
-    '%j is not a DSCP value',
-    (input) => {
-      const error = catchDscpError(() => parseDscp(input));
-      expect(error.reason).toBe('unknown');
-      expect(error.message).toBe(
-        `${JSON.stringify(input)} is not a valid DSCP value: use a number 0-63 or a name DF, EF, CS0-CS7, AF11-AF43, in any case`,
-      );
-    },
-  );
+  test.each([
+    '',
+    ' ',
+    '-1',
+    '+5',
+    '0x10',
+    '4.5',
+    '1e1',
+    ' 46',
+    '46 ',
+    ' EF',
+    'EF ',
+    'AF14',
+    'AF51',
+    'AF10',
+    'CS8',
+    'BE',
+    'LE',
+    'E F',
+    'Cſ1',
+    'ＥＦ',
+  ])('%j is not a DSCP value', (input) => {
+    const error = catchDscpError(() => parseDscp(input));
+    expect(error.reason).toBe('unknown');
+    expect(error.message).toBe(
+      `${JSON.stringify(input)} is not a valid DSCP value: use a number 0-63 or a name DF, EF, CS0-CS7, AF11-AF43, in any case`,
+    );
+  });
 });
 
 describe('parseDscp in Calico mode (numorstring.DSCP)', () => {
-  test('CS7 is not in Calico\'s table', () => {
+  test("CS7 is not in Calico's table", () => {
     expect(() => parseDscp('CS7', { calico: true })).toThrow(DscpError);
     expect(() => parseDscp('cs7', { calico: true })).toThrow(DscpError);
     expect(parseDscp('CS6', { calico: true })).toBe(48);
@@ -98,12 +110,20 @@ describe('parseDscp in Calico mode (numorstring.DSCP)', () => {
     expect(parseDscp('63', { calico: true })).toBe(63);
   });
 
-  test('Calico\'s own messages', () => {
-    expect(catchDscpError(() => parseDscp('64', { calico: true })).calicoMessage).toBe('DSCP must be between 0 and 63');
-    expect(catchDscpError(() => parseDscp('255', { calico: true })).calicoMessage).toBe('DSCP must be between 0 and 63');
+  test("Calico's own messages", () => {
+    expect(catchDscpError(() => parseDscp('64', { calico: true })).calicoMessage).toBe(
+      'DSCP must be between 0 and 63',
+    );
+    expect(catchDscpError(() => parseDscp('255', { calico: true })).calicoMessage).toBe(
+      'DSCP must be between 0 and 63',
+    );
     // ParseUint(…, 8) overflows above 255 and Calico falls through to the name lookup.
-    expect(catchDscpError(() => parseDscp('256', { calico: true })).calicoMessage).toBe('256 is not a valid DSCP value');
-    expect(catchDscpError(() => parseDscp('XX', { calico: true })).calicoMessage).toBe('XX is not a valid DSCP value');
+    expect(catchDscpError(() => parseDscp('256', { calico: true })).calicoMessage).toBe(
+      '256 is not a valid DSCP value',
+    );
+    expect(catchDscpError(() => parseDscp('XX', { calico: true })).calicoMessage).toBe(
+      'XX is not a valid DSCP value',
+    );
   });
 });
 
@@ -152,8 +172,14 @@ describe('dscpName', () => {
 describe('dscpToPriority (net/ipv4/route.c ip_tos2prio, by the TOS bits)', () => {
   test('the priority follows the low three DSCP bits (the RFC 1349 TOS bits)', () => {
     const byLowBits = [
-      TC_PRIO.BESTEFFORT, TC_PRIO.BESTEFFORT, TC_PRIO.BULK, TC_PRIO.BULK,
-      TC_PRIO.INTERACTIVE, TC_PRIO.INTERACTIVE, TC_PRIO.INTERACTIVE_BULK, TC_PRIO.INTERACTIVE_BULK,
+      TC_PRIO.BESTEFFORT,
+      TC_PRIO.BESTEFFORT,
+      TC_PRIO.BULK,
+      TC_PRIO.BULK,
+      TC_PRIO.INTERACTIVE,
+      TC_PRIO.INTERACTIVE,
+      TC_PRIO.INTERACTIVE_BULK,
+      TC_PRIO.INTERACTIVE_BULK,
     ];
     for (let dscp = 0; dscp <= 63; dscp++) expect(dscpToPriority(dscp)).toBe(byLowBits[dscp & 7]);
   });
@@ -175,7 +201,14 @@ describe('dscpToPriority (net/ipv4/route.c ip_tos2prio, by the TOS bits)', () =>
   });
 
   test('TC_PRIO constants match include/uapi/linux/pkt_sched.h', () => {
-    expect(TC_PRIO).toEqual({ BESTEFFORT: 0, FILLER: 1, BULK: 2, INTERACTIVE_BULK: 4, INTERACTIVE: 6, CONTROL: 7 });
+    expect(TC_PRIO).toEqual({
+      BESTEFFORT: 0,
+      FILLER: 1,
+      BULK: 2,
+      INTERACTIVE_BULK: 4,
+      INTERACTIVE: 6,
+      CONTROL: 7,
+    });
   });
 
   test.each([-1, 64, 1.5, Number.NaN])('%d is refused', (value) => {

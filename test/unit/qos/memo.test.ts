@@ -6,14 +6,25 @@ import { createHash } from 'crypto';
 
 describe('qosEntries and sameQosEntries', () => {
   test('only the keys the parser reads count, in their order', () => {
-    const a = { 'qos.projectcalico.org/ingressBandwidth': '10M', 'app.kubernetes.io/name': 'web', 'kubernetes.io/egress-bandwidth': '1M' };
-    expect(qosEntries(a)).toEqual(['qos.projectcalico.org/ingressBandwidth', '10M', 'kubernetes.io/egress-bandwidth', '1M']);
+    const a = {
+      'qos.projectcalico.org/ingressBandwidth': '10M',
+      'app.kubernetes.io/name': 'web',
+      'kubernetes.io/egress-bandwidth': '1M',
+    };
+    expect(qosEntries(a)).toEqual([
+      'qos.projectcalico.org/ingressBandwidth',
+      '10M',
+      'kubernetes.io/egress-bandwidth',
+      '1M',
+    ]);
     expect(qosEntries({ other: 'x' })).toEqual([]);
     expect(qosEntries(undefined)).toBeUndefined();
   });
 
   test('values that are not strings make no entries (the parser must see them)', () => {
-    expect(qosEntries({ 'qos.projectcalico.org/ingressBandwidth': 10 } as unknown as Record<string, string>)).toBeUndefined();
+    expect(
+      qosEntries({ 'qos.projectcalico.org/ingressBandwidth': 10 } as unknown as Record<string, string>),
+    ).toBeUndefined();
     expect(qosEntries({ unrelated: 10 } as unknown as Record<string, string>)).toEqual([]);
   });
 

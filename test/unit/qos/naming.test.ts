@@ -32,16 +32,19 @@ describe('ifbNameFor', () => {
     expect(seen.size).toBe(20_000);
   });
 
-  test('never looks like Calico\'s or the CNI plugin\'s IFB', () => {
+  test("never looks like Calico's or the CNI plugin's IFB", () => {
     const ifb = ifbNameFor('cali12345678901');
     expect(ifb.startsWith('bwcali')).toBe(false);
     expect(ifb.startsWith('bwp')).toBe(false);
     expect(ifb).not.toBe(calicoIfbName('cali12345678901'));
   });
 
-  test.each(['', 'a/b', 'a:b', 'a b', 'tab\there', '.', '..', 'sixteen-chars-xx', 'ééééééééé'])('refuses %j', (ifname) => {
-    expect(() => ifbNameFor(ifname)).toThrow(TypeError);
-  });
+  test.each(['', 'a/b', 'a:b', 'a b', 'tab\there', '.', '..', 'sixteen-chars-xx', 'ééééééééé'])(
+    'refuses %j',
+    (ifname) => {
+      expect(() => ifbNameFor(ifname)).toThrow(TypeError);
+    },
+  );
 
   test('accepts the longest valid name', () => {
     expect(ifbNameFor('fifteen-chars-x')).toMatch(/^nqifb[0-9a-f]{10}$/);

@@ -140,14 +140,24 @@ describe('parseQuantity: rejections', () => {
     expect(() => parseQuantity(input)).toThrow(QuantityError);
   });
 
-  test.each(['1K', '1i', '.5i', '-3.01i', '0.1mi', '-3.01e-', '1e', '1e+', '1E-', '1kM', '1Mi3', '1e99999999999999999999'])(
-    '%j has an unknown suffix',
-    (input) => {
-      const error = catchQuantityError(() => parseQuantity(input));
-      expect(error.reason).toBe('suffix');
-      expect(error.goError).toBe("unable to parse quantity's suffix");
-    },
-  );
+  test.each([
+    '1K',
+    '1i',
+    '.5i',
+    '-3.01i',
+    '0.1mi',
+    '-3.01e-',
+    '1e',
+    '1e+',
+    '1E-',
+    '1kM',
+    '1Mi3',
+    '1e99999999999999999999',
+  ])('%j has an unknown suffix', (input) => {
+    const error = catchQuantityError(() => parseQuantity(input));
+    expect(error.reason).toBe('suffix');
+    expect(error.goError).toBe("unable to parse quantity's suffix");
+  });
 
   test.each(['M', 'Ki', 'k', '-', '+', '.', '-.', 'e3'])('%j has no digits: rejected by default', (input) => {
     const error = catchQuantityError(() => parseQuantity(input));
@@ -155,9 +165,12 @@ describe('parseQuantity: rejections', () => {
     expect(error.goError).toBeUndefined(); // Go accepts it
   });
 
-  test.each(['M', 'Ki', 'k', '-', '+', '.', '-.'])('%j is 0 with acceptDigitlessAsZero, as in Go', (input) => {
-    expect(parseQuantity(input, { acceptDigitlessAsZero: true })).toBe(0n);
-  });
+  test.each(['M', 'Ki', 'k', '-', '+', '.', '-.'])(
+    '%j is 0 with acceptDigitlessAsZero, as in Go',
+    (input) => {
+      expect(parseQuantity(input, { acceptDigitlessAsZero: true })).toBe(0n);
+    },
+  );
 
   test('acceptDigitlessAsZero does not loosen anything else', () => {
     expect(() => parseQuantity('10Mb', { acceptDigitlessAsZero: true })).toThrow(QuantityError);
@@ -170,7 +183,7 @@ describe('parseQuantity: rejections', () => {
     expect(error.input).toBe('');
   });
 
-  test('format errors carry the input and apimachinery\'s message', () => {
+  test("format errors carry the input and apimachinery's message", () => {
     const error = catchQuantityError(() => parseQuantity('10Mb'));
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('QuantityError');

@@ -30,10 +30,12 @@ describe('calicoTbf: golden numbers from the semantics report (section 2a table)
 
   test('the buffer saturates below about 15.6 Mbit/s', () => {
     expect(calicoTbf({ rateBps: 15_600_000, burstBits: CALICO_DEFAULT_BURST_BITS }).buffer).toBe(MAX_UINT32);
-    expect(calicoTbf({ rateBps: 15_700_000, burstBits: CALICO_DEFAULT_BURST_BITS }).buffer).toBeLessThan(MAX_UINT32);
+    expect(calicoTbf({ rateBps: 15_700_000, burstBits: CALICO_DEFAULT_BURST_BITS }).buffer).toBeLessThan(
+      MAX_UINT32,
+    );
   });
 
-  test('limit adds the tick count, not the burst bytes (Calico\'s formula, kept)', () => {
+  test("limit adds the tick count, not the burst bytes (Calico's formula, kept)", () => {
     const { rate, buffer, limit } = calicoTbf({ rateBps: 100_000_000, burstBits: CALICO_DEFAULT_BURST_BITS });
     expect(limit).toBe(rate * 0.025 + buffer);
     expect(limit).not.toBe(rate * 0.025 + CALICO_DEFAULT_BURST_BITS / 8);
@@ -62,7 +64,9 @@ describe('calicoTbf: golden numbers from the semantics report (section 2a table)
   });
 
   test('a custom tick rate', () => {
-    expect(calicoTbf({ rateBps: 100_000_000, burstBits: CALICO_DEFAULT_BURST_BITS, tickInUsec: 1 }).buffer).toBe(42_949_672);
+    expect(
+      calicoTbf({ rateBps: 100_000_000, burstBits: CALICO_DEFAULT_BURST_BITS, tickInUsec: 1 }).buffer,
+    ).toBe(42_949_672);
   });
 });
 
@@ -93,13 +97,21 @@ describe('calicoTbf: peakrate and minburst', () => {
       limit: 68_750,
       minburst: 1514,
     });
-    expect(calicoTbf({ ...base, mtu: 9000, peakrateBps: 20_000_000, minburstBytes: 1000 }).minburst).toBe(9014);
+    expect(calicoTbf({ ...base, mtu: 9000, peakrateBps: 20_000_000, minburstBytes: 1000 }).minburst).toBe(
+      9014,
+    );
   });
 
   test('the smaller of the two limits wins', () => {
     // Rate side: 125000 B at 12.5e6 B/s = 10000 us = 156250 ticks, + 312500 = 468750.
     // Peak side: 1e8 B at 1.25e8 B/s = 800000 us = 12.5e6 ticks, + 3125000 = 15625000.
-    const values = calicoTbf({ rateBps: 100_000_000, burstBits: 1_000_000, peakrateBps: 1e9, minburstBytes: 100_000_000, mtu: 1500 });
+    const values = calicoTbf({
+      rateBps: 100_000_000,
+      burstBits: 1_000_000,
+      peakrateBps: 1e9,
+      minburstBytes: 100_000_000,
+      mtu: 1500,
+    });
     expect(values.limit).toBe(468_750);
   });
 });
@@ -117,7 +129,9 @@ describe('calicoTbf: what makeTBF refuses', () => {
   });
 
   test('minburst without peakrate', () => {
-    expect(() => calicoTbf({ rateBps: 1e6, burstBits: 1e6, minburstBytes: 1514 })).toThrow(/invalid value\(s\)/);
+    expect(() => calicoTbf({ rateBps: 1e6, burstBits: 1e6, minburstBytes: 1514 })).toThrow(
+      /invalid value\(s\)/,
+    );
   });
 
   test('a peakrate needs the MTU', () => {
@@ -143,14 +157,14 @@ describe('tcTbf: what tc computes (limit = rate*latency + burst bytes)', () => {
     ['100 Mbit', 100_000_000, 537_183_411],
     ['1 Gbit', 1_000_000_000, 539_995_911],
     ['10 Gbit', 10_000_000_000, 568_120_911],
-  ])('%s with the CNI plugin\'s MaxUint32-bit burst: the report\'s CNI limit', (_label, rateBps, limit) => {
+  ])("%s with the CNI plugin's MaxUint32-bit burst: the report's CNI limit", (_label, rateBps, limit) => {
     const values = tcTbf({ rateBps, burstBits: CNI_BURST_BITS });
     expect(values.limit).toBe(limit);
     expect(values.burst).toBe(536_870_911);
     expect(values.rate).toBe(rateBps / 8);
   });
 
-  test('the reference\'s worked example: 100mbit, burst 32 KiB, latency 25 ms', () => {
+  test("the reference's worked example: 100mbit, burst 32 KiB, latency 25 ms", () => {
     expect(tcTbf({ rateBps: 100_000_000, burstBits: 32768 * 8 })).toEqual({
       rate: 12_500_000,
       buffer: 40_960,
@@ -191,7 +205,15 @@ describe('tcTbf: what tc computes (limit = rate*latency + burst bytes)', () => {
       burst: 1_000_000,
       mtu: 9463, // 1514 B at 2.5e6 B/s = 605.6 us = 9462.5 ticks, rounded up
     });
-    expect(tcTbf({ rateBps: 10_000_000, burstBits: 8_000, peakrateBps: 20_000_000, minburstBytes: 3000, mtu: 1500 })).toMatchObject({
+    expect(
+      tcTbf({
+        rateBps: 10_000_000,
+        burstBits: 8_000,
+        peakrateBps: 20_000_000,
+        minburstBytes: 3000,
+        mtu: 1500,
+      }),
+    ).toMatchObject({
       limit: 31_250 + 1000, // the rate side is smaller here
       minburst: 3000,
     });
