@@ -1,5 +1,5 @@
-// Building one netlink message in a batch buffer, over libmnl, and the psched time arithmetic
-// that tc uses (ticks, rate tables), so every kind encodes the same numbers iproute2 does.
+// Building one netlink message in a batch buffer over libmnl, and walking the attributes of one
+// (tc's arithmetic is in psched.h, its vocabulary in tc_util.h).
 #pragma once
 
 #include <libmnl/libmnl.h>
@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "fields.h"
 
@@ -53,15 +52,6 @@ class Message {
   size_t start_;
 };
 
-// Psched clock, read once from /proc/net/psched as tc_core_init() does.
-double tick_in_usec();
-// tc_calc_xmittime: ticks to send `size` bytes at `rate` bytes/s (truncated as tc does).
-uint32_t xmittime(uint64_t rate_bytes, uint64_t size);
-// Inverse, for decoding: bytes sent in `ticks` at `rate` bytes/s.
-uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks);
-// tc_calc_rtable for Ethernet with mtu 0 (-> 2047): fills 256 entries, returns cell_log.
-int rate_table(uint32_t rate_bytes, uint16_t mpu, uint32_t mtu, uint32_t table[256]);
-
 // Calls f(attr) for each attribute in a payload or nest (libmnl's for_each macros are C-only).
 template <typename F>
 void for_each_attr(const void* data, size_t len, F f) {
@@ -81,13 +71,5 @@ void for_each_nested(const nlattr* nest, F f) {
 // Attribute table parsing: tb[type] = attribute, for types 1..max.
 void parse_nested(const nlattr* nest, const nlattr** tb, uint16_t max);
 void parse_payload(const void* data, size_t len, const nlattr** tb, uint16_t max);
-
-// Names for tc control actions ("ok", "drop", "pipe", "goto chain 3", ...), both ways.
-int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback);
-std::string control_name(int32_t action);
-
-// Hex strings (cookies) to bytes and back.
-std::vector<uint8_t> parse_hex(const FieldReader& r, const char* field, size_t max_bytes);
-std::string to_hex(const void* data, size_t len);
 
 }  // namespace netqos

@@ -34,33 +34,6 @@ IfRef require_dev(const FieldReader& r) {
   return *dev;
 }
 
-struct Protocol {
-  const char* name;
-  uint16_t value;
-};
-const Protocol kProtocols[] = {{"all", ETH_P_ALL}, {"ip", ETH_P_IP},        {"ipv6", ETH_P_IPV6},
-                               {"arp", ETH_P_ARP}, {"802.1q", ETH_P_8021Q}, {"802.1ad", ETH_P_8021AD}};
-
-uint16_t read_protocol(const FieldReader& r, uint16_t fallback) {
-  if (!r.has("protocol")) return fallback;
-  if (auto s = r.string("protocol")) {
-    for (const auto& p : kProtocols)
-      if (*s == p.name) return p.value;
-    r.fail("protocol", "\"" + *s +
-                           "\" is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
-                           "802.1ad, or an EtherType number)");
-  }
-  return static_cast<uint16_t>(r.u64_in("protocol", 0, 0xFFFF, fallback));
-}
-
-std::string protocol_name(uint16_t value) {
-  for (const auto& p : kProtocols)
-    if (value == p.value) return p.name;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%04x", value);
-  return buf;
-}
-
 uint16_t new_flags(Verb verb) {
   switch (verb) {
     case Verb::Add:
@@ -301,13 +274,13 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   // also lists its hash tables (node 0): neither is a filter anyone added.
   bool whole_priority = tcm->tcm_handle == 0 && !tb[TCA_OPTIONS];
   if (whole_priority && !deleted) return false;
-  if (!whole_priority && kind == "u32" && (tcm->tcm_handle & 0xFFF) == 0) return false;
+  const FilterKind* k = find_filter_kind(kind);
+  if (!whole_priority && k && k->is_filter && !k->is_filter(tcm->tcm_handle)) return false;
   w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::FilterParent));
   w.set_u64("priority", TC_H_MAJ(tcm->tcm_info) >> 16);
   w.set_string("protocol", protocol_name(ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)))));
   w.set_u64("handle", tcm->tcm_handle);
   w.set_u64("chain", tb[TCA_CHAIN] ? mnl_attr_get_u32(tb[TCA_CHAIN]) : 0);
-  const FilterKind* k = find_filter_kind(kind);
   if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
   return true;
 }
@@ -331,73 +304,6 @@ bool decode_event(const nlmsghdr* nlh, FieldWriter& w) {
   if (type == RTM_NEWTFILTER)
     w.set_bool("created", (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) == (NLM_F_CREATE | NLM_F_EXCL));
   return decode_message(nlh, type, deleted, w);
-}
-
-namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Hex digits s[from, to) as a number of at most 16 bits.
-bool hex16(const std::string& s, size_t from, size_t to, uint32_t& v) {
-  if (from == to || to - from > 8) return false;
-  v = 0;
-  for (size_t i = from; i < to; i++) {
-    int d = hex_digit(s[i]);
-    if (d < 0) return false;
-    v = v * 16 + static_cast<uint32_t>(d);
-  }
-  return v <= 0xFFFF;
-}
-
-// "MAJOR:" or "MAJOR:MINOR" in hex, as tc writes handles (by hand: sscanf was most of the
-// time of encoding a small batch).
-bool parse_major_minor(const std::string& s, uint32_t& out) {
-  size_t colon = s.find(':');
-  uint32_t major = 0, minor = 0;
-  if (colon == std::string::npos || !hex16(s, 0, colon, major)) return false;
-  if (colon + 1 < s.size() && !hex16(s, colon + 1, s.size(), minor)) return false;
-  out = TC_H_MAKE(major << 16, minor);
-  return true;
-}
-
-}  // namespace
-
-uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback) {
-  if (!r.has(field)) return fallback;
-  if (auto s = r.string(field)) {
-    if (*s == "root") return TC_H_ROOT;
-    if (ctx == HandleContext::QdiscParent && (*s == "ingress" || *s == "clsact")) return TC_H_INGRESS;
-    if (ctx == HandleContext::FilterParent && *s == "ingress")
-      return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
-    if (ctx == HandleContext::FilterParent && *s == "egress") return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
-    if (*s == "none") return 0;
-    uint32_t handle;
-    if (parse_major_minor(*s, handle)) return handle;
-    std::string names = ctx == HandleContext::FilterParent  ? "root, ingress, egress, "
-                        : ctx == HandleContext::QdiscParent ? "root, ingress, "
-                                                            : "";
-    r.fail(field, "\"" + *s + "\" is not a handle (allowed: " + names +
-                      "\"MAJOR:\" or \"MAJOR:MINOR\" in hex, or a number)");
-  }
-  return static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, fallback));
-}
-
-std::string handle_name(uint32_t h, HandleContext ctx) {
-  if (h == TC_H_ROOT) return "root";
-  if (ctx == HandleContext::QdiscParent && h == TC_H_INGRESS) return "ingress";
-  if (ctx == HandleContext::FilterParent && h == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) return "ingress";
-  if (ctx == HandleContext::FilterParent && h == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) return "egress";
-  char buf[24];
-  if (TC_H_MIN(h) == 0)
-    std::snprintf(buf, sizeof buf, "%x:", TC_H_MAJ(h) >> 16);
-  else
-    std::snprintf(buf, sizeof buf, "%x:%x", TC_H_MAJ(h) >> 16, TC_H_MIN(h));
-  return buf;
 }
 
 }  // namespace netqos

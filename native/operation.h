@@ -13,6 +13,7 @@
 
 #include "fields.h"
 #include "message.h"
+#include "tc_util.h"
 
 namespace netqos {
 
@@ -93,10 +94,5 @@ bool decode_object(const nlmsghdr* nlh, FieldWriter& w);
 // it; a new filter also says whether it was "created" (announced create-exclusive, so surely
 // new). A filter deletion with handle 0 stands for every filter of its priority and protocol.
 bool decode_event(const nlmsghdr* nlh, FieldWriter& w);
-
-// tc handles: "root", "ingress", "clsact", "egress", "1:", "ffff:", "1:1", or a number.
-enum class HandleContext { QdiscParent, FilterParent, Handle, ClassId };
-uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback);
-std::string handle_name(uint32_t h, HandleContext ctx);
 
 }  // namespace netqos

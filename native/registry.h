@@ -5,9 +5,12 @@
 #include <linux/netlink.h>
 
 #include <string>
+#include <vector>
 
 #include "fields.h"
 #include "message.h"
+#include "psched.h"
+#include "tc_util.h"
 
 namespace netqos {
 
@@ -26,6 +29,9 @@ struct FilterKind {
   const char* name;
   void (*encode)(Message& m, const FieldReader& r);
   void (*decode)(const nlattr* options, FieldWriter& w);
+  // Whether a dumped message with this handle is a filter someone added (u32 also lists its
+  // hash tables); null: every one is.
+  bool (*is_filter)(uint32_t handle);
 };
 
 struct ActionKind {
@@ -38,6 +44,10 @@ struct ActionKind {
 const QdiscKind* find_qdisc_kind(const std::string& name);
 const FilterKind* find_filter_kind(const std::string& name);
 const ActionKind* find_action_kind(const std::string& name);
+// Every registered kind's name, in table order.
+std::vector<std::string> qdisc_kinds();
+std::vector<std::string> filter_kinds();
+std::vector<std::string> action_kinds();
 // "tbf, ingress, clsact" for messages.
 std::string qdisc_kind_names();
 std::string filter_kind_names();

@@ -18,18 +18,9 @@ constexpr uint64_t k32 = 1ULL << 32;
 // encoder always computes that table for tc's default 2047 bytes (cell_log 3).
 constexpr uint32_t kKernelDefaultMtu = 255u << 3;
 
-// Rates arrive in bit/s, as tc's "rate 10mbit"; the kernel wants bytes/s (get_rate64 divides by 8).
-uint64_t rate_bytes(const FieldReader& r, const char* field) {
-  auto bits = r.u64(field);
-  if (!bits) return 0;
-  if (*bits < 8) r.fail(field, std::to_string(*bits) + " bit/s is too low (at least 8 bit/s)");
-  return *bits / 8;
-}
-
 // tc_calc_xmittime of `size` at `rate`, refusing what does not fit the kernel's 32-bit ticks.
 uint32_t ticks_for(const FieldReader& r, const char* field, uint64_t rate, uint64_t size, const char* unit) {
-  double ticks = 1e6 * static_cast<double>(size) / static_cast<double>(rate) * tick_in_usec();
-  if (ticks >= 4294967295.0)
+  if (xmittime_exact(rate, size) >= static_cast<double>(kMaxTicks))
     r.fail(field, std::to_string(size) + " " + unit +
                       " takes too long to send at this rate (the "
                       "kernel keeps it as 32-bit 64 ns ticks, at most about 274 s)");
@@ -39,19 +30,13 @@ uint32_t ticks_for(const FieldReader& r, const char* field, uint64_t rate, uint6
 // tc_calc_rtable_64 for Ethernet: the ratespec carries the rate capped to 32 bits, the table is
 // computed from the full 64-bit rate. `mtu` 0 means tc's default of 2047 bytes.
 void fill_rate(tc_ratespec& spec, uint32_t table[256], uint64_t rate, uint32_t mtu) {
-  if (mtu == 0) mtu = 2047;
-  int cell_log = 0;
-  while ((mtu >> cell_log) > 255) cell_log++;
-  for (int i = 0; i < 256; i++) table[i] = xmittime(rate, static_cast<uint64_t>(i + 1) << cell_log);
-  spec.rate = rate >= k32 ? ~0U : static_cast<uint32_t>(rate);
-  spec.cell_log = static_cast<unsigned char>(cell_log);
-  spec.cell_align = -1;
-  spec.linklayer = TC_LINKLAYER_ETHERNET;
+  fill_ratespec(spec, rate, mtu, 0);
+  fill_rate_table(table, rate, spec.cell_log);
 }
 
 void encode(Message& m, const FieldReader& r) {
-  uint64_t rate = rate_bytes(r, "rate");
-  uint64_t peak = rate_bytes(r, "peakrate");
+  uint64_t rate = read_rate_bytes(r, "rate", false);
+  uint64_t peak = read_rate_bytes(r, "peakrate", false);
   uint64_t burst = r.u64_in("burst", 1, 0xFFFFFFFFu, 0);
   auto mtu = static_cast<uint32_t>(r.u64_in("mtu", 1, 0xFFFFFFFFu, 0));
   uint64_t pps = r.u64_in("pktRate", 1, ~0ULL, 0);

@@ -11,11 +11,7 @@ namespace netqos {
 namespace {
 
 void encode(Message& m, const FieldReader& r) {
-  uint32_t flags = 0;
-  if (r.boolean("skipHw").value_or(false)) flags |= TCA_CLS_FLAGS_SKIP_HW;
-  if (r.boolean("skipSw").value_or(false)) flags |= TCA_CLS_FLAGS_SKIP_SW;
-  if (flags == (TCA_CLS_FLAGS_SKIP_HW | TCA_CLS_FLAGS_SKIP_SW))
-    r.fail("skipHw and skipSw are exclusive (the filter must run in hardware or in software)");
+  uint32_t flags = read_cls_flags(r);
 
   nlattr* options = m.nest_start(TCA_OPTIONS);
   if (r.has("classid"))
@@ -32,16 +28,13 @@ void decode(const nlattr* options, FieldWriter& w) {
   parse_nested(options, tb, TCA_MATCHALL_MAX);
   if (tb[TCA_MATCHALL_CLASSID] && mnl_attr_get_payload_len(tb[TCA_MATCHALL_CLASSID]) >= 4)
     w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_MATCHALL_CLASSID]), HandleContext::ClassId));
-  if (tb[TCA_MATCHALL_FLAGS] && mnl_attr_get_payload_len(tb[TCA_MATCHALL_FLAGS]) >= 4) {
-    uint32_t flags = mnl_attr_get_u32(tb[TCA_MATCHALL_FLAGS]);
-    if (flags & TCA_CLS_FLAGS_SKIP_HW) w.set_bool("skipHw", true);
-    if (flags & TCA_CLS_FLAGS_SKIP_SW) w.set_bool("skipSw", true);
-  }
+  if (tb[TCA_MATCHALL_FLAGS] && mnl_attr_get_payload_len(tb[TCA_MATCHALL_FLAGS]) >= 4)
+    write_cls_flags(mnl_attr_get_u32(tb[TCA_MATCHALL_FLAGS]), w);
   if (tb[TCA_MATCHALL_ACT]) decode_actions(tb[TCA_MATCHALL_ACT], w);
 }
 
 }  // namespace
 
-extern const FilterKind matchall_filter = {"matchall", encode, decode};
+extern const FilterKind matchall_filter = {"matchall", encode, decode, nullptr};
 
 }  // namespace netqos

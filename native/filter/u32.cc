@@ -47,10 +47,7 @@ void encode(Message& m, const FieldReader& r) {
   std::memcpy(sel.data() + sizeof(tc_u32_sel), keys.data(), keys.size() * sizeof(tc_u32_key));
   m.put(TCA_U32_SEL, sel.data(), sel.size());
 
-  uint32_t flags = 0;
-  if (r.boolean("skipHw").value_or(false)) flags |= TCA_CLS_FLAGS_SKIP_HW;
-  if (r.boolean("skipSw").value_or(false)) flags |= TCA_CLS_FLAGS_SKIP_SW;
-  if (flags) m.put_u32(TCA_U32_FLAGS, flags);
+  if (uint32_t flags = read_cls_flags(r)) m.put_u32(TCA_U32_FLAGS, flags);
   m.nest_end(options);
 }
 
@@ -74,16 +71,15 @@ void decode(const nlattr* options, FieldWriter& w) {
   }
   if (tb[TCA_U32_CLASSID])
     w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_U32_CLASSID]), HandleContext::ClassId));
-  if (tb[TCA_U32_FLAGS]) {
-    uint32_t flags = mnl_attr_get_u32(tb[TCA_U32_FLAGS]);
-    if (flags & TCA_CLS_FLAGS_SKIP_HW) w.set_bool("skipHw", true);
-    if (flags & TCA_CLS_FLAGS_SKIP_SW) w.set_bool("skipSw", true);
-  }
+  if (tb[TCA_U32_FLAGS]) write_cls_flags(mnl_attr_get_u32(tb[TCA_U32_FLAGS]), w);
   if (tb[TCA_U32_ACT]) decode_actions(tb[TCA_U32_ACT], w);
 }
 
+// A dump lists u32's hash tables too (node 0 of a handle): not filters anyone added.
+bool is_filter(uint32_t handle) { return (handle & 0xFFF) != 0; }
+
 }  // namespace
 
-extern const FilterKind u32_filter = {"u32", encode, decode};
+extern const FilterKind u32_filter = {"u32", encode, decode, is_filter};
 
 }  // namespace netqos

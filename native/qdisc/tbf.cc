@@ -14,34 +14,8 @@ namespace {
 
 constexpr uint64_t k32 = 1ULL << 32;
 
-// Rates arrive in bit/s, as tc's "rate 10mbit"; the kernel wants bytes/s.
-uint64_t rate_bytes(const FieldReader& r, const char* field, bool required) {
-  auto bits = r.u64(field);
-  if (!bits) {
-    if (required) r.fail(field, "is required (bit/s, e.g. 10000000 for 10 Mbit/s)");
-    return 0;
-  }
-  if (*bits < 8) r.fail(field, std::to_string(*bits) + " bit/s is too low (at least 8 bit/s)");
-  return *bits / 8;
-}
-
-int cell_log_for(uint32_t mtu) {
-  if (mtu == 0) mtu = 2047;
-  int cell_log = 0;
-  while ((mtu >> cell_log) > 255) cell_log++;
-  return cell_log;
-}
-
-void fill_ratespec(tc_ratespec& spec, uint64_t rate, uint32_t mtu, uint16_t mpu) {
-  spec.rate = rate >= k32 ? ~0U : static_cast<uint32_t>(rate);
-  spec.cell_log = static_cast<unsigned char>(cell_log_for(mtu));
-  spec.cell_align = -1;
-  spec.linklayer = TC_LINKLAYER_ETHERNET;
-  spec.mpu = mpu;
-}
-
 void encode(Message& m, const FieldReader& r) {
-  uint64_t rate = rate_bytes(r, "rate", true);
+  uint64_t rate = read_rate_bytes(r, "rate", true);
   uint64_t burst = r.u64_in("burst", 1, 0xFFFFFFFFu, 0);
   // bufferTicks: the bucket as raw psched ticks, for callers that reproduce another tool's
   // numbers (Calico sends ticks and no TCA_TBF_BURST); it needs an explicit limit.
@@ -51,7 +25,7 @@ void encode(Message& m, const FieldReader& r) {
   if (buffer_ticks && (*buffer_ticks == 0 || *buffer_ticks > 0xFFFFFFFFu))
     r.fail("bufferTicks", std::to_string(*buffer_ticks) + " is out of range (1..4294967295)");
   if (buffer_ticks && !r.has("limit")) r.fail("limit", "is required with bufferTicks");
-  uint64_t peak = rate_bytes(r, "peakrate", false);
+  uint64_t peak = read_rate_bytes(r, "peakrate", false);
   uint64_t mtu = r.u64_in("minburst", 1, 0xFFFFFFFFu, 0);
   if (peak && !mtu) r.fail("minburst", "is required with peakrate (bytes, at least the MTU, e.g. 1514)");
   if (!peak && mtu) r.fail("minburst", "needs peakrate");

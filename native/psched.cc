@@ -1,0 +1,64 @@
+#include "psched.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace netqos {
+
+// /proc/net/psched holds t2us, us2t, clock_res (hex); tc derives tick_in_usec from them.
+double tick_in_usec() {
+  static const double value = [] {
+    unsigned t2us = 0, us2t = 0, clock_res = 0;
+    FILE* f = std::fopen("/proc/net/psched", "r");
+    if (f) {
+      if (std::fscanf(f, "%08x%08x%08x", &t2us, &us2t, &clock_res) != 3) t2us = us2t = 0;
+      std::fclose(f);
+    }
+    if (!t2us || !us2t || !clock_res) return 15.625;  // every kernel since 2.6.31 (64 ns ticks)
+    if (clock_res == 1000000000) t2us = us2t;
+    double clock_factor = static_cast<double>(clock_res) / 1e6;
+    return static_cast<double>(t2us) / us2t * clock_factor;
+  }();
+  return value;
+}
+
+double xmittime_exact(uint64_t rate_bytes, uint64_t size) {
+  if (rate_bytes == 0) return 0;
+  return 1e6 * static_cast<double>(size) / static_cast<double>(rate_bytes) * tick_in_usec();
+}
+
+// Same truncations as tc: the time is cut to whole microseconds, then scaled to ticks.
+uint32_t xmittime(uint64_t rate_bytes, uint64_t size) {
+  if (rate_bytes == 0) return 0;
+  double usec = 1e6 * (static_cast<double>(size) / static_cast<double>(rate_bytes));
+  if (usec >= 4294967295.0) usec = 4294967295.0;
+  auto whole_usec = static_cast<uint32_t>(usec);
+  double ticks = static_cast<double>(whole_usec) * tick_in_usec();
+  return ticks >= 4294967295.0 ? kMaxTicks : static_cast<uint32_t>(ticks);
+}
+
+uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks) {
+  double usec = static_cast<double>(ticks) / tick_in_usec();
+  return static_cast<uint64_t>(std::llround(static_cast<double>(rate_bytes) * usec / 1e6));
+}
+
+int cell_log_for(uint32_t mtu) {
+  if (mtu == 0) mtu = 2047;
+  int cell_log = 0;
+  while ((mtu >> cell_log) > 255) cell_log++;
+  return cell_log;
+}
+
+void fill_ratespec(tc_ratespec& spec, uint64_t rate_bytes, uint32_t mtu, uint16_t mpu) {
+  spec.rate = rate_bytes >= (1ULL << 32) ? ~0U : static_cast<uint32_t>(rate_bytes);
+  spec.cell_log = static_cast<unsigned char>(cell_log_for(mtu));
+  spec.cell_align = -1;
+  spec.linklayer = TC_LINKLAYER_ETHERNET;
+  spec.mpu = mpu;
+}
+
+void fill_rate_table(uint32_t table[256], uint64_t rate_bytes, int cell_log) {
+  for (int i = 0; i < 256; i++) table[i] = xmittime(rate_bytes, static_cast<uint64_t>(i + 1) << cell_log);
+}
+
+}  // namespace netqos

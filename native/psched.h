@@ -1,0 +1,30 @@
+// The packet scheduler's clock and tc's time arithmetic, as iproute2's tc_core.c has them: psched
+// ticks, transmit times, rate specs. One place, so every kind computes the numbers tc computes.
+#pragma once
+
+#include <linux/pkt_sched.h>
+
+#include <cstdint>
+
+namespace netqos {
+
+// The kernel keeps bucket sizes as 32-bit psched ticks (64 ns each since 2.6.31: ~274.9 s).
+constexpr uint32_t kMaxTicks = 0xFFFFFFFFu;
+
+// Psched clock, read once from /proc/net/psched as tc_core_init() does.
+double tick_in_usec();
+// tc_calc_xmittime: ticks to send `size` bytes at `rate` bytes/s (truncated as tc does,
+// saturated at kMaxTicks).
+uint32_t xmittime(uint64_t rate_bytes, uint64_t size);
+// The exact ticks before truncation, to refuse what does not fit 32 bits.
+double xmittime_exact(uint64_t rate_bytes, uint64_t size);
+// Inverse, for decoding: bytes sent in `ticks` at `rate` bytes/s.
+uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks);
+// tc_calc_rtable's cell size: the smallest cell_log whose 256 cells cover `mtu` (0: tc's 2047).
+int cell_log_for(uint32_t mtu);
+// A ratespec for Ethernet as tc_calc_rtable_64 fills it: the rate capped to 32 bits.
+void fill_ratespec(tc_ratespec& spec, uint64_t rate_bytes, uint32_t mtu, uint16_t mpu);
+// The 256-entry rate table of that spec (police still sends one).
+void fill_rate_table(uint32_t table[256], uint64_t rate_bytes, int cell_log);
+
+}  // namespace netqos

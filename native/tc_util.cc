@@ -1,0 +1,207 @@
+#include "tc_util.h"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+
+#include <cstdio>
+
+namespace netqos {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+namespace {
+
+struct Protocol {
+  const char* name;
+  uint16_t value;
+};
+const Protocol kProtocols[] = {{"all", ETH_P_ALL}, {"ip", ETH_P_IP},        {"ipv6", ETH_P_IPV6},
+                               {"arp", ETH_P_ARP}, {"802.1q", ETH_P_8021Q}, {"802.1ad", ETH_P_8021AD}};
+
+
+// Hex digits s[from, to) as a number of at most 16 bits.
+bool hex16(const std::string& s, size_t from, size_t to, uint32_t& v) {
+  if (from == to || to - from > 8) return false;
+  v = 0;
+  for (size_t i = from; i < to; i++) {
+    int d = hex_digit(s[i]);
+    if (d < 0) return false;
+    v = v * 16 + static_cast<uint32_t>(d);
+  }
+  return v <= 0xFFFF;
+}
+
+// "MAJOR:" or "MAJOR:MINOR" in hex, as tc writes handles (by hand: sscanf was most of the
+// time of encoding a small batch).
+bool parse_major_minor(const std::string& s, uint32_t& out) {
+  size_t colon = s.find(':');
+  uint32_t major = 0, minor = 0;
+  if (colon == std::string::npos || !hex16(s, 0, colon, major)) return false;
+  if (colon + 1 < s.size() && !hex16(s, colon + 1, s.size(), minor)) return false;
+  out = TC_H_MAKE(major << 16, minor);
+  return true;
+}
+
+struct ControlName {
+  const char* name;
+  int32_t value;
+};
+const ControlName kControls[] = {
+    {"ok", TC_ACT_OK},         {"pass", TC_ACT_OK},         {"reclassify", TC_ACT_RECLASSIFY},
+    {"drop", TC_ACT_SHOT},     {"shot", TC_ACT_SHOT},       {"pipe", TC_ACT_PIPE},
+    {"stolen", TC_ACT_STOLEN}, {"continue", TC_ACT_UNSPEC}, {"trap", TC_ACT_TRAP},
+};
+
+}  // namespace
+
+uint16_t read_protocol(const FieldReader& r, uint16_t fallback) {
+  if (!r.has("protocol")) return fallback;
+  if (auto s = r.string("protocol")) {
+    for (const auto& p : kProtocols)
+      if (*s == p.name) return p.value;
+    r.fail("protocol", "\"" + *s +
+                           "\" is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
+                           "802.1ad, or an EtherType number)");
+  }
+  return static_cast<uint16_t>(r.u64_in("protocol", 0, 0xFFFF, fallback));
+}
+
+std::string protocol_name(uint16_t value) {
+  for (const auto& p : kProtocols)
+    if (value == p.value) return p.name;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%04x", value);
+  return buf;
+}
+
+uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback) {
+  if (!r.has(field)) return fallback;
+  if (auto s = r.string(field)) {
+    if (*s == "root") return TC_H_ROOT;
+    if (ctx == HandleContext::QdiscParent && (*s == "ingress" || *s == "clsact")) return TC_H_INGRESS;
+    if (ctx == HandleContext::FilterParent && *s == "ingress")
+      return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+    if (ctx == HandleContext::FilterParent && *s == "egress") return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+    if (*s == "none") return 0;
+    uint32_t handle;
+    if (parse_major_minor(*s, handle)) return handle;
+    std::string names = ctx == HandleContext::FilterParent  ? "root, ingress, egress, "
+                        : ctx == HandleContext::QdiscParent ? "root, ingress, "
+                                                            : "";
+    r.fail(field, "\"" + *s + "\" is not a handle (allowed: " + names +
+                      "\"MAJOR:\" or \"MAJOR:MINOR\" in hex, or a number)");
+  }
+  return static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, fallback));
+}
+
+std::string handle_name(uint32_t h, HandleContext ctx) {
+  if (h == TC_H_ROOT) return "root";
+  if (ctx == HandleContext::QdiscParent && h == TC_H_INGRESS) return "ingress";
+  if (ctx == HandleContext::FilterParent && h == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) return "ingress";
+  if (ctx == HandleContext::FilterParent && h == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) return "egress";
+  char buf[24];
+  if (TC_H_MIN(h) == 0)
+    std::snprintf(buf, sizeof buf, "%x:", TC_H_MAJ(h) >> 16);
+  else
+    std::snprintf(buf, sizeof buf, "%x:%x", TC_H_MAJ(h) >> 16, TC_H_MIN(h));
+  return buf;
+}
+
+int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback) {
+  auto s = r.string(field);
+  if (!s) return fallback;
+  for (const auto& c : kControls)
+    if (*s == c.name) return c.value;
+  unsigned long n = 0;
+  bool chain = std::sscanf(s->c_str(), "goto chain %lu", &n) == 1;
+  if (chain || std::sscanf(s->c_str(), "jump %lu", &n) == 1) {
+    if (n > TC_ACT_EXT_VAL_MASK)
+      r.fail(field, "\"" + *s + "\": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
+    return static_cast<int32_t>((chain ? TC_ACT_GOTO_CHAIN : TC_ACT_JUMP) | static_cast<uint32_t>(n));
+  }
+  r.fail(field, "\"" + *s +
+                    "\" is not a control action (allowed: ok, pass, drop, reclassify, "
+                    "pipe, stolen, continue, trap, \"goto chain N\", \"jump N\")");
+}
+
+std::string control_name(int32_t action) {
+  if (TC_ACT_EXT_CMP(action, TC_ACT_GOTO_CHAIN))
+    return "goto chain " + std::to_string(action & TC_ACT_EXT_VAL_MASK);
+  if (TC_ACT_EXT_CMP(action, TC_ACT_JUMP)) return "jump " + std::to_string(action & TC_ACT_EXT_VAL_MASK);
+  switch (action) {
+    case TC_ACT_OK:
+      return "ok";
+    case TC_ACT_RECLASSIFY:
+      return "reclassify";
+    case TC_ACT_SHOT:
+      return "drop";
+    case TC_ACT_PIPE:
+      return "pipe";
+    case TC_ACT_STOLEN:
+      return "stolen";
+    case TC_ACT_UNSPEC:
+      return "continue";
+    case TC_ACT_TRAP:
+      return "trap";
+    default:
+      return std::to_string(action);
+  }
+}
+
+std::vector<uint8_t> parse_hex(const FieldReader& r, const char* field, size_t max_bytes) {
+  auto s = r.string(field);
+  std::vector<uint8_t> out;
+  if (!s) return out;
+  if (s->empty() || s->size() % 2 || s->size() / 2 > max_bytes)
+    r.fail(field, "\"" + *s + "\" must be 1.." + std::to_string(max_bytes) + " bytes of hex digits");
+  for (size_t i = 0; i < s->size(); i += 2) {
+    int hi = hex_digit((*s)[i]), lo = hex_digit((*s)[i + 1]);
+    if (hi < 0 || lo < 0) r.fail(field, "\"" + *s + "\" is not hex");
+    out.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  }
+  return out;
+}
+
+std::string to_hex(const void* data, size_t len) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  const auto* p = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < len; i++) {
+    out.push_back(digits[p[i] >> 4]);
+    out.push_back(digits[p[i] & 15]);
+  }
+  return out;
+}
+
+uint32_t read_cls_flags(const FieldReader& r) {
+  uint32_t flags = 0;
+  if (r.boolean("skipHw").value_or(false)) flags |= TCA_CLS_FLAGS_SKIP_HW;
+  if (r.boolean("skipSw").value_or(false)) flags |= TCA_CLS_FLAGS_SKIP_SW;
+  if (flags == (TCA_CLS_FLAGS_SKIP_HW | TCA_CLS_FLAGS_SKIP_SW))
+    r.fail("skipHw and skipSw are exclusive (the filter must run in hardware or in software)");
+  return flags;
+}
+
+void write_cls_flags(uint32_t flags, FieldWriter& w) {
+  if (flags & TCA_CLS_FLAGS_SKIP_HW) w.set_bool("skipHw", true);
+  if (flags & TCA_CLS_FLAGS_SKIP_SW) w.set_bool("skipSw", true);
+}
+
+uint64_t read_rate_bytes(const FieldReader& r, const char* field, bool required) {
+  auto bits = r.u64(field);
+  if (!bits) {
+    if (required) r.fail(field, "is required (bit/s, e.g. 10000000 for 10 Mbit/s)");
+    return 0;
+  }
+  if (*bits < 8) r.fail(field, std::to_string(*bits) + " bit/s is too low (at least 8 bit/s)");
+  return *bits / 8;
+}
+
+}  // namespace netqos
