@@ -13,6 +13,8 @@
 #include "monitor.h"
 #include "napi_fields.h"
 #include "operation.h"
+#include "psched.h"
+#include "registry.h"
 #include "socket.h"
 
 namespace netqos {
@@ -433,12 +435,28 @@ Napi::Value TickInUsec(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), tick_in_usec());
 }
 
+// The kinds in the registry, by family: the TypeScript side checks its own table against it.
+Napi::Value Kinds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto list = [&](const std::vector<std::string>& names) {
+    Napi::Array out = Napi::Array::New(env, names.size());
+    for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), names[i]);
+    return out;
+  };
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("qdisc", list(qdisc_kinds()));
+  out.Set("filter", list(filter_kinds()));
+  out.Set("action", list(action_kinds()));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("Handle", Handle::Define(env));
   exports.Set("encode", Napi::Function::New(env, Encode));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
+  exports.Set("kinds", Napi::Function::New(env, Kinds));
   return exports;
 }
 
