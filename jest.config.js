@@ -1,7 +1,9 @@
 // Three projects: pure logic (unit), the host kernel in throwaway namespaces (kernel), and tests
 // that need tc pieces this kernel lacks, run inside User-Mode Linux by scripts/uml-run.sh (uml).
-const base = { preset: 'ts-jest', testEnvironment: 'node', testTimeout: 60000 };
+// testTimeout is a global option (a project's own is ignored).
+const base = { preset: 'ts-jest', testEnvironment: 'node' };
 module.exports = {
+  testTimeout: 60000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...base, displayName: 'kernel', testMatch: ['<rootDir>/test/kernel/**/*.test.ts'] },
