@@ -3,7 +3,8 @@
 // run in (runtimes run plugins in the host's): this process's, or, for the resident server
 // (server.ts), the one its client runs in (`hostNetns`). Loaded only after the configuration is
 // valid.
-import { openNetlink, describe, type NetlinkHandle } from '../netlink/handle';
+import { openNetlink, type NetlinkHandle } from '../netlink/handle';
+import { describe } from '../netlink/describe';
 import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
 import { applyQosSync, clearQosSync, planQos, readQos, type QosStatus } from '../qos/qos';

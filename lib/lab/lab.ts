@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { openNetlink, type NetlinkHandle } from '../netlink';
 import { applyQos, clearQos, readQos, type QosStatus, type QosTarget } from '../qos';
-import { formatOperation, formatTable } from '../cli/format';
+import { describeQosOperation, formatStatusTable } from '../qos';
 import {
   dscpControl,
   modulesUsed,
@@ -203,14 +203,14 @@ async function section3(ctx: LabContext, topo: Topology, nl: NetlinkHandle): Pro
     `Calico applies QoS when a pod starts; netqos applies it to the running pods' host-side interfaces:`,
   );
   say.block(`applyQos -> ${result.sent} operations in one batch (node netns):`);
-  for (const op of ops) say.block(`  ${formatOperation(op)}`);
+  for (const op of ops) say.block(`  ${describeQosOperation(op)}`);
   for (const w of result.targets.flatMap((t) => t.warnings)) say.block(`warning: ${w}`);
   const status = await readQos(targets, { handles });
   say.line();
   say.block('readQos (ingress = to the pod: TBF at the root of its cali interface;');
   say.block('        egress = from the pod: redirected to an IFB whose root TBF shapes it):');
-  say.block(formatTable(status));
-  ctx.doc.applied = { operations: ops.map(formatOperation), status };
+  say.block(formatStatusTable(status));
+  ctx.doc.applied = { operations: ops.map(describeQosOperation), status };
   return modulesUsed(ops);
 }
 
@@ -357,10 +357,10 @@ async function section6(
   const handles = new Map([[topo.node, nl]]);
   const result = await clearQos(targets, { handles });
   const ops = result.batches.flatMap((b) => b.operations);
-  ctx.doc.cleared = { operations: ops.map(formatOperation) };
+  ctx.doc.cleared = { operations: ops.map(describeQosOperation) };
   say.block(`clearQos -> ${result.sent} operations (no pod restart needed):`);
-  for (const op of ops) say.block(`  ${formatOperation(op)}`);
-  say.block(formatTable(await readQos(targets, { handles })));
+  for (const op of ops) say.block(`  ${describeQosOperation(op)}`);
+  say.block(formatStatusTable(await readQos(targets, { handles })));
   say.line();
   say.block(command(ctx, topo.client, topo.server));
   const run = await iperf(ctx, topo, 'restored');

@@ -1,7 +1,8 @@
 // Atomic batches: before sending, remember the state of every interface the batch touches; if
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
-import { HOOK_PARENTS, type DumpPlan } from './dump';
+import type { DumpPlan } from './dump';
+import { hookParents, isRestorable, nameActionInterfaces } from './kinds';
 import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
 import { linkTarget } from './link/link';
 
@@ -11,8 +12,6 @@ export interface Snapshot {
   links: LinkState[];
   devices: Map<string, { qdiscs: QdiscState[]; filters: FilterState[] }>;
 }
-
-const RESTORABLE_QDISCS = new Set(['tbf', 'ingress', 'clsact']);
 
 /** The interfaces (by name or index) an operation list changes. */
 export function touchedDevices(ops: readonly Operation[]): Dev[] {
@@ -33,13 +32,6 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   const [linkRaw, qdiscRaw] = yield [{ type: 'link' }, { type: 'qdisc' }];
   const links = linkRaw as unknown as LinkState[];
   const byIndex = new Map(links.map((l) => [l.index, l.name]));
-  // A mirred target is remembered by name: a deleted IFB comes back with a new index.
-  const nameTargets = (filters: Raw[]) => {
-    for (const f of filters)
-      for (const a of (f.actions as Raw[] | undefined) ?? []) {
-        if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = byIndex.get(a.dev) ?? a.dev;
-      }
-  };
   const names = new Set<string>();
   for (const d of devs) {
     const name = typeof d === 'number' ? byIndex.get(d) : d;
@@ -60,7 +52,7 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
     for (const q of qdiscs) q.dev = name;
     devices.set(name, { qdiscs, filters: [] });
     for (const q of qdiscs)
-      for (const parent of HOOK_PARENTS[q.kind] ?? [])
+      for (const parent of hookParents(q.kind))
         filterRequests.push({ type: 'filter', dev: link!.index, parent, name });
   }
   if (filterRequests.length > 0) {
@@ -68,7 +60,8 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
     replies.forEach((filters, i) => {
       const dev = filterRequests[i].name;
       for (const f of filters) f.dev = dev;
-      nameTargets(filters);
+      // Actions' interfaces by name: a deleted IFB comes back with a new index.
+      nameActionInterfaces(filters, byIndex);
       devices.get(dev)!.filters.push(...(filters as unknown as FilterState[]));
     });
   }
@@ -113,8 +106,8 @@ function restoreQdiscs(dev: string, before: QdiscState[], after: QdiscState[], o
     const b = before.find((q) => q.parent === parent);
     const a = after.find((q) => q.parent === parent);
     if (b && a && canonical(b) === canonical(a)) continue;
-    const bOurs = b && RESTORABLE_QDISCS.has(b.kind);
-    const aOurs = a && RESTORABLE_QDISCS.has(a.kind);
+    const bOurs = b && isRestorable(b.kind);
+    const aOurs = a && isRestorable(a.kind);
     if (!bOurs) {
       // The kernel's default (noqueue, pfifo_fast, ...) comes back when ours is deleted.
       if (aOurs) ops.push({ op: 'delete', qdisc: { dev, parent: a!.parent, kind: a!.kind } });

@@ -30,6 +30,8 @@ export interface NativeAddon {
   encode(ops: readonly object[]): Buffer[];
   setErrorClass(cls: typeof NetlinkError): void;
   tickInUsec(): number;
+  /** The kinds the engine's registry holds, by family. */
+  kinds(): { qdisc: string[]; filter: string[]; action: string[] };
 }
 
 let addon: NativeAddon | undefined;

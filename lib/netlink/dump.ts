@@ -1,6 +1,7 @@
 // Reading the kernel's state back: which dump requests a query needs, and how their raw replies
 // become typed objects with interface names. Written as a generator so the synchronous and the
 // Promise paths share one plan.
+import { hookParents, nameActionInterfaces } from './kinds';
 import type { Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
 
 type Raw = Record<string, unknown>;
@@ -17,12 +18,6 @@ export type DumpRequest = {
 };
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
-
-/** The filter hooks (dump parents) each hook qdisc kind has. */
-export const HOOK_PARENTS: Record<string, readonly string[]> = {
-  ingress: ['ingress'],
-  clsact: ['ingress', 'egress'],
-};
 
 export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
   if (query.type === 'link') {
@@ -44,24 +39,19 @@ export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState 
     // Every filter hook the interface has: those of its ingress or clsact qdisc.
     const [qdiscs, linkList] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
     links = linkList;
-    parents = qdiscs.flatMap((q) => HOOK_PARENTS[q.kind as string] ?? []);
+    parents = qdiscs.flatMap((q) => hookParents(q.kind as string));
   }
   if (parents.length === 0) return [];
   const replies = yield parents.map((parent) => ({ type: 'filter' as const, dev: query.dev, parent }));
   return nameAll(replies.flat(), links) as unknown as FilterState[];
 }
 
-/** Adds `dev` (the interface name) beside each `ifindex`, and names mirred targets. */
+/** Adds `dev` (the interface name) beside each `ifindex`, and names the actions' interfaces. */
 function nameAll(objects: Raw[], links: Raw[]): Raw[] {
   const names = new Map<number, string>();
   for (const l of links) names.set(l.index as number, l.name as string);
-  for (const o of objects) {
-    const name = names.get(o.ifindex as number);
-    o.dev = name ?? o.ifindex;
-    for (const a of (o.actions as Raw[] | undefined) ?? []) {
-      if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = names.get(a.dev) ?? a.dev;
-    }
-  }
+  for (const o of objects) o.dev = names.get(o.ifindex as number) ?? o.ifindex;
+  nameActionInterfaces(objects, names);
   return objects;
 }
 

@@ -2,8 +2,8 @@
 import { native, type NativeBatchResult, type NativeHandle } from './binding';
 import { planSnapshot, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
+import { describe } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
-import { linkTarget } from './link/link';
 import { TcMirror } from './mirror';
 import type { DumpQuery, FilterState, LinkState, Operation, QdiscState } from './types';
 
@@ -232,23 +232,6 @@ function knownPairs(interfaces: ReadonlyMap<string, number> | undefined): (strin
   const pairs: (string | number)[] = [];
   for (const [name, index] of interfaces) pairs.push(name, index);
   return pairs;
-}
-
-/** "add tbf qdisc on veth0 root", for messages. */
-export function describe(op: Operation): string {
-  if ('qdisc' in op) {
-    const q = op.qdisc as { kind?: string; dev: string | number; parent?: string | number };
-    const where = q.kind === 'ingress' || q.kind === 'clsact' ? '' : ` ${q.parent ?? 'root'}`;
-    return `${op.op} ${q.kind ? `${q.kind} ` : ''}qdisc on ${q.dev}${where}`;
-  }
-  if ('filter' in op) {
-    const f = op.filter;
-    return `${op.op} ${f.kind ? `${f.kind} ` : ''}filter on ${f.dev} ${f.parent}${f.priority ? ` priority ${f.priority}` : ''}`;
-  }
-  const target = linkTarget(op.link);
-  return target === undefined
-    ? `${op.op} links of group ${(op.link as { group: number }).group}`
-    : `${op.op} link ${target}`;
 }
 
 /** Opens a route-netlink handle in a network namespace (default: this process's). */

@@ -1,10 +1,11 @@
 export * from './types';
 export * from './errors';
 export * from './units';
-export { openNetlink, NetlinkHandle, describe } from './handle';
+export { openNetlink, NetlinkHandle } from './handle';
+export { describe, describeOperation } from './describe';
 export type { OpenOptions, ApplyOptions, ApplyResult, WatchOptions } from './handle';
 export type { DumpPlan, DumpRequest } from './dump';
-export { HOOK_PARENTS } from './dump';
+export { hookParents } from './kinds';
 export { TcMirror } from './mirror';
 export type { TcEvent, MirrorCounters } from './mirror';
 export type { Snapshot } from './atomic';

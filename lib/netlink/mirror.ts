@@ -20,10 +20,18 @@
 // unannounced) are not mirrored: an interface without a root here has the kernel's default.
 //
 // Statistics in the mirror are those of the last notification or read: read them live (dump).
-import { HOOK_PARENTS, type DumpPlan, type DumpRequest } from './dump';
+import type { DumpPlan, DumpRequest } from './dump';
+import { ACTION_KINDS, hookParents } from './kinds';
 import type { FilterState, LinkState, QdiscState } from './types';
 
 type Raw = Record<string, unknown>;
+/** An action's field naming interface `index`, in a filter on interface `owner`. */
+interface InterfaceReference {
+  action: Raw;
+  field: string;
+  index: number;
+  owner: number;
+}
 
 /** A decoded notification, as the native engine delivers it. */
 export type TcEvent = Raw & { event: 'new' | 'del'; type: 'link' | 'qdisc' | 'filter' | 'actions' };
@@ -53,9 +61,12 @@ export class TcMirror {
   private readonly filtersOf = new Map<number, FilterState[]>();
   /** Interfaces whose hook filters must be read again. */
   private readonly doubtful = new Set<number>();
-  /** Mirred actions by the index of the interface they redirect to, with their filter's interface. */
-  private readonly redirects = new Map<number, Map<Raw, number>>();
-  private readonly targetOf = new WeakMap<Raw, number>();
+  /**
+   * Actions' fields that name an interface (a mirred target, ...), by that interface's index:
+   * renamed when it is, re-read when it goes.
+   */
+  private readonly references = new Map<number, Set<InterfaceReference>>();
+  private readonly referencesOf = new WeakMap<Raw, InterfaceReference[]>();
   /** When each interface's objects last changed (a tick of `clock`): see stamp(). */
   private readonly stamps = new Map<number, number>();
   private clock = 0;
@@ -152,7 +163,7 @@ export class TcMirror {
     const requests: DumpRequest[] = [];
     const owners: number[] = [];
     for (const ifindex of ifindexes) {
-      for (const parent of HOOK_PARENTS[this.hooks.get(ifindex)?.kind ?? ''] ?? []) {
+      for (const parent of hookParents(this.hooks.get(ifindex)?.kind ?? '')) {
         requests.push({ type: 'filter', dev: ifindex, parent });
         owners.push(ifindex);
       }
@@ -170,7 +181,7 @@ export class TcMirror {
     this.hooks.clear();
     this.filtersOf.clear();
     this.doubtful.clear();
-    this.redirects.clear();
+    this.references.clear();
     this.stamps.clear();
     const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
     for (const l of links) this.putLink(l as unknown as LinkState);
@@ -220,8 +231,8 @@ export class TcMirror {
     this.hooks.delete(index);
     this.dropFilters(index);
     this.doubtful.delete(index);
-    for (const owner of this.redirects.get(index)?.values() ?? []) this.doubtful.add(owner);
-    this.redirects.delete(index);
+    for (const r of this.references.get(index) ?? []) this.doubtful.add(r.owner);
+    this.references.delete(index);
     this.stamps.delete(index);
   }
 
@@ -229,9 +240,9 @@ export class TcMirror {
   private renamed(index: number): void {
     const name = this.links.get(index)?.name;
     if (name === undefined) return;
-    for (const [a, owner] of this.redirects.get(index) ?? []) {
-      a.dev = name;
-      this.touch(owner);
+    for (const r of this.references.get(index) ?? []) {
+      r.action[r.field] = name;
+      this.touch(r.owner);
     }
     const root = this.roots.get(index);
     if (root) root.dev = name;
@@ -247,10 +258,8 @@ export class TcMirror {
     const kept = keep ? list.filter(keep) : [];
     for (const f of list) {
       if (kept.includes(f)) continue;
-      for (const a of (f.actions ?? []) as unknown as Raw[]) {
-        const target = this.targetOf.get(a);
-        if (target !== undefined) this.redirects.get(target)?.delete(a);
-      }
+      for (const a of (f.actions ?? []) as unknown as Raw[])
+        for (const r of this.referencesOf.get(a) ?? []) this.references.get(r.index)?.delete(r);
     }
     if (kept.length) this.filtersOf.set(ifindex, kept);
     else this.filtersOf.delete(ifindex);
@@ -291,13 +300,18 @@ export class TcMirror {
   private named(f: FilterState): FilterState {
     f.dev = this.nameOf(f.ifindex);
     for (const a of (f.actions ?? []) as unknown as Raw[]) {
-      if (a.kind !== 'mirred' || typeof a.dev !== 'number') continue;
-      const target = a.dev;
-      this.targetOf.set(a, target);
-      let owners = this.redirects.get(target);
-      if (!owners) this.redirects.set(target, (owners = new Map()));
-      owners.set(a, f.ifindex);
-      a.dev = this.links.get(target)?.name ?? target;
+      for (const field of ACTION_KINDS.get(a.kind as string)?.interfaceFields ?? []) {
+        const index = a[field];
+        if (typeof index !== 'number') continue;
+        const reference: InterfaceReference = { action: a, field, index, owner: f.ifindex };
+        const list = this.referencesOf.get(a);
+        if (list) list.push(reference);
+        else this.referencesOf.set(a, [reference]);
+        let set = this.references.get(index);
+        if (!set) this.references.set(index, (set = new Set()));
+        set.add(reference);
+        a[field] = this.links.get(index)?.name ?? index;
+      }
     }
     return f;
   }

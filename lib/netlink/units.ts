@@ -102,3 +102,13 @@ export function formatSize(bytes: number): string {
   }
   return `${bytes}b`;
 }
+
+/** Bytes exactly: "12500b", or tc's binary units when they are exact ("32Kb", "1Mb"). */
+export function sizeText(bytes: number): string {
+  return bytes >= 1024 && bytes % 1024 === 0 ? formatSize(bytes) : `${bytes}b`;
+}
+
+/** The bucket raw buffer ticks stand for: the kernel keeps them as 64 ns each (PSCHED_SHIFT 6). */
+export function bytesOfTicks(rate: number, ticks: number): number {
+  return Math.round((rate / 8) * ticks * 64e-9);
+}

@@ -94,25 +94,7 @@ export function parseDscp(input: string, options: ParseDscpOptions = {}): number
   throw new DscpError(text, 'unknown', `${text} is not a valid DSCP value`);
 }
 
-/** The conventional name of a DSCP value (0 is "DF"), or undefined when it has none. */
-export function dscpName(value: number): string | undefined {
-  if (!Number.isInteger(value) || value < DSCP_MIN || value > DSCP_MAX) return undefined;
-  if (value === 0) return 'DF';
-  if (value === 46) return 'EF';
-  if (value % 8 === 0) return `CS${value / 8}`;
-  const assuredClass = value >> 3;
-  const dropPrecedence = (value & 7) >> 1;
-  if (
-    assuredClass >= 1 &&
-    assuredClass <= 4 &&
-    (value & 1) === 0 &&
-    dropPrecedence >= 1 &&
-    dropPrecedence <= 3
-  ) {
-    return `AF${assuredClass}${dropPrecedence}`;
-  }
-  return undefined;
-}
+export { dscpName } from '../netlink/dsfield';
 
 /** Linux TC_PRIO_* values (include/uapi/linux/pkt_sched.h). */
 export const TC_PRIO = Object.freeze({

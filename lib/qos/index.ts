@@ -17,6 +17,7 @@ export {
   type DesiredState,
 } from './policy';
 export { QosConflictError } from './reconcile';
+export { describeQosOperation, formatStatusTable, hasQos, TABLE_COLUMNS } from './describe';
 export {
   applyQos,
   applyQosSync,

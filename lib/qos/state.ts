@@ -1,7 +1,7 @@
 // What an interface has now, read from the kernel and sorted into netqos's objects (by handle
 // 4e51: and action cookies) and everything else.
 import {
-  HOOK_PARENTS,
+  hookParents,
   type DumpPlan,
   type DumpRequest,
   type FilterState,
@@ -153,7 +153,7 @@ export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<st
     const link = view.link(ifname);
     if (!link || asked.has(link.index)) continue;
     asked.add(link.index);
-    for (const parent of HOOK_PARENTS[view.qdiscs(link.index).hook?.kind ?? ''] ?? [])
+    for (const parent of hookParents(view.qdiscs(link.index).hook?.kind ?? ''))
       requests.push({ type: 'filter', dev: link.index, parent });
   }
   if (requests.length) {
@@ -208,7 +208,7 @@ function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, Interfac
       ['ingress', 5],
       ['egress', 6],
     ] as const) {
-      if ((HOOK_PARENTS[hook.kind] ?? []).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
+      if (hookParents(hook.kind).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
     }
   });
   return statesOf(view, ifnames);
@@ -244,7 +244,7 @@ export function* planReadMirroredWithStats(
     )
       continue;
     asked.add(s.link.index);
-    for (const parent of HOOK_PARENTS[s.hook?.kind ?? ''] ?? [])
+    for (const parent of hookParents(s.hook?.kind ?? ''))
       requests.push({ type: 'filter', dev: s.link.index, parent });
   }
   const [qdiscs, ...hooks] = yield [{ type: 'qdisc' }, ...requests];

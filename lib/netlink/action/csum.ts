@@ -1,3 +1,4 @@
+import type { ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Recompute checksums after an edit (ipv4h after a DSCP rewrite). */
@@ -6,3 +7,9 @@ export interface CsumAction extends ActionCommon {
   update: ('ipv4h' | 'icmp' | 'igmp' | 'tcp' | 'udp' | 'udplite' | 'sctp')[];
   control?: Control;
 }
+
+export const csum: ActionKind<CsumAction> = {
+  family: 'action',
+  kind: 'csum',
+  describe: (a) => `csum ${a.update.join(',')}`,
+};

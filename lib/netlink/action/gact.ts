@@ -1,3 +1,4 @@
+import type { ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Generic action: a verdict ('drop', 'ok', 'pipe', 'goto chain 1', ...). */
@@ -5,3 +6,9 @@ export interface GactAction extends ActionCommon {
   kind: 'gact';
   control: Control;
 }
+
+export const gact: ActionKind<GactAction> = {
+  family: 'action',
+  kind: 'gact',
+  describe: (a) => `gact ${a.control}`,
+};

@@ -1,3 +1,4 @@
+import type { ActionKind } from '../kind';
 import type { ActionCommon, Control, Dev } from '../types';
 
 /** Redirect or mirror packets to another interface (the IFB of an egress limit, say). */
@@ -11,3 +12,10 @@ export interface MirredAction extends ActionCommon {
   /** Default: 'stolen' for a redirect, 'pipe' for a mirror (tc's defaults). */
   control?: Control;
 }
+
+export const mirred: ActionKind<MirredAction> = {
+  family: 'action',
+  kind: 'mirred',
+  interfaceFields: ['dev'],
+  describe: (a) => `mirred ${a.direction ?? 'egress'} ${a.mode ?? 'redirect'} to ${a.dev}`,
+};

@@ -1,3 +1,5 @@
+import type { ActionKind } from '../kind';
+import { dscpText } from '../dsfield';
 import type { ActionCommon, Control } from '../types';
 
 /** One packet edit: word = (word & mask) ^ value at offset of the chosen header. */
@@ -21,3 +23,23 @@ export interface PeditAction extends ActionCommon {
   /** Default 'ok' (tc's); use 'pipe' to run the next action (csum). */
   control?: Control;
 }
+
+export const pedit: ActionKind<PeditAction> = {
+  family: 'action',
+  kind: 'pedit',
+  describe(a) {
+    const k = a.keys[0];
+    // The DS field edit netqos sends (one key at offset 0 of the IP header): say the DSCP.
+    if (
+      a.keys.length === 1 &&
+      k &&
+      (k.htype === 'ipv4' || k.htype === 'ipv6') &&
+      k.offset === 0 &&
+      (k.cmd ?? 'set') === 'set'
+    ) {
+      const dscp = k.htype === 'ipv4' ? (k.value >>> 18) & 0x3f : (k.value >>> 22) & 0x3f;
+      return `pedit ${k.htype} dscp ${dscpText(dscp)}`;
+    }
+    return `pedit ${a.keys.length} key${a.keys.length === 1 ? '' : 's'}`;
+  },
+};

@@ -1,3 +1,5 @@
+import type { ActionKind } from '../kind';
+import { formatRate, sizeText } from '../units';
 import type { ActionCommon, Control } from '../types';
 
 /**
@@ -18,3 +20,15 @@ export interface PoliceAction extends ActionCommon {
   /** Verdict for packets over the rate; tc's default is 'reclassify': pass 'drop' to police. */
   exceed?: Control;
 }
+
+export const police: ActionKind<PoliceAction> = {
+  family: 'action',
+  kind: 'police',
+  describe(a) {
+    const what =
+      a.pktRate !== undefined
+        ? `${a.pktRate}pps burst ${a.pktBurst ?? 5}pkt`
+        : `rate ${formatRate(a.rate ?? 0)}${a.burst !== undefined ? ` burst ${sizeText(a.burst)}` : ''}`;
+    return `police ${what} conform ${a.conform ?? 'ok'} exceed ${a.exceed ?? 'reclassify'}`;
+  },
+};

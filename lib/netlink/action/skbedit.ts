@@ -1,3 +1,4 @@
+import type { ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Set packet metadata: priority (a class, 'MAJ:MIN' or number; reads back as 'MAJ:MIN'), mark, queue, ... */
@@ -13,3 +14,14 @@ export interface SkbeditAction extends ActionCommon {
   /** Default 'pipe' (tc's). */
   control?: Control;
 }
+
+const classText = (p: number | string) =>
+  typeof p === 'number' ? `${(p >>> 16).toString(16)}:${(p & 0xffff).toString(16)}` : p;
+
+export const skbedit: ActionKind<SkbeditAction> = {
+  family: 'action',
+  kind: 'skbedit',
+  describe: (a) =>
+    `skbedit${a.priority !== undefined ? ` priority ${classText(a.priority)}` : ''}` +
+    `${a.mark !== undefined ? ` mark ${a.mark}` : ''}`,
+};

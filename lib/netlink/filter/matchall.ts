@@ -1,3 +1,4 @@
+import type { FilterKind } from '../kind';
 import type { FilterCommon, Handle } from '../types';
 
 /** The matchall classifier: every packet runs its actions. */
@@ -7,3 +8,9 @@ export interface MatchallFilter extends FilterCommon {
   skipHw?: boolean;
   skipSw?: boolean;
 }
+
+export const matchall: FilterKind<MatchallFilter> = {
+  family: 'filter',
+  kind: 'matchall',
+  describe: (f) => (f.classid !== undefined ? `classid ${f.classid}` : ''),
+};

@@ -1,3 +1,4 @@
+import type { FilterKind } from '../kind';
 import type { FilterCommon, Handle } from '../types';
 
 /** One 32-bit comparison: (word at offset & mask) == value, in host order as tc prints them. */
@@ -17,3 +18,13 @@ export interface U32Filter extends FilterCommon {
   skipHw?: boolean;
   skipSw?: boolean;
 }
+
+export const u32: FilterKind<U32Filter> = {
+  family: 'filter',
+  kind: 'u32',
+  describe: (f) => {
+    const keys = f.keys ?? [];
+    const match = keys.length === 0 ? '' : `${keys.length} key${keys.length === 1 ? '' : 's'}`;
+    return [match, f.classid !== undefined ? `classid ${f.classid}` : ''].filter(Boolean).join(' ');
+  },
+};

@@ -1,3 +1,5 @@
+import type { LinkKind } from '../kind';
+
 /** An IFB device: created up, with its MTU (and group), in one message. */
 export interface IfbLink {
   kind: 'ifb';
@@ -46,3 +48,9 @@ export function linkTarget(l: IfbLink | LinkChange | LinkDelete): string | numbe
   if ('index' in l && l.index !== undefined) return l.index;
   return undefined;
 }
+
+export const ifb: LinkKind<IfbLink> = {
+  family: 'link',
+  kind: 'ifb',
+  describe: (l) => [l.mtu !== undefined ? `mtu ${l.mtu}` : '', l.up ? 'up' : ''].filter(Boolean).join(', '),
+};

@@ -1,3 +1,4 @@
+import type { QdiscKind } from '../kind';
 import type { Dev } from '../types';
 
 /** The ingress hook (handle ffff:): filters on it see packets the interface receives. */
@@ -5,3 +6,11 @@ export interface IngressQdisc {
   kind: 'ingress';
   dev: Dev;
 }
+
+export const ingress: QdiscKind<IngressQdisc> = {
+  family: 'qdisc',
+  kind: 'ingress',
+  hooks: ['ingress'],
+  restorable: true,
+  describe: () => '',
+};

@@ -1,4 +1,6 @@
+import type { QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
+import { bytesOfTicks, formatRate, sizeText } from '../units';
 
 interface TbfFields extends QdiscCommon {
   kind: 'tbf';
@@ -37,3 +39,20 @@ export type TbfQdisc = TbfFields &
         burst?: never;
       }
   );
+
+export const tbf: QdiscKind<TbfQdisc> = {
+  family: 'qdisc',
+  kind: 'tbf',
+  restorable: true,
+  describe(q) {
+    const parts = [`rate ${formatRate(q.rate)}`];
+    if (q.burst !== undefined) parts.push(`burst ${sizeText(q.burst)}`);
+    else if (q.bufferTicks !== undefined)
+      parts.push(`burst ${sizeText(bytesOfTicks(q.rate, q.bufferTicks))} (buffer ${q.bufferTicks} ticks)`);
+    if (q.limit !== undefined) parts.push(`limit ${sizeText(q.limit)}`);
+    if (q.latencyUs !== undefined) parts.push(`latency ${q.latencyUs}us`);
+    if (q.peakrate !== undefined) parts.push(`peakrate ${formatRate(q.peakrate)}`);
+    if (q.minburst !== undefined) parts.push(`minburst ${sizeText(q.minburst)}`);
+    return parts.join(' ');
+  },
+};

@@ -1,0 +1,49 @@
+// Operations as one human-readable line each, tc style: what the CLI prints, the lab logs and
+// errors name. Each kind's parameters come from its descriptor (kinds.ts).
+import { FILTER_KINDS, LINK_KINDS, QDISC_KINDS, describeAction } from './kinds';
+import { linkTarget } from './link/link';
+import type { Operation } from './types';
+
+/** "add tbf qdisc on veth0 root": the operation and its object, without parameters. */
+export function describe(op: Operation): string {
+  if ('qdisc' in op) {
+    const q = op.qdisc as { kind?: string; dev: string | number; parent?: string | number };
+    const hook = q.kind !== undefined && QDISC_KINDS.get(q.kind)?.hooks !== undefined;
+    const where = hook ? '' : ` ${q.parent ?? 'root'}`;
+    return `${op.op} ${q.kind ? `${q.kind} ` : ''}qdisc on ${q.dev}${where}`;
+  }
+  if ('filter' in op) {
+    const f = op.filter;
+    return `${op.op} ${f.kind ? `${f.kind} ` : ''}filter on ${f.dev} ${f.parent}${f.priority ? ` priority ${f.priority}` : ''}`;
+  }
+  const target = linkTarget(op.link);
+  return target === undefined
+    ? `${op.op} links of group ${(op.link as { group: number }).group}`
+    : `${op.op} link ${target}`;
+}
+
+/**
+ * The operation with its parameters, e.g.
+ * `replace tbf qdisc on cali0 root: rate 10Mbit burst 12500b limit 43750b`.
+ */
+export function describeOperation(op: Operation): string {
+  const head = describe(op);
+  if ('link' in op) {
+    if (op.op !== 'add') return head;
+    const l = op.link;
+    const params = LINK_KINDS.get(l.kind)?.describe(l as never) ?? '';
+    return `add ${l.kind} link ${l.name}${params ? `: ${params}` : ''}`;
+  }
+  if ('qdisc' in op) {
+    if (op.op === 'delete')
+      return op.qdisc.handle !== undefined && !op.qdisc.kind ? `${head} (handle ${op.qdisc.handle})` : head;
+    const params = QDISC_KINDS.get(op.qdisc.kind)?.describe(op.qdisc as never) ?? '';
+    return params ? `${head}: ${params}` : head;
+  }
+  const protocol = op.filter.protocol !== undefined ? ` protocol ${op.filter.protocol}` : '';
+  if (op.op === 'delete') return `${head}${protocol}`;
+  const f = op.filter;
+  const own = FILTER_KINDS.get(f.kind)?.describe(f as never) ?? '';
+  const parts = [own, ...(f.actions ?? []).map(describeAction)].filter(Boolean);
+  return `${head}${protocol}${parts.length ? `: ${parts.join(' | ')}` : ''}`;
+}

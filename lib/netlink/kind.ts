@@ -1,0 +1,47 @@
+// What the TypeScript side knows about each tc kind beyond its fields: one descriptor per kind,
+// defined in the kind's own file (qdisc/, filter/, action/, link/) and registered in kinds.ts.
+// Generic code (reads, rollback, the mirror, descriptions) asks the descriptor; it never names
+// a kind.
+
+export interface QdiscKind<Q = never> {
+  readonly family: 'qdisc';
+  readonly kind: string;
+  /**
+   * A hook qdisc (ingress, clsact): it sits at the fixed parent 'ingress' and carries no queue;
+   * filters attach to its hooks ('ingress', and 'egress' for clsact).
+   */
+  readonly hooks?: readonly ('ingress' | 'egress')[];
+  /**
+   * What a dump reads back is a valid operation that recreates it, so an atomic batch can put
+   * it back as it was. Kinds that are not restorable are never replaced by netqos's rollback.
+   */
+  readonly restorable: boolean;
+  /** Its parameters on one line, tc style ("rate 10Mbit burst 12500b limit 43750b"); '' if none. */
+  describe(q: Q): string;
+}
+
+export interface FilterKind<F = never> {
+  readonly family: 'filter';
+  readonly kind: string;
+  /** Its own parameters (not the actions), tc style; '' if none. */
+  describe(f: F): string;
+}
+
+export interface ActionKind<A = never> {
+  readonly family: 'action';
+  readonly kind: string;
+  /**
+   * Fields that name an interface: operations give a name or an index, replies an index, which
+   * reads name again (a deleted IFB comes back with a new index, so rollback needs the name).
+   */
+  readonly interfaceFields?: readonly string[];
+  /** The action on one line, tc style ("police 100pps burst 5pkt conform ok exceed drop"). */
+  describe(a: A): string;
+}
+
+export interface LinkKind<L = never> {
+  readonly family: 'link';
+  readonly kind: string;
+  /** What an add sets, tc style ("mtu 1500, up"); '' if nothing. */
+  describe(l: L): string;
+}

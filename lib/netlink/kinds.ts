@@ -1,0 +1,60 @@
+// The one table of tc kinds on the TypeScript side (native/registry.cc is the other side's).
+// Adding a kind: its file exports its fields' type and its descriptor; list both here and in
+// types.ts' unions (ARCHITECTURE.md, "Adding a tc kind").
+import type { ActionKind, FilterKind, LinkKind, QdiscKind } from './kind';
+import { csum } from './action/csum';
+import { gact } from './action/gact';
+import { mirred } from './action/mirred';
+import { pedit } from './action/pedit';
+import { police } from './action/police';
+import { skbedit } from './action/skbedit';
+import { matchall } from './filter/matchall';
+import { u32 } from './filter/u32';
+import { ifb } from './link/link';
+import { clsact } from './qdisc/clsact';
+import { ingress } from './qdisc/ingress';
+import { tbf } from './qdisc/tbf';
+
+// Descriptors by kind name; a descriptor's own parameter type is erased to `never` here.
+const table = <K extends { kind: string }>(...kinds: K[]): ReadonlyMap<string, K> =>
+  new Map(kinds.map((k) => [k.kind, k]));
+
+export const QDISC_KINDS = table<QdiscKind>(tbf, ingress, clsact);
+export const FILTER_KINDS = table<FilterKind>(u32, matchall);
+export const ACTION_KINDS = table<ActionKind>(police, mirred, pedit, csum, skbedit, gact);
+export const LINK_KINDS = table<LinkKind>(ifb);
+
+/** The filter hooks (dump parents) of a hook qdisc kind; none for other kinds. */
+export function hookParents(qdiscKind: string): readonly string[] {
+  return QDISC_KINDS.get(qdiscKind)?.hooks ?? [];
+}
+
+/** Whether a qdisc of this kind is one an atomic batch can recreate from its read-back. */
+export function isRestorable(qdiscKind: string): boolean {
+  return QDISC_KINDS.get(qdiscKind)?.restorable ?? false;
+}
+
+type Raw = Record<string, unknown>;
+
+/**
+ * Replaces the interface indexes a read-back action holds (a mirred target, ...) by names,
+ * where `names` knows them.
+ */
+export function nameActionInterfaces(objects: readonly Raw[], names: ReadonlyMap<number, string>): void {
+  for (const o of objects) {
+    const actions = o.actions as Raw[] | undefined;
+    if (!actions) continue;
+    for (const a of actions) {
+      for (const field of ACTION_KINDS.get(a.kind as string)?.interfaceFields ?? []) {
+        const index = a[field];
+        if (typeof index === 'number') a[field] = names.get(index) ?? index;
+      }
+    }
+  }
+}
+
+/** An action on one line, by its kind's descriptor (the bare kind for one netqos does not know). */
+export function describeAction(a: { kind: string }): string {
+  const k = ACTION_KINDS.get(a.kind);
+  return k ? k.describe(a as never) : a.kind;
+}

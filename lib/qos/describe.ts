@@ -1,0 +1,93 @@
+// QoS plans and status for people: one line per operation (netqos's IFB group deletion said
+// plainly) and the status table that `netqos show` and the lab print.
+import { describeOperation, formatRate, linkTarget, sizeText, type Operation, type Stats } from '../netlink';
+import { dscpText } from '../netlink/dsfield';
+import { NETQOS_DOOMED_GROUP } from './policy';
+import type { DirectionStatus, QosStatus } from './qos';
+
+/** One line per operation, e.g. `replace tbf qdisc on cali0 root: rate 10Mbit burst 12500b limit 43750b`. */
+export function describeQosOperation(op: Operation): string {
+  // IFBs are deleted together: each is moved to netqos's doomed group, then the group goes.
+  if ('link' in op && op.op === 'change' && op.link.group === NETQOS_DOOMED_GROUP)
+    return `delete link ${linkTarget(op.link)} (with the others below)`;
+  if ('link' in op && op.op === 'delete' && 'group' in op.link && op.link.group === NETQOS_DOOMED_GROUP)
+    return 'delete the links above, in one step';
+  return describeOperation(op);
+}
+
+/** True when the interface carries any netqos control. */
+export function hasQos(s: QosStatus): boolean {
+  const controls = (d: DirectionStatus) => d.bandwidth !== undefined || d.packetRate !== undefined;
+  return (
+    controls(s.ingress) || controls(s.egress) || s.egress.dscp !== undefined || s.egress.ifb !== undefined
+  );
+}
+
+export const TABLE_COLUMNS = [
+  'INTERFACE',
+  'DIRECTION',
+  'RATE',
+  'BURST',
+  'LIMIT',
+  'PKT RATE',
+  'DSCP',
+  'BYTES',
+  'PACKETS',
+  'DROPS',
+  'OVERLIMITS',
+] as const;
+
+const sum = (...xs: (number | undefined)[]) =>
+  xs.some((x) => x !== undefined) ? xs.reduce<number>((a, x) => a + (x ?? 0), 0) : undefined;
+const text = (v: string | number | undefined) => (v === undefined ? '-' : String(v));
+
+/**
+ * One row per interface and direction that has a control. BYTES and PACKETS are what the shaper
+ * passed (the policer's count when there is no shaper); DROPS and OVERLIMITS add up the shaper's
+ * and the policer's (a policer's drops are the packets over the packet rate).
+ */
+function rows(s: QosStatus): string[][] {
+  const out: string[][] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    const d: DirectionStatus & { dscp?: number } = s[direction];
+    const dscp = direction === 'egress' ? s.egress.dscp : undefined;
+    if (d.bandwidth === undefined && d.packetRate === undefined && dscp === undefined) continue;
+    const counted: Stats | undefined = d.shaper ?? d.policer;
+    out.push([
+      s.ifname,
+      direction,
+      d.bandwidth !== undefined ? formatRate(d.bandwidth) : '-',
+      d.burst !== undefined ? sizeText(d.burst) : '-',
+      d.limit !== undefined ? sizeText(d.limit) : '-',
+      d.packetRate !== undefined ? `${d.packetRate}pps/${d.packetBurst ?? 5}` : '-',
+      dscp !== undefined ? dscpText(dscp) : '-',
+      text(counted?.bytes),
+      text(counted?.packets),
+      text(sum(d.shaper?.drops, d.policer?.drops)),
+      text(sum(d.shaper?.overlimits, d.policer?.overlimits)),
+    ]);
+  }
+  if (!out.length)
+    out.push([
+      s.ifname,
+      s.exists ? '(none)' : '(no such interface)',
+      ...TABLE_COLUMNS.slice(2).map(() => '-'),
+    ]);
+  return out;
+}
+
+/** Left-aligned text columns, right-aligned counters, two spaces apart. */
+export function formatStatusTable(statuses: readonly QosStatus[]): string {
+  const body = statuses.flatMap(rows);
+  const all = [[...TABLE_COLUMNS], ...body];
+  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  const numeric = new Set([7, 8, 9, 10]);
+  return all
+    .map((r) =>
+      r
+        .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
