@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential python3 pkg-config libmnl-dev cmake clang-format \
-  iproute2 iputils-ping iperf3 strace util-linux \
+  iproute2 iputils-ping iperf3 strace util-linux tmux \
   user-mode-linux kmod \
   containernetworking-plugins python3-pyroute2 >/dev/null
 # node-gyp builds against the installed Node's own headers when the distribution ships them.

@@ -22,6 +22,7 @@ import {
 import { InputError, collectAnnotations, parseAnnotationArg } from './input';
 import { formatStatusTable, hasQos } from '../qos';
 import { formatResult, resultJson, statusJson } from './format';
+import { runTop, type TopSort, type TopTerminal } from './top';
 
 /** Exit codes (also in main.ts and `netqos --help`). */
 export const EXIT = {
@@ -85,6 +86,50 @@ function packageVersion(): string {
     }
   }
   return '0.0.0';
+}
+
+/** "2", "1.5", "500ms", "2s" -> milliseconds (a bare number is seconds, as top's -d). */
+function parseInterval(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : 1000) : NaN;
+  if (!(ms >= 100 && ms <= 3_600_000))
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value.slice(0, 64))} is not a duration from 100ms to 3600s (e.g. 1s, 500ms, 2)`,
+    );
+  return ms;
+}
+
+function parseCount(value: string): number {
+  const n = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1))
+    throw new InvalidArgumentError(`${JSON.stringify(value.slice(0, 64))} is not a whole number from 1`);
+  return n;
+}
+
+/** This process's terminal for `netqos top`: keys in raw mode while it runs. */
+function processTerminal(): TopTerminal {
+  const out = process.stdout;
+  return {
+    isTTY: !!out.isTTY,
+    columns: out.isTTY ? out.columns : undefined,
+    rows: out.isTTY ? out.rows : undefined,
+    write: (text) => void out.write(text),
+    keys(onKey) {
+      const stdin = process.stdin;
+      if (!stdin.isTTY) return () => {};
+      stdin.setRawMode(true);
+      const onData = (data: Buffer) => {
+        for (const ch of data.toString('utf8')) onKey(ch);
+      };
+      stdin.on('data', onData);
+      stdin.resume();
+      return () => {
+        stdin.off('data', onData);
+        stdin.setRawMode(false);
+        stdin.pause();
+      };
+    },
+  };
 }
 
 function collectAnnotation(value: string, previous: string[] | undefined): string[] {
@@ -397,6 +442,60 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (ifnames: string[], opts: CommonOptions) => setCode(await show(io, ifnames, opts)));
+
+  program
+    .command('top')
+    .description('a live view of every pod interface: limits and measured rates, drops per second')
+    .option(
+      '-n, --netns <ns>',
+      'network namespace: a name under /var/run/netns or a path (default: this one)',
+    )
+    .option('--interval <duration>', 'time between refreshes: seconds or 500ms, 2s, ...', parseInterval, 1000)
+    .addOption(
+      new Option('--sort <by>', 'busiest first by rate, by drops, or by name')
+        .choices(['rate', 'drops', 'name'])
+        .default('rate'),
+    )
+    .option('--json', 'one JSON document per refresh (a line each) instead of the table')
+    .option('--iterations <n>', 'stop after n refreshes', parseCount)
+    .addHelpText(
+      'after',
+      `
+One row per interface and direction that has a control: "to" the pod (its ingress limit), "from"
+it (egress). LIMIT is the configured bandwidth, RATE what the shaper passed over the last
+interval (wire bytes: TCP goodput reads about 4.4% lower at MTU 1500), PKT/s its packets, DROP/s
+and OVER/s the shaper's and policer's drops and overlimits, PKTLIM the packet-rate limit, DSCP
+what traffic from the pod is marked with. The first refresh has no rates yet ("-").
+In a terminal the table is redrawn in place; q or Ctrl-C quits. Otherwise (a pipe, a file) each
+refresh prints a time-stamped block. Reads only: nothing it does shows in tc monitor.
+
+Examples:
+  netqos top
+  netqos top -n node --interval 2s --sort drops
+  netqos top --json --iterations 5 | jq '.rows[] | select(.direction == "to")'
+${EXIT_CODES_HELP}`,
+    )
+    .action(
+      async (opts: {
+        netns?: string;
+        interval: number;
+        sort: TopSort;
+        json?: boolean;
+        iterations?: number;
+      }) =>
+        setCode(
+          await runTop(
+            {
+              netns: opts.netns,
+              intervalMs: opts.interval,
+              sort: opts.sort,
+              json: opts.json,
+              iterations: opts.iterations,
+            },
+            processTerminal(),
+          ),
+        ),
+    );
 
   program
     .command('clear')
