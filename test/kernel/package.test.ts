@@ -35,9 +35,9 @@ const node = (args: string[], options: SpawnSyncOptions = {}) => ok(process.exec
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-package-'));
-  // Lifecycle scripts' output goes to stderr with --json; stdout is the report alone.
+  // The report is the JSON array at the end of standard output (lifecycle scripts may print before it).
   const report = ok('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: ROOT });
-  packed = JSON.parse(report)[0];
+  packed = JSON.parse(report.slice(report.search(/^\[$/m)))[0];
   app = path.join(tmp, 'app');
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
