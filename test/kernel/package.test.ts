@@ -83,7 +83,7 @@ test('installed with --ignore-scripts: nothing compiled, the prebuilt engine rea
     node([
       '-e',
       `const h = require('netqos').openNetlink({ netns: process.argv[1] });
-       const links = h.dumpSync({ type: 'link' }).map((l) => l.ifname).sort();
+       const links = h.dumpSync({ type: 'link' }).map((l) => l.name).sort();
        h.close();
        const addons = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
        console.log(JSON.stringify({ links, addons }));`,
@@ -100,7 +100,7 @@ test('an ES module imports it; TypeScript types it for ES modules and CommonJS',
     path.join(app, 'probe.mjs'),
     `import netqos, { openNetlink, applyQos } from 'netqos';
      const h = openNetlink({ netns: process.argv[2] });
-     console.log(JSON.stringify({ links: h.dumpSync({ type: 'link' }).map((l) => l.ifname),
+     console.log(JSON.stringify({ links: h.dumpSync({ type: 'link' }).map((l) => l.name),
        applyQos: typeof applyQos, same: netqos.openNetlink === openNetlink }));
      h.close();`,
   );
@@ -136,13 +136,13 @@ test('an ES module imports it; TypeScript types it for ES modules and CommonJS',
 });
 
 test('npx netqos --version prints the package version', () => {
-  expect(ok('npx', ['--no', 'netqos', '--version']).trim()).toBe(PKG.version);
+  expect(ok('npx', ['netqos', '--version']).trim()).toBe(PKG.version);
 });
 
 test('netqos cni-install puts the prebuilt shim in place; it answers through the server and without it', async () => {
   const bin = path.join(tmp, 'cni-bin');
   const socket = path.join(tmp, 'cni.sock');
-  const said = ok('npx', ['--no', 'netqos', 'cni-install', '--dir', bin, '--socket', socket]);
+  const said = ok('npx', ['netqos', 'cni-install', '--dir', bin, '--socket', socket]);
   expect(said).toContain('the native plugin');
   const shim = path.join(bin, 'netqos');
   expect(fs.readFileSync(shim).subarray(0, 4)).toEqual(Buffer.from('\x7fELF', 'latin1'));
