@@ -1,12 +1,12 @@
 // `netqos cni-install --dir /opt/cni/bin`: puts an executable named `netqos` (the configuration's
-// "type") into the runtime's CNI bin directory: a copy of the native shim
-// (build/Release/netqos-cni or the prebuilt one, lib/cni/shim/netqos-cni.c) with a trailer that names the socket of
+// "type") into the runtime's CNI bin directory: a copy of the native shim (build/Release/netqos-cni
+// or the package's prebuilt one; lib/cni/shim/netqos-cni.c) with a trailer that names the socket of
 // the resident server and the fallback, this installation's dist/lib/cni/main.js run with this
-// Node. One file, no configuration beside it. Without a shim (no prebuilt one for this platform
-// and no compiler when netqos was installed) it writes the two-line shell script that runs main.js directly instead. Either way
-// NODE_OPTIONS and NODE_EXTRA_CA_CERTS are dropped for Node (a CA bundle alone costs Node ~40 ms
-// of startup, on every pod). Also writes the Node plugin's one-file bundle and V8 code cache next
-// to main.js (bundle.ts), and prints the conflist snippet to use.
+// Node. One file, no configuration beside it. Without a shim (none prebuilt for this platform, no
+// compiler when netqos was installed) it writes the two-line shell script that runs main.js
+// directly instead. Either way NODE_OPTIONS and NODE_EXTRA_CA_CERTS are dropped for Node (a CA
+// bundle alone costs Node ~40 ms of startup, on every pod). Also writes the Node plugin's one-file
+// bundle and V8 code cache next to main.js (bundle.ts), and prints the conflist snippet to use.
 import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot, prebuiltFile } from '../netlink/binding';
@@ -143,12 +143,12 @@ export function installPlugin(options: InstallOptions): InstallResult {
   } else {
     if (!fallback)
       throw new Error(
-        `${shim} is missing (netqos was built without a C compiler), and without the fallback nothing could run the plugin`,
+        `${shim} is missing (none prebuilt for this platform, none built here), and without the fallback nothing could run the plugin`,
       );
     content = Buffer.from(wrapperScript(node, main));
     result = { executable, main, kind: 'script', fallback, conflist: sampleConflist(name) };
     if (options.shim !== false)
-      result.shimMissing = `${shim} is missing (no prebuilt shim for this platform, and netqos was built without a C compiler?)`;
+      result.shimMissing = `${shim} is missing (none prebuilt for this platform, none built here)`;
   }
   // A new file renamed over the old one: a runtime running the old executable keeps it intact.
   const tmp = `${executable}.${process.pid}.tmp`;
