@@ -97,7 +97,7 @@ export function engineMissing(tried: string[]): string {
       'The prebuilt engine needs glibc 2.34 or later (Debian 12, Ubuntu 22.04, RHEL 9); build it here.',
     );
   lines.push(
-    'To build it from source: `npm rebuild netqos --build-from-source`, with a C++ compiler, make, ' +
+    'To build it from source: `npm_config_build_from_source=true npm rebuild netqos`, with a C++ compiler, make, ' +
       "python3, pkg-config and libmnl's headers (Debian/Ubuntu: apt-get install build-essential " +
       'python3 pkg-config libmnl-dev; Fedora: dnf install gcc-c++ make python3 pkgconf-pkg-config ' +
       'libmnl-devel; Alpine: apk add build-base python3 pkgconf libmnl-dev linux-headers).',

@@ -1,10 +1,10 @@
 // The npm package as a user gets it: `npm pack` (prepack makes the prebuilt binaries), then in an
 // empty directory `npm install <tarball> --ignore-scripts`, so nothing can compile, with the
 // dependencies from npm's cache or registry. The prebuilt engine then reads a namespace this test
-// made (CommonJS and ES modules, and TypeScript sees both), `netqos --version` prints the
-// package's version, `netqos cni-install` installs the prebuilt shim and it answers, through the
-// resident server and through its Node fallback; and without libmnl the loader's message says
-// what to install. Slow (the pack compiles): minutes.
+// made (CommonJS and ES modules, and TypeScript sees both), its install script compiles nothing,
+// `netqos --version` prints the package's version, `netqos cni-install` installs the prebuilt shim
+// and it answers, through the resident server and through its Node fallback; and without libmnl
+// the loader's message says what to install. Slow (the pack compiles): minutes.
 import { spawn, spawnSync, type SpawnSyncOptions } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -92,6 +92,14 @@ test('installed with --ignore-scripts: nothing compiled, the prebuilt engine rea
   );
   expect(out.links).toEqual(['lo', 'pkg0', 'pkg1']);
   expect(out.addons).toEqual([path.join(installed, PREBUILDS, 'netqos.napi.glibc.node')]);
+});
+
+test('its install script (node-gyp-build), when run, finds the prebuild fits and compiles nothing', () => {
+  // npm 11 skips a dependency's install script until approved, but runs it for `npm rebuild <name>`.
+  const r = run('npm', ['rebuild', 'netqos', '--foreground-scripts']);
+  expect(r.code).toBe(0);
+  expect(r.stdout + r.stderr).toContain('node-gyp-build');
+  expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
 });
 
 test('an ES module imports it; TypeScript types it for ES modules and CommonJS', () => {
@@ -191,5 +199,5 @@ test('without libmnl, the loader lists what it tried and names the package to in
   expect(r.stderr).toContain(`${path.join(installed, 'build/Release/netqos.node')}: not found`);
   expect(r.stderr).toMatch(new RegExp(`${PREBUILDS}/netqos.napi.glibc.node: .*libmnl`));
   expect(r.stderr).toContain('apt-get install libmnl0');
-  expect(r.stderr).toContain('npm rebuild netqos --build-from-source');
+  expect(r.stderr).toContain('npm_config_build_from_source=true npm rebuild netqos');
 });
