@@ -15,4 +15,4 @@ apt-get install -y -qq --no-install-recommends \
   containernetworking-plugins python3-pyroute2 >/dev/null
 # node-gyp builds against the installed Node's own headers when the distribution ships them.
 if [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
-npm ci --no-audit --no-fund
+npm_config_build_from_source=true npm ci --no-audit --no-fund # compile the engine even when build/ has one
