@@ -18,10 +18,17 @@ function sink(): Writable & { text: string } {
   return w;
 }
 
-const labNamespaces = () =>
+// Only this process's lab: other test files (the package test, the CLI) may run a lab meanwhile.
+const ownLabNamespaces = () =>
   execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => l.startsWith('nql-'));
+    .map((l) => l.split(' ')[0]!)
+    .filter((name) => name.startsWith(`nql-${process.pid}-`));
+const ownIperf3 = () =>
+  execFileSync('ps', ['-eo', 'ppid=,comm='], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([ppid, comm]) => comm === 'iperf3' && Number(ppid) === process.pid);
 
 let dir: string;
 beforeAll(() => {
@@ -80,8 +87,8 @@ test('netqos lab --json: baseline fast, QoS at the ceiling, restored fast, packe
 
   expect(doc.cleanup).toMatchObject({ namespacesKept: [], processesLeft: 0 });
   expect(doc.cleanup!.namespacesRemoved).toHaveLength(3);
-  expect(labNamespaces()).toEqual([]);
-  expect(execFileSync('ps', ['-eo', 'comm'], { encoding: 'utf8' }).split('\n')).not.toContain('iperf3');
+  expect(ownLabNamespaces()).toEqual([]);
+  expect(ownIperf3()).toEqual([]);
 }, 90_000);
 
 test('manifests: annotations from Pod YAML, built-in ones for a missing file, --rate over both', () => {
