@@ -2,6 +2,7 @@ export * from './annotations';
 export * from './quantity';
 export * from './dscp';
 export * from './naming';
+export { isOwnIfb } from './ownership';
 export { calicoTbf, tcTbf } from './tbf-values';
 export {
   desiredState,
