@@ -17,6 +17,8 @@
 
 namespace netqos {
 
+Napi::Value TryLockFile(const Napi::CallbackInfo& info);  // lock.cc
+
 namespace {
 
 struct AddonData {
@@ -439,6 +441,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encode", Napi::Function::New(env, Encode));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
+  exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile));
   return exports;
 }
 

@@ -30,6 +30,8 @@ export interface NativeAddon {
   encode(ops: readonly object[]): Buffer[];
   setErrorClass(cls: typeof NetlinkError): void;
   tickInUsec(): number;
+  /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
+  tryLockFile(fd: number): boolean;
 }
 
 let addon: NativeAddon | undefined;

@@ -3,6 +3,7 @@ export * from './quantity';
 export * from './dscp';
 export * from './naming';
 export { isOwnIfb } from './ownership';
+export { QosArgumentError, QosBusyError, quoteValue, MAX_QUOTED_CHARS } from './errors';
 export { calicoTbf, tcTbf } from './tbf-values';
 export {
   desiredState,
