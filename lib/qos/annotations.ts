@@ -31,6 +31,7 @@
 import { parseDscp, DscpError, DSCP_ALLOWED_FORMS } from './dscp';
 import { QosArgumentError, quoteValue } from './errors';
 import { parseQuantity, QuantityError } from './quantity';
+import { MAX_TBF_BURST_BYTES } from './tc-limits';
 
 export type AnnotationMode = 'strict' | 'calico';
 export type Direction = 'ingress' | 'egress';
@@ -140,7 +141,8 @@ const QUANTITY_RULES: Readonly<Record<QuantityField, QuantityRule>> = {
     what: 'burst',
     unit: 'bits',
     min: 1000n,
-    max: 34359738360n,
+    // The TBF bucket's 32 bits of bytes; Calico's bound is the same number.
+    max: BigInt(MAX_TBF_BURST_BYTES) * 8n,
     minText: '1k',
     maxText: '34359738360',
     calicoMinText: '1k',

@@ -25,7 +25,7 @@ import { checkOptions, checkTargets, type TargetKind } from './arguments';
 import { BoundedCache } from './bounded-cache';
 import { lockInterfaces, lockInterfacesSync } from './locks';
 import { ifbNameFor } from './naming';
-import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
+import { checkBuckets, checkPeakAndPacketBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
 import {
   interfaceState,
@@ -112,6 +112,7 @@ function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfPr
   if (!parsed) {
     const result = parseAnnotations(annotations, { mode });
     result.warnings.push(...checkBuckets(result.spec, profile, mode));
+    result.warnings.push(...checkPeakAndPacketBuckets(result.spec, mode));
     parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
     if (key !== undefined) parsedCache.set(key, parsed);
   }

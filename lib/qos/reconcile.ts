@@ -8,6 +8,7 @@ import type { FilterState, Operation, QdiscState, TbfQdisc, U32Filter } from '..
 import { describeForeignLink } from './ownership';
 import { ifbDeletion, NETQOS_IFB_GROUP, NETQOS_TBF_HANDLE, Role, type DesiredState } from './policy';
 import { isOwnTbf, type InterfaceState } from './state';
+import { PSCHED_TICKS_PER_USEC } from './tc-limits';
 
 /**
  * Applying would mean changing or replacing another tool's object (or the interface is
@@ -47,12 +48,10 @@ export const flatten = (p: Phases): Operation[] => [
   ...ifbDeletion(p.ifbs),
 ];
 
-const TICK_IN_USEC = 15.625;
-
 /** The bucket the kernel will report for a TBF we asked for (it keeps the ticks we send). */
 function expectedBurst(want: TbfQdisc): number | undefined {
   if (want.bufferTicks === undefined) return want.burst;
-  return Math.round((Math.floor(want.rate / 8) * want.bufferTicks) / TICK_IN_USEC / 1e6);
+  return Math.round((Math.floor(want.rate / 8) * want.bufferTicks) / PSCHED_TICKS_PER_USEC / 1e6);
 }
 
 export function sameTbf(want: TbfQdisc, have: QdiscState | undefined): boolean {
@@ -68,11 +67,13 @@ export function sameTbf(want: TbfQdisc, have: QdiscState | undefined): boolean {
   const slack = (rate: number) => Math.ceil(((rate / 8) * 64) / 1e9) + 1;
   const close = (a: number | undefined, b: number | undefined, rate: number) =>
     a === undefined ? b === undefined : b !== undefined && Math.abs(a - b) <= slack(rate);
+  // The kernel keeps rates in bytes/s: 1010 bit/s reads back as 1008.
+  const bytes = (bits: number | undefined) => Math.floor((bits ?? 0) / 8);
   return (
-    h.rate === want.rate &&
+    bytes(h.rate) === bytes(want.rate) &&
     h.limit === want.limit &&
     close(expectedBurst(want), h.burst, want.rate) &&
-    (h.peakrate ?? 0) === (want.peakrate ?? 0) &&
+    bytes(h.peakrate) === bytes(want.peakrate) &&
     (!want.peakrate || close(want.minburst, h.minburst, want.peakrate))
   );
 }
