@@ -12,7 +12,7 @@ import {
   clearQos,
   isNetqosIfbName,
   isValidInterfaceName,
-  parseAnnotations,
+  parseQosAnnotations,
   planQos,
   readQos,
   type AnnotationMode,
@@ -176,8 +176,8 @@ async function applyOrPlan(io: Io, ifname: string, opts: ApplyOptions, send: boo
     );
   }
   const { annotations } = collectAnnotations({ annotation: opts.annotation, file: opts.file });
-  // Judge the annotations before touching the namespace: input errors come first (exit 2).
-  parseAnnotations(annotations, { mode: opts.mode });
+  // Judge the annotations as apply will, before touching the namespace: input errors first (exit 2).
+  parseQosAnnotations(annotations, { mode: opts.mode, profile: opts.profile });
   const target = { ifname, netns: opts.netns, annotations };
   return withHandle(opts.netns, async (nl, handles) => {
     await requireInterface(nl, ifname, opts.netns);

@@ -28,6 +28,7 @@ export {
   clearQosSync,
   readQos,
   readQosSync,
+  parseQosAnnotations,
 } from './qos';
 export type {
   QosTarget,

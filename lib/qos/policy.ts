@@ -101,7 +101,7 @@ export interface DesiredState {
 /**
  * The peak bucket, bytes: raised to a full frame by the policy, so cut back to the longest the
  * kernel reports back at the peak rate (an annotated minburst beyond that was refused or clamped
- * by checkPeakAndPacketBuckets; only the frame raise, a jumbo MTU at a few kbit/s, gets here).
+ * by checkEngineBuckets; only the frame raise, a jumbo MTU at a few kbit/s, gets here).
  */
 function peakBucket(bytes: number, peakrate: number): number {
   return Math.min(bytes, Math.max(1, Math.floor(Math.floor(peakrate / 8) * MAX_BUCKET_SECONDS)));
@@ -237,13 +237,34 @@ export function checkBuckets(
  * The other buckets the engine or the kernel bounds in time: the peak bucket (minburst bytes at
  * the peak rate, which the kernel reports back in 32-bit ticks, so a longer one never reads back
  * as written and never converges) and the packet-rate policer's (packet burst at the packet
- * rate, which the engine refuses at 2^32-1 ticks: a packet burst of 10k at 1 packet/s). Strict
- * mode refuses them naming the annotation; calico mode clamps them to the longest that fits and
- * says so. Both profiles.
+ * rate, which the engine refuses at 2^32-1 ticks: a packet burst of 10k at 1 packet/s), and
+ * with Calico's TBF numbers, the shortest bucket they can express. Strict mode refuses them
+ * naming the annotation; calico mode clamps them to what fits and says so.
  */
-export function checkPeakAndPacketBuckets(spec: QosSpec, mode: 'strict' | 'calico' = 'strict'): string[] {
+export function checkEngineBuckets(
+  spec: QosSpec,
+  profile: TbfProfile | undefined,
+  mode: 'strict' | 'calico' = 'strict',
+): string[] {
   const problems: AnnotationProblem[] = [];
   const warnings: string[] = [];
+  // Calico's numbers need a bucket of at least one microsecond at the rate (makeTBF refuses a
+  // zero buffer, "invalid value(s) for TokenBucketState"): strict refuses, calico raises it.
+  if (profile === 'calico')
+    for (const direction of ['ingress', 'egress'] as const) {
+      const qos = spec[direction];
+      if (!qos.bandwidth || qos.burst === undefined) continue;
+      const rateBytes = Math.floor(qos.bandwidth / 8);
+      const shortest = Math.ceil(rateBytes / 1e6) * 8; // bits: one microsecond of the rate
+      if (Math.floor(qos.burst / 8) * 1e6 >= rateBytes) continue;
+      const key = calicoQosKey(direction, 'burst');
+      const message = `${key}: ${qos.burst} bits at ${qos.bandwidth} bit/s is under a microsecond; Calico's TBF numbers need at least ${shortest} bits at this rate`;
+      if (mode === 'strict') problems.push({ key, value: String(qos.burst), message });
+      else {
+        qos.burst = shortest;
+        warnings.push(`${message}: using ${shortest}`);
+      }
+    }
   const judge = (
     key: string,
     size: number,
@@ -296,7 +317,7 @@ export function checkPeakAndPacketBuckets(spec: QosSpec, mode: 'strict' | 'calic
 
 export function desiredState(ifname: string, spec: QosSpec, options: PolicyOptions): DesiredState {
   checkBuckets(spec, options.profile);
-  checkPeakAndPacketBuckets(spec);
+  checkEngineBuckets(spec, options.profile);
   const filters = new Map<Role, U32Filter>();
   const u32 = (
     role: Role,

@@ -19,13 +19,14 @@ import {
   qosEntries,
   sameQosEntries,
   type AnnotationMode,
+  type ParsedAnnotations,
   type QosSpec,
 } from './annotations';
 import { checkOptions, checkTargets, type TargetKind } from './arguments';
 import { BoundedCache } from './bounded-cache';
 import { lockInterfaces, lockInterfacesSync } from './locks';
 import { ifbNameFor } from './naming';
-import { checkBuckets, checkPeakAndPacketBuckets, desiredState, Role, type TbfProfile } from './policy';
+import { checkBuckets, checkEngineBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
 import {
   interfaceState,
@@ -93,6 +94,20 @@ const parsedFor = new WeakMap<
   { mode?: AnnotationMode; profile?: TbfProfile; entries: string[]; parsed: Parsed }
 >();
 
+/**
+ * Annotations judged exactly as applyQos judges them (the parser, then the buckets the kernel
+ * can hold at those rates): what it accepts, planning builds and the engine applies.
+ */
+export function parseQosAnnotations(
+  annotations: Readonly<Record<string, string>>,
+  options: Pick<QosOptions, 'mode' | 'profile'> = {},
+): ParsedAnnotations {
+  const result = parseAnnotations(annotations, { mode: options.mode });
+  result.warnings.push(...checkBuckets(result.spec, options.profile, options.mode));
+  result.warnings.push(...checkEngineBuckets(result.spec, options.profile, options.mode));
+  return result;
+}
+
 /** Longer inputs are parsed every time rather than kept as a cache key. */
 const MAX_MEMO_KEY = 4096;
 
@@ -110,9 +125,7 @@ function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfPr
   if (key !== undefined && key.length > MAX_MEMO_KEY) key = undefined;
   let parsed = key === undefined ? undefined : parsedCache.get(key);
   if (!parsed) {
-    const result = parseAnnotations(annotations, { mode });
-    result.warnings.push(...checkBuckets(result.spec, profile, mode));
-    result.warnings.push(...checkPeakAndPacketBuckets(result.spec, mode));
+    const result = parseQosAnnotations(annotations, { mode, profile });
     parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
     if (key !== undefined) parsedCache.set(key, parsed);
   }
