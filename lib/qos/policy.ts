@@ -284,6 +284,17 @@ export function checkEngineBuckets(
   };
   for (const direction of ['ingress', 'egress'] as const) {
     const qos = spec[direction];
+    // The engine and the kernel keep rates in whole bytes/s: 1010 bit/s is not above 1008.
+    if (qos.peakrate && qos.bandwidth && Math.floor(qos.peakrate / 8) <= Math.floor(qos.bandwidth / 8)) {
+      const key = calicoQosKey(direction, 'peakrate');
+      const message = `${key}: ${qos.peakrate} bit/s is ${Math.floor(qos.peakrate / 8)} bytes/s, not above the bandwidth's ${Math.floor(qos.bandwidth / 8)} bytes/s (the kernel keeps whole bytes/s)`;
+      if (mode === 'strict') problems.push({ key, value: String(qos.peakrate), message });
+      else {
+        delete qos.peakrate;
+        delete qos.minburst;
+        warnings.push(`${message}; peakrate dropped`);
+      }
+    }
     if (qos.peakrate && qos.minburst !== undefined) {
       const peakBytes = Math.floor(qos.peakrate / 8);
       judge(
