@@ -104,7 +104,7 @@ export interface DesiredState {
  * by checkEngineBuckets; only the frame raise, a jumbo MTU at a few kbit/s, gets here).
  */
 function peakBucket(bytes: number, peakrate: number): number {
-  return Math.min(bytes, Math.max(1, Math.floor(Math.floor(peakrate / 8) * MAX_BUCKET_SECONDS)));
+  return Math.min(bytes, Math.max(1, largestBucket(Math.floor(peakrate / 8))));
 }
 
 /** TBF parameters for one direction's bandwidth. Exported for tests and the CLI's plan view. */
@@ -145,7 +145,7 @@ export function tbfFor(dev: string, qos: DirectionQos, options: PolicyOptions): 
       : Math.min(
           Math.max(Math.ceil((rateBytes * DEFAULT_BURST_MS) / 1000), DEFAULT_BURST_FRAMES * frame),
           MAX_TBF_BURST_BYTES,
-          Math.max(1, Math.floor(rateBytes * MAX_BUCKET_SECONDS)),
+          Math.max(1, largestBucket(rateBytes)),
         );
   // tc's formula: limit = rate x latency + burst (with a peak rate, the smaller of that and
   // peak x latency + minburst), as tc saturated to the kernel's 32 bits (from about 1 Tbit/s:
