@@ -19,6 +19,8 @@
 
 namespace netqos {
 
+Napi::Value TryLockFile(const Napi::CallbackInfo& info);  // lock.cc
+
 namespace {
 
 struct AddonData {
@@ -457,6 +459,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
   exports.Set("kinds", Napi::Function::New(env, Kinds));
+  exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile));
   return exports;
 }
 

@@ -6,12 +6,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { NetlinkError, openNetlink, type NetlinkHandle } from '../netlink';
 import {
   AnnotationError,
+  QosBusyError,
   QosConflictError,
   applyQos,
   clearQos,
   isNetqosIfbName,
   isValidInterfaceName,
-  parseAnnotations,
+  parseQosAnnotations,
   planQos,
   readQos,
   type AnnotationMode,
@@ -19,6 +20,7 @@ import {
   type TargetPlan,
   type TbfProfile,
 } from '../qos';
+import { quoteValue } from '../qos/errors';
 import { InputError, collectAnnotations, parseAnnotationArg } from './input';
 import { formatStatusTable, hasQos } from '../qos';
 import { formatResult, resultJson, statusJson } from './format';
@@ -169,12 +171,29 @@ interface ApplyOptions extends CommonOptions {
 const where = (netns: string | undefined) =>
   netns ? `network namespace ${netns}` : 'this network namespace';
 
+/** --netns as the library takes it: a non-empty path or name (an empty one once meant "this one"). */
+function checkNetns(netns: string | undefined): void {
+  if (netns === undefined) return;
+  if (netns === '' || netns.includes('\0'))
+    throw new InputError(
+      `--netns ${quoteValue(netns)}: give a name under /var/run/netns or a path (leave --netns out for this namespace)`,
+    );
+}
+
 /** Opens the namespace's handle, runs `fn` with it (passed to the library as its handle), closes it. */
 async function withHandle<T>(
   netns: string | undefined,
   fn: (nl: NetlinkHandle, handles: Map<string, NetlinkHandle>) => Promise<T>,
 ): Promise<T> {
-  const nl = openNetlink({ netns });
+  checkNetns(netns);
+  let nl: NetlinkHandle;
+  try {
+    nl = openNetlink({ netns });
+  } catch (e) {
+    // Every failure to enter the namespace names it ("Invalid argument" alone does not).
+    if (!(e instanceof NetlinkError) || netns === undefined || e.message.includes(netns)) throw e;
+    throw new NetlinkError(`--netns ${quoteValue(netns)}: ${e.message}`, e);
+  }
   try {
     return await fn(nl, new Map([[netns ?? '', nl]]));
   } finally {
@@ -203,8 +222,8 @@ async function applyOrPlan(io: Io, ifname: string, opts: ApplyOptions, send: boo
     );
   }
   const { annotations } = collectAnnotations({ annotation: opts.annotation, file: opts.file });
-  // Judge the annotations before touching the namespace: input errors come first (exit 2).
-  parseAnnotations(annotations, { mode: opts.mode });
+  // Judge the annotations as apply will, before touching the namespace: input errors first (exit 2).
+  parseQosAnnotations(annotations, { mode: opts.mode, profile: opts.profile });
   const target = { ifname, netns: opts.netns, annotations };
   return withHandle(opts.netns, async (nl, handles) => {
     await requireInterface(nl, ifname, opts.netns);
@@ -632,6 +651,15 @@ export function reportError(io: Io, e: unknown): number {
   if (e instanceof QosConflictError) {
     line(`error: ${e.message}`);
     return EXIT.CONFLICT;
+  }
+  // Any argument the library or the engine refuses before sending: bad input, nothing changed.
+  if (e instanceof Error && (e as { code?: unknown }).code === 'ERR_NETQOS_INVALID_ARGUMENT') {
+    line(`error: ${e.message}`);
+    return EXIT.USAGE;
+  }
+  if (e instanceof QosBusyError) {
+    line(`error: ${e.message}`);
+    return EXIT.FAILURE;
   }
   if (e instanceof NetlinkError) {
     line(`error: ${e.message}`);

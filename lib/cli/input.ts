@@ -3,6 +3,12 @@
 // which the CLI reports with exit code 2.
 import * as fs from 'fs';
 import { parseAllDocuments } from 'yaml';
+import { quoteValue } from '../qos/errors';
+
+/** The largest manifest read: a Pod's YAML is kilobytes; a List of many, still far below this. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** YAML aliases a manifest may expand (an alias bomb expands billions). */
+export const MAX_YAML_ALIASES = 100;
 
 /** A usage or input problem (exit code 2): one line per problem. */
 export class InputError extends Error {
@@ -30,21 +36,30 @@ export function parseAnnotationArg(arg: string): [key: string, value: string] {
   }
   const key = arg.slice(0, eq).trim();
   if (!key) throw new InputError("the key before '=' is empty");
-  if (/\s/.test(key)) throw new InputError(`the key ${JSON.stringify(key)} contains whitespace`);
+  if (/\s/.test(key)) throw new InputError(`the key ${quoteValue(key)} contains whitespace`);
   return [key, arg.slice(eq + 1)];
 }
 
-/** Every `-a`, in order; a later one replaces an earlier one with the same key. */
+/** Every `-a`, in order; the same key twice is an error (which one was meant?). */
 export function parseAnnotationArgs(args: readonly string[]): Annotations {
   const out: Annotations = {};
   const problems: string[] = [];
-  for (const arg of args) {
+  const first = new Map<string, number>();
+  for (const [i, arg] of args.entries()) {
     try {
       const [key, value] = parseAnnotationArg(arg);
+      const earlier = first.get(key);
+      if (earlier !== undefined) {
+        problems.push(
+          `-a ${quoteValue(arg)}: the key ${quoteValue(key)} is given twice (-a number ${earlier + 1} and ${i + 1}); give each key once`,
+        );
+        continue;
+      }
+      first.set(key, i);
       out[key] = value;
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
-      problems.push(...e.problems.map((p) => `-a ${JSON.stringify(arg)}: ${p}`));
+      problems.push(...e.problems.map((p) => `-a ${quoteValue(arg)}: ${p}`));
     }
   }
   if (problems.length) throw new InputError(problems);
@@ -105,7 +120,15 @@ function podAnnotations(
  * of other kinds (Service, Deployment, ...) are skipped; empty documents too.
  */
 export function podsFromManifest(source: string, text: string): { pods: ManifestPod[]; skipped: string[] } {
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  if (text.length > MAX_MANIFEST_BYTES)
+    throw new InputError(`${source}: the manifest is over ${MAX_MANIFEST_BYTES} bytes`);
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    // The parser's own limits (nesting deep enough to exhaust the stack).
+    throw new InputError(`${source}: cannot parse the manifest: ${(e as Error).message}`);
+  }
   // parseAllDocuments returns an EmptyStream (an array) for empty input.
   const list = Array.isArray(docs) ? docs : [docs];
   const problems: string[] = [];
@@ -117,7 +140,14 @@ export function podsFromManifest(source: string, text: string): { pods: Manifest
         problems.push(`${source}: ${docWhere}${err.message.split('\n')[0].replace(/:\s*$/, '')}`);
       return;
     }
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown;
+    } catch (e) {
+      // An alias bomb ("Excessive alias count ...") or nesting too deep to build.
+      problems.push(`${source}: ${docWhere}${(e as Error).message} (at most ${MAX_YAML_ALIASES} aliases)`);
+      return;
+    }
     if (value === null || value === undefined) return;
     if (isObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
       value.items.forEach((item, j) => objects.push({ value: item, where: `${docWhere}items[${j}]: ` }));
@@ -151,11 +181,41 @@ export function podsFromManifest(source: string, text: string): { pods: Manifest
   return { pods, skipped };
 }
 
-/** Reads a manifest file; '-' is standard input. */
+/**
+ * Reads a manifest file; '-' is standard input. At most MAX_MANIFEST_BYTES + 1 bytes are read,
+ * from a regular file as from a pipe or a device (/dev/zero never ends): more is an error.
+ */
 export function readManifest(file: string): string {
+  const name = file === '-' ? 'standard input' : file;
+  let fd: number | undefined;
   try {
-    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+    fd = file === '-' ? 0 : fs.openSync(file, 'r');
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (st.isFile() && st.size > MAX_MANIFEST_BYTES)
+      throw new InputError(
+        `${name}: the manifest is ${st.size} bytes; at most ${MAX_MANIFEST_BYTES} are read`,
+      );
+    const buffer = Buffer.alloc(MAX_MANIFEST_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      } catch (e) {
+        // Standard input may have been left non-blocking by whoever shares it: wait for data.
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > MAX_MANIFEST_BYTES)
+      throw new InputError(`${name}: the manifest is over ${MAX_MANIFEST_BYTES} bytes (read stopped there)`);
+    return buffer.toString('utf8', 0, length);
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const err = e as NodeJS.ErrnoException;
     const why =
       err.code === 'ENOENT'
@@ -165,7 +225,9 @@ export function readManifest(file: string): string {
           : err.code === 'EISDIR'
             ? 'is a directory'
             : err.message;
-    throw new InputError(`${file === '-' ? 'standard input' : file}: cannot read the manifest: ${why}`);
+    throw new InputError(`${name}: cannot read the manifest: ${why}`);
+  } finally {
+    if (fd !== undefined && fd !== 0) fs.closeSync(fd);
   }
 }
 

@@ -2,7 +2,7 @@
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
 import type { DumpPlan } from './dump';
-import { hookParents, isRestorable, nameActionInterfaces } from './kinds';
+import { FILTER_KINDS, QDISC_KINDS, hookParents, isRestorable, nameActionInterfaces } from './kinds';
 import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
 import { linkTarget } from './link/link';
 
@@ -11,6 +11,72 @@ type Raw = Record<string, unknown>;
 export interface Snapshot {
   links: LinkState[];
   devices: Map<string, { qdiscs: QdiscState[]; filters: FilterState[] }>;
+}
+
+/** Which qdisc slot an operation names: the root, the hook (ingress/clsact), or another parent. */
+function qdiscSlot(q: { kind?: string; parent?: string | number }): 'root' | 'ingress' | undefined {
+  if (q.kind !== undefined && QDISC_KINDS.get(q.kind)?.hooks) return 'ingress';
+  const p = q.parent;
+  if (p === undefined || p === 'root' || p === 0xffffffff || p === 'ffff:ffff') return 'root';
+  if (p === 'ingress' || p === 0xfffffff1 || p === 'ffff:fff1') return 'ingress';
+  return undefined;
+}
+
+/**
+ * Why an atomic batch must not be sent as it is: an operation that would replace or delete an
+ * object the rollback could not bring back (another tool's htb, a veth, a classful child, a
+ * flower filter), so a failure would leave it destroyed. Undefined when every change can be
+ * undone. `before` must cover the interfaces the operations touch (as planSnapshot reads them).
+ */
+export function unrestorableChange(ops: readonly Operation[], before: Snapshot): string | undefined {
+  const byIndex = new Map(before.links.map((l) => [l.index, l]));
+  const byName = new Map(before.links.map((l) => [l.name, l]));
+  const linkOf = (dev: Dev) => (typeof dev === 'number' ? byIndex.get(dev) : byName.get(dev));
+  for (const [i, o] of ops.entries()) {
+    const at = `ops[${i}]`;
+    if ('qdisc' in o) {
+      const q = o.qdisc as { kind?: string; parent?: string | number; dev: Dev };
+      const slot = qdiscSlot(q);
+      if (slot === undefined)
+        return `${at}: an atomic batch restores only root and hook qdiscs, not one at parent ${String(q.parent)}`;
+      if (o.op === 'add') continue; // the kernel refuses to add over an existing qdisc
+      const name = linkOf(q.dev)?.name ?? (typeof q.dev === 'string' ? q.dev : undefined);
+      const existing =
+        name === undefined ? undefined : before.devices.get(name)?.qdiscs.find((x) => x.parent === slot);
+      if (existing && existing.handle !== '0:' && !isRestorable(existing.kind))
+        return `${at}: ${o.op} would remove the ${slot} qdisc ${existing.kind} ${existing.handle} on ${name}, which a rollback cannot put back`;
+    } else if ('filter' in o) {
+      if (o.op === 'add') continue;
+      const f = o.filter as {
+        dev: Dev;
+        parent: string | number;
+        priority?: number;
+        protocol?: unknown;
+        handle?: number;
+      };
+      const name = linkOf(f.dev)?.name ?? (typeof f.dev === 'string' ? f.dev : undefined);
+      const hit = (name === undefined ? [] : (before.devices.get(name)?.filters ?? [])).find(
+        (x) =>
+          x.parent === f.parent &&
+          (f.priority === undefined || x.priority === f.priority) &&
+          (f.protocol === undefined || x.protocol === f.protocol) &&
+          (f.handle === undefined || x.handle === f.handle) &&
+          !FILTER_KINDS.get(x.kind)?.restorable,
+      );
+      if (hit)
+        return `${at}: ${o.op} would remove the ${hit.kind} filter ${hit.parent} priority ${hit.priority} on ${name}, which a rollback cannot put back`;
+    } else if (o.op === 'delete') {
+      const target = linkTarget(o.link);
+      const doomed =
+        target === undefined
+          ? before.links.filter((l) => l.group === (o.link as { group: number }).group)
+          : [linkOf(target)].filter((l): l is LinkState => !!l);
+      const lost = doomed.find((l) => l.kind !== 'ifb');
+      if (lost)
+        return `${at}: delete would remove ${lost.name}, a ${lost.kind ?? 'link of unknown kind'}, which a rollback cannot put back (only IFBs are recreated)`;
+    }
+  }
+  return undefined;
 }
 
 /** The interfaces (by name or index) an operation list changes. */
@@ -68,6 +134,15 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   return { links: links.filter((l) => names.has(l.name)), devices };
 }
 
+/** Throws (TypeError, code ERR_NETQOS_INVALID_ARGUMENT, nothing sent) on an unrestorableChange. */
+export function refuseUnrestorable(ops: readonly Operation[], before: Snapshot): void {
+  const why = unrestorableChange(ops, before);
+  if (why !== undefined)
+    throw Object.assign(new TypeError(`atomic apply refused, nothing sent: ${why}`), {
+      code: 'ERR_NETQOS_INVALID_ARGUMENT',
+    });
+}
+
 /**
  * Operations that turn `after` back into `before`, for the interfaces in `before`: links first
  * (a restored filter may redirect to a restored IFB), then qdiscs, then filters.
@@ -81,6 +156,16 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
   // Links the batch created go, with everything on them.
   for (const [name, link] of linkAfter) {
     if (!linkBefore.has(name) && link.kind === 'ifb') links.push({ op: 'delete', link: { name } });
+  }
+  // Attributes the batch changed on links that are still there (an IFB moved to the deletion group).
+  for (const [name, was] of linkBefore) {
+    const now = linkAfter.get(name);
+    if (!now) continue;
+    const change: { name: string; up?: boolean; mtu?: number; group?: number } = { name };
+    if (was.group !== undefined && now.group !== was.group) change.group = was.group;
+    if (was.mtu !== undefined && now.mtu !== was.mtu) change.mtu = was.mtu;
+    if (now.up !== was.up) change.up = was.up;
+    if (Object.keys(change).length > 1) links.push({ op: 'change', link: change });
   }
   for (const [name, state] of before.devices) {
     const link = linkBefore.get(name);

@@ -33,6 +33,8 @@ export interface NativeAddon {
   tickInUsec(): number;
   /** The kinds the engine's registry holds, by family. */
   kinds(): { qdisc: string[]; filter: string[]; action: string[] };
+  /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
+  tryLockFile(fd: number): boolean;
 }
 
 let addon: NativeAddon | undefined;

@@ -1,6 +1,6 @@
 // The public face of the engine: a handle on one network namespace.
 import { native, type NativeBatchResult, type NativeHandle } from './binding';
-import { planSnapshot, restoreOperations, touchedDevices, type Snapshot } from './atomic';
+import { planSnapshot, refuseUnrestorable, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
 import { describe } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
@@ -80,6 +80,7 @@ export class NetlinkHandle {
     const known = knownPairs(options.interfaces);
     if (!options.atomic) return this.check(ops, options, await h.apply(ops, known));
     const before = options.snapshot ?? (await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r)));
+    refuseUnrestorable(ops, before);
     const result = await h.apply(ops, known);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
@@ -94,6 +95,7 @@ export class NetlinkHandle {
     if (!options.atomic) return this.check(ops, options, h.applySync(ops, known));
     const before: Snapshot =
       options.snapshot ?? runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
+    refuseUnrestorable(ops, before);
     const result = h.applySync(ops, known);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));

@@ -29,7 +29,9 @@
  */
 
 import { parseDscp, DscpError, DSCP_ALLOWED_FORMS } from './dscp';
+import { QosArgumentError, quoteValue } from './errors';
 import { parseQuantity, QuantityError } from './quantity';
+import { MAX_TBF_BURST_BYTES } from './tc-limits';
 
 export type AnnotationMode = 'strict' | 'calico';
 export type Direction = 'ingress' | 'egress';
@@ -83,6 +85,7 @@ export interface AnnotationProblem {
 }
 
 export class AnnotationError extends Error {
+  readonly code = 'ERR_NETQOS_ANNOTATION';
   readonly problems: readonly AnnotationProblem[];
 
   constructor(problems: AnnotationProblem[]) {
@@ -138,7 +141,8 @@ const QUANTITY_RULES: Readonly<Record<QuantityField, QuantityRule>> = {
     what: 'burst',
     unit: 'bits',
     min: 1000n,
-    max: 34359738360n,
+    // The TBF bucket's 32 bits of bytes; Calico's bound is the same number.
+    max: BigInt(MAX_TBF_BURST_BYTES) * 8n,
     minText: '1k',
     maxText: '34359738360',
     calicoMinText: '1k',
@@ -250,12 +254,12 @@ class Findings {
   constructor(readonly mode: AnnotationMode) {}
 
   /** Record a problem worded `<key>: "<value>" <detail>`, e.g. `... "10Mb" is not a quantity (...)`. */
-  problem(key: string, value: string, detail: string): void {
-    this.problemWithMessage(key, value, `${key}: ${JSON.stringify(value)} ${detail}`);
+  problem(key: string, value: unknown, detail: string): void {
+    this.problemWithMessage(key, value, `${key}: ${quoteValue(value)} ${detail}`);
   }
 
-  problemWithMessage(key: string, value: string, message: string): void {
-    this.problems.push({ key, value, message });
+  problemWithMessage(key: string, value: unknown, message: string): void {
+    this.problems.push({ key, value: typeof value === 'string' ? value : quoteValue(value), message });
   }
 
   warn(message: string): void {
@@ -289,18 +293,18 @@ function readQuantity(
   raw: unknown,
 ): Reading {
   const rule = QUANTITY_RULES[field];
-  const text = typeof raw === 'string' ? raw : String(raw);
   const calicoContext = `error parsing ${direction} ${rule.what} annotation`;
 
   if (typeof raw !== 'string') {
+    const text = quoteValue(raw);
     if (findings.mode === 'strict') {
       findings.problem(
         key,
-        text,
+        raw,
         `must be a string (quote it in YAML), e.g. "${rule.examples.split(',')[0]}"`,
       );
     } else {
-      findings.warn(`${key}: ${JSON.stringify(text)}: ${calicoContext}: not a string; control off`);
+      findings.warn(`${key}: ${text}: ${calicoContext}: not a string; control off`);
     }
     return { key, raw: text, value: findings.mode === 'strict' ? undefined : 0n };
   }
@@ -319,7 +323,7 @@ function readQuantity(
       return { key, raw, value: undefined };
     } else {
       findings.warn(
-        `${key}: ${JSON.stringify(raw)}: ${calicoContext}: ${error.goError ?? error.message}; control off`,
+        `${key}: ${quoteValue(raw)}: ${calicoContext}: ${error.goError ?? error.message}; control off`,
       );
       return { key, raw, value: 0n };
     }
@@ -335,7 +339,7 @@ function readQuantity(
       return { key, raw, value: undefined };
     }
     findings.warn(
-      `${key}: ${JSON.stringify(raw)}: ${calicoContext}: resource specified is too small ` +
+      `${key}: ${quoteValue(raw)}: ${calicoContext}: resource specified is too small ` +
         `(less than ${rule.calicoMinText}), setting it to ${rule.calicoMinText}`,
     );
     return { key, raw, value: rule.min };
@@ -350,7 +354,7 @@ function readQuantity(
       return { key, raw, value: undefined };
     }
     findings.warn(
-      `${key}: ${JSON.stringify(raw)}: ${calicoContext}: resource specified is too large ` +
+      `${key}: ${quoteValue(raw)}: ${calicoContext}: resource specified is too large ` +
         `(more than ${rule.calicoMaxText}), setting it to ${rule.calicoMaxText}`,
     );
     return { key, raw, value: rule.max };
@@ -380,8 +384,8 @@ function readDirection(
   if (has(annotations, calicoBandwidthKey)) {
     if (readings.bandwidth) {
       findings.warn(
-        `${k8sKey} (${JSON.stringify(annotations[k8sKey])}) is overridden by ${calicoBandwidthKey} ` +
-          `(${JSON.stringify(annotations[calicoBandwidthKey])})`,
+        `${k8sKey} (${quoteValue(annotations[k8sKey])}) is overridden by ${calicoBandwidthKey} ` +
+          `(${quoteValue(annotations[calicoBandwidthKey])})`,
       );
     }
     readings.bandwidth = read('bandwidth', calicoBandwidthKey);
@@ -409,7 +413,7 @@ function readDirection(
   const connectionsKey = maxConnectionsKey(direction);
   if (has(annotations, connectionsKey)) {
     findings.warn(
-      `${connectionsKey}: ${JSON.stringify(annotations[connectionsKey])}: recognised but not enforced by ` +
+      `${connectionsKey}: ${quoteValue(annotations[connectionsKey])}: recognised but not enforced by ` +
         'netqos (Calico enforces it with connlimit rules, not traffic control); ignored',
     );
   }
@@ -447,7 +451,7 @@ function strictDirection(
       findings.problem(
         peakrate.key,
         peakrate.raw,
-        `must be greater than the ${direction} bandwidth (${bandwidth.key}: ${JSON.stringify(bandwidth.raw)})`,
+        `must be greater than the ${direction} bandwidth (${bandwidth.key}: ${quoteValue(bandwidth.raw)})`,
       );
     }
   }
@@ -496,7 +500,7 @@ function calicoDirection(
   const dropped = (field: QuantityField, message: string): void => {
     const reading = readings[field] as Reading;
     findings.warn(
-      `${reading.key}: ${JSON.stringify(reading.raw)}: ${message}; ${QUANTITY_RULES[field].what} dropped`,
+      `${reading.key}: ${quoteValue(reading.raw)}: ${message}; ${QUANTITY_RULES[field].what} dropped`,
     );
   };
 
@@ -527,7 +531,7 @@ function calicoDirection(
 function readDscp(findings: Findings, annotations: Annotations): number | undefined {
   if (!has(annotations, DSCP_KEY)) return undefined;
   const raw: unknown = annotations[DSCP_KEY];
-  const text = typeof raw === 'string' ? raw : String(raw);
+  const text = typeof raw === 'string' ? raw : quoteValue(raw);
   try {
     if (typeof raw !== 'string') throw new DscpError(text, 'unknown', `${text} is not a valid DSCP value`);
     return parseDscp(raw, { calico: findings.mode === 'calico' });
@@ -536,11 +540,11 @@ function readDscp(findings: Findings, annotations: Annotations): number | undefi
     if (findings.mode === 'strict') {
       const what = error.reason === 'out-of-range' ? 'is out of range' : 'is not a valid DSCP value';
       const hint = typeof raw === 'string' ? '' : ' (annotation values are strings: quote it in YAML)';
-      findings.problem(DSCP_KEY, text, `${what}: use ${DSCP_ALLOWED_FORMS}${hint}`);
+      findings.problem(DSCP_KEY, raw, `${what}: use ${DSCP_ALLOWED_FORMS}${hint}`);
     } else {
       const cs7 = text.trim().toUpperCase() === 'CS7' ? ' (Calico does not know CS7; write 56)' : '';
       findings.warn(
-        `${DSCP_KEY}: ${JSON.stringify(text)}: error parsing DSCP annotation: ` +
+        `${DSCP_KEY}: ${quoteValue(raw)}: error parsing DSCP annotation: ` +
           `${error.calicoMessage}${cs7}; DSCP left unset`,
       );
     }
@@ -568,11 +572,15 @@ function editDistance(a: string, b: string): number {
 function suggestKey(unknownKey: string): string | undefined {
   let best: { key: string; distance: number } | undefined;
   for (const key of RECOGNISED_CALICO_KEYS) {
+    if (Math.abs(unknownKey.length - key.length) > 3) continue; // at least that many edits apart
     const distance = editDistance(unknownKey.toLowerCase(), key.toLowerCase());
     if (distance <= 3 && (!best || distance < best.distance)) best = { key, distance };
   }
   return best?.key;
 }
+
+/** Longer unknown keys are quoted like values, cut short. */
+const MAX_QUOTED_KEY = 128;
 
 function checkUnknownKeys(findings: Findings, annotations: Annotations): void {
   const unknown = Object.keys(annotations)
@@ -581,12 +589,13 @@ function checkUnknownKeys(findings: Findings, annotations: Annotations): void {
   for (const key of unknown) {
     const suggestion = suggestKey(key);
     const hint = suggestion ? `did you mean ${suggestion}?` : `known keys: ${CALICO_QOS_KEYS.join(', ')}`;
+    const shown = key.length <= MAX_QUOTED_KEY ? key : quoteValue(key);
     if (findings.mode === 'strict') {
-      const value = String(annotations[key]);
-      const message = `${key}: unknown QoS annotation (${hint}); its value was ${JSON.stringify(value)}`;
+      const value: unknown = annotations[key];
+      const message = `${shown}: unknown QoS annotation (${hint}); its value was ${quoteValue(value)}`;
       findings.problemWithMessage(key, value, message);
     } else {
-      findings.warn(`${key}: unknown QoS annotation, ignored as Calico ignores it (${hint})`);
+      findings.warn(`${shown}: unknown QoS annotation, ignored as Calico ignores it (${hint})`);
     }
   }
 }
@@ -629,23 +638,63 @@ const isQosKey = (key: string) =>
 const KUBERNETES_INGRESS_KEY = kubernetesBandwidthKey('ingress');
 const KUBERNETES_EGRESS_KEY = kubernetesBandwidthKey('egress');
 
+/** Kubernetes' bound on a pod's annotations, keys and values together (TotalAnnotationSizeLimitB). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+/** The annotations' size in bytes (UTF-8 keys and string values, as Kubernetes counts) when over the bound. */
+export function oversizeAnnotations(annotations: Readonly<Record<string, unknown>>): number | undefined {
+  const strings: string[] = [];
+  let units = 0;
+  for (const key in annotations) {
+    if (!Object.hasOwn(annotations, key)) continue;
+    const value = annotations[key];
+    strings.push(key);
+    if (typeof value === 'string') strings.push(value);
+    units += key.length + (typeof value === 'string' ? value.length : 0);
+  }
+  // A UTF-16 unit takes at most 3 bytes: most annotations are counted without encoding them.
+  if (units * 3 <= MAX_ANNOTATIONS_BYTES) return undefined;
+  const bytes = strings.reduce((n, text) => n + Buffer.byteLength(text), 0);
+  return bytes > MAX_ANNOTATIONS_BYTES ? bytes : undefined;
+}
+
+/** Throws AnnotationError for annotations over Kubernetes' bound. */
+export function checkAnnotationsSize(annotations: Readonly<Record<string, unknown>>): void {
+  const size = oversizeAnnotations(annotations);
+  if (size === undefined) return;
+  throw new AnnotationError([
+    {
+      key: '',
+      value: '',
+      message: `the annotations take ${size} bytes (keys and values); Kubernetes allows at most ${MAX_ANNOTATIONS_BYTES}`,
+    },
+  ]);
+}
+
 /**
- * Parse a pod's annotations into a QoS spec. Annotations with other prefixes are ignored.
- * Strict mode throws AnnotationError listing every problem; calico mode never throws.
+ * Parse a pod's annotations into a QoS spec. Annotations with other prefixes are ignored; none
+ * at all (undefined, or null in some JSON) is no QoS. Strict mode throws AnnotationError listing
+ * every problem; calico mode never throws, except for annotations over Kubernetes' 256 KiB,
+ * which no pod can carry (an AnnotationError in both modes).
  */
 export function parseAnnotations(
   annotations: Readonly<Record<string, string>> | undefined | null,
   options: ParseAnnotationsOptions = {},
 ): ParsedAnnotations {
+  if (options === null || typeof options !== 'object')
+    throw new QosArgumentError('options', `${quoteValue(options)} is not an options object`);
   const mode = options.mode ?? 'strict';
   if (mode !== 'strict' && mode !== 'calico') {
-    throw new TypeError(`unknown annotation mode ${JSON.stringify(mode)}: use 'strict' or 'calico'`);
+    throw new QosArgumentError('options.mode', `${quoteValue(mode)} is not 'strict' or 'calico'`);
   }
-  // A pod without annotations has none at all (undefined, or null in some JSON).
   annotations ??= {};
-  if (typeof annotations !== 'object') {
-    throw new TypeError('annotations must be an object of string keys and string values');
+  if (typeof annotations !== 'object' || Array.isArray(annotations)) {
+    throw new QosArgumentError(
+      'annotations',
+      `${quoteValue(annotations)} is not an object of string keys and string values`,
+    );
   }
+  checkAnnotationsSize(annotations);
   const findings = new Findings(mode);
 
   const spec = { ingress: {}, egress: {} } as QosSpec;

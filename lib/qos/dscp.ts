@@ -10,6 +10,8 @@
  * but not from numbers (" 46" is invalid).
  */
 
+import { quoteValue } from './errors';
+
 export const DSCP_MIN = 0;
 export const DSCP_MAX = 63;
 
@@ -56,8 +58,8 @@ export class DscpError extends Error {
   constructor(input: string, reason: DscpErrorReason, calicoMessage: string) {
     super(
       reason === 'out-of-range'
-        ? `DSCP ${JSON.stringify(input)} is out of range: use ${DSCP_ALLOWED_FORMS}`
-        : `${JSON.stringify(input)} is not a valid DSCP value: use ${DSCP_ALLOWED_FORMS}`,
+        ? `DSCP ${quoteValue(input)} is out of range: use ${DSCP_ALLOWED_FORMS}`
+        : `${quoteValue(input)} is not a valid DSCP value: use ${DSCP_ALLOWED_FORMS}`,
     );
     this.name = 'DscpError';
     this.input = input;

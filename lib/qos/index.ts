@@ -2,6 +2,8 @@ export * from './annotations';
 export * from './quantity';
 export * from './dscp';
 export * from './naming';
+export { isOwnIfb } from './ownership';
+export { QosArgumentError, QosBusyError, quoteValue, MAX_QUOTED_CHARS } from './errors';
 export { calicoTbf, tcTbf } from './tbf-values';
 export {
   desiredState,
@@ -27,6 +29,7 @@ export {
   clearQosSync,
   readQos,
   readQosSync,
+  parseQosAnnotations,
 } from './qos';
 export type {
   QosTarget,

@@ -14,15 +14,19 @@ import {
 } from '../netlink';
 import {
   AnnotationError,
+  checkAnnotationsSize,
   parseAnnotations,
   qosEntries,
   sameQosEntries,
   type AnnotationMode,
+  type ParsedAnnotations,
   type QosSpec,
 } from './annotations';
+import { checkOptions, checkTargets, type TargetKind } from './arguments';
 import { BoundedCache } from './bounded-cache';
+import { lockInterfaces, lockInterfacesSync } from './locks';
 import { ifbNameFor } from './naming';
-import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
+import { checkBuckets, checkEngineBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
 import {
   interfaceState,
@@ -90,20 +94,38 @@ const parsedFor = new WeakMap<
   { mode?: AnnotationMode; profile?: TbfProfile; entries: string[]; parsed: Parsed }
 >();
 
+/**
+ * Annotations judged exactly as applyQos judges them (the parser, then the buckets the kernel
+ * can hold at those rates): what it accepts, planning builds and the engine applies.
+ */
+export function parseQosAnnotations(
+  annotations: Readonly<Record<string, string>>,
+  options: Pick<QosOptions, 'mode' | 'profile'> = {},
+): ParsedAnnotations {
+  const result = parseAnnotations(annotations, { mode: options.mode });
+  result.warnings.push(...checkBuckets(result.spec, options.profile, options.mode));
+  result.warnings.push(...checkEngineBuckets(result.spec, options.profile, options.mode));
+  return result;
+}
+
+/** Longer inputs are parsed every time rather than kept as a cache key. */
+const MAX_MEMO_KEY = 4096;
+
 function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed {
   const annotations = t.annotations;
+  checkAnnotationsSize(annotations); // before the memos, which look only at the QoS keys
   const seen = annotations && typeof annotations === 'object' ? parsedFor.get(annotations) : undefined;
   if (seen && seen.mode === mode && seen.profile === profile && sameQosEntries(annotations, seen.entries))
     return seen.parsed;
   const entries = qosEntries(annotations);
-  const key =
+  let key =
     entries === undefined
       ? undefined
       : `${mode ?? 'strict'}|${profile ?? 'netqos'}|${JSON.stringify(entries)}`;
+  if (key !== undefined && key.length > MAX_MEMO_KEY) key = undefined;
   let parsed = key === undefined ? undefined : parsedCache.get(key);
   if (!parsed) {
-    const result = parseAnnotations(annotations, { mode });
-    result.warnings.push(...checkBuckets(result.spec, profile, mode));
+    const result = parseQosAnnotations(annotations, { mode, profile });
     parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
     if (key !== undefined) parsedCache.set(key, parsed);
   }
@@ -325,11 +347,26 @@ function* pipeline(
   return { targets: plans, batches, sent };
 }
 
+/** Checks the arguments; returns each target's namespace key (see arguments.ts). */
+function check(targets: unknown, options: unknown, kind: TargetKind): string[] {
+  checkOptions(options);
+  return checkTargets(targets, kind, (options as QosOptions | undefined)?.handles);
+}
+
 async function run(
   targets: readonly QosTarget[],
   options: QosOptions,
   send: boolean,
+  nsKeys?: readonly string[],
 ): Promise<QosApplyResult> {
+  // A call that changes the kernel holds its interfaces from its read to the end of its batch.
+  const release =
+    nsKeys && send
+      ? await lockInterfaces(
+          nsKeys,
+          targets.map((t) => t.ifname),
+        )
+      : undefined;
   const opened: NetlinkHandle[] = [];
   try {
     const steps = pipeline(targets, options, send, opened);
@@ -345,10 +382,23 @@ async function run(
     return step.value;
   } finally {
     for (const h of opened) h.close();
+    release?.();
   }
 }
 
-function runSync(targets: readonly QosTarget[], options: QosOptions, send: boolean): QosApplyResult {
+function runSync(
+  targets: readonly QosTarget[],
+  options: QosOptions,
+  send: boolean,
+  nsKeys?: readonly string[],
+): QosApplyResult {
+  const release =
+    nsKeys && send
+      ? lockInterfacesSync(
+          nsKeys,
+          targets.map((t) => t.ifname),
+        )
+      : undefined;
   const opened: NetlinkHandle[] = [];
   try {
     const steps = pipeline(targets, options, send, opened);
@@ -364,52 +414,60 @@ function runSync(targets: readonly QosTarget[], options: QosOptions, send: boole
     return step.value;
   } finally {
     for (const h of opened) h.close();
+    release?.();
   }
 }
 
-/** Makes the kernel match the annotations, sending only the difference (atomically per namespace). */
-export function applyQos(targets: readonly QosTarget[], options: QosOptions = {}): Promise<QosApplyResult> {
-  return run(targets, options, true);
+/**
+ * Makes the kernel match the annotations, sending only the difference (atomically per
+ * namespace). Calls on the same interface are serialized (see locks.ts): the later call wins.
+ */
+export async function applyQos(
+  targets: readonly QosTarget[],
+  options: QosOptions = {},
+): Promise<QosApplyResult> {
+  const nsKeys = check(targets, options, 'annotated');
+  return run(targets, options, true, nsKeys);
 }
+/** The same, blocking; QosBusyError when a Promise call of this process is changing one of the interfaces. */
 export function applyQosSync(targets: readonly QosTarget[], options: QosOptions = {}): QosApplyResult {
-  return runSync(targets, options, true);
+  const nsKeys = check(targets, options, 'annotated');
+  return runSync(targets, options, true, nsKeys);
 }
 
 /** The operations applyQos would send now; sends nothing. */
 export async function planQos(targets: readonly QosTarget[], options: QosOptions = {}): Promise<QosPlan> {
+  check(targets, options, 'annotated');
   const { targets: t, batches } = await run(targets, options, false);
   return { targets: t, batches };
 }
 export function planQosSync(targets: readonly QosTarget[], options: QosOptions = {}): QosPlan {
+  check(targets, options, 'annotated');
   const { targets: t, batches } = runSync(targets, options, false);
   return { targets: t, batches };
 }
 
-/** Removes every netqos object from the interfaces (other tools' objects stay). */
 /** An interface, or several, to read or clear. */
 export type QosInterface = Omit<QosTarget, 'annotations'>;
 const list = (t: QosInterface | readonly QosInterface[]) =>
-  (Array.isArray(t) ? t : [t]) as readonly QosInterface[];
+  (Array.isArray(t) || t === null || typeof t !== 'object' ? t : [t]) as readonly QosInterface[];
+const unannotated = (targets: readonly QosInterface[]): QosTarget[] =>
+  targets.map((t) => ({ ifname: t.ifname, netns: t.netns, annotations: {} }));
 
-export function clearQos(
+/** Removes every netqos object from the interfaces (other tools' objects stay). */
+export async function clearQos(
   targets: QosInterface | readonly QosInterface[],
   options: QosOptions = {},
 ): Promise<QosApplyResult> {
-  return run(
-    list(targets).map((t) => ({ ...t, annotations: {} })),
-    options,
-    true,
-  );
+  const nsKeys = check(list(targets), options, 'interface');
+  return run(unannotated(list(targets)), options, true, nsKeys);
 }
 export function clearQosSync(
   targets: QosInterface | readonly QosInterface[],
   options: QosOptions = {},
 ): QosApplyResult {
-  return runSync(
-    list(targets).map((t) => ({ ...t, annotations: {} })),
-    options,
-    true,
-  );
+  const nsKeys = check(list(targets), options, 'interface');
+  return runSync(unannotated(list(targets)), options, true, nsKeys);
 }
 
 export interface DirectionStatus {
@@ -504,6 +562,7 @@ export async function readQos(
   input: QosInterface | readonly QosInterface[],
   options: Pick<QosOptions, 'handles'> = {},
 ): Promise<QosStatus | QosStatus[]> {
+  check(list(input), options, 'read');
   const opened: NetlinkHandle[] = [];
   try {
     const steps = readSteps(list(input), options, opened);
@@ -524,6 +583,7 @@ export function readQosSync(
   input: QosInterface | readonly QosInterface[],
   options: Pick<QosOptions, 'handles'> = {},
 ): QosStatus | QosStatus[] {
+  check(list(input), options, 'read');
   const opened: NetlinkHandle[] = [];
   try {
     const steps = readSteps(list(input), options, opened);

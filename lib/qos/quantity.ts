@@ -25,6 +25,8 @@
  *   'too-large' rather than materialised.
  */
 
+import { quoteValue } from './errors';
+
 export type QuantityErrorReason =
   /** Empty string. Go: ErrFormatWrong. */
   | 'empty'
@@ -65,7 +67,7 @@ export class QuantityError extends Error {
 
   constructor(input: string, reason: QuantityErrorReason) {
     super(
-      `${JSON.stringify(input)} ${REASON_TEXT[reason]}: expected a Kubernetes quantity such as 10M, 500k, ` +
+      `${quoteValue(input)} ${REASON_TEXT[reason]}: expected a Kubernetes quantity such as 10M, 500k, ` +
         '1.5G, 4Gi or 1e6 (decimal suffixes n u m k M G T P E, binary Ki Mi Gi Ti Pi Ei)',
     );
     this.name = 'QuantityError';

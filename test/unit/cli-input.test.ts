@@ -1,9 +1,12 @@
 // The CLI's input: -a KEY=VALUE arguments and Pod manifests (YAML, JSON, several documents,
 // Lists), merged into one annotation map; every problem is an InputError (exit code 2).
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import {
   InputError,
+  MAX_MANIFEST_BYTES,
+  MAX_YAML_ALIASES,
   collectAnnotations,
   parseAnnotationArg,
   parseAnnotationArgs,
@@ -42,8 +45,14 @@ describe('-a KEY=VALUE', () => {
     expect(problems(() => parseAnnotationArg('a b=1'))).toEqual([expect.stringContaining('whitespace')]);
   });
 
-  test('later arguments replace earlier ones; every bad argument is reported, naming it', () => {
-    expect(parseAnnotationArgs([`${IN}=1M`, `${OUT}=2M`, `${IN}=3M`])).toEqual({ [IN]: '3M', [OUT]: '2M' });
+  test('the same key twice is an error naming both (the plan once showed the first, the kernel got the last)', () => {
+    expect(problems(() => parseAnnotationArgs([`${IN}=1M`, `${OUT}=2M`, `${IN}=3M`]))).toEqual([
+      `-a "${IN}=3M": the key "${IN}" is given twice (-a number 1 and 3); give each key once`,
+    ]);
+  });
+
+  test('every bad argument is reported, naming it', () => {
+    expect(parseAnnotationArgs([`${IN}=1M`, `${OUT}=2M`])).toEqual({ [IN]: '1M', [OUT]: '2M' });
     expect(parseAnnotationArgs([])).toEqual({});
     const p = problems(() => parseAnnotationArgs(['foo', `${IN}=1M`, '=x']));
     expect(p).toHaveLength(2);
@@ -204,5 +213,57 @@ describe('collectAnnotations', () => {
     ]);
     expect(problems(() => readManifest(ROOT))).toEqual([expect.stringContaining('is a directory')]);
     expect(readManifest(path.join(ROOT, 'examples/iperf-client-qos.yaml'))).toContain('iperf-client-qos');
+  });
+});
+
+describe('bounded inputs (a manifest is read and expanded only so far)', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-manifest-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test('/dev/zero: at most 4 MiB + 1 bytes are read, then an input error naming it', () => {
+    expect(problems(() => readManifest('/dev/zero'))).toEqual([
+      `/dev/zero: the manifest is over ${MAX_MANIFEST_BYTES} bytes (read stopped there)`,
+    ]);
+  });
+
+  test('a 50 MB file is refused by its size, without reading it', () => {
+    const big = path.join(tmp, 'big.yaml');
+    fs.closeSync(fs.openSync(big, 'w'));
+    fs.truncateSync(big, 50 * 1024 * 1024); // sparse: nothing to read, only a size
+    expect(problems(() => readManifest(big))).toEqual([
+      `${big}: the manifest is 52428800 bytes; at most ${MAX_MANIFEST_BYTES} are read`,
+    ]);
+    const exact = path.join(tmp, 'exact.yaml');
+    fs.writeFileSync(exact, `kind: Pod\n${'#'.repeat(MAX_MANIFEST_BYTES - 10)}`);
+    expect(readManifest(exact)).toHaveLength(MAX_MANIFEST_BYTES);
+  });
+
+  test('a YAML alias bomb: an input error naming the file, nothing expanded', () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    expect(problems(() => podsFromManifest('bomb.yaml', `kind: Pod\n${lines.join('\n')}\n`))).toEqual([
+      `bomb.yaml: Excessive alias count indicates a resource exhaustion attack (at most ${MAX_YAML_ALIASES} aliases)`,
+    ]);
+  });
+
+  test('nesting deep enough to exhaust the parser: an input error naming the file', () => {
+    const p = problems(() => podsFromManifest('deep.yaml', '['.repeat(200_000) + ']'.repeat(200_000)));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^deep\.yaml: /);
+  });
+
+  test('an annotation value is quoted in errors by its first 64 characters only', () => {
+    const value = 'v'.repeat(1 << 20);
+    const [p] = problems(() =>
+      podsFromManifest('x.yaml', `kind: Pod\nmetadata:\n  annotations:\n    a: [${value}]\n`),
+    );
+    expect(p.length).toBeLessThan(200);
+    const [q] = problems(() => parseAnnotationArgs([`${'k'.repeat(100)} x=1`]));
+    expect(q).toContain(`"${'k'.repeat(64)}"... (`);
   });
 });

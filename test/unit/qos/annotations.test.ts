@@ -342,7 +342,7 @@ describe("strict mode: bounds (exactly Calico's)", () => {
   test('a value that is not a string (an unquoted YAML number) is refused', () => {
     const problem = onlyProblem({ [`${Q}ingressPacketRate`]: 100 as unknown as string });
     expect(problem.message).toBe(
-      `${Q}ingressPacketRate: "100" must be a string (quote it in YAML), e.g. "100"`,
+      `${Q}ingressPacketRate: 100 must be a string (quote it in YAML), e.g. "100"`,
     );
     expect(onlyProblem({ [`${Q}dscp`]: 46 as unknown as string }).message).toContain('quote it in YAML');
   });
