@@ -22,7 +22,9 @@
         "native/action/csum.cc",
         "native/action/skbedit.cc",
         "native/action/gact.cc",
-        "native/link/link.cc"
+        "native/link/link.cc",
+        "native/nft_addon.cc",
+        "<!@(ls native/nft/*.cc native/nft/expr/*.cc)"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

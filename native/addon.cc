@@ -12,6 +12,7 @@
 
 #include "monitor.h"
 #include "napi_fields.h"
+#include "nft_addon.h"
 #include "operation.h"
 #include "socket.h"
 
@@ -439,6 +440,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encode", Napi::Function::New(env, Encode));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
+  exports.Set("NftHandle", nft::define_handle(env));
+  exports.Set("nftEncode", Napi::Function::New(env, nft::encode_for_comparison));
+  exports.Set("nftDecode", Napi::Function::New(env, nft::decode_for_comparison));
   return exports;
 }
 

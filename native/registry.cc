@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include "kind_table.h"
+
 #include <cstring>
 
 namespace netqos {
@@ -15,27 +17,13 @@ const FilterKind* const kFilters[] = {&u32_filter, &matchall_filter};
 const ActionKind* const kActions[] = {&police_action, &mirred_action,  &pedit_action,
                                       &csum_action,   &skbedit_action, &gact_action};
 
-template <typename Kind, size_t N>
-const Kind* find(const Kind* const (&table)[N], const std::string& name) {
-  for (const Kind* k : table)
-    if (name == k->name) return k;
-  return nullptr;
-}
-
-template <typename Kind, size_t N>
-std::string names(const Kind* const (&table)[N]) {
-  std::string out;
-  for (const Kind* k : table) out += (out.empty() ? "" : ", ") + std::string(k->name);
-  return out;
-}
-
 }  // namespace
 
-const QdiscKind* find_qdisc_kind(const std::string& name) { return find(kQdiscs, name); }
-const FilterKind* find_filter_kind(const std::string& name) { return find(kFilters, name); }
-const ActionKind* find_action_kind(const std::string& name) { return find(kActions, name); }
-std::string qdisc_kind_names() { return names(kQdiscs); }
-std::string filter_kind_names() { return names(kFilters); }
-std::string action_kind_names() { return names(kActions); }
+const QdiscKind* find_qdisc_kind(const std::string& name) { return find_kind(kQdiscs, name); }
+const FilterKind* find_filter_kind(const std::string& name) { return find_kind(kFilters, name); }
+const ActionKind* find_action_kind(const std::string& name) { return find_kind(kActions, name); }
+std::string qdisc_kind_names() { return kind_names(kQdiscs); }
+std::string filter_kind_names() { return kind_names(kFilters); }
+std::string action_kind_names() { return kind_names(kActions); }
 
 }  // namespace netqos
