@@ -25,9 +25,10 @@ Message start(NftBatch& b, const Header& h) {
   return m;
 }
 
-void encode_item(Message& m, const FieldReader& item, const DataType& key, const DataType* data,
-                 bool adding) {
-  nlattr* elem = nest(m, NFTA_LIST_ELEM);
+// `number`: nft numbers the elements of a list 1, 2, 3... (the kernel takes any attribute type).
+void encode_item(Message& m, uint16_t number, const FieldReader& item, const DataType& key,
+                 const DataType* data, bool adding) {
+  nlattr* elem = nest(m, number);
   put_data_value(m, NFTA_SET_ELEM_KEY, read_typed(item, "key", key, key.length));
   if (data && adding) {
     if (data->id == kVerdictType)
@@ -78,8 +79,8 @@ void encode(NftBatch& b, Verb verb, const FieldReader& r) {
   do {
     Message m = start(b, h);
     nlattr* list = nest(m, NFTA_SET_ELEM_LIST_ELEMENTS);
-    for (; i < n && m.header()->nlmsg_len <= kSplitAt; i++)
-      encode_item(m, *r.element("items", i), *key, data, adding);
+    for (uint16_t number = 1; i < n && m.header()->nlmsg_len <= kSplitAt; i++, number++)
+      encode_item(m, number, *r.element("items", i), *key, data, adding);
     m.nest_end(list);
     m.finish();
   } while (i < n);
@@ -95,7 +96,6 @@ void decode(const nlmsghdr* nlh, FieldWriter& w, const DecodeHints& hints) {
   w.set_strings("items", {});
   if (!tb[NFTA_SET_ELEM_LIST_ELEMENTS]) return;
   for_each_nested(tb[NFTA_SET_ELEM_LIST_ELEMENTS], [&](const nlattr* elem) {
-    if (mnl_attr_get_type(elem) != NFTA_LIST_ELEM) return;
     const nlattr* e[NFTA_SET_ELEM_MAX + 1];
     parse_nested(elem, e, NFTA_SET_ELEM_MAX);
     auto item = w.append("items");

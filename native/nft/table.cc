@@ -48,7 +48,7 @@ void encode(NftBatch& b, Verb verb, const FieldReader& r) {
   Message m = begin_message(b, type, verb == Verb::Create ? NLM_F_EXCL : 0, family);
   if (!by_handle) m.put_strz(NFTA_TABLE_NAME, name);
   if (type == NFT_MSG_NEWTABLE) {
-    if (r.has("flags")) put_be32(m, NFTA_TABLE_FLAGS, read_flags(r));
+    put_be32(m, NFTA_TABLE_FLAGS, read_flags(r));  // nft always sends them (0: none)
     put_comment(m, NFTA_TABLE_USERDATA, kCommentUdata, r);
   } else if (by_handle) {
     put_be64(m, NFTA_TABLE_HANDLE, r.u64_in("handle", 1, ~0ULL, 0));

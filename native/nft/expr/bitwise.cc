@@ -47,6 +47,8 @@ void decode(const nlattr* data, FieldWriter& w) {
   w.set_u64("len", be32(tb[NFTA_BITWISE_LEN]));
   uint32_t op = tb[NFTA_BITWISE_OP] ? be32(tb[NFTA_BITWISE_OP]) : static_cast<uint32_t>(NFT_BITWISE_MASK_XOR);
   if (op == NFT_BITWISE_MASK_XOR) {
+    // nft names the operation in some rules and not in others; keep what was sent.
+    if (tb[NFTA_BITWISE_OP]) w.set_string("op", "mask-xor");
     decode_data(tb[NFTA_BITWISE_MASK], w, "mask");
     decode_data(tb[NFTA_BITWISE_XOR], w, "xor");
     return;

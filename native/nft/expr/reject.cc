@@ -1,5 +1,6 @@
 // reject: { type: 'tcp-reset' | 'icmp' | 'icmpx', code? }: answers the packet (a TCP reset, or
-// an ICMP error of that code) and drops it. A tcp-reset rule must match TCP first (meta
+// an ICMP error of that code; icmpx codes: 0 no route, 1 port unreachable, 2 host unreachable,
+// 3 administratively prohibited) and drops it. A tcp-reset rule must match TCP first (meta
 // l4proto tcp), as nft makes it: the kernel does not check.
 #include "nft/nft.h"
 
@@ -17,7 +18,10 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
     if (*type == kTypes[i]) value = i;
   if (value == 3) r.fail("type", "\"" + *type + "\" is not a reject type (allowed: tcp-reset, icmp, icmpx)");
   put_be32(m, NFTA_REJECT_TYPE, value);
-  if (r.has("code")) m.put_u8(NFTA_REJECT_ICMP_CODE, static_cast<uint8_t>(r.u64_in("code", 0, 255, 0)));
+  // nft always sends a code: 0 with a TCP reset, port unreachable by default otherwise (ICMP
+  // code 3; icmpx's own numbering, 1).
+  uint64_t fallback = value == NFT_REJECT_TCP_RST ? 0 : value == NFT_REJECT_ICMP_UNREACH ? 3 : 1;
+  m.put_u8(NFTA_REJECT_ICMP_CODE, static_cast<uint8_t>(r.u64_in("code", 0, 255, fallback)));
 }
 
 void decode(const nlattr* data, FieldWriter& w) {
