@@ -15,3 +15,4 @@ export type { LookupExpr } from './expr/lookup';
 export { NftablesHandle, NftablesError, openNftables, describeNft } from './handle';
 export type { NftApplyOptions, NftApplyResult, NftOpenOptions } from './handle';
 export * as nftRules from './rules';
+export { canonicalExpression, dataHex, sameExpressions } from './compare';

@@ -158,15 +158,15 @@ export type NftTableState = Omit<NftTable, 'flags'> & {
   type: 'table';
   handle: number;
   flags: string[];
-  /** Chains in it. */
-  chains?: number;
+  /** The kernel's use count: the chains, sets and other objects in it. */
+  use?: number;
   owner?: number;
 };
 export type NftChainState = NftChain & {
   type: 'chain';
   handle: number;
-  /** Rules and map elements that jump or go to it. */
-  references?: number;
+  /** The kernel's use count: its rules plus the rules and map elements that jump or go to it. */
+  use?: number;
   flags?: ('base' | 'hw-offload' | 'binding')[];
   /** Base chains: what passed the hook. */
   counters?: { packets: number; bytes: number };

@@ -177,7 +177,7 @@ void decode(const nlmsghdr* nlh, FieldWriter& w, const DecodeHints&) {
   }
   if (tb[NFTA_CHAIN_POLICY])
     w.set_string("policy", be32(tb[NFTA_CHAIN_POLICY]) == NF_ACCEPT ? "accept" : "drop");
-  if (tb[NFTA_CHAIN_USE]) w.set_u64("references", be32(tb[NFTA_CHAIN_USE]));
+  if (tb[NFTA_CHAIN_USE]) w.set_u64("use", be32(tb[NFTA_CHAIN_USE]));
   if (tb[NFTA_CHAIN_FLAGS]) {
     std::vector<std::string> flags;
     uint32_t value = be32(tb[NFTA_CHAIN_FLAGS]);

@@ -68,7 +68,7 @@ void decode(const nlmsghdr* nlh, FieldWriter& w, const DecodeHints&) {
   for (const auto& f : kFlags)
     if (value & f.value) flags.push_back(f.name);
   w.set_strings("flags", flags);
-  if (tb[NFTA_TABLE_USE]) w.set_u64("chains", be32(tb[NFTA_TABLE_USE]));
+  if (tb[NFTA_TABLE_USE]) w.set_u64("use", be32(tb[NFTA_TABLE_USE]));
   if (tb[NFTA_TABLE_OWNER]) w.set_u64("owner", be32(tb[NFTA_TABLE_OWNER]));
   if (auto c = udata_comment(tb[NFTA_TABLE_USERDATA], kCommentUdata)) w.set_string("comment", *c);
 }
