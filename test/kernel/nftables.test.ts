@@ -353,30 +353,7 @@ describe('reads and notifications', () => {
       writer.generation();
       expect(watcher.events()).toEqual({ events: [], overflow: false });
 
-      const result = await writer.apply(
-        [
-          {
-            op: 'add',
-            rule: { family: 'inet', table: 'netqos', chain: 'pod1', expressions: [{ kind: 'counter' }] },
-          },
-          {
-            op: 'add',
-            elements: {
-              family: 'inet',
-              table: 'netqos',
-              set: 'addrs',
-              keyType: 'ipv4_addr',
-              items: [{ key: '198.18.0.9' }],
-            },
-          },
-          { op: 'delete', chain: { family: 'inet', table: 'netqos', name: 'gone' } },
-        ],
-        { throwOnFailure: false },
-      );
-      expect(result.failures.map((f) => f.index)).toEqual([2]);
-      expect(watcher.events()).toEqual({ events: [], overflow: false }); // nothing committed
-
-      await writer.apply([
+      const change: NftOperation[] = [
         {
           op: 'add',
           rule: { family: 'inet', table: 'netqos', chain: 'pod1', expressions: [{ kind: 'counter' }] },
@@ -391,7 +368,15 @@ describe('reads and notifications', () => {
             items: [{ key: '198.18.0.9' }],
           },
         },
-      ]);
+      ];
+      const result = await writer.apply(
+        [...change, { op: 'delete', chain: { family: 'inet', table: 'netqos', name: 'gone' } }],
+        { throwOnFailure: false },
+      );
+      expect(result.failures.map((f) => f.index)).toEqual([2]);
+      expect(watcher.events()).toEqual({ events: [], overflow: false }); // nothing committed
+
+      await writer.apply(change);
       const { events } = watcher.events();
       expect(events.map((e) => [e.event, e.type])).toEqual([
         ['new', 'rule'],
