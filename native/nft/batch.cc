@@ -238,21 +238,24 @@ bool decode_event(const nlmsghdr* nlh, FieldWriter& w) {
 }
 
 size_t decode_buffer(const uint8_t* data, size_t len, FieldWriter& w) {
-  const auto* nlh = reinterpret_cast<const nlmsghdr*>(data);
-  int remaining = static_cast<int>(std::min<size_t>(len, 1 << 30));
-  size_t n = 0;
-  for (; mnl_nlmsg_ok(nlh, remaining); nlh = mnl_nlmsg_next(nlh, &remaining), n++) {
+  // Copied to aligned memory, and walked by hand: libmnl's mnl_nlmsg_ok takes an nlmsg_len of
+  // 2^31 or more for a fitting one (it compares it as an int).
+  std::vector<uint32_t> aligned((len + 3) / 4);
+  if (len) std::memcpy(aligned.data(), data, len);
+  const auto* base = reinterpret_cast<const uint8_t*>(aligned.data());
+  size_t offset = 0, n = 0;
+  while (len - offset >= sizeof(nlmsghdr)) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(base + offset);
+    if (nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > len - offset) break;
     auto object = w.append("objects");
     nft::decode_object(nlh, *object);
     auto event = w.append("events");
     nft::decode_event(nlh, *event);
+    n++;
+    offset += std::min<size_t>(NLMSG_ALIGN(nlh->nlmsg_len), len - offset);
   }
   return n;
 }
-
-}  // namespace netqos::nft
-
-namespace netqos::nft {
 
 namespace {
 
