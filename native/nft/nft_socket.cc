@@ -106,8 +106,12 @@ void NftSocket::execute(NftBatch& b, size_t op_count, ApplyOutcome& out) {
   uint32_t gen_seq = 0;
   bool sentinel_sent = false, done = false;
   while (!done) {
-    ssize_t got =
-        recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), sentinel_sent ? 0 : MSG_DONTWAIT);
+    sockaddr_nl from{};
+    socklen_t from_len = sizeof from;
+    ssize_t got = recvfrom(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(),
+                           sentinel_sent ? 0 : MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &from_len);
+    // Only the kernel answers a batch (another process may know our port id).
+    if (got >= 0 && from.nl_pid != 0) continue;
     if (got < 0) {
       int err = errno;
       if (err == EINTR) continue;
