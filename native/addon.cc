@@ -12,6 +12,7 @@
 
 #include "monitor.h"
 #include "napi_fields.h"
+#include "nft_addon.h"
 #include "operation.h"
 #include "psched.h"
 #include "registry.h"
@@ -460,6 +461,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
   exports.Set("kinds", Napi::Function::New(env, Kinds));
   exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile));
+  exports.Set("NftHandle", nft::define_handle(env));
+  exports.Set("nftEncode", Napi::Function::New(env, nft::encode_for_comparison));
+  exports.Set("nftDecode", Napi::Function::New(env, nft::decode_for_comparison));
   return exports;
 }
 

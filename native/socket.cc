@@ -37,7 +37,7 @@ void set_option(mnl_socket* nl, int level, int name, int value, int fallback_nam
 
 // The socket is created by a short-lived thread that entered the namespace, so no thread of
 // the process ever changes namespace for longer than that.
-mnl_socket* open_in_namespace(const std::string& netns) {
+mnl_socket* open_in_namespace(const std::string& netns, int protocol) {
   int nsfd = -1;
   if (!netns.empty()) {
     std::string path = netns.find('/') == std::string::npos ? "/var/run/netns/" + netns : netns;
@@ -57,10 +57,10 @@ mnl_socket* open_in_namespace(const std::string& netns) {
       step = "entering the network namespace";
       return;
     }
-    nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    nl = mnl_socket_open2(protocol, SOCK_CLOEXEC);
     if (!nl) {
       err = errno;
-      step = "opening a route netlink socket";
+      step = protocol == NETLINK_ROUTE ? "opening a route netlink socket" : "opening a netlink socket";
     }
   };
   if (nsfd >= 0) {
@@ -73,8 +73,6 @@ mnl_socket* open_in_namespace(const std::string& netns) {
   if (!nl) throw SystemError(err, std::string(step) + " failed: " + errno_text(err));
   return nl;
 }
-
-namespace {
 
 // Reads NLMSGERR_ATTR_MSG from an error/ack message carrying extended-ack TLVs.
 std::string extack_message(const nlmsghdr* nlh) {
@@ -89,6 +87,8 @@ std::string extack_message(const nlmsghdr* nlh) {
   const char* text = static_cast<const char*>(mnl_attr_get_payload(tb[NLMSGERR_ATTR_MSG]));
   return std::string(text, strnlen(text, mnl_attr_get_payload_len(tb[NLMSGERR_ATTR_MSG])));
 }
+
+namespace {
 
 bool is_link_message(const nlmsghdr* nlh) {
   return nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK;

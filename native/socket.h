@@ -47,9 +47,11 @@ class ReceiveBuffer {
   std::unique_ptr<uint8_t[]> data_{new uint8_t[kSize]};
 };
 
-// A route-netlink socket in a namespace ("" for the caller's, a name under /var/run/netns, or a
-// path), unbound.
-mnl_socket* open_in_namespace(const std::string& netns);
+// A netlink socket (route by default) in a namespace ("" for the caller's, a name under
+// /var/run/netns, or a path), unbound.
+mnl_socket* open_in_namespace(const std::string& netns, int protocol = NETLINK_ROUTE);
+// The kernel's extended-ack text of an error or acknowledgement message ("" when none).
+std::string extack_message(const nlmsghdr* nlh);
 // setsockopt, or with fallback_name when that fails (SO_RCVBUFFORCE needs CAP_NET_ADMIN).
 void set_option(mnl_socket* nl, int level, int name, int value, int fallback_name = 0);
 

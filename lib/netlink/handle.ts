@@ -5,6 +5,7 @@ import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from 
 import { describe } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
 import { TcMirror } from './mirror';
+import { NftablesHandle } from '../nftables/handle';
 import type { DumpQuery, FilterState, LinkState, Operation, QdiscState } from './types';
 
 export interface OpenOptions {
@@ -68,6 +69,7 @@ export class NetlinkHandle {
   readonly netns: string | undefined;
   private native: NativeHandle | undefined;
   private watched: TcMirror | undefined;
+  private nft: NftablesHandle | undefined;
 
   constructor(options: OpenOptions = {}) {
     this.netns = options.netns;
@@ -174,11 +176,25 @@ export class NetlinkHandle {
     return this.open().counters();
   }
 
+  /**
+   * nf_tables in the same namespace: its own NETLINK_NETFILTER socket, opened on first use and
+   * closed with this handle. (One handle for both, so that a change spanning tc and nftables can
+   * be applied as one: tc first, with its rollback, then the nftables batch, which the kernel
+   * commits whole or not at all.)
+   */
+  get nftables(): NftablesHandle {
+    this.open();
+    this.nft ??= new NftablesHandle({ netns: this.netns });
+    return this.nft;
+  }
+
   /** Closes the socket. Work already queued finishes first. */
   close(): void {
     this.native?.close();
     this.native = undefined;
     this.watched = undefined;
+    this.nft?.close();
+    this.nft = undefined;
   }
 
   private open(): NativeHandle {

@@ -20,47 +20,16 @@
 #include <string>
 #include <vector>
 
+#include "check.h"
 #include "monitor.h"
 #include "operation.h"
 #include "plain_fields.h"
 #include "socket.h"
 
 using namespace netqos;
+using namespace netqos::check;
 
 namespace {
-
-int g_passed = 0;
-int g_failed = 0;
-
-template <typename... Args>
-std::string cat(const Args&... args) {
-  std::ostringstream out;
-  (out << ... << args);
-  return out.str();
-}
-
-void check_impl(bool ok, const char* expr, const char* file, int line, const std::string& what) {
-  if (ok) {
-    g_passed++;
-    return;
-  }
-  g_failed++;
-  std::fprintf(stderr, "FAIL %s:%d: %s\n     (%s)\n", file, line, what.c_str(), expr);
-}
-#define CHECK(cond, ...) check_impl(static_cast<bool>(cond), #cond, __FILE__, __LINE__, cat(__VA_ARGS__))
-
-// A failure that makes the rest of a section meaningless.
-struct Fatal : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-#define REQUIRE(cond, ...)                                        \
-  do {                                                            \
-    bool ok_ = static_cast<bool>(cond);                           \
-    check_impl(ok_, #cond, __FILE__, __LINE__, cat(__VA_ARGS__)); \
-    if (!ok_) throw Fatal(cat("required: ", #cond));              \
-  } while (0)
-
-void section(const char* name) { std::printf("-- %s\n", name); }
 
 // ---- small helpers over the engine ----
 
@@ -832,9 +801,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string netns = argv[1];
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  bool built = false;
-  try {
+  return run_checks([&] {
+    bool built = false;
     check_reader_semantics();
     check_action_encoding();
     RouteSocket sock(netns);
@@ -852,16 +820,5 @@ int main(int argc, char** argv) {
       if (built) cleanup(sock, false);
       throw;
     }
-  } catch (const Fatal& e) {
-    std::fprintf(stderr, "stopped: %s\n", e.what());
-    g_failed++;
-  } catch (const SystemError& e) {
-    std::fprintf(stderr, "unexpected SystemError (errno %d): %s\n", e.error, e.what());
-    g_failed++;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "unexpected exception: %s\n", e.what());
-    g_failed++;
-  }
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed ? 1 : 0;
+  });
 }
