@@ -34,7 +34,13 @@ export const bucketFits = (size: number, perSecond: number): boolean =>
 
 /** The largest whole bucket that fits at `perSecond` (see bucketFits). */
 export function largestBucket(perSecond: number): number {
-  let size = Math.floor(perSecond * MAX_BUCKET_SECONDS);
-  while (size > 0 && !bucketFits(size, perSecond)) size--;
-  return size;
+  // A bisection, not a count down: above 2^53 (rates over ~33 Tbit/s) size - 1 === size.
+  let fits = 0;
+  let fitsNot = Math.ceil(perSecond * MAX_BUCKET_SECONDS * (1 + 1e-9)) + 2;
+  for (;;) {
+    const mid = Math.floor((fits + fitsNot) / 2);
+    if (mid === fits || mid === fitsNot) return fits;
+    if (bucketFits(mid, perSecond)) fits = mid;
+    else fitsNot = mid;
+  }
 }

@@ -78,3 +78,12 @@ test('a packet burst: 32 bits', () => {
 test("the annotations' largest burst is the TBF's largest bucket, in bits", () => {
   expect(QOS_LIMITS.burst.max).toBe(MAX_TBF_BURST_BYTES * 8);
 });
+
+test('the largest bucket at rates beyond 2^53 bytes of bucket: found, and it fits', () => {
+  // 1 Pbit/s in bytes/s: a bucket of ~3.4e16 bytes, where counting down by one never moves.
+  for (const perSecond of [1.25e14, 1.2624999999999919e14, 2 ** 60]) {
+    const largest = largestBucket(perSecond);
+    expect(bucketFits(largest, perSecond)).toBe(true);
+    expect(largest).toBeGreaterThan(perSecond * 274);
+  }
+});
