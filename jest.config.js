@@ -2,6 +2,9 @@
 // that need tc pieces this kernel lacks, run inside User-Mode Linux by scripts/uml-run.sh (uml).
 const base = { preset: 'ts-jest', testEnvironment: 'node', testTimeout: 60000 };
 module.exports = {
+  // A project's own testTimeout is not applied: the default (5 s) would fail slow tests on a
+  // loaded machine.
+  testTimeout: 60000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...base, displayName: 'kernel', testMatch: ['<rootDir>/test/kernel/**/*.test.ts'] },

@@ -123,8 +123,9 @@ export function tbfFor(dev: string, qos: DirectionQos, options: PolicyOptions): 
       ? Math.ceil(qos.burst / 8)
       : Math.max(Math.ceil((rateBytes * DEFAULT_BURST_MS) / 1000), DEFAULT_BURST_FRAMES * frame);
   // tc's formula: limit = rate x latency + burst (with a peak rate, the smaller of that and
-  // peak x latency + minburst).
-  tbf.limit = Math.floor((rateBytes * LATENCY_US) / 1e6 + tbf.burst!);
+  // peak x latency + minburst), saturated at the kernel's 2^32-1 bytes as Calico saturates it
+  // (above ~1.37 Tbit/s: a queue that long is no limit anyway).
+  tbf.limit = Math.min(Math.floor((rateBytes * LATENCY_US) / 1e6 + tbf.burst!), 0xffffffff);
   if (qos.peakrate) {
     tbf.peakrate = qos.peakrate;
     tbf.minburst = Math.max(qos.minburst ?? 0, frame);
