@@ -220,9 +220,11 @@ export function stdinTooLarge(): CniError {
   );
 }
 
-/** The configuration's cniVersion if it is a string (for error objects), else undefined. */
+/** The configuration's cniVersion if it looks like one (for error objects), else undefined. */
 export function versionOf(conf: RawConfig | undefined): string | undefined {
-  return conf && typeof conf.cniVersion === 'string' && conf.cniVersion ? conf.cniVersion : undefined;
+  // Digits and dots only (as the native shim reads it): an error object never echoes junk.
+  const v = conf?.cniVersion;
+  return typeof v === 'string' && /^[0-9.]{1,14}$/.test(v) ? v : undefined;
 }
 
 /** Name and version checks (skel's order: name, then version), and the verb's minimum version. */

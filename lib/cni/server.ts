@@ -46,10 +46,10 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 /**
  * Request bytes held for all clients together: a request's declared length is reserved from
  * this when its header arrives, and a connection that does not fit is dropped at once (its
- * client falls back to the Node plugin). Room for a few requests of the largest size, and for
- * any number of real ones (kilobytes).
+ * client falls back to the Node plugin). Room for four requests of the largest size and a
+ * mebibyte beside them for real ones (kilobytes each).
  */
-export const MEMORY_BUDGET_BYTES = 4 * (MAX_BODY_BYTES + HEADER_BYTES);
+export const MEMORY_BUDGET_BYTES = 4 * (MAX_BODY_BYTES + HEADER_BYTES) + 1024 * 1024;
 /** Connections beyond this are closed on arrival (their clients fall back). */
 export const MAX_CONNECTIONS = 256;
 /** sockaddr_un.sun_path holds 108 bytes with the terminating NUL. */

@@ -160,21 +160,22 @@ static int is_cni_version_key(const char* k) {
 }
 
 // The configuration's cniVersion for an error object, read as the Node plugin reads it: the last
-// top-level key matching "cniVersion" (see above) whose value is a string, else the newest
-// version netqos speaks. A scan, not a validating parser: malformed input keeps the default.
+// top-level key matching "cniVersion" (see above) whose value is a string of digits and dots,
+// else the newest version netqos speaks (also when the text is cut short). A scan, not a
+// validating parser.
 static void cni_version(const struct buf* in, char out[16]) {
   strcpy(out, "1.1.0");
   if (!in || !in->len) return;
   const char *p = in->p, *end = in->p + in->len;
-  int depth = 0, expect_key = 0;
-  char key[32], value[16];
-  while (p < end) {
+  int depth = 0, expect_key = 0, closed = 0;
+  char key[32], value[16], found[16] = "";
+  while (p < end && !closed) {
     char c = *p++;
     if (c == '{' || c == '[') {
       depth++;
       expect_key = c == '{' && depth == 1;
     } else if (c == '}' || c == ']') {
-      depth--;
+      closed = --depth == 0;
     } else if (c == ',') {
       expect_key = depth == 1;
     } else if (c == '"') {
@@ -191,9 +192,11 @@ static void cni_version(const struct buf* in, char out[16]) {
       if (n < 0) return;
       size_t ok = n > 0 && (size_t)n < sizeof value - 1;
       for (int i = 0; ok && i < n; i++) ok = (value[i] >= '0' && value[i] <= '9') || value[i] == '.';
-      if (ok) strcpy(out, value);
+      if (ok) strcpy(found, value);
     }
   }
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  if (closed && p == end && *found) strcpy(out, found);
 }
 
 static void put_json_string(struct buf* b, const char* s) {
