@@ -191,10 +191,13 @@ export function checkBuckets(
   for (const direction of ['ingress', 'egress'] as const) {
     const qos = spec[direction];
     if (!qos.bandwidth || qos.burst === undefined) continue;
-    const seconds = qos.burst / qos.bandwidth;
+    // In whole bytes at the rate in bytes, as the TBF gets them: the kernel reads a bucket back
+    // in 64 ns ticks (32 bits), and one byte more than this wraps to a bucket of almost nothing.
+    const rateBytes = Math.floor(qos.bandwidth / 8);
+    const seconds = Math.ceil(qos.burst / 8) / rateBytes;
     if (seconds <= MAX_BUCKET_SECONDS) continue;
     const key = calicoQosKey(direction, 'burst');
-    const longest = Math.floor(qos.bandwidth * MAX_BUCKET_SECONDS);
+    const longest = Math.floor(rateBytes * MAX_BUCKET_SECONDS) * 8;
     problems.push({
       key,
       value: String(qos.burst),

@@ -306,7 +306,7 @@ describe('apply, plan, show, clear on a live interface', () => {
     );
     // Calico's default 4Gi-bit burst is a 429 s bucket at 10M: clamped to what the kernel holds.
     expect(r.stderr).toMatch(
-      /^warning: qos\.projectcalico\.org\/ingressBurst: 4294967296 bits .* using 2748779068$/m,
+      /^warning: qos\.projectcalico\.org\/ingressBurst: 4294967296 bits .* using 2748779064$/m,
     );
     const doc = JSON.parse(r.stdout);
     expect(doc.targets[0].warnings).toEqual([

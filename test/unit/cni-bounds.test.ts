@@ -139,9 +139,9 @@ describe('calico mode: a bucket the kernel cannot hold is clamped, with a warnin
       pod({ 'kubernetes.io/ingress-bandwidth': '10M' }, { mode: 'calico' }),
       'ADD',
     );
-    expect(spec.ingress).toEqual({ bandwidth: 10_000_000, burst: 2748779068 });
+    expect(spec.ingress).toEqual({ bandwidth: 10_000_000, burst: 2748779064 });
     expect(warnings).toEqual([
-      'qos.projectcalico.org/ingressBurst: 4294967296 bits at 10000000 bit/s is a 429.5 s bucket; the kernel holds at most 274.9 s (at most 2748779068 bits at this rate): using 2748779068',
+      'qos.projectcalico.org/ingressBurst: 4294967296 bits at 10000000 bit/s is a 429.5 s bucket; the kernel holds at most 274.9 s (at most 2748779064 bits at this rate): using 2748779064',
     ]);
     // Strict mode fills no default burst: nothing to clamp.
     expect(readPluginConfig(pod({ 'kubernetes.io/ingress-bandwidth': '10M' }), 'ADD').spec.ingress).toEqual({
@@ -157,10 +157,10 @@ describe('calico mode: a bucket the kernel cannot hold is clamped, with a warnin
     const e = failure(() => readPluginConfig(pod(annotations), 'ADD'));
     expect([e.code, e.msg]).toEqual([7, 'egress burst too large for the rate']);
     expect(e.details).toBe(
-      "qos.projectcalico.org/egressBurst: 1000000000 bits at 1000000 bit/s is a 1000.0 s bucket; the kernel holds at most 274.9 s (at most 274877906 bits at this rate) (from the pod's annotations)",
+      "qos.projectcalico.org/egressBurst: 1000000000 bits at 1000000 bit/s is a 1000.0 s bucket; the kernel holds at most 274.9 s (at most 274877904 bits at this rate) (from the pod's annotations)",
     );
     const calico = readPluginConfig(pod(annotations, { mode: 'calico' }), 'ADD');
-    expect(calico.spec.egress.burst).toBe(274877906);
+    expect(calico.spec.egress.burst).toBe(274877904);
     expect(calico.warnings).toHaveLength(1);
   });
 
