@@ -84,6 +84,7 @@ export async function benchRunPodSandbox(runs = 20): Promise<CriBenchResult> {
     const plugins = {
       ptp: path.join(REFERENCE_PLUGINS, 'ptp'),
       'host-local': path.join(REFERENCE_PLUGINS, 'host-local'),
+      loopback: path.join(REFERENCE_PLUGINS, 'loopback'), // containerd brings up the pod's lo with it
       bandwidth: path.join(REFERENCE_PLUGINS, 'bandwidth'),
     };
     const second: Record<Contender, object | undefined> = {

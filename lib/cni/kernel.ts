@@ -8,6 +8,7 @@ import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
 import { applyQosSync, clearQosSync, planQos, readQos, type QosStatus } from '../qos/qos';
 import { QosConflictError } from '../qos/reconcile';
+import { AnnotationError } from '../qos/annotations';
 import { ifbNameFor, isNetqosIfbName, isValidInterfaceName } from '../qos/naming';
 import type { Invocation, PluginConfig, PrevResult, CniInterface } from './config';
 import { CNI_CODE, CniError, NETQOS_CODE, internalError } from './errors';
@@ -35,6 +36,12 @@ export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
   if (e instanceof QosConflictError)
     return new CniError(NETQOS_CODE.CONFLICT, "conflict with another tool's traffic control", e.message);
+  if (e instanceof AnnotationError)
+    return new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'invalid QoS configuration',
+      e.problems.map((p) => p.message).join('\n'),
+    );
   if (e instanceof NetlinkError) {
     const transient = e.code === 'EBUSY' || e.code === 'EAGAIN';
     const words =

@@ -67,9 +67,9 @@ export function preload(): void {
 /** A descriptor's whole content (standard input), refused beyond MAX_STDIN_BYTES without reading on. */
 export function readStdin(fd: number): string {
   const chunks: Buffer[] = [];
+  const chunk = Buffer.allocUnsafe(65536);
   let total = 0;
   for (;;) {
-    const chunk = Buffer.allocUnsafe(65536);
     let n: number;
     try {
       n = fs.readSync(fd, chunk, 0, chunk.length, null);
@@ -83,7 +83,7 @@ export function readStdin(fd: number): string {
     if (n === 0) break;
     total += n;
     if (total > MAX_STDIN_BYTES) throw stdinTooLarge();
-    chunks.push(chunk.subarray(0, n));
+    chunks.push(Buffer.from(chunk.subarray(0, n))); // a copy: a trickle holds only its bytes
   }
   return Buffer.concat(chunks, total).toString('utf8');
 }

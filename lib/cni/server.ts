@@ -106,7 +106,9 @@ export function sameDirectoryFor(dir: string, pid: number): boolean {
     try {
       theirs = fs.lstatSync(root + prefix, { bigint: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || statId(prefix)) return false;
+      // Missing (or below a file) there: it must be missing here too.
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || statId(prefix)) return false;
       break;
     }
     if (theirs.isSymbolicLink()) return false;

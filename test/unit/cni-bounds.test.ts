@@ -15,6 +15,7 @@ import {
   readPluginConfig,
 } from '../../lib/cni/config';
 import { CniError, internalError } from '../../lib/cni/errors';
+import { AnnotationError } from '../../lib/qos/annotations';
 import { toCniError } from '../../lib/cni/kernel';
 import { runPlugin } from '../../lib/cni/plugin';
 import { pluginMain, shimBinary } from '../../lib/cni/install';
@@ -226,6 +227,11 @@ describe('no JavaScript failure becomes 999 with a stack', () => {
       msg: 'the configuration asks for values the kernel cannot hold',
       details: 'ops[0].qdisc.burst: 1250000000000 is out of range (allowed 1..4294967295)',
     });
+  });
+
+  test('an annotation refused while applying (the policy and the configuration check disagree): 7', () => {
+    const e = toCniError(new AnnotationError([{ key: 'k', value: 'v', message: 'k: "v" is wrong' }]));
+    expect([e.code, e.msg, e.details]).toEqual([7, 'invalid QoS configuration', 'k: "v" is wrong']);
   });
 
   test('anything else: 999 with the error in one line, bounded, never its stack', () => {
