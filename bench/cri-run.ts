@@ -19,6 +19,7 @@ import * as path from 'path';
 import { installPlugin } from '../lib/cni/install';
 import { Containerd, buildPauseImage, missingBinaries } from './lib/containerd';
 import { CniServerProcess, REFERENCE_PLUGINS } from './lib/cni-testbed';
+import { median, percentile } from './lib/stats';
 
 const CONTENDERS = ['ptp', 'reference', 'netqosServer', 'netqosFallback'] as const;
 type Contender = (typeof CONTENDERS)[number];
@@ -35,11 +36,11 @@ interface Stats {
   p90: number;
   min: number;
 }
-const stats = (samples: number[]): Stats => {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { median: +at(0.5).toFixed(1), p90: +at(0.9).toFixed(1), min: +s[0].toFixed(1) };
-};
+const stats = (xs: number[]): Stats => ({
+  median: +median(xs).toFixed(1),
+  p90: +percentile(xs, 0.9).toFixed(1),
+  min: +Math.min(...xs).toFixed(1),
+});
 
 export interface CriBenchResult {
   runs: number;

@@ -400,7 +400,11 @@ export function mergeQos(conf: RawConfig): {
 
   const pod = object(runtime[POD_ANNOTATIONS_KEY], `runtimeConfig["${POD_ANNOTATIONS_KEY}"]`) ?? {};
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(pod)) annotations[k] = v as string; // non-strings: parseAnnotations says so
+  // Runtimes send strings (Kubernetes' annotations are). Other JSON values go on for the policy
+  // to refuse (strict) or ignore (calico), objects and arrays as their JSON text: an object's own
+  // "toString" key would make it fail to print.
+  for (const [k, v] of Object.entries(pod))
+    annotations[k] = (v !== null && typeof v === 'object' ? JSON.stringify(v) : v) as string;
   const sources: Record<Direction, QosSource | undefined> = { ingress: undefined, egress: undefined };
   for (const d of DIRECTIONS) {
     const rate = bw[`${d}Rate`] ?? 0;

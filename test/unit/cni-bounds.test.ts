@@ -28,6 +28,7 @@ const ENV = {
   CNI_PATH: '/opt/cni/bin',
 };
 const PREV = { cniVersion: '1.0.0', interfaces: [{ name: 'veth1' }, { name: 'eth0', sandbox: '/x' }] };
+const IN_KEY = 'qos.projectcalico.org/ingressBandwidth';
 const conf = (extra: Record<string, unknown> = {}) => ({
   cniVersion: '1.0.0',
   name: 'pods',
@@ -163,6 +164,14 @@ describe('calico mode: a bucket the kernel cannot hold is clamped, with a warnin
     const calico = readPluginConfig(pod(annotations, { mode: 'calico' }), 'ADD');
     expect(calico.spec.egress.burst).toBe(274877904);
     expect(calico.warnings).toHaveLength(1);
+  });
+
+  test('an annotation value that is a JSON object, even one with its own "toString": refused (strict) or ignored (calico), never a TypeError', () => {
+    const hostile = { [IN_KEY]: { toString: false } } as unknown as Record<string, string>;
+    const e = failure(() => readPluginConfig(pod(hostile), 'ADD'));
+    expect([e.code, e.msg]).toEqual([7, 'invalid QoS configuration']);
+    expect(e.details).toContain('{\\"toString\\":false}');
+    expect(readPluginConfig(pod(hostile, { mode: 'calico' }), 'ADD').spec.ingress).toEqual({});
   });
 
   test('no QoS annotation value fails a pod in calico mode (generated values)', () => {
