@@ -1,10 +1,11 @@
 // containerd + runc as a real CRI runtime for the end-to-end tests and the RunPodSandbox benchmark:
 // a private containerd (Debian's) with its own root, state, socket and CNI directories in a
 // temporary directory, run inside a throwaway node network namespace (its CNI plugins run there,
-// so the pods' host-side veths never touch the root namespace), a pause image built locally from
-// busybox-static and imported with ctr (no registry), and a CRI client on its socket. stop()
-// removes every sandbox, ends containerd by its pid, then anything it left (its shims, runc
-// containers, mounts) by pid or by its own directory, and the directory.
+// so the pods' host-side veths never touch the root namespace; the pods' own namespaces are files
+// below its state directory), a pause image built locally from busybox-static and imported with
+// ctr (no registry), and a CRI client on its socket. stop() removes every sandbox, ends
+// containerd by its pid, then anything it left (its shims, runc containers, mounts, namespaces)
+// by pid or by its own directory, and the directory.
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -186,6 +187,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   # These machines lack CAP_SYS_RESOURCE: runc cannot raise the sandbox's OOM score otherwise.
   restrict_oom_score_adj = true
   disable_apparmor = true
+  # Pod network namespaces below this instance's state, not in /var/run/netns: whatever it
+  # leaves is found (and unmounted) with the rest of its directory.
+  netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
 [${cri}.containerd]
@@ -248,6 +252,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     }
   }
 
+  /** Where its pods' network namespaces are (netns_mounts_under_state_dir). */
+  get netnsDir(): string {
+    return path.join(this.dir, 'state', 'io.containerd.grpc.v1.cri', 'netns');
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -274,7 +283,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     };
   }
 
-  /** The network namespace of a running sandbox (containerd's /var/run/netns/cni-... file). */
+  /** The network namespace of a running sandbox (a cni-... file in netnsDir). */
   async netnsOf(id: string): Promise<string> {
     const { info } = await this.cri.podSandboxStatus(id);
     const spec = JSON.parse(info.info) as {

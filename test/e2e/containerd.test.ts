@@ -112,7 +112,7 @@ afterAll(cleanup, 240_000);
 
 interface Pod {
   id: string;
-  /** Its network namespace's name (containerd's cni-...). */
+  /** Its network namespace (containerd's cni-... file below its state directory). */
   netns: string;
   /** The pod's host-side veth in the node namespace. */
   veth: string;
@@ -122,8 +122,10 @@ interface Pod {
 async function runPod(rt: Containerd, name: string, annotations: Record<string, string>): Promise<Pod> {
   const id = await rt.cri.runPodSandbox(rt.podConfig(name, annotations));
   const { status } = await rt.cri.podSandboxStatus(id);
-  const netns = path.basename(await rt.netnsOf(id));
-  const [eth0] = JSON.parse(sh('ip', '-n', netns, '-j', 'link', 'show', 'eth0')) as { link_index: number }[];
+  const netns = await rt.netnsOf(id);
+  const [eth0] = JSON.parse(sh('nsenter', `--net=${netns}`, 'ip', '-j', 'link', 'show', 'eth0')) as {
+    link_index: number;
+  }[];
   const peer = nodeJson<{ ifindex: number; ifname: string }[]>('ip', 'link', 'show').find(
     (l) => l.ifindex === eth0.link_index,
   );
@@ -171,9 +173,8 @@ function leftovers(kind: keyof typeof runtimes) {
       .filter((n) => n.startsWith('veth'))
       .sort(),
     ifbs: ifbs().sort(),
-    netns: fs
-      .readdirSync('/var/run/netns')
-      .filter((n) => n.startsWith('cni-'))
+    netns: files(runtimes[kind]!.netnsDir, /^cni-/)
+      .map((n) => path.join(runtimes[kind]!.netnsDir, n))
       .sort(),
     addresses: files(path.join(tmp, `ipam-${kind}`, NETWORK), /^\d+\.\d+\.\d+\.\d+$/),
     records: files(path.join(tmp, `netqos-${kind}`, NETWORK), /\.json$/),
