@@ -8,7 +8,7 @@
 // (capability "bandwidth": both plugins shape from containerd's runtimeConfig.bandwidth). Each
 // run times one RunPodSandbox per contender, in a rotating order so load weighs on all alike,
 // then stops and removes the sandboxes untimed. Medians of --runs (default 20) after 2 warm-up
-// runs; the cost of each plugin is its median over ptp alone's.
+// runs; the cost of each plugin is the median of its time minus ptp alone's in the same run.
 //
 //   node dist/bench/cri-run.js [--runs N] [--json]       (root; `npm run bench:cri`)
 import { execFileSync } from 'child_process';
@@ -46,7 +46,10 @@ export interface CriBenchResult {
   runs: number;
   runtime: string;
   ms: Record<Contender, Stats>;
-  /** Median over ptp alone's, per plugin. */
+  /**
+   * A plugin's cost: the median over runs of its time minus ptp alone's in the same run (paired,
+   * so that load that changes from run to run cancels out).
+   */
   costMs: { reference: number; netqosServer: number; netqosFallback: number };
 }
 
@@ -153,7 +156,7 @@ export async function benchRunPodSandbox(runs = 20): Promise<CriBenchResult> {
     if (server.events().some((e) => e.kind === 'fallback'))
       throw new Error('the resident server answered "fallback": its figures would be the fallback\'s');
     const ms = Object.fromEntries(CONTENDERS.map((c) => [c, stats(samples[c])])) as Record<Contender, Stats>;
-    const cost = (c: Contender) => +(ms[c].median - ms.ptp.median).toFixed(1);
+    const cost = (c: Contender) => +median(samples[c].map((t, i) => t - samples.ptp[i])).toFixed(1);
     return {
       runs,
       runtime: `${version.runtime_name} ${version.runtime_version} (CRI ${version.runtime_api_version})`,
@@ -180,7 +183,7 @@ export function formatCriBench(r: CriBenchResult): string {
   const met = r.costMs.netqosServer <= r.costMs.reference;
   return [
     `RunPodSandbox through the CRI, ${r.runs} runs each, interleaved, milliseconds (${r.runtime})`,
-    `${''.padEnd(34)} ${'median'.padStart(7)} ${'p90'.padStart(7)} ${'min'.padStart(7)} ${'over ptp'.padStart(8)}`,
+    `${''.padEnd(34)} ${'median'.padStart(7)} ${'p90'.padStart(7)} ${'min'.padStart(7)} ${'over ptp'.padStart(8)} (paired)`,
     ...CONTENDERS.map(row),
     `target: netqos's cost over ptp at most the reference's: ${met ? 'met' : 'not met'} (${r.costMs.netqosServer.toFixed(1)} vs ${r.costMs.reference.toFixed(1)} ms)`,
   ].join('\n');
