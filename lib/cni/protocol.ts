@@ -28,9 +28,9 @@
  * compiled shim against this decoder.
  */
 
-/** Where the shim looks for the server unless cni-install or NETQOS_CNI_SOCKET says otherwise. */
 import { MAX_ENV_BYTES, MAX_STDIN_BYTES } from './limits';
 
+/** Where the shim looks for the server unless cni-install or NETQOS_CNI_SOCKET says otherwise. */
 export const DEFAULT_SOCKET = '/run/netqos/cni.sock';
 export const REQUEST_MAGIC = 'NQCR';
 export const RESPONSE_MAGIC = 'NQCA';

@@ -289,7 +289,8 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
     sockets.add(conn);
     const collector = new MessageCollector(REQUEST_MAGIC);
     // What this connection counts against the budget: the bytes received until the header is
-    // in, then its whole declared length; released once it is answered or gone.
+    // in, then its whole declared length; released once it is answered, dropped, or gone before
+    // its request was whole.
     let charged = 0;
     const charge = (bytes: number) => {
       held += bytes - charged;
@@ -309,7 +310,7 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
     );
     conn.on('close', () => {
       clearTimeout(deadline);
-      charge(0);
+      if (!received) charge(0); // a whole request stays charged until it is served
       sockets.delete(conn);
     });
     conn.on('error', () => {}); // the client went away: nothing to answer

@@ -8,6 +8,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { startCniServer, MEMORY_BUDGET_BYTES, type CniServer } from '../../lib/cni/server';
+import { MAX_STDIN_BYTES } from '../../lib/cni/limits';
 import {
   HEADER_BYTES,
   MAX_BODY_BYTES,
@@ -126,6 +127,41 @@ maybe('the CNI server against hostile clients', () => {
     expect(server.counts.dropped - dropped).toBe(16);
     expect(logs.filter((l) => l.includes('no room for a request of')).length).toBe(12);
     expect(server.heldBytes).toBe(0);
+  });
+
+  test('whole requests from clients that leave at once stay charged until served: never over the budget', async () => {
+    const netns = fs.statSync('/proc/self/ns/net', { bigint: true });
+    const mntns = fs.statSync('/proc/self/ns/mnt', { bigint: true });
+    // Four MiB of white space: refused as not JSON (code 6) once read, without the kernel.
+    const whole = encodeRequest({
+      pid: process.pid,
+      netns: { dev: netns.dev, ino: netns.ino },
+      mntns: { dev: mntns.dev, ino: mntns.ino },
+      cniNetns: { errno: -1, dev: 0n, ino: 0n },
+      env: { CNI_COMMAND: 'STATUS' },
+      stdin: Buffer.alloc(MAX_STDIN_BYTES, 0x20),
+    });
+    const before = { ...server.counts };
+    let peak = 0;
+    const watch = setInterval(() => (peak = Math.max(peak, server.heldBytes)), 2);
+    const clients = Array.from({ length: 12 }, () => {
+      const { conn, closed } = hold(server.socket, whole);
+      conn.end();
+      conn.on('finish', () => conn.destroy()); // gone before any answer
+      return closed;
+    });
+    await Promise.all(clients);
+    const settled = Date.now() + 20_000;
+    while (
+      (server.heldBytes > 0 ||
+        server.counts.failed + server.counts.dropped - before.failed - before.dropped < 12) &&
+      Date.now() < settled
+    )
+      await new Promise((r) => setTimeout(r, 20));
+    clearInterval(watch);
+    expect(peak).toBeLessThanOrEqual(MEMORY_BUDGET_BYTES);
+    expect(server.heldBytes).toBe(0);
+    expect(server.counts.failed - before.failed + server.counts.dropped - before.dropped).toBe(12);
   });
 });
 
