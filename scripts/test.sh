@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: TypeScript build, lint and format checks, the host projects (unit, kernel), then the tc pieces
-# this kernel lacks inside User-Mode Linux, then the native engine under ASan/UBSan. Ends with
-# one "N passed, N failed" line.
+# The whole test suite: TypeScript build, lint and format checks, the host projects (unit, kernel,
+# and e2e: netqos under containerd + runc), then the tc pieces this kernel lacks inside User-Mode
+# Linux, then the native engine under ASan/UBSan. Ends with one "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d /tmp/netqos-test.XXXXXX)
@@ -9,7 +9,7 @@ trap 'rm -rf "$out"' EXIT
 
 npx tsc -p tsconfig.json || exit 1
 bash scripts/lint.sh || exit 1
-npx jest --runInBand --selectProjects unit kernel --json --outputFile="$out/host.json"
+npx jest --runInBand --selectProjects unit kernel e2e --json --outputFile="$out/host.json"
 host=$?
 bash scripts/uml-run.sh -- npx jest --runInBand --selectProjects uml --json --outputFile="$out/uml.json" </dev/null
 uml=$?
@@ -21,7 +21,7 @@ node -e '
   const fs = require("fs");
   let passed = 0, failed = 0;
   const asan = /(\d+) passed, (\d+) failed/.exec(fs.existsSync(process.argv[3]) ? fs.readFileSync(process.argv[3], "utf8") : "");
-  for (const [name, file] of [["host (unit + kernel)", process.argv[1]], ["UML", process.argv[2]]]) {
+  for (const [name, file] of [["host (unit + kernel + e2e)", process.argv[1]], ["UML", process.argv[2]]]) {
     if (!fs.existsSync(file)) { console.log(`${name}: no results`); failed++; continue; }
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
     console.log(`${name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
