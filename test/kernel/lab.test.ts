@@ -120,5 +120,5 @@ test('bad options: exit code 2 and a message, nothing created', async () => {
   expect(await runLab(['--duration', 'x'], { stdout, stderr })).toBe(2);
   expect(stderr.text).toMatch(/--duration/);
   expect(await runLab(['--help'], { stdout: sink(), stderr: sink() })).toBe(0);
-  expect(labNamespaces()).toEqual([]);
+  expect(ownLabNamespaces()).toEqual([]);
 });
