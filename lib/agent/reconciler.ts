@@ -30,7 +30,6 @@ import {
   AnnotationError,
   QosConflictError,
   applyQos,
-  ifbDeletion,
   ifbNameFor,
   isNetqosIfbName,
   isValidInterfaceName,
@@ -43,6 +42,7 @@ import {
   type DirectionStatus,
 } from '../qos';
 import type { AgentMetrics, PodStats } from './metrics';
+import { orphanDeletion, orphanIfbs } from './orphans';
 import { fingerprint, type AgentPod, type PodReport, type PodSource } from './pods';
 
 export type PodState = 'applied' | 'none' | 'waiting' | 'invalid' | 'conflict' | 'failed';
@@ -544,32 +544,36 @@ export class Reconciler {
       });
     }
 
-    // IFBs netqos made for interfaces that are gone.
-    const parents = new Set<string>();
-    for (const l of links)
-      if (!isNetqosIfbName(l.name) && isValidInterfaceName(l.name)) parents.add(ifbNameFor(l.name));
-    const orphans = links.filter((l) => isNetqosIfbName(l.name) && !parents.has(l.name)).map((l) => l.name);
+    // IFBs netqos made for interfaces that are gone (netqos's own only: kind, name and group).
+    const orphans = orphanIfbs(links);
     if (orphans.length) {
-      const ops: Operation[] = ifbDeletion(orphans);
+      const ops = orphanDeletion(orphans);
+      const names = orphans.map((l) => l.name);
       try {
-        const r = await this.handle.apply(ops);
-        sent += r.count;
-        metrics?.orphans.inc({ kind: 'ifb' }, orphans.length);
-        logger.info(
-          {
-            ifbs: orphans.length > 10 ? `${orphans.slice(0, 10).join(', ')}, ...` : orphans.join(', '),
-            count: orphans.length,
-          },
-          'orphan IFBs deleted',
-        );
+        const r = await this.handle.apply(ops, { throwOnFailure: false });
+        // Gone already (another agent, a human) is fine; anything else is logged. When the group
+        // delete fails, the IFBs moved into it stay netqos's (isOwnIfb) and the next pass retries.
+        const failed = new Set(r.failures.map((f) => f.index));
+        const deleted = failed.has(orphans.length) ? [] : names.filter((_, i) => !failed.has(i));
+        sent += r.count - r.failures.length;
+        if (deleted.length) {
+          metrics?.orphans.inc({ kind: 'ifb' }, deleted.length);
+          logger.info(
+            {
+              ifbs: deleted.length > 10 ? `${deleted.slice(0, 10).join(', ')}, ...` : deleted.join(', '),
+              count: deleted.length,
+            },
+            'orphan IFBs deleted',
+          );
+        }
+        const real = r.failures.filter((f) => f.code !== 'ENODEV' && f.code !== 'ENOENT');
+        if (real.length)
+          logger.warn(
+            { err: real.map((f) => `${f.code} ${f.message || f.description}`).join('; ') },
+            'deleting orphan IFBs failed',
+          );
       } catch (e) {
-        const err = e as NetlinkError;
-        // Gone already (another agent, a human) is fine; anything else is logged.
-        const real = (err.failures ?? []).filter((f) => f.code !== 'ENODEV' && f.code !== 'ENOENT');
-        const okCount = ops.length - (err.failures?.length ?? ops.length);
-        sent += Math.max(0, okCount);
-        if (okCount > 0) metrics?.orphans.inc({ kind: 'ifb' }, okCount);
-        if (real.length || !err.failures) logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
+        logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
       }
     }
     metrics?.operations.inc(sent);

@@ -350,7 +350,10 @@ describe('manifest directory', () => {
     ns.veth(gone, 'pe0');
     await applyQos([{ ifname: gone, netns: ns.name, annotations: { [IN]: '4M', [OUT]: '4M' } }]);
     // An IFB netqos made for an interface that no longer exists.
-    sh('ip', ['-n', ns.name, 'link', 'add', ifbNameFor('vanished0'), 'type', 'ifb']);
+    ns.veth('vanished0', 'pv0');
+    await applyQos([{ ifname: 'vanished0', netns: ns.name, annotations: { [OUT]: '4M' } }]);
+    ns.ip('link', 'del', 'vanished0');
+    expect(ns.ip('-j', 'link', 'show').includes(ifbNameFor('vanished0'))).toBe(true);
     // Not netqos's: left alone.
     ns.veth('other0', 'other1');
     sh('tc', [
@@ -383,6 +386,34 @@ describe('manifest directory', () => {
     expect(sample(metrics, 'netqos_agent_orphans_collected_total', { kind: 'ifb' })).toBe(1);
     expect(sample(metrics, 'netqos_agent_orphans_collected_total', { kind: 'interface' })).toBe(1);
     await stopAgent(agent);
+  });
+
+  test("orphan collection deletes netqos's IFBs only: a veth or an IFB of another group named like one stays", async () => {
+    // A real orphan: netqos's IFB (kind ifb, group 0x4e51) whose interface was deleted.
+    ns.veth('gone1', 'pg1');
+    await applyQos([{ ifname: 'gone1', netns: ns.name, annotations: { [OUT]: '4M' } }]);
+    ns.ip('link', 'del', 'gone1');
+    // Squatters named as netqos names an orphan IFB: a veth pair (deleting one end destroys
+    // the other) and an IFB someone else made (group 0).
+    const veth = ifbNameFor('nothere1');
+    const foreignIfb = ifbNameFor('nothere2');
+    ns.ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'squat-peer');
+    ns.ip('link', 'add', foreignIfb, 'type', 'ifb');
+    const names = () =>
+      (JSON.parse(ns.ip('-j', 'link', 'show')) as { ifname: string }[]).map((l) => l.ifname);
+    expect(names()).toEqual(expect.arrayContaining([ifbNameFor('gone1'), veth, 'squat-peer', foreignIfb]));
+
+    const { agent } = await agentFor(ns, dir);
+    await agent.whenReady();
+    await sleep(1300); // and a resync
+    const after = names();
+    expect(after).not.toContain(ifbNameFor('gone1'));
+    expect(after).toEqual(expect.arrayContaining([veth, 'squat-peer', foreignIfb]));
+    const metrics = (await get(agent.address!.port, '/metrics')).body;
+    expect(sample(metrics, 'netqos_agent_orphans_collected_total', { kind: 'ifb' })).toBe(1);
+    await stopAgent(agent);
+    ns.ip('link', 'del', veth);
+    ns.ip('link', 'del', foreignIfb);
   });
 
   test("a conflict with another tool's qdisc sets that pod aside, the rest of the batch is applied; retried until it clears", async () => {

@@ -12,7 +12,9 @@ import {
   type PodStats,
 } from '../../lib/agent';
 import { buildAgentCommand } from '../../lib/agent/cli';
-import { calicoInterfaceName } from '../../lib/qos';
+import { isOwnIfb, orphanDeletion, orphanIfbs } from '../../lib/agent/orphans';
+import type { LinkState } from '../../lib/netlink';
+import { NETQOS_DOOMED_GROUP, NETQOS_IFB_GROUP, calicoInterfaceName, ifbNameFor } from '../../lib/qos';
 
 const IN = 'qos.projectcalico.org/ingressBandwidth';
 
@@ -107,6 +109,45 @@ describe('Kubernetes pods', () => {
     expect(podFromKubernetes(pod({ status: { phase: 'Failed' } }), {})).toBeUndefined();
     expect(podFromKubernetes(pod({ status: { phase: 'Pending' } }), {})).toBeDefined();
     expect(podFromKubernetes({ metadata: {} }, {})).toBeUndefined();
+  });
+});
+
+describe('orphan IFBs', () => {
+  let index = 1;
+  const link = (name: string, kind?: string, group = 0): LinkState => ({
+    type: 'link',
+    index: index++,
+    name,
+    up: true,
+    flags: 0,
+    ...(kind ? { kind } : {}),
+    group,
+  });
+  const own = (name: string) => link(name, 'ifb', NETQOS_IFB_GROUP);
+
+  test("netqos's IFB is kind ifb, netqos's name and group, all three", () => {
+    const name = ifbNameFor('cali0');
+    expect(isOwnIfb(own(name))).toBe(true);
+    expect(isOwnIfb(link(name, 'ifb', NETQOS_DOOMED_GROUP))).toBe(true);
+    expect(isOwnIfb(link(name, 'veth', NETQOS_IFB_GROUP))).toBe(false);
+    expect(isOwnIfb(link(name, undefined, NETQOS_IFB_GROUP))).toBe(false);
+    expect(isOwnIfb(link(name, 'ifb', 0))).toBe(false);
+    expect(isOwnIfb(link('ifb0', 'ifb', NETQOS_IFB_GROUP))).toBe(false);
+    expect(isOwnIfb(link('nqifbXYZ', 'ifb', NETQOS_IFB_GROUP))).toBe(false);
+  });
+
+  test('orphans: own IFBs whose interface is gone; deleted by index through the doomed group', () => {
+    const kept = own(ifbNameFor('cali1'));
+    const orphan = own(ifbNameFor('gone0'));
+    const veth = link(ifbNameFor('gone1'), 'veth', NETQOS_IFB_GROUP);
+    const foreign = link(ifbNameFor('gone2'), 'ifb');
+    const found = orphanIfbs([link('cali1', 'veth'), kept, orphan, veth, foreign, link('lo')]);
+    expect(found).toEqual([orphan]);
+    expect(orphanDeletion(found)).toEqual([
+      { op: 'change', link: { index: orphan.index, group: NETQOS_DOOMED_GROUP } },
+      { op: 'delete', link: { group: NETQOS_DOOMED_GROUP } },
+    ]);
+    expect(orphanDeletion([])).toEqual([]);
   });
 });
 
