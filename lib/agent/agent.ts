@@ -190,10 +190,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
             const stale = last > 0 && Date.now() - last > 3 * resyncMs + 30_000;
             return stale || stopped ? send(503, 'reconcile loop stalled\n') : send(200, 'ok\n');
           }
-          if (url === '/readyz')
-            return rec.ready && !stopped
+          if (url === '/readyz') {
+            if (stopped) return send(503, 'not ready: stopping\n');
+            const lost = rec.namespaceProblem;
+            if (lost) return send(503, `not ready: ${lost}\n`);
+            return rec.ready
               ? send(200, 'ready\n')
               : send(503, 'not ready: the first sync has not completed\n');
+          }
           return send(404, 'not found: try /metrics, /healthz or /readyz\n');
         } catch (e) {
           logger.warn({ url, err: (e as Error).message }, 'serving an HTTP request failed');

@@ -42,6 +42,7 @@ export const METRIC_NAMES = {
   orphans: 'netqos_agent_orphans_collected_total',
   sourceEvents: 'netqos_agent_source_events_total',
   ready: 'netqos_agent_ready',
+  namespaceUp: 'netqos_agent_namespace_up',
   lastSync: 'netqos_agent_last_sync_timestamp_seconds',
 } as const;
 
@@ -54,6 +55,7 @@ export class AgentMetrics {
   readonly orphans: Counter<'kind'>;
   readonly sourceEvents: Counter<'event'>;
   readonly ready: Gauge;
+  readonly namespaceUp: Gauge;
   readonly lastSync: Gauge;
   private readonly podCounters: Record<(typeof COUNTED)[number], Counter<PodLabel>>;
   private readonly podBacklog: Gauge<PodLabel>;
@@ -124,7 +126,7 @@ export class AgentMetrics {
     });
     this.reconcileErrors = new Counter({
       name: METRIC_NAMES.reconcileErrors,
-      help: "Reconcile errors by reason: annotations (invalid), interface (name not derivable), conflict (another tool's objects), netlink (the kernel refused), pass (a whole pass failed), report (an Event could not be created)",
+      help: "Reconcile errors by reason: annotations (invalid), interface (name not derivable), conflict (another tool's objects), netlink (the kernel refused), pass (a whole pass failed), report (an Event could not be created), namespace (the pods' network namespace was deleted or replaced)",
       labelNames: ['reason'],
       registers,
     });
@@ -168,6 +170,11 @@ export class AgentMetrics {
     this.ready = new Gauge({
       name: METRIC_NAMES.ready,
       help: '1 once the first complete reconcile succeeded',
+      registers,
+    });
+    this.namespaceUp = new Gauge({
+      name: METRIC_NAMES.namespaceUp,
+      help: "1 while the agent holds the pods' network namespace; 0 once it was deleted or replaced under its name, until the agent has opened it again",
       registers,
     });
     this.lastSync = new Gauge({
