@@ -1,7 +1,11 @@
 // Prometheus metrics (prom-client, a registry of the agent's own). Per-pod traffic statistics
-// are read from the kernel (readQos) once per scrape (concurrent scrapes share a read), and
-// exposed as counters: the kernel's counters are monotonic until netqos replaces the object, which
-// Prometheus sees as a counter reset.
+// are read from the kernel (readQos) and exposed as counters: the kernel's counters are monotonic
+// until netqos replaces the object, which Prometheus sees as a counter reset.
+//
+// Scrapes are served from one rendered exposition (exposition()): rendered by one scrape at a
+// time, shared by every scrape until the agent's state changes (invalidate()) or it is older than
+// maxAgeMs. So many scrapes at once cost one kernel read and one rendering, and the memory of one
+// exposition, however many there are.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type Direction = 'ingress' | 'egress';
@@ -46,6 +50,12 @@ export const METRIC_NAMES = {
   lastSync: 'netqos_agent_last_sync_timestamp_seconds',
 } as const;
 
+interface Rendered {
+  generation: number;
+  at: number;
+  body: Buffer;
+}
+
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly reconciles: Counter<'trigger' | 'result'>;
@@ -66,6 +76,11 @@ export class AgentMetrics {
   private refreshing: Promise<void> | undefined;
   private refreshedAt = 0;
   private messagesSeen = 0;
+  /** Bumped when the agent's state changes: an exposition rendered before is not served after. */
+  private generation = 0;
+  private rendered: Rendered | undefined;
+  private rendering: Promise<Rendered> | undefined;
+  private readonly maxAgeMs: number;
 
   constructor(
     private readonly sources: {
@@ -76,8 +91,13 @@ export class AgentMetrics {
       /** Pods by reconcile state. */
       podStates: () => Record<string, number>;
     },
-    options: { defaultMetrics?: boolean } = {},
+    options: {
+      defaultMetrics?: boolean;
+      /** How long one rendered exposition serves scrapes at most (ms, default 1000). */
+      maxAgeMs?: number;
+    } = {},
   ) {
+    this.maxAgeMs = options.maxAgeMs ?? 1000;
     const registers = [this.registry];
     const refresh = () => this.refresh();
     const counter = (name: string, help: string) =>
@@ -187,8 +207,37 @@ export class AgentMetrics {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  /** Renders the registry now (every scrape should use exposition()). */
   async metrics(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /**
+   * The exposition for a scrape: the last one rendered while it is current (same state, younger
+   * than maxAgeMs), else a new one, rendered once for every scrape waiting for it.
+   */
+  async exposition(): Promise<Buffer> {
+    for (;;) {
+      const r = this.rendered;
+      if (r && r.generation === this.generation && Date.now() - r.at < this.maxAgeMs) return r.body;
+      this.rendering ??= this.render().finally(() => (this.rendering = undefined));
+      const got = await this.rendering;
+      // Rendered from an older state (it changed meanwhile): render again.
+      if (got.generation === this.generation) return got.body;
+    }
+  }
+
+  /** The agent's state changed (a pass, the namespace): the next scrape renders afresh. */
+  invalidate(): void {
+    this.generation++;
+  }
+
+  private async render(): Promise<Rendered> {
+    const generation = this.generation;
+    const at = Date.now();
+    const body = Buffer.from(await this.registry.metrics());
+    this.rendered = { generation, at, body };
+    return this.rendered;
   }
 
   get contentType(): string {

@@ -377,6 +377,7 @@ export class Reconciler {
       this.pendingFull = full ? trigger : 'resync';
     } finally {
       this.lastPassAt = Date.now();
+      metrics?.invalidate();
     }
   }
 

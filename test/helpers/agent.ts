@@ -1,6 +1,9 @@
 // What the agent's kernel suites and the soak share: waiting, its HTTP endpoints and metrics,
 // its JSON log lines, pod manifests, and tc's view of a pod's QoS.
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
 import * as http from 'http';
+import * as path from 'path';
 import { Writable } from 'stream';
 import { openNetlink } from '../../lib/netlink';
 import { ifbNameFor } from '../../lib/qos';
@@ -129,4 +132,82 @@ export function tcRates(
     return r === undefined ? undefined : r * 8;
   };
   return { in: rate(ifname), out: rate(ifbNameFor(ifname)) };
+}
+
+/** What /proc says of a process: resident memory (now and peak), open descriptors. */
+export function processFigures(pid: number): { rss: number; hwm: number; fds: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), fds: fs.readdirSync(`/proc/${pid}/fd`).length };
+}
+
+/**
+ * `netqos agent ARGS --listen 127.0.0.1:0` as a child process (this checkout's
+ * dist/lib/cli/main.js), its JSON log lines kept; started() resolves once it serves HTTP.
+ */
+export class AgentProcess {
+  readonly child: ChildProcess;
+  readonly lines: Record<string, unknown>[] = [];
+  /** Standard output that is not a JSON line, and standard error. */
+  other = '';
+  port = 0;
+  private readonly exited: Promise<number | null>;
+
+  constructor(args: string[], cli = path.resolve(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js')) {
+    if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build with npx tsc -p tsconfig.json`);
+    this.child = spawn(process.execPath, [cli, 'agent', '--listen', '127.0.0.1:0', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let partial = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      const parts = (partial + d).split('\n');
+      partial = parts.pop()!;
+      for (const l of parts) {
+        if (!l.trim()) continue;
+        try {
+          this.lines.push(JSON.parse(l) as Record<string, unknown>);
+        } catch {
+          this.other += `${l}\n`;
+        }
+      }
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.other += d));
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Waits (at most `timeoutMs`) for the HTTP server's address in the log. */
+  async started(timeoutMs = 30_000): Promise<this> {
+    const line = await waitFor(
+      'the agent to serve HTTP',
+      () => {
+        if (this.child.exitCode !== null) throw new Error(`the agent exited: ${this.other.slice(-2000)}`);
+        return this.lines.find((l) => l.msg === 'serving /metrics, /healthz and /readyz');
+      },
+      timeoutMs,
+    );
+    this.port = (line.address as { port: number }).port;
+    return this;
+  }
+
+  /** Log lines at warn or above. */
+  problems(): Record<string, unknown>[] {
+    return this.lines.filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal');
+  }
+
+  /** SIGTERM by pid, SIGKILL after 15 s; resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      const code = await this.exited;
+      clearTimeout(timer);
+      return code;
+    }
+    return this.exited;
+  }
 }

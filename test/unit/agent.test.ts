@@ -260,3 +260,42 @@ describe('metrics', () => {
     expect(text).toContain('# TYPE netqos_agent_reconcile_duration_seconds histogram');
   });
 });
+
+describe('the /metrics exposition', () => {
+  test('scrapes at once share one rendering and one kernel read; a state change or its age renders afresh', async () => {
+    let reads = 0;
+    let applied = 1;
+    const m = new AgentMetrics(
+      {
+        podStats: async () => {
+          reads++;
+          await new Promise((r) => setTimeout(r, 20));
+          return [];
+        },
+        messages: () => 0,
+        podStates: () => ({ applied }),
+      },
+      { maxAgeMs: 300 },
+    );
+    const first = await Promise.all(Array.from({ length: 50 }, () => m.exposition()));
+    expect(reads).toBe(1);
+    expect(new Set(first).size).toBe(1); // the same Buffer for all
+    expect(first[0].toString()).toContain('netqos_agent_pods{state="applied"} 1\n');
+    expect(await m.exposition()).toBe(first[0]); // still current
+    applied = 2;
+    m.invalidate();
+    const second = await m.exposition();
+    expect(second.toString()).toContain('netqos_agent_pods{state="applied"} 2\n');
+    // A change while a rendering runs: those who asked after it get a newer one.
+    applied = 3;
+    m.invalidate();
+    const during = m.exposition();
+    m.invalidate();
+    applied = 4;
+    const after = m.exposition();
+    expect((await during).toString()).toContain('state="applied"} 4\n');
+    expect(await after).toBe(await during);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await m.exposition()).not.toBe(await after); // older than maxAgeMs
+  });
+});
