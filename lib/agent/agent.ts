@@ -64,6 +64,9 @@ export interface Agent {
 
 export const DEFAULT_LISTEN = '127.0.0.1:9465';
 
+/** CNI commands that change interfaces (the others only read). */
+const CNI_CHANGES = new Set(['ADD', 'DEL', 'GC']);
+
 /**
  * The HTTP server's bounds: what one client can make the agent hold. Scrapes share one rendered
  * exposition (AgentMetrics.exposition), so the scrapes in flight cost a waiting callback each.
@@ -273,7 +276,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       const cniLog = logger.child({ component: 'cni' });
       cni = await startCniServer({
         socket: options.cniSocket,
-        log: (level, msg, fields) => cniLog[level](fields ?? {}, msg),
+        log: (level, msg, fields) => {
+          // An ADD, DEL or GC may have changed a pod's interface the reconciler also shapes:
+          // the reconciler looks again, so the pod source's QoS is what stays (README).
+          if (msg === 'served' && CNI_CHANGES.has(String(fields?.command))) rec.externalChange();
+          cniLog[level](fields ?? {}, msg);
+        },
       });
     }
 

@@ -23,7 +23,14 @@
 // pods wait and /readyz says why; once the name leads to a namespace again, new handles and a
 // full pass.
 import type { Logger } from 'pino';
-import { NetlinkError, linkTarget, type LinkState, type NetlinkHandle, type Operation } from '../netlink';
+import {
+  NetlinkError,
+  linkTarget,
+  type LinkState,
+  type NetlinkHandle,
+  type Operation,
+  type TcMirror,
+} from '../netlink';
 import {
   AnnotationError,
   QosConflictError,
@@ -88,6 +95,8 @@ interface PodRecord {
   ifindex?: number;
   /** The interface was replaced or removed since (the link check saw it): look again. */
   stale?: boolean;
+  /** Its interface's and IFB's mirror stamps after the last pass (see externalChange). */
+  seen?: string;
   /** The last problem reported (reported again only when it changes). */
   reported?: string;
   /** Calico-mode warnings already logged for this fingerprint. */
@@ -135,6 +144,11 @@ export class Reconciler {
   private timerAt = Infinity;
   private running: Promise<void> | undefined;
   private again = false;
+  /** Changes made by someone else in this process (the CNI server) since the last pass looked. */
+  private externalChanges = 0;
+  private recheck = false;
+  /** A change of someone else's overlapped a pass: every pod is looked at on the next recheck. */
+  private recheckAll = false;
   private stopped = false;
   private passFailures = 0;
   private linkTimer: NodeJS.Timeout | undefined;
@@ -177,6 +191,17 @@ export class Reconciler {
   /** Pods changed in the source. */
   changed(keys: readonly string[]): void {
     for (const k of keys) this.dirty.add(k);
+    this.schedule(this.options.debounceMs ?? 100);
+  }
+
+  /**
+   * Someone else in this process changed interfaces of this namespace (the agent's CNI server
+   * served an ADD or DEL): the pods whose interface or IFB changed since the last pass are
+   * reconciled again, so the pod source's QoS wins in the next pass, not at the next resync.
+   */
+  externalChange(): void {
+    this.externalChanges++;
+    this.recheck = true;
     this.schedule(this.options.debounceMs ?? 100);
   }
 
@@ -323,17 +348,17 @@ export class Reconciler {
   private async loop(): Promise<void> {
     do {
       this.again = false;
-      const trigger: Trigger = this.pendingFull ?? (this.dirty.size ? 'event' : 'retry');
+      const trigger: Trigger = this.pendingFull ?? (this.dirty.size || this.recheck ? 'event' : 'retry');
       this.pendingFull = undefined;
       await this.timedPass(trigger);
-    } while (this.again && !this.stopped && (this.pendingFull || this.dirty.size));
+    } while (this.again && !this.stopped && (this.pendingFull || this.dirty.size || this.recheck));
   }
 
   private afterLoop(): void {
     if (this.stopped) return;
     if (this.pendingFull)
       return this.schedule(Math.min(500 * 2 ** Math.max(0, this.passFailures - 1), 30_000));
-    if (this.dirty.size) return this.schedule(this.options.debounceMs ?? 100);
+    if (this.dirty.size || this.recheck) return this.schedule(this.options.debounceMs ?? 100);
     let next = Infinity;
     for (const r of this.records.values()) if (RETRY_STATES.has(r.state) && r.nextAt < next) next = r.nextAt;
     if (next < Infinity) this.schedule(Math.max(0, next - Date.now()));
@@ -411,6 +436,17 @@ export class Reconciler {
     for (const key of [...pods.keys()].sort()) {
       const ifname = pods.get(key)!.ifname;
       if (ifname && !claimedBy.has(ifname)) claimedBy.set(ifname, key);
+    }
+
+    const externalAtStart = this.externalChanges;
+    let links: LinkState[] | undefined;
+    if (full) this.recheckAll = false;
+    if (this.recheck) {
+      this.recheck = false;
+      if (!full) {
+        links = await this.currentLinks(conn, false);
+        this.markChangedElsewhere(conn.handle.mirror!, pods);
+      }
     }
 
     const work = new Set<string>(full ? pods.keys() : []);
@@ -492,7 +528,7 @@ export class Reconciler {
 
     if (!ready.length && !toClear.size && !full) return 'partial';
 
-    const links = await this.currentLinks(conn, trigger === 'resync');
+    links ??= await this.currentLinks(conn, trigger === 'resync');
     const indexes = new Map(links.map((l) => [l.name, l.index]));
     const names = new Set(indexes.keys());
     const targets: QosTarget[] = [];
@@ -618,6 +654,17 @@ export class Reconciler {
         logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
       }
     }
+    // Each pod's interface and IFB as they are now, this pass's changes included: a difference
+    // found by a later recheck is someone else's. When someone else changed something during
+    // the pass, whose change is whose cannot be told: the next recheck looks at every pod.
+    const mirror = conn.handle.mirror;
+    if (mirror) {
+      await conn.handle.read(mirror.plan());
+      if (this.externalChanges !== externalAtStart) this.recheckAll = true;
+      else
+        for (const r of this.records.values())
+          if (r.state === 'applied' && r.ifname) r.seen = seenOf(mirror, r.ifname);
+    }
     metrics?.operations.inc(sent);
     const summary = {
       trigger,
@@ -630,6 +677,33 @@ export class Reconciler {
     if (sent) logger.info(summary, 'reconciled');
     else logger.debug(summary, 'reconciled; nothing to change');
     return full ? 'full' : 'partial';
+  }
+
+  /**
+   * After someone else's change: applied pods whose interface or IFB changed since the last pass
+   * are reconciled again (all of them after recheckAll), and waiting pods whose interface is
+   * there now are tried now.
+   */
+  private markChangedElsewhere(mirror: TcMirror, pods: ReadonlyMap<string, AgentPod>): void {
+    for (const [key, rec] of this.records) {
+      if (!pods.has(key)) continue;
+      if (
+        rec.state === 'applied' &&
+        rec.ifname &&
+        (this.recheckAll || rec.seen !== seenOf(mirror, rec.ifname))
+      ) {
+        rec.stale = true;
+        this.dirty.add(key);
+      } else if (
+        rec.state === 'waiting' &&
+        rec.pod.ifname &&
+        mirror.link(rec.pod.ifname) &&
+        rec.nextAt !== Infinity
+      ) {
+        rec.nextAt = 0;
+      }
+    }
+    this.recheckAll = false;
   }
 
   /**
@@ -693,6 +767,7 @@ export class Reconciler {
     rec.ifindex = undefined;
     rec.stale = false;
     rec.reported = undefined;
+    rec.seen = undefined;
   }
 
   private disconnect(): void {
@@ -846,6 +921,11 @@ export class Reconciler {
     });
     return true;
   }
+}
+
+/** What the mirror holds of a pod's interface and of its IFB, as one comparable value. */
+function seenOf(mirror: TcMirror, ifname: string): string {
+  return `${mirror.stamp(ifname)}/${mirror.stamp(ifbNameFor(ifname))}`;
 }
 
 /** The interface is gone (deleted while the pass ran). */
