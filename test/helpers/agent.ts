@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { Writable } from 'stream';
+import { pluginMain } from '../../lib/cni/install';
 import { openNetlink } from '../../lib/netlink';
 import { ifbNameFor } from '../../lib/qos';
 import { sh } from './netns';
@@ -154,7 +155,7 @@ export class AgentProcess {
   port = 0;
   private readonly exited: Promise<number | null>;
 
-  constructor(args: string[], cli = path.resolve(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js')) {
+  constructor(args: string[], cli = path.join(path.dirname(pluginMain()), '..', 'cli', 'main.js')) {
     if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build with npx tsc -p tsconfig.json`);
     this.child = spawn(process.execPath, [cli, 'agent', '--listen', '127.0.0.1:0', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
