@@ -12,6 +12,7 @@ import {
   type PodStats,
 } from '../../lib/agent';
 import { buildAgentCommand } from '../../lib/agent/cli';
+import { lostReason, namespaceId, namespacePath, type Connection } from '../../lib/agent/namespace';
 import { isOwnIfb, orphanDeletion, orphanIfbs } from '../../lib/agent/orphans';
 import type { LinkState } from '../../lib/netlink';
 import { NETQOS_DOOMED_GROUP, NETQOS_IFB_GROUP, calicoInterfaceName, ifbNameFor } from '../../lib/qos';
@@ -297,5 +298,36 @@ describe('the /metrics exposition', () => {
     expect(await after).toBe(await during);
     await new Promise((r) => setTimeout(r, 350));
     expect(await m.exposition()).not.toBe(await after); // older than maxAgeMs
+  });
+});
+
+describe("the agent's namespace identity", () => {
+  test('a name under /var/run/netns or a path, as the engine reads it', () => {
+    expect(namespacePath('node')).toBe('/var/run/netns/node');
+    expect(namespacePath('/proc/1/ns/net')).toBe('/proc/1/ns/net');
+  });
+
+  test('deleted and replaced are told apart from the same', () => {
+    const fs = require('fs') as typeof import('fs');
+    const os = require('os') as typeof import('os');
+    const path = require('path') as typeof import('path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-nsid-'));
+    try {
+      const file = path.join(dir, 'ns');
+      fs.writeFileSync(file, '');
+      const conn = { id: namespaceId(file) } as Connection;
+      expect(lostReason(file, conn)).toBeUndefined();
+      expect(lostReason(undefined, conn)).toBeUndefined(); // this process's own: never lost
+      fs.renameSync(file, path.join(dir, 'old')); // kept: its inode cannot be reused meanwhile
+      expect(lostReason(file, conn)).toBe(
+        `network namespace "${file}" was deleted (${file} no longer exists)`,
+      );
+      fs.writeFileSync(file, '');
+      expect(lostReason(file, conn)).toBe(
+        `network namespace "${file}" was replaced: ${file} now names another namespace`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
