@@ -130,7 +130,14 @@ async function soak(o: Options, bed: CniTestbed, started: (a: AgentProcess) => v
     const d = path.join(dataDir, NETWORK);
     return fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith('.json')).length : 0;
   };
-  const scrape = async () => (await get(port, '/metrics')).body;
+  let slowestScrape = 0;
+  const scrape = async () => {
+    const t = Date.now();
+    const { status, body } = await get(port, '/metrics');
+    slowestScrape = Math.max(slowestScrape, Date.now() - t);
+    if (status !== 200) throw new Error(`/metrics answered ${status}: ${body.slice(0, 200)}`);
+    return body;
+  };
   const agentPods = (m: string) =>
     ['applied', 'none', 'waiting', 'invalid', 'conflict', 'failed'].reduce(
       (n, state) => n + (sample(m, 'netqos_agent_pods', { state }) ?? 0),
@@ -276,7 +283,7 @@ async function soak(o: Options, bed: CniTestbed, started: (a: AgentProcess) => v
   await converged('the kernel matches the manifests after the churn');
   console.log(
     `churn: ${o.minutes} min, ${rounds} rounds, manifest ops ${JSON.stringify(ops)} (${present.size} pods present at the end), ` +
-      `CNI ADD ${cni.adds}, DEL ${cni.dels}, failures ${cni.failures.length}; ${scrapes} scrapes; ` +
+      `CNI ADD ${cni.adds}, DEL ${cni.dels}, failures ${cni.failures.length}; ${scrapes} scrapes (slowest ${slowestScrape} ms); ` +
       `agent peak RSS ${(peak / MiB).toFixed(0)} MiB, most fds ${maxFds}`,
   );
 

@@ -217,13 +217,16 @@ export class AgentMetrics {
    * than maxAgeMs), else a new one, rendered once for every scrape waiting for it.
    */
   async exposition(): Promise<Buffer> {
+    // At least as new as the state when the scrape came: a rendering begun before a later
+    // change still serves it (else, with passes ending all the time, a scrape could wait forever).
+    const asked = this.generation;
     for (;;) {
       const r = this.rendered;
-      if (r && r.generation === this.generation && Date.now() - r.at < this.maxAgeMs) return r.body;
+      if (r && r.generation >= asked && Date.now() - r.at < this.maxAgeMs) return r.body;
       this.rendering ??= this.render().finally(() => (this.rendering = undefined));
       const got = await this.rendering;
-      // Rendered from an older state (it changed meanwhile): render again.
-      if (got.generation === this.generation) return got.body;
+      if (got.generation >= asked) return got.body;
+      // Begun before a change this scrape came after: once more, at most.
     }
   }
 
