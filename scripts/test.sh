@@ -11,6 +11,7 @@ npx tsc -p tsconfig.json || exit 1
 bash scripts/lint.sh || exit 1
 npx jest --runInBand --selectProjects unit kernel e2e --json --outputFile="$out/host.json"
 host=$?
+node dist/scripts/soak.js --short; soak=$?  # the agent's soak, short: 200 pods, about 90 s
 bash scripts/uml-run.sh -- npx jest --runInBand --selectProjects uml --json --outputFile="$out/uml.json" </dev/null
 uml=$?
 # The engine alone under AddressSanitizer and UBSan (ends with its own "N passed, N failed").
@@ -31,4 +32,4 @@ node -e '
   else { console.log("native (ASan/UBSan): no results"); failed++; }
   console.log(`${passed} passed, ${failed} failed`);
 ' "$out/host.json" "$out/uml.json" "$out/asan.txt"
-[ "$host" -eq 0 ] && [ "$uml" -eq 0 ] && [ "$asan" -eq 0 ]
+[ "$host" -eq 0 ] && [ "$uml" -eq 0 ] && [ "$asan" -eq 0 ] && [ "$soak" -eq 0 ]

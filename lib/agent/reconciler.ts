@@ -17,20 +17,24 @@
 //      interface of the operation the kernel refused) is set aside and the call is repeated
 //      without it, so one pod never blocks the others;
 //   5. IFBs netqos made whose interface is gone are deleted.
+//
+// Before each pass (and after a failed one) the namespace's name is checked against the
+// namespace the handles are in (namespace.ts): deleted or replaced, the handles are closed, the
+// pods wait and /readyz says why; once the name leads to a namespace again, new handles and a
+// full pass.
 import type { Logger } from 'pino';
 import {
   NetlinkError,
   linkTarget,
-  openNetlink,
   type LinkState,
   type NetlinkHandle,
   type Operation,
+  type TcMirror,
 } from '../netlink';
 import {
   AnnotationError,
   QosConflictError,
   applyQos,
-  ifbDeletion,
   ifbNameFor,
   isNetqosIfbName,
   isValidInterfaceName,
@@ -43,6 +47,8 @@ import {
   type DirectionStatus,
 } from '../qos';
 import type { AgentMetrics, PodStats } from './metrics';
+import { connect, lostReason, namespaceExists, type Connection } from './namespace';
+import { orphanDeletion, orphanIfbs } from './orphans';
 import { fingerprint, type AgentPod, type PodReport, type PodSource } from './pods';
 
 export type PodState = 'applied' | 'none' | 'waiting' | 'invalid' | 'conflict' | 'failed';
@@ -89,6 +95,8 @@ interface PodRecord {
   ifindex?: number;
   /** The interface was replaced or removed since (the link check saw it): look again. */
   stale?: boolean;
+  /** Its interface's and IFB's mirror stamps after the last pass (see externalChange). */
+  seen?: string;
   /** The last problem reported (reported again only when it changes). */
   reported?: string;
   /** Calico-mode warnings already logged for this fingerprint. */
@@ -116,10 +124,17 @@ function operationDevice(op: Operation | undefined): string | number | undefined
 }
 
 export class Reconciler {
-  /** Reads and changes (its counters() are the agent's modifying messages). */
-  readonly handle: NetlinkHandle;
-  /** Statistics for /metrics, on a socket of its own so a scrape never waits behind a batch. */
-  private readonly statsHandle: NetlinkHandle;
+  /**
+   * The handles on the namespace (reads and changes; statistics for /metrics on a socket of its
+   * own, so a scrape never waits behind a batch), or undefined while the namespace is lost.
+   */
+  private conn: Connection | undefined;
+  /** Why the namespace cannot be reached now (deleted, replaced, not reopened yet). */
+  private lost: string | undefined;
+  /** The last namespace problem logged (each is logged once). */
+  private lostLogged: string | undefined;
+  /** Modifying messages sent through handles closed since (a lost namespace's). */
+  private messagesBefore = 0;
   private readonly records = new Map<string, PodRecord>();
   private readonly dirty = new Set<string>();
   /** Interfaces named explicitly (netqos.io/interface) during this run: in the GC scope. */
@@ -129,6 +144,11 @@ export class Reconciler {
   private timerAt = Infinity;
   private running: Promise<void> | undefined;
   private again = false;
+  /** Changes made by someone else in this process (the CNI server) since the last pass looked. */
+  private externalChanges = 0;
+  private recheck = false;
+  /** A change of someone else's overlapped a pass: every pod is looked at on the next recheck. */
+  private recheckAll = false;
   private stopped = false;
   private passFailures = 0;
   private linkTimer: NodeJS.Timeout | undefined;
@@ -136,15 +156,13 @@ export class Reconciler {
   private readyFired = false;
   private lastPassAt = 0;
   private lastFullAt = 0;
-  private readonly handles: Map<string, NetlinkHandle>;
 
   constructor(
     private readonly source: PodSource,
     private readonly options: ReconcilerOptions,
   ) {
-    this.handle = openNetlink({ netns: options.netns });
-    this.statsHandle = openNetlink({ netns: options.netns });
-    this.handles = new Map([[options.netns ?? '', this.handle]]);
+    this.conn = connect(options.netns);
+    options.metrics?.namespaceUp.set(1);
     const every = options.linkCheckMs ?? 2000;
     if (every > 0) {
       this.linkTimer = setInterval(() => void this.checkLinks(), every);
@@ -165,9 +183,25 @@ export class Reconciler {
     return this.lastFullAt;
   }
 
+  /** Why the pods' namespace cannot be reached now (deleted or replaced), or undefined. */
+  get namespaceProblem(): string | undefined {
+    return this.lost;
+  }
+
   /** Pods changed in the source. */
   changed(keys: readonly string[]): void {
     for (const k of keys) this.dirty.add(k);
+    this.schedule(this.options.debounceMs ?? 100);
+  }
+
+  /**
+   * Someone else in this process changed interfaces of this namespace (the agent's CNI server
+   * served an ADD or DEL): the pods whose interface or IFB changed since the last pass are
+   * reconciled again, so the pod source's QoS wins in the next pass, not at the next resync.
+   */
+  externalChange(): void {
+    this.externalChanges++;
+    this.recheck = true;
     this.schedule(this.options.debounceMs ?? 100);
   }
 
@@ -184,8 +218,7 @@ export class Reconciler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
-    this.handle.close();
-    this.statsHandle.close();
+    this.disconnect();
   }
 
   /** Waits until no pass runs. */
@@ -215,19 +248,20 @@ export class Reconciler {
   /** Modifying netlink messages sent so far by this agent. */
   messages(): number {
     try {
-      return this.handle.counters().messages;
+      return this.messagesBefore + (this.conn?.handle.counters().messages ?? 0);
     } catch {
-      return 0;
+      return this.messagesBefore;
     }
   }
 
   /** Per-pod statistics of the pods whose QoS is in force, read from the kernel now. */
   async podStats(): Promise<PodStats[]> {
     const recs = [...this.records.values()].filter((r) => r.state === 'applied' && r.ifname);
-    if (!recs.length || this.stopped) return [];
+    const conn = this.conn;
+    if (!recs.length || this.stopped || !conn) return [];
     const statuses = await readQos(
       recs.map((r) => ({ ifname: r.ifname!, netns: this.options.netns })),
-      { handles: new Map([[this.options.netns ?? '', this.statsHandle]]) },
+      { handles: new Map([[this.options.netns ?? '', conn.stats]]) },
     );
     const out: PodStats[] = [];
     statuses.forEach((s, i) => {
@@ -245,12 +279,21 @@ export class Reconciler {
     return out;
   }
 
-  /** One link dump: pods whose interface appeared, vanished or was replaced are looked at now. */
+  /**
+   * One link dump: pods whose interface appeared, vanished or was replaced are looked at now. And
+   * the namespace itself: lost, or back (a pass then says so and acts).
+   */
   private async checkLinks(): Promise<void> {
-    if (this.stopped || this.linkChecking || !this.records.size) return;
+    if (this.stopped || this.linkChecking) return;
+    const conn = this.conn;
+    if (conn ? lostReason(this.options.netns, conn) : namespaceExists(this.options.netns!)) {
+      this.requestFull('resync');
+      return;
+    }
+    if (!conn || !this.records.size) return;
     this.linkChecking = true;
     try {
-      const links = await this.statsHandle.dump({ type: 'link' });
+      const links = await conn.stats.dump({ type: 'link' });
       if (this.stopped) return;
       const index = new Map(links.map((l) => [l.name, l.index]));
       let found = false;
@@ -305,17 +348,17 @@ export class Reconciler {
   private async loop(): Promise<void> {
     do {
       this.again = false;
-      const trigger: Trigger = this.pendingFull ?? (this.dirty.size ? 'event' : 'retry');
+      const trigger: Trigger = this.pendingFull ?? (this.dirty.size || this.recheck ? 'event' : 'retry');
       this.pendingFull = undefined;
       await this.timedPass(trigger);
-    } while (this.again && !this.stopped && (this.pendingFull || this.dirty.size));
+    } while (this.again && !this.stopped && (this.pendingFull || this.dirty.size || this.recheck));
   }
 
   private afterLoop(): void {
     if (this.stopped) return;
     if (this.pendingFull)
       return this.schedule(Math.min(500 * 2 ** Math.max(0, this.passFailures - 1), 30_000));
-    if (this.dirty.size) return this.schedule(this.options.debounceMs ?? 100);
+    if (this.dirty.size || this.recheck) return this.schedule(this.options.debounceMs ?? 100);
     let next = Infinity;
     for (const r of this.records.values()) if (RETRY_STATES.has(r.state) && r.nextAt < next) next = r.nextAt;
     if (next < Infinity) this.schedule(Math.max(0, next - Date.now()));
@@ -326,13 +369,13 @@ export class Reconciler {
     const end = metrics?.reconcileDuration.startTimer({ trigger });
     const full = trigger === 'start' || trigger === 'resync';
     try {
-      const did = await this.pass(trigger);
+      const done = await this.pass(trigger);
       this.passFailures = 0;
-      if (did) {
+      if (done === 'partial' || done === 'full') {
         metrics?.reconciles.inc({ trigger, result: 'ok' });
         end?.();
       }
-      if (did && full) {
+      if (done === 'full') {
         this.lastFullAt = Date.now();
         metrics?.lastSync.set(this.lastFullAt / 1000);
         if (!this.readyFired) {
@@ -344,6 +387,13 @@ export class Reconciler {
       }
     } catch (e) {
       end?.();
+      // A pass fails when the namespace went away under it: that is what to say.
+      const why = this.conn && lostReason(this.options.netns, this.conn);
+      if (why) {
+        this.loseNamespace(why);
+        this.pendingFull = 'resync';
+        return;
+      }
       this.passFailures++;
       metrics?.reconciles.inc({ trigger, result: 'error' });
       metrics?.reconcileErrors.inc({ reason: 'pass' });
@@ -352,23 +402,51 @@ export class Reconciler {
       this.pendingFull = full ? trigger : 'resync';
     } finally {
       this.lastPassAt = Date.now();
+      metrics?.invalidate();
     }
   }
 
-  /** One pass; false when there was nothing to do (the source has not listed yet). */
-  private async pass(trigger: Trigger): Promise<boolean> {
+  /**
+   * One pass: 'full' or 'partial' (every pod or some), 'idle' when the source has not listed yet,
+   * 'lost' when the namespace cannot be reached (the pods wait for it).
+   */
+  private async pass(trigger: Trigger): Promise<'full' | 'partial' | 'idle' | 'lost'> {
     const { logger, metrics } = this.options;
     const pods = this.source.pods();
-    if (!pods) return false; // not listed yet: the source's synced() asks for the first pass
+    if (!pods) return 'idle'; // not listed yet: the source's synced() asks for the first pass
     const started = Date.now();
-    const full = trigger === 'start' || trigger === 'resync';
+    let full = trigger === 'start' || trigger === 'resync';
     const now = Date.now();
+
+    let conn = this.conn;
+    const why = conn && lostReason(this.options.netns, conn);
+    if (why) this.loseNamespace(why);
+    if (!this.conn) {
+      conn = this.reconnect();
+      if (!conn) {
+        this.waitForNamespace(pods);
+        return 'lost';
+      }
+      full = true; // a namespace back (a new one, or the same reopened): everything again
+    }
+    conn = conn!;
 
     // Which pod claims which interface (the first by key when two name the same one).
     const claimedBy = new Map<string, string>();
     for (const key of [...pods.keys()].sort()) {
       const ifname = pods.get(key)!.ifname;
       if (ifname && !claimedBy.has(ifname)) claimedBy.set(ifname, key);
+    }
+
+    const externalAtStart = this.externalChanges;
+    let links: LinkState[] | undefined;
+    if (full) this.recheckAll = false;
+    if (this.recheck) {
+      this.recheck = false;
+      if (!full) {
+        links = await this.currentLinks(conn, false);
+        this.markChangedElsewhere(conn.handle.mirror!, pods);
+      }
     }
 
     const work = new Set<string>(full ? pods.keys() : []);
@@ -448,9 +526,9 @@ export class Reconciler {
       ready.push({ rec, spec });
     }
 
-    if (!ready.length && !toClear.size && !full) return true;
+    if (!ready.length && !toClear.size && !full) return 'partial';
 
-    const links = await this.currentLinks(trigger === 'resync');
+    links ??= await this.currentLinks(conn, trigger === 'resync');
     const indexes = new Map(links.map((l) => [l.name, l.index]));
     const names = new Set(indexes.keys());
     const targets: QosTarget[] = [];
@@ -492,7 +570,7 @@ export class Reconciler {
     let sent = 0;
     let changedPods = 0;
     if (targets.length) {
-      const outcomes = await this.applyIsolated(targets, meta);
+      const outcomes = await this.applyIsolated(conn, targets, meta);
       outcomes.forEach((o, i) => {
         const m = meta[i];
         if (o.ok) sent += o.operations;
@@ -544,33 +622,48 @@ export class Reconciler {
       });
     }
 
-    // IFBs netqos made for interfaces that are gone.
-    const parents = new Set<string>();
-    for (const l of links)
-      if (!isNetqosIfbName(l.name) && isValidInterfaceName(l.name)) parents.add(ifbNameFor(l.name));
-    const orphans = links.filter((l) => isNetqosIfbName(l.name) && !parents.has(l.name)).map((l) => l.name);
+    // IFBs netqos made for interfaces that are gone (netqos's own only: kind, name and group).
+    const orphans = orphanIfbs(links);
     if (orphans.length) {
-      const ops: Operation[] = ifbDeletion(orphans);
+      const ops = orphanDeletion(orphans);
+      const names = orphans.map((l) => l.name);
       try {
-        const r = await this.handle.apply(ops);
-        sent += r.count;
-        metrics?.orphans.inc({ kind: 'ifb' }, orphans.length);
-        logger.info(
-          {
-            ifbs: orphans.length > 10 ? `${orphans.slice(0, 10).join(', ')}, ...` : orphans.join(', '),
-            count: orphans.length,
-          },
-          'orphan IFBs deleted',
-        );
+        const r = await conn.handle.apply(ops, { throwOnFailure: false });
+        // Gone already (another agent, a human) is fine; anything else is logged. When the group
+        // delete fails, the IFBs moved into it stay netqos's (isOwnIfb) and the next pass retries.
+        const failed = new Set(r.failures.map((f) => f.index));
+        const deleted = failed.has(orphans.length) ? [] : names.filter((_, i) => !failed.has(i));
+        sent += r.count - r.failures.length;
+        if (deleted.length) {
+          metrics?.orphans.inc({ kind: 'ifb' }, deleted.length);
+          logger.info(
+            {
+              ifbs: deleted.length > 10 ? `${deleted.slice(0, 10).join(', ')}, ...` : deleted.join(', '),
+              count: deleted.length,
+            },
+            'orphan IFBs deleted',
+          );
+        }
+        const real = r.failures.filter((f) => f.code !== 'ENODEV' && f.code !== 'ENOENT');
+        if (real.length)
+          logger.warn(
+            { err: real.map((f) => `${f.code} ${f.message || f.description}`).join('; ') },
+            'deleting orphan IFBs failed',
+          );
       } catch (e) {
-        const err = e as NetlinkError;
-        // Gone already (another agent, a human) is fine; anything else is logged.
-        const real = (err.failures ?? []).filter((f) => f.code !== 'ENODEV' && f.code !== 'ENOENT');
-        const okCount = ops.length - (err.failures?.length ?? ops.length);
-        sent += Math.max(0, okCount);
-        if (okCount > 0) metrics?.orphans.inc({ kind: 'ifb' }, okCount);
-        if (real.length || !err.failures) logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
+        logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
       }
+    }
+    // Each pod's interface and IFB as they are now, this pass's changes included: a difference
+    // found by a later recheck is someone else's. When someone else changed something during
+    // the pass, whose change is whose cannot be told: the next recheck looks at every pod.
+    const mirror = conn.handle.mirror;
+    if (mirror) {
+      await conn.handle.read(mirror.plan());
+      if (this.externalChanges !== externalAtStart) this.recheckAll = true;
+      else
+        for (const r of this.records.values())
+          if (r.state === 'applied' && r.ifname) r.seen = seenOf(mirror, r.ifname);
     }
     metrics?.operations.inc(sent);
     const summary = {
@@ -583,7 +676,111 @@ export class Reconciler {
     };
     if (sent) logger.info(summary, 'reconciled');
     else logger.debug(summary, 'reconciled; nothing to change');
-    return true;
+    return full ? 'full' : 'partial';
+  }
+
+  /**
+   * After someone else's change: applied pods whose interface or IFB changed since the last pass
+   * are reconciled again (all of them after recheckAll), and waiting pods whose interface is
+   * there now are tried now.
+   */
+  private markChangedElsewhere(mirror: TcMirror, pods: ReadonlyMap<string, AgentPod>): void {
+    for (const [key, rec] of this.records) {
+      if (!pods.has(key)) continue;
+      if (
+        rec.state === 'applied' &&
+        rec.ifname &&
+        (this.recheckAll || rec.seen !== seenOf(mirror, rec.ifname))
+      ) {
+        rec.stale = true;
+        this.dirty.add(key);
+      } else if (
+        rec.state === 'waiting' &&
+        rec.pod.ifname &&
+        mirror.link(rec.pod.ifname) &&
+        rec.nextAt !== Infinity
+      ) {
+        rec.nextAt = 0;
+      }
+    }
+    this.recheckAll = false;
+  }
+
+  /**
+   * The namespace is gone or another under its name: the handles are closed (they kept the old
+   * one alive), the pods wait for it, and every check tries to open it again.
+   */
+  private loseNamespace(why: string): void {
+    const { logger, metrics, netns } = this.options;
+    logger.error(
+      { netns, reason: why },
+      `${why}; the pods' QoS cannot be kept in force until it is back (checked every few seconds)`,
+    );
+    this.lost = why;
+    this.lostLogged = why;
+    this.disconnect();
+    metrics?.namespaceUp.set(0);
+    metrics?.reconcileErrors.inc({ reason: 'namespace' });
+    this.explicitSeen.clear();
+    for (const rec of this.records.values()) this.awaitNamespace(rec);
+  }
+
+  /** Opens the namespace again; undefined (and the reason kept) while it cannot be. */
+  private reconnect(): Connection | undefined {
+    const { logger, metrics, netns } = this.options;
+    try {
+      this.conn = connect(netns);
+    } catch (e) {
+      const why = `${this.lost ?? `network namespace "${netns}" cannot be reached`}; opening it again failed: ${errorText(e)}`;
+      if (namespaceExists(netns!) && this.lostLogged !== why) {
+        this.lostLogged = why;
+        logger.warn({ netns, reason: why }, 'the network namespace cannot be opened yet');
+      }
+      return undefined;
+    }
+    logger.info({ netns, was: this.lost }, 'the network namespace is back; reconciling every pod');
+    this.lost = undefined;
+    this.lostLogged = undefined;
+    metrics?.namespaceUp.set(1);
+    return this.conn;
+  }
+
+  /** While the namespace is lost: the pods the source has are known, all waiting. */
+  private waitForNamespace(pods: ReadonlyMap<string, AgentPod>): void {
+    this.dirty.clear();
+    for (const key of this.records.keys()) if (!pods.has(key)) this.records.delete(key);
+    for (const [key, pod] of pods) {
+      let rec = this.records.get(key);
+      if (!rec)
+        this.records.set(key, (rec = { pod, fp: fingerprint(pod), state: 'new', attempts: 0, nextAt: 0 }));
+      rec.pod = pod;
+      rec.fp = fingerprint(pod);
+      this.awaitNamespace(rec);
+    }
+  }
+
+  private awaitNamespace(rec: PodRecord): void {
+    rec.state = 'waiting';
+    rec.nextAt = Infinity; // the namespace check, not a retry, brings it back
+    rec.attempts = 0;
+    rec.ifname = undefined;
+    rec.ifindex = undefined;
+    rec.stale = false;
+    rec.reported = undefined;
+    rec.seen = undefined;
+  }
+
+  private disconnect(): void {
+    const conn = this.conn;
+    if (!conn) return;
+    this.conn = undefined;
+    try {
+      this.messagesBefore += conn.handle.counters().messages;
+    } catch {
+      /* closed already */
+    }
+    conn.handle.close();
+    conn.stats.close();
   }
 
   /**
@@ -591,17 +788,18 @@ export class Reconciler {
    * reads only what changed since the last one, and applyQos reads nothing). A resync reads
    * everything again, so nothing the mirror might have missed outlives one resync period.
    */
-  private async currentLinks(resync: boolean): Promise<LinkState[]> {
-    const mirror = this.handle.mirror ?? (await this.handle.watch());
+  private async currentLinks({ handle }: Connection, resync: boolean): Promise<LinkState[]> {
+    const mirror = handle.mirror ?? (await handle.watch());
     if (resync) mirror.invalidate();
-    await this.handle.read(mirror.plan());
+    await handle.read(mirror.plan());
     return [...mirror.allLinks()];
   }
 
   /** One applyQos call; on failure, sets the pod at fault aside and repeats without it. */
-  private async applyIsolated(targets: QosTarget[], meta: Meta[]): Promise<Outcome[]> {
+  private async applyIsolated(conn: Connection, targets: QosTarget[], meta: Meta[]): Promise<Outcome[]> {
     const out: Outcome[] = new Array(targets.length);
-    const options = { mode: this.options.mode, profile: this.options.profile, handles: this.handles };
+    const handles = new Map<string, NetlinkHandle>([[this.options.netns ?? '', conn.handle]]);
+    const options = { mode: this.options.mode, profile: this.options.profile, handles };
     let live = targets.map((_, i) => i);
     for (let round = 0; live.length; round++) {
       try {
@@ -723,6 +921,11 @@ export class Reconciler {
     });
     return true;
   }
+}
+
+/** What the mirror holds of a pod's interface and of its IFB, as one comparable value. */
+function seenOf(mirror: TcMirror, ifname: string): string {
+  return `${mirror.stamp(ifname)}/${mirror.stamp(ifbNameFor(ifname))}`;
 }
 
 /** The interface is gone (deleted while the pass ran). */

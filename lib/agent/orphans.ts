@@ -1,0 +1,48 @@
+// Orphan IFBs: IFBs netqos made whose interface is gone. Only netqos's own are candidates: a
+// link of another kind merely named like one (a veth: deleting it destroys its peer) is never
+// touched.
+import type { LinkState, Operation } from '../netlink';
+import {
+  NETQOS_DOOMED_GROUP,
+  NETQOS_IFB_GROUP,
+  ifbNameFor,
+  isNetqosIfbName,
+  isValidInterfaceName,
+} from '../qos';
+
+/**
+ * An IFB netqos made: kind ifb, netqos's name and netqos's interface group (or the group its IFBs
+ * are moved into to be deleted, should a deletion have stopped half-way), all three.
+ * (The lead may point this at lib/qos's ownership helper once it lands.)
+ */
+export function isOwnIfb(link: Pick<LinkState, 'name' | 'kind' | 'group'>): boolean {
+  return (
+    link.kind === 'ifb' &&
+    isNetqosIfbName(link.name) &&
+    (link.group === NETQOS_IFB_GROUP || link.group === NETQOS_DOOMED_GROUP)
+  );
+}
+
+/** netqos's IFBs among `links` whose interface (the link ifbNameFor maps to them) is not there. */
+export function orphanIfbs(links: Iterable<LinkState>): LinkState[] {
+  const all = [...links];
+  const parents = new Set<string>();
+  for (const l of all) if (!isOwnIfb(l) && isValidInterfaceName(l.name)) parents.add(ifbNameFor(l.name));
+  return all.filter((l) => isOwnIfb(l) && !parents.has(l.name));
+}
+
+/**
+ * Deletes these IFBs together (moved into netqos's doomed group, then the group deleted: one RCU
+ * wait for all). By index, not name: a link created under the same name since the read (a pod
+ * recreated at once) is a different link and stays.
+ */
+export function orphanDeletion(orphans: readonly Pick<LinkState, 'index'>[]): Operation[] {
+  if (!orphans.length) return [];
+  return [
+    ...orphans.map((l): Operation => ({
+      op: 'change',
+      link: { index: l.index, group: NETQOS_DOOMED_GROUP },
+    })),
+    { op: 'delete', link: { group: NETQOS_DOOMED_GROUP } },
+  ];
+}
