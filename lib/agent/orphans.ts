@@ -2,26 +2,7 @@
 // link of another kind merely named like one (a veth: deleting it destroys its peer) is never
 // touched.
 import type { LinkState, Operation } from '../netlink';
-import {
-  NETQOS_DOOMED_GROUP,
-  NETQOS_IFB_GROUP,
-  ifbNameFor,
-  isNetqosIfbName,
-  isValidInterfaceName,
-} from '../qos';
-
-/**
- * An IFB netqos made: kind ifb, netqos's name and netqos's interface group (or the group its IFBs
- * are moved into to be deleted, should a deletion have stopped half-way), all three.
- * (The lead may point this at lib/qos's ownership helper once it lands.)
- */
-export function isOwnIfb(link: Pick<LinkState, 'name' | 'kind' | 'group'>): boolean {
-  return (
-    link.kind === 'ifb' &&
-    isNetqosIfbName(link.name) &&
-    (link.group === NETQOS_IFB_GROUP || link.group === NETQOS_DOOMED_GROUP)
-  );
-}
+import { NETQOS_DOOMED_GROUP, ifbNameFor, isOwnIfb, isValidInterfaceName } from '../qos';
 
 /** netqos's IFBs among `links` whose interface (the link ifbNameFor maps to them) is not there. */
 export function orphanIfbs(links: Iterable<LinkState>): LinkState[] {
