@@ -21,7 +21,10 @@ asan=${PIPESTATUS[0]}
 node -e '
   const fs = require("fs");
   let passed = 0, failed = 0;
-  const asan = /(\d+) passed, (\d+) failed/.exec(fs.existsSync(process.argv[3]) ? fs.readFileSync(process.argv[3], "utf8") : "");
+  // Each native program (the tc engine, nf_tables) ends with its own "N passed, N failed".
+  const asanText = fs.existsSync(process.argv[3]) ? fs.readFileSync(process.argv[3], "utf8") : "";
+  const counts = [...asanText.matchAll(/^(\d+) passed, (\d+) failed$/gm)];
+  const asan = counts.length && [0, 1, 2].map((i) => i && counts.reduce((n, m) => n + Number(m[i]), 0));
   for (const [name, file] of [["host (unit + kernel + e2e)", process.argv[1]], ["UML", process.argv[2]]]) {
     if (!fs.existsSync(file)) { console.log(`${name}: no results`); failed++; continue; }
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
