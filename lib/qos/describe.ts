@@ -16,7 +16,7 @@ export function describeQosOperation(op: Operation): string {
   return describeOperation(op);
 }
 
-/** One line per nftables operation, e.g. `add rule netdev netqos from-cali0-7: rate ip`. */
+/** One line per nftables operation, e.g. `add rule inet netqos from-cali0-7: rate ip`. */
 export function describeQosNftOperation(op: NftOperation): string {
   const comment = 'rule' in op ? (op.rule as { comment?: string }).comment : undefined;
   return comment ? `${describeNft(op)}: ${comment}` : describeNft(op);

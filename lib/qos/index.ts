@@ -30,8 +30,8 @@ export {
 export {
   NFT_TABLE,
   NFT_TABLE_COMMENT,
-  NFT_NETDEV_PRIORITY,
-  NFT_INET_PRIORITY,
+  NFT_PREROUTING_PRIORITY,
+  NFT_FILTER_PRIORITY,
   podChainName,
   parsePodChainName,
 } from './nft-policy';

@@ -2,31 +2,29 @@
  * A QoS spec -> the nf_tables objects that enforce its packet rate, DSCP and connection limits
  * (those the placement gives to nftables), as Calico's nftables mode writes the rules.
  *
- * Directions are the pod's. Per pod interface IF of index N, in netqos's own tables:
- *   table netdev netqos
- *     chain from-IF-N  hook ingress device IF (traffic from the pod)
- *         meta iif != N accept                                           guard
- *         meta protocol ip  limit rate over R/second burst B packets counter drop     rate ip
- *         meta protocol ip6 limit rate over R/second burst B packets counter drop     rate ip6
- *         meta protocol ip  ip dscp set V counter meta priority set P    dscp ip (checksum kept)
- *         meta protocol ip6 ip6 dscp set V counter meta priority set P   dscp ip6
- *     chain to-IF-N    hook egress device IF (traffic to the pod): guard, rate ip, rate ip6
- *   table inet netqos
- *     map from-pod, to-pod { type iface_index : verdict }                N : jump conn-...-IF-N
- *     chain forward { hook forward }  meta iif vmap @from-pod; meta oif vmap @to-pod
- *     chain input   { hook input }    meta iif vmap @from-pod
- *     chain output  { hook output }   meta oif vmap @to-pod
- *     chain conn-from-IF-N / conn-to-IF-N
- *         meta nfproto ipv4 tcp flags & (fin|syn|rst|ack) == syn ct count over C counter reject with tcp reset
- *         (the same for ipv6)
+ * Directions are the pod's. All in netqos's own table, inet netqos; per pod interface IF of
+ * index N:
+ *   map from-pod, to-pod { type iface_index : verdict }      N : jump from-IF-N / to-IF-N
+ *   chain prerouting { hook prerouting priority -140 }  meta iif vmap @from-pod
+ *   chain forward    { hook forward priority 20 }       meta oif vmap @to-pod
+ *   chain output     { hook output priority 20 }        meta oif vmap @to-pod
+ *   chain from-IF-N (traffic from the pod)
+ *     meta nfproto ipv4 limit rate over R/second burst B packets counter drop          rate ip
+ *     meta nfproto ipv6 limit rate over R/second burst B packets counter drop          rate ip6
+ *     meta nfproto ipv4 ip dscp set V counter meta priority set P                      dscp ip
+ *     meta nfproto ipv6 ip6 dscp set V counter meta priority set P                     dscp ip6
+ *     meta nfproto ipv4 tcp flags & (fin|syn|rst|ack) == syn ct count over C counter
+ *         reject with tcp reset                                                         connections ip
+ *     (the same for ipv6)                                                               connections ip6
+ *   chain to-IF-N (traffic to the pod): rate ip, rate ip6, connections ip, connections ip6
  *
- * Why so: packet rate and DSCP sit on the interface itself, like tc's (so bridged pods and the
- * host's own traffic count too), each interface's chain runs only for its packets (per-packet
- * cost independent of the number of pods). Connection limits need conntrack, so they sit in inet
- * hooks, reached through one verdict-map lookup per packet. Every family gets its own rule, so
- * its own bucket and count (as Calico's separate ip and ip6 tables). Names and map keys carry the
- * interface index, and netdev chains start with a guard on it: a netdev chain can outlive its
- * device and hook the next one of the same name (kernel 6.16+), and must never act on it.
+ * Why so: one hash lookup per packet and hook, whatever the number of pods; each family its own
+ * rule, so its own bucket and count (as Calico's separate ip and ip6 tables). From the pod,
+ * prerouting sees every packet (forwarded or for the node), after conntrack (-200) and after a
+ * tc redirect through an IFB for egress shaping (a netdev ingress chain would not: the IFB hands
+ * the packet back past netfilter's ingress hook). To the pod, forward and output see what the
+ * node routes and sends to it (a reject is not allowed in postrouting). Map keys are interface
+ * indexes, not names: an element never matches the next interface of the same name.
  */
 import { nftRules, type NftExpr, type NftHook, type NftSet } from '../nftables';
 import type { QosSpec, DirectionQos } from './annotations';
@@ -36,16 +34,19 @@ import { dscpToPriority } from './dscp';
 export const NFT_TABLE = 'netqos';
 /** What marks netqos's tables as its own. */
 export const NFT_TABLE_COMMENT = 'netqos pod QoS: packet rate, DSCP, connection limits';
-/** Base-chain priorities: none of kube-proxy's or Calico's (-300, -150, -110, -100, -90, 0, 100, 110). */
-export const NFT_NETDEV_PRIORITY = -250;
-/** After the filters that accept or deny (0), so denied connections are not counted. */
-export const NFT_INET_PRIORITY = 20;
+/**
+ * Base-chain priorities, none of kube-proxy's or Calico's (-300, -150, -110, -100, -90, 0, 100,
+ * 110): from the pod after conntrack (-200) and before DNAT; to the pod after the filters that
+ * accept or deny (0).
+ */
+export const NFT_PREROUTING_PRIORITY = -140;
+export const NFT_FILTER_PRIORITY = 20;
 export const FROM_POD_MAP = 'from-pod';
 export const TO_POD_MAP = 'to-pod';
 export const DEFAULT_PACKET_BURST = 5;
 
-export type PodChainKind = 'from' | 'to' | 'conn-from' | 'conn-to';
-const KINDS: readonly PodChainKind[] = ['conn-from', 'conn-to', 'from', 'to'];
+export type PodChainKind = 'from' | 'to';
+const KINDS: readonly PodChainKind[] = ['from', 'to'];
 
 export const podChainName = (kind: PodChainKind, ifname: string, ifindex: number) =>
   `${kind}-${ifname}-${ifindex}`;
@@ -70,10 +71,8 @@ export interface WantRule {
 }
 
 export interface WantChain {
-  family: 'netdev' | 'inet';
   name: string;
   hook?: NftHook;
-  device?: string;
   priority?: number;
   rules: WantRule[];
 }
@@ -95,18 +94,6 @@ const counted = (expressions: NftExpr[]): NftExpr[] => [
 
 const FAMILIES = ['ip', 'ip6'] as const;
 
-/** `meta iif|oif != N accept`: the chain passes over any other interface's packets. */
-function guard(which: 'iif' | 'oif', ifindex: number): WantRule {
-  return {
-    role: 'guard',
-    expressions: [
-      { kind: 'meta', key: which, dreg: 1 },
-      { kind: 'cmp', op: 'neq', sreg: 1, data: { u32: ifindex } },
-      { kind: 'immediate', verdict: 'accept' },
-    ],
-  };
-}
-
 function rateRules(qos: DirectionQos): WantRule[] {
   return FAMILIES.map((family) => ({
     role: `rate ${family}`,
@@ -115,7 +102,7 @@ function rateRules(qos: DirectionQos): WantRule[] {
         rate: qos.packetRate!,
         burst: qos.packetBurst ?? DEFAULT_PACKET_BURST,
         family,
-        chainFamily: 'netdev',
+        chainFamily: 'inet',
       }),
     ),
   }));
@@ -125,7 +112,7 @@ function dscpRules(dscp: number): WantRule[] {
   return FAMILIES.map((family) => ({
     role: `dscp ${family}`,
     expressions: [
-      ...nftRules.dscpSet({ family, dscp, chainFamily: 'netdev' }),
+      ...nftRules.dscpSet({ family, dscp, chainFamily: 'inet' }),
       { kind: 'counter' },
       // The skb priority the tc path's skbedit gives (what the kernel derives from the TOS).
       ...nftRules.prioritySet(dscpToPriority(dscp)),
@@ -140,35 +127,26 @@ function connectionRules(count: number): WantRule[] {
   }));
 }
 
-function netdevChain(kind: 'from' | 'to', ifname: string, ifindex: number, rules: WantRule[]): WantChain {
-  return {
-    family: 'netdev',
-    name: podChainName(kind, ifname, ifindex),
-    hook: kind === 'from' ? 'ingress' : 'egress',
-    device: ifname,
-    priority: NFT_NETDEV_PRIORITY,
-    rules: [guard(kind === 'from' ? 'iif' : 'oif', ifindex), ...rules],
-  };
-}
-
 /** The nftables objects one interface needs for the controls `where` gives to nftables. */
 export function desiredNft(ifname: string, ifindex: number, spec: QosSpec, where: Placement): NftPodWant {
   const want: NftPodWant = { ifname, ifindex, chains: [], elements: [] };
-  const fromPod: WantRule[] = [];
-  if (spec.egress.packetRate && where.packetRate === 'nftables') fromPod.push(...rateRules(spec.egress));
-  if (spec.egress.dscp !== undefined && where.dscp === 'nftables')
-    fromPod.push(...dscpRules(spec.egress.dscp));
-  if (fromPod.length) want.chains.push(netdevChain('from', ifname, ifindex, fromPod));
-  if (spec.ingress.packetRate && where.packetRate === 'nftables')
-    want.chains.push(netdevChain('to', ifname, ifindex, rateRules(spec.ingress)));
+  const rules = (direction: 'ingress' | 'egress'): WantRule[] => {
+    const qos = spec[direction];
+    const out: WantRule[] = [];
+    if (qos.packetRate && where.packetRate === 'nftables') out.push(...rateRules(qos));
+    if (direction === 'egress' && spec.egress.dscp !== undefined && where.dscp === 'nftables')
+      out.push(...dscpRules(spec.egress.dscp));
+    if (qos.maxConnections) out.push(...connectionRules(qos.maxConnections));
+    return out;
+  };
   for (const [direction, kind, map] of [
-    ['egress', 'conn-from', FROM_POD_MAP],
-    ['ingress', 'conn-to', TO_POD_MAP],
+    ['egress', 'from', FROM_POD_MAP],
+    ['ingress', 'to', TO_POD_MAP],
   ] as const) {
-    const count = spec[direction].maxConnections;
-    if (!count) continue;
+    const list = rules(direction);
+    if (!list.length) continue;
     const name = podChainName(kind, ifname, ifindex);
-    want.chains.push({ family: 'inet', name, rules: connectionRules(count) });
+    want.chains.push({ name, rules: list });
     want.elements.push({ map, key: ifindex, chain: name });
   }
   return want;
@@ -185,13 +163,12 @@ function dispatch(which: 'iif' | 'oif', map: string): WantRule {
   };
 }
 
-/** The inet table's maps and base chains, there while any pod has a connection limit. */
-export function inetInfrastructure(): { maps: NftSet[]; chains: WantChain[] } {
-  const base = (name: string, hook: NftHook, rules: WantRule[]): WantChain => ({
-    family: 'inet',
+/** The table's maps and base chains, there while any pod has a control on nftables. */
+export function infrastructure(): { maps: NftSet[]; chains: WantChain[] } {
+  const base = (name: NftHook, priority: number, rules: WantRule[]): WantChain => ({
     name,
-    hook,
-    priority: NFT_INET_PRIORITY,
+    hook: name,
+    priority,
     rules,
   });
   return {
@@ -203,9 +180,9 @@ export function inetInfrastructure(): { maps: NftSet[]; chains: WantChain[] } {
       dataType: 'verdict',
     })),
     chains: [
-      base('forward', 'forward', [dispatch('iif', FROM_POD_MAP), dispatch('oif', TO_POD_MAP)]),
-      base('input', 'input', [dispatch('iif', FROM_POD_MAP)]),
-      base('output', 'output', [dispatch('oif', TO_POD_MAP)]),
+      base('prerouting', NFT_PREROUTING_PRIORITY, [dispatch('iif', FROM_POD_MAP)]),
+      base('forward', NFT_FILTER_PRIORITY, [dispatch('oif', TO_POD_MAP)]),
+      base('output', NFT_FILTER_PRIORITY, [dispatch('oif', TO_POD_MAP)]),
     ],
   };
 }

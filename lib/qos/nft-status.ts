@@ -65,11 +65,11 @@ export function nftStatus(
   const chains = (podChains(state).get(ifname) ?? []).filter((c) => c.ifindex === ifindex);
   const rulesOf = (kind: string) => chains.find((c) => c.kind === kind)?.rules ?? [];
   return {
-    ingress: merge(rate(rulesOf('to')), connections(rulesOf('conn-to'))),
+    ingress: merge(rate(rulesOf('to')), connections(rulesOf('to'))),
     egress: merge<QosStatus['egress']>(
       rate(rulesOf('from')),
       dscp(rulesOf('from')),
-      connections(rulesOf('conn-from')),
+      connections(rulesOf('from')),
     ),
   };
 }

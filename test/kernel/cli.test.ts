@@ -387,8 +387,8 @@ describe('apply, plan, show, clear on a live interface', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const viaTc = r.stdout.includes('pedit ipv4 dscp 46');
-    if (!viaTc) expect(r.stdout).toMatch(/^add rule netdev netqos from-cali0-\d+: dscp ip$/m);
-    expect(r.stdout).toMatch(/^add rule inet netqos conn-to-cali0-\d+: connections ip$/m);
+    if (!viaTc) expect(r.stdout).toMatch(/^add rule inet netqos from-cali0-\d+: dscp ip$/m);
+    expect(r.stdout).toMatch(/^add rule inet netqos to-cali0-\d+: connections ip$/m);
     const shown = netqos('show', 'cali0', '--netns', ns.name);
     expect(shown.stdout).toMatch(
       viaTc ? /egress .*46 \(EF\).*tc\s*$/m : /egress .*46 \(EF\).*tc\+nftables\s*$/m,
