@@ -166,11 +166,38 @@ DumpRequest read_dump_request(const FieldReader& r) {
     auto kind = r.string("kind");
     if (!kind) r.fail("kind", "is required to list actions (e.g. \"mirred\")");
     req.action_kind = *kind;
+    if (r.has("index")) {
+      req.action_index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));
+      req.has_index = true;
+    }
   }
   return req;
 }
 
+namespace {
+
+// RTM_GETACTION for one kind: a dump of its actions, or (with an index) a get of one, answered
+// only to the asker (no notification) and acknowledged.
+void encode_action_request(Batch& batch, const DumpRequest& req) {
+  Message m(batch, RTM_GETACTION, req.has_index ? NLM_F_ACK : NLM_F_DUMP);
+  auto* tca = static_cast<tcamsg*>(m.put_extra_header(sizeof(tcamsg)));
+  tca->tca_family = AF_UNSPEC;
+  nlattr* tab = m.nest_start(TCA_ACT_TAB);
+  nlattr* first = m.nest_start(1);
+  m.put_strz(TCA_ACT_KIND, req.action_kind);
+  if (req.has_index) m.put_u32(TCA_ACT_INDEX, req.action_index);
+  m.nest_end(first);
+  m.nest_end(tab);
+  m.finish();
+}
+
+}  // namespace
+
 void encode_dump(Batch& batch, const DumpRequest& req) {
+  if (req.kind == DumpKind::Action) {
+    encode_action_request(batch, req);
+    return;
+  }
   if (req.get()) {
     // Acknowledged, so an answer always ends; the kernel sends a qdisc only to whoever listens
     // to tc notifications unless asked to echo it (as a side effect, those listeners see it).
@@ -212,18 +239,8 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
       m.finish();
       break;
     }
-    case DumpKind::Action: {
-      Message m(batch, RTM_GETACTION, NLM_F_DUMP);
-      auto* tca = static_cast<tcamsg*>(m.put_extra_header(sizeof(tcamsg)));
-      tca->tca_family = AF_UNSPEC;
-      nlattr* tab = m.nest_start(TCA_ACT_TAB);
-      nlattr* first = m.nest_start(1);
-      m.put_strz(TCA_ACT_KIND, req.action_kind);
-      m.nest_end(first);
-      m.nest_end(tab);
-      m.finish();
-      break;
-    }
+    case DumpKind::Action:
+      break;  // encode_action_request
   }
 }
 

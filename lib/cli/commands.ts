@@ -16,6 +16,7 @@ import {
   planQos,
   readQos,
   type AnnotationMode,
+  type Dataplane,
   type QosStatus,
   type TargetPlan,
   type TbfProfile,
@@ -68,11 +69,15 @@ Annotations (Calico's; values are Kubernetes quantities, e.g. 10M = 10,000,000):
   qos.projectcalico.org/{ingress,egress}Minburst      bytes     needs the peakrate
   qos.projectcalico.org/{ingress,egress}PacketRate    packets/s 1 .. 10k
   qos.projectcalico.org/{ingress,egress}PacketBurst   packets   needs the packet rate
+  qos.projectcalico.org/{ingress,egress}MaxConnections  TCP connections (new ones beyond: reset)
   qos.projectcalico.org/dscp                          0-63, DF, EF, AFxy, CSx (traffic from the pod)
   kubernetes.io/{ingress,egress}-bandwidth            bit/s     (the Calico key wins)
 "ingress" is traffic to the pod, "egress" traffic from it. -a KEY=VALUE overrides the manifest's
 value of the same key. A manifest may hold several documents (---) or a List; exactly one Pod
-among them is used.`;
+among them is used.
+Bandwidth is a TBF (tc); connection limits are nftables rules (conntrack's ct count); packet rate
+and DSCP go where --dataplane says: tc (police; pedit + csum + skbedit), nftables (limit; dscp
+set), or auto (default): tc where the kernel has those actions, nftables where not.`;
 
 /** package.json's version, found by walking up from this file (lib/cli or dist/lib/cli). */
 function packageVersion(): string {
@@ -165,6 +170,7 @@ interface ApplyOptions extends CommonOptions {
   file?: string[];
   mode: AnnotationMode;
   profile: TbfProfile;
+  dataplane: Dataplane;
   dryRun?: boolean;
 }
 
@@ -227,7 +233,7 @@ async function applyOrPlan(io: Io, ifname: string, opts: ApplyOptions, send: boo
   const target = { ifname, netns: opts.netns, annotations };
   return withHandle(opts.netns, async (nl, handles) => {
     await requireInterface(nl, ifname, opts.netns);
-    const options = { mode: opts.mode, profile: opts.profile, handles };
+    const options = { mode: opts.mode, profile: opts.profile, dataplane: opts.dataplane, handles };
     if (send) {
       const result = await applyQos([target], options);
       report(io, result.targets, result.sent, opts.json);
@@ -341,6 +347,14 @@ function addApplyOptions(cmd: Command): Command {
         .choices(['netqos', 'calico'])
         .default('netqos'),
     )
+    .addOption(
+      new Option(
+        '--dataplane <dataplane>',
+        'what enforces packet rate and DSCP: tc, nftables, or auto (tc where the kernel has the actions)',
+      )
+        .choices(['auto', 'tc', 'nftables'])
+        .default('auto'),
+    )
     .option('--json', 'print the result as JSON (see below)');
 }
 
@@ -349,17 +363,23 @@ JSON output (--json), version 1:
   { "version": 1, "sent": N,
     "targets": [ { "ifname": "cali0", "netns": "NS" | null,
                    "operations": [ { "description": "<the human line>", "operation": { ... } } ],
+                   "nftables": [ { "description": "...", "operation": { ... } } ],
+                   "enforcedBy": { "bandwidth"?: "tc", "packetRate"?, "dscp"?: "tc" | "nftables",
+                                   "maxConnections"?: "nftables" },
                    "warnings": [ "..." ] } ] }
-  "sent" counts the operations sent to the kernel (0 for a plan); "operation" is the library's
-  Operation object as sent.`;
+  "sent" counts the operations sent to the kernel, tc's and nftables' (0 for a plan);
+  "operation" is the library's Operation (tc) or NftOperation (nftables) object as sent.`;
 
 const STATUS_JSON_HELP = `
 JSON output (--json), version 1:
   { "version": 1,
     "interfaces": [ { "ifname": "cali0", "netns": "NS" | null, "exists": true,
                       "ingress": { "bandwidth", "burst", "limit", "peakrate", "minburst",
-                                   "packetRate", "packetBurst", "shaper": Stats, "policer": Stats },
-                      "egress": { ...the same, "ifb", "dscp" },
+                                   "packetRate", "packetBurst", "maxConnections",
+                                   "enforcedBy": { control: "tc" | "nftables" },
+                                   "shaper": Stats, "policer": Stats,
+                                   "packetRateDrops", "rejectedConnections" },
+                      "egress": { ...the same, "ifb", "dscp", "remarkedPackets" },
                       "foreign": { "root", "filters" } } ] }
   Rates in bit/s, sizes in bytes, packet rates in packets/s; absent fields mean no such control.
   Stats: { "bytes", "packets", "drops", "overlimits", "requeues", "backlog", "qlen" }.
@@ -449,8 +469,10 @@ ${EXIT_CODES_HELP}`,
       'after',
       `
 The table has one row per interface and direction: RATE, BURST and LIMIT of the shaper, PKT RATE
-(packets/s / burst in packets) of the policer, DSCP written into traffic from the pod, and the
-counters: BYTES and PACKETS passed by the shaper (else the policer), DROPS and OVERLIMITS of both.
+(packets/s / burst in packets) of the packet-rate limit, DSCP written into traffic from the pod,
+MAX CONN (TCP connections), and the counters: BYTES and PACKETS passed by the shaper (else the
+tc policer), DROPS (the shaper's, and packets over the packet rate), OVERLIMITS, RESETS
+(connections reset over MAX CONN); DATAPLANE says what enforces them (tc, nftables).
 A named interface without netqos objects shows "(none)"; one that does not exist is an error.
 ${STATUS_JSON_HELP}
 

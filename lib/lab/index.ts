@@ -1,6 +1,7 @@
 // `netqos lab`: the Calico QoS lab (../shared/reference/calico-qos-lab.txt) on one machine,
 // without Kubernetes: namespaces for a node and two pods, iperf3 before, with and after the
-// annotations' limits, packet rate and DSCP where the kernel has them, a plot, and cleanup of
+// annotations' limits, packet rate, DSCP and max connections (through tc or nftables, whichever
+// the kernel has), a plot, and cleanup of
 // everything it made, on success, failure, Ctrl-C or SIGTERM.
 //
 // Exit codes: 0 the lab ran and the limit held (QoS goodput within ±5 % of the ceiling, and the

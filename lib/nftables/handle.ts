@@ -134,6 +134,48 @@ function* planQuery(query: NftQuery): ReadPlan<Raw[]> {
   return [{ type: 'elements', ...where, set: query.set, items }];
 }
 
+/**
+ * A read of several queries at a time: yields arrays of queries (elements queries with their
+ * set's types), receives each query's objects, returns what it makes of them. Each array is one
+ * trip to the kernel, all of one ruleset generation.
+ */
+export type NftReadPlan<T> = Generator<NftQuery[], T, NftObjectState[][]>;
+
+/** Runs a read plan over a native dump function (one call per yielded array). */
+function* nativeSteps<T>(plan: NftReadPlan<T>): Generator<Raw[], T, Raw[][]> {
+  let step = plan.next(undefined as unknown as NftObjectState[][]);
+  while (!step.done) {
+    const queries = step.value;
+    const requests = queries.map((q): Raw => {
+      if (q.type !== 'elements') return { ...q };
+      if (q.keyType === undefined)
+        throw Object.assign(new TypeError(`read: elements of ${q.set}: keyType is required in a read plan`), {
+          code: 'ERR_NETQOS_INVALID_ARGUMENT',
+        });
+      const { set, ...rest } = q;
+      return { ...rest, name: set };
+    });
+    const replies = requests.length ? yield requests : [];
+    const objects = replies.map((objects, i): NftObjectState[] => {
+      const q = queries[i];
+      if (q.type !== 'elements') return objects as unknown as NftObjectState[];
+      const items = objects.flatMap((m) => m.items as Raw[]);
+      return [{ type: 'elements', family: q.family, table: q.table, set: q.set, items } as NftElementsState];
+    });
+    step = plan.next(objects);
+  }
+  return step.value;
+}
+
+/** Reruns of a read plan whose trips saw different generations, before giving up. */
+const READ_ATTEMPTS = 8;
+
+function settled<T>(value: T, moved: boolean): T {
+  if (moved)
+    throw new NetlinkError('the ruleset kept changing while it was read', { errno: 4, code: 'EINTR' });
+  return value;
+}
+
 export class NftablesHandle {
   readonly netns: string | undefined;
   private native: NativeNftHandle | undefined;
@@ -184,6 +226,47 @@ export class NftablesHandle {
       step = plan.next(reply.replies);
     }
     return step.value as unknown as QueryResult<Q>;
+  }
+
+  /**
+   * Runs a read plan (see NftReadPlan): several queries per trip to the kernel. The plan is made
+   * again and rerun when the ruleset moved between its trips, so what it returns describes one
+   * generation (readGeneration).
+   */
+  async read<T>(makePlan: () => NftReadPlan<T>): Promise<T> {
+    const h = this.open();
+    for (let attempt = 0; ; attempt++) {
+      const steps = nativeSteps(makePlan());
+      let first: number | undefined;
+      let moved = false;
+      let step = steps.next(undefined as unknown as Raw[][]);
+      while (!step.done) {
+        const reply = await h.dump(step.value).catch((e) => Promise.reject(asNetlinkError(e)));
+        this.lastGeneration = reply.generation;
+        first ??= reply.generation;
+        moved ||= reply.generation !== first;
+        step = steps.next(reply.replies);
+      }
+      if (!moved || attempt >= READ_ATTEMPTS) return settled(step.value, moved);
+    }
+  }
+
+  readSync<T>(makePlan: () => NftReadPlan<T>): T {
+    const h = this.open();
+    for (let attempt = 0; ; attempt++) {
+      const steps = nativeSteps(makePlan());
+      let first: number | undefined;
+      let moved = false;
+      let step = steps.next(undefined as unknown as Raw[][]);
+      while (!step.done) {
+        const reply = rethrown(() => h.dumpSync(step.value as Raw[]));
+        this.lastGeneration = reply.generation;
+        first ??= reply.generation;
+        moved ||= reply.generation !== first;
+        step = steps.next(reply.replies);
+      }
+      if (!moved || attempt >= READ_ATTEMPTS) return settled(step.value, moved);
+    }
   }
 
   /** The generation the last read described (pass it to apply to apply only if nothing moved). */

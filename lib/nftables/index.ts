@@ -13,6 +13,6 @@ export type { RejectExpr } from './expr/reject';
 export type { ImmediateExpr } from './expr/immediate';
 export type { LookupExpr } from './expr/lookup';
 export { NftablesHandle, NftablesError, openNftables, describeNft } from './handle';
-export type { NftApplyOptions, NftApplyResult, NftOpenOptions } from './handle';
+export type { NftApplyOptions, NftApplyResult, NftOpenOptions, NftReadPlan } from './handle';
 export * as nftRules from './rules';
 export { canonicalExpression, dataHex, sameExpressions } from './compare';

@@ -69,7 +69,15 @@ export interface NftRule {
 
 /** Set key and map data types (nft's names; `nft list` prints the elements with them). */
 export type NftDataType =
-  'ipv4_addr' | 'ipv6_addr' | 'ether_addr' | 'inet_proto' | 'inet_service' | 'mark' | 'ifname';
+  | 'ipv4_addr'
+  | 'ipv6_addr'
+  | 'ether_addr'
+  | 'inet_proto'
+  | 'inet_service'
+  | 'mark'
+  /** An interface index (`meta iif`/`oif`): unlike a name, never the next interface's. */
+  | 'iface_index'
+  | 'ifname';
 
 export interface NftSet {
   family: NftFamily;

@@ -9,11 +9,11 @@
  *   qos.projectcalico.org/{ingress,egress}Minburst     bytes    1k .. 100M          needs peakrate
  *   qos.projectcalico.org/{ingress,egress}PacketRate   pkt/s    1 .. 10k
  *   qos.projectcalico.org/{ingress,egress}PacketBurst  packets  1 .. 10k (default 5) needs packet rate
+ *   qos.projectcalico.org/{ingress,egress}MaxConnections  connections  1 .. 4294967295
  *   qos.projectcalico.org/dscp                         0..63 or a name, on egress traffic
  *   kubernetes.io/{ingress,egress}-bandwidth           bit/s    1k .. 1P (the Calico key wins)
  * Also accepted: qos.projectcalico.org/{ingress,egress}Packets as aliases of the packet-rate keys
  * (the Calico lab text uses them; Calico itself does not read them), with a warning.
- * Recognised, not enforced: qos.projectcalico.org/{ingress,egress}MaxConnections (a warning).
  *
  * Modes:
  * - 'strict' (default): every invalid value, out-of-range value, broken dependency or unknown
@@ -50,6 +50,8 @@ export interface DirectionQos {
   packetRate?: number;
   /** Policed packet burst, packets. */
   packetBurst?: number;
+  /** Open TCP connections at most (to the pod: accepted; from it: made); more are reset. */
+  maxConnections?: number;
 }
 
 /** Egress (from the pod) adds DSCP marking; Calico marks only traffic leaving the pod. */
@@ -197,6 +199,18 @@ const QUANTITY_RULES: Readonly<Record<QuantityField, QuantityRule>> = {
     calicoMaxText: '10k',
     examples: '5, 10, 100',
   },
+  maxConnections: {
+    keySuffix: 'MaxConnections',
+    what: 'max connections',
+    unit: 'connections',
+    min: 1n,
+    max: 4294967295n,
+    minText: '1',
+    maxText: '4294967295',
+    calicoMinText: '1',
+    calicoMaxText: '4294967295',
+    examples: '3, 100, 10k',
+  },
 };
 
 /** The bounds per field, as numbers, for help texts and other layers. */
@@ -218,6 +232,7 @@ const FIELD_ORDER: readonly QuantityField[] = [
   'minburst',
   'packetRate',
   'packetBurst',
+  'maxConnections',
 ];
 
 /** The Calico annotation key of a field, e.g. ('ingress', 'bandwidth') -> qos.projectcalico.org/ingressBandwidth. */
@@ -231,20 +246,15 @@ export function kubernetesBandwidthKey(direction: Direction): string {
 }
 
 const packetsAliasKey = (direction: Direction): string => `${CALICO_QOS_PREFIX}${direction}Packets`;
-const maxConnectionsKey = (direction: Direction): string => `${CALICO_QOS_PREFIX}${direction}MaxConnections`;
 export const DSCP_KEY = `${CALICO_QOS_PREFIX}dscp`;
 
-/** Every qos.projectcalico.org/ key netqos reads (aliases and MaxConnections excluded). */
+/** Every qos.projectcalico.org/ key netqos reads (aliases excluded). */
 export const CALICO_QOS_KEYS: readonly string[] = Object.freeze([
   ...DIRECTIONS.flatMap((direction) => FIELD_ORDER.map((field) => calicoQosKey(direction, field))),
   DSCP_KEY,
 ]);
 
-const RECOGNISED_CALICO_KEYS = new Set<string>([
-  ...CALICO_QOS_KEYS,
-  ...DIRECTIONS.map(packetsAliasKey),
-  ...DIRECTIONS.map(maxConnectionsKey),
-]);
+const RECOGNISED_CALICO_KEYS = new Set<string>([...CALICO_QOS_KEYS, ...DIRECTIONS.map(packetsAliasKey)]);
 
 /** Collects problems (strict) and warnings (both modes) while parsing. */
 class Findings {
@@ -391,7 +401,7 @@ function readDirection(
     readings.bandwidth = read('bandwidth', calicoBandwidthKey);
   }
 
-  for (const field of ['burst', 'peakrate', 'minburst', 'packetBurst'] as const) {
+  for (const field of ['burst', 'peakrate', 'minburst', 'packetBurst', 'maxConnections'] as const) {
     const key = calicoQosKey(direction, field);
     if (has(annotations, key)) readings[field] = read(field, key);
   }
@@ -408,14 +418,6 @@ function readDirection(
       `${aliasKey} is an alias: use ${packetRateKey} (Calico itself reads only ${packetRateKey})`,
     );
     readings.packetRate = read('packetRate', aliasKey);
-  }
-
-  const connectionsKey = maxConnectionsKey(direction);
-  if (has(annotations, connectionsKey)) {
-    findings.warn(
-      `${connectionsKey}: ${quoteValue(annotations[connectionsKey])}: recognised but not enforced by ` +
-        'netqos (Calico enforces it with connlimit rules, not traffic control); ignored',
-    );
   }
   return readings;
 }
@@ -481,6 +483,7 @@ function strictDirection(
     minburst: minburst?.value,
     packetRate: packetRate?.value,
     packetBurst: packetBurstValue,
+    maxConnections: readings.maxConnections?.value,
   });
 }
 
@@ -525,7 +528,15 @@ function calicoDirection(
   }
   if (bandwidth !== 0n && burst === 0n) burst = BigInt(CALICO_DEFAULT_BURST_BITS);
   if (packetRate !== 0n && packetBurst === 0n) packetBurst = BigInt(DEFAULT_PACKET_BURST);
-  return toDirectionQos({ bandwidth, burst, peakrate, minburst, packetRate, packetBurst });
+  return toDirectionQos({
+    bandwidth,
+    burst,
+    peakrate,
+    minburst,
+    packetRate,
+    packetBurst,
+    maxConnections: value('maxConnections'),
+  });
 }
 
 function readDscp(findings: Findings, annotations: Annotations): number | undefined {

@@ -3,6 +3,7 @@
 // or worse, a call on another namespace than meant (a netns of 5 or '' once meant "this one").
 import * as fs from 'fs';
 import { NetlinkHandle } from '../netlink';
+import { checkDataplane } from './dataplane';
 import { QosArgumentError, quoteValue } from './errors';
 import { isValidInterfaceName, MAX_INTERFACE_NAME_LENGTH } from './naming';
 
@@ -121,6 +122,7 @@ export function checkOptions(options: unknown): void {
       'options.profile',
       `${quoteValue(options.profile)} is not 'netqos' or 'calico'`,
     );
+  checkDataplane(options.dataplane);
   const handles = options.handles;
   if (handles === undefined) return;
   if (!(handles instanceof Map))

@@ -17,9 +17,9 @@ constexpr size_t kMaxValue = 64;
 
 const DataType kTypes[] = {
     // name, nft's datatype number, length, byte order recorded in set userdata
-    {"ipv4_addr", 7, 4, 2},   {"ipv6_addr", 8, 16, 2},         {"ether_addr", 9, 6, 2},
-    {"inet_proto", 12, 1, 2}, {"inet_service", 13, 2, 2},      {"mark", 19, 4, 1},
-    {"ifname", 41, 16, 1},    {"verdict", kVerdictType, 0, 0},
+    {"ipv4_addr", 7, 4, 2},    {"ipv6_addr", 8, 16, 2},    {"ether_addr", 9, 6, 2},
+    {"inet_proto", 12, 1, 2},  {"inet_service", 13, 2, 2}, {"mark", 19, 4, 1},
+    {"iface_index", 20, 4, 1}, {"ifname", 41, 16, 1},      {"verdict", kVerdictType, 0, 0},
 };
 
 std::vector<uint8_t> ifname_bytes(const FieldReader& r, const char* field, const std::string& name) {
@@ -219,7 +219,9 @@ std::vector<uint8_t> read_typed(const FieldReader& r, const char* field, const D
   if (!r.has(field)) r.fail(field, std::string("is required (") + type.name + ", a number)");
   if (name == "inet_proto") return {static_cast<uint8_t>(r.u64_in(field, 0, 0xFF, 0))};
   if (name == "inet_service") return big_endian_bytes(static_cast<uint16_t>(r.u64_in(field, 0, 0xFFFF, 0)));
-  if (name == "mark") return host_bytes(static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, 0)));
+  // An interface index is what `meta iif`/`oif` load: host order, like a mark.
+  if (name == "mark" || name == "iface_index")
+    return host_bytes(static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, 0)));
   (void)length;
   r.fail(field, std::string("values of type ") + type.name + " cannot be given here");
 }
@@ -241,7 +243,7 @@ void write_typed(FieldWriter& w, const char* field, const DataType* type, const 
     w.set_u64(field, data[0]);
   } else if (name == "inet_service") {
     w.set_u64(field, static_cast<uint64_t>(data[0]) << 8 | data[1]);
-  } else if (name == "mark") {
+  } else if (name == "mark" || name == "iface_index") {
     uint32_t v;
     std::memcpy(&v, data, 4);
     w.set_u64(field, v);

@@ -20,7 +20,8 @@ const Flag kFlags[] = {{"constant", NFT_SET_CONSTANT}, {"interval", NFT_SET_INTE
                        {"dynamic", NFT_SET_EVAL},      {"object", NFT_SET_OBJECT},
                        {"concat", NFT_SET_CONCAT},     {"anonymous", NFT_SET_ANONYMOUS}};
 
-const char* const kTypeNames = "ipv4_addr, ipv6_addr, ether_addr, inet_proto, inet_service, mark, ifname";
+const char* const kTypeNames =
+    "ipv4_addr, ipv6_addr, ether_addr, inet_proto, inet_service, mark, iface_index, ifname";
 
 const DataType& read_type(const FieldReader& r, const char* field, bool allow_verdict) {
   auto name = r.string(field);

@@ -1,7 +1,6 @@
 // nf_tables on this machine's kernel, in throwaway namespaces only: objects made, read back and
 // removed; one batch is all or nothing; reads notify nobody; and on real packets: a packet-rate
 // limit, a DSCP rewrite (ECN kept, checksums valid) and a connection limit.
-import { spawn, type ChildProcess } from 'child_process';
 import {
   sameExpressions,
   NetlinkError,
@@ -12,6 +11,7 @@ import {
   type NftExpr,
   type NftOperation,
 } from '../../lib';
+import { holdConnections } from '../helpers/connections';
 import { udpFlood } from '../helpers/iperf';
 import { sh, tempNetns, tempPair } from '../helpers/netns';
 
@@ -680,7 +680,6 @@ describe('real packets', () => {
     sh('ip', ['netns', 'exec', router.name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
 
     const nft = openNftables({ netns: router.name });
-    const children: ChildProcess[] = [];
     try {
       await nft.apply([
         { op: 'add', table: { family: 'inet', name: 'netqos' } },
@@ -698,81 +697,14 @@ describe('real packets', () => {
           },
         },
       ]);
-      const serverProc = spawnNode(server.name, SERVER);
-      children.push(serverProc);
-      await lines(serverProc).next('listening');
-      const clientProc = spawnNode(client.name, CLIENT);
-      children.push(clientProc);
-      const output = lines(clientProc);
-      const first = JSON.parse(await output.next('{'));
-      expect(first.connected).toBe(3);
-      expect(first.refused).toBe(2); // the reset answers the SYN: ECONNREFUSED
-      const second = JSON.parse(await output.next('{'));
-      expect(second).toEqual({ afterClose: 'connected' });
+      // The reset answers the SYN: ECONNREFUSED.
+      expect(await holdConnections(server.name, client.name, '198.18.2.2', 5)).toEqual({
+        connected: 3,
+        refused: 2,
+        afterClose: 'connected',
+      });
     } finally {
-      for (const c of children) if (c.exitCode === null && c.pid) process.kill(c.pid, 'SIGKILL');
       nft.close();
     }
   });
 });
-
-const SERVER = `
-  const sockets = [];
-  require('net').createServer((s) => { sockets.push(s); s.on('error', () => {}); })
-    .listen(8080, '198.18.2.2', () => console.log('listening'));
-  setTimeout(() => process.exit(0), 30000);`;
-
-// Five simultaneous connections, held; then one closed and a new one tried.
-const CLIENT = `
-  const net = require('net');
-  const open = () => new Promise((resolve) => {
-    const s = net.connect({ host: '198.18.2.2', port: 8080 });
-    s.on('connect', () => resolve({ s, ok: true }));
-    s.on('error', (e) => resolve({ ok: false, code: e.code }));
-    setTimeout(() => resolve({ ok: false, code: 'TIMEOUT' }), 5000);
-  });
-  (async () => {
-    const results = await Promise.all([open(), open(), open(), open(), open()]);
-    const held = results.filter((r) => r.ok);
-    console.log(JSON.stringify({ connected: held.length, refused: results.filter((r) => r.code === 'ECONNREFUSED').length }));
-    await new Promise((r) => setTimeout(r, 300));
-    held[0].s.end();
-    await new Promise((r) => setTimeout(r, 500));
-    const next = await open();
-    console.log(JSON.stringify({ afterClose: next.ok ? 'connected' : next.code }));
-    setTimeout(() => process.exit(0), 200);
-  })();`;
-
-function spawnNode(ns: string, script: string): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-/** The child's output lines, in order: next(prefix) waits (10 s at most) for the next one starting so. */
-function lines(child: ChildProcess): { next(prefix: string): Promise<string> } {
-  const queue: string[] = [];
-  let partial = '';
-  let wake: (() => void) | undefined;
-  child.stdout!.on('data', (d: Buffer) => {
-    const parts = (partial + d.toString()).split('\n');
-    partial = parts.pop()!;
-    queue.push(...parts);
-    wake?.();
-  });
-  return {
-    async next(prefix) {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const i = queue.findIndex((l) => l.startsWith(prefix));
-        if (i >= 0) return queue.splice(0, i + 1)[i];
-        if (Date.now() > deadline)
-          throw new Error(`no "${prefix}" line within 10 s (got: ${queue.join(' | ')})`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 200);
-        });
-      }
-    },
-  };
-}

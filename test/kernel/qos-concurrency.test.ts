@@ -55,12 +55,12 @@ describe('in one process', () => {
   }, 60_000);
 
   test("a failing call's rollback never undoes the other call's success", async () => {
-    // A packet rate needs act_police, which this kernel lacks: that batch fails and rolls back.
+    // A packet rate on tc needs act_police, which this kernel lacks: that batch fails and rolls back.
     const failing = { [`${Q}egressBandwidth`]: '5M', [`${Q}egressPacketRate`]: '100' };
     const wrong: string[] = [];
     for (let r = 0; r < 20; r++) {
       const good = inputs(r)[r % 2];
-      const calls = [applyQos([target(failing)]), applyQos([target(good)])];
+      const calls = [applyQos([target(failing)], { dataplane: 'tc' }), applyQos([target(good)])];
       if (r % 2) calls.reverse();
       const settled = await Promise.allSettled(calls);
       const failed = settled.filter((x) => x.status === 'rejected').length;

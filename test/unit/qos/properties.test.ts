@@ -27,7 +27,6 @@ const KEYS = [
   'kubernetes.io/ingress-bandwidth',
   'kubernetes.io/egress-bandwidth',
   `${Q}ingressPackets`,
-  `${Q}egressMaxConnections`,
   `${Q}ingresBandwidth`,
   'app',
 ];
@@ -90,12 +89,25 @@ const direction = (d: 'ingress' | 'egress') =>
       [`${Q}${d}Minburst`]: inRange('minburst'),
       [`${Q}${d}PacketRate`]: inRange('packetRate'),
       [`${Q}${d}PacketBurst`]: inRange('packetBurst'),
+      [`${Q}${d}MaxConnections`]: inRange('maxConnections'),
     },
     { requiredKeys: [] },
   );
 const validish = fc
   .tuple(direction('ingress'), direction('egress'), fc.option(fc.integer({ min: 0, max: 63 })))
   .map(([i, e, dscp]) => ({ ...i, ...e, ...(dscp === null ? {} : { [`${Q}dscp`]: String(dscp) }) }));
+
+/** Packet rates, connection limits and DSCP alone: valid whatever their values within bounds. */
+const controls = fc.record(
+  {
+    [`${Q}ingressPacketRate`]: inRange('packetRate'),
+    [`${Q}egressPacketRate`]: inRange('packetRate'),
+    [`${Q}ingressMaxConnections`]: inRange('maxConnections'),
+    [`${Q}egressMaxConnections`]: inRange('maxConnections'),
+    [`${Q}dscp`]: fc.integer({ min: 0, max: 63 }).map(String),
+  },
+  { requiredKeys: [] },
+);
 
 /** The operations planning builds for a spec on an empty interface. */
 function planFor(
@@ -181,18 +193,22 @@ describe('what the check accepts, planning builds and the engine takes', () => {
   ] as const)('mode %s, profile %s: every accepted spec encodes, at any MTU', (mode, profile) => {
     let accepted = 0;
     fc.assert(
-      fc.property(fc.oneof(validish, annotations), fc.integer({ min: 68, max: 65535 }), (a, mtu) => {
-        let spec;
-        try {
-          spec = parseQosAnnotations(a as Record<string, string>, { mode, profile }).spec;
-        } catch (e) {
-          expect(e).toBeInstanceOf(AnnotationError);
-          return;
-        }
-        accepted++;
-        const ops = planFor(spec, mtu, profile);
-        expect(() => native().encode(ops)).not.toThrow();
-      }),
+      fc.property(
+        fc.oneof(validish, annotations, controls),
+        fc.integer({ min: 68, max: 65535 }),
+        (a, mtu) => {
+          let spec;
+          try {
+            spec = parseQosAnnotations(a as Record<string, string>, { mode, profile }).spec;
+          } catch (e) {
+            expect(e).toBeInstanceOf(AnnotationError);
+            return;
+          }
+          accepted++;
+          const ops = planFor(spec, mtu, profile);
+          expect(() => native().encode(ops)).not.toThrow();
+        },
+      ),
       { numRuns: RUNS * 3 },
     );
     expect(accepted).toBeGreaterThan(RUNS / 4);
