@@ -1,6 +1,7 @@
 // What the CLI reads from the user: `-a KEY=VALUE` annotations and Pod manifests (`-f`, read by
 // lib/manifest), merged into one annotation map. A bad argument is an InputError, a bad manifest
 // a ManifestError; the CLI reports either with exit code 2.
+import { NetqosError } from '../errors';
 import { quoteValue } from '../qos/errors';
 import {
   ManifestError,
@@ -11,7 +12,8 @@ import {
 } from '../manifest';
 
 /** A usage or input problem (exit code 2): one line per problem. */
-export class InputError extends Error {
+export class InputError extends NetqosError {
+  readonly code = 'ERR_NETQOS_USAGE';
   readonly problems: readonly string[];
 
   constructor(problems: string | string[]) {
