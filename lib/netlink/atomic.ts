@@ -1,6 +1,7 @@
 // Atomic batches: before sending, remember the state of every interface the batch touches; if
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
+import { NetqosArgumentError } from '../errors';
 import type { DumpPlan } from './dump';
 import { FILTER_KINDS, QDISC_KINDS, hookParents, isRestorable, nameActionInterfaces } from './kinds';
 import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
@@ -134,13 +135,10 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   return { links: links.filter((l) => names.has(l.name)), devices };
 }
 
-/** Throws (TypeError, code ERR_NETQOS_INVALID_ARGUMENT, nothing sent) on an unrestorableChange. */
+/** Throws a NetqosArgumentError (nothing sent) on an unrestorableChange. */
 export function refuseUnrestorable(ops: readonly Operation[], before: Snapshot): void {
   const why = unrestorableChange(ops, before);
-  if (why !== undefined)
-    throw Object.assign(new TypeError(`atomic apply refused, nothing sent: ${why}`), {
-      code: 'ERR_NETQOS_INVALID_ARGUMENT',
-    });
+  if (why !== undefined) throw new NetqosArgumentError(`atomic apply refused, nothing sent: ${why}`);
 }
 
 /**

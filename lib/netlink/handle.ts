@@ -1,4 +1,5 @@
 // The public face of the engine: a handle on one network namespace.
+import { NetqosArgumentError } from '../errors';
 import { native, type NativeBatchResult, type NativeHandle } from './binding';
 import { planSnapshot, refuseUnrestorable, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
@@ -158,11 +159,8 @@ export class NetlinkHandle {
     if (!this.watched) {
       const size = options.receiveBuffer;
       if (size !== undefined && (!Number.isInteger(size) || size < 4096 || size > 2 ** 30)) {
-        throw Object.assign(
-          new TypeError(
-            `watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`,
-          ),
-          { code: 'ERR_NETQOS_INVALID_ARGUMENT' },
+        throw new NetqosArgumentError(
+          `watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`,
         );
       }
       h.watch(size ?? 0);

@@ -1,6 +1,7 @@
 // A handle on one namespace's nf_tables: one NETLINK_NETFILTER socket, atomic batches, reads
 // that notify nobody, notifications. Reached from an openNetlink() handle as `handle.nftables`
 // (same namespace, closed with it) or on its own through openNftables().
+import { NetqosArgumentError } from '../errors';
 import { native } from '../netlink/binding';
 import { NetlinkError, type NetlinkErrorDetails, type OperationFailure } from '../netlink/errors';
 import type {
@@ -284,9 +285,8 @@ export class NftablesHandle {
   watch(options: { receiveBuffer?: number } = {}): void {
     const size = options.receiveBuffer;
     if (size !== undefined && (!Number.isInteger(size) || size < 4096 || size > 2 ** 30)) {
-      throw Object.assign(
-        new TypeError(`watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`),
-        { code: 'ERR_NETQOS_INVALID_ARGUMENT' },
+      throw new NetqosArgumentError(
+        `watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`,
       );
     }
     const h = this.open();
