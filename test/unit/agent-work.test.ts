@@ -344,6 +344,8 @@ describe('failure isolation: one applyQos call, the target at fault set aside', 
       spec: { ingress: {}, egress: {} },
       warnings: [],
       operations: [],
+      nftables: [],
+      enforcedBy: {},
     })),
   });
   const redirectTo = (dev: string): Operation => ({
