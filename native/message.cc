@@ -126,6 +126,19 @@ const ControlName kControls[] = {
     {"drop", TC_ACT_SHOT},     {"shot", TC_ACT_SHOT},       {"pipe", TC_ACT_PIPE},
     {"stolen", TC_ACT_STOLEN}, {"continue", TC_ACT_UNSPEC}, {"trap", TC_ACT_TRAP},
 };
+
+// The decimal number that follows `prefix` and ends the string ("goto chain 5": 5).
+bool digits_after(const std::string& s, const char* prefix, uint64_t& n) {
+  size_t start = std::strlen(prefix);
+  if (s.compare(0, start, prefix) != 0 || s.size() == start || s.size() - start > 18) return false;
+  n = 0;
+  for (size_t i = start; i < s.size(); i++) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    n = n * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
+  return true;
+}
+
 }  // namespace
 
 int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback) {
@@ -133,15 +146,15 @@ int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback)
   if (!s) return fallback;
   for (const auto& c : kControls)
     if (*s == c.name) return c.value;
-  unsigned long n = 0;
-  bool chain = std::sscanf(s->c_str(), "goto chain %lu", &n) == 1;
-  if (chain || std::sscanf(s->c_str(), "jump %lu", &n) == 1) {
+  uint64_t n = 0;
+  bool chain = digits_after(*s, "goto chain ", n);
+  if (chain || digits_after(*s, "jump ", n)) {
     if (n > TC_ACT_EXT_VAL_MASK)
-      r.fail(field, "\"" + *s + "\": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
+      r.fail(field, quote(*s) + ": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
     return static_cast<int32_t>((chain ? TC_ACT_GOTO_CHAIN : TC_ACT_JUMP) | static_cast<uint32_t>(n));
   }
-  r.fail(field, "\"" + *s +
-                    "\" is not a control action (allowed: ok, pass, drop, reclassify, "
+  r.fail(field, quote(*s) +
+                    " is not a control action (allowed: ok, pass, drop, reclassify, "
                     "pipe, stolen, continue, trap, \"goto chain N\", \"jump N\")");
 }
 
@@ -180,10 +193,10 @@ std::vector<uint8_t> parse_hex(const FieldReader& r, const char* field, size_t m
     return -1;
   };
   if (s->empty() || s->size() % 2 || s->size() / 2 > max_bytes)
-    r.fail(field, "\"" + *s + "\" must be 1.." + std::to_string(max_bytes) + " bytes of hex digits");
+    r.fail(field, quote(*s) + " must be 1.." + std::to_string(max_bytes) + " bytes of hex digits");
   for (size_t i = 0; i < s->size(); i += 2) {
     int hi = nibble((*s)[i]), lo = nibble((*s)[i + 1]);
-    if (hi < 0 || lo < 0) r.fail(field, "\"" + *s + "\" is not hex");
+    if (hi < 0 || lo < 0) r.fail(field, quote(*s) + " is not hex");
     out.push_back(static_cast<uint8_t>(hi << 4 | lo));
   }
   return out;

@@ -3,9 +3,16 @@
 
 #include <napi.h>
 
+#include <utility>
+#include <vector>
+
 #include "fields.h"
 
 namespace netqos {
+
+// A JavaScript value for a message: a string quoted (a short prefix of a long one), a number as
+// JavaScript prints it, otherwise its type ("an object").
+std::string describe(const Napi::Value& v);
 
 class JsReader : public FieldReader {
  public:
@@ -17,6 +24,7 @@ class JsReader : public FieldReader {
   std::optional<double> number(const char* name) const override;
   std::optional<bool> boolean(const char* name) const override;
   std::optional<std::string> string(const char* name) const override;
+  bool is_string(const char* name) const override;
   std::optional<IfRef> iface(const char* name) const override;
   std::optional<std::vector<std::string>> strings(const char* name) const override;
   std::unique_ptr<FieldReader> object(const char* name) const override;
@@ -27,6 +35,9 @@ class JsReader : public FieldReader {
   Napi::Value get(const char* name) const;
   Napi::Object obj_;
   std::string path_;
+  // Each field is read from the object once: a getter runs once, so what was checked is what
+  // is encoded (a getter answering differently each time cannot slip a value past a check).
+  mutable std::vector<std::pair<const char*, Napi::Value>> read_;
 };
 
 class JsWriter : public FieldWriter {

@@ -25,7 +25,7 @@ Verb read_verb(const FieldReader& op) {
   if (*s == "replace") return Verb::Replace;
   if (*s == "change") return Verb::Change;
   if (*s == "delete") return Verb::Delete;
-  op.fail("op", "\"" + *s + "\" is not an operation (allowed: add, replace, change, delete)");
+  op.fail("op", quote(*s) + " is not an operation (allowed: add, replace, change, delete)");
 }
 
 IfRef require_dev(const FieldReader& r) {
@@ -43,11 +43,12 @@ const Protocol kProtocols[] = {{"all", ETH_P_ALL}, {"ip", ETH_P_IP},        {"ip
 
 uint16_t read_protocol(const FieldReader& r, uint16_t fallback) {
   if (!r.has("protocol")) return fallback;
-  if (auto s = r.string("protocol")) {
+  if (r.is_string("protocol")) {
+    auto s = r.string("protocol");
     for (const auto& p : kProtocols)
       if (*s == p.name) return p.value;
-    r.fail("protocol", "\"" + *s +
-                           "\" is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
+    r.fail("protocol", quote(*s) +
+                           " is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
                            "802.1ad, or an EtherType number)");
   }
   return static_cast<uint16_t>(r.u64_in("protocol", 0, 0xFFFF, fallback));
@@ -79,7 +80,7 @@ void encode_qdisc(Batch& batch, Verb verb, const FieldReader& r) {
     kind = find_qdisc_kind(*kind_name);
     if (!kind)
       r.fail("kind",
-             "\"" + *kind_name + "\" is not a qdisc kind netqos knows (allowed: " + qdisc_kind_names() + ")");
+             quote(*kind_name) + " is not a qdisc kind netqos knows (allowed: " + qdisc_kind_names() + ")");
   } else if (verb != Verb::Delete) {
     r.fail("kind", "is required (" + qdisc_kind_names() + ")");
   }
@@ -105,8 +106,8 @@ void encode_filter(Batch& batch, Verb verb, const FieldReader& r) {
   if (kind_name) {
     kind = find_filter_kind(*kind_name);
     if (!kind)
-      r.fail("kind", "\"" + *kind_name +
-                         "\" is not a classifier kind netqos knows (allowed: " + filter_kind_names() + ")");
+      r.fail("kind", quote(*kind_name) +
+                         " is not a classifier kind netqos knows (allowed: " + filter_kind_names() + ")");
   } else if (verb != Verb::Delete) {
     r.fail("kind", "is required (" + filter_kind_names() + ")");
   }
@@ -140,6 +141,9 @@ void encode_operation(Batch& batch, const FieldReader& op) {
   size_t size = batch.buf.size(), fixups = batch.fixups.size(), count = batch.starts.size();
   try {
     Verb verb = read_verb(op);
+    // One object per operation: with two, which one the caller meant is a guess.
+    int objects = op.has("qdisc") + op.has("filter") + op.has("link");
+    if (objects > 1) op.fail("an operation carries one of qdisc, filter or link, not several");
     if (auto q = op.object("qdisc")) {
       encode_qdisc(batch, verb, *q);
     } else if (auto f = op.object("filter")) {
@@ -175,7 +179,7 @@ DumpRequest read_dump_request(const FieldReader& r) {
   else if (*type == "action")
     req.kind = DumpKind::Action;
   else
-    r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, filter, link, action)");
+    r.fail("type", quote(*type) + " is not dumpable (allowed: qdisc, filter, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
   if (auto optional = r.boolean("optional")) req.optional = *optional;
   if (req.kind == DumpKind::Qdisc && r.has("parent")) {
@@ -192,6 +196,9 @@ DumpRequest read_dump_request(const FieldReader& r) {
   if (req.kind == DumpKind::Action) {
     auto kind = r.string("kind");
     if (!kind) r.fail("kind", "is required to list actions (e.g. \"mirred\")");
+    if (!find_action_kind(*kind))
+      r.fail("kind",
+             quote(*kind) + " is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
     req.action_kind = *kind;
   }
   return req;
@@ -369,7 +376,8 @@ bool parse_major_minor(const std::string& s, uint32_t& out) {
 
 uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback) {
   if (!r.has(field)) return fallback;
-  if (auto s = r.string(field)) {
+  if (r.is_string(field)) {
+    auto s = r.string(field);
     if (*s == "root") return TC_H_ROOT;
     if (ctx == HandleContext::QdiscParent && (*s == "ingress" || *s == "clsact")) return TC_H_INGRESS;
     if (ctx == HandleContext::FilterParent && *s == "ingress")
@@ -381,7 +389,7 @@ uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx
     std::string names = ctx == HandleContext::FilterParent  ? "root, ingress, egress, "
                         : ctx == HandleContext::QdiscParent ? "root, ingress, "
                                                             : "";
-    r.fail(field, "\"" + *s + "\" is not a handle (allowed: " + names +
+    r.fail(field, quote(*s) + " is not a handle (allowed: " + names +
                       "\"MAJOR:\" or \"MAJOR:MINOR\" in hex, or a number)");
   }
   return static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, fallback));

@@ -3,7 +3,7 @@
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
 import { HOOK_PARENTS, type DumpPlan } from './dump';
 import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
-import { linkTarget } from './link/link';
+import { linkTarget, type LinkDelete } from './link/link';
 
 type Raw = Record<string, unknown>;
 
@@ -17,14 +17,21 @@ const RESTORABLE_QDISCS = new Set(['tbf', 'ingress', 'clsact']);
 /** The interfaces (by name or index) an operation list changes. */
 export function touchedDevices(ops: readonly Operation[]): Dev[] {
   const devs = new Set<Dev>();
-  for (const o of ops) {
-    if ('qdisc' in o) devs.add(o.qdisc.dev);
-    else if ('filter' in o) devs.add(o.filter.dev);
-    else {
-      // A whole-group delete names no interface: its members were named when moved into it.
-      const target = linkTarget(o.link);
-      if (target !== undefined) devs.add(target);
-    }
+  // Malformed operations are skipped: the engine refuses the batch before sending any of it.
+  const add = (dev: unknown) => {
+    if (typeof dev === 'string' || typeof dev === 'number') devs.add(dev);
+  };
+  for (const o of ops as readonly unknown[]) {
+    if (typeof o !== 'object' || o === null) continue;
+    const { qdisc, filter, link } = o as {
+      qdisc?: { dev?: unknown };
+      filter?: { dev?: unknown };
+      link?: unknown;
+    };
+    if (qdisc) add(qdisc.dev);
+    else if (filter) add(filter.dev);
+    // A whole-group delete names no interface: its members were named when moved into it.
+    else if (typeof link === 'object' && link !== null) add(linkTarget(link as LinkDelete));
   }
   return [...devs];
 }

@@ -21,8 +21,8 @@ void encode_actions(Message& m, uint16_t type, const FieldReader& r) {
     if (!kind_name) a->fail("kind", "is required (" + action_kind_names() + ")");
     const ActionKind* kind = find_action_kind(*kind_name);
     if (!kind)
-      a->fail("kind", "\"" + *kind_name +
-                          "\" is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
+      a->fail("kind", quote(*kind_name) +
+                          " is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
     nlattr* slot = m.nest_start(static_cast<uint16_t>(i + 1));
     m.put_strz(TCA_ACT_KIND, kind->name);
     nlattr* options = m.nest_start(TCA_ACT_OPTIONS | NLA_F_NESTED);

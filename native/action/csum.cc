@@ -28,7 +28,7 @@ uint32_t flag_for(const FieldReader& r, const std::string& name) {
   for (const auto& f : kFlags)
     if (name == f.name) return f.value;
   if (name == "ip4h") return TCA_CSUM_UPDATE_FLAG_IPV4HDR;  // tc's spelling
-  r.fail("update", "\"" + name + "\" is not a checksum (allowed: " + std::string(kAllowed) + ")");
+  r.fail("update", quote(name) + " is not a checksum (allowed: " + std::string(kAllowed) + ")");
 }
 
 uint32_t read_update(const FieldReader& r) {

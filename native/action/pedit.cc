@@ -33,7 +33,6 @@ template <size_t N>
 uint16_t read_name(const FieldReader& r, const char* field, const Name (&table)[N], const char* fallback) {
   auto s = r.string(field);
   if (!s) {
-    if (r.has(field)) r.fail(field, "expected a string");
     if (!fallback) r.fail(field, "is required");
     s = fallback;
   }
@@ -42,7 +41,7 @@ uint16_t read_name(const FieldReader& r, const char* field, const Name (&table)[
     if (*s == n.name) return n.value;
     allowed += (allowed.empty() ? "" : ", ") + std::string(n.name);
   }
-  r.fail(field, "\"" + *s + "\" is not allowed (allowed: " + allowed + ")");
+  r.fail(field, quote(*s) + " is not allowed (allowed: " + allowed + ")");
 }
 
 template <size_t N>

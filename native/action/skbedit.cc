@@ -23,11 +23,12 @@ const PacketType kPacketTypes[] = {{"host", PACKET_HOST},
                                    {"otherhost", PACKET_OTHERHOST}};
 
 uint16_t read_ptype(const FieldReader& r) {
-  if (auto s = r.string("ptype")) {
+  if (r.is_string("ptype")) {
+    auto s = r.string("ptype");
     for (const auto& t : kPacketTypes)
       if (*s == t.name) return t.value;
-    r.fail("ptype", "\"" + *s +
-                        "\" is not a packet type (allowed: host, broadcast, multicast, "
+    r.fail("ptype", quote(*s) +
+                        " is not a packet type (allowed: host, broadcast, multicast, "
                         "otherhost, or a PACKET_* number)");
   }
   return static_cast<uint16_t>(r.u64_in("ptype", 0, 0xFFFF, 0));

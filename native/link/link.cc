@@ -19,6 +19,7 @@ uint32_t read_group(const FieldReader& r) {
 
 // The interface a change or delete is about: by index in the header, else by name.
 void put_target(Message& m, ifinfomsg* ifi, const FieldReader& r, const std::optional<std::string>& name) {
+  if (name && r.has("index")) r.fail("give name or index, not both");
   if (r.has("index"))
     ifi->ifi_index = static_cast<int>(r.u64_in("index", 1, 0x7FFFFFFF, 0));
   else
@@ -37,7 +38,7 @@ void put_up(ifinfomsg* ifi, const FieldReader& r) {
 void encode_link(Batch& batch, LinkVerb verb, const FieldReader& r) {
   auto name = r.string("name");
   if (name && (name->empty() || name->size() >= IFNAMSIZ))
-    r.fail("name", "\"" + *name + "\" must be 1.." + std::to_string(IFNAMSIZ - 1) + " characters");
+    r.fail("name", quote(*name) + " must be 1.." + std::to_string(IFNAMSIZ - 1) + " characters");
   if (verb == LinkVerb::Add) {
     if (!name) r.fail("name", "is required to create a link");
     auto kind = r.string("kind");
@@ -70,14 +71,18 @@ void encode_link(Batch& batch, LinkVerb verb, const FieldReader& r) {
   }
   // Delete one link, or every link of a group at once: the kernel then waits for one RCU grace
   // period for all of them instead of one each (about 20 ms per IFB).
-  if (!name && !r.has("index") && !r.has("group")) r.fail("name, index or group is required to delete links");
+  bool by_group = !name && !r.has("index");
+  if (by_group && !r.has("group")) r.fail("name, index or group is required to delete links");
+  if (!by_group && r.has("group")) r.fail("group", "deletes a whole group: give it without name or index");
+  // Group 0 is every interface's default: deleting it would delete every interface there is.
+  uint32_t group = by_group ? static_cast<uint32_t>(r.u64_in("group", 1, 0xFFFFFFFFu, 0)) : 0;
   Message m(batch, RTM_DELLINK, NLM_F_ACK);
   auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
   ifi->ifi_family = AF_UNSPEC;
-  if (name || r.has("index"))
-    put_target(m, ifi, r, name);
+  if (by_group)
+    m.put_u32(IFLA_GROUP, group);
   else
-    m.put_u32(IFLA_GROUP, read_group(r));
+    put_target(m, ifi, r, name);
   m.finish();
 }
 
