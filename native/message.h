@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,34 @@ uint32_t xmittime(uint64_t rate_bytes, uint64_t size);
 uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks);
 // tc_calc_rtable for Ethernet with mtu 0 (-> 2047): fills 256 entries, returns cell_log.
 int rate_table(uint32_t rate_bytes, uint16_t mpu, uint32_t mtu, uint32_t table[256]);
+
+// Whether a receive buffer of `len` bytes holds a whole message at nlh. libmnl's mnl_nlmsg_ok
+// compares the length as an int, so a message claiming 2 GiB or more passes it.
+inline bool message_ok(const nlmsghdr* nlh, int len) {
+  return len >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
+         nlh->nlmsg_len <= static_cast<unsigned>(len);
+}
+
+// Attribute payloads read without trusting their length: a payload shorter than the type reads
+// as 0, a string ends at its first NUL or at the end of the payload.
+template <typename T>
+T attr_value(const nlattr* a) {
+  T v = 0;
+  if (mnl_attr_get_payload_len(a) >= sizeof v) std::memcpy(&v, mnl_attr_get_payload(a), sizeof v);
+  return v;
+}
+inline uint16_t attr_u16(const nlattr* a) { return attr_value<uint16_t>(a); }
+inline uint32_t attr_u32(const nlattr* a) { return attr_value<uint32_t>(a); }
+inline uint64_t attr_u64(const nlattr* a) { return attr_value<uint64_t>(a); }
+inline std::string attr_str(const nlattr* a) {
+  const auto* s = static_cast<const char*>(mnl_attr_get_payload(a));
+  return std::string(s, strnlen(s, mnl_attr_get_payload_len(a)));
+}
+
+// A message's payload holds at least its fixed header (ifinfomsg, tcmsg, ...).
+inline bool has_header(const nlmsghdr* nlh, size_t header) {
+  return mnl_nlmsg_get_payload_len(nlh) >= header;
+}
 
 // Calls f(attr) for each attribute in a payload or nest (libmnl's for_each macros are C-only).
 template <typename F>

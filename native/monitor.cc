@@ -78,11 +78,12 @@ void Monitor::drain_locked() {
     }
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
     int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
       if (!wanted(nlh->nlmsg_type)) continue;
       log_.offsets.push_back(log_.data.size());
       const auto* bytes = reinterpret_cast<const uint8_t*>(nlh);
       log_.data.insert(log_.data.end(), bytes, bytes + nlh->nlmsg_len);
+      log_.data.resize(NLMSG_ALIGN(log_.data.size()));  // the next message aligned, as decoders read it
     }
   }
 }

@@ -262,9 +262,10 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
 }
 
 uint32_t message_ifindex(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type == RTM_NEWLINK)
+  if (nlh->nlmsg_type == RTM_NEWLINK && has_header(nlh, sizeof(ifinfomsg)))
     return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
-  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER)
+  if ((nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER) &&
+      has_header(nlh, sizeof(tcmsg)))
     return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
   return 0;
 }
@@ -278,6 +279,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   if (type == RTM_NEWLINK) return decode_link(nlh, w);
   // Action dumps come back with the request's type (RTM_GETACTION), notifications as NEWACTION.
   if (type == RTM_NEWACTION || type == RTM_GETACTION) {
+    if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcamsg)))) return false;
     const nlattr* tb[TCA_ROOT_MAX + 1];
     parse_payload(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + NLMSG_ALIGN(sizeof(tcamsg)),
                   mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcamsg)), tb, TCA_ROOT_MAX);
@@ -287,12 +289,13 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   }
   bool qdisc = type == RTM_NEWQDISC;
   if (!qdisc && type != RTM_NEWTFILTER) return false;
+  if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcmsg)))) return false;
   const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
   const nlattr* tb[TCA_MAX + 1];
   parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
                 mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcmsg)), tb, TCA_MAX);
   if (!tb[TCA_KIND]) return false;
-  std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
+  std::string kind = attr_str(tb[TCA_KIND]);
   w.set_string("type", qdisc ? "qdisc" : "filter");
   w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
   w.set_string("kind", kind);
@@ -313,7 +316,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   w.set_u64("priority", TC_H_MAJ(tcm->tcm_info) >> 16);
   w.set_string("protocol", protocol_name(ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)))));
   w.set_u64("handle", tcm->tcm_handle);
-  w.set_u64("chain", tb[TCA_CHAIN] ? mnl_attr_get_u32(tb[TCA_CHAIN]) : 0);
+  w.set_u64("chain", tb[TCA_CHAIN] ? attr_u32(tb[TCA_CHAIN]) : 0);
   const FilterKind* k = find_filter_kind(kind);
   if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
   return true;

@@ -74,14 +74,17 @@ mnl_socket* open_in_namespace(const std::string& netns) {
   return nl;
 }
 
-namespace {
-
 // Reads NLMSGERR_ATTR_MSG from an error/ack message carrying extended-ack TLVs.
 std::string extack_message(const nlmsghdr* nlh) {
-  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
+  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || !has_header(nlh, sizeof(nlmsgerr))) return "";
   const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  size_t head = sizeof(nlmsghdr) + sizeof(nlmsgerr);
-  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) head += err->msg.nlmsg_len - sizeof(nlmsghdr);
+  // The attributes follow the error and, unless capped, the whole request it answers (padded to
+  // a 4-byte boundary, as the kernel appends it).
+  uint64_t head = sizeof(nlmsghdr) + sizeof(nlmsgerr);
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return "";
+    head += NLMSG_ALIGN(static_cast<uint64_t>(err->msg.nlmsg_len) - sizeof(nlmsghdr));
+  }
   if (nlh->nlmsg_len <= head) return "";
   const nlattr* tb[NLMSGERR_ATTR_MAX + 1];
   parse_payload(reinterpret_cast<const uint8_t*>(nlh) + head, nlh->nlmsg_len - head, tb, NLMSGERR_ATTR_MAX);
@@ -89,6 +92,16 @@ std::string extack_message(const nlmsghdr* nlh) {
   const char* text = static_cast<const char*>(mnl_attr_get_payload(tb[NLMSGERR_ATTR_MSG]));
   return std::string(text, strnlen(text, mnl_attr_get_payload_len(tb[NLMSGERR_ATTR_MSG])));
 }
+
+std::optional<int> ack_error(const nlmsghdr* nlh) {
+  if (!has_header(nlh, sizeof(nlmsgerr))) return std::nullopt;
+  int error;
+  std::memcpy(&error, static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)), sizeof error);
+  // The kernel sends 0 or a negative errno; anything else is no errno anyone knows.
+  return error <= 0 && error >= -4095 ? -error : EPROTO;
+}
+
+namespace {
 
 bool is_link_message(const nlmsghdr* nlh) {
   return nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK;
@@ -99,7 +112,7 @@ std::string link_message_name(const nlmsghdr* nlh) {
   size_t head = NLMSG_ALIGN(sizeof(ifinfomsg));
   for_each_attr(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + head,
                 mnl_nlmsg_get_payload_len(nlh) - head, [&](const nlattr* attr) {
-                  if (mnl_attr_get_type(attr) == IFLA_IFNAME) name = mnl_attr_get_str(attr);
+                  if (mnl_attr_get_type(attr) == IFLA_IFNAME) name = attr_str(attr);
                 });
   return name;
 }
@@ -229,13 +242,14 @@ void RouteSocket::send_and_collect(Batch& batch, const std::vector<size_t>& part
     }
     const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
     int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
       uint32_t offset = nlh->nlmsg_seq - first_seq;
       if (offset >= part.size() || acked[offset]) continue;
-      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      auto error = ack_error(nlh);
+      if (!error) continue;
       OpResult& r = results[part[offset]];
-      r.error = -err->error;
+      r.error = *error;
       r.message = extack_message(nlh);
       acked[offset] = true;
       pending--;
@@ -276,10 +290,10 @@ void RouteSocket::resolve_names(const Batch& batch, size_t first) {
       }
       const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
       int len = static_cast<int>(got);
-      for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
         uint32_t offset = nlh->nlmsg_seq - first_seq;
         if (offset >= n) continue;
-        if (nlh->nlmsg_type == RTM_NEWLINK) {
+        if (nlh->nlmsg_type == RTM_NEWLINK && has_header(nlh, sizeof(ifinfomsg))) {
           const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
           names_[wanted[k + offset]] = static_cast<uint32_t>(ifi->ifi_index);
           pending--;
@@ -367,7 +381,7 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
       }
       const nlmsghdr* msg = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
       int len = static_cast<int>(got);
-      for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
+      for (; message_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
         if (msg->nlmsg_seq != seq) continue;
         if (msg->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
         if (msg->nlmsg_type == NLMSG_DONE) {
@@ -375,8 +389,9 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
           break;
         }
         if (msg->nlmsg_type == NLMSG_ERROR) {
-          const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          if (err->error == 0) {
+          auto error = ack_error(msg);
+          if (!error) continue;
+          if (*error == 0) {
             // A get ends with its acknowledgement.
             if (get) {
               done = true;
@@ -385,7 +400,7 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
             continue;
           }
           // What an optional request asks for may not be there: no such interface, qdisc or hook.
-          int code = -err->error;
+          int code = *error;
           if (req.optional && (code == ENODEV || code == ENOENT || code == EINVAL)) {
             out.offsets.clear();
             out.data.clear();
@@ -398,6 +413,7 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
         out.offsets.push_back(out.data.size());
         const auto* bytes = reinterpret_cast<const uint8_t*>(msg);
         out.data.insert(out.data.end(), bytes, bytes + msg->nlmsg_len);
+        out.data.resize(NLMSG_ALIGN(out.data.size()));  // the next message aligned, as decoders read it
       }
     }
     if (!interrupted) return;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -46,6 +47,12 @@ class ReceiveBuffer {
  private:
   std::unique_ptr<uint8_t[]> data_{new uint8_t[kSize]};
 };
+
+// The errno an NLMSG_ERROR message carries (0: an acknowledgement), or nullopt when the message
+// is too short to be one.
+std::optional<int> ack_error(const nlmsghdr* nlh);
+// The kernel's extended-ack text in an NLMSG_ERROR message ("" when it has none).
+std::string extack_message(const nlmsghdr* nlh);
 
 // A route-netlink socket in a namespace ("" for the caller's, a name under /var/run/netns, or a
 // path), unbound.

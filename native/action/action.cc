@@ -41,7 +41,7 @@ void decode_actions(const nlattr* list, FieldWriter& w) {
     parse_nested(slot, tb, TCA_ACT_MAX);
     if (!tb[TCA_ACT_KIND]) return;
     auto a = w.append("actions");
-    std::string kind = mnl_attr_get_str(tb[TCA_ACT_KIND]);
+    std::string kind = attr_str(tb[TCA_ACT_KIND]);
     a->set_string("kind", kind);
     const ActionKind* k = find_action_kind(kind);
     if (k && tb[TCA_ACT_OPTIONS]) k->decode(tb[TCA_ACT_OPTIONS], *a);
@@ -63,7 +63,7 @@ void decode_stats(const nlattr* stats2, FieldWriter& w) {
     bytes = basic.bytes;
     packets = basic.packets;
   }
-  if (tb[TCA_STATS_PKT64]) packets = mnl_attr_get_u64(tb[TCA_STATS_PKT64]);
+  if (tb[TCA_STATS_PKT64]) packets = attr_u64(tb[TCA_STATS_PKT64]);
   s->set_u64("bytes", bytes);
   s->set_u64("packets", packets);
   gnet_stats_queue queue{};

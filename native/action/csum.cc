@@ -32,6 +32,9 @@ uint32_t flag_for(const FieldReader& r, const std::string& name) {
 }
 
 uint32_t read_update(const FieldReader& r) {
+  // Seven checksums, and tc's spelling of one: a longer list only repeats them.
+  if (r.array_length("update") > 16)
+    r.fail("update", "has " + std::to_string(r.array_length("update")) + " names (at most 16)");
   auto names = r.strings("update");
   if (!names || names->empty())
     r.fail("update", "is required (a list of the checksums to recompute: " + std::string(kAllowed) + ")");

@@ -125,8 +125,8 @@ void decode(const nlattr* options, FieldWriter& w) {
       if (mnl_attr_get_type(key) != TCA_PEDIT_KEY_EX || i >= n) return;
       const nlattr* kt[TCA_PEDIT_KEY_EX_MAX + 1];
       parse_nested(key, kt, TCA_PEDIT_KEY_EX_MAX);
-      if (kt[TCA_PEDIT_KEY_EX_HTYPE]) ex[i].htype = mnl_attr_get_u16(kt[TCA_PEDIT_KEY_EX_HTYPE]);
-      if (kt[TCA_PEDIT_KEY_EX_CMD]) ex[i].cmd = mnl_attr_get_u16(kt[TCA_PEDIT_KEY_EX_CMD]);
+      if (kt[TCA_PEDIT_KEY_EX_HTYPE]) ex[i].htype = attr_u16(kt[TCA_PEDIT_KEY_EX_HTYPE]);
+      if (kt[TCA_PEDIT_KEY_EX_CMD]) ex[i].cmd = attr_u16(kt[TCA_PEDIT_KEY_EX_CMD]);
       i++;
     });
   }

@@ -31,9 +31,9 @@ void decode(const nlattr* options, FieldWriter& w) {
   const nlattr* tb[TCA_MATCHALL_MAX + 1];
   parse_nested(options, tb, TCA_MATCHALL_MAX);
   if (tb[TCA_MATCHALL_CLASSID] && mnl_attr_get_payload_len(tb[TCA_MATCHALL_CLASSID]) >= 4)
-    w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_MATCHALL_CLASSID]), HandleContext::ClassId));
+    w.set_string("classid", handle_name(attr_u32(tb[TCA_MATCHALL_CLASSID]), HandleContext::ClassId));
   if (tb[TCA_MATCHALL_FLAGS] && mnl_attr_get_payload_len(tb[TCA_MATCHALL_FLAGS]) >= 4) {
-    uint32_t flags = mnl_attr_get_u32(tb[TCA_MATCHALL_FLAGS]);
+    uint32_t flags = attr_u32(tb[TCA_MATCHALL_FLAGS]);
     if (flags & TCA_CLS_FLAGS_SKIP_HW) w.set_bool("skipHw", true);
     if (flags & TCA_CLS_FLAGS_SKIP_SW) w.set_bool("skipSw", true);
   }

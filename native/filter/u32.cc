@@ -73,9 +73,9 @@ void decode(const nlattr* options, FieldWriter& w) {
     }
   }
   if (tb[TCA_U32_CLASSID])
-    w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_U32_CLASSID]), HandleContext::ClassId));
+    w.set_string("classid", handle_name(attr_u32(tb[TCA_U32_CLASSID]), HandleContext::ClassId));
   if (tb[TCA_U32_FLAGS]) {
-    uint32_t flags = mnl_attr_get_u32(tb[TCA_U32_FLAGS]);
+    uint32_t flags = attr_u32(tb[TCA_U32_FLAGS]);
     if (flags & TCA_CLS_FLAGS_SKIP_HW) w.set_bool("skipHw", true);
     if (flags & TCA_CLS_FLAGS_SKIP_SW) w.set_bool("skipSw", true);
   }

@@ -87,26 +87,26 @@ void encode_link(Batch& batch, LinkVerb verb, const FieldReader& r) {
 }
 
 bool decode_link(const nlmsghdr* nlh, FieldWriter& w) {
+  if (!has_header(nlh, NLMSG_ALIGN(sizeof(ifinfomsg)))) return false;
   const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   const nlattr* tb[IFLA_MAX + 1];
   parse_payload(reinterpret_cast<const uint8_t*>(ifi) + NLMSG_ALIGN(sizeof(ifinfomsg)),
                 mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(ifinfomsg)), tb, IFLA_MAX);
   w.set_string("type", "link");
   w.set_u64("index", static_cast<uint32_t>(ifi->ifi_index));
-  if (tb[IFLA_IFNAME]) w.set_string("name", mnl_attr_get_str(tb[IFLA_IFNAME]));
+  if (tb[IFLA_IFNAME]) w.set_string("name", attr_str(tb[IFLA_IFNAME]));
   if (tb[IFLA_LINKINFO]) {
     const nlattr* info[IFLA_INFO_MAX + 1];
     parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
-    if (info[IFLA_INFO_KIND]) w.set_string("kind", mnl_attr_get_str(info[IFLA_INFO_KIND]));
+    if (info[IFLA_INFO_KIND]) w.set_string("kind", attr_str(info[IFLA_INFO_KIND]));
   }
-  if (tb[IFLA_MTU]) w.set_u64("mtu", mnl_attr_get_u32(tb[IFLA_MTU]));
-  if (tb[IFLA_GROUP]) w.set_u64("group", mnl_attr_get_u32(tb[IFLA_GROUP]));
-  if (tb[IFLA_TXQLEN]) w.set_u64("txqlen", mnl_attr_get_u32(tb[IFLA_TXQLEN]));
+  if (tb[IFLA_MTU]) w.set_u64("mtu", attr_u32(tb[IFLA_MTU]));
+  if (tb[IFLA_GROUP]) w.set_u64("group", attr_u32(tb[IFLA_GROUP]));
+  if (tb[IFLA_TXQLEN]) w.set_u64("txqlen", attr_u32(tb[IFLA_TXQLEN]));
   w.set_bool("up", ifi->ifi_flags & IFF_UP);
   w.set_u64("flags", ifi->ifi_flags);
-  if (tb[IFLA_LINK]) w.set_u64("linkIndex", mnl_attr_get_u32(tb[IFLA_LINK]));
-  if (tb[IFLA_LINK_NETNSID])
-    w.set_i64("linkNetnsId", static_cast<int32_t>(mnl_attr_get_u32(tb[IFLA_LINK_NETNSID])));
+  if (tb[IFLA_LINK]) w.set_u64("linkIndex", attr_u32(tb[IFLA_LINK]));
+  if (tb[IFLA_LINK_NETNSID]) w.set_i64("linkNetnsId", static_cast<int32_t>(attr_u32(tb[IFLA_LINK_NETNSID])));
   if (tb[IFLA_ADDRESS]) {
     // As ip(8) prints it: "aa:bb:cc:dd:ee:ff".
     std::string hex =

@@ -181,6 +181,11 @@ describe('operations and lists', () => {
     expectRefused([filter({}, actions)], /filter\.actions: has 33 actions \(at most 32\)/);
     const keys = Array.from({ length: 129 }, () => ({ value: 0, mask: 0 }));
     expectRefused([filter({ keys })], /filter\.keys: has 129 keys \(at most 128\)/);
+    const update = Array.from({ length: 17 }, () => 'tcp');
+    expectRefused(
+      [filter({}, [{ kind: 'csum', update }])],
+      /actions\[0\]\.update: has 17 names \(at most 16\)/,
+    );
     const sparse: unknown[] = [];
     sparse.length = 2 ** 32 - 1;
     expectRefused([filter({}, sparse)], /filter\.actions: has 4294967295 actions/);
