@@ -51,16 +51,27 @@ Napi::Error invalid_argument(Napi::Env env, const std::string& message) {
   return e;
 }
 
+// Most operations one batch takes, and dump requests one call: a larger list is refused rather
+// than grown into gigabytes of messages (each operation is at least one).
+constexpr uint32_t kMaxListLength = 1000000;
+
+// `list` is an array of at most kMaxListLength items; throws InvalidArgument naming `what`.
+Napi::Array read_list(const Napi::Value& list, const char* what) {
+  if (!list.IsArray())
+    throw InvalidArgument(std::string(what) + ": expected an array, got " + describe(list));
+  auto array = list.As<Napi::Array>();
+  if (array.Length() > kMaxListLength)
+    throw InvalidArgument(std::string(what) + ": has " + std::to_string(array.Length()) + " items (at most " +
+                          std::to_string(kMaxListLength) + " in one call; split it)");
+  return array;
+}
+
 // Encodes an array of operations; throws a JS error naming the bad field. `known`, when an
 // array, lists [name, index, name, index, ...] the caller vouches for (see Batch::known).
 bool encode_all(Napi::Env env, Napi::Value ops, Batch& batch, Napi::Value known = Napi::Value()) {
-  if (!ops.IsArray()) {
-    invalid_argument(env, "operations: expected an array").ThrowAsJavaScriptException();
-    return false;
-  }
-  auto list = ops.As<Napi::Array>();
-  uint32_t n = list.Length();
   try {
+    auto list = read_list(ops, "operations");
+    uint32_t n = list.Length();
     for (uint32_t i = 0; i < n; i++) {
       Napi::Value v = list.Get(i);
       std::string path = "ops[" + std::to_string(i) + "]";
@@ -121,12 +132,8 @@ Napi::Object results_to_js(Napi::Env env, const std::vector<OpResult>& results, 
 }
 
 bool read_dumps(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& out) {
-  if (!requests.IsArray()) {
-    invalid_argument(env, "requests: expected an array").ThrowAsJavaScriptException();
-    return false;
-  }
-  auto list = requests.As<Napi::Array>();
   try {
+    auto list = read_list(requests, "requests");
     for (uint32_t i = 0; i < list.Length(); i++) {
       Napi::Value v = list.Get(i);
       std::string path = "requests[" + std::to_string(i) + "]";

@@ -15,6 +15,7 @@ std::string describe(const Napi::Value& v) {
   if (v.IsNumber()) return describe_number(v.As<Napi::Number>().DoubleValue());
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
   if (v.IsNull()) return "null";
+  if (v.IsUndefined()) return "undefined";
   if (v.IsArray()) return "an array";
   if (v.IsObject()) return "an object";
   if (v.IsBigInt()) return "a bigint";

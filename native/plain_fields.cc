@@ -323,7 +323,7 @@ std::string describe(const Value& v) {
     case Value::Type::Object:
       return "an object";
     case Value::Type::Undefined:
-      break;
+      return "undefined";
   }
   return "a value of another type";
 }
@@ -460,8 +460,7 @@ std::unique_ptr<FieldReader> PlainReader::element(const char* name, size_t i) co
   const Value* v = get(name);
   const Value* e = v && v->is_array() && i < v->size() ? &v->at(i) : nullptr;
   // JavaScript reads a hole or an index past the end as undefined.
-  if (!e || e->is_undefined())
-    throw InvalidArgument(at + ": expected an object, got a value of another type");
+  if (!e || e->is_undefined()) throw InvalidArgument(at + ": expected an object, got undefined");
   if (!e->is_object()) throw InvalidArgument(at + ": expected an object, got " + describe(*e));
   return std::make_unique<PlainReader>(*e, at);
 }

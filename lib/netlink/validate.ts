@@ -135,17 +135,10 @@ export function checkApplyOptions(options: unknown): void {
   }
 }
 
-/** Largest batch the engine takes in one call (each operation is at least one message). */
-export const MAX_OPERATIONS = 1_000_000;
-
+/** The operations are a list (the engine bounds its length and reads each one). */
 export function checkOperations(ops: unknown): void {
   if (!Array.isArray(ops))
     throw invalidArgument('operations', `expected an array, got ${describeValue(ops)}`);
-  if (ops.length > MAX_OPERATIONS)
-    throw invalidArgument(
-      'operations',
-      `has ${ops.length} operations (at most ${MAX_OPERATIONS} in one batch; split it)`,
-    );
 }
 
 const QUERY_TYPES = ['qdisc', 'filter', 'link'] as const;

@@ -189,7 +189,10 @@ describe('operations and lists', () => {
     const sparse: unknown[] = [];
     sparse.length = 2 ** 32 - 1;
     expectRefused([filter({}, sparse)], /filter\.actions: has 4294967295 actions/);
-    expectRefused(sparse, /ops\[0\]: expected an operation object/);
+    expectRefused(sparse, /^operations: has 4294967295 items \(at most 1000000 in one call; split it\)/);
+    const sparseOps: unknown[] = [];
+    sparseOps.length = 1000;
+    expectRefused(sparseOps, /^ops\[0\]: expected an operation object, got undefined/);
   });
   test('a link group delete names a group other than 0 (every interface is in group 0)', () => {
     expectRefused([{ op: 'delete', link: { group: 0 } }], /link\.group: 0 is out of range \(allowed 1\.\./);
