@@ -338,6 +338,20 @@ const cases = {
     return withPrototypeSetter('event', set, () => nl.readSync(mirror.plan()));
   },
 
+  'methods called on other objects (raw)': () => {
+    const Handle = native().Handle;
+    const outcomes = new Set();
+    for (const self of [{}, 5, undefined, Handle.prototype, Object.create(Handle.prototype)])
+      for (const m of ['apply', 'applySync', 'dump', 'dumpSync', 'close', 'counters', 'watch', 'events'])
+        try {
+          Handle.prototype[m].call(self, []);
+          outcomes.add(`${m} ran`);
+        } catch (e) {
+          outcomes.add(`${e.name}: ${e.message}`);
+        }
+    return [...outcomes];
+  },
+
   // ---- strings the kernel would cut at a NUL ----
   'NUL in dev': () => lib.openNetlink().applySync([replace(tbf('v0\0evil'))]),
   'NUL in known interfaces (raw)': () => new (native().Handle)().applySync([replace(tbf())], ['v0\0evil', 2]),

@@ -184,6 +184,10 @@ describe('re-entering the handle from a getter or a setter', () => {
   });
 });
 
+test('raw methods called on something that is not a handle: refused by V8, not run', () => {
+  expect(run('methods called on other objects (raw)').value).toEqual(['TypeError: Illegal invocation']);
+});
+
 describe('strings the kernel would cut at a NUL: refused', () => {
   test.each([
     ['NUL in dev', /^ops\[0\]\.qdisc\.dev: "v0\\u0000evil" contains a NUL character/],
