@@ -15,6 +15,7 @@
 
 #include "operation.h"
 #include "plain_fields.h"
+#include "replies.h"
 
 using netqos::Value;
 
@@ -311,10 +312,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     nlmsghdr* nlh = batch.message(i);
     if (nlh->nlmsg_len > netqos::kMaxMessage || batch.starts[i] + nlh->nlmsg_len > batch.buf.size())
       __builtin_trap();
-    Value obj = Value::object();
-    netqos::PlainWriter w(obj);
+    netqos_fuzz::SinkWriter w;
     netqos::decode_object(nlh, w);
-    netqos::to_json(obj);
   }
   for (const auto& f : batch.fixups)
     if (f.offset + sizeof(uint32_t) > batch.buf.size() || f.name.empty() || f.name.size() > 15)

@@ -56,6 +56,8 @@ fuzz_one() {
   local t=$1 work="$BUILD/work/$1" log="$BUILD/logs/$1.log" limit status
   mkdir -p "$work" "$ROOT/fuzz/corpus/$t"
   if [ -n "$runs" ]; then limit=(-runs="$runs"); else limit=(-max_total_time="$seconds"); fi
+  # fuzz/<target>.options: libFuzzer flags of that target, one a line (# comments).
+  [ -f "$ROOT/fuzz/$t.options" ] && limit+=($(grep -v '^#' "$ROOT/fuzz/$t.options"))
   # A small quarantine: freed memory is reused sooner (use-after-free of recent frees is still
   # caught); the default 256 MiB made every run fault in fresh pages, a third of the time.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1:quarantine_size_mb=16 \
