@@ -7,6 +7,7 @@
         "native/napi_fields.cc",
         "native/socket.cc",
         "native/monitor.cc",
+        "native/records.cc",
         "native/message.cc",
         "native/operation.cc",
         "native/registry.cc",

@@ -13,6 +13,7 @@
 #include "monitor.h"
 #include "napi_fields.h"
 #include "operation.h"
+#include "records.h"
 #include "socket.h"
 
 namespace netqos {
@@ -21,6 +22,9 @@ namespace {
 
 struct AddonData {
   Napi::FunctionReference error_class;  // NetlinkError, handed over by lib/netlink at load
+  // lib/netlink/records.ts unpackRecords(values, shapes, strings, replies): builds the objects of
+  // a RecordStream, handed over at load.
+  Napi::FunctionReference unpack_records;
 };
 
 std::string errno_code(int err) {
@@ -131,20 +135,26 @@ bool read_dumps(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& o
   return true;
 }
 
-Napi::Array replies_to_js(Napi::Env env, const std::vector<DumpReply>& replies) {
-  Napi::Array out = Napi::Array::New(env, replies.size());
-  for (size_t r = 0; r < replies.size(); r++) {
-    const DumpReply& reply = replies[r];
-    Napi::Array objects = Napi::Array::New(env);
-    for (size_t offset : reply.offsets) {
-      const auto* nlh = reinterpret_cast<const nlmsghdr*>(reply.data.data() + offset);
-      if (reply.ifindex && message_ifindex(nlh) != reply.ifindex) continue;
-      JsWriter w(Napi::Object::New(env));
-      if (decode_object(nlh, w)) objects.Set(objects.Length(), w.value());
-    }
-    out.Set(static_cast<uint32_t>(r), objects);
-  }
-  return out;
+// The objects of a stream, one array per reply (`replies` of them), built by the JavaScript side.
+Napi::Value records_to_js(Napi::Env env, const RecordStream& stream, size_t replies) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!data || data->unpack_records.IsEmpty())
+    throw Napi::Error::New(env, "netqos: the record reader is not set (load the addon through lib/netlink)");
+  auto floats = [&](const std::vector<double>& v) {
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, v.size() * sizeof(double));
+    if (!v.empty()) std::memcpy(buffer.Data(), v.data(), v.size() * sizeof(double));
+    return Napi::Float64Array::New(env, v.size(), buffer, 0);
+  };
+  return data->unpack_records.Call({floats(stream.values), floats(stream.shapes),
+                                    Napi::String::New(env, stream.strings),
+                                    Napi::Number::New(env, static_cast<double>(replies))});
+}
+
+// Runs the reads and decodes their answers into `stream` (no N-API: also on a worker thread).
+void read_records(RouteSocket& socket, const std::vector<DumpRequest>& requests, RecordStream& stream) {
+  RecordSink sink(stream, requests);
+  socket.read(requests, sink);
+  sink.finish();
 }
 
 // What runs on the calling thread even when asked for a Promise (see Handle::Apply): up to this
@@ -161,8 +171,9 @@ bool is_small(Batch& batch) {
 }
 bool is_small(const std::vector<DumpRequest>& requests) {
   return requests.size() <= kInlineMessages &&
-         std::all_of(requests.begin(), requests.end(),
-                     [](const DumpRequest& r) { return r.get() || r.kind == DumpKind::Filter; });
+         std::all_of(requests.begin(), requests.end(), [](const DumpRequest& r) {
+           return r.one_object() || (r.kind == DumpKind::Qdisc && (r.dev.index || r.dev.by_name()));
+         });
 }
 
 // With a monitor, its notifications are drained after every chunk of a batch, so a batch of
@@ -210,19 +221,23 @@ class DumpWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     std::lock_guard<std::mutex> guard(socket_->lock());
-    replies_.resize(requests_.size());
     try {
-      socket_->dump_all(requests_, replies_);
+      read_records(*socket_, requests_, stream_);
     } catch (const SystemError& e) {
       error_ = e.error;
       message_ = e.what();
     }
   }
   void OnOK() override {
-    if (error_)
+    if (error_) {
       deferred_.Reject(netlink_error(Env(), error_, message_).Value());
-    else
-      deferred_.Resolve(replies_to_js(Env(), replies_));
+      return;
+    }
+    try {
+      deferred_.Resolve(records_to_js(Env(), stream_, requests_.size()));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -230,7 +245,7 @@ class DumpWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<RouteSocket> socket_;
   std::vector<DumpRequest> requests_;
-  std::vector<DumpReply> replies_;
+  RecordStream stream_;
   int error_ = 0;
   std::string message_;
 };
@@ -302,10 +317,10 @@ class Handle : public Napi::ObjectWrap<Handle> {
   }
 
   // The reads on this thread; the caller holds the socket's lock. Throws SystemError.
-  Napi::Array dump_here(Napi::Env env, const std::vector<DumpRequest>& requests) {
-    std::vector<DumpReply> replies;
-    socket_->dump_all(requests, replies);
-    return replies_to_js(env, replies);
+  Napi::Value dump_here(Napi::Env env, const std::vector<DumpRequest>& requests) {
+    RecordStream stream;
+    read_records(*socket_, requests, stream);
+    return records_to_js(env, stream, requests.size());
   }
 
   Napi::Value Dump(const Napi::CallbackInfo& info) {
@@ -381,15 +396,15 @@ class Handle : public Napi::ObjectWrap<Handle> {
     }
     MonitorLog log;
     monitor_->take(log);
-    Napi::Array events = Napi::Array::New(env);
-    uint32_t n = 0;
+    RecordStream stream;
+    stream.begin_segment(0);
     for (size_t offset : log.offsets) {
-      JsWriter w(Napi::Object::New(env), false);
-      if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w))
-        events.Set(n++, w.value());
+      RecordWriter w(stream, false);
+      if (!decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w)) w.discard();
     }
+    stream.end_segment();
     Napi::Object out = Napi::Object::New(env);
-    out.Set("events", events);
+    out.Set("events", records_to_js(env, stream, 1).As<Napi::Array>().Get(0u));
     out.Set("overflow", Napi::Boolean::New(env, log.overflow));
     return out;
   }
@@ -429,6 +444,12 @@ Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetRecordReader(const Napi::CallbackInfo& info) {
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  if (info[0].IsFunction()) data->unpack_records = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
 Napi::Value TickInUsec(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), tick_in_usec());
 }
@@ -438,6 +459,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Handle", Handle::Define(env));
   exports.Set("encode", Napi::Function::New(env, Encode));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
+  exports.Set("setRecordReader", Napi::Function::New(env, SetRecordReader));
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
   return exports;
 }

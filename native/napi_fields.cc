@@ -141,42 +141,4 @@ std::unique_ptr<FieldReader> JsReader::element(const char* name, size_t i) const
   return std::make_unique<JsReader>(v.As<Napi::Object>(), path_ + "." + at);
 }
 
-void JsWriter::set_u64(const char* name, uint64_t v) {
-  obj_.Set(name, Napi::Number::New(obj_.Env(), static_cast<double>(v)));
-}
-void JsWriter::set_i64(const char* name, int64_t v) {
-  obj_.Set(name, Napi::Number::New(obj_.Env(), static_cast<double>(v)));
-}
-void JsWriter::set_number(const char* name, double v) { obj_.Set(name, Napi::Number::New(obj_.Env(), v)); }
-void JsWriter::set_bool(const char* name, bool v) { obj_.Set(name, Napi::Boolean::New(obj_.Env(), v)); }
-void JsWriter::set_string(const char* name, const std::string& v) {
-  obj_.Set(name, Napi::String::New(obj_.Env(), v));
-}
-void JsWriter::set_strings(const char* name, const std::vector<std::string>& v) {
-  Napi::Array list = Napi::Array::New(obj_.Env(), v.size());
-  for (size_t i = 0; i < v.size(); i++)
-    list.Set(static_cast<uint32_t>(i), Napi::String::New(obj_.Env(), v[i]));
-  obj_.Set(name, list);
-}
-
-std::unique_ptr<FieldWriter> JsWriter::object(const char* name) {
-  if (!stats_ && std::strcmp(name, "stats") == 0) return std::make_unique<NullWriter>();
-  Napi::Object child = Napi::Object::New(obj_.Env());
-  obj_.Set(name, child);
-  return std::make_unique<JsWriter>(child, stats_);
-}
-std::unique_ptr<FieldWriter> JsWriter::append(const char* name) {
-  Napi::Value existing = obj_.Get(name);
-  Napi::Array list;
-  if (existing.IsArray()) {
-    list = existing.As<Napi::Array>();
-  } else {
-    list = Napi::Array::New(obj_.Env());
-    obj_.Set(name, list);
-  }
-  Napi::Object child = Napi::Object::New(obj_.Env());
-  list.Set(list.Length(), child);
-  return std::make_unique<JsWriter>(child, stats_);
-}
-
 }  // namespace netqos

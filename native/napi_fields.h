@@ -1,4 +1,4 @@
-// FieldReader and FieldWriter over JavaScript objects.
+// FieldReader over JavaScript objects (decoded objects go to JavaScript through records.h).
 #pragma once
 
 #include <napi.h>
@@ -27,25 +27,6 @@ class JsReader : public FieldReader {
   Napi::Value get(const char* name) const;
   Napi::Object obj_;
   std::string path_;
-};
-
-class JsWriter : public FieldWriter {
- public:
-  // stats false: "stats" objects are left out (a notification's counters are stale at once).
-  explicit JsWriter(Napi::Object obj, bool stats = true) : obj_(obj), stats_(stats) {}
-  void set_u64(const char* name, uint64_t v) override;
-  void set_i64(const char* name, int64_t v) override;
-  void set_number(const char* name, double v) override;
-  void set_bool(const char* name, bool v) override;
-  void set_string(const char* name, const std::string& v) override;
-  void set_strings(const char* name, const std::vector<std::string>& v) override;
-  std::unique_ptr<FieldWriter> object(const char* name) override;
-  std::unique_ptr<FieldWriter> append(const char* name) override;
-  Napi::Object value() const { return obj_; }
-
- private:
-  Napi::Object obj_;
-  bool stats_;
 };
 
 }  // namespace netqos

@@ -178,6 +178,11 @@ DumpRequest read_dump_request(const FieldReader& r) {
     r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, filter, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
   if (auto optional = r.boolean("optional")) req.optional = *optional;
+  if (auto stats = r.boolean("stats")) req.stats = *stats;
+  if (auto names = r.boolean("namesOnly")) {
+    if (*names && req.kind != DumpKind::Link) r.fail("namesOnly", "is for links only");
+    req.names_only = *names;
+  }
   if (req.kind == DumpKind::Qdisc && r.has("parent")) {
     if (!r.iface("dev")) r.fail("dev", "is required to get the qdisc at a parent");
     req.parent = parse_handle(r, "parent", HandleContext::QdiscParent, 0);
@@ -199,22 +204,13 @@ DumpRequest read_dump_request(const FieldReader& r) {
 
 void encode_dump(Batch& batch, const DumpRequest& req) {
   if (req.get()) {
-    // Acknowledged, so an answer always ends; the kernel sends a qdisc only to whoever listens
-    // to tc notifications unless asked to echo it (as a side effect, those listeners see it).
-    Message m(batch, req.kind == DumpKind::Link ? RTM_GETLINK : RTM_GETQDISC,
-              NLM_F_ACK | (req.kind == DumpKind::Qdisc ? NLM_F_ECHO : 0));
-    if (req.kind == DumpKind::Link) {
-      auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
-      ifi->ifi_family = AF_UNSPEC;
-      ifi->ifi_index = static_cast<int>(req.dev.index);
-      m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-      if (req.dev.by_name()) m.put_strz(IFLA_IFNAME, req.dev.name);
-    } else {
-      auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
-      tcm->tcm_family = AF_UNSPEC;
-      m.put_ifindex_at(&tcm->tcm_ifindex, req.dev);
-      tcm->tcm_parent = req.parent;
-    }
+    // Acknowledged, so an answer always ends; the kernel answers a link get to the asker only.
+    Message m(batch, RTM_GETLINK, NLM_F_ACK);
+    auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = static_cast<int>(req.dev.index);
+    m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    if (req.dev.by_name()) m.put_strz(IFLA_IFNAME, req.dev.name);
     m.finish();
     return;
   }
@@ -252,6 +248,16 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
       break;
     }
   }
+}
+
+bool dump_wants(const DumpRequest& req, uint32_t ifindex, const nlmsghdr* nlh) {
+  if (ifindex && message_ifindex(nlh) != ifindex) return false;
+  if (req.kind == DumpKind::Qdisc) {
+    if (nlh->nlmsg_type != RTM_NEWQDISC) return false;
+    if (req.has_parent && static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_parent != req.parent)
+      return false;
+  }
+  return true;
 }
 
 uint32_t message_ifindex(const nlmsghdr* nlh) {
@@ -316,6 +322,19 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
 
 bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
   return decode_message(nlh, nlh->nlmsg_type, false, w);
+}
+
+bool decode_reply(const DumpRequest& req, const nlmsghdr* nlh, FieldWriter& w) {
+  if (!req.names_only || nlh->nlmsg_type != RTM_NEWLINK) return decode_object(nlh, w);
+  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+  size_t head = NLMSG_ALIGN(sizeof(ifinfomsg));
+  w.set_string("type", "link");
+  w.set_u64("index", static_cast<uint32_t>(ifi->ifi_index));
+  for_each_attr(reinterpret_cast<const uint8_t*>(ifi) + head, mnl_nlmsg_get_payload_len(nlh) - head,
+                [&](const nlattr* attr) {
+                  if (mnl_attr_get_type(attr) == IFLA_IFNAME) w.set_string("name", mnl_attr_get_str(attr));
+                });
+  return true;
 }
 
 bool decode_event(const nlmsghdr* nlh, FieldWriter& w) {

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -113,6 +115,8 @@ RouteSocket::RouteSocket(const std::string& netns) {
   mnl_socket_setsockopt(nl_, NETLINK_CAP_ACK, &one, sizeof one);
   set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, kReceiveBuffer, SO_RCVBUF);
   set_option(nl_, SOL_SOCKET, SO_SNDBUFFORCE, kSendBuffer, SO_SNDBUF);
+  socklen_t size = sizeof receive_buffer_;
+  getsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_RCVBUF, &receive_buffer_, &size);
   if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
     int err = errno;
     mnl_socket_close(nl_);
@@ -308,103 +312,218 @@ uint32_t RouteSocket::lookup(const std::string& name) {
   return it == names_.end() ? 0 : it->second;
 }
 
-void RouteSocket::dump(const DumpRequest& req, DumpReply& out) {
-  names_.clear();
-  dump_one(req, out);
-}
+struct RouteSocket::Wire {
+  DumpRequest req;             // as sent: the interface resolved
+  std::vector<size_t> users;   // the requests it answers
+  std::vector<uint32_t> only;  // per user: the interface its objects must be on (0: any)
+  int attempts = 0;
+  // This round's state.
+  uint32_t seq = 0;
+  bool done = false;
+  bool interrupted = false;
+  bool busy = false;
+};
 
-void RouteSocket::dump_all(const std::vector<DumpRequest>& requests, std::vector<DumpReply>& replies) {
+void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink) {
   // Every interface name the requests use, looked up once, in one pipelined round (a link asked
   // for by name is found by the kernel itself).
   names_.clear();
   Batch lookups;
-  for (const DumpRequest& req : requests) {
-    if (!req.dev.by_name() || req.kind == DumpKind::Link) continue;
-    lookups.fixups.push_back({0, req.dev.name});
-  }
+  for (const DumpRequest& req : requests)
+    if (req.dev.by_name() && req.kind != DumpKind::Link) lookups.fixups.push_back({0, req.dev.name});
   if (!lookups.fixups.empty()) {
     lookups.starts.push_back(0);
     resolve_names(lookups, 0);
   }
-  replies.resize(requests.size());
-  for (size_t i = 0; i < requests.size(); i++) dump_one(requests[i], replies[i]);
+  std::vector<Wire> wires;
+  size_t qdisc_wire = SIZE_MAX;
+  std::vector<size_t> delivered(requests.size(), 0);
+  for (size_t i = 0; i < requests.size(); i++) {
+    const DumpRequest& req = requests[i];
+    uint32_t ifindex = req.dev.index;
+    if (req.dev.by_name() && req.kind != DumpKind::Link) {
+      ifindex = lookup(req.dev.name);
+      if (!ifindex) {
+        if (req.optional) continue;
+        throw SystemError(ENODEV, "interface \"" + req.dev.name + "\" does not exist");
+      }
+    }
+    size_t w = req.kind == DumpKind::Qdisc ? qdisc_wire : SIZE_MAX;
+    if (w == SIZE_MAX) {
+      w = wires.size();
+      wires.emplace_back();
+      wires[w].req = req;
+      if (req.kind != DumpKind::Link) {
+        wires[w].req.dev.index = ifindex;
+        wires[w].req.dev.name.clear();
+      }
+      if (req.kind == DumpKind::Qdisc) qdisc_wire = w;
+    }
+    wires[w].users.push_back(i);
+    wires[w].only.push_back(req.kind == DumpKind::Link ? 0 : ifindex);
+  }
+  struct Counting : DumpSink {
+    DumpSink& inner;
+    std::vector<size_t>& delivered;
+    Counting(DumpSink& s, std::vector<size_t>& d) : inner(s), delivered(d) {}
+    void message(size_t request, const nlmsghdr* nlh) override {
+      delivered[request]++;
+      inner.message(request, nlh);
+    }
+    void restart(size_t request) override {
+      delivered[request] = 0;
+      inner.restart(request);
+    }
+  } counting(sink, delivered);
+
+  int error = 0;
+  std::string message;
+  std::vector<size_t> todo(wires.size());
+  for (size_t w = 0; w < wires.size(); w++) todo[w] = w;
+  size_t depth = pipeline_depth();
+  while (!todo.empty() && !error) {
+    std::vector<size_t> again;
+    bool interrupted = false;
+    for (size_t from = 0; from < todo.size(); from += depth) {
+      std::vector<size_t> round(
+          todo.begin() + static_cast<std::ptrdiff_t>(from),
+          todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), from + depth)));
+      std::vector<size_t> retry;
+      read_round(wires, round, requests, counting, retry, error, message);
+      for (size_t w : retry) {
+        if (wires[w].interrupted) {
+          interrupted = true;
+          if (++wires[w].attempts >= kDumpRetries && !error) {
+            error = EINTR;
+            message = "dump kept being interrupted by concurrent changes";
+          }
+        }
+        again.push_back(w);
+      }
+    }
+    // Something changed a table mid-dump; give a burst of changes a moment to pass.
+    if (interrupted && !error) {
+      int attempt = 0;
+      for (size_t w : again) attempt = std::max(attempt, wires[w].attempts - 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt, 6)));
+    }
+    todo = std::move(again);
+  }
+  if (error) throw SystemError(error, message);
+  for (size_t i = 0; i < requests.size(); i++) {
+    const DumpRequest& req = requests[i];
+    if (req.kind == DumpKind::Qdisc && req.has_parent && !req.optional && !delivered[i])
+      throw SystemError(
+          ENOENT, "dump failed: " + errno_text(ENOENT) + " (no qdisc at parent " +
+                      handle_name(req.parent, HandleContext::QdiscParent) + " of interface " +
+                      (req.dev.by_name() ? "\"" + req.dev.name + "\"" : std::to_string(req.dev.index)) + ")");
+  }
 }
 
-void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
+void RouteSocket::read_round(std::vector<Wire>& wires, const std::vector<size_t>& round,
+                             const std::vector<DumpRequest>& requests, DumpSink& sink,
+                             std::vector<size_t>& again, int& error, std::string& message) {
+  Batch batch;
+  uint32_t first = seq_;
+  for (size_t w : round) {
+    Wire& wire = wires[w];
+    encode_dump(batch, wire.req);
+    batch.message(batch.size() - 1)->nlmsg_seq = wire.seq = seq_++;
+    wire.done = wire.interrupted = wire.busy = false;
+    // A dump read again starts over for every request it answers.
+    if (wire.attempts > 0)
+      for (size_t u : wire.users) sink.restart(u);
+  }
+  if (mnl_socket_sendto(nl_, batch.buf.data(), batch.buf.size()) < 0) {
+    int err = errno;
+    throw SystemError(err, "sending the dump request failed: " + errno_text(err));
+  }
+  sendmsg_calls_++;
+  size_t pending = round.size();
+  bool lost = false;  // the receive buffer overflowed: some answers never come
+  while (pending > 0) {
+    ssize_t got = lost ? recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT)
+                       : mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+    if (got < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == ENOBUFS && !lost) {
+        lost = true;
+        continue;
+      }
+      if (lost && (err == EAGAIN || err == EWOULDBLOCK)) break;
+      throw SystemError(err, "receiving the dump failed: " + errno_text(err));
+    }
+    const nlmsghdr* msg = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
+    int len = static_cast<int>(got);
+    for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
+      uint32_t k = msg->nlmsg_seq - first;
+      if (k >= round.size()) continue;  // an answer to an earlier call
+      Wire& wire = wires[round[k]];
+      if (wire.done) continue;
+      if (msg->nlmsg_flags & NLM_F_DUMP_INTR) wire.interrupted = true;
+      if (msg->nlmsg_type == NLMSG_DONE) {
+        wire.done = true;
+        pending--;
+        continue;
+      }
+      if (msg->nlmsg_type == NLMSG_ERROR) {
+        int code = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg))->error;
+        if (code == 0 && !wire.req.get()) continue;  // only a get ends with its acknowledgement
+        wire.done = true;
+        pending--;
+        if (code == 0) continue;
+        // Another dump of this call was still running: this one goes again after it.
+        if (code == EBUSY && !wire.req.get()) {
+          wire.busy = true;
+          continue;
+        }
+        // What an optional request asks for may not be there: no such interface or hook.
+        if (wire.req.optional && (code == ENODEV || code == ENOENT || code == EINVAL)) continue;
+        if (!error) {
+          std::string text = extack_message(msg);
+          error = code;
+          message = "dump failed: " + errno_text(code) + (text.empty() ? "" : " (" + text + ")");
+        }
+        continue;
+      }
+      for (size_t j = 0; j < wire.users.size(); j++)
+        if (dump_wants(requests[wire.users[j]], wire.only[j], msg)) sink.message(wire.users[j], msg);
+    }
+  }
+  for (size_t w : round) {
+    Wire& wire = wires[w];
+    if (!wire.done && lost) wire.interrupted = true;  // its answer was lost: read it again
+    if (wire.busy || wire.interrupted) {
+      if (wire.busy && !wire.interrupted) wire.attempts = std::max(wire.attempts, 1);
+      again.push_back(w);
+    }
+  }
+}
+
+size_t RouteSocket::pipeline_depth() const {
+  // Each dump answer takes a buffer of up to 32 KiB until read; a link get's a few KiB.
+  size_t depth = static_cast<size_t>(receive_buffer_ > 0 ? receive_buffer_ : 212992) / 2 / 32768;
+  return std::max<size_t>(1, std::min<size_t>(depth, 256));
+}
+
+void RouteSocket::dump(const DumpRequest& req, DumpReply& out) {
+  struct Collect : DumpSink {
+    DumpReply& out;
+    explicit Collect(DumpReply& o) : out(o) {}
+    void message(size_t, const nlmsghdr* nlh) override {
+      out.offsets.push_back(out.data.size());
+      const auto* bytes = reinterpret_cast<const uint8_t*>(nlh);
+      out.data.insert(out.data.end(), bytes, bytes + nlh->nlmsg_len);
+    }
+    void restart(size_t) override {
+      out.data.clear();
+      out.offsets.clear();
+    }
+  } collect(out);
   out.data.clear();
   out.offsets.clear();
-  out.ifindex = 0;
-  DumpRequest resolved = req;
-  if (req.dev.by_name() && req.kind != DumpKind::Link) {
-    resolved.dev.index = lookup(req.dev.name);
-    resolved.dev.name.clear();
-    if (!resolved.dev.index) {
-      if (req.optional) return;
-      throw SystemError(ENODEV, "interface \"" + req.dev.name + "\" does not exist");
-    }
-  }
-  out.ifindex = resolved.dev.index;
-  bool get = req.get();
-  for (int attempt = 0; attempt < kDumpRetries; attempt++) {
-    out.data.clear();
-    out.offsets.clear();
-    Batch request;
-    encode_dump(request, resolved);
-    nlmsghdr* nlh = request.message(0);
-    uint32_t seq = nlh->nlmsg_seq = seq_++;
-    if (mnl_socket_sendto(nl_, request.buf.data(), request.buf.size()) < 0) {
-      int err = errno;
-      throw SystemError(err, "sending the dump request failed: " + errno_text(err));
-    }
-    sendmsg_calls_++;
-    bool done = false, interrupted = false;
-    while (!done) {
-      ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
-      if (got < 0) {
-        int err = errno;
-        if (err == EINTR) continue;
-        throw SystemError(err, "receiving the dump failed: " + errno_text(err));
-      }
-      const nlmsghdr* msg = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
-      int len = static_cast<int>(got);
-      for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
-        if (msg->nlmsg_seq != seq) continue;
-        if (msg->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
-        if (msg->nlmsg_type == NLMSG_DONE) {
-          done = true;
-          break;
-        }
-        if (msg->nlmsg_type == NLMSG_ERROR) {
-          const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          if (err->error == 0) {
-            // A get ends with its acknowledgement.
-            if (get) {
-              done = true;
-              break;
-            }
-            continue;
-          }
-          // What an optional request asks for may not be there: no such interface, qdisc or hook.
-          int code = -err->error;
-          if (req.optional && (code == ENODEV || code == ENOENT || code == EINVAL)) {
-            out.offsets.clear();
-            out.data.clear();
-            return;
-          }
-          std::string text = extack_message(msg);
-          throw SystemError(code,
-                            "dump failed: " + errno_text(code) + (text.empty() ? "" : " (" + text + ")"));
-        }
-        out.offsets.push_back(out.data.size());
-        const auto* bytes = reinterpret_cast<const uint8_t*>(msg);
-        out.data.insert(out.data.end(), bytes, bytes + msg->nlmsg_len);
-      }
-    }
-    if (!interrupted) return;
-    // Something changed the table mid-dump; give a burst of changes a moment to pass.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt, 6)));
-  }
-  throw SystemError(EINTR, "dump kept being interrupted by concurrent changes");
+  read({req}, collect);
 }
 
 }  // namespace netqos

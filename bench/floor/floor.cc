@@ -25,6 +25,7 @@
 
 #include "operation.h"
 #include "plain_fields.h"
+#include "reads.h"
 #include "socket.h"
 
 using namespace netqos;
@@ -193,6 +194,7 @@ int usage(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[2]) == "serve") return serve_reads(argv[1]);
   if (argc < 4 || argc > 5) return usage(argv[0]);
   std::string netns = argv[1], workload = argv[2];
   char* end = nullptr;
@@ -203,6 +205,7 @@ int main(int argc, char** argv) {
     repeats = std::strtoull(argv[4], &end, 10);
     if (!end || *end || repeats == 0) return usage(argv[0]);
   }
+  if (is_read_workload(workload)) return run_reads(netns, workload, n, argc == 5 ? repeats : 1);
   if (workload != "w1" && workload != "w2" && workload != "w6" && workload != "rtt") return usage(argv[0]);
 
   size_t failures = 0;

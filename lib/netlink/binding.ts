@@ -2,6 +2,7 @@
 import * as path from 'path';
 import { NetlinkError } from './errors';
 import type { TcEvent } from './mirror';
+import { unpackRecords } from './records';
 
 export interface NativeBatchResult {
   count: number;
@@ -29,6 +30,8 @@ export interface NativeAddon {
   Handle: new (netns?: string) => NativeHandle;
   encode(ops: readonly object[]): Buffer[];
   setErrorClass(cls: typeof NetlinkError): void;
+  /** How the addon turns decoded objects into JavaScript ones (records.ts). */
+  setRecordReader(reader: typeof unpackRecords): void;
   tickInUsec(): number;
 }
 
@@ -48,8 +51,7 @@ export function native(): NativeAddon {
     // The usual place first: the 'bindings' search below costs a few milliseconds per start.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon
     loaded = require(path.join(packageRoot(), 'build', 'Release', 'netqos.node')) as NativeAddon;
-    loaded.setErrorClass(NetlinkError);
-    addon = loaded;
+    ready(loaded);
     return loaded;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
@@ -66,7 +68,12 @@ export function native(): NativeAddon {
         '`apt-get install build-essential pkg-config libmnl-dev`).',
     );
   }
-  loaded.setErrorClass(NetlinkError);
-  addon = loaded;
+  ready(loaded);
   return loaded;
+}
+
+function ready(loaded: NativeAddon): void {
+  loaded.setErrorClass(NetlinkError);
+  loaded.setRecordReader(unpackRecords);
+  addon = loaded;
 }

@@ -1,0 +1,324 @@
+// The read floor: the dumps netqos's reads send, done by a lean libmnl program that walks every
+// attribute of every reply (and descends into the nests netqos decodes), builds nothing and
+// keeps nothing but the few numbers the next request needs. No netqos engine code runs in the
+// timed region, so the floor stays a floor when the engine's decoding changes.
+//
+//   links    dump every link (IFLA_EXT_MASK: no statistics, as netqos asks)
+//   qdiscs   dump every qdisc
+//   named-qdiscs  both: what naming each qdisc's interface takes
+//   filters  dump the filters of N hooks: the ingress hook of h0..h{N-1} (indexes looked up
+//            before the clock starts), pipelined as netqos pipelines them
+//   w3read   the reads of W3 / W5 without a watching handle: links, qdiscs, then both hooks of
+//            every interface that has a clsact (or ingress) qdisc
+#include "reads.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "socket.h"
+
+namespace netqos {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Walk {
+  uint64_t messages = 0;
+  uint64_t attributes = 0;
+  uint64_t checksum = 0;  // of every attribute's type and length, so no walk is optimised away
+};
+
+// Attributes whose payload is itself attributes, per family of message, at each depth netqos
+// decodes: links (IFLA_LINKINFO), qdiscs and filters (options, statistics, action lists, each
+// action's options and statistics).
+bool is_nest(bool link, int depth, uint16_t type) {
+  if (link) return depth == 0 && type == IFLA_LINKINFO;
+  switch (depth) {
+    case 0:
+      return type == TCA_OPTIONS || type == TCA_STATS2;
+    case 1:
+      return type == TCA_U32_ACT || type == TCA_MATCHALL_ACT;  // both 7 and 2 under options
+    case 2:
+      return true;  // an action slot
+    case 3:
+      return type == TCA_ACT_OPTIONS || type == TCA_ACT_STATS;
+    default:
+      return false;
+  }
+}
+
+void walk_attrs(const void* data, size_t len, bool link, int depth, Walk& w) {
+  const auto* attr = static_cast<const nlattr*>(data);
+  int remaining = static_cast<int>(len);
+  while (mnl_attr_ok(attr, remaining)) {
+    uint16_t type = mnl_attr_get_type(attr);
+    w.attributes++;
+    w.checksum += type * 131u + mnl_attr_get_payload_len(attr);
+    if (is_nest(link, depth, type))
+      walk_attrs(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr), link, depth + 1, w);
+    remaining -= static_cast<int>(MNL_ALIGN(attr->nla_len));
+    attr = reinterpret_cast<const nlattr*>(reinterpret_cast<const uint8_t*>(attr) + MNL_ALIGN(attr->nla_len));
+  }
+}
+
+struct HookOwner {
+  uint32_t ifindex;
+  bool clsact;
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::string& netns) : nl_(open_in_namespace(netns)) {
+    set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, 32 * 1024 * 1024, SO_RCVBUF);
+    if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) throw std::runtime_error("bind failed");
+  }
+  ~Reader() { mnl_socket_close(nl_); }
+
+  // Sends the requests in one sendmsg (each a dump), then reads every answer to its end.
+  // A dump the kernel could not start because the previous one was still running (EBUSY) is
+  // sent again after it. on_message sees each reply message.
+  template <typename F>
+  void dumps(std::vector<std::vector<uint8_t>> requests, F on_message) {
+    std::vector<size_t> todo(requests.size());
+    for (size_t i = 0; i < todo.size(); i++) todo[i] = i;
+    while (!todo.empty()) {
+      std::vector<uint8_t> buf;
+      uint32_t first = seq_;
+      for (size_t i : todo) {
+        auto* nlh = reinterpret_cast<nlmsghdr*>(requests[i].data());
+        nlh->nlmsg_seq = seq_++;
+        buf.insert(buf.end(), requests[i].begin(), requests[i].end());
+      }
+      if (mnl_socket_sendto(nl_, buf.data(), buf.size()) < 0) throw std::runtime_error("sendto failed");
+      std::vector<size_t> again;
+      size_t pending = todo.size();
+      while (pending) {
+        ssize_t got = mnl_socket_recvfrom(nl_, rx_.get(), kRx);
+        if (got < 0) {
+          if (errno == EINTR) continue;
+          throw std::runtime_error("recv failed");
+        }
+        const auto* msg = reinterpret_cast<const nlmsghdr*>(rx_.get());
+        int len = static_cast<int>(got);
+        for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
+          size_t k = msg->nlmsg_seq - first;
+          if (k >= todo.size()) continue;
+          if (msg->nlmsg_type == NLMSG_DONE) {
+            pending--;
+          } else if (msg->nlmsg_type == NLMSG_ERROR) {
+            int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg))->error;
+            if (err == EBUSY)
+              again.push_back(todo[k]);
+            else if (err)
+              throw std::runtime_error("dump failed: " + std::string(strerror(err)));
+            pending--;
+          } else {
+            on_message(msg);
+          }
+        }
+      }
+      todo = std::move(again);
+    }
+  }
+
+ private:
+  static constexpr size_t kRx = 1 << 20;
+  mnl_socket* nl_;
+  std::unique_ptr<uint8_t[]> rx_{new uint8_t[kRx]};
+  uint32_t seq_ = 1;
+};
+
+std::vector<uint8_t> request(uint16_t type, size_t header, const std::function<void(nlmsghdr*, void*)>& fill) {
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  void* extra = mnl_nlmsg_put_extra_header(nlh, header);
+  fill(nlh, extra);
+  buf.resize(nlh->nlmsg_len);
+  return buf;
+}
+
+std::vector<uint8_t> link_dump() {
+  return request(RTM_GETLINK, sizeof(ifinfomsg), [](nlmsghdr* nlh, void* extra) {
+    static_cast<ifinfomsg*>(extra)->ifi_family = AF_UNSPEC;
+    mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  });
+}
+std::vector<uint8_t> qdisc_dump() {
+  return request(RTM_GETQDISC, sizeof(tcmsg),
+                 [](nlmsghdr*, void* extra) { static_cast<tcmsg*>(extra)->tcm_family = AF_UNSPEC; });
+}
+std::vector<uint8_t> filter_dump(uint32_t ifindex, uint32_t parent) {
+  return request(RTM_GETTFILTER, sizeof(tcmsg), [&](nlmsghdr*, void* extra) {
+    auto* tcm = static_cast<tcmsg*>(extra);
+    tcm->tcm_family = AF_UNSPEC;
+    tcm->tcm_ifindex = static_cast<int>(ifindex);
+    tcm->tcm_parent = parent;
+  });
+}
+
+// The attribute `type` at the top level of a message after its `header`, or null.
+const nlattr* find_attr(const nlmsghdr* nlh, size_t header, uint16_t type) {
+  const auto* attr = reinterpret_cast<const nlattr*>(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) +
+                                                     NLMSG_ALIGN(header));
+  int remaining = static_cast<int>(mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(header));
+  for (; mnl_attr_ok(attr, remaining); attr = mnl_attr_next(attr)) {
+    remaining -= static_cast<int>(MNL_ALIGN(attr->nla_len));
+    if (mnl_attr_get_type(attr) == type) return attr;
+  }
+  return nullptr;
+}
+
+void walk_message(const nlmsghdr* nlh, Walk& w) {
+  bool link = nlh->nlmsg_type == RTM_NEWLINK;
+  size_t header = NLMSG_ALIGN(link ? sizeof(ifinfomsg) : sizeof(tcmsg));
+  w.messages++;
+  walk_attrs(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + header,
+             mnl_nlmsg_get_payload_len(nlh) - header, link, 0, w);
+}
+
+// The interface index of h<i> for i < n, from one link dump (untimed).
+std::vector<uint32_t> host_indexes(Reader& r, size_t n) {
+  std::vector<uint32_t> out(n, 0);
+  r.dumps({link_dump()}, [&](const nlmsghdr* nlh) {
+    const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    const nlattr* name = find_attr(nlh, sizeof(ifinfomsg), IFLA_IFNAME);
+    const char* s = name ? mnl_attr_get_str(name) : "";
+    if (s[0] == 'h') {
+      char* end = nullptr;
+      unsigned long i = std::strtoul(s + 1, &end, 10);
+      if (end && !*end && i < n) out[i] = static_cast<uint32_t>(ifi->ifi_index);
+    }
+  });
+  return out;
+}
+
+Walk run_once(Reader& r, const std::string& workload, const std::vector<uint32_t>& hooks) {
+  Walk w;
+  auto walk = [&](const nlmsghdr* nlh) { walk_message(nlh, w); };
+  if (workload == "links") {
+    r.dumps({link_dump()}, walk);
+  } else if (workload == "qdiscs") {
+    r.dumps({qdisc_dump()}, walk);
+  } else if (workload == "named-qdiscs") {
+    r.dumps({link_dump(), qdisc_dump()}, walk);
+  } else if (workload == "filters") {
+    std::vector<std::vector<uint8_t>> requests;
+    for (uint32_t ifindex : hooks) requests.push_back(filter_dump(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)));
+    r.dumps(std::move(requests), walk);
+  } else {  // w3read
+    std::vector<HookOwner> owners;
+    r.dumps({link_dump(), qdisc_dump()}, [&](const nlmsghdr* nlh) {
+      walk_message(nlh, w);
+      if (nlh->nlmsg_type != RTM_NEWQDISC) return;
+      const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
+      if (tcm->tcm_parent != TC_H_INGRESS) return;
+      if (const nlattr* kind = find_attr(nlh, sizeof(tcmsg), TCA_KIND))
+        owners.push_back(
+            {static_cast<uint32_t>(tcm->tcm_ifindex), std::strcmp(mnl_attr_get_str(kind), "clsact") == 0});
+    });
+    std::vector<std::vector<uint8_t>> requests;
+    for (const HookOwner& o : owners) {
+      requests.push_back(filter_dump(o.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)));
+      if (o.clsact) requests.push_back(filter_dump(o.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)));
+    }
+    r.dumps(std::move(requests), walk);
+  }
+  return w;
+}
+
+// User and system time of the process: less disturbed than wall time by other work on a busy
+// machine (the kernel's part of a dump runs in the process's system calls).
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+int timed_reads(Reader& r, const std::string& workload, size_t n, unsigned long long repeats) {
+  try {
+    std::vector<uint32_t> hooks;
+    if (workload == "filters") {
+      hooks = host_indexes(r, n);
+      if (std::count(hooks.begin(), hooks.end(), 0u)) {
+        std::fprintf(stderr, "filters: h0..h%zu are not all there\n", n - 1);
+        return 1;
+      }
+    }
+    for (unsigned long long k = 0; k < repeats; k++) {
+      double cpu0 = cpu_seconds();
+      auto start = Clock::now();
+      Walk w = run_once(r, workload, hooks);
+      double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      double cpu = cpu_seconds() - cpu0;
+      std::printf(
+          "{\"workload\":\"%s\",\"n\":%zu,\"seconds\":%.6f,\"perItemUs\":%.3f,\"messages\":%llu,"
+          "\"attributes\":%llu,\"checksum\":%llu,\"cpuSeconds\":%.6f,\"failures\":0}\n",
+          workload.c_str(), n, seconds, seconds * 1e6 / static_cast<double>(n ? n : 1),
+          static_cast<unsigned long long>(w.messages), static_cast<unsigned long long>(w.attributes),
+          static_cast<unsigned long long>(w.checksum), cpu);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", workload.c_str(), e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool is_read_workload(const std::string& workload) {
+  return workload == "links" || workload == "qdiscs" || workload == "named-qdiscs" || workload == "filters" ||
+         workload == "w3read";
+}
+
+int run_reads(const std::string& netns, const std::string& workload, size_t n, unsigned long long repeats) {
+  try {
+    Reader r(netns);
+    return timed_reads(r, workload, n, repeats);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", workload.c_str(), e.what());
+    return 1;
+  }
+}
+
+int serve_reads(const std::string& netns) {
+  try {
+    Reader r(netns);
+    char line[256];
+    while (std::fgets(line, sizeof line, stdin)) {
+      char workload[64];
+      size_t n = 0;
+      if (std::sscanf(line, "%63s %zu", workload, &n) != 2 || !is_read_workload(workload)) {
+        std::printf("{\"error\":\"expected: <read workload> <N>\"}\n");
+      } else if (timed_reads(r, workload, n, 1) != 0) {
+        std::printf("{\"error\":\"%s failed\"}\n", workload);
+      }
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "serve: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace netqos
