@@ -22,9 +22,10 @@ namespace {
 
 struct AddonData {
   Napi::FunctionReference error_class;  // NetlinkError, handed over by lib/netlink at load
-  // lib/netlink/records.ts unpackRecords(values, shapes, strings, replies): builds the objects of
-  // a RecordStream, handed over at load.
+  // lib/netlink/records.ts unpackRecords(values, strings, replies, newShapes): builds the objects
+  // of a RecordStream, handed over at load; and how many shapes it has been told of.
   Napi::FunctionReference unpack_records;
+  size_t shapes_known = 0;
 };
 
 std::string errno_code(int err) {
@@ -140,14 +141,26 @@ Napi::Value records_to_js(Napi::Env env, const RecordStream& stream, size_t repl
   auto* data = env.GetInstanceData<AddonData>();
   if (!data || data->unpack_records.IsEmpty())
     throw Napi::Error::New(env, "netqos: the record reader is not set (load the addon through lib/netlink)");
-  auto floats = [&](const std::vector<double>& v) {
-    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, v.size() * sizeof(double));
-    if (!v.empty()) std::memcpy(buffer.Data(), v.data(), v.size() * sizeof(double));
-    return Napi::Float64Array::New(env, v.size(), buffer, 0);
-  };
-  return data->unpack_records.Call({floats(stream.values), floats(stream.shapes),
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, stream.values.size() * sizeof(double));
+  if (!stream.values.empty())
+    std::memcpy(buffer.Data(), stream.values.data(), stream.values.size() * sizeof(double));
+  // The keys of the shapes new since the last call (each compiled once).
+  Napi::Value fresh = env.Undefined();
+  size_t count = shape_count();
+  if (count > data->shapes_known) {
+    Napi::Array shapes = Napi::Array::New(env, count - data->shapes_known);
+    for (size_t i = data->shapes_known; i < count; i++) {
+      std::vector<std::string> keys = shape_keys(i);
+      Napi::Array names = Napi::Array::New(env, keys.size());
+      for (size_t k = 0; k < keys.size(); k++) names.Set(static_cast<uint32_t>(k), keys[k]);
+      shapes.Set(static_cast<uint32_t>(i - data->shapes_known), names);
+    }
+    data->shapes_known = count;
+    fresh = shapes;
+  }
+  return data->unpack_records.Call({Napi::Float64Array::New(env, stream.values.size(), buffer, 0),
                                     Napi::String::New(env, stream.strings),
-                                    Napi::Number::New(env, static_cast<double>(replies))});
+                                    Napi::Number::New(env, static_cast<double>(replies)), fresh});
 }
 
 // Runs the reads and decodes their answers into `stream` (no N-API: also on a worker thread).
@@ -446,7 +459,10 @@ Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
 
 Napi::Value SetRecordReader(const Napi::CallbackInfo& info) {
   auto* data = info.Env().GetInstanceData<AddonData>();
-  if (info[0].IsFunction()) data->unpack_records = Napi::Persistent(info[0].As<Napi::Function>());
+  if (info[0].IsFunction()) {
+    data->unpack_records = Napi::Persistent(info[0].As<Napi::Function>());
+    data->shapes_known = 0;  // a new reader (the module loaded again, as test runners do) knows none
+  }
   return info.Env().Undefined();
 }
 

@@ -66,7 +66,12 @@ void Monitor::take(MonitorLog& out) {
 
 void Monitor::drain_locked() {
   for (;;) {
-    ssize_t got = recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT);
+    ssize_t got = recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT | MSG_TRUNC);
+    if (got > static_cast<ssize_t>(rxbuf_.size())) {
+      // A notification larger than the buffer: lost, as an overflow loses them.
+      log_.overflow = true;
+      continue;
+    }
     if (got < 0) {
       if (errno == EINTR) continue;
       if (errno == ENOBUFS) {

@@ -204,8 +204,8 @@ DumpRequest read_dump_request(const FieldReader& r) {
 
 void encode_dump(Batch& batch, const DumpRequest& req) {
   if (req.get()) {
-    // Acknowledged, so an answer always ends; the kernel answers a link get to the asker only.
-    Message m(batch, RTM_GETLINK, NLM_F_ACK);
+    // Answered (to the asker only) by the link or an error.
+    Message m(batch, RTM_GETLINK, 0);
     auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
     ifi->ifi_family = AF_UNSPEC;
     ifi->ifi_index = static_cast<int>(req.dev.index);

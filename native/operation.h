@@ -29,7 +29,7 @@ class Batch {
     void clear() { size_ = 0; }
     void reserve_tail(size_t extra) {
       if (size_ + extra <= capacity_) return;
-      size_t cap = capacity_ ? capacity_ * 2 : 256 * 1024;
+      size_t cap = capacity_ ? capacity_ * 2 : 16 * 1024;
       while (cap < size_ + extra) cap *= 2;
       std::unique_ptr<uint8_t[]> grown(new uint8_t[cap]);
       if (size_) std::memcpy(grown.get(), data_.get(), size_);

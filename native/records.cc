@@ -2,8 +2,84 @@
 
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 
 namespace netqos {
+
+namespace {
+
+struct KeysHash {
+  size_t operator()(const std::vector<uint32_t>& keys) const {
+    size_t h = keys.size();
+    for (uint32_t k : keys) h = h * 1000003u ^ k;
+    return h;
+  }
+};
+
+// Field names and shapes, numbered once per process (decoders run on any thread).
+struct Registry {
+  std::mutex mutex;
+  std::vector<std::string> keys;
+  std::unordered_map<std::string, uint32_t> key_numbers;
+  std::vector<std::vector<uint32_t>> shapes;
+  std::unordered_map<std::vector<uint32_t>, uint32_t, KeysHash> shape_numbers;
+};
+
+Registry& registry() {
+  static Registry* r = new Registry();  // never destroyed: writers may run while the process exits
+  return *r;
+}
+
+// The number of a field name. Names are string literals, so each thread remembers them by address.
+uint32_t key_number(const char* name) {
+  struct Slot {
+    const char* name = nullptr;
+    uint32_t number = 0;
+  };
+  thread_local Slot cache[256];
+  Slot& slot = cache[(reinterpret_cast<uintptr_t>(name) >> 3) % 256];
+  if (slot.name == name) return slot.number;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> guard(r.mutex);
+  auto found = r.key_numbers.find(name);
+  if (found == r.key_numbers.end()) {
+    found = r.key_numbers.emplace(name, static_cast<uint32_t>(r.keys.size())).first;
+    r.keys.emplace_back(name);
+  }
+  slot = {name, found->second};
+  return found->second;
+}
+
+uint32_t shape_number(const std::vector<uint32_t>& keys) {
+  thread_local std::unordered_map<std::vector<uint32_t>, uint32_t, KeysHash> cache;
+  auto known = cache.find(keys);
+  if (known != cache.end()) return known->second;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> guard(r.mutex);
+  auto found = r.shape_numbers.find(keys);
+  if (found == r.shape_numbers.end()) {
+    found = r.shape_numbers.emplace(keys, static_cast<uint32_t>(r.shapes.size())).first;
+    r.shapes.push_back(keys);
+  }
+  cache.emplace(keys, found->second);
+  return found->second;
+}
+
+}  // namespace
+
+size_t shape_count() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> guard(r.mutex);
+  return r.shapes.size();
+}
+
+std::vector<std::string> shape_keys(size_t shape) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> guard(r.mutex);
+  std::vector<std::string> out;
+  for (uint32_t k : r.shapes.at(shape)) out.push_back(r.keys[k]);
+  return out;
+}
 
 void RecordStream::begin_segment(uint32_t request) {
   if (in_segment_) end_segment();
@@ -65,24 +141,6 @@ uint32_t RecordStream::intern(const char* s, size_t len) {
   return string_count_++;
 }
 
-uint32_t RecordStream::key(const char* name) {
-  KeySlot& slot =
-      key_cache_[(reinterpret_cast<uintptr_t>(name) >> 3) % (sizeof key_cache_ / sizeof key_cache_[0])];
-  if (slot.name == name) return slot.index;
-  slot.name = name;
-  slot.index = intern(name, std::strlen(name));
-  return slot.index;
-}
-
-uint32_t RecordStream::shape(const std::vector<uint32_t>& keys) {
-  auto found = shape_index_.find(keys);
-  if (found != shape_index_.end()) return found->second;
-  shape_index_.emplace(keys, shape_count_);
-  shapes.push_back(static_cast<double>(keys.size()));
-  for (uint32_t k : keys) shapes.push_back(k);
-  return shape_count_++;
-}
-
 void RecordStream::open_level(uint64_t owner) {
   if (levels_.size() <= depth_) levels_.resize(depth_ + 1);
   Level& l = levels_[depth_++];
@@ -95,7 +153,7 @@ void RecordStream::close_level() {
   Level& l = levels_[depth_ - 1];
   if (l.open_array != ~0u) values.push_back(kArrayEnd);
   values.push_back(kEnd);
-  values.push_back(shape(l.keys));
+  values.push_back(shape_number(l.keys));
   l.owner = 0;
   depth_--;
 }
@@ -134,7 +192,7 @@ void RecordWriter::discard() {
 bool RecordWriter::field(const char* name, bool array_element) {
   if (!live()) return false;
   while (s_.depth() > depth_) s_.close_level();
-  uint32_t key = s_.key(name);
+  uint32_t key = key_number(name);
   RecordStream::Level& level = s_.level(depth_);
   if (level.open_array != ~0u) {
     if (array_element && level.open_array == key) return true;  // one more element of it

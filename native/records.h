@@ -8,11 +8,12 @@
 // The stream (values), read front to back:
 //   kSegment request length   the next `length` values hold objects of reply `request`
 //                             (request ~0u: dropped, skip them)
-//   kObject ... kEnd shape    an object: its values in key order, then its shape's index
+//   kObject ... kEnd shape    an object: its values in key order, then its shape's number
 //   kArray ... kArrayEnd      an array of the values between
 //   kNumber x | kString s | kTrue | kFalse | kStrings n s1..sn   one value (s: string index)
-// shapes: for each shape, its key count then the keys' string indexes. strings: each string of
-// the table followed by a NUL (strings come from C strings, so hold none).
+// strings: each string of the table followed by a NUL (strings come from C strings, so hold
+// none). Shapes are numbered once per process (shape_keys() tells their keys), so JavaScript
+// compiles each one once.
 #pragma once
 
 #include <cstdint>
@@ -40,12 +41,15 @@ enum RecordTag : uint32_t {
   kSegment,
 };
 
+// How many shapes there are so far, and the keys of shape `shape` (process-wide numbers).
+size_t shape_count();
+std::vector<std::string> shape_keys(size_t shape);
+
 class RecordStream {
  public:
   static constexpr uint32_t kDropped = ~0u;
 
   std::vector<double> values;
-  std::vector<double> shapes;
   std::string strings;
 
   // Starts a segment of reply `request`; objects written until end_segment() belong to it.
@@ -58,13 +62,9 @@ class RecordStream {
   // Index of a string in the table (each distinct string once).
   uint32_t intern(const char* s, size_t len);
   uint32_t intern(const std::string& s) { return intern(s.data(), s.size()); }
-  // Index of a field name (names are string literals: found by address first).
-  uint32_t key(const char* name);
-  // Index of the shape with these keys.
-  uint32_t shape(const std::vector<uint32_t>& keys);
 
-  // The objects being written, outermost first (see RecordWriter): each one's keys so far, the
-  // array being appended to (if any), and which writer owns it.
+  // The objects being written, outermost first (see RecordWriter): each one's keys (process-wide
+  // numbers) so far, the array being appended to (if any), and its writer.
   struct Level {
     std::vector<uint32_t> keys;
     uint32_t open_array = ~0u;
@@ -79,13 +79,6 @@ class RecordStream {
   uint64_t next_owner() { return ++owners_; }
 
  private:
-  struct KeysHash {
-    size_t operator()(const std::vector<uint32_t>& keys) const {
-      size_t h = keys.size();
-      for (uint32_t k : keys) h = h * 1000003u ^ k;
-      return h;
-    }
-  };
   // The string table's index: open addressing over (hash, offset in `strings`, length, index),
   // so looking a string up allocates nothing.
   struct StringSlot {
@@ -96,13 +89,6 @@ class RecordStream {
   };
   std::vector<StringSlot> string_slots_;
   uint32_t string_count_ = 0;
-  struct KeySlot {
-    const char* name = nullptr;
-    uint32_t index = 0;
-  };
-  KeySlot key_cache_[128];
-  std::unordered_map<std::vector<uint32_t>, uint32_t, KeysHash> shape_index_;
-  uint32_t shape_count_ = 0;
   size_t segment_start_ = 0;  // of the open segment's header, or ~0
   bool in_segment_ = false;
   std::vector<size_t> segment_headers_;

@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <thread>
 
 namespace netqos {
@@ -312,60 +313,77 @@ uint32_t RouteSocket::lookup(const std::string& name) {
   return it == names_.end() ? 0 : it->second;
 }
 
+// One request as it goes to the kernel. Every qdisc request is answered by one shared dump.
 struct RouteSocket::Wire {
-  DumpRequest req;             // as sent: the interface resolved
-  std::vector<size_t> users;   // the requests it answers
-  std::vector<uint32_t> only;  // per user: the interface its objects must be on (0: any)
+  DumpRequest req;                 // as sent: the interface resolved, when it had to be
+  std::vector<size_t> users;       // the requests it answers (none: a name lookup)
+  std::vector<std::string> names;  // per user: the interface name its objects must be on ("": any)
+  std::vector<uint32_t> only;      // per user: the interface index its objects must be on (0: any)
   int attempts = 0;
   // This round's state.
-  uint32_t seq = 0;
   bool done = false;
   bool interrupted = false;
   bool busy = false;
+  bool sent = false;
+  bool dump() const { return !req.get(); }
 };
 
 void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink) {
-  // Every interface name the requests use, looked up once, in one pipelined round (a link asked
-  // for by name is found by the kernel itself).
   names_.clear();
-  Batch lookups;
-  for (const DumpRequest& req : requests)
-    if (req.dev.by_name() && req.kind != DumpKind::Link) lookups.fixups.push_back({0, req.dev.name});
-  if (!lookups.fixups.empty()) {
-    lookups.starts.push_back(0);
-    resolve_names(lookups, 0);
-  }
   std::vector<Wire> wires;
-  size_t qdisc_wire = SIZE_MAX;
-  std::vector<size_t> delivered(requests.size(), 0);
+  // Link gets by name first: they answer for those links and tell the interface indexes the
+  // other requests need (a name no get asks for gets a lookup of its own).
+  std::unordered_map<std::string, size_t> gets;
+  auto get_for = [&](const std::string& name) {
+    auto found = gets.find(name);
+    if (found != gets.end()) return found->second;
+    wires.emplace_back();
+    wires.back().req.kind = DumpKind::Link;
+    wires.back().req.dev.name = name;
+    wires.back().req.optional = true;
+    wires.back().req.stats = false;
+    gets.emplace(name, wires.size() - 1);
+    return wires.size() - 1;
+  };
   for (size_t i = 0; i < requests.size(); i++) {
     const DumpRequest& req = requests[i];
-    uint32_t ifindex = req.dev.index;
-    if (req.dev.by_name() && req.kind != DumpKind::Link) {
-      ifindex = lookup(req.dev.name);
-      if (!ifindex) {
-        if (req.optional) continue;
-        throw SystemError(ENODEV, "interface \"" + req.dev.name + "\" does not exist");
-      }
-    }
+    if (!req.get() || !req.dev.by_name() || req.dev.index) continue;
+    Wire& w = wires[get_for(req.dev.name)];
+    // A lookup that is also asked for keeps the request's own options.
+    if (w.users.empty())
+      w.req = req;
+    else if (w.req.optional && !req.optional)
+      w.req.optional = false;
+    w.users.push_back(i);
+    w.names.emplace_back();
+    w.only.push_back(0);
+  }
+  size_t qdisc_wire = SIZE_MAX;
+  for (size_t i = 0; i < requests.size(); i++) {
+    const DumpRequest& req = requests[i];
+    if (req.get() && req.dev.by_name() && !req.dev.index) continue;
+    bool by_name = req.dev.by_name() && req.kind != DumpKind::Link;
+    if (by_name) get_for(req.dev.name);
     size_t w = req.kind == DumpKind::Qdisc ? qdisc_wire : SIZE_MAX;
     if (w == SIZE_MAX) {
       w = wires.size();
       wires.emplace_back();
       wires[w].req = req;
-      if (req.kind != DumpKind::Link) {
-        wires[w].req.dev.index = ifindex;
-        wires[w].req.dev.name.clear();
+      if (req.kind == DumpKind::Qdisc) {
+        qdisc_wire = w;
+        wires[w].req.dev = IfRef{};
+        wires[w].req.has_parent = false;
       }
-      if (req.kind == DumpKind::Qdisc) qdisc_wire = w;
     }
     wires[w].users.push_back(i);
-    wires[w].only.push_back(req.kind == DumpKind::Link ? 0 : ifindex);
+    wires[w].names.push_back(by_name ? req.dev.name : "");
+    wires[w].only.push_back(req.kind == DumpKind::Link ? 0 : req.dev.index);
   }
+
   struct Counting : DumpSink {
     DumpSink& inner;
-    std::vector<size_t>& delivered;
-    Counting(DumpSink& s, std::vector<size_t>& d) : inner(s), delivered(d) {}
+    std::vector<size_t> delivered;
+    Counting(DumpSink& s, size_t n) : inner(s), delivered(n, 0) {}
     void message(size_t request, const nlmsghdr* nlh) override {
       delivered[request]++;
       inner.message(request, nlh);
@@ -374,49 +392,87 @@ void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink)
       delivered[request] = 0;
       inner.restart(request);
     }
-  } counting(sink, delivered);
+  } counting(sink, requests.size());
 
   int error = 0;
   std::string message;
-  std::vector<size_t> todo(wires.size());
-  for (size_t w = 0; w < wires.size(); w++) todo[w] = w;
+  std::deque<size_t> queue;
+  for (size_t w = 0; w < wires.size(); w++) queue.push_back(w);
   size_t depth = pipeline_depth();
-  while (!todo.empty() && !error) {
-    std::vector<size_t> again;
-    bool interrupted = false;
-    for (size_t from = 0; from < todo.size(); from += depth) {
-      std::vector<size_t> round(
-          todo.begin() + static_cast<std::ptrdiff_t>(from),
-          todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), from + depth)));
-      std::vector<size_t> retry;
-      read_round(wires, round, requests, counting, retry, error, message);
-      for (size_t w : retry) {
-        if (wires[w].interrupted) {
-          interrupted = true;
-          if (++wires[w].attempts >= kDumpRetries && !error) {
-            error = EINTR;
-            message = "dump kept being interrupted by concurrent changes";
+  while (!queue.empty() && !error) {
+    // One sendmsg: gets, and at most two dumps (a dump that answers with objects keeps the
+    // kernel busy with it until read, so the next one is refused with EBUSY and sent again;
+    // an empty one ends at once and lets the next start).
+    std::vector<size_t> round;
+    std::deque<size_t> later;
+    std::unordered_map<std::string, bool> resolving;
+    size_t dumps = 0;
+    while (!queue.empty()) {
+      size_t w = queue.front();
+      queue.pop_front();
+      Wire& wire = wires[w];
+      bool fits = round.size() < depth && (!wire.dump() || dumps < 2);
+      // A filter dump needs its interface's index in the request: known from an earlier round.
+      // The qdisc dump is filtered as it arrives: a get before it in the same sendmsg will do.
+      bool ready = true;
+      for (const std::string& name : wire.names) {
+        if (name.empty() || names_.count(name)) continue;
+        if (wire.req.kind == DumpKind::Qdisc && resolving.count(name)) continue;
+        ready = false;
+      }
+      if (!fits || !ready) {
+        later.push_back(w);
+        continue;
+      }
+      if (wire.req.kind == DumpKind::Filter && wire.names[0].size()) {
+        uint32_t index = names_[wire.names[0]];
+        if (!index) {
+          // No such interface: nothing to read for an optional request.
+          if (!requests[wire.users[0]].optional && !error) {
+            error = ENODEV;
+            message = "interface \"" + wire.names[0] + "\" does not exist";
           }
+          continue;
         }
-        again.push_back(w);
+        wire.req.dev = IfRef{index, ""};
+      }
+      if (wire.req.get() && wire.req.dev.by_name()) resolving[wire.req.dev.name] = true;
+      if (wire.dump()) dumps++;
+      round.push_back(w);
+    }
+    if (error) break;
+    if (round.empty()) throw SystemError(EINVAL, "read: requests wait on interface names nothing resolves");
+    std::vector<size_t> again;
+    read_round(wires, round, requests, counting, again, error, message);
+    bool interrupted = false;
+    int attempt = 0;
+    for (size_t w : again) {
+      if (!wires[w].interrupted) continue;
+      interrupted = true;
+      attempt = std::max(attempt, wires[w].attempts);
+      if (++wires[w].attempts >= kDumpRetries && !error) {
+        error = EINTR;
+        message = "dump kept being interrupted by concurrent changes";
       }
     }
+    // What must go again goes first, then what did not fit.
+    for (auto it = again.rbegin(); it != again.rend(); ++it) later.push_front(*it);
+    queue = std::move(later);
     // Something changed a table mid-dump; give a burst of changes a moment to pass.
-    if (interrupted && !error) {
-      int attempt = 0;
-      for (size_t w : again) attempt = std::max(attempt, wires[w].attempts - 1);
+    if (interrupted && !error)
       std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt, 6)));
-    }
-    todo = std::move(again);
   }
   if (error) throw SystemError(error, message);
   for (size_t i = 0; i < requests.size(); i++) {
     const DumpRequest& req = requests[i];
-    if (req.kind == DumpKind::Qdisc && req.has_parent && !req.optional && !delivered[i])
-      throw SystemError(
-          ENOENT, "dump failed: " + errno_text(ENOENT) + " (no qdisc at parent " +
-                      handle_name(req.parent, HandleContext::QdiscParent) + " of interface " +
-                      (req.dev.by_name() ? "\"" + req.dev.name + "\"" : std::to_string(req.dev.index)) + ")");
+    if (req.optional || req.kind == DumpKind::Link) continue;
+    std::string dev = req.dev.by_name() ? "\"" + req.dev.name + "\"" : std::to_string(req.dev.index);
+    if (req.dev.by_name() && !names_[req.dev.name])
+      throw SystemError(ENODEV, "interface " + dev + " does not exist");
+    if (req.kind == DumpKind::Qdisc && req.has_parent && !counting.delivered[i])
+      throw SystemError(ENOENT, "dump failed: " + errno_text(ENOENT) + " (no qdisc at parent " +
+                                    handle_name(req.parent, HandleContext::QdiscParent) + " of interface " +
+                                    dev + ")");
   }
 }
 
@@ -428,11 +484,12 @@ void RouteSocket::read_round(std::vector<Wire>& wires, const std::vector<size_t>
   for (size_t w : round) {
     Wire& wire = wires[w];
     encode_dump(batch, wire.req);
-    batch.message(batch.size() - 1)->nlmsg_seq = wire.seq = seq_++;
-    wire.done = wire.interrupted = wire.busy = false;
+    batch.message(batch.size() - 1)->nlmsg_seq = seq_++;
     // A dump read again starts over for every request it answers.
-    if (wire.attempts > 0)
+    if (wire.sent)
       for (size_t u : wire.users) sink.restart(u);
+    wire.done = wire.interrupted = wire.busy = false;
+    wire.sent = true;
   }
   if (mnl_socket_sendto(nl_, batch.buf.data(), batch.buf.size()) < 0) {
     int err = errno;
@@ -442,8 +499,12 @@ void RouteSocket::read_round(std::vector<Wire>& wires, const std::vector<size_t>
   size_t pending = round.size();
   bool lost = false;  // the receive buffer overflowed: some answers never come
   while (pending > 0) {
-    ssize_t got = lost ? recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT)
+    ssize_t got = lost ? recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT | MSG_TRUNC)
                        : mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+    if (got > static_cast<ssize_t>(rxbuf_.size())) {
+      got = -1;
+      errno = ENOSPC;
+    }
     if (got < 0) {
       int err = errno;
       if (err == EINTR) continue;
@@ -469,12 +530,12 @@ void RouteSocket::read_round(std::vector<Wire>& wires, const std::vector<size_t>
       }
       if (msg->nlmsg_type == NLMSG_ERROR) {
         int code = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg))->error;
-        if (code == 0 && !wire.req.get()) continue;  // only a get ends with its acknowledgement
+        if (code == 0) continue;
         wire.done = true;
         pending--;
-        if (code == 0) continue;
+        if (wire.req.get() && wire.req.dev.by_name()) names_.emplace(wire.req.dev.name, 0);
         // Another dump of this call was still running: this one goes again after it.
-        if (code == EBUSY && !wire.req.get()) {
+        if (code == EBUSY && wire.dump()) {
           wire.busy = true;
           continue;
         }
@@ -487,24 +548,35 @@ void RouteSocket::read_round(std::vector<Wire>& wires, const std::vector<size_t>
         }
         continue;
       }
-      for (size_t j = 0; j < wire.users.size(); j++)
-        if (dump_wants(requests[wire.users[j]], wire.only[j], msg)) sink.message(wire.users[j], msg);
+      if (wire.req.get()) {
+        // A get ends with its one answer.
+        wire.done = true;
+        pending--;
+        if (msg->nlmsg_type == RTM_NEWLINK && wire.req.dev.by_name())
+          names_[wire.req.dev.name] = message_ifindex(msg);
+      }
+      for (size_t j = 0; j < wire.users.size(); j++) {
+        uint32_t only = wire.only[j];
+        if (!wire.names[j].empty()) {
+          auto found = names_.find(wire.names[j]);
+          if (found == names_.end() || !found->second) continue;
+          only = found->second;
+        }
+        if (dump_wants(requests[wire.users[j]], only, msg)) sink.message(wire.users[j], msg);
+      }
     }
   }
   for (size_t w : round) {
     Wire& wire = wires[w];
     if (!wire.done && lost) wire.interrupted = true;  // its answer was lost: read it again
-    if (wire.busy || wire.interrupted) {
-      if (wire.busy && !wire.interrupted) wire.attempts = std::max(wire.attempts, 1);
-      again.push_back(w);
-    }
+    if (wire.busy || wire.interrupted) again.push_back(w);
   }
 }
 
 size_t RouteSocket::pipeline_depth() const {
-  // Each dump answer takes a buffer of up to 32 KiB until read; a link get's a few KiB.
+  // Each answer takes buffer space until read: a dump's up to 32 KiB, a get's a few KiB.
   size_t depth = static_cast<size_t>(receive_buffer_ > 0 ? receive_buffer_ : 212992) / 2 / 32768;
-  return std::max<size_t>(1, std::min<size_t>(depth, 256));
+  return std::max<size_t>(2, std::min<size_t>(depth, 256));
 }
 
 void RouteSocket::dump(const DumpRequest& req, DumpReply& out) {

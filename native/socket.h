@@ -46,11 +46,14 @@ struct DumpReply {
   std::vector<size_t> offsets;  // start of each message
 };
 
-// Where a socket receives: 1 MiB, not zero-filled (a handle is often opened for a few small
-// requests, and filling it was a good part of the cost of opening one).
+// Where a socket receives: 64 KiB, not zero-filled. One receive returns one of the kernel's
+// buffers: a dump's are at most 32 KiB, an acknowledgement or a get's answer a few KiB. (A
+// handle is often opened for a few small requests: a larger one, mapped and unmapped with each
+// socket, was a good part of the cost of opening one.) A message that does not fit is an error
+// (ENOSPC), never cut short.
 class ReceiveBuffer {
  public:
-  static constexpr size_t kSize = 1 << 20;
+  static constexpr size_t kSize = 64 * 1024;
   uint8_t* data() { return data_.get(); }
   size_t size() const { return kSize; }
 

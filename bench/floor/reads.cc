@@ -7,7 +7,7 @@
 //   qdiscs   dump every qdisc
 //   named-qdiscs  both: what naming each qdisc's interface takes
 //   filters  dump the filters of N hooks: the ingress hook of h0..h{N-1} (indexes looked up
-//            before the clock starts), pipelined as netqos pipelines them
+//            before the clock starts), two dumps per sendmsg as netqos sends them
 //   w3read   the reads of W3 / W5 without a watching handle: links, qdiscs, then both hooks of
 //            every interface that has a clsact (or ingress) qdisc
 #include "reads.h"
@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -91,24 +92,29 @@ class Reader {
   }
   ~Reader() { mnl_socket_close(nl_); }
 
-  // Sends the requests in one sendmsg (each a dump), then reads every answer to its end.
-  // A dump the kernel could not start because the previous one was still running (EBUSY) is
-  // sent again after it. on_message sees each reply message.
+  // Sends the dumps, at most two per sendmsg (a dump that answers with objects keeps the
+  // kernel busy until read, and the next one is refused with EBUSY; an empty one ends at once),
+  // a refused one again first, and reads every answer to its end. on_message sees each reply
+  // message.
   template <typename F>
   void dumps(std::vector<std::vector<uint8_t>> requests, F on_message) {
-    std::vector<size_t> todo(requests.size());
-    for (size_t i = 0; i < todo.size(); i++) todo[i] = i;
+    std::deque<size_t> todo;
+    for (size_t i = 0; i < requests.size(); i++) todo.push_back(i);
     while (!todo.empty()) {
+      std::vector<size_t> round;
       std::vector<uint8_t> buf;
       uint32_t first = seq_;
-      for (size_t i : todo) {
+      while (!todo.empty() && round.size() < 2) {
+        size_t i = todo.front();
+        todo.pop_front();
         auto* nlh = reinterpret_cast<nlmsghdr*>(requests[i].data());
         nlh->nlmsg_seq = seq_++;
         buf.insert(buf.end(), requests[i].begin(), requests[i].end());
+        round.push_back(i);
       }
       if (mnl_socket_sendto(nl_, buf.data(), buf.size()) < 0) throw std::runtime_error("sendto failed");
       std::vector<size_t> again;
-      size_t pending = todo.size();
+      size_t pending = round.size();
       while (pending) {
         ssize_t got = mnl_socket_recvfrom(nl_, rx_.get(), kRx);
         if (got < 0) {
@@ -119,13 +125,13 @@ class Reader {
         int len = static_cast<int>(got);
         for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
           size_t k = msg->nlmsg_seq - first;
-          if (k >= todo.size()) continue;
+          if (k >= round.size()) continue;
           if (msg->nlmsg_type == NLMSG_DONE) {
             pending--;
           } else if (msg->nlmsg_type == NLMSG_ERROR) {
             int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg))->error;
             if (err == EBUSY)
-              again.push_back(todo[k]);
+              again.push_back(round[k]);
             else if (err)
               throw std::runtime_error("dump failed: " + std::string(strerror(err)));
             pending--;
@@ -134,7 +140,7 @@ class Reader {
           }
         }
       }
-      todo = std::move(again);
+      for (auto it = again.rbegin(); it != again.rend(); ++it) todo.push_front(*it);
     }
   }
 
@@ -145,7 +151,8 @@ class Reader {
   uint32_t seq_ = 1;
 };
 
-std::vector<uint8_t> request(uint16_t type, size_t header, const std::function<void(nlmsghdr*, void*)>& fill) {
+std::vector<uint8_t> request(uint16_t type, size_t header,
+                             const std::function<void(nlmsghdr*, void*)>& fill) {
   std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = type;
@@ -222,7 +229,8 @@ Walk run_once(Reader& r, const std::string& workload, const std::vector<uint32_t
     r.dumps({link_dump(), qdisc_dump()}, walk);
   } else if (workload == "filters") {
     std::vector<std::vector<uint8_t>> requests;
-    for (uint32_t ifindex : hooks) requests.push_back(filter_dump(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)));
+    for (uint32_t ifindex : hooks)
+      requests.push_back(filter_dump(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)));
     r.dumps(std::move(requests), walk);
   } else {  // w3read
     std::vector<HookOwner> owners;

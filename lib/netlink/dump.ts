@@ -14,6 +14,10 @@ export type DumpRequest = {
   dev?: Dev;
   parent?: string | number;
   optional?: boolean;
+  /** Default true; false: no `stats` objects (for readers that keep no counters). */
+  stats?: boolean;
+  /** Links: `type`, `index` and `name` only (enough to name other objects' interfaces). */
+  namesOnly?: boolean;
 };
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
@@ -24,6 +28,9 @@ export const HOOK_PARENTS: Record<string, readonly string[]> = {
   clsact: ['ingress', 'egress'],
 };
 
+/** The interfaces' names, to name other objects' interfaces by. */
+const NAMES: DumpRequest = { type: 'link', namesOnly: true };
+
 export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
   if (query.type === 'link') {
     const [links] = yield [
@@ -32,17 +39,17 @@ export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState 
     return links as unknown as LinkState[];
   }
   if (query.type === 'qdisc') {
-    const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
+    const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
     return nameAll(qdiscs, links) as unknown as QdiscState[];
   }
   let parents: (string | number)[];
   let links: Raw[];
   if (query.parent !== undefined) {
     parents = [query.parent];
-    [links] = yield [{ type: 'link' }];
+    [links] = yield [NAMES];
   } else {
     // Every filter hook the interface has: those of its ingress or clsact qdisc.
-    const [qdiscs, linkList] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
+    const [qdiscs, linkList] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
     links = linkList;
     parents = qdiscs.flatMap((q) => HOOK_PARENTS[q.kind as string] ?? []);
   }

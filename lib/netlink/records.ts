@@ -1,8 +1,8 @@
-// Builds the objects the native engine decoded (native/records.h): one flat array of numbers,
-// one table of strings and the shapes of the objects (each one's keys, in order). Each shape is
-// built by one function holding an object literal with its keys, compiled once per process:
-// V8 then creates every object of that shape in one allocation with one hidden class, many
-// times faster than setting properties one by one through N-API, and smaller in memory.
+// Builds the objects the native engine decoded (native/records.h): one flat array of numbers and
+// one table of strings; each object names its shape (its keys, in order), numbered once per
+// process. Each shape is built by one function holding an object literal with its keys,
+// compiled once: V8 then creates every object of that shape in one allocation with one hidden
+// class, many times faster than setting properties one by one through N-API, and smaller.
 
 type Raw = Record<string, unknown>;
 
@@ -22,41 +22,31 @@ const DROPPED = 0xffffffff;
 /** Builds one object from the values at stack[base...], in its keys' order. */
 type Build = (stack: unknown[], base: number) => Raw;
 
-/** Compiled builders by their keys (joined by NUL, which no key holds). */
-const builders = new Map<string, Build>();
+/** The builder of each shape, by its number. */
+const builders: Build[] = [];
 
-function builderFor(keys: string[]): Build {
-  const id = keys.join('\0');
-  let build = builders.get(id);
-  if (!build) {
-    // The keys are the field names of the native decoders (string literals in native/), never
-    // data from the kernel; JSON.stringify quotes them anyway.
-    const fields = keys.map((k, i) => `${JSON.stringify(k)}: s[b + ${i}]`).join(', ');
-
-    build = new Function('s', 'b', `return { ${fields} };`) as Build;
-    builders.set(id, build);
-  }
-  return build;
+function compile(keys: string[]): Build {
+  // The keys are the field names of the native decoders (string literals in native/), never
+  // data from the kernel; JSON.stringify quotes them anyway.
+  const fields = keys.map((k, i) => `${JSON.stringify(k)}: s[b + ${i}]`).join(', ');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- one literal per shape, see above
+  return new Function('s', 'b', `return { ${fields} };`) as Build;
 }
 
 /**
- * The objects of a native record stream, as arrays (one per reply: `replies` of them).
- * Called by the addon (registered with setRecordReader when the binding loads).
+ * The objects of a native record stream, as arrays (one per reply: `replies` of them);
+ * `newShapes`: the keys of the shapes numbered since the last call, in order. Called by the
+ * addon (registered with setRecordReader when the binding loads).
  */
 export function unpackRecords(
   values: Float64Array,
-  shapeTable: Float64Array,
   strings: string,
   replies: number,
+  newShapes?: string[][],
 ): Raw[][] {
+  if (newShapes) for (const keys of newShapes) builders.push(compile(keys));
+  const shapes = builders;
   const text = strings.length ? strings.split('\0') : [];
-  const shapes: Build[] = [];
-  for (let i = 0; i < shapeTable.length;) {
-    const n = shapeTable[i++];
-    const keys: string[] = new Array(n);
-    for (let k = 0; k < n; k++) keys[k] = text[shapeTable[i++]];
-    shapes.push(builderFor(keys));
-  }
   const out: Raw[][] = [];
   for (let r = 0; r < replies; r++) out.push([]);
   const stack: unknown[] = [];

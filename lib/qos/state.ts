@@ -173,8 +173,10 @@ function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, Interfac
       { type: 'qdisc', dev: ifname, parent: 'root', optional: true },
       { type: 'qdisc', dev: ifname, parent: 'ingress', optional: true },
       { type: 'qdisc', dev: ifb, parent: 'root', optional: true },
-      { type: 'filter', dev: ifname, parent: 'ingress', optional: true },
+      // Egress first: usually empty, its dump ends at once and lets the next one start in the
+      // same sendmsg (see RouteSocket::read).
       { type: 'filter', dev: ifname, parent: 'egress', optional: true },
+      { type: 'filter', dev: ifname, parent: 'ingress', optional: true },
     ];
   };
   const replies = names.length ? yield names.flatMap(per) : [];
@@ -205,8 +207,8 @@ function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, Interfac
     const hook = link && view.qdiscs(link.index).hook;
     if (!link || !hook) return;
     for (const [parent, i] of [
-      ['ingress', 5],
-      ['egress', 6],
+      ['ingress', 6],
+      ['egress', 5],
     ] as const) {
       if ((HOOK_PARENTS[hook.kind] ?? []).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
     }
