@@ -136,29 +136,40 @@ bool read_dumps(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& o
   return true;
 }
 
-// The objects of a stream, one array per reply (`replies` of them), built by the JavaScript side.
-Napi::Value records_to_js(Napi::Env env, const RecordStream& stream, size_t replies) {
+// The objects of a stream, one array per reply (`replies` of them), built by the JavaScript side
+// (which takes the stream's values).
+Napi::Value records_to_js(Napi::Env env, RecordStream& stream, size_t replies) {
   auto* data = env.GetInstanceData<AddonData>();
   if (!data || data->unpack_records.IsEmpty())
     throw Napi::Error::New(env, "netqos: the record reader is not set (load the addon through lib/netlink)");
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, stream.values.size() * sizeof(double));
-  if (!stream.values.empty())
-    std::memcpy(buffer.Data(), stream.values.data(), stream.values.size() * sizeof(double));
+  // The values go over without a copy: the ArrayBuffer takes the vector, freed with it.
+  size_t count = stream.values.size();
+  auto* values = new std::vector<double>(std::move(stream.values));
+  Napi::ArrayBuffer buffer = values->empty() ? Napi::ArrayBuffer::New(env, 0)
+                                             : Napi::ArrayBuffer::New(
+                                                   env, values->data(), count * sizeof(double),
+                                                   [](Napi::Env, void*, std::vector<double>* v) {
+                                                     size_t bytes = v->capacity() * sizeof(double);
+                                                     delete v;
+                                                     release_memory(bytes);
+                                                   },
+                                                   values);
+  if (values->empty()) delete values;
   // The keys of the shapes new since the last call (each compiled once).
   Napi::Value fresh = env.Undefined();
-  size_t count = shape_count();
-  if (count > data->shapes_known) {
-    Napi::Array shapes = Napi::Array::New(env, count - data->shapes_known);
-    for (size_t i = data->shapes_known; i < count; i++) {
+  size_t shapes = shape_count();
+  if (shapes > data->shapes_known) {
+    Napi::Array list = Napi::Array::New(env, shapes - data->shapes_known);
+    for (size_t i = data->shapes_known; i < shapes; i++) {
       std::vector<std::string> keys = shape_keys(i);
       Napi::Array names = Napi::Array::New(env, keys.size());
       for (size_t k = 0; k < keys.size(); k++) names.Set(static_cast<uint32_t>(k), keys[k]);
-      shapes.Set(static_cast<uint32_t>(i - data->shapes_known), names);
+      list.Set(static_cast<uint32_t>(i - data->shapes_known), names);
     }
-    data->shapes_known = count;
-    fresh = shapes;
+    data->shapes_known = shapes;
+    fresh = list;
   }
-  return data->unpack_records.Call({Napi::Float64Array::New(env, stream.values.size(), buffer, 0),
+  return data->unpack_records.Call({Napi::Float64Array::New(env, count, buffer, 0),
                                     Napi::String::New(env, stream.strings),
                                     Napi::Number::New(env, static_cast<double>(replies)), fresh});
 }
@@ -409,6 +420,14 @@ class Handle : public Napi::ObjectWrap<Handle> {
     }
     MonitorLog log;
     monitor_->take(log);
+    struct Release {
+      MonitorLog& log;
+      ~Release() {
+        size_t bytes = log.data.capacity();
+        log = MonitorLog{};
+        release_memory(bytes);
+      }
+    } release{log};
     RecordStream stream;
     stream.begin_segment(0);
     for (size_t offset : log.offsets) {

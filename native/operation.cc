@@ -199,6 +199,13 @@ DumpRequest read_dump_request(const FieldReader& r) {
     if (!kind) r.fail("kind", "is required to list actions (e.g. \"mirred\")");
     req.action_kind = *kind;
   }
+  if (req.kind == DumpKind::Link) {
+    if (auto kind = r.string("kind")) {
+      if (req.get()) r.fail("kind", "lists links of a kind: give it without dev");
+      if (kind->empty() || kind->size() >= 64) r.fail("kind", "\"" + *kind + "\" is not a link kind");
+      req.link_kind = *kind;
+    }
+  }
   return req;
 }
 
@@ -232,6 +239,12 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
       auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
       ifi->ifi_family = AF_UNSPEC;
       m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+      if (!req.link_kind.empty()) {
+        // rtnl_dump_ifinfo lists only links of this kind (strictly checked or not).
+        nlattr* info = m.nest_start(IFLA_LINKINFO);
+        m.put_strz(IFLA_INFO_KIND, req.link_kind);
+        m.nest_end(info);
+      }
       m.finish();
       break;
     }
@@ -270,6 +283,10 @@ uint32_t message_ifindex(const nlmsghdr* nlh) {
 
 namespace {
 
+// The interface's index where its name goes once known (lib/netlink names it): the object
+// then has the field from the start, which keeps it in V8's compact form.
+void put_dev(const tcmsg* tcm, FieldWriter& w) { w.set_u64("dev", static_cast<uint32_t>(tcm->tcm_ifindex)); }
+
 // Decodes a link, qdisc, filter or action message of type `type` (a NEW type; deletions decode
 // the same). With `deleted`, a filter message without a handle is kept: it stands for every
 // filter of its priority and protocol.
@@ -301,6 +318,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
     const QdiscKind* k = find_qdisc_kind(kind);
     if (k && k->decode) k->decode(tb[TCA_OPTIONS], w);
     if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w);
+    put_dev(tcm, w);
     return true;
   }
   // Each priority's classifier instance is listed first with handle 0 and no options, and u32
@@ -315,6 +333,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   w.set_u64("chain", tb[TCA_CHAIN] ? mnl_attr_get_u32(tb[TCA_CHAIN]) : 0);
   const FilterKind* k = find_filter_kind(kind);
   if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
+  put_dev(tcm, w);
   return true;
 }
 

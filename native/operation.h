@@ -75,6 +75,7 @@ struct DumpRequest {
   uint32_t parent = 0;  // filter: the parent (block) to list; qdisc: the one there only
   bool has_parent = false;
   std::string action_kind;  // action: the kind to list ("mirred", ...)
+  std::string link_kind;    // link dump: only links of this kind ("ifb", ...), the kernel's filter
   // A missing interface, qdisc or hook is an empty answer instead of an error.
   bool optional = false;
   // Statistics decoded (false: "stats" objects are left out, for readers that keep no counters).

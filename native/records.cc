@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace netqos {
 
@@ -66,6 +69,14 @@ uint32_t shape_number(const std::vector<uint32_t>& keys) {
 }
 
 }  // namespace
+
+void release_memory(size_t bytes) {
+#ifdef __GLIBC__
+  if (bytes >= (4u << 20)) malloc_trim(0);
+#else
+  (void)bytes;
+#endif
+}
 
 size_t shape_count() {
   Registry& r = registry();

@@ -41,6 +41,10 @@ enum RecordTag : uint32_t {
   kSegment,
 };
 
+// Gives the memory allocator's free pages back to the system after `bytes` were freed, when
+// that is a lot (a big read's stream): glibc keeps them otherwise, in every thread's arena.
+void release_memory(size_t bytes);
+
 // How many shapes there are so far, and the keys of shape `shape` (process-wide numbers).
 size_t shape_count();
 std::vector<std::string> shape_keys(size_t shape);

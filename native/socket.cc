@@ -407,11 +407,11 @@ void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink)
     std::deque<size_t> later;
     std::unordered_map<std::string, bool> resolving;
     size_t dumps = 0;
-    while (!queue.empty()) {
+    while (!queue.empty() && round.size() < depth && dumps < 2) {
       size_t w = queue.front();
       queue.pop_front();
       Wire& wire = wires[w];
-      bool fits = round.size() < depth && (!wire.dump() || dumps < 2);
+      bool fits = !wire.dump() || dumps < 2;
       // A filter dump needs its interface's index in the request: known from an earlier round.
       // The qdisc dump is filtered as it arrives: a get before it in the same sendmsg will do.
       bool ready = true;
@@ -455,9 +455,9 @@ void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink)
         message = "dump kept being interrupted by concurrent changes";
       }
     }
-    // What must go again goes first, then what did not fit.
-    for (auto it = again.rbegin(); it != again.rend(); ++it) later.push_front(*it);
-    queue = std::move(later);
+    // What must go again goes first, then what waited, then the rest.
+    for (auto it = later.rbegin(); it != later.rend(); ++it) queue.push_front(*it);
+    for (auto it = again.rbegin(); it != again.rend(); ++it) queue.push_front(*it);
     // Something changed a table mid-dump; give a burst of changes a moment to pass.
     if (interrupted && !error)
       std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt, 6)));

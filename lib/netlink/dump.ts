@@ -18,6 +18,8 @@ export type DumpRequest = {
   stats?: boolean;
   /** Links: `type`, `index` and `name` only (enough to name other objects' interfaces). */
   namesOnly?: boolean;
+  /** Links listed: only those of this kind (the kernel filters them). */
+  kind?: string;
 };
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
@@ -34,7 +36,9 @@ const NAMES: DumpRequest = { type: 'link', namesOnly: true };
 export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
   if (query.type === 'link') {
     const [links] = yield [
-      query.dev === undefined ? { type: 'link' } : { type: 'link', dev: query.dev, optional: true },
+      query.dev === undefined
+        ? { type: 'link', kind: query.kind }
+        : { type: 'link', dev: query.dev, optional: true, kind: query.kind },
     ];
     return links as unknown as LinkState[];
   }

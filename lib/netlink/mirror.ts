@@ -19,7 +19,7 @@
 // (handle 0: — noqueue, pfifo_fast, mq — attached when an interface comes up or loses its root,
 // unannounced) are not mirrored: an interface without a root here has the kernel's default.
 //
-// Statistics in the mirror are those of the last notification or read: read them live (dump).
+// The mirror keeps no statistics (objects as notifications tell them): read them live (dump).
 import { HOOK_PARENTS, type DumpPlan, type DumpRequest } from './dump';
 import type { FilterState, LinkState, QdiscState } from './types';
 
@@ -34,6 +34,8 @@ export interface EventSource {
 }
 
 const isHookParent = (parent: unknown) => parent === 'ingress' || parent === 'egress';
+/** Hooks read per request batch when the mirror fills (see readHooks). */
+const HOOKS_PER_READ = 4096;
 const filterKey = (f: Raw) => `${f.parent}|${f.priority}|${f.protocol}|${f.chain}|${f.handle}`;
 
 export interface MirrorCounters {
@@ -53,8 +55,12 @@ export class TcMirror {
   private readonly filtersOf = new Map<number, FilterState[]>();
   /** Interfaces whose hook filters must be read again. */
   private readonly doubtful = new Set<number>();
-  /** Mirred actions by the index of the interface they redirect to, with their filter's interface. */
-  private readonly redirects = new Map<number, Map<Raw, number>>();
+  /**
+   * Mirred actions by the index of the interface they redirect to, each followed by its
+   * filter's interface: [action, ifindex, action, ifindex, ...] (an interface is the target of
+   * one or two; a Map each would weigh more than the pod's other objects together).
+   */
+  private readonly redirects = new Map<number, (Raw | number)[]>();
   private readonly targetOf = new WeakMap<Raw, number>();
   /** When each interface's objects last changed (a tick of `clock`): see stamp(). */
   private readonly stamps = new Map<number, number>();
@@ -147,17 +153,27 @@ export class TcMirror {
     yield* this.readHooks(doubtful);
   }
 
-  /** Reads the filters of these interfaces' hooks (those their hook qdisc has) into the mirror. */
+  /**
+   * Reads the filters of these interfaces' hooks (those their hook qdisc has) into the mirror,
+   * a slice of hooks per read (what one read decodes is held whole until it is built).
+   */
   private *readHooks(ifindexes: Iterable<number>): DumpPlan<void> {
-    const requests: DumpRequest[] = [];
-    const owners: number[] = [];
+    let requests: DumpRequest[] = [];
+    let owners: number[] = [];
     for (const ifindex of ifindexes) {
       for (const parent of HOOK_PARENTS[this.hooks.get(ifindex)?.kind ?? ''] ?? []) {
-        requests.push({ type: 'filter', dev: ifindex, parent });
+        requests.push({ type: 'filter', dev: ifindex, parent, stats: false });
         owners.push(ifindex);
+        if (requests.length < HOOKS_PER_READ) continue;
+        yield* this.addHooks(requests, owners);
+        requests = [];
+        owners = [];
       }
     }
-    if (requests.length === 0) return;
+    if (requests.length) yield* this.addHooks(requests, owners);
+  }
+
+  private *addHooks(requests: DumpRequest[], owners: number[]): DumpPlan<void> {
     const replies = yield requests;
     replies.forEach((filters, i) => this.addFilters(owners[i], filters));
   }
@@ -172,7 +188,7 @@ export class TcMirror {
     this.doubtful.clear();
     this.redirects.clear();
     this.stamps.clear();
-    const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
+    const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc', stats: false }];
     for (const l of links) this.putLink(l as unknown as LinkState);
     for (const q of qdiscs) this.putQdisc(q as unknown as QdiscState);
     yield* this.readHooks([...this.hooks.keys()]);
@@ -180,10 +196,11 @@ export class TcMirror {
     this.counters.fills++;
   }
 
-  private apply(e: TcEvent): void {
-    const added = e.event === 'new';
-    // What is kept is the object itself, as a read would return it.
-    delete (e as Raw).event;
+  private apply(event: TcEvent): void {
+    // What is kept is the object itself, as a read would return it (a copy: deleting a field
+    // would leave the kept object in V8's slow, larger form).
+    const { event: what, created, ...e } = event;
+    const added = what === 'new';
     switch (e.type) {
       case 'link':
         if (added) this.putLink(e as unknown as LinkState);
@@ -194,11 +211,11 @@ export class TcMirror {
         else this.dropQdisc(e as unknown as QdiscState);
         return;
       case 'filter':
-        if (added) this.putFilter(e as unknown as FilterState);
+        if (added) this.putFilter(e as unknown as FilterState, created === true);
         else this.dropFilter(e as unknown as FilterState);
         return;
       case 'actions':
-        this.doubtActions(e);
+        this.doubtActions(e as TcEvent);
         return;
     }
   }
@@ -220,7 +237,8 @@ export class TcMirror {
     this.hooks.delete(index);
     this.dropFilters(index);
     this.doubtful.delete(index);
-    for (const owner of this.redirects.get(index)?.values() ?? []) this.doubtful.add(owner);
+    const held = this.redirects.get(index) ?? [];
+    for (let i = 1; i < held.length; i += 2) this.doubtful.add(held[i] as number);
     this.redirects.delete(index);
     this.stamps.delete(index);
   }
@@ -229,9 +247,10 @@ export class TcMirror {
   private renamed(index: number): void {
     const name = this.links.get(index)?.name;
     if (name === undefined) return;
-    for (const [a, owner] of this.redirects.get(index) ?? []) {
-      a.dev = name;
-      this.touch(owner);
+    const held = this.redirects.get(index) ?? [];
+    for (let i = 0; i < held.length; i += 2) {
+      (held[i] as Raw).dev = name;
+      this.touch(held[i + 1] as number);
     }
     const root = this.roots.get(index);
     if (root) root.dev = name;
@@ -249,7 +268,10 @@ export class TcMirror {
       if (kept.includes(f)) continue;
       for (const a of (f.actions ?? []) as unknown as Raw[]) {
         const target = this.targetOf.get(a);
-        if (target !== undefined) this.redirects.get(target)?.delete(a);
+        const held = target === undefined ? undefined : this.redirects.get(target);
+        if (!held || !held.includes(a)) continue;
+        held.splice(held.indexOf(a), 2);
+        if (!held.length) this.redirects.delete(target!);
       }
     }
     if (kept.length) this.filtersOf.set(ifindex, kept);
@@ -294,9 +316,9 @@ export class TcMirror {
       if (a.kind !== 'mirred' || typeof a.dev !== 'number') continue;
       const target = a.dev;
       this.targetOf.set(a, target);
-      let owners = this.redirects.get(target);
-      if (!owners) this.redirects.set(target, (owners = new Map()));
-      owners.set(a, f.ifindex);
+      const held = this.redirects.get(target);
+      if (held) held.push(a, f.ifindex);
+      else this.redirects.set(target, [a, f.ifindex]);
       a.dev = this.links.get(target)?.name ?? target;
     }
     return f;
@@ -309,11 +331,9 @@ export class TcMirror {
     for (const f of filters) list.push(this.named(f as unknown as FilterState));
   }
 
-  private putFilter(f: FilterState): void {
+  private putFilter(f: FilterState, created: boolean): void {
     if (!isHookParent(f.parent)) return;
     const raw = f as unknown as Raw;
-    const created = raw.created === true;
-    delete raw.created;
     const key = filterKey(raw);
     if (!created || this.filtersOf.get(f.ifindex)?.some((o) => filterKey(o as unknown as Raw) === key)) {
       this.doubtful.add(f.ifindex);

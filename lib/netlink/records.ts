@@ -65,9 +65,13 @@ export function unpackRecords(
     const list = out[request];
     while (i < end) {
       switch (values[i++]) {
-        case NUMBER:
-          stack.push(values[i++]);
+        case NUMBER: {
+          // As a small integer where it is one: V8 then keeps it in the object itself, instead
+          // of a 16-byte number box per field (most fields are counts, indexes and flags).
+          const v = values[i++];
+          stack.push(v === (v | 0) ? v | 0 : v);
           break;
+        }
         case STRING:
           stack.push(text[values[i++]]);
           break;
