@@ -6,8 +6,9 @@
 //   links    dump every link (IFLA_EXT_MASK: no statistics, as netqos asks)
 //   qdiscs   dump every qdisc
 //   named-qdiscs  both: what naming each qdisc's interface takes
-//   filters  dump the filters of N hooks: the ingress hook of h0..h{N-1} (indexes looked up
-//            before the clock starts), two dumps per sendmsg as netqos sends them
+//   filters  dump the filters of the ingress hook of every interface with a clsact or ingress
+//            qdisc (found by a qdisc dump before the clock starts), two dumps per sendmsg as
+//            netqos sends them
 //   w3read   the reads of W3 / W5 without a watching handle: links, qdiscs, then both hooks of
 //            every interface that has a clsact (or ingress) qdisc
 #include "reads.h"
@@ -202,23 +203,21 @@ void walk_message(const nlmsghdr* nlh, Walk& w) {
              mnl_nlmsg_get_payload_len(nlh) - header, link, 0, w);
 }
 
-// The interface index of h<i> for i < n, from one link dump (untimed).
-std::vector<uint32_t> host_indexes(Reader& r, size_t n) {
-  std::vector<uint32_t> out(n, 0);
-  r.dumps({link_dump()}, [&](const nlmsghdr* nlh) {
-    const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
-    const nlattr* name = find_attr(nlh, sizeof(ifinfomsg), IFLA_IFNAME);
-    const char* s = name ? mnl_attr_get_str(name) : "";
-    if (s[0] == 'h') {
-      char* end = nullptr;
-      unsigned long i = std::strtoul(s + 1, &end, 10);
-      if (end && !*end && i < n) out[i] = static_cast<uint32_t>(ifi->ifi_index);
-    }
+// The interfaces that have a hook qdisc, and whether it is a clsact (from one qdisc dump).
+std::vector<HookOwner> hook_owners(Reader& r, Walk* w) {
+  std::vector<HookOwner> owners;
+  r.dumps({qdisc_dump()}, [&](const nlmsghdr* nlh) {
+    if (w) walk_message(nlh, *w);
+    const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
+    if (tcm->tcm_parent != TC_H_INGRESS) return;
+    if (const nlattr* kind = find_attr(nlh, sizeof(tcmsg), TCA_KIND))
+      owners.push_back(
+          {static_cast<uint32_t>(tcm->tcm_ifindex), std::strcmp(mnl_attr_get_str(kind), "clsact") == 0});
   });
-  return out;
+  return owners;
 }
 
-Walk run_once(Reader& r, const std::string& workload, const std::vector<uint32_t>& hooks) {
+Walk run_once(Reader& r, const std::string& workload, const std::vector<HookOwner>& hooks) {
   Walk w;
   auto walk = [&](const nlmsghdr* nlh) { walk_message(nlh, w); };
   if (workload == "links") {
@@ -229,22 +228,13 @@ Walk run_once(Reader& r, const std::string& workload, const std::vector<uint32_t
     r.dumps({link_dump(), qdisc_dump()}, walk);
   } else if (workload == "filters") {
     std::vector<std::vector<uint8_t>> requests;
-    for (uint32_t ifindex : hooks)
-      requests.push_back(filter_dump(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)));
+    for (const HookOwner& o : hooks)
+      requests.push_back(filter_dump(o.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)));
     r.dumps(std::move(requests), walk);
   } else {  // w3read
-    std::vector<HookOwner> owners;
-    r.dumps({link_dump(), qdisc_dump()}, [&](const nlmsghdr* nlh) {
-      walk_message(nlh, w);
-      if (nlh->nlmsg_type != RTM_NEWQDISC) return;
-      const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
-      if (tcm->tcm_parent != TC_H_INGRESS) return;
-      if (const nlattr* kind = find_attr(nlh, sizeof(tcmsg), TCA_KIND))
-        owners.push_back(
-            {static_cast<uint32_t>(tcm->tcm_ifindex), std::strcmp(mnl_attr_get_str(kind), "clsact") == 0});
-    });
+    r.dumps({link_dump()}, walk);
     std::vector<std::vector<uint8_t>> requests;
-    for (const HookOwner& o : owners) {
+    for (const HookOwner& o : hook_owners(r, &w)) {
       requests.push_back(filter_dump(o.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)));
       if (o.clsact) requests.push_back(filter_dump(o.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)));
     }
@@ -263,14 +253,8 @@ double cpu_seconds() {
 
 int timed_reads(Reader& r, const std::string& workload, size_t n, unsigned long long repeats) {
   try {
-    std::vector<uint32_t> hooks;
-    if (workload == "filters") {
-      hooks = host_indexes(r, n);
-      if (std::count(hooks.begin(), hooks.end(), 0u)) {
-        std::fprintf(stderr, "filters: h0..h%zu are not all there\n", n - 1);
-        return 1;
-      }
-    }
+    std::vector<HookOwner> hooks;
+    if (workload == "filters") hooks = hook_owners(r, nullptr);
     for (unsigned long long k = 0; k < repeats; k++) {
       double cpu0 = cpu_seconds();
       auto start = Clock::now();
