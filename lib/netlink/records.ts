@@ -32,6 +32,10 @@ function compile(keys: string[]): Build {
   return new Function('s', 'b', `return { ${fields} };`) as Build;
 }
 
+function malformed(at: number): never {
+  throw new Error(`netqos: malformed record stream (at value ${at})`);
+}
+
 /**
  * The objects of a native record stream, as arrays (one per reply: `replies` of them);
  * `newShapes`: the keys of the shapes numbered since the last call, in order. Called by the
@@ -54,7 +58,7 @@ export function unpackRecords(
   let i = 0;
   while (i < values.length) {
     const tag = values[i++];
-    if (tag !== SEGMENT) throw new Error(`netqos: malformed record stream (tag ${tag} at ${i - 1})`);
+    if (tag !== SEGMENT) return malformed(i - 1);
     const request = values[i++];
     const end = i + 1 + values[i];
     i++;
@@ -93,22 +97,25 @@ export function unpackRecords(
           bases.push(stack.length);
           break;
         case END: {
-          const base = bases.pop()!;
-          const o = shapes[values[i++]](stack, base);
+          const base = bases.pop();
+          const build = shapes[values[i++]];
+          if (base === undefined || !build) return malformed(i - 2);
+          const o = build(stack, base);
           stack.length = base;
           if (bases.length) stack.push(o);
           else list.push(o);
           break;
         }
         case ARRAY_END: {
-          const base = bases.pop()!;
+          const base = bases.pop();
+          if (base === undefined) return malformed(i - 1);
           const a = stack.slice(base);
           stack.length = base;
           stack.push(a);
           break;
         }
         default:
-          throw new Error(`netqos: malformed record stream (tag ${values[i - 1]} at ${i - 1})`);
+          return malformed(i - 1);
       }
     }
   }
