@@ -32,6 +32,41 @@ std::string errno_text(int err) { return std::string(strerror(err)); }
 
 }  // namespace
 
+namespace {
+
+// Buffers of closed sockets, for the next ones (a few: more sockets at once are rare). Never
+// destroyed: a socket may close while the process exits.
+struct SpareBuffers {
+  std::mutex mutex;
+  std::vector<std::unique_ptr<uint8_t[]>> buffers;
+};
+SpareBuffers& spares() {
+  static SpareBuffers* s = new SpareBuffers();
+  return *s;
+}
+constexpr size_t kSpareBuffers = 4;
+
+}  // namespace
+
+ReceiveBuffer::ReceiveBuffer() {
+  SpareBuffers& s = spares();
+  {
+    std::lock_guard<std::mutex> guard(s.mutex);
+    if (!s.buffers.empty()) {
+      data_ = std::move(s.buffers.back());
+      s.buffers.pop_back();
+      return;
+    }
+  }
+  data_.reset(new uint8_t[kSize]);
+}
+
+ReceiveBuffer::~ReceiveBuffer() {
+  SpareBuffers& s = spares();
+  std::lock_guard<std::mutex> guard(s.mutex);
+  if (s.buffers.size() < kSpareBuffers) s.buffers.push_back(std::move(data_));
+}
+
 void set_option(mnl_socket* nl, int level, int name, int value, int fallback_name) {
   int fd = mnl_socket_get_fd(nl);
   if (setsockopt(fd, level, name, &value, sizeof value) == 0) return;

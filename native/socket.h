@@ -47,18 +47,22 @@ struct DumpReply {
 };
 
 // Where a socket receives: 64 KiB, not zero-filled. One receive returns one of the kernel's
-// buffers: a dump's are at most 32 KiB, an acknowledgement or a get's answer a few KiB. (A
-// handle is often opened for a few small requests: a larger one, mapped and unmapped with each
-// socket, was a good part of the cost of opening one.) A message that does not fit is an error
-// (ENOSPC), never cut short.
+// buffers: a dump's are at most 32 KiB, an acknowledgement or a get's answer a few KiB. A
+// message that does not fit is an error (ENOSPC), never cut short. Handles are often opened for
+// a few small requests: a closed socket's buffer waits for the next one instead of going back
+// to the allocator (which took a good part of opening one).
 class ReceiveBuffer {
  public:
   static constexpr size_t kSize = 64 * 1024;
+  ReceiveBuffer();
+  ~ReceiveBuffer();
+  ReceiveBuffer(const ReceiveBuffer&) = delete;
+  ReceiveBuffer& operator=(const ReceiveBuffer&) = delete;
   uint8_t* data() { return data_.get(); }
   size_t size() const { return kSize; }
 
  private:
-  std::unique_ptr<uint8_t[]> data_{new uint8_t[kSize]};
+  std::unique_ptr<uint8_t[]> data_;
 };
 
 // A route-netlink socket in a namespace ("" for the caller's, a name under /var/run/netns, or a
