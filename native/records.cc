@@ -93,6 +93,7 @@ std::vector<std::string> shape_keys(size_t shape) {
 }
 
 void RecordStream::begin_segment(uint32_t request) {
+  if (values.empty()) values.reserve(1024);  // one allocation for a small read
   if (in_segment_) end_segment();
   segment_start_ = values.size();
   values.push_back(kSegment);
@@ -129,7 +130,7 @@ uint32_t RecordStream::intern(const char* s, size_t len) {
   if (string_count_ * 2 >= string_slots_.size()) {
     // Grow (and start): at most half full.
     std::vector<StringSlot> old = std::move(string_slots_);
-    string_slots_.assign(old.empty() ? 256 : old.size() * 2, StringSlot{});
+    string_slots_.assign(old.empty() ? 32 : old.size() * 2, StringSlot{});
     for (const StringSlot& slot : old) {
       if (slot.index == ~0u) continue;
       size_t at = slot.hash & (string_slots_.size() - 1);

@@ -149,10 +149,6 @@ RouteSocket::RouteSocket(const std::string& netns) {
   int one = 1;
   mnl_socket_setsockopt(nl_, NETLINK_EXT_ACK, &one, sizeof one);
   mnl_socket_setsockopt(nl_, NETLINK_CAP_ACK, &one, sizeof one);
-  set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, kReceiveBuffer, SO_RCVBUF);
-  set_option(nl_, SOL_SOCKET, SO_SNDBUFFORCE, kSendBuffer, SO_SNDBUF);
-  socklen_t size = sizeof receive_buffer_;
-  getsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_RCVBUF, &receive_buffer_, &size);
   if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
     int err = errno;
     mnl_socket_close(nl_);
@@ -165,8 +161,48 @@ RouteSocket::~RouteSocket() {
   if (nl_) mnl_socket_close(nl_);
 }
 
+void RouteSocket::grow_buffers() {
+  if (grown_) return;
+  grown_ = true;
+  set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, kReceiveBuffer, SO_RCVBUF);
+  set_option(nl_, SOL_SOCKET, SO_SNDBUFFORCE, kSendBuffer, SO_SNDBUF);
+  socklen_t size = sizeof receive_buffer_;
+  getsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_RCVBUF, &receive_buffer_, &size);
+}
+
+template <typename F>
+int RouteSocket::receive(F on_message, bool wait) {
+  constexpr size_t n = ReceiveBuffer::kSlots;
+  mmsghdr msgs[n];
+  iovec iov[n];
+  sockaddr_nl from[n];
+  std::memset(msgs, 0, sizeof msgs);
+  for (size_t i = 0; i < n; i++) {
+    iov[i] = {rxbuf_.slot(i), ReceiveBuffer::kSlotSize};
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int got = recvmmsg(mnl_socket_get_fd(nl_), msgs, n, wait ? MSG_WAITFORONE : MSG_DONTWAIT, nullptr);
+  if (got <= 0) return got < 0 ? -1 : 0;
+  for (int i = 0; i < got; i++) {
+    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      errno = ENOSPC;
+      return -1;
+    }
+    if (from[i].nl_pid != 0) continue;  // not from the kernel
+    const auto* msg = reinterpret_cast<const nlmsghdr*>(rxbuf_.slot(static_cast<size_t>(i)));
+    int len = static_cast<int>(msgs[i].msg_len);
+    for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) on_message(msg);
+  }
+  return got;
+}
+
 void RouteSocket::execute(Batch& batch, std::vector<OpResult>& results,
                           const std::function<void()>& after_chunk) {
+  // A chunk's acknowledgements wait in the receive buffer, and a chunk is one sendmsg.
+  if (batch.size() > 64 || batch.buf.size() > 64 * 1024) grow_buffers();
   results.assign(batch.size(), OpResult{});
   names_ = batch.known;
   std::vector<bool> skipped(batch.size(), false);
@@ -255,9 +291,19 @@ void RouteSocket::send_and_collect(Batch& batch, const std::vector<size_t>& part
   // The kernel handled every message inside sendmsg; their acks wait in the receive buffer.
   std::vector<bool> acked(part.size(), false);
   size_t pending = part.size();
+  auto on_ack = [&](const nlmsghdr* nlh) {
+    if (nlh->nlmsg_type != NLMSG_ERROR) return;
+    uint32_t offset = nlh->nlmsg_seq - first_seq;
+    if (offset >= part.size() || acked[offset]) return;
+    const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+    OpResult& r = results[part[offset]];
+    r.error = -err->error;
+    r.message = extack_message(nlh);
+    acked[offset] = true;
+    pending--;
+  };
   while (pending > 0) {
-    ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
-    if (got < 0) {
+    if (receive(on_ack) < 0) {
       int err = errno;
       if (err == EINTR) continue;
       for (size_t j = 0; j < part.size(); j++) {
@@ -266,19 +312,6 @@ void RouteSocket::send_and_collect(Batch& batch, const std::vector<size_t>& part
         results[part[j]].message = "acknowledgement lost: " + errno_text(err);
       }
       return;
-    }
-    const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
-    int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-      if (nlh->nlmsg_type != NLMSG_ERROR) continue;
-      uint32_t offset = nlh->nlmsg_seq - first_seq;
-      if (offset >= part.size() || acked[offset]) continue;
-      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-      OpResult& r = results[part[offset]];
-      r.error = -err->error;
-      r.message = extack_message(nlh);
-      acked[offset] = true;
-      pending--;
     }
   }
 }
@@ -308,24 +341,21 @@ void RouteSocket::resolve_names(const Batch& batch, size_t first) {
     if (mnl_socket_sendto(nl_, req.buf.data(), req.buf.size()) < 0) return;
     sendmsg_calls_++;
     size_t pending = n;
+    auto on_answer = [&](const nlmsghdr* nlh) {
+      uint32_t offset = nlh->nlmsg_seq - first_seq;
+      if (offset >= n) return;
+      if (nlh->nlmsg_type == RTM_NEWLINK) {
+        const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+        names_[wanted[k + offset]] = static_cast<uint32_t>(ifi->ifi_index);
+        pending--;
+      } else if (nlh->nlmsg_type == NLMSG_ERROR) {
+        pending--;
+      }
+    };
     while (pending > 0) {
-      ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
-      if (got < 0) {
+      if (receive(on_answer) < 0) {
         if (errno == EINTR) continue;
         return;
-      }
-      const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
-      int len = static_cast<int>(got);
-      for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-        uint32_t offset = nlh->nlmsg_seq - first_seq;
-        if (offset >= n) continue;
-        if (nlh->nlmsg_type == RTM_NEWLINK) {
-          const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
-          names_[wanted[k + offset]] = static_cast<uint32_t>(ifi->ifi_index);
-          pending--;
-        } else if (nlh->nlmsg_type == NLMSG_ERROR) {
-          pending--;
-        }
       }
     }
   }
@@ -433,6 +463,7 @@ void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink)
   std::string message;
   std::deque<size_t> queue;
   for (size_t w = 0; w < wires.size(); w++) queue.push_back(w);
+  if (wires.size() > 8) grow_buffers();
   size_t depth = pipeline_depth();
   while (!queue.empty() && !error) {
     // One sendmsg: gets, and at most two dumps (a dump that answers with objects keeps the
@@ -514,7 +545,10 @@ void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink)
 void RouteSocket::read_round(std::vector<Wire>& wires, const std::vector<size_t>& round,
                              const std::vector<DumpRequest>& requests, DumpSink& sink,
                              std::vector<size_t>& again, int& error, std::string& message) {
-  Batch batch;
+  // Each message reserves kMaxMessage while it is built: one buffer per thread, kept, instead
+  // of mapping and unmapping 128 KiB for every read.
+  thread_local Batch batch;
+  batch.clear();
   uint32_t first = seq_;
   for (size_t w : round) {
     Wire& wire = wires[w];
@@ -533,73 +567,64 @@ void RouteSocket::read_round(std::vector<Wire>& wires, const std::vector<size_t>
   sendmsg_calls_++;
   size_t pending = round.size();
   bool lost = false;  // the receive buffer overflowed: some answers never come
+  auto on_answer = [&](const nlmsghdr* msg) {
+    uint32_t k = msg->nlmsg_seq - first;
+    if (k >= round.size()) return;  // an answer to an earlier call
+    Wire& wire = wires[round[k]];
+    if (wire.done) return;
+    if (msg->nlmsg_flags & NLM_F_DUMP_INTR) wire.interrupted = true;
+    if (msg->nlmsg_type == NLMSG_DONE) {
+      wire.done = true;
+      pending--;
+      return;
+    }
+    if (msg->nlmsg_type == NLMSG_ERROR) {
+      int code = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg))->error;
+      if (code == 0) return;
+      wire.done = true;
+      pending--;
+      if (wire.req.get() && wire.req.dev.by_name()) names_.emplace(wire.req.dev.name, 0);
+      // Another dump of this call was still running: this one goes again after it.
+      if (code == EBUSY && wire.dump()) {
+        wire.busy = true;
+        return;
+      }
+      // What an optional request asks for may not be there: no such interface or hook.
+      if (wire.req.optional && (code == ENODEV || code == ENOENT || code == EINVAL)) return;
+      if (!error) {
+        std::string text = extack_message(msg);
+        error = code;
+        message = "dump failed: " + errno_text(code) + (text.empty() ? "" : " (" + text + ")");
+      }
+      return;
+    }
+    if (wire.req.get()) {
+      // A get ends with its one answer.
+      wire.done = true;
+      pending--;
+      if (msg->nlmsg_type == RTM_NEWLINK && wire.req.dev.by_name())
+        names_[wire.req.dev.name] = message_ifindex(msg);
+    }
+    for (size_t j = 0; j < wire.users.size(); j++) {
+      uint32_t only = wire.only[j];
+      if (!wire.names[j].empty()) {
+        auto found = names_.find(wire.names[j]);
+        if (found == names_.end() || !found->second) continue;
+        only = found->second;
+      }
+      if (dump_wants(requests[wire.users[j]], only, msg)) sink.message(wire.users[j], msg);
+    }
+  };
   while (pending > 0) {
-    ssize_t got = lost ? recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT | MSG_TRUNC)
-                       : mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
-    if (got > static_cast<ssize_t>(rxbuf_.size())) {
-      got = -1;
-      errno = ENOSPC;
+    if (receive(on_answer, !lost) >= 0) continue;
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == ENOBUFS && !lost) {
+      lost = true;
+      continue;
     }
-    if (got < 0) {
-      int err = errno;
-      if (err == EINTR) continue;
-      if (err == ENOBUFS && !lost) {
-        lost = true;
-        continue;
-      }
-      if (lost && (err == EAGAIN || err == EWOULDBLOCK)) break;
-      throw SystemError(err, "receiving the dump failed: " + errno_text(err));
-    }
-    const nlmsghdr* msg = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
-    int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
-      uint32_t k = msg->nlmsg_seq - first;
-      if (k >= round.size()) continue;  // an answer to an earlier call
-      Wire& wire = wires[round[k]];
-      if (wire.done) continue;
-      if (msg->nlmsg_flags & NLM_F_DUMP_INTR) wire.interrupted = true;
-      if (msg->nlmsg_type == NLMSG_DONE) {
-        wire.done = true;
-        pending--;
-        continue;
-      }
-      if (msg->nlmsg_type == NLMSG_ERROR) {
-        int code = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg))->error;
-        if (code == 0) continue;
-        wire.done = true;
-        pending--;
-        if (wire.req.get() && wire.req.dev.by_name()) names_.emplace(wire.req.dev.name, 0);
-        // Another dump of this call was still running: this one goes again after it.
-        if (code == EBUSY && wire.dump()) {
-          wire.busy = true;
-          continue;
-        }
-        // What an optional request asks for may not be there: no such interface or hook.
-        if (wire.req.optional && (code == ENODEV || code == ENOENT || code == EINVAL)) continue;
-        if (!error) {
-          std::string text = extack_message(msg);
-          error = code;
-          message = "dump failed: " + errno_text(code) + (text.empty() ? "" : " (" + text + ")");
-        }
-        continue;
-      }
-      if (wire.req.get()) {
-        // A get ends with its one answer.
-        wire.done = true;
-        pending--;
-        if (msg->nlmsg_type == RTM_NEWLINK && wire.req.dev.by_name())
-          names_[wire.req.dev.name] = message_ifindex(msg);
-      }
-      for (size_t j = 0; j < wire.users.size(); j++) {
-        uint32_t only = wire.only[j];
-        if (!wire.names[j].empty()) {
-          auto found = names_.find(wire.names[j]);
-          if (found == names_.end() || !found->second) continue;
-          only = found->second;
-        }
-        if (dump_wants(requests[wire.users[j]], only, msg)) sink.message(wire.users[j], msg);
-      }
-    }
+    if (lost && (err == EAGAIN || err == EWOULDBLOCK)) break;
+    throw SystemError(err, "receiving the dump failed: " + errno_text(err));
   }
   for (size_t w : round) {
     Wire& wire = wires[w];

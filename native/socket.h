@@ -46,20 +46,23 @@ struct DumpReply {
   std::vector<size_t> offsets;  // start of each message
 };
 
-// Where a socket receives: 64 KiB, not zero-filled. One receive returns one of the kernel's
-// buffers: a dump's are at most 32 KiB, an acknowledgement or a get's answer a few KiB. A
-// message that does not fit is an error (ENOSPC), never cut short. Handles are often opened for
-// a few small requests: a closed socket's buffer waits for the next one instead of going back
-// to the allocator (which took a good part of opening one).
+// Where a socket receives: four slots of 64 KiB, not zero-filled, so one recvmmsg can take up
+// to four of the kernel's buffers (a dump's are at most 32 KiB, an acknowledgement or a get's
+// answer a few KiB). A message that does not fit its slot is an error (ENOSPC), never cut short.
+// Handles are often opened for a few small requests: a closed socket's buffer waits for the
+// next one instead of going back to the allocator (which took a good part of opening one).
 class ReceiveBuffer {
  public:
-  static constexpr size_t kSize = 64 * 1024;
+  static constexpr size_t kSlots = 4;
+  static constexpr size_t kSlotSize = 64 * 1024;
+  static constexpr size_t kSize = kSlots * kSlotSize;
   ReceiveBuffer();
   ~ReceiveBuffer();
   ReceiveBuffer(const ReceiveBuffer&) = delete;
   ReceiveBuffer& operator=(const ReceiveBuffer&) = delete;
   uint8_t* data() { return data_.get(); }
   size_t size() const { return kSize; }
+  uint8_t* slot(size_t i) { return data_.get() + i * kSlotSize; }
 
  private:
   std::unique_ptr<uint8_t[]> data_;
@@ -109,6 +112,14 @@ class RouteSocket {
   // Requests per sendmsg: as many dump answers (up to 32 KiB of buffer each) as fit in half the
   // receive buffer.
   size_t pipeline_depth() const;
+  // Receives what the kernel has queued for this socket, up to ReceiveBuffer::kSlots of its
+  // buffers in one system call (waiting for the first, or not with `wait` false), and calls
+  // on_message for each message. Returns -1 with errno on failure (EAGAIN: nothing queued).
+  template <typename F>
+  int receive(F on_message, bool wait = true);
+  // The large socket buffers a big batch or many reads at once need (set on first need: most
+  // handles send a few small requests, and setting them costs system calls).
+  void grow_buffers();
   // resolve() through names_, which keeps what it finds.
   uint32_t lookup(const std::string& name);
   // One sendmsg with these messages, then one acknowledgement per message into results.
@@ -124,7 +135,8 @@ class RouteSocket {
   std::unordered_map<std::string, uint32_t> names_;  // per execute() call
   uint64_t messages_sent_ = 0;
   uint64_t sendmsg_calls_ = 0;
-  int receive_buffer_ = 0;
+  int receive_buffer_ = 0;  // bytes, once grow_buffers() ran
+  bool grown_ = false;
   std::mutex mutex_;
 };
 
