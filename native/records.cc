@@ -93,7 +93,7 @@ std::vector<std::string> shape_keys(size_t shape) {
 }
 
 void RecordStream::begin_segment(uint32_t request) {
-  if (values.empty()) values.reserve(1024);  // one allocation for a small read
+  if (values.capacity() == 0) values.reserve(1024);  // one allocation for a small read
   if (in_segment_) end_segment();
   segment_start_ = values.size();
   values.push_back(kSegment);
@@ -125,6 +125,13 @@ void RecordStream::drop(uint32_t request) {
 }
 
 uint32_t RecordStream::intern(const char* s, size_t len) {
+  // Short strings repeat (kinds, handles, parents, directions): each once. Longer ones are
+  // mostly names, addresses and cookies, each its own: added without a lookup.
+  if (len > kInternedLength) {
+    strings.append(s, len);
+    strings.push_back('\0');
+    return string_count_++;
+  }
   uint64_t hash = 14695981039346656037ull;  // FNV-1a
   for (size_t i = 0; i < len; i++) hash = (hash ^ static_cast<uint8_t>(s[i])) * 1099511628211ull;
   if (string_count_ * 2 >= string_slots_.size()) {
@@ -252,6 +259,18 @@ std::unique_ptr<FieldWriter> RecordWriter::append(const char* name) {
   if (!field(name, true)) return std::make_unique<NullWriter>();
   s_.values.push_back(kObject);
   return std::unique_ptr<FieldWriter>(new RecordWriter(s_, stats_, depth_ + 1));
+}
+
+RecordSink::RecordSink(RecordStream& stream, const std::vector<DumpRequest>& requests)
+    : s_(stream), requests_(requests) {
+  // A read of a whole namespace: room to start with (reserved, not touched: only what is
+  // written costs pages), so the stream is not copied again and again as it grows.
+  for (const DumpRequest& r : requests) {
+    if (r.get() || (r.kind == DumpKind::Filter && requests.size() < 64)) continue;
+    s_.values.reserve(1 << 16);
+    s_.strings.reserve(1 << 16);
+    break;
+  }
 }
 
 void RecordSink::message(size_t request, const nlmsghdr* nlh) {

@@ -52,6 +52,7 @@ std::vector<std::string> shape_keys(size_t shape);
 class RecordStream {
  public:
   static constexpr uint32_t kDropped = ~0u;
+  static constexpr size_t kInternedLength = 10;
 
   std::vector<double> values;
   std::string strings;
@@ -63,7 +64,7 @@ class RecordStream {
   void drop(uint32_t request);
   bool empty() const { return values.empty(); }
 
-  // Index of a string in the table (each distinct string once).
+  // Index of a string in the table (each distinct short string once).
   uint32_t intern(const char* s, size_t len);
   uint32_t intern(const std::string& s) { return intern(s.data(), s.size()); }
 
@@ -147,8 +148,7 @@ class RecordWriter : public FieldWriter {
 // objects, each as that request asked for it (statistics or not, names only).
 class RecordSink : public DumpSink {
  public:
-  RecordSink(RecordStream& stream, const std::vector<DumpRequest>& requests)
-      : s_(stream), requests_(requests) {}
+  RecordSink(RecordStream& stream, const std::vector<DumpRequest>& requests);
   void message(size_t request, const nlmsghdr* nlh) override;
   void restart(size_t request) override;
   // Ends the last segment: call once every answer is in.

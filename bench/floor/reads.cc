@@ -117,27 +117,39 @@ class Reader {
       std::vector<size_t> again;
       size_t pending = round.size();
       while (pending) {
-        ssize_t got = mnl_socket_recvfrom(nl_, rx_.get(), kRx);
+        // Up to four of the kernel's buffers per system call, as netqos receives them.
+        mmsghdr msgs[kSlots];
+        iovec iov[kSlots];
+        std::memset(msgs, 0, sizeof msgs);
+        for (size_t i = 0; i < kSlots; i++) {
+          iov[i] = {rx_.get() + i * kSlot, kSlot};
+          msgs[i].msg_hdr.msg_iov = &iov[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        int got = recvmmsg(mnl_socket_get_fd(nl_), msgs, kSlots, MSG_WAITFORONE, nullptr);
         if (got < 0) {
           if (errno == EINTR) continue;
           throw std::runtime_error("recv failed");
         }
-        const auto* msg = reinterpret_cast<const nlmsghdr*>(rx_.get());
-        int len = static_cast<int>(got);
-        for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
-          size_t k = msg->nlmsg_seq - first;
-          if (k >= round.size()) continue;
-          if (msg->nlmsg_type == NLMSG_DONE) {
-            pending--;
-          } else if (msg->nlmsg_type == NLMSG_ERROR) {
-            int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg))->error;
-            if (err == EBUSY)
-              again.push_back(round[k]);
-            else if (err)
-              throw std::runtime_error("dump failed: " + std::string(strerror(err)));
-            pending--;
-          } else {
-            on_message(msg);
+        for (int i = 0; i < got; i++) {
+          if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) throw std::runtime_error("a message larger than a slot");
+          const auto* msg = reinterpret_cast<const nlmsghdr*>(rx_.get() + static_cast<size_t>(i) * kSlot);
+          int len = static_cast<int>(msgs[i].msg_len);
+          for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
+            size_t k = msg->nlmsg_seq - first;
+            if (k >= round.size()) continue;
+            if (msg->nlmsg_type == NLMSG_DONE) {
+              pending--;
+            } else if (msg->nlmsg_type == NLMSG_ERROR) {
+              int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg))->error;
+              if (err == EBUSY)
+                again.push_back(round[k]);
+              else if (err)
+                throw std::runtime_error("dump failed: " + std::string(strerror(err)));
+              pending--;
+            } else {
+              on_message(msg);
+            }
           }
         }
       }
@@ -146,7 +158,9 @@ class Reader {
   }
 
  private:
-  static constexpr size_t kRx = 1 << 20;
+  static constexpr size_t kSlots = 4;
+  static constexpr size_t kSlot = 64 * 1024;
+  static constexpr size_t kRx = kSlots * kSlot;
   mnl_socket* nl_;
   std::unique_ptr<uint8_t[]> rx_{new uint8_t[kRx]};
   uint32_t seq_ = 1;
