@@ -91,12 +91,15 @@ let checker: NetlinkHandle | undefined;
 /** What the namespace holds, read as lightly as possible (it weighs on the worker's peak RSS). */
 function counts(): { ifbs: number; tbfs: number; hooks: number; rates: Map<number, number> } {
   checker ??= openNetlink();
-  const ifbs = checker.dumpSync({ type: 'link', kind: 'ifb' }).length;
-  const [qdiscs] = checker.readSync(
+  const [links, qdiscs] = checker.readSync(
     (function* (): DumpPlan<Record<string, unknown>[][]> {
-      return yield [{ type: 'qdisc', stats: false }];
+      return yield [
+        { type: 'link', kind: 'ifb', namesOnly: true },
+        { type: 'qdisc', stats: false },
+      ];
     })(),
   );
+  const ifbs = links.length;
   const rates = new Map<number, number>();
   let tbfs = 0;
   let hooks = 0;
