@@ -507,7 +507,11 @@ void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink)
       round.push_back(w);
     }
     if (error) break;
-    if (round.empty()) throw SystemError(EINVAL, "read: requests wait on interface names nothing resolves");
+    if (round.empty()) {
+      // Every request left was for an interface that is not there.
+      if (later.empty() && queue.empty()) break;
+      throw SystemError(EINVAL, "read: requests wait on interface names nothing resolves");
+    }
     std::vector<size_t> again;
     read_round(wires, round, requests, counting, again, error, message);
     bool interrupted = false;

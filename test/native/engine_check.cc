@@ -586,6 +586,17 @@ void check_records(RouteSocket& sock) {
   CHECK(got[4].empty() && got[9].empty(), "what is not there reads as nothing");
   CHECK(got[6].size() == 1 && str(&got[6][0], "kind") == "tbf", "v0's root: its TBF alone");
 
+  // Only requests about an interface that is not there: nothing, no error.
+  std::vector<DumpRequest> missing;
+  for (const char* type : {"link", "qdisc", "filter"})
+    missing.push_back(read_dump_request(PlainReader(
+        Value::object({{"type", type}, {"dev", "nosuch0"}, {"parent", "ingress"}, {"optional", true}}), "missing")));
+  RecordStream none;
+  RecordSink none_sink(none, missing);
+  sock.read(missing, none_sink);
+  none_sink.finish();
+  CHECK(none.values.empty(), "optional reads of a missing interface read nothing");
+
   // Writers used out of order still make a well-formed stream: a child left open is closed
   // when its parent is written to, a top-level object left open when the next one starts.
   RecordStream odd;
