@@ -154,6 +154,11 @@ DumpRequest read_dump_request(const FieldReader& r) {
     r.fail("type", quote(*type) + " is not dumpable (allowed: qdisc, filter, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
   if (auto optional = r.boolean("optional")) req.optional = *optional;
+  if (auto stats = r.boolean("stats")) req.stats = *stats;
+  if (auto names = r.boolean("namesOnly")) {
+    if (*names && req.kind != DumpKind::Link) r.fail("namesOnly", "is for links only");
+    req.names_only = *names;
+  }
   if (req.kind == DumpKind::Qdisc && r.has("parent")) {
     if (!r.iface("dev")) r.fail("dev", "is required to get the qdisc at a parent");
     req.parent = parse_handle(r, "parent", HandleContext::QdiscParent, 0);
@@ -173,27 +178,25 @@ DumpRequest read_dump_request(const FieldReader& r) {
              quote(*kind) + " is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
     req.action_kind = *kind;
   }
+  if (req.kind == DumpKind::Link) {
+    if (auto kind = r.string("kind")) {
+      if (req.get()) r.fail("kind", "lists links of a kind: give it without dev");
+      if (kind->empty() || kind->size() >= 64) r.fail("kind", quote(*kind) + " is not a link kind");
+      req.link_kind = *kind;
+    }
+  }
   return req;
 }
 
 void encode_dump(Batch& batch, const DumpRequest& req) {
   if (req.get()) {
-    // Acknowledged, so an answer always ends; the kernel sends a qdisc only to whoever listens
-    // to tc notifications unless asked to echo it (as a side effect, those listeners see it).
-    Message m(batch, req.kind == DumpKind::Link ? RTM_GETLINK : RTM_GETQDISC,
-              NLM_F_ACK | (req.kind == DumpKind::Qdisc ? NLM_F_ECHO : 0));
-    if (req.kind == DumpKind::Link) {
-      auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
-      ifi->ifi_family = AF_UNSPEC;
-      ifi->ifi_index = static_cast<int>(req.dev.index);
-      m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-      if (req.dev.by_name()) m.put_strz(IFLA_IFNAME, req.dev.name);
-    } else {
-      auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
-      tcm->tcm_family = AF_UNSPEC;
-      m.put_ifindex_at(&tcm->tcm_ifindex, req.dev);
-      tcm->tcm_parent = req.parent;
-    }
+    // Answered (to the asker only) by the link or an error.
+    Message m(batch, RTM_GETLINK, 0);
+    auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = static_cast<int>(req.dev.index);
+    m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    if (req.dev.by_name()) m.put_strz(IFLA_IFNAME, req.dev.name);
     m.finish();
     return;
   }
@@ -215,6 +218,12 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
       auto* ifi = static_cast<ifinfomsg*>(m.put_extra_header(sizeof(ifinfomsg)));
       ifi->ifi_family = AF_UNSPEC;
       m.put_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+      if (!req.link_kind.empty()) {
+        // rtnl_dump_ifinfo lists only links of this kind (strictly checked or not).
+        nlattr* info = m.nest_start(IFLA_LINKINFO);
+        m.put_strz(IFLA_INFO_KIND, req.link_kind);
+        m.nest_end(info);
+      }
       m.finish();
       break;
     }
@@ -233,6 +242,16 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
   }
 }
 
+bool dump_wants(const DumpRequest& req, uint32_t ifindex, const nlmsghdr* nlh) {
+  if (ifindex && message_ifindex(nlh) != ifindex) return false;
+  if (req.kind == DumpKind::Qdisc) {
+    if (nlh->nlmsg_type != RTM_NEWQDISC || !has_header(nlh, sizeof(tcmsg))) return false;
+    if (req.has_parent && static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_parent != req.parent)
+      return false;
+  }
+  return true;
+}
+
 uint32_t message_ifindex(const nlmsghdr* nlh) {
   if (nlh->nlmsg_type == RTM_NEWLINK && has_header(nlh, sizeof(ifinfomsg)))
     return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
@@ -243,6 +262,10 @@ uint32_t message_ifindex(const nlmsghdr* nlh) {
 }
 
 namespace {
+
+// The interface's index where its name goes once known (lib/netlink names it): the object
+// then has the field from the start, which keeps it in V8's compact form.
+void put_dev(const tcmsg* tcm, FieldWriter& w) { w.set_u64("dev", static_cast<uint32_t>(tcm->tcm_ifindex)); }
 
 // Decodes a link, qdisc, filter or action message of type `type` (a NEW type; deletions decode
 // the same). With `deleted`, a filter message without a handle is kept: it stands for every
@@ -277,6 +300,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
     const QdiscKind* k = find_qdisc_kind(kind);
     if (k && k->decode) k->decode(tb[TCA_OPTIONS], w);
     if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w);
+    put_dev(tcm, w);
     return true;
   }
   // Each priority's classifier instance is listed first with handle 0 and no options, and u32
@@ -291,6 +315,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   w.set_u64("handle", tcm->tcm_handle);
   w.set_u64("chain", tb[TCA_CHAIN] ? attr_u32(tb[TCA_CHAIN]) : 0);
   if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
+  put_dev(tcm, w);
   return true;
 }
 
@@ -298,6 +323,20 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
 
 bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
   return decode_message(nlh, nlh->nlmsg_type, false, w);
+}
+
+bool decode_reply(const DumpRequest& req, const nlmsghdr* nlh, FieldWriter& w) {
+  if (!req.names_only || nlh->nlmsg_type != RTM_NEWLINK) return decode_object(nlh, w);
+  if (!has_header(nlh, NLMSG_ALIGN(sizeof(ifinfomsg)))) return false;
+  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+  size_t head = NLMSG_ALIGN(sizeof(ifinfomsg));
+  w.set_string("type", "link");
+  w.set_u64("index", static_cast<uint32_t>(ifi->ifi_index));
+  for_each_attr(reinterpret_cast<const uint8_t*>(ifi) + head, mnl_nlmsg_get_payload_len(nlh) - head,
+                [&](const nlattr* attr) {
+                  if (mnl_attr_get_type(attr) == IFLA_IFNAME) w.set_string("name", attr_str(attr));
+                });
+  return true;
 }
 
 bool decode_event(const nlmsghdr* nlh, FieldWriter& w) {

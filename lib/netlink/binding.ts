@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { NetlinkError } from './errors';
 import type { TcEvent } from './mirror';
+import { unpackRecords } from './records';
 
 export interface NativeBatchResult {
   count: number;
@@ -30,6 +31,8 @@ export interface NativeAddon {
   Handle: new (netns?: string) => NativeHandle;
   encode(ops: readonly object[]): Buffer[];
   setErrorClass(cls: typeof NetlinkError): void;
+  /** How the addon turns decoded objects into JavaScript ones (records.ts). */
+  setRecordReader(reader: typeof unpackRecords): void;
   tickInUsec(): number;
   /** The kinds the engine's registry holds, by family. */
   kinds(): { qdisc: string[]; filter: string[]; action: string[] };
@@ -74,8 +77,7 @@ export function native(): NativeAddon {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon
       const loaded = require(file) as NativeAddon;
-      loaded.setErrorClass(NetlinkError);
-      addon = loaded;
+      ready(loaded);
       return loaded;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -105,4 +107,10 @@ export function engineMissing(tried: string[]): string {
       'libmnl-devel; Alpine: apk add build-base python3 pkgconf libmnl-dev linux-headers).',
   );
   return lines.join('\n');
+}
+
+function ready(loaded: NativeAddon): void {
+  loaded.setErrorClass(NetlinkError);
+  loaded.setRecordReader(unpackRecords);
+  addon = loaded;
 }
