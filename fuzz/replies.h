@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "operation.h"
+#include "decode.h"
 #include "records.h"
 #include "socket.h"
 

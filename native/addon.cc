@@ -12,6 +12,8 @@
 #include <cstring>
 #include <memory>
 
+#include "decode.h"
+#include "dump_request.h"
 #include "monitor.h"
 #include "napi_fields.h"
 #include "nft_addon.h"

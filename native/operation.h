@@ -1,5 +1,5 @@
-// Operations (add/replace/change/delete of qdiscs, filters and links) encoded into a batch, and
-// kernel objects decoded back into the same shapes.
+// Operations (add/replace/change/delete of qdiscs, filters and links) encoded into a batch of
+// request messages. Reads are in dump_request.h, replies and notifications in decode.h.
 #pragma once
 
 #include <linux/netlink.h>
@@ -63,49 +63,5 @@ class Batch {
 // Reads one operation ({op: 'add', qdisc: {...}} etc.) and appends its message to the batch.
 // Throws InvalidArgument naming the field on a bad operation; the batch is then unchanged.
 void encode_operation(Batch& batch, const FieldReader& op);
-
-// What to dump.
-enum class DumpKind { Qdisc, Filter, Link, Action };
-// One read: every object of a kind, one hook's filters, one link (a get: with `dev`), or the
-// qdiscs of one interface (`dev`), or the one at a parent (`dev` and `parent`). Qdiscs are
-// always read by a dump of the whole namespace, filtered here: a qdisc get makes the kernel
-// announce the qdisc to every listener of tc notifications, and its dump filters nothing.
-struct DumpRequest {
-  DumpKind kind;
-  IfRef dev;            // qdisc/filter: limit to this interface (filter: required); link: get it
-  uint32_t parent = 0;  // filter: the parent (block) to list; qdisc: the one there only
-  bool has_parent = false;
-  std::string action_kind;  // action: the kind to list ("mirred", ...)
-  std::string link_kind;    // link dump: only links of this kind ("ifb", ...), the kernel's filter
-  // A missing interface, qdisc or hook is an empty answer instead of an error.
-  bool optional = false;
-  // Statistics decoded (false: "stats" objects are left out, for readers that keep no counters).
-  bool stats = true;
-  // Links: the index and the name only (enough to name other objects' interfaces).
-  bool names_only = false;
-  // A link asked for by name or index: an RTM_GETLINK get, answered to the asker only.
-  bool get() const { return kind == DumpKind::Link && (dev.index || dev.by_name()); }
-  // Reads one object or one hook: small answers, whatever the namespace holds (but qdiscs).
-  bool one_object() const { return get() || kind == DumpKind::Filter; }
-};
-DumpRequest read_dump_request(const FieldReader& r);
-// Appends the request message for `req` to the batch (with the resolved ifindex fixup). Qdisc
-// requests all encode one whole-namespace dump.
-void encode_dump(Batch& batch, const DumpRequest& req);
-// Whether a reply message of `req`'s request is one of the objects it asked for (a qdisc dump
-// answers for every interface and parent; `ifindex`: req's interface, resolved).
-bool dump_wants(const DumpRequest& req, uint32_t ifindex, const nlmsghdr* nlh);
-
-// The interface a link, qdisc or filter message is about (0 for other messages).
-uint32_t message_ifindex(const nlmsghdr* nlh);
-
-// Decodes one reply message of a dump into w. Returns false for messages to skip.
-bool decode_object(const nlmsghdr* nlh, FieldWriter& w);
-// The same as `req` asked for it: a link's index and name only (names_only).
-bool decode_reply(const DumpRequest& req, const nlmsghdr* nlh, FieldWriter& w);
-// Decodes one notification: "event" ("new" or "del") and the object as decode_object writes
-// it; a new filter also says whether it was "created" (announced create-exclusive, so surely
-// new). A filter deletion with handle 0 stands for every filter of its priority and protocol.
-bool decode_event(const nlmsghdr* nlh, FieldWriter& w);
 
 }  // namespace netqos

@@ -7,6 +7,8 @@
 #include <malloc.h>
 #endif
 
+#include "decode.h"
+
 namespace netqos {
 
 namespace {

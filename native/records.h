@@ -22,8 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dump_request.h"
 #include "fields.h"
-#include "operation.h"
 #include "socket.h"
 
 namespace netqos {

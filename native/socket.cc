@@ -17,6 +17,8 @@
 #include <deque>
 #include <thread>
 
+#include "decode.h"
+
 namespace netqos {
 
 namespace {

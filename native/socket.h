@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dump_request.h"
 #include "operation.h"
 
 namespace netqos {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "check.h"
+#include "decode.h"
 #include "monitor.h"
 #include "operation.h"
 #include "plain_fields.h"
