@@ -28,7 +28,9 @@ import { benchAdd, formatBench, type BenchResult } from './cni-add';
 
 // ---- what runs --------------------------------------------------------------------------------
 
-const WORKLOADS: Workload[] = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'LAT'];
+const WORKLOADS: Workload[] = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'A1', 'RL', 'RQ', 'RF', 'LAT'];
+/** Run on the configured pods of W3, W5 and W4 (in this order, W4 last: it changes them). */
+const SHARED: Workload[] = ['RL', 'RQ', 'RF', 'W3', 'W5', 'W4'];
 
 const TITLE: Record<Workload, string> = {
   W1: 'W1: replace a TBF root qdisc on N veth interfaces',
@@ -37,16 +39,24 @@ const TITLE: Record<Workload, string> = {
   W4: 'W4: one annotation changed on every pod (ingressBandwidth 10M -> 20M)',
   W5: 'W5: read back limits and statistics of N pods',
   W6: 'W6: remove QoS from N pods',
+  A1: 'A1: applyQos of one TBF per interface on N fresh interfaces (ingress bandwidth 10M alone)',
+  RL: 'RL: dump the links of N configured pods (2N + 1 links)',
+  RQ: 'RQ: dump the qdiscs of N configured pods, interfaces named (3N qdiscs)',
+  RF: "RF: read N hooks' filters (the ingress hook of N configured pods, by index)",
   LAT: 'Single-pod apply latency (1,000 sequential applies)',
 };
 
 const CONTENDERS: Record<Workload, ContenderId[]> = {
   W1: ['floor', 'nq-raw', 'nq-raw-sync', 'nq-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
   W2: ['floor', 'nq-qos', 'nq-raw', 'nq-one', 'tc-batch', 'pyroute2', 'cni', 'tc-spawn'],
-  W3: ['nq-qos', 'nq-watch', 'nq-qos-sync', 'nq-qos-one', 'tc-batch', 'tc-spawn'],
+  W3: ['floor', 'nq-qos', 'nq-watch', 'nq-mirror', 'nq-qos-sync', 'nq-qos-one', 'tc-batch', 'tc-spawn'],
   W4: ['floor', 'nq-qos', 'nq-watch', 'nq-qos-sync', 'nq-raw', 'nq-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
-  W5: ['nq-qos', 'nq-watch', 'nq-qos-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
+  W5: ['floor', 'nq-qos', 'nq-watch', 'nq-qos-one', 'tc-batch', 'pyroute2', 'tc-spawn'],
   W6: ['floor', 'nq-qos', 'nq-raw', 'nq-one', 'tc-batch', 'tc-spawn'],
+  A1: ['floor', 'nq-qos-cold', 'nq-qos', 'nq-qos-sync'],
+  RL: ['floor', 'nq-dump-sync', 'nq-dump'],
+  RQ: ['floor', 'nq-dump-sync', 'nq-dump'],
+  RF: ['floor', 'nq-dump-sync', 'nq-dump'],
   LAT: ['floor', 'nq-raw', 'nq-raw-sync', 'nq-qos', 'nq-watch', 'nq-qos-sync', 'pyroute2', 'tc-spawn'],
 };
 
@@ -58,17 +68,35 @@ const BASELINE: Record<Workload, ContenderId> = {
   W4: 'nq-qos',
   W5: 'nq-qos',
   W6: 'nq-qos',
+  A1: 'nq-qos',
+  RL: 'nq-dump-sync',
+  RQ: 'nq-dump-sync',
+  RF: 'nq-dump-sync',
   LAT: 'nq-raw',
 };
 
 function label(w: Workload, c: ContenderId): string {
   const qos = w === 'W5' ? 'readQos' : w === 'W6' ? 'clearQos' : 'applyQos';
+  const read = w === 'RF' ? 'read' : 'dump';
   switch (c) {
     case 'floor':
+      if (w === 'W3' || w === 'W5') return 'C++ floor: the same reads (libmnl, every attribute walked)';
+      if (w === 'RL' || w === 'RQ' || w === 'RF') return 'C++ floor (libmnl, every attribute walked)';
+      if (w === 'A1') return 'C++ floor: the TBFs alone (writes only)';
       return w === 'W4' ? 'C++ floor (w1 on existing TBFs)' : w === 'LAT' ? 'C++ floor (rtt)' : 'C++ floor';
+    case 'nq-mirror':
+      return "netqos watch(): a mirror's first read";
+    case 'nq-qos-cold':
+      return 'netqos applyQos in a fresh process';
+    case 'nq-dump':
+      return `netqos await ${read}()`;
+    case 'nq-dump-sync':
+      return `netqos ${read}Sync()`;
     case 'nq-qos':
+      if (w === 'A1') return 'netqos applyQos, warm';
       return w === 'LAT' ? 'netqos applyQos, 1 pod (async)' : `netqos ${qos} (batched)`;
     case 'nq-qos-sync':
+      if (w === 'A1') return 'netqos applyQosSync, warm';
       return w === 'LAT' ? 'netqos applyQosSync, 1 pod' : `netqos ${qos}Sync (batched)`;
     case 'nq-qos-one':
       return `netqos ${qos}, one pod per call`;
@@ -544,9 +572,9 @@ async function runAll(opts: Options): Promise<void> {
         })),
       );
     }
-    // W3, W5 and W4 share one configured node namespace per N (W4 puts 10M back after each of
-    // its runs, and runs last); the floor's W4 has its own.
-    const shared = (['W3', 'W5', 'W4'] as Workload[]).filter(has);
+    // The reads and W3, W5 and W4 share one configured node namespace per N (W4 puts 10M back
+    // after each of its runs, and runs last); the floor's W4 has its own.
+    const shared = SHARED.filter(has);
     if (shared.length) {
       let t: Topology | undefined;
       try {
@@ -567,7 +595,9 @@ async function runAll(opts: Options): Promise<void> {
             w,
             n,
             CONTENDERS[w].map((c) =>
-              c === 'floor' ? { c, topology: () => createTopology('w4-floor', n, 'h') } : { c, shared: t },
+              c === 'floor' && w === 'W4'
+                ? { c, topology: () => createTopology('w4-floor', n, 'h') }
+                : { c, shared: t },
             ),
           );
         }
@@ -588,6 +618,13 @@ async function runAll(opts: Options): Promise<void> {
         if (t) destroyTopology(t);
       }
     }
+    if (has('A1'))
+      await measureGroup(
+        opts,
+        'A1',
+        n,
+        CONTENDERS.A1.map((c) => ({ c, topology: () => createTopology(`a1-${c}`, n, 'h') })),
+      );
     if (has('W6'))
       await measureGroup(
         opts,
@@ -728,6 +765,49 @@ function targets(opts: Options): Target[] {
       met: ok ? cell!.p50Us! - floorLat!.p50Us! <= 100 : undefined,
     });
   }
+  // Issue 12: reads at the floor.
+  for (const w of ['RL', 'RQ', 'RF', 'W3', 'W5'] as Workload[]) {
+    for (const c of (w === 'W3' || w === 'W5' ? ['nq-qos'] : ['nq-dump-sync', 'nq-dump']) as ContenderId[]) {
+      const vs = worstAt(w, c, (x) => (x.status === 'ok' ? x.vsFloor : undefined), 1000);
+      out.push({
+        target: `${w} ${label(w, c)} within 1.5x of the floor's same reads (judged at N >= 1,000)`,
+        measured: list(w, c, (x) => (x.status === 'ok' ? x.vsFloor : undefined)),
+        met: w === 'W3' || w === 'W5' ? undefined : vs ? vs.every((v) => v <= 1.5) : undefined,
+      });
+    }
+  }
+  for (const [c, limit] of [
+    ['nq-qos-cold', 2],
+    ['nq-qos', 1.3],
+  ] as [ContenderId, number][]) {
+    const cell = find('A1', c, 1000);
+    out.push({
+      target: `A1 at N = 1,000: ${label('A1', c)} within ${limit}x of the writes-only floor`,
+      measured: cell?.vsFloor !== undefined ? fmtRatio(cell.vsFloor) : 'not measured at 1,000',
+      met: cell?.vsFloor !== undefined ? cell.vsFloor <= limit : undefined,
+    });
+  }
+  const mirror = find('W3', 'nq-mirror', 10000);
+  out.push({
+    target: "W3 at N = 10,000: a mirror's first read within 2x of the floor's same reads",
+    measured:
+      mirror?.vsFloor !== undefined
+        ? `${fmtTime(mirror.median!)}, ${fmtRatio(mirror.vsFloor)}`
+        : `not measured at 10,000 (${list('W3', 'nq-mirror', (x) => x.vsFloor)})`,
+    met: mirror?.vsFloor !== undefined ? mirror.vsFloor <= 2 : undefined,
+  });
+  const agent = find('W4', 'nq-watch', 10000);
+  out.push({
+    target: 'peak RSS of a process holding a mirror of 10,000 pods (W4, watching handle) at most 150 MiB',
+    measured: agent?.maxRssKb ? `${(agent.maxRssKb / 1024).toFixed(0)} MiB` : 'not measured at 10,000',
+    met: agent?.maxRssKb ? agent.maxRssKb / 1024 <= 150 : undefined,
+  });
+  const lat = find('LAT', 'nq-qos', 1);
+  out.push({
+    target: 'single-pod applyQos without a watching handle: p50 within 150 µs',
+    measured: lat?.status === 'ok' ? `p50 ${lat.p50Us!.toFixed(1)} µs` : 'not measured',
+    met: lat?.status === 'ok' ? lat.p50Us! <= 150 : undefined,
+  });
   // Issue 5: a netqos CNI ADD no slower than the reference plugin's.
   if (opts.cni) {
     out.push({
@@ -958,7 +1038,8 @@ function report(
     'tc -batch / ip -batch: the same command lines through one `ip -batch -` process (IFBs) and one `tc -batch -` process (qdiscs and filters), stdin fed by Node; process start included.',
     'pyroute2: Debian python3-pyroute2, /usr/bin/python3, an IPRoute socket in the namespace opened before the clock starts; the in-process time of the operations (including one link dump for the indexes) is reported, the whole python process (interpreter start and import) in the notes.',
     "CNI bandwidth plugin: /usr/lib/cni/bandwidth, one process per pod (CNI_COMMAND=ADD, prevResult with the host veth and the pod's eth0 in its own namespace), as a runtime calls it; it adds an ingress qdisc, a u32 filter with two mirred actions, an IFB (bwp...) and two TBFs.",
-    "The C++ floor: bench/floor (netqos's engine over libmnl, no Node, no N-API), timing encode + send; its W2 uses an ingress qdisc and no cookies where netqos uses clsact and action cookies; its W4 is its w1 on interfaces that already have the TBF.",
+    "The C++ floor: bench/floor (netqos's engine over libmnl, no Node, no N-API), timing encode + send; its W2 uses an ingress qdisc and no cookies where netqos uses clsact and action cookies; its W4 is its w1 on interfaces that already have the TBF; its A1 sends the TBFs applyQos sends, nothing read.",
+    "The read floor (RL, RQ, RF, W3, W5): bench/floor/reads.cc, plain libmnl and none of netqos's engine: the same dumps netqos sends (links without statistics, every qdisc, hooks two per sendmsg), every attribute of every reply walked (and the nests netqos decodes), nothing built. W3/W5: links, qdiscs, then both hooks of every interface with a clsact.",
     'netqos applyQos/clearQos are atomic per namespace (they snapshot the touched interfaces first); the raw engine contenders send the operations planQos computed beforehand, without the read-back.',
   ];
   md.push(
@@ -986,6 +1067,10 @@ const COLORS: Record<ContenderId, string> = {
   'nq-qos-sync': '#ff9896',
   'nq-qos-one': '#8c564b',
   'nq-watch': '#e377c2',
+  'nq-mirror': '#bcbd22',
+  'nq-qos-cold': '#c49c94',
+  'nq-dump': '#393b79',
+  'nq-dump-sync': '#6b6ecf',
   'nq-raw': '#1f77b4',
   'nq-raw-sync': '#aec7e8',
   'nq-one': '#9467bd',
@@ -1033,6 +1118,10 @@ function plot(opts: Options, m: Machine): string {
     'nq-qos-sync': 'netqos ...Sync',
     'nq-qos-one': 'netqos, one pod per call',
     'nq-watch': 'netqos applyQos, watching handle',
+    'nq-mirror': "netqos watch() (the mirror's first read)",
+    'nq-qos-cold': 'netqos applyQos in a fresh process',
+    'nq-dump': 'netqos await dump() / read()',
+    'nq-dump-sync': 'netqos dumpSync() / readSync()',
     'nq-raw': 'netqos raw apply(ops)',
     'nq-raw-sync': 'netqos raw applySync',
     'nq-one': 'netqos apply([op]) per op',

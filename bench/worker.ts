@@ -12,6 +12,7 @@
 //
 // Only the timed region of a run is timed; its reset before and check after are not.
 import { execFile, spawn } from 'child_process';
+import * as path from 'path';
 import * as readline from 'readline';
 import { promisify } from 'util';
 import {
@@ -22,11 +23,13 @@ import {
   openNetlink,
   planQos,
   readQos,
+  type DumpPlan,
   type NetlinkHandle,
   type Operation,
   type QosTarget,
 } from '../lib';
 import {
+  ANN_IN,
   annotations,
   batchGroups,
   CNI_PLUGIN,
@@ -85,10 +88,18 @@ function runner(
 // ---- helpers that are not timed --------------------------------------------------------------
 
 let checker: NetlinkHandle | undefined;
+/** What the namespace holds, read as lightly as possible (it weighs on the worker's peak RSS). */
 function counts(): { ifbs: number; tbfs: number; hooks: number; rates: Map<number, number> } {
   checker ??= openNetlink();
-  const links = checker.dumpSync({ type: 'link' });
-  const qdiscs = checker.dumpSync({ type: 'qdisc' });
+  const [links, qdiscs] = checker.readSync(
+    (function* (): DumpPlan<Record<string, unknown>[][]> {
+      return yield [
+        { type: 'link', kind: 'ifb', namesOnly: true },
+        { type: 'qdisc', stats: false },
+      ];
+    })(),
+  );
+  const ifbs = links.length;
   const rates = new Map<number, number>();
   let tbfs = 0;
   let hooks = 0;
@@ -99,7 +110,7 @@ function counts(): { ifbs: number; tbfs: number; hooks: number; rates: Map<numbe
     const r = (q as unknown as { rate: number }).rate;
     rates.set(r, (rates.get(r) ?? 0) + 1);
   }
-  return { ifbs: links.filter((l) => l.kind === 'ifb').length, tbfs, hooks, rates };
+  return { ifbs, tbfs, hooks, rates };
 }
 
 interface FloorLine {
@@ -108,6 +119,12 @@ interface FloorLine {
   p50Us?: number;
   p99Us?: number;
   failures: number;
+}
+
+/** One of the floor's read workloads (reads.cc): its own time of the read. */
+async function floorRead(workload: string): Promise<number> {
+  const [line] = await floor(workload, spec.n, 1);
+  return line.seconds;
 }
 
 async function floor(workload: string, n: number, repeats: number): Promise<FloorLine[]> {
@@ -385,6 +402,8 @@ async function w3(): Promise<Runner> {
   const targets = targetsOf(hosts, '10M');
   const none = () => {};
   switch (spec.contender) {
+    case 'floor':
+      return runner(none, () => floorRead('w3read'));
     case 'nq-qos':
       return runner(none, async () => check((await applyQos(targets)).sent === 0, 'nothing sent'));
     case 'nq-watch': {
@@ -393,6 +412,17 @@ async function w3(): Promise<Runner> {
         check((await applyQos(targets, { handles })).sent === 0, 'nothing sent'),
       );
     }
+    case 'nq-mirror':
+      // A watching handle's first read: what an agent does when it starts (and after an overflow).
+      return runner(none, async () => {
+        const nl = openNetlink();
+        try {
+          const mirror = await nl.watch();
+          check(mirror.qdiscs(mirror.link(hosts[0])!.index).hook !== undefined, 'the mirror has the pods');
+        } finally {
+          nl.close();
+        }
+      });
     case 'nq-qos-sync':
       return runner(none, () => check(applyQosSync(targets).sent === 0, 'nothing sent'));
     case 'nq-qos-one':
@@ -428,9 +458,12 @@ async function w4(): Promise<Runner> {
   // check), the raw replaces back to 10M are sent, untimed, before another contender runs.
   const nl = openNetlink();
   let back: Operation[] | undefined;
+  // With a watching handle, the way back is planned from its mirror (as light as the agent).
+  let handles: Map<string, NetlinkHandle> | undefined;
   const validate = async () => {
     check(counts().rates.get(20_000_000) === spec.n, `${spec.n} TBFs at 20 Mbit/s`);
-    back ??= (await planQos(t10)).batches[0].operations;
+    if (handles) await synced(handles);
+    back ??= (await planQos(t10, { handles })).batches[0].operations;
     await nl.apply(back);
   };
   const none = () => {};
@@ -439,12 +472,12 @@ async function w4(): Promise<Runner> {
       return runner(none, async () => check((await applyQos(t20)).sent === spec.n, 'N replaces'), validate);
     case 'nq-watch': {
       // Timed: the apply, and the mirror taking in the notifications of its own changes.
-      const handles = await watching();
+      const watched = (handles = await watching());
       return runner(
-        synced.bind(null, handles),
+        synced.bind(null, watched),
         async () => {
-          check((await applyQos(t20, { handles })).sent === spec.n, 'N replaces');
-          await synced(handles);
+          check((await applyQos(t20, { handles: watched })).sent === spec.n, 'N replaces');
+          await synced(watched);
         },
         validate,
       );
@@ -468,6 +501,9 @@ async function w5(): Promise<Runner> {
   const full = (s: Awaited<ReturnType<typeof readQos>>) =>
     s.filter((q) => q.ingress.bandwidth && q.egress.bandwidth && q.ingress.shaper).length;
   switch (spec.contender) {
+    case 'floor':
+      // readQos without a mirror reads what applyQos does (W3).
+      return runner(none, () => floorRead('w3read'));
     case 'nq-qos':
       return runner(none, async () => check(full(await readQos(targets)) === spec.n, 'every pod read'));
     case 'nq-watch': {
@@ -552,6 +588,89 @@ async function w6(): Promise<Runner> {
       return runner(prepare, () => sendOps(spec.contender, nl, ops), validate);
     }
   }
+}
+
+/**
+ * A1: applyQos with ingress bandwidth alone (one TBF per interface) on N interfaces that have
+ * none: warm (the worker's warm-up runs first), or in a process that has loaded netqos and run
+ * nothing (a new one per run, timing the call alone).
+ */
+async function a1(): Promise<Runner> {
+  const hosts = hostNames(spec.n, 'h');
+  const targets = hosts.map((ifname) => ({ ifname, annotations: { [ANN_IN]: '10M' } }));
+  const reset = () => resetRoots(hosts);
+  const validate = () => check(counts().rates.get(10_000_000) === spec.n, `${spec.n} TBFs at 10 Mbit/s`);
+  units = spec.n;
+  switch (spec.contender) {
+    case 'floor':
+      return runner(reset, async () => (await floor('pod-tbf', spec.n, 1))[0].seconds, validate);
+    case 'nq-qos':
+      return runner(reset, async () => check((await applyQos(targets)).sent === spec.n, 'N TBFs'), validate);
+    case 'nq-qos-sync':
+      return runner(reset, () => check(applyQosSync(targets).sent === spec.n, 'N TBFs'), validate);
+    case 'nq-qos-cold': {
+      const program = [
+        `const { applyQos } = require(${JSON.stringify(path.join(__dirname, '..', 'lib'))});`,
+        `const targets = ${JSON.stringify(targets)};`,
+        'const t0 = process.hrtime.bigint();',
+        'applyQos(targets).then((r) => {',
+        '  const s = Number(process.hrtime.bigint() - t0) / 1e9;',
+        '  process.stdout.write(JSON.stringify({ seconds: s, sent: r.sent }));',
+        '});',
+      ].join('\n');
+      return runner(
+        reset,
+        async () => {
+          const { stdout } = await execFileP(process.execPath, ['-e', program], { maxBuffer: 1 << 20 });
+          const out = JSON.parse(stdout) as { seconds: number; sent: number };
+          check(out.sent === spec.n, 'N TBFs');
+          return out.seconds;
+        },
+        validate,
+      );
+    }
+    default:
+      throw new Error(`A1: ${spec.contender}`);
+  }
+}
+
+/** The hooks of the configured pods, by interface index (looked up before the clock). */
+function podHooks(): { type: 'filter'; dev: number; parent: string }[] {
+  checker ??= openNetlink();
+  const links = new Map(checker.dumpSync({ type: 'link' }).map((l) => [l.name, l.index]));
+  return hostNames(spec.n, spec.naming).map((h) => ({
+    type: 'filter',
+    dev: links.get(h)!,
+    parent: 'ingress',
+  }));
+}
+
+/** RL, RQ, RF: the public reads on the configured pods, against the floor's same dumps. */
+async function reads(): Promise<Runner> {
+  const none = () => {};
+  const floorWorkload = { RL: 'links', RQ: 'named-qdiscs', RF: 'filters' }[
+    spec.workload as 'RL' | 'RQ' | 'RF'
+  ];
+  if (spec.contender === 'floor') return runner(none, () => floorRead(floorWorkload));
+  const nl = openNetlink();
+  const sync = spec.contender === 'nq-dump-sync';
+  if (spec.workload === 'RF') {
+    const hooks = podHooks();
+    units = hooks.length;
+    const plan = function* (): DumpPlan<Record<string, unknown>[][]> {
+      return yield hooks;
+    };
+    const one = (replies: Record<string, unknown>[][]) =>
+      check(replies.length === spec.n && replies.every((r) => r.length === 1), 'one filter per hook');
+    return runner(none, async () => one(sync ? nl.readSync(plan()) : await nl.read(plan())));
+  }
+  const query = spec.workload === 'RL' ? ({ type: 'link' } as const) : ({ type: 'qdisc' } as const);
+  // Links: the pods', their IFBs and lo; qdiscs: two TBFs and a clsact per pod.
+  const expected = spec.workload === 'RL' ? 2 * spec.n + 1 : 3 * spec.n;
+  return runner(none, async () => {
+    const got = sync ? nl.dumpSync(query) : await nl.dump(query);
+    check(got.length === expected, `${expected} objects (${got.length})`);
+  });
 }
 
 /** Single-pod latency: `warmup` untimed, then `repeats` sequential applies, each timed. */
@@ -643,7 +762,9 @@ async function main(): Promise<void> {
   }
   let r: Runner;
   try {
-    r = await { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6 }[spec.workload]();
+    r = await { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6, A1: a1, RL: reads, RQ: reads, RF: reads }[
+      spec.workload
+    ]();
     for (let k = 0; k < spec.warmup; k++) await r.run();
     processSeconds.length = 0;
   } catch (e) {

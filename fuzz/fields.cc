@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "decode.h"
+#include "dump_request.h"
 #include "operation.h"
 #include "plain_fields.h"
 #include "replies.h"

@@ -1,8 +1,8 @@
 // What the decoder targets share: an input is one receive buffer of netlink messages, as a
 // socket hands it over. Each message is given one of the target's message types (so the fuzzer
-// explores that decoder, not the rest), copied out back to back as RouteSocket::dump_one
-// collects a dump, and decoded as the addon decodes a reply (replies_to_js) or a notification
-// (Handle::Events), into a SinkWriter.
+// explores that decoder, not the rest), copied out back to back as RouteSocket::dump collects a
+// dump, and decoded as the addon decodes a read (RouteSocket::read into a RecordSink) or a
+// notification (Handle::Events), into a SinkWriter and into a record stream.
 #pragma once
 
 #include <libmnl/libmnl.h>
@@ -15,7 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "operation.h"
+#include "decode.h"
+#include "records.h"
 #include "socket.h"
 
 namespace netqos_fuzz {
@@ -74,9 +75,45 @@ inline std::vector<std::vector<uint8_t>> messages(const uint8_t* data, size_t si
   return out;
 }
 
-// Decodes the messages as one dump reply: stored back to back, each aligned (as dump_one keeps
-// them), each asked which interface it is about (the filter of a get by index) and decoded into
-// a fresh object.
+// Decodes the messages as RouteSocket::read hands them to the addon: each to every request of a
+// read that wants it (one of each kind; links also by name only, without statistics), into one
+// record stream; the first request's answer restarted midway, as an interrupted dump's is.
+inline void decode_records(const std::vector<std::vector<uint8_t>>& msgs) {
+  using netqos::DumpKind;
+  std::vector<netqos::DumpRequest> requests(5);
+  requests[0].kind = DumpKind::Qdisc;
+  requests[1].kind = DumpKind::Filter;
+  requests[2].kind = DumpKind::Link;
+  requests[3].kind = DumpKind::Link;
+  requests[3].names_only = true;
+  requests[3].stats = false;
+  requests[4].kind = DumpKind::Action;
+  // The stream's storage kept from run to run: a read of a whole namespace reserves room for a
+  // big answer, which under ASan would cost more than the decoding.
+  static std::vector<double> values;
+  static std::string strings;
+  netqos::RecordStream stream;
+  stream.values.swap(values);
+  stream.strings.swap(strings);
+  stream.values.clear();
+  stream.strings.clear();
+  {
+    netqos::RecordSink sink(stream, requests);
+    for (size_t m = 0; m < msgs.size(); m++) {
+      const auto* nlh = reinterpret_cast<const nlmsghdr*>(msgs[m].data());
+      for (size_t i = 0; i < requests.size(); i++)
+        if (netqos::dump_wants(requests[i], 0, nlh)) sink.message(i, nlh);
+      if (m == msgs.size() / 2) sink.restart(0);
+    }
+    sink.finish();
+  }
+  values.swap(stream.values);
+  strings.swap(stream.strings);
+}
+
+// Decodes the messages as one dump reply: stored back to back, each aligned (as RouteSocket::dump
+// keeps them), each asked which interface it is about and decoded into a fresh object; then as
+// a read's answers, into a record stream (decode_records).
 inline void decode_reply(const std::vector<std::vector<uint8_t>>& msgs) {
   netqos::DumpReply reply;
   for (const auto& m : msgs) {
@@ -90,14 +127,22 @@ inline void decode_reply(const std::vector<std::vector<uint8_t>>& msgs) {
     SinkWriter w;
     netqos::decode_object(nlh, w);
   }
+  decode_records(msgs);
 }
 
-// Decodes the messages as notifications (what a watching handle's events() returns).
+// Decodes the messages as notifications (what a watching handle's events() returns), into a
+// SinkWriter and into a record stream as Handle::Events does.
 inline void decode_events(const std::vector<std::vector<uint8_t>>& msgs) {
+  netqos::RecordStream stream;
+  stream.begin_segment(0);
   for (const auto& m : msgs) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(m.data());
     SinkWriter w;
-    netqos::decode_event(reinterpret_cast<const nlmsghdr*>(m.data()), w);
+    netqos::decode_event(nlh, w);
+    netqos::RecordWriter r(stream, false);
+    if (!netqos::decode_event(nlh, r)) r.discard();
   }
+  stream.end_segment();
 }
 
 }  // namespace netqos_fuzz

@@ -12,11 +12,14 @@
 #include <cstring>
 #include <memory>
 
+#include "decode.h"
+#include "dump_request.h"
 #include "monitor.h"
 #include "napi_fields.h"
 #include "nft_addon.h"
 #include "operation.h"
 #include "psched.h"
+#include "records.h"
 #include "registry.h"
 #include "socket.h"
 
@@ -28,6 +31,10 @@ namespace {
 
 struct AddonData {
   Napi::FunctionReference error_class;  // NetlinkError, handed over by lib/netlink at load
+  // lib/netlink/records.ts unpackRecords(values, strings, replies, newShapes): builds the objects
+  // of a RecordStream, handed over at load; and how many shapes it has been told of.
+  Napi::FunctionReference unpack_records;
+  size_t shapes_known = 0;
 };
 
 std::string errno_code(int err) {
@@ -131,20 +138,49 @@ bool read_dumps(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& o
   return true;
 }
 
-Napi::Array replies_to_js(Napi::Env env, const std::vector<DumpReply>& replies) {
-  Napi::Array out = Napi::Array::New(env, replies.size());
-  for (size_t r = 0; r < replies.size(); r++) {
-    const DumpReply& reply = replies[r];
-    Napi::Array objects = Napi::Array::New(env);
-    for (size_t offset : reply.offsets) {
-      const auto* nlh = reinterpret_cast<const nlmsghdr*>(reply.data.data() + offset);
-      if (reply.ifindex && message_ifindex(nlh) != reply.ifindex) continue;
-      JsWriter w(Napi::Object::New(env));
-      if (decode_object(nlh, w)) objects.Set(objects.Length(), w.value());
+// The objects of a stream, one array per reply (`replies` of them), built by the JavaScript side
+// (which takes the stream's values).
+Napi::Value records_to_js(Napi::Env env, RecordStream& stream, size_t replies) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!data || data->unpack_records.IsEmpty())
+    throw Napi::Error::New(env, "netqos: the record reader is not set (load the addon through lib/netlink)");
+  // The values go over without a copy: the ArrayBuffer takes the vector, freed with it.
+  size_t count = stream.values.size();
+  auto* values = new std::vector<double>(std::move(stream.values));
+  Napi::ArrayBuffer buffer = values->empty() ? Napi::ArrayBuffer::New(env, 0)
+                                             : Napi::ArrayBuffer::New(
+                                                   env, values->data(), count * sizeof(double),
+                                                   [](Napi::Env, void*, std::vector<double>* v) {
+                                                     size_t bytes = v->capacity() * sizeof(double);
+                                                     delete v;
+                                                     release_memory(bytes);
+                                                   },
+                                                   values);
+  if (values->empty()) delete values;
+  // The keys of the shapes new since the last call (each compiled once).
+  Napi::Value fresh = env.Undefined();
+  size_t shapes = shape_count();
+  if (shapes > data->shapes_known) {
+    Napi::Array list = Napi::Array::New(env, shapes - data->shapes_known);
+    for (size_t i = data->shapes_known; i < shapes; i++) {
+      std::vector<std::string> keys = shape_keys(i);
+      Napi::Array names = Napi::Array::New(env, keys.size());
+      for (size_t k = 0; k < keys.size(); k++) names.Set(static_cast<uint32_t>(k), keys[k]);
+      list.Set(static_cast<uint32_t>(i - data->shapes_known), names);
     }
-    out.Set(static_cast<uint32_t>(r), objects);
+    data->shapes_known = shapes;
+    fresh = list;
   }
-  return out;
+  return data->unpack_records.Call({Napi::Float64Array::New(env, count, buffer, 0),
+                                    Napi::String::New(env, stream.strings),
+                                    Napi::Number::New(env, static_cast<double>(replies)), fresh});
+}
+
+// Runs the reads and decodes their answers into `stream` (no N-API: also on a worker thread).
+void read_records(RouteSocket& socket, const std::vector<DumpRequest>& requests, RecordStream& stream) {
+  RecordSink sink(stream, requests);
+  socket.read(requests, sink);
+  sink.finish();
 }
 
 // What runs on the calling thread even when asked for a Promise (see Handle::Apply): up to this
@@ -161,8 +197,9 @@ bool is_small(Batch& batch) {
 }
 bool is_small(const std::vector<DumpRequest>& requests) {
   return requests.size() <= kInlineMessages &&
-         std::all_of(requests.begin(), requests.end(),
-                     [](const DumpRequest& r) { return r.get() || r.kind == DumpKind::Filter; });
+         std::all_of(requests.begin(), requests.end(), [](const DumpRequest& r) {
+           return r.one_object() || (r.kind == DumpKind::Qdisc && (r.dev.index || r.dev.by_name()));
+         });
 }
 
 // With a monitor, its notifications are drained after every chunk of a batch, so a batch of
@@ -212,19 +249,19 @@ class DumpWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     std::lock_guard<std::mutex> guard(socket_->lock());
-    replies_.resize(requests_.size());
     try {
-      socket_->dump_all(requests_, replies_);
+      read_records(*socket_, requests_, stream_);
     } catch (const SystemError& e) {
       error_ = e.error;
       message_ = e.what();
     }
   }
   void OnOK() override {
-    if (error_)
+    if (error_) {
       deferred_.Reject(netlink_error(Env(), error_, message_).Value());
-    else
-      settle(deferred_, [&] { return replies_to_js(Env(), replies_); });
+      return;
+    }
+    settle(deferred_, [&] { return records_to_js(Env(), stream_, requests_.size()); });
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -232,7 +269,7 @@ class DumpWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<RouteSocket> socket_;
   std::vector<DumpRequest> requests_;
-  std::vector<DumpReply> replies_;
+  RecordStream stream_;
   int error_ = 0;
   std::string message_;
 };
@@ -332,14 +369,14 @@ class Handle : public Napi::ObjectWrap<Handle> {
     return socket.sendmsg_calls() - before;
   }
 
-  // The reads on this thread, under the socket's lock; the replies are built after it. Throws
-  // SystemError.
-  Napi::Array dump_here(Napi::Env env, RouteSocket& socket, const std::vector<DumpRequest>& requests,
+  // The reads on this thread, under the socket's lock; the objects are built after it (that runs
+  // JavaScript). Throws SystemError.
+  Napi::Value dump_here(Napi::Env env, RouteSocket& socket, const std::vector<DumpRequest>& requests,
                         std::unique_lock<std::mutex>& guard) {
-    std::vector<DumpReply> replies;
-    socket.dump_all(requests, replies);
+    RecordStream stream;
+    read_records(socket, requests, stream);
     guard.unlock();
-    return replies_to_js(env, replies);
+    return records_to_js(env, stream, requests.size());
   }
 
   Napi::Value Dump(const Napi::CallbackInfo& info) {
@@ -419,15 +456,23 @@ class Handle : public Napi::ObjectWrap<Handle> {
     }
     MonitorLog log;
     monitor_->take(log);
-    Napi::Array events = Napi::Array::New(env);
-    uint32_t n = 0;
+    struct Release {
+      MonitorLog& log;
+      ~Release() {
+        size_t bytes = log.data.capacity();
+        log = MonitorLog{};
+        release_memory(bytes);
+      }
+    } release{log};
+    RecordStream stream;
+    stream.begin_segment(0);
     for (size_t offset : log.offsets) {
-      JsWriter w(Napi::Object::New(env), false);
-      if (decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w))
-        events.Set(n++, w.value());
+      RecordWriter w(stream, false);
+      if (!decode_event(reinterpret_cast<const nlmsghdr*>(log.data.data() + offset), w)) w.discard();
     }
+    stream.end_segment();
     Napi::Object out = Napi::Object::New(env);
-    out.Set("events", events);
+    out.Set("events", records_to_js(env, stream, 1).As<Napi::Array>().Get(0u));
     out.Set("overflow", Napi::Boolean::New(env, log.overflow));
     return out;
   }
@@ -467,6 +512,15 @@ Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetRecordReader(const Napi::CallbackInfo& info) {
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  if (info[0].IsFunction()) {
+    data->unpack_records = Napi::Persistent(info[0].As<Napi::Function>());
+    data->shapes_known = 0;  // a new reader (the module loaded again, as test runners do) knows none
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value TickInUsec(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), tick_in_usec());
 }
@@ -491,6 +545,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Handle", Handle::Define(env));
   exports.Set("encode", Napi::Function::New(env, Encode));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
+  exports.Set("setRecordReader", Napi::Function::New(env, SetRecordReader));
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
   exports.Set("kinds", Napi::Function::New(env, Kinds));
   exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile));

@@ -1,5 +1,6 @@
-// FieldReader and FieldWriter over JavaScript objects, and what both addons (tc and nf_tables)
-// do with a caller's arguments: lists, namespaces, errors, Promises settled safely.
+// FieldReader and FieldWriter over JavaScript objects (tc's reads reach JavaScript through
+// records.h instead; JsWriter serves nf_tables), and what both addons (tc and nf_tables) do with
+// a caller's arguments: lists, namespaces, errors, Promises settled safely.
 #pragma once
 
 #include <napi.h>

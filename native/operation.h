@@ -1,5 +1,5 @@
-// Operations (add/replace/change/delete of qdiscs, filters and links) encoded into a batch, and
-// kernel objects decoded back into the same shapes.
+// Operations (add/replace/change/delete of qdiscs, filters and links) encoded into a batch of
+// request messages. Reads are in dump_request.h, replies and notifications in decode.h.
 #pragma once
 
 #include <linux/netlink.h>
@@ -30,7 +30,7 @@ class Batch {
     void clear() { size_ = 0; }
     void reserve_tail(size_t extra) {
       if (size_ + extra <= capacity_) return;
-      size_t cap = capacity_ ? capacity_ * 2 : 256 * 1024;
+      size_t cap = capacity_ ? capacity_ * 2 : 16 * 1024;
       while (cap < size_ + extra) cap *= 2;
       std::unique_ptr<uint8_t[]> grown(new uint8_t[cap]);
       if (size_) std::memcpy(grown.get(), data_.get(), size_);
@@ -63,40 +63,5 @@ class Batch {
 // Reads one operation ({op: 'add', qdisc: {...}} etc.) and appends its message to the batch.
 // Throws InvalidArgument naming the field on a bad operation; the batch is then unchanged.
 void encode_operation(Batch& batch, const FieldReader& op);
-
-// What to dump.
-enum class DumpKind { Qdisc, Filter, Link, Action };
-// A link with `dev`, or a qdisc with `dev` and `parent`, is one object asked for (a get, not a
-// dump): cheaper than listing them all when a caller needs few.
-struct DumpRequest {
-  DumpKind kind;
-  IfRef dev;            // qdisc/filter: limit to this interface (filter: required); link: get it
-  uint32_t parent = 0;  // filter: the parent (block) to list; qdisc: get the one there
-  bool has_parent = false;
-  std::string action_kind;  // action: the kind to list ("mirred", ...)
-  // action: get the one of this index instead of listing them. The kernel answers ENOENT when
-  // it knows the kind but has no such action, EINVAL when it does not know the kind at all.
-  uint32_t action_index = 0;
-  bool has_index = false;
-  // A missing interface, qdisc or hook is an empty answer instead of an error.
-  bool optional = false;
-  bool get() const {
-    return (kind == DumpKind::Link && (dev.index || dev.by_name())) ||
-           (kind == DumpKind::Qdisc && has_parent) || (kind == DumpKind::Action && has_index);
-  }
-};
-DumpRequest read_dump_request(const FieldReader& r);
-// Appends the dump request message for `req` to the batch (with the resolved ifindex fixup).
-void encode_dump(Batch& batch, const DumpRequest& req);
-
-// The interface a link, qdisc or filter message is about (0 for other messages).
-uint32_t message_ifindex(const nlmsghdr* nlh);
-
-// Decodes one reply message of a dump into w. Returns false for messages to skip.
-bool decode_object(const nlmsghdr* nlh, FieldWriter& w);
-// Decodes one notification: "event" ("new" or "del") and the object as decode_object writes
-// it; a new filter also says whether it was "created" (announced create-exclusive, so surely
-// new). A filter deletion with handle 0 stands for every filter of its priority and protocol.
-bool decode_event(const nlmsghdr* nlh, FieldWriter& w);
 
 }  // namespace netqos

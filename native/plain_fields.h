@@ -153,7 +153,7 @@ class PlainReader : public FieldReader {
   std::string path_;
 };
 
-// Writes into an object Value (made an empty object if it is not one). Like JsWriter, object()
+// Writes into an object Value (made an empty object if it is not one). Like RecordWriter, object()
 // replaces the field with a new object and append() adds to the array field, creating it when
 // the field is not an array. Writers hold the objects they write, so a child writer stays valid
 // however the tree changes around it; the root Value must not be moved from or reassigned while

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dump_request.h"
 #include "operation.h"
 
 namespace netqos {
@@ -30,22 +31,43 @@ struct OpResult {
   std::string message;  // the kernel's extended-ack text (error or warning)
 };
 
+// Receives the answers of RouteSocket::read as they arrive: each message that request i asked
+// for (a request's own in order; those of different requests may interleave), and restart(i)
+// when request i's dump was interrupted by a concurrent change and is read again from its start
+// (what it received so far is void).
+class DumpSink {
+ public:
+  virtual ~DumpSink() = default;
+  virtual void message(size_t request, const nlmsghdr* nlh) = 0;
+  virtual void restart(size_t request) = 0;
+};
+
+// One request's answer, collected (for tests and tools).
 struct DumpReply {
   std::vector<uint8_t> data;    // reply messages, back to back
   std::vector<size_t> offsets;  // start of each message
-  uint32_t ifindex = 0;         // the request's interface, resolved (0: all)
 };
 
-// Where a socket receives: 1 MiB, not zero-filled (a handle is often opened for a few small
-// requests, and filling it was a good part of the cost of opening one).
+// Where a socket receives: four slots of 64 KiB, not zero-filled, so one recvmmsg can take up
+// to four of the kernel's buffers (a dump's are at most 32 KiB, an acknowledgement or a get's
+// answer a few KiB). A message that does not fit its slot is an error (ENOSPC), never cut short.
+// Handles are often opened for a few small requests: a closed socket's buffer waits for the
+// next one instead of going back to the allocator (which took a good part of opening one).
 class ReceiveBuffer {
  public:
-  static constexpr size_t kSize = 1 << 20;
+  static constexpr size_t kSlots = 4;
+  static constexpr size_t kSlotSize = 64 * 1024;
+  static constexpr size_t kSize = kSlots * kSlotSize;
+  ReceiveBuffer();
+  ~ReceiveBuffer();
+  ReceiveBuffer(const ReceiveBuffer&) = delete;
+  ReceiveBuffer& operator=(const ReceiveBuffer&) = delete;
   uint8_t* data() { return data_.get(); }
   size_t size() const { return kSize; }
+  uint8_t* slot(size_t i) { return data_.get() + i * kSlotSize; }
 
  private:
-  std::unique_ptr<uint8_t[]> data_{new uint8_t[kSize]};
+  std::unique_ptr<uint8_t[]> data_;
 };
 
 // A netlink socket (route by default) in a namespace ("" for the caller's, a name under
@@ -79,10 +101,14 @@ class RouteSocket {
   // after_chunk, when set, runs between acknowledged sendmsg calls (a Monitor drains there).
   void execute(Batch& batch, std::vector<OpResult>& results,
                const std::function<void()>& after_chunk = nullptr);
-  // Runs one dump (or get); retries from the start when the kernel reports it interrupted.
+  // Runs the reads: the interface names they use looked up together first, then as many
+  // requests per sendmsg as the receive buffer holds answers for (all qdisc requests answered
+  // by one dump); a dump the kernel reports interrupted is read again. Every request reaches
+  // the kernel as a dump or a link get, which it answers to this socket only: no read makes
+  // the kernel notify anyone. Throws SystemError (after reading every answer that was coming).
+  void read(const std::vector<DumpRequest>& requests, DumpSink& sink);
+  // One read, its messages collected.
   void dump(const DumpRequest& req, DumpReply& out);
-  // Runs several, the interface names they use looked up together first.
-  void dump_all(const std::vector<DumpRequest>& requests, std::vector<DumpReply>& replies);
   // Interface index for a name in this namespace, or 0 when there is none.
   uint32_t resolve(const std::string& name);
 
@@ -91,7 +117,23 @@ class RouteSocket {
   std::mutex& lock() { return mutex_; }
 
  private:
-  void dump_one(const DumpRequest& req, DumpReply& out);
+  struct Wire;
+  // Sends these wire requests (one sendmsg) and reads their answers into the sink; those the
+  // kernel could not start yet (EBUSY) or that were interrupted go to `again`.
+  void read_round(std::vector<Wire>& wires, const std::vector<size_t>& round,
+                  const std::vector<DumpRequest>& requests, DumpSink& sink, std::vector<size_t>& again,
+                  int& error, std::string& message);
+  // Requests per sendmsg: as many dump answers (up to 32 KiB of buffer each) as fit in half the
+  // receive buffer.
+  size_t pipeline_depth() const;
+  // Receives what the kernel has queued for this socket, up to ReceiveBuffer::kSlots of its
+  // buffers in one system call (waiting for the first, or not with `wait` false), and calls
+  // on_message for each message. Returns -1 with errno on failure (EAGAIN: nothing queued).
+  template <typename F>
+  int receive(F on_message, bool wait = true);
+  // The large socket buffers a big batch or many reads at once need (set on first need: most
+  // handles send a few small requests, and setting them costs system calls).
+  void grow_buffers();
   // resolve() through names_, which keeps what it finds.
   uint32_t lookup(const std::string& name);
   // One sendmsg with these messages, then one acknowledgement per message into results.
@@ -107,6 +149,8 @@ class RouteSocket {
   std::unordered_map<std::string, uint32_t> names_;  // per execute() call
   uint64_t messages_sent_ = 0;
   uint64_t sendmsg_calls_ = 0;
+  int receive_buffer_ = 0;  // bytes, once grow_buffers() ran
+  bool grown_ = false;
   std::mutex mutex_;
 };
 

@@ -12,6 +12,9 @@
 //   w6   remove it as clearQos does, one batch: the filter, the root TBF and the clsact of h{i},
 //        then every nqifb{i} moved to group 0x4e52 and that group deleted in one message
 //   rtt  one TBF replace on h0 per execute, timed one by one `repeats` times (default 1000)
+//   pod-tbf  what applyQos sends for ingress bandwidth 10M alone on h0..h{N-1}: a TBF 4e51:
+//        at each root (10 Mbit/s, 12,500-byte bucket, 43,750-byte limit), one batch
+//   links, qdiscs, named-qdiscs, filters, w3read: the reads (reads.cc)
 //
 // Untimed setup: w2 first clears h0..h{N-1} (IFBs, root and clsact qdiscs left by earlier runs);
 // w6 removes the pods a previous w2 left, and otherwise (or on later repeats) builds them first.
@@ -25,6 +28,7 @@
 
 #include "operation.h"
 #include "plain_fields.h"
+#include "reads.h"
 #include "socket.h"
 
 using namespace netqos;
@@ -71,6 +75,12 @@ std::string from_pod_cookie(uint32_t ifindex) {
 std::vector<Value> w1_ops(size_t n) {
   std::vector<Value> ops;
   for (size_t i = 0; i < n; i++) ops.push_back(op("replace", "qdisc", tbf(host(i))));
+  return ops;
+}
+
+std::vector<Value> pod_tbf_ops(size_t n) {
+  std::vector<Value> ops;
+  for (size_t i = 0; i < n; i++) ops.push_back(op("replace", "qdisc", pod_tbf(host(i))));
   return ops;
 }
 
@@ -186,13 +196,18 @@ double percentile(std::vector<double> v, double p) {
 }
 
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s <netns> <w1|w2|w6|rtt> <N> [repeats]\n", argv0);
+  std::fprintf(
+      stderr,
+      "usage: %s <netns> <w1|w2|w6|rtt|pod-tbf|links|qdiscs|named-qdiscs|filters|w3read> <N> [repeats]\n"
+      "       %s <netns> serve   (reads: one per stdin line \"<workload> <N>\")\n",
+      argv0, argv0);
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[2]) == "serve") return serve_reads(argv[1]);
   if (argc < 4 || argc > 5) return usage(argv[0]);
   std::string netns = argv[1], workload = argv[2];
   char* end = nullptr;
@@ -203,7 +218,9 @@ int main(int argc, char** argv) {
     repeats = std::strtoull(argv[4], &end, 10);
     if (!end || *end || repeats == 0) return usage(argv[0]);
   }
-  if (workload != "w1" && workload != "w2" && workload != "w6" && workload != "rtt") return usage(argv[0]);
+  if (is_read_workload(workload)) return run_reads(netns, workload, n, argc == 5 ? repeats : 1);
+  if (workload != "w1" && workload != "w2" && workload != "w6" && workload != "rtt" && workload != "pod-tbf")
+    return usage(argv[0]);
 
   size_t failures = 0;
   try {
@@ -230,13 +247,15 @@ int main(int argc, char** argv) {
       failures = total.failures;
     } else {
       std::vector<uint32_t> ifindexes;
-      if (workload != "w1")
+      if (workload == "w2" || workload == "w6")
         for (size_t i = 0; i < n; i++) ifindexes.push_back(sock.resolve(host(i)));
       bool built = sock.resolve(ifb(0)) != 0;  // pods left by a previous w2
       for (unsigned long long k = 0; k < repeats; k++) {
         Run r;
         if (workload == "w1") {
           r = run(sock, w1_ops(n));
+        } else if (workload == "pod-tbf") {
+          r = run(sock, pod_tbf_ops(n));
         } else if (workload == "w2") {
           reset(sock, n);
           r = run(sock, w2_ops(n, ifindexes));

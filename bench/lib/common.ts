@@ -12,13 +12,17 @@ export const PY_SCRIPT = path.join(REPO, 'bench', 'pyroute2_bench.py');
 export const PYTHON = '/usr/bin/python3';
 export const CNI_PLUGIN = '/usr/lib/cni/bandwidth';
 
-export type Workload = 'W1' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6' | 'LAT';
+export type Workload = 'W1' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6' | 'A1' | 'RL' | 'RQ' | 'RF' | 'LAT';
 export type ContenderId =
   | 'floor'
   | 'nq-qos'
   | 'nq-qos-sync'
   | 'nq-qos-one'
   | 'nq-watch'
+  | 'nq-mirror'
+  | 'nq-qos-cold'
+  | 'nq-dump'
+  | 'nq-dump-sync'
   | 'nq-raw'
   | 'nq-raw-sync'
   | 'nq-one'

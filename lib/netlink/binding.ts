@@ -4,6 +4,7 @@ import * as path from 'path';
 import { NativeEngineMissingError } from '../errors';
 import { NetlinkError } from './errors';
 import type { TcEvent } from './mirror';
+import { unpackRecords } from './records';
 
 export interface NativeBatchResult {
   count: number;
@@ -31,6 +32,8 @@ export interface NativeAddon {
   Handle: new (netns?: string) => NativeHandle;
   encode(ops: readonly object[]): Buffer[];
   setErrorClass(cls: typeof NetlinkError): void;
+  /** How the addon turns decoded objects into JavaScript ones (records.ts). */
+  setRecordReader(reader: typeof unpackRecords): void;
   tickInUsec(): number;
   /** The kinds the engine's registry holds, by family. */
   kinds(): { qdisc: string[]; filter: string[]; action: string[] };
@@ -81,7 +84,7 @@ export function loadAddon(candidates = addonCandidates()): NativeAddon {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon
       const loaded = require(file) as NativeAddon;
-      loaded.setErrorClass(NetlinkError);
+      ready(loaded);
       return loaded;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -114,4 +117,10 @@ export function engineMissing(tried: readonly string[]): string {
       'libmnl-devel; Alpine: apk add build-base python3 pkgconf libmnl-dev linux-headers).',
   );
   return lines.join('\n');
+}
+
+function ready(loaded: NativeAddon): void {
+  loaded.setErrorClass(NetlinkError);
+  loaded.setRecordReader(unpackRecords);
+  addon = loaded;
 }

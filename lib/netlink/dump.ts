@@ -15,32 +15,42 @@ export type DumpRequest = {
   dev?: Dev;
   parent?: string | number;
   optional?: boolean;
-  /** action: the kind to list ("mirred"); with `index`, the one action of that index is got. */
+  /** Default true; false: no `stats` objects (for readers that keep no counters). */
+  stats?: boolean;
+  /** Links: `type`, `index` and `name` only (enough to name other objects' interfaces). */
+  namesOnly?: boolean;
+  /** Links listed: only those of this kind (the kernel filters them). Actions: the kind to list. */
   kind?: string;
+  /** action: with `kind`, the one action of that index is got instead. */
   index?: number;
 };
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
 
+/** The interfaces' names, to name other objects' interfaces by. */
+const NAMES: DumpRequest = { type: 'link', namesOnly: true };
+
 export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
   if (query.type === 'link') {
     const [links] = yield [
-      query.dev === undefined ? { type: 'link' } : { type: 'link', dev: query.dev, optional: true },
+      query.dev === undefined
+        ? { type: 'link', kind: query.kind }
+        : { type: 'link', dev: query.dev, optional: true, kind: query.kind },
     ];
     return links as unknown as LinkState[];
   }
   if (query.type === 'qdisc') {
-    const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
+    const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
     return nameAll(qdiscs, links) as unknown as QdiscState[];
   }
   let parents: (string | number)[];
   let links: Raw[];
   if (query.parent !== undefined) {
     parents = [query.parent];
-    [links] = yield [{ type: 'link' }];
+    [links] = yield [NAMES];
   } else {
     // Every filter hook the interface has: those of its ingress or clsact qdisc.
-    const [qdiscs, linkList] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
+    const [qdiscs, linkList] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
     links = linkList;
     parents = qdiscs.flatMap((q) => hookParents(q.kind as string));
   }

@@ -19,19 +19,12 @@
 // (handle 0: — noqueue, pfifo_fast, mq — attached when an interface comes up or loses its root,
 // unannounced) are not mirrored: an interface without a root here has the kernel's default.
 //
-// Statistics in the mirror are those of the last notification or read: read them live (dump).
+// The mirror keeps no statistics (objects as notifications tell them): read them live (dump).
 import type { DumpPlan, DumpRequest } from './dump';
 import { ACTION_KINDS, hookParents } from './kinds';
 import type { FilterState, LinkState, QdiscState } from './types';
 
 type Raw = Record<string, unknown>;
-/** An action's field naming interface `index`, in a filter on interface `owner`. */
-interface InterfaceReference {
-  action: Raw;
-  field: string;
-  index: number;
-  owner: number;
-}
 
 /** A decoded notification, as the native engine delivers it. */
 export type TcEvent = Raw & { event: 'new' | 'del'; type: 'link' | 'qdisc' | 'filter' | 'actions' };
@@ -42,6 +35,8 @@ export interface EventSource {
 }
 
 const isHookParent = (parent: unknown) => parent === 'ingress' || parent === 'egress';
+/** Hooks read per request batch when the mirror fills (see readHooks). */
+const HOOKS_PER_READ = 4096;
 const filterKey = (f: Raw) => `${f.parent}|${f.priority}|${f.protocol}|${f.chain}|${f.handle}`;
 
 export interface MirrorCounters {
@@ -63,10 +58,13 @@ export class TcMirror {
   private readonly doubtful = new Set<number>();
   /**
    * Actions' fields that name an interface (a mirred target, ...), by that interface's index:
-   * renamed when it is, re-read when it goes.
+   * renamed when it is, re-read when it goes. Three entries each, [action, field, the filter's
+   * interface, ...] (an interface is named by one or two; a Set and an object per reference
+   * would weigh more than the pod's other objects together).
    */
-  private readonly references = new Map<number, Set<InterfaceReference>>();
-  private readonly referencesOf = new WeakMap<Raw, InterfaceReference[]>();
+  private readonly references = new Map<number, (Raw | string | number)[]>();
+  /** The interfaces an action's fields name (to forget its references when it goes). */
+  private readonly referencedBy = new WeakMap<Raw, number[]>();
   /** When each interface's objects last changed (a tick of `clock`): see stamp(). */
   private readonly stamps = new Map<number, number>();
   private clock = 0;
@@ -158,17 +156,27 @@ export class TcMirror {
     yield* this.readHooks(doubtful);
   }
 
-  /** Reads the filters of these interfaces' hooks (those their hook qdisc has) into the mirror. */
+  /**
+   * Reads the filters of these interfaces' hooks (those their hook qdisc has) into the mirror,
+   * a slice of hooks per read (what one read decodes is held whole until it is built).
+   */
   private *readHooks(ifindexes: Iterable<number>): DumpPlan<void> {
-    const requests: DumpRequest[] = [];
-    const owners: number[] = [];
+    let requests: DumpRequest[] = [];
+    let owners: number[] = [];
     for (const ifindex of ifindexes) {
       for (const parent of hookParents(this.hooks.get(ifindex)?.kind ?? '')) {
-        requests.push({ type: 'filter', dev: ifindex, parent });
+        requests.push({ type: 'filter', dev: ifindex, parent, stats: false });
         owners.push(ifindex);
+        if (requests.length < HOOKS_PER_READ) continue;
+        yield* this.addHooks(requests, owners);
+        requests = [];
+        owners = [];
       }
     }
-    if (requests.length === 0) return;
+    if (requests.length) yield* this.addHooks(requests, owners);
+  }
+
+  private *addHooks(requests: DumpRequest[], owners: number[]): DumpPlan<void> {
     const replies = yield requests;
     replies.forEach((filters, i) => this.addFilters(owners[i], filters));
   }
@@ -183,7 +191,7 @@ export class TcMirror {
     this.doubtful.clear();
     this.references.clear();
     this.stamps.clear();
-    const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
+    const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc', stats: false }];
     for (const l of links) this.putLink(l as unknown as LinkState);
     for (const q of qdiscs) this.putQdisc(q as unknown as QdiscState);
     yield* this.readHooks([...this.hooks.keys()]);
@@ -191,10 +199,11 @@ export class TcMirror {
     this.counters.fills++;
   }
 
-  private apply(e: TcEvent): void {
-    const added = e.event === 'new';
-    // What is kept is the object itself, as a read would return it.
-    delete (e as Raw).event;
+  private apply(event: TcEvent): void {
+    // What is kept is the object itself, as a read would return it (a copy: deleting a field
+    // would leave the kept object in V8's slow, larger form).
+    const { event: what, created, ...e } = event;
+    const added = what === 'new';
     switch (e.type) {
       case 'link':
         if (added) this.putLink(e as unknown as LinkState);
@@ -205,11 +214,11 @@ export class TcMirror {
         else this.dropQdisc(e as unknown as QdiscState);
         return;
       case 'filter':
-        if (added) this.putFilter(e as unknown as FilterState);
+        if (added) this.putFilter(e as unknown as FilterState, created === true);
         else this.dropFilter(e as unknown as FilterState);
         return;
       case 'actions':
-        this.doubtActions(e);
+        this.doubtActions(e as TcEvent);
         return;
     }
   }
@@ -231,7 +240,8 @@ export class TcMirror {
     this.hooks.delete(index);
     this.dropFilters(index);
     this.doubtful.delete(index);
-    for (const r of this.references.get(index) ?? []) this.doubtful.add(r.owner);
+    const held = this.references.get(index) ?? [];
+    for (let i = 2; i < held.length; i += 3) this.doubtful.add(held[i] as number);
     this.references.delete(index);
     this.stamps.delete(index);
   }
@@ -240,9 +250,10 @@ export class TcMirror {
   private renamed(index: number): void {
     const name = this.links.get(index)?.name;
     if (name === undefined) return;
-    for (const r of this.references.get(index) ?? []) {
-      r.action[r.field] = name;
-      this.touch(r.owner);
+    const held = this.references.get(index) ?? [];
+    for (let i = 0; i < held.length; i += 3) {
+      (held[i] as Raw)[held[i + 1] as string] = name;
+      this.touch(held[i + 2] as number);
     }
     const root = this.roots.get(index);
     if (root) root.dev = name;
@@ -258,8 +269,14 @@ export class TcMirror {
     const kept = keep ? list.filter(keep) : [];
     for (const f of list) {
       if (kept.includes(f)) continue;
-      for (const a of (f.actions ?? []) as unknown as Raw[])
-        for (const r of this.referencesOf.get(a) ?? []) this.references.get(r.index)?.delete(r);
+      for (const a of (f.actions ?? []) as unknown as Raw[]) {
+        for (const index of this.referencedBy.get(a) ?? []) {
+          const held = this.references.get(index);
+          if (!held) continue;
+          for (let i = held.length - 3; i >= 0; i -= 3) if (held[i] === a) held.splice(i, 3);
+          if (!held.length) this.references.delete(index);
+        }
+      }
     }
     if (kept.length) this.filtersOf.set(ifindex, kept);
     else this.filtersOf.delete(ifindex);
@@ -303,13 +320,12 @@ export class TcMirror {
       for (const field of ACTION_KINDS.get(a.kind as string)?.interfaceFields ?? []) {
         const index = a[field];
         if (typeof index !== 'number') continue;
-        const reference: InterfaceReference = { action: a, field, index, owner: f.ifindex };
-        const list = this.referencesOf.get(a);
-        if (list) list.push(reference);
-        else this.referencesOf.set(a, [reference]);
-        let set = this.references.get(index);
-        if (!set) this.references.set(index, (set = new Set()));
-        set.add(reference);
+        const targets = this.referencedBy.get(a);
+        if (targets) targets.push(index);
+        else this.referencedBy.set(a, [index]);
+        const held = this.references.get(index);
+        if (held) held.push(a, field, f.ifindex);
+        else this.references.set(index, [a, field, f.ifindex]);
         a[field] = this.links.get(index)?.name ?? index;
       }
     }
@@ -323,11 +339,9 @@ export class TcMirror {
     for (const f of filters) list.push(this.named(f as unknown as FilterState));
   }
 
-  private putFilter(f: FilterState): void {
+  private putFilter(f: FilterState, created: boolean): void {
     if (!isHookParent(f.parent)) return;
     const raw = f as unknown as Raw;
-    const created = raw.created === true;
-    delete raw.created;
     const key = filterKey(raw);
     if (!created || this.filtersOf.get(f.ifindex)?.some((o) => filterKey(o as unknown as Raw) === key)) {
       this.doubtful.add(f.ifindex);

@@ -134,4 +134,7 @@ export type ActionState = Action & { index: number; stats?: Stats };
 export type { LinkState };
 
 export type DumpQuery =
-  { type: 'qdisc'; dev?: Dev } | { type: 'filter'; dev: Dev; parent?: Handle } | { type: 'link'; dev?: Dev };
+  | { type: 'qdisc'; dev?: Dev }
+  | { type: 'filter'; dev: Dev; parent?: Handle }
+  /** kind: only links of this kind ('ifb', 'veth', ...), filtered by the kernel (not with dev). */
+  | { type: 'link'; dev?: Dev; kind?: string };

@@ -147,7 +147,7 @@ const QUERY_TYPES = ['qdisc', 'filter', 'link'] as const;
 const QUERY_FIELDS: Record<(typeof QUERY_TYPES)[number], readonly string[]> = {
   qdisc: ['type', 'dev'],
   filter: ['type', 'dev', 'parent'],
-  link: ['type', 'dev'],
+  link: ['type', 'dev', 'kind'],
 };
 
 /** dump()'s query: a known type, its own fields only, an interface where one is needed. */
@@ -166,6 +166,14 @@ export function checkDumpQuery(query: unknown): void {
   checkObject('query', query, QUERY_FIELDS[type as (typeof QUERY_TYPES)[number]]);
   if (query.dev !== undefined) checkDev('query.dev', query.dev);
   else if (type === 'filter') throw invalidArgument('query.dev', 'is required to read filters');
+  const kind = query.kind;
+  if (kind !== undefined) {
+    if (typeof kind !== 'string' || kind.length === 0 || Buffer.byteLength(kind) >= 64)
+      throw invalidArgument('query.kind', `expected a link kind such as 'ifb', got ${describeValue(kind)}`);
+    checkText('query.kind', kind);
+    if (query.dev !== undefined)
+      throw invalidArgument('query.kind', 'lists links of a kind: give it without dev');
+  }
   const parent = query.parent;
   if (parent !== undefined) {
     if (typeof parent === 'string') checkText('query.parent', parent);

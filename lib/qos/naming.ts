@@ -6,7 +6,7 @@
  * contain no '/', ':' or whitespace (net/core/dev.c dev_valid_name).
  */
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { BoundedCache } from './bounded-cache';
 
 export const MAX_INTERFACE_NAME_LENGTH = 15;
@@ -18,8 +18,9 @@ export const CALICO_IFB_PREFIX = 'bwcali';
 /** Calico's default host-side workload interface prefix (FELIX_INTERFACEPREFIX unset). */
 export const CALICO_INTERFACE_PREFIX = 'cali';
 
+// One-shot (Node >= 20.12): a createHash object per name cost tens of microseconds each.
 const hexDigest = (algorithm: 'sha1' | 'sha256' | 'sha512', text: string): string =>
-  createHash(algorithm).update(text, 'utf8').digest('hex');
+  hash(algorithm, text, 'hex');
 
 /** True when `name` is a valid Linux interface name. */
 export function isValidInterfaceName(name: string): boolean {

@@ -417,7 +417,10 @@ function* pipeline(
       const read = (yield {
         kind: 'read',
         nl,
-        plan: planReadInterfaces(indexes.map((i) => targets[i].ifname)),
+        plan: planReadInterfaces(
+          indexes.map((i) => targets[i].ifname),
+          { stats: false },
+        ),
       }) as Map<string, InterfaceState>;
       states = { get: (ifname) => read.get(ifname)! };
     }

@@ -143,22 +143,27 @@ function named(
 export const FEW_INTERFACES = 4;
 
 /**
- * Reads the state of interfaces of one namespace. A few: each one's link, root and hook qdiscs,
- * hooks' filters and its IFB, asked for directly, in one round (the cost does not grow with the
- * namespace). More: two dumps of the whole namespace, then one per filter hook.
+ * Reads the state of interfaces of one namespace. A few: each one's link and its IFB asked for
+ * by name, their qdiscs (one dump of the namespace's, filtered as it arrives: a qdisc get would
+ * make the kernel announce the qdisc to every listener) and the hooks' filters. More: the links
+ * and the qdiscs of the whole namespace, then each hook's filters. Every request is answered to
+ * this process only. `stats`: with the counters (readQos) or without (planning).
  */
-export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
-  if (ifnames.length <= FEW_INTERFACES) return yield* planReadFew(ifnames);
-  const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
+export function* planReadInterfaces(
+  ifnames: readonly string[],
+  { stats = true }: { stats?: boolean } = {},
+): DumpPlan<Map<string, InterfaceState>> {
+  if (ifnames.length <= FEW_INTERFACES) return yield* planReadFew(ifnames, stats);
+  const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc', stats }];
   const view = new ReadView(links as unknown as LinkState[], qdiscs as unknown as QdiscState[]);
-  const requests: { type: 'filter'; dev: number; parent: string }[] = [];
+  const requests: { type: 'filter'; dev: number; parent: string; stats: boolean }[] = [];
   const asked = new Set<number>();
   for (const ifname of ifnames) {
     const link = view.link(ifname);
     if (!link || asked.has(link.index)) continue;
     asked.add(link.index);
     for (const parent of hookParents(view.qdiscs(link.index).hook?.kind ?? ''))
-      requests.push({ type: 'filter', dev: link.index, parent });
+      requests.push({ type: 'filter', dev: link.index, parent, stats });
   }
   if (requests.length) {
     const replies = yield requests;
@@ -167,18 +172,20 @@ export function* planReadInterfaces(ifnames: readonly string[]): DumpPlan<Map<st
   return statesOf(view, ifnames);
 }
 
-function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, InterfaceState>> {
+function* planReadFew(ifnames: readonly string[], stats: boolean): DumpPlan<Map<string, InterfaceState>> {
   const names = [...new Set(ifnames)].filter(isValidInterfaceName);
   const per = (ifname: string): DumpRequest[] => {
     const ifb = ifbNameFor(ifname);
     return [
       { type: 'link', dev: ifname, optional: true },
       { type: 'link', dev: ifb, optional: true },
-      { type: 'qdisc', dev: ifname, parent: 'root', optional: true },
-      { type: 'qdisc', dev: ifname, parent: 'ingress', optional: true },
-      { type: 'qdisc', dev: ifb, parent: 'root', optional: true },
-      { type: 'filter', dev: ifname, parent: 'ingress', optional: true },
-      { type: 'filter', dev: ifname, parent: 'egress', optional: true },
+      { type: 'qdisc', dev: ifname, parent: 'root', optional: true, stats },
+      { type: 'qdisc', dev: ifname, parent: 'ingress', optional: true, stats },
+      { type: 'qdisc', dev: ifb, parent: 'root', optional: true, stats },
+      // Egress first: usually empty, its dump ends at once and lets the next one start in the
+      // same sendmsg (see RouteSocket::read).
+      { type: 'filter', dev: ifname, parent: 'egress', optional: true, stats },
+      { type: 'filter', dev: ifname, parent: 'ingress', optional: true, stats },
     ];
   };
   const replies = names.length ? yield names.flatMap(per) : [];
@@ -209,8 +216,8 @@ function* planReadFew(ifnames: readonly string[]): DumpPlan<Map<string, Interfac
     const hook = link && view.qdiscs(link.index).hook;
     if (!link || !hook) return;
     for (const [parent, i] of [
-      ['ingress', 5],
-      ['egress', 6],
+      ['ingress', 6],
+      ['egress', 5],
     ] as const) {
       if (hookParents(hook.kind).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
     }

@@ -109,10 +109,14 @@ bool decode_link(const nlmsghdr* nlh, FieldWriter& w) {
   if (tb[IFLA_LINK_NETNSID]) w.set_i64("linkNetnsId", static_cast<int32_t>(attr_u32(tb[IFLA_LINK_NETNSID])));
   if (tb[IFLA_ADDRESS]) {
     // As ip(8) prints it: "aa:bb:cc:dd:ee:ff".
-    std::string hex =
-        to_hex(mnl_attr_get_payload(tb[IFLA_ADDRESS]), mnl_attr_get_payload_len(tb[IFLA_ADDRESS]));
-    std::string address;
-    for (size_t i = 0; i < hex.size(); i += 2) address += (i ? ":" : "") + hex.substr(i, 2);
+    static const char digits[] = "0123456789abcdef";
+    const auto* bytes = static_cast<const uint8_t*>(mnl_attr_get_payload(tb[IFLA_ADDRESS]));
+    size_t len = mnl_attr_get_payload_len(tb[IFLA_ADDRESS]);
+    std::string address(len ? 3 * len - 1 : 0, ':');
+    for (size_t i = 0; i < len; i++) {
+      address[3 * i] = digits[bytes[i] >> 4];
+      address[3 * i + 1] = digits[bytes[i] & 15];
+    }
     w.set_string("address", address);
   }
   return true;

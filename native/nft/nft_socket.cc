@@ -169,7 +169,6 @@ uint32_t NftSocket::dump_all(const std::vector<DumpRequest>& requests, std::vect
 bool NftSocket::dump_one(const DumpRequest& req, DumpReply& out) {
   out.data.clear();
   out.offsets.clear();
-  out.ifindex = 0;
   Batch request;
   nft::encode_dump(request, req);
   uint32_t seq = request.message(0)->nlmsg_seq = seq_++;

@@ -386,7 +386,12 @@ const cases = {
     const mirror = nl.watchSync();
     nl.applySync([replace(tbf())]);
     const set = closeAndThrow(nl);
-    return withPrototypeSetter('event', set, () => nl.readSync(mirror.plan()));
+    withPrototypeSetter('event', set, () => nl.readSync(mirror.plan()));
+    const v0 = mirror.link('v0');
+    return {
+      root: v0 && mirror.qdiscs(v0.index).root?.kind,
+      usable: nl.dumpSync({ type: 'link' }).length > 0,
+    };
   },
 
   'methods called on other objects (raw)': () => {

@@ -21,9 +21,11 @@
 #include <vector>
 
 #include "check.h"
+#include "decode.h"
 #include "monitor.h"
 #include "operation.h"
 #include "plain_fields.h"
+#include "records.h"
 #include "socket.h"
 
 using namespace netqos;
@@ -72,7 +74,7 @@ void expect_all_ok(const std::vector<OpResult>& results, size_t count, const cha
     CHECK(results[i].error == 0, label, ": operation ", i, " failed: ", describe(results[i]));
 }
 
-// One dump, decoded as the addon does (only the requested interface's objects).
+// One dump, decoded as the addon does (the socket keeps only the requested interface's objects).
 std::vector<Value> dump(RouteSocket& sock, const Value& request) {
   DumpRequest req = read_dump_request(PlainReader(request, "request"));
   DumpReply reply;
@@ -80,7 +82,6 @@ std::vector<Value> dump(RouteSocket& sock, const Value& request) {
   std::vector<Value> out;
   for (size_t offset : reply.offsets) {
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(reply.data.data() + offset);
-    if (reply.ifindex && message_ifindex(nlh) != reply.ifindex) continue;
     Value obj = Value::object();
     PlainWriter w(obj);
     if (decode_object(nlh, w)) out.push_back(std::move(obj));
@@ -395,6 +396,210 @@ void check_dumps(RouteSocket& sock) {
       if (str(&a.find("actions")->at(i), "cookie") == "6e7100aa") cookie = true;
   }
   CHECK(cookie, "the mirred action dump lists the cookie");
+}
+
+// A record stream (records.h) back into values, as lib/netlink/records.ts builds its objects:
+// one list per request. Checks the stream's structure on the way.
+std::vector<std::vector<Value>> unpack(const RecordStream& stream, size_t requests) {
+  std::vector<std::string> text;
+  for (size_t at = 0; at < stream.strings.size();) {
+    size_t end = stream.strings.find('\0', at);
+    text.push_back(stream.strings.substr(at, end - at));
+    at = end + 1;
+  }
+  auto number = [](double d) {
+    if (d == std::floor(d) && d >= 0 && d < 1.8e19) return Value(static_cast<uint64_t>(d));
+    if (d == std::floor(d) && d < 0 && d > -9.2e18) return Value(static_cast<int64_t>(d));
+    return Value(d);
+  };
+  std::vector<std::vector<Value>> out(requests);
+  const std::vector<double>& v = stream.values;
+  std::vector<Value> stack;
+  std::vector<size_t> bases;
+  for (size_t i = 0; i < v.size();) {
+    REQUIRE(v[i] == kSegment && i + 3 <= v.size(), "a segment starts at ", i);
+    uint32_t request = static_cast<uint32_t>(v[i + 1]);
+    size_t end = i + 3 + static_cast<size_t>(v[i + 2]);
+    REQUIRE(end <= v.size(), "the segment at ", i, " ends within the stream");
+    i += 3;
+    if (request == RecordStream::kDropped) {
+      i = end;
+      continue;
+    }
+    REQUIRE(request < requests, "segment of request ", request);
+    while (i < end) {
+      switch (static_cast<uint32_t>(v[i++])) {
+        case kNumber:
+          stack.push_back(number(v[i++]));
+          break;
+        case kString:
+          stack.push_back(text.at(static_cast<size_t>(v[i++])));
+          break;
+        case kTrue:
+        case kFalse:
+          stack.push_back(v[i - 1] == kTrue);
+          break;
+        case kStrings: {
+          Value list = Value::array();
+          for (size_t n = static_cast<size_t>(v[i++]); n > 0; n--)
+            list.push_back(text.at(static_cast<size_t>(v[i++])));
+          stack.push_back(std::move(list));
+          break;
+        }
+        case kObject:
+        case kArray:
+          bases.push_back(stack.size());
+          break;
+        case kEnd: {
+          REQUIRE(!bases.empty(), "an object ends where one began");
+          size_t base = bases.back();
+          bases.pop_back();
+          std::vector<std::string> keys = shape_keys(static_cast<size_t>(v[i++]));
+          REQUIRE(keys.size() == stack.size() - base, "an object's values match its shape's keys");
+          Value o = Value::object();
+          for (size_t k = 0; k < keys.size(); k++) o[keys[k]] = std::move(stack[base + k]);
+          stack.resize(base);
+          if (bases.empty())
+            out[request].push_back(std::move(o));
+          else
+            stack.push_back(std::move(o));
+          break;
+        }
+        case kArrayEnd: {
+          REQUIRE(!bases.empty(), "an array ends where one began");
+          Value list = Value::array();
+          for (size_t k = bases.back(); k < stack.size(); k++) list.push_back(std::move(stack[k]));
+          stack.resize(bases.back());
+          bases.pop_back();
+          stack.push_back(std::move(list));
+          break;
+        }
+        default:
+          REQUIRE(false, "a known tag at ", i - 1, ": ", v[i - 1]);
+      }
+    }
+    REQUIRE(bases.empty() && stack.empty(), "every object of the segment ends in it");
+  }
+  return out;
+}
+
+// A Value without its "stats" members, at any depth (what a read with stats: false leaves out).
+Value without_stats(const Value& v) {
+  if (v.is_array()) {
+    Value out = Value::array();
+    for (const Value& e : v.as_array()) out.push_back(without_stats(e));
+    return out;
+  }
+  if (!v.is_object()) return v;
+  Value out = Value::object();
+  for (const auto& [k, m] : v.as_object())
+    if (k != "stats") out[k] = without_stats(m);
+  return out;
+}
+
+void check_records(RouteSocket& sock) {
+  section("reads into a record stream, as the addon hands them to JavaScript");
+  std::vector<Value> requests = {
+      Value::object({{"type", "link"}}),
+      Value::object({{"type", "link"}, {"namesOnly", true}}),
+      Value::object({{"type", "link"}, {"kind", "ifb"}}),
+      Value::object({{"type", "link"}, {"dev", "v1"}}),
+      Value::object({{"type", "link"}, {"dev", "nosuch0"}, {"optional", true}}),
+      Value::object({{"type", "qdisc"}}),
+      Value::object({{"type", "qdisc"}, {"dev", "v0"}, {"parent", "root"}}),
+      Value::object({{"type", "qdisc"}, {"dev", "v0"}, {"parent", "ingress"}, {"stats", false}}),
+      Value::object({{"type", "qdisc"}, {"dev", kIfb}, {"parent", "root"}}),
+      Value::object({{"type", "qdisc"}, {"dev", "nosuch0"}, {"parent", "root"}, {"optional", true}}),
+      Value::object({{"type", "filter"}, {"dev", "v0"}, {"parent", "egress"}}),
+      Value::object({{"type", "filter"}, {"dev", "v0"}, {"parent", "ingress"}, {"stats", false}}),
+      Value::object({{"type", "filter"}, {"dev", "v1"}, {"parent", "ingress"}, {"optional", true}}),
+  };
+  std::vector<DumpRequest> reqs;
+  for (size_t i = 0; i < requests.size(); i++)
+    reqs.push_back(read_dump_request(PlainReader(requests[i], cat("requests[", i, "]"))));
+  RecordStream stream;
+  RecordSink sink(stream, reqs);
+  uint64_t before = sock.sendmsg_calls();
+  sock.read(reqs, sink);
+  sink.finish();
+  std::printf("   %zu requests in %llu sendmsg calls\n", reqs.size(),
+              static_cast<unsigned long long>(sock.sendmsg_calls() - before));
+  auto got = unpack(stream, reqs.size());
+  // Each request on its own, decoded through PlainWriter: the same objects.
+  for (size_t i = 0; i < reqs.size(); i++) {
+    DumpReply reply;
+    sock.dump(reqs[i], reply);
+    std::vector<Value> want;
+    for (size_t offset : reply.offsets) {
+      Value obj = Value::object();
+      PlainWriter w(obj);
+      if (decode_reply(reqs[i], reinterpret_cast<const nlmsghdr*>(reply.data.data() + offset), w))
+        want.push_back(reqs[i].stats ? obj : without_stats(obj));
+    }
+    // Statistics move between two reads: compared without them where both have them.
+    auto text = [&](const std::vector<Value>& list) {
+      std::string s;
+      for (const Value& o : list) s += to_json(without_stats(o)) + "\n";
+      return s;
+    };
+    CHECK(text(got[i]) == text(want), "request ", i, " ", to_json(requests[i]), ": the stream gives\n",
+          text(got[i]), "   one read alone gives\n", text(want));
+    if (!reqs[i].stats)
+      CHECK(
+          text(got[i]) ==
+              [&] {
+                std::string s;
+                for (const Value& o : got[i]) s += to_json(o) + "\n";
+                return s;
+              }(),
+          "request ", i, ": no statistics");
+  }
+  CHECK(got[0].size() >= 4 && got[1].size() == got[0].size(), "every link, and every link named");
+  CHECK(got[1].empty() || got[1][0].size() == 3, "names only: type, index and name: ", to_json(got[1].at(0)));
+  CHECK(got[2].size() == 1 && str(&got[2][0], "kind") == "ifb", "links of kind ifb: the IFB alone");
+  CHECK(got[4].empty() && got[9].empty(), "what is not there reads as nothing");
+  CHECK(got[6].size() == 1 && str(&got[6][0], "kind") == "tbf", "v0's root: its TBF alone");
+
+  // Only requests about an interface that is not there: nothing, no error.
+  std::vector<DumpRequest> missing;
+  for (const char* type : {"link", "qdisc", "filter"})
+    missing.push_back(read_dump_request(PlainReader(
+        Value::object({{"type", type}, {"dev", "nosuch0"}, {"parent", "ingress"}, {"optional", true}}),
+        "missing")));
+  RecordStream none;
+  RecordSink none_sink(none, missing);
+  sock.read(missing, none_sink);
+  none_sink.finish();
+  CHECK(none.values.empty(), "optional reads of a missing interface read nothing");
+
+  // Writers used out of order still make a well-formed stream: a child left open is closed
+  // when its parent is written to, a top-level object left open when the next one starts.
+  RecordStream odd;
+  odd.begin_segment(0);
+  {
+    RecordWriter a(odd);
+    auto child = a.object("inner");
+    child->set_u64("x", 1);
+    a.set_u64("after", 2);   // closes "inner"
+    child->set_u64("y", 3);  // dropped: its object is closed
+    auto list = a.append("items");
+    list->set_string("s", "one");
+    auto second = a.append("items");  // the same array, one more element
+    second->set_bool("b", true);
+    RecordWriter b(odd);  // closes a (and its open children)
+    b.set_string("k", "v");
+    RecordWriter discarded(odd);
+    discarded.set_u64("gone", 1);
+    discarded.discard();
+  }
+  odd.end_segment();
+  auto odd_objects = unpack(odd, 1);
+  CHECK(odd_objects[0].size() == 2 &&
+            to_json(odd_objects[0][0]) ==
+                "{\"after\":2,\"inner\":{\"x\":1},\"items\":[{\"s\":\"one\"},{\"b\":true}]}" &&
+            to_json(odd_objects[0][1]) == "{\"k\":\"v\"}",
+        "out-of-order writers: ", to_json(odd_objects[0].at(0)), " ",
+        odd_objects[0].size() > 1 ? to_json(odd_objects[0][1]) : "");
 }
 
 void check_tbf_delete(RouteSocket& sock) {
@@ -814,6 +1019,7 @@ int main(int argc, char** argv) {
       check_build(sock);
       built = true;
       check_dumps(sock);
+      check_records(sock);
       check_tbf_delete(sock);
       check_errors(sock, netns);
       check_volume(sock);

@@ -288,5 +288,12 @@ describe('the handle refuses options it does not know or cannot use', () => {
       /query\.parent: expected a handle/,
     );
     expect(() => checkDumpQuery({ type: 'filter', dev: 'v0', parent: 'ingress' })).not.toThrow();
+    expect(() => checkDumpQuery({ type: 'link', kind: 'ifb' })).not.toThrow();
+    expect(() => checkDumpQuery({ type: 'link', kind: 5 })).toThrow(/query\.kind: expected a link kind/);
+    expect(() => checkDumpQuery({ type: 'link', kind: 'ifb\0' })).toThrow(/query\.kind: .* contains a NUL/);
+    expect(() => checkDumpQuery({ type: 'link', kind: 'ifb', dev: 'v0' })).toThrow(
+      /query\.kind: lists links of a kind: give it without dev/,
+    );
+    expect(() => checkDumpQuery({ type: 'qdisc', kind: 'tbf' })).toThrow(/query\.kind: is not an option/);
   });
 });

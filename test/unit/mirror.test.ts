@@ -107,10 +107,10 @@ describe('filling', () => {
   test('the first sync reads links and qdiscs, then the hooks of each hook qdisc', () => {
     const { mirror, first } = setup();
     expect(first).toEqual([
-      [{ type: 'link' }, { type: 'qdisc' }],
+      [{ type: 'link' }, { type: 'qdisc', stats: false }],
       [
-        { type: 'filter', dev: V0, parent: 'ingress' },
-        { type: 'filter', dev: V0, parent: 'egress' },
+        { type: 'filter', dev: V0, parent: 'ingress', stats: false },
+        { type: 'filter', dev: V0, parent: 'egress', stats: false },
       ],
     ]);
     expect(mirror.link('v0')).toMatchObject({ index: V0, kind: 'veth' });
@@ -136,7 +136,7 @@ describe('filling', () => {
     const { ns, events, mirror } = setup();
     events.push(ev('new', tbf(V0, 5_000_000)));
     events.overflow();
-    expect(sync(mirror, ns)[0]).toEqual([{ type: 'link' }, { type: 'qdisc' }]);
+    expect(sync(mirror, ns)[0]).toEqual([{ type: 'link' }, { type: 'qdisc', stats: false }]);
     // The read is the truth: the queued event came before it.
     expect(mirror.qdiscs(V0).root).toMatchObject({ rate: 10_000_000 });
     mirror.invalidate();
@@ -193,8 +193,8 @@ describe('notifications', () => {
     events.push(ev('new', redirect(1)));
     expect(sync(mirror, ns)).toEqual([
       [
-        { type: 'filter', dev: V0, parent: 'ingress' },
-        { type: 'filter', dev: V0, parent: 'egress' },
+        { type: 'filter', dev: V0, parent: 'ingress', stats: false },
+        { type: 'filter', dev: V0, parent: 'egress', stats: false },
       ],
     ]);
     expect(mirror.filters(V0).map((f) => f.priority)).toEqual([1]);
@@ -229,8 +229,8 @@ describe('notifications', () => {
     ns.filters = () => [];
     expect(sync(mirror, ns)).toEqual([
       [
-        { type: 'filter', dev: V0, parent: 'ingress' },
-        { type: 'filter', dev: V0, parent: 'egress' },
+        { type: 'filter', dev: V0, parent: 'ingress', stats: false },
+        { type: 'filter', dev: V0, parent: 'egress', stats: false },
       ],
     ]);
     expect(mirror.link('nqifb0')).toBeUndefined();

@@ -211,7 +211,9 @@ describe('what the check accepts, planning builds and the engine takes', () => {
       ),
       { numRuns: RUNS * 3 },
     );
-    expect(accepted).toBeGreaterThan(RUNS / 4);
+    // Enough accepted specs to mean something: strict mode accepts about 80 of 900 (67..91 seen), so
+    // RUNS / 4 failed one run in three.
+    expect(accepted).toBeGreaterThan(RUNS / 8);
   });
 });
 

@@ -1,0 +1,163 @@
+// Decoded objects on their way to JavaScript: a FieldWriter that appends to one flat stream of
+// numbers and one string table instead of building objects through N-API. It needs no Node, so
+// a dump decodes on the worker thread that received it; lib/netlink/records.ts then builds the
+// objects in JavaScript, each shape (the keys of an object, in order) with one compiled object
+// literal, which is many times faster than setting properties one by one through N-API and
+// gives objects of one kind one compact layout.
+//
+// The stream (values), read front to back:
+//   kSegment request length   the next `length` values hold objects of reply `request`
+//                             (request ~0u: dropped, skip them)
+//   kObject ... kEnd shape    an object: its values in key order, then its shape's number
+//   kArray ... kArrayEnd      an array of the values between
+//   kNumber x | kString s | kTrue | kFalse | kStrings n s1..sn   one value (s: string index)
+// strings: each string of the table followed by a NUL (strings come from C strings, so hold
+// none). Shapes are numbered once per process (shape_keys() tells their keys), so JavaScript
+// compiles each one once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dump_request.h"
+#include "fields.h"
+#include "socket.h"
+
+namespace netqos {
+
+enum RecordTag : uint32_t {
+  kNumber = 1,
+  kString,
+  kTrue,
+  kFalse,
+  kStrings,
+  kObject,
+  kEnd,
+  kArray,
+  kArrayEnd,
+  kSegment,
+};
+
+// Gives the memory allocator's free pages back to the system after `bytes` were freed, when
+// that is a lot (a big read's stream): glibc keeps them otherwise, in every thread's arena.
+void release_memory(size_t bytes);
+
+// How many shapes there are so far, and the keys of shape `shape` (process-wide numbers).
+size_t shape_count();
+std::vector<std::string> shape_keys(size_t shape);
+
+class RecordStream {
+ public:
+  static constexpr uint32_t kDropped = ~0u;
+  static constexpr size_t kInternedLength = 10;
+
+  std::vector<double> values;
+  std::string strings;
+
+  // Starts a segment of reply `request`; objects written until end_segment() belong to it.
+  void begin_segment(uint32_t request);
+  void end_segment();
+  // Drops every segment of reply `request` written so far (a dump read again from its start).
+  void drop(uint32_t request);
+  bool empty() const { return values.empty(); }
+
+  // Index of a string in the table (each distinct short string once).
+  uint32_t intern(const char* s, size_t len);
+  uint32_t intern(const std::string& s) { return intern(s.data(), s.size()); }
+
+  // The objects being written, outermost first (see RecordWriter): each one's keys (process-wide
+  // numbers) so far, the array being appended to (if any), and its writer.
+  struct Level {
+    std::vector<uint32_t> keys;
+    uint32_t open_array = ~0u;
+    uint64_t owner = 0;
+  };
+  // Opens an object at depth() + 1 for writer `owner` (its kObject tag is written already).
+  void open_level(uint64_t owner);
+  // Closes the innermost object: ends its open array, writes kEnd and its shape.
+  void close_level();
+  size_t depth() const { return depth_; }
+  Level& level(size_t depth) { return levels_[depth - 1]; }
+  uint64_t next_owner() { return ++owners_; }
+
+ private:
+  // The string table's index: open addressing over (hash, offset in `strings`, length, index),
+  // so looking a string up allocates nothing.
+  struct StringSlot {
+    uint64_t hash = 0;
+    uint32_t offset = 0;
+    uint32_t length = 0;
+    uint32_t index = ~0u;
+  };
+  std::vector<StringSlot> string_slots_;
+  uint32_t string_count_ = 0;
+  size_t segment_start_ = 0;  // of the open segment's header, or ~0
+  bool in_segment_ = false;
+  std::vector<size_t> segment_headers_;
+  std::vector<Level> levels_;
+  size_t depth_ = 0;
+  uint64_t owners_ = 0;
+};
+
+// Writes one object (and what nests in it) into a stream. Child writers (object(), append())
+// must be done with before their parent is written to again, as every decoder does; if one is
+// not, the child's object is closed first, so the stream stays well formed.
+class RecordWriter : public FieldWriter {
+ public:
+  // A top-level object. stats false: "stats" objects are left out.
+  RecordWriter(RecordStream& stream, bool stats = true);
+  ~RecordWriter() override;
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+
+  // Ends the object (done by the destructor otherwise), or takes it out of the stream again
+  // (a message the decoder declined).
+  void finish();
+  void discard();
+
+  void set_u64(const char* name, uint64_t v) override { number(name, static_cast<double>(v)); }
+  void set_i64(const char* name, int64_t v) override { number(name, static_cast<double>(v)); }
+  void set_number(const char* name, double v) override { number(name, v); }
+  void set_bool(const char* name, bool v) override;
+  void set_string(const char* name, const std::string& v) override;
+  void set_strings(const char* name, const std::vector<std::string>& v) override;
+  std::unique_ptr<FieldWriter> object(const char* name) override;
+  std::unique_ptr<FieldWriter> append(const char* name) override;
+
+ private:
+  RecordWriter(RecordStream& stream, bool stats, size_t depth);
+  // Whether this writer's object is still open (not closed by its own or another's doing).
+  bool live() const;
+  // Makes this writer's object the innermost open one, closing any child left open; then
+  // records the key and closes an array being appended to under another key. False when the
+  // writer is not live (the write is dropped).
+  bool field(const char* name, bool array_element = false);
+  void number(const char* name, double v);
+
+  RecordStream& s_;
+  bool stats_;
+  size_t depth_;  // 1 for a top-level object
+  uint64_t owner_;
+  size_t start_;  // where its values begin, for discard()
+};
+
+// Decodes what RouteSocket::read receives into a stream, one segment per run of a request's
+// objects, each as that request asked for it (statistics or not, names only).
+class RecordSink : public DumpSink {
+ public:
+  RecordSink(RecordStream& stream, const std::vector<DumpRequest>& requests);
+  void message(size_t request, const nlmsghdr* nlh) override;
+  void restart(size_t request) override;
+  // Ends the last segment: call once every answer is in.
+  void finish() { s_.end_segment(); }
+
+ private:
+  RecordStream& s_;
+  const std::vector<DumpRequest>& requests_;
+  size_t current_ = SIZE_MAX;
+};
+
+}  // namespace netqos
