@@ -20,11 +20,11 @@
 // unannounced) are not mirrored: an interface without a root here has the kernel's default.
 //
 // Statistics in the mirror are those of the last notification or read: read them live (dump).
+import { decodeFilter, decodeLink, decodeQdisc, fieldsOf, type Raw } from './decode';
 import type { DumpPlan, DumpRequest } from './dump';
 import { ACTION_KINDS, hookParents } from './kinds';
 import type { FilterState, LinkState, QdiscState } from './types';
 
-type Raw = Record<string, unknown>;
 /** An action's field naming interface `index`, in a filter on interface `owner`. */
 interface InterfaceReference {
   action: Raw;
@@ -42,7 +42,7 @@ export interface EventSource {
 }
 
 const isHookParent = (parent: unknown) => parent === 'ingress' || parent === 'egress';
-const filterKey = (f: Raw) => `${f.parent}|${f.priority}|${f.protocol}|${f.chain}|${f.handle}`;
+const filterKey = (f: FilterState) => `${f.parent}|${f.priority}|${f.protocol}|${f.chain}|${f.handle}`;
 
 export interface MirrorCounters {
   /** Notifications applied. */
@@ -170,7 +170,12 @@ export class TcMirror {
     }
     if (requests.length === 0) return;
     const replies = yield requests;
-    replies.forEach((filters, i) => this.addFilters(owners[i], filters));
+    replies.forEach((filters, i) =>
+      this.addFilters(
+        owners[i],
+        filters.map((f) => decodeFilter(f, this.nameOf)),
+      ),
+    );
   }
 
   /** Reads everything: links, qdiscs, then every hook's filters. */
@@ -184,8 +189,8 @@ export class TcMirror {
     this.references.clear();
     this.stamps.clear();
     const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc' }];
-    for (const l of links) this.putLink(l as unknown as LinkState);
-    for (const q of qdiscs) this.putQdisc(q as unknown as QdiscState);
+    for (const l of links) this.putLink(decodeLink(l));
+    for (const q of qdiscs) this.putQdisc(decodeQdisc(q, this.nameOf));
     yield* this.readHooks([...this.hooks.keys()]);
     this.filled = true;
     this.counters.fills++;
@@ -194,20 +199,30 @@ export class TcMirror {
   private apply(e: TcEvent): void {
     const added = e.event === 'new';
     // What is kept is the object itself, as a read would return it.
-    delete (e as Raw).event;
+    const raw: Raw = e;
+    delete raw.event;
     switch (e.type) {
-      case 'link':
-        if (added) this.putLink(e as unknown as LinkState);
-        else this.dropLink(e.index as number);
+      case 'link': {
+        const l = decodeLink(raw);
+        if (added) this.putLink(l);
+        else this.dropLink(l.index);
         return;
-      case 'qdisc':
-        if (added) this.putQdisc(e as unknown as QdiscState);
-        else this.dropQdisc(e as unknown as QdiscState);
+      }
+      case 'qdisc': {
+        const q = decodeQdisc(raw, this.nameOf);
+        if (added) this.putQdisc(q);
+        else this.dropQdisc(q);
         return;
-      case 'filter':
-        if (added) this.putFilter(e as unknown as FilterState);
-        else this.dropFilter(e as unknown as FilterState);
+      }
+      case 'filter': {
+        // Only a filter announced as created (NLM_F_EXCL) is known to be as announced.
+        const created = raw.created === true;
+        delete raw.created;
+        const f = decodeFilter(raw, this.nameOf);
+        if (added) this.putFilter(f, created);
+        else this.dropFilter(f);
         return;
+      }
       case 'actions':
         this.doubtActions(e);
         return;
@@ -258,19 +273,17 @@ export class TcMirror {
     const kept = keep ? list.filter(keep) : [];
     for (const f of list) {
       if (kept.includes(f)) continue;
-      for (const a of (f.actions ?? []) as unknown as Raw[])
-        for (const r of this.referencesOf.get(a) ?? []) this.references.get(r.index)?.delete(r);
+      for (const a of f.actions ?? [])
+        for (const r of this.referencesOf.get(fieldsOf(a)) ?? []) this.references.get(r.index)?.delete(r);
     }
     if (kept.length) this.filtersOf.set(ifindex, kept);
     else this.filtersOf.delete(ifindex);
   }
 
-  private nameOf(index: number): string {
-    return this.links.get(index)?.name ?? String(index);
-  }
+  /** An interface's name, where the mirror knows it. */
+  private readonly nameOf = (index: number): string | undefined => this.links.get(index)?.name;
 
   private putQdisc(q: QdiscState): void {
-    q.dev = this.nameOf(q.ifindex);
     if (q.parent === 'root' || q.parent === 'ingress') this.touch(q.ifindex);
     if (q.parent === 'root') {
       if (q.handle === '0:') this.roots.delete(q.ifindex);
@@ -297,9 +310,9 @@ export class TcMirror {
     }
   }
 
+  /** Records the filter's actions' interface fields (to follow renames), and names them. */
   private named(f: FilterState): FilterState {
-    f.dev = this.nameOf(f.ifindex);
-    for (const a of (f.actions ?? []) as unknown as Raw[]) {
+    for (const a of (f.actions ?? []).map(fieldsOf)) {
       for (const field of ACTION_KINDS.get(a.kind as string)?.interfaceFields ?? []) {
         const index = a[field];
         if (typeof index !== 'number') continue;
@@ -316,24 +329,21 @@ export class TcMirror {
     return f;
   }
 
-  private addFilters(ifindex: number, filters: Raw[]): void {
+  private addFilters(ifindex: number, filters: readonly FilterState[]): void {
     let list = this.filtersOf.get(ifindex);
     if (!list) this.filtersOf.set(ifindex, (list = []));
     this.touch(ifindex);
-    for (const f of filters) list.push(this.named(f as unknown as FilterState));
+    for (const f of filters) list.push(this.named(f));
   }
 
-  private putFilter(f: FilterState): void {
+  private putFilter(f: FilterState, created: boolean): void {
     if (!isHookParent(f.parent)) return;
-    const raw = f as unknown as Raw;
-    const created = raw.created === true;
-    delete raw.created;
-    const key = filterKey(raw);
-    if (!created || this.filtersOf.get(f.ifindex)?.some((o) => filterKey(o as unknown as Raw) === key)) {
+    const key = filterKey(f);
+    if (!created || this.filtersOf.get(f.ifindex)?.some((o) => filterKey(o) === key)) {
       this.doubtful.add(f.ifindex);
       return;
     }
-    this.addFilters(f.ifindex, [raw]);
+    this.addFilters(f.ifindex, [f]);
   }
 
   private dropFilter(f: FilterState): void {
