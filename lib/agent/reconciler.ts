@@ -4,19 +4,20 @@
 // handle watches the namespace (a mirror kept by the kernel's notifications), so a pass reads
 // only what changed since the one before; a resync reads everything.
 //
-// A pass:
-//   1. picks its work: on start and resync every pod (drift repair), else the pods whose source
-//      changed, pods removed, and pods whose retry is due;
-//   2. judges each pod on its own: no interface name or invalid annotations -> that pod is
-//      reported (log line, a Kubernetes Event) and keeps the QoS it had; the others carry on;
-//   3. the interfaces (from the mirror): a pod whose interface is not there yet waits
+// A pass (its decisions are plain functions in work.ts; this file reads, sends, logs and counts):
+//   1. picks its work (chooseWork): on start and resync every pod (drift repair), else the pods
+//      whose source changed, pods removed, and pods whose retry is due;
+//   2. judges each pod on its own (judgePods): no interface name or invalid annotations -> that
+//      pod is reported (log line, a Kubernetes Event) and keeps the QoS it had; the others carry on;
+//   3. the interfaces (from the mirror; placePods): a pod whose interface is not there yet waits
 //      (exponential backoff);
 //   4. ONE applyQos call for every pod that is ready plus every interface to clear (deleted pods;
 //      on full passes also interfaces no pod claims), i.e. one read and one atomic batch for the
 //      namespace. When it fails, the pod at fault (a conflict with another tool's objects, or the
 //      interface of the operation the kernel refused) is set aside and the call is repeated
-//      without it, so one pod never blocks the others;
-//   5. IFBs netqos made whose interface is gone are deleted.
+//      without it, so one pod never blocks the others (isolate.ts); each outcome makes the pod's
+//      new state (podVerdict);
+//   5. IFBs netqos made whose interface is gone are deleted (orphans.ts).
 //
 // Before each pass (and after a failed one) the namespace's name is checked against the
 // namespace the handles are in (namespace.ts): deleted or replaced, the handles are closed, the

@@ -4,7 +4,7 @@
 // (server.ts), the one its client runs in (`hostNetns`). Loaded only after the configuration is
 // valid.
 import { openNetlink, type NetlinkHandle } from '../netlink/handle';
-import { describe } from '../netlink/describe';
+import { summarizeOperation } from '../netlink/describe';
 import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
 import { applyQosSync, clearQosSync, planQos, readQos, type QosStatus } from '../qos/qos';
@@ -326,7 +326,7 @@ export async function check(inv: Invocation, config: PluginConfig, ctx: Context 
     throw new CniError(
       NETQOS_CODE.CHECK_MISMATCH,
       `traffic control on ${peer.name} differs from the configuration`,
-      `ADD would: ${ops.map(describe).join('; ')}. In force: ${summary(status)}`,
+      `ADD would: ${ops.map(summarizeOperation).join('; ')}. In force: ${summary(status)}`,
     );
   } finally {
     release();

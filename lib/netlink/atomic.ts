@@ -2,6 +2,7 @@
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
 import { NetqosArgumentError } from '../errors';
+import { decodeFilter, decodeLinks, decodeQdisc, namesOf } from './decode';
 import type { DumpPlan } from './dump';
 import { FILTER_KINDS, QDISC_KINDS, hookParents, isRestorable, nameActionInterfaces } from './kinds';
 import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
@@ -107,8 +108,9 @@ export function touchedDevices(ops: readonly Operation[]): Dev[] {
 
 export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   const [linkRaw, qdiscRaw] = yield [{ type: 'link' }, { type: 'qdisc' }];
-  const links = linkRaw as unknown as LinkState[];
-  const byIndex = new Map(links.map((l) => [l.index, l.name]));
+  const links = decodeLinks(linkRaw);
+  const byIndex = namesOf(links);
+  const nameOf = (i: number) => byIndex.get(i);
   const names = new Set<string>();
   for (const d of devs) {
     const name = typeof d === 'number' ? byIndex.get(d) : d;
@@ -117,7 +119,7 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   const devices: Snapshot['devices'] = new Map();
   const linkByName = new Map(links.map((l) => [l.name, l]));
   const qdiscsByIndex = new Map<number, QdiscState[]>();
-  for (const q of qdiscRaw as unknown as QdiscState[]) {
+  for (const q of qdiscRaw.map((raw) => decodeQdisc(raw, nameOf))) {
     const list = qdiscsByIndex.get(q.ifindex);
     if (list) list.push(q);
     else qdiscsByIndex.set(q.ifindex, [q]);
@@ -126,7 +128,6 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   for (const name of names) {
     const link = linkByName.get(name);
     const qdiscs = link ? (qdiscsByIndex.get(link.index) ?? []) : [];
-    for (const q of qdiscs) q.dev = name;
     devices.set(name, { qdiscs, filters: [] });
     for (const q of qdiscs)
       for (const parent of hookParents(q.kind))
@@ -134,12 +135,11 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   }
   if (filterRequests.length > 0) {
     const replies = yield filterRequests.map(({ type, dev, parent }) => ({ type, dev, parent }));
-    replies.forEach((filters, i) => {
-      const dev = filterRequests[i].name;
-      for (const f of filters) f.dev = dev;
+    replies.forEach((raws, i) => {
+      const filters = raws.map((raw) => decodeFilter(raw, nameOf));
       // Actions' interfaces by name: a deleted IFB comes back with a new index.
-      nameActionInterfaces(filters, byIndex);
-      devices.get(dev)!.filters.push(...(filters as unknown as FilterState[]));
+      nameActionInterfaces(filters, nameOf);
+      devices.get(filterRequests[i].name)!.filters.push(...filters);
     });
   }
   return { links: links.filter((l) => names.has(l.name)), devices };

@@ -5,7 +5,7 @@ import { linkTarget } from './link/link';
 import type { Operation } from './types';
 
 /** "add tbf qdisc on veth0 root": the operation and its object, without parameters. */
-export function describe(op: Operation): string {
+export function summarizeOperation(op: Operation): string {
   if ('qdisc' in op) {
     const q = op.qdisc as { kind?: string; dev: string | number; parent?: string | number };
     const hook = q.kind !== undefined && QDISC_KINDS.get(q.kind)?.hooks !== undefined;
@@ -27,7 +27,7 @@ export function describe(op: Operation): string {
  * `replace tbf qdisc on cali0 root: rate 10Mbit burst 12500b limit 43750b`.
  */
 export function describeOperation(op: Operation): string {
-  const head = describe(op);
+  const head = summarizeOperation(op);
   if ('link' in op) {
     if (op.op !== 'add') return head;
     const l = op.link;

@@ -1,10 +1,9 @@
 // Reading the kernel's state back: which dump requests a query needs, and how their raw replies
 // become typed objects with interface names. Written as a generator so the synchronous and the
 // Promise paths share one plan.
+import { decodeFilter, decodeLinks, decodeQdisc, namesOf, type Raw } from './decode';
 import { hookParents, nameActionInterfaces } from './kinds';
 import type { Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
-
-type Raw = Record<string, unknown>;
 /**
  * One read: everything of a type (link, qdisc) or of one hook (filter, with dev and parent), or
  * one object (a link with dev, a qdisc with dev and parent). `optional`: what is not there (the
@@ -37,11 +36,12 @@ export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState 
         ? { type: 'link', kind: query.kind }
         : { type: 'link', dev: query.dev, optional: true, kind: query.kind },
     ];
-    return links as unknown as LinkState[];
+    return decodeLinks(links);
   }
   if (query.type === 'qdisc') {
     const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
-    return nameAll(qdiscs, links) as unknown as QdiscState[];
+    const names = namesOf(decodeLinks(links));
+    return qdiscs.map((q) => decodeQdisc(q, (i) => names.get(i)));
   }
   let parents: (string | number)[];
   let links: Raw[];
@@ -56,26 +56,21 @@ export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState 
   }
   if (parents.length === 0) return [];
   const replies = yield parents.map((parent) => ({ type: 'filter' as const, dev: query.dev, parent }));
-  return nameAll(replies.flat(), links) as unknown as FilterState[];
-}
-
-/** Adds `dev` (the interface name) beside each `ifindex`, and names the actions' interfaces. */
-function nameAll(objects: Raw[], links: Raw[]): Raw[] {
-  const names = new Map<number, string>();
-  for (const l of links) names.set(l.index as number, l.name as string);
-  for (const o of objects) o.dev = names.get(o.ifindex as number) ?? o.ifindex;
-  nameActionInterfaces(objects, names);
-  return objects;
+  const names = namesOf(decodeLinks(links));
+  const nameOf = (i: number) => names.get(i);
+  const filters: FilterState[] = replies.flat().map((f) => decodeFilter(f, nameOf));
+  nameActionInterfaces(filters, nameOf);
+  return filters;
 }
 
 export function runDumpSync<T>(plan: DumpPlan<T>, run: (r: DumpRequest[]) => Raw[][]): T {
-  let step = plan.next(undefined as unknown as Raw[][]);
+  let step = plan.next();
   while (!step.done) step = plan.next(run(step.value as DumpRequest[]));
   return step.value;
 }
 
 export async function runDump<T>(plan: DumpPlan<T>, run: (r: DumpRequest[]) => Promise<Raw[][]>): Promise<T> {
-  let step = plan.next(undefined as unknown as Raw[][]);
+  let step = plan.next();
   while (!step.done) step = plan.next(await run(step.value as DumpRequest[]));
   return step.value;
 }

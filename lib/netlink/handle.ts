@@ -2,7 +2,7 @@
 import { native, type NativeBatchResult, type NativeHandle } from './binding';
 import { planSnapshot, refuseUnrestorable, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
-import { describe } from './describe';
+import { summarizeOperation } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
 import { TcMirror } from './mirror';
 import { NftablesHandle } from '../nftables/handle';
@@ -237,7 +237,7 @@ export class NetlinkHandle {
           : `; rolling back failed too: ${undo.failures.map((f) => `${f.code} ${f.message || f.description}`).join('; ')}`;
     }
     throw new NetlinkError(
-      `${describe(op)} (operation ${first.index}) failed: ${first.code} (${first.description})` +
+      `${summarizeOperation(op)} (operation ${first.index}) failed: ${first.code} (${first.description})` +
         `${first.message ? `: ${first.message}` : ''}${more}${rollback}`,
       {
         errno: first.errno,

@@ -1,7 +1,9 @@
 // The one table of tc kinds on the TypeScript side (native/registry.cc is the other side's).
 // Adding a kind: its file exports its fields' type and its descriptor; list both here and in
 // types.ts' unions (ARCHITECTURE.md, "Adding a tc kind").
+import { fieldsOf, type NameOf } from './decode';
 import type { ActionKind, FilterKind, LinkKind, QdiscKind } from './kind';
+import type { FilterState } from './types';
 import { csum } from './action/csum';
 import { gact } from './action/gact';
 import { mirred } from './action/mirred';
@@ -34,20 +36,17 @@ export function isRestorable(qdiscKind: string): boolean {
   return QDISC_KINDS.get(qdiscKind)?.restorable ?? false;
 }
 
-type Raw = Record<string, unknown>;
-
 /**
  * Replaces the interface indexes a read-back action holds (a mirred target, ...) by names,
- * where `names` knows them.
+ * where `nameOf` knows them.
  */
-export function nameActionInterfaces(objects: readonly Raw[], names: ReadonlyMap<number, string>): void {
-  for (const o of objects) {
-    const actions = o.actions as Raw[] | undefined;
-    if (!actions) continue;
-    for (const a of actions) {
-      for (const field of ACTION_KINDS.get(a.kind as string)?.interfaceFields ?? []) {
-        const index = a[field];
-        if (typeof index === 'number') a[field] = names.get(index) ?? index;
+export function nameActionInterfaces(filters: readonly Pick<FilterState, 'actions'>[], nameOf: NameOf): void {
+  for (const f of filters) {
+    for (const a of f.actions ?? []) {
+      const fields = fieldsOf(a);
+      for (const field of ACTION_KINDS.get(a.kind)?.interfaceFields ?? []) {
+        const index = fields[field];
+        if (typeof index === 'number') fields[field] = nameOf(index) ?? index;
       }
     }
   }

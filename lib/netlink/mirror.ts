@@ -20,11 +20,10 @@
 // unannounced) are not mirrored: an interface without a root here has the kernel's default.
 //
 // The mirror keeps no statistics (objects as notifications tell them): read them live (dump).
+import { decodeFilter, decodeLink, decodeQdisc, fieldsOf, type Raw } from './decode';
 import type { DumpPlan, DumpRequest } from './dump';
 import { ACTION_KINDS, hookParents } from './kinds';
 import type { FilterState, LinkState, QdiscState } from './types';
-
-type Raw = Record<string, unknown>;
 
 /** A decoded notification, as the native engine delivers it. */
 export type TcEvent = Raw & { event: 'new' | 'del'; type: 'link' | 'qdisc' | 'filter' | 'actions' };
@@ -37,7 +36,7 @@ export interface EventSource {
 const isHookParent = (parent: unknown) => parent === 'ingress' || parent === 'egress';
 /** Hooks read per request batch when the mirror fills (see readHooks). */
 const HOOKS_PER_READ = 4096;
-const filterKey = (f: Raw) => `${f.parent}|${f.priority}|${f.protocol}|${f.chain}|${f.handle}`;
+const filterKey = (f: FilterState) => `${f.parent}|${f.priority}|${f.protocol}|${f.chain}|${f.handle}`;
 
 export interface MirrorCounters {
   /** Notifications applied. */
@@ -192,8 +191,8 @@ export class TcMirror {
     this.references.clear();
     this.stamps.clear();
     const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc', stats: false }];
-    for (const l of links) this.putLink(l as unknown as LinkState);
-    for (const q of qdiscs) this.putQdisc(q as unknown as QdiscState);
+    for (const l of links) this.putLink(decodeLink(l));
+    for (const q of qdiscs) this.putQdisc(decodeQdisc(q, this.nameOf));
     yield* this.readHooks([...this.hooks.keys()]);
     this.filled = true;
     this.counters.fills++;
@@ -205,18 +204,25 @@ export class TcMirror {
     const { event: what, created, ...e } = event;
     const added = what === 'new';
     switch (e.type) {
-      case 'link':
-        if (added) this.putLink(e as unknown as LinkState);
-        else this.dropLink(e.index as number);
+      case 'link': {
+        const l = decodeLink(e);
+        if (added) this.putLink(l);
+        else this.dropLink(l.index);
         return;
-      case 'qdisc':
-        if (added) this.putQdisc(e as unknown as QdiscState);
-        else this.dropQdisc(e as unknown as QdiscState);
+      }
+      case 'qdisc': {
+        const q = decodeQdisc(e, this.nameOf);
+        if (added) this.putQdisc(q);
+        else this.dropQdisc(q);
         return;
-      case 'filter':
-        if (added) this.putFilter(e as unknown as FilterState, created === true);
-        else this.dropFilter(e as unknown as FilterState);
+      }
+      case 'filter': {
+        // Only a filter announced as created (NLM_F_EXCL) is known to be as announced.
+        const f = decodeFilter(e, this.nameOf);
+        if (added) this.putFilter(f, created === true);
+        else this.dropFilter(f);
         return;
+      }
       case 'actions':
         this.doubtActions(e as TcEvent);
         return;
@@ -269,7 +275,8 @@ export class TcMirror {
     const kept = keep ? list.filter(keep) : [];
     for (const f of list) {
       if (kept.includes(f)) continue;
-      for (const a of (f.actions ?? []) as unknown as Raw[]) {
+      for (const action of f.actions ?? []) {
+        const a = fieldsOf(action);
         for (const index of this.referencedBy.get(a) ?? []) {
           const held = this.references.get(index);
           if (!held) continue;
@@ -282,9 +289,7 @@ export class TcMirror {
     else this.filtersOf.delete(ifindex);
   }
 
-  private nameOf(index: number): string {
-    return this.links.get(index)?.name ?? String(index);
-  }
+  private readonly nameOf = (index: number): string => this.links.get(index)?.name ?? String(index);
 
   private putQdisc(q: QdiscState): void {
     q.dev = this.nameOf(q.ifindex);
@@ -316,7 +321,8 @@ export class TcMirror {
 
   private named(f: FilterState): FilterState {
     f.dev = this.nameOf(f.ifindex);
-    for (const a of (f.actions ?? []) as unknown as Raw[]) {
+    for (const action of f.actions ?? []) {
+      const a = fieldsOf(action);
       for (const field of ACTION_KINDS.get(a.kind as string)?.interfaceFields ?? []) {
         const index = a[field];
         if (typeof index !== 'number') continue;
@@ -336,18 +342,17 @@ export class TcMirror {
     let list = this.filtersOf.get(ifindex);
     if (!list) this.filtersOf.set(ifindex, (list = []));
     this.touch(ifindex);
-    for (const f of filters) list.push(this.named(f as unknown as FilterState));
+    for (const f of filters) list.push(this.named(decodeFilter(f, this.nameOf)));
   }
 
   private putFilter(f: FilterState, created: boolean): void {
     if (!isHookParent(f.parent)) return;
-    const raw = f as unknown as Raw;
-    const key = filterKey(raw);
-    if (!created || this.filtersOf.get(f.ifindex)?.some((o) => filterKey(o as unknown as Raw) === key)) {
+    const key = filterKey(f);
+    if (!created || this.filtersOf.get(f.ifindex)?.some((o) => filterKey(o) === key)) {
       this.doubtful.add(f.ifindex);
       return;
     }
-    this.addFilters(f.ifindex, [raw]);
+    this.addFilters(f.ifindex, [fieldsOf(f)]);
   }
 
   private dropFilter(f: FilterState): void {

@@ -20,7 +20,7 @@ export type Dev = string | number;
  * A tc handle: 'root', 'ingress', 'egress' (clsact's egress hook, filters only), 'MAJ:' or
  * 'MAJ:MIN' in hex as tc prints them ('1:', 'ffff:', '1:1'), or the 32-bit number.
  */
-export type Handle = string | number;
+export type TcHandle = string | number;
 
 /** What happens to a packet after an action: tc's control names. */
 export type Control =
@@ -52,15 +52,15 @@ export interface Stats {
 export interface QdiscCommon {
   dev: Dev;
   /** Default 'root'. Ingress and clsact have fixed parents. */
-  parent?: Handle;
+  parent?: TcHandle;
   /** Default: the kernel picks one. */
-  handle?: Handle;
+  handle?: TcHandle;
 }
 
 export interface FilterCommon {
   dev: Dev;
   /** 'ingress' (ingress qdisc or clsact ingress), 'egress' (clsact egress), or a qdisc handle. */
-  parent: Handle;
+  parent: TcHandle;
   /** 1..65535; lower runs first. Default: the kernel picks one. */
   priority?: number;
   /** 'all' (default), 'ip', 'ipv6', 'arp', '802.1q', '802.1ad', or an EtherType. */
@@ -85,15 +85,15 @@ export type Action = PoliceAction | MirredAction | PeditAction | CsumAction | Sk
 /** Enough to name a qdisc for deletion. */
 export interface QdiscRef {
   dev: Dev;
-  parent?: Handle;
-  handle?: Handle;
+  parent?: TcHandle;
+  handle?: TcHandle;
   kind?: Qdisc['kind'];
 }
 
 /** Enough to name a filter (or all filters of a priority) for deletion. */
 export interface FilterRef {
   dev: Dev;
-  parent: Handle;
+  parent: TcHandle;
   priority?: number;
   protocol?: FilterCommon['protocol'];
   handle?: number;
@@ -135,6 +135,6 @@ export type { LinkState };
 
 export type DumpQuery =
   | { type: 'qdisc'; dev?: Dev }
-  | { type: 'filter'; dev: Dev; parent?: Handle }
+  | { type: 'filter'; dev: Dev; parent?: TcHandle }
   /** kind: only links of this kind ('ifb', 'veth', ...), filtered by the kernel (not with dev). */
   | { type: 'link'; dev?: Dev; kind?: string };

@@ -64,17 +64,17 @@ function parse(kind: string, input: string | number, units: Record<string, numbe
 }
 
 /** "10mbit" -> 10000000 (bit/s). A bare number is bit/s; note tc reads a bare number as bytes/s. */
-export function rate(input: string | number): number {
+export function parseRate(input: string | number): number {
   return parse('rate', input, { ...RATE_UNITS, '': 1 }, '"10mbit", "1gbit", "500kbit"');
 }
 
 /** "32kb" -> 32768 (bytes), with tc's binary k/m/g. */
-export function size(input: string | number): number {
+export function parseSize(input: string | number): number {
   return parse('size', input, SIZE_UNITS, '"32kb", "1mb", "1514"');
 }
 
 /** "25ms" -> 25000 (microseconds). A bare number is microseconds, as tc reads it. */
-export function time(input: string | number): number {
+export function parseTime(input: string | number): number {
   return parse('time', input, TIME_UNITS, '"25ms", "1s", "500us"');
 }
 

@@ -21,7 +21,7 @@ function integerBytes(value: number | bigint, bytes: number, bigEndian: boolean)
 
 function addressBytes(text: string, v6: boolean): Buffer {
   if (!v6) return Buffer.from(text.split('.').map(Number));
-  const [head, tail = ''] = text.includes('::') ? text.split('::') : [text, undefined as unknown as string];
+  const [head, tail = ''] = text.includes('::') ? text.split('::') : [text];
   const words = (s: string) => (s ? s.split(':').map((w) => parseInt(w, 16)) : []);
   const h = words(head);
   const t = text.includes('::') ? words(tail) : [];

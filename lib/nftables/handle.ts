@@ -211,7 +211,7 @@ export class NftablesHandle {
   async dump<Q extends NftQuery>(query: Q): Promise<QueryResult<Q>> {
     const h = this.open();
     const plan = planQuery(query);
-    let step = plan.next(undefined as unknown as Raw[][]);
+    let step = plan.next();
     while (!step.done) {
       const reply = await h.dump(step.value).catch((e) => Promise.reject(asNetlinkError(e)));
       this.lastGeneration = reply.generation;
@@ -223,7 +223,7 @@ export class NftablesHandle {
   dumpSync<Q extends NftQuery>(query: Q): QueryResult<Q> {
     const h = this.open();
     const plan = planQuery(query);
-    let step = plan.next(undefined as unknown as Raw[][]);
+    let step = plan.next();
     while (!step.done) {
       const reply = rethrown(() => h.dumpSync(step.value as Raw[]));
       this.lastGeneration = reply.generation;

@@ -4,20 +4,7 @@ export * from './dscp';
 export * from './naming';
 export { isOwnIfb } from './ownership';
 export { QosArgumentError, QosBusyError, quoteValue, MAX_QUOTED_CHARS } from './errors';
-export { calicoTbf, tcTbf } from './tbf-values';
-export {
-  desiredState,
-  tbfFor,
-  ifbDeletion,
-  NETQOS_TBF_HANDLE,
-  NETQOS_IFB_GROUP,
-  NETQOS_DOOMED_GROUP,
-  COOKIE_PREFIX,
-  Role,
-  PRIORITY,
-  type TbfProfile,
-  type DesiredState,
-} from './policy';
+export { NETQOS_IFB_GROUP, NETQOS_DOOMED_GROUP, type TbfProfile, type DesiredState } from './policy';
 export { QosConflictError } from './reconcile';
 export {
   QosDataplaneError,

@@ -9,11 +9,11 @@ import {
   type QdiscState,
   type TcMirror,
 } from '../netlink';
+import { decodeFilter, decodeLinks, decodeQdisc, type NameOf, type Raw } from '../netlink/decode';
+import { nameActionInterfaces } from '../netlink/kinds';
 import { COOKIE_PREFIX, NETQOS_TBF_HANDLE, Role } from './policy';
 import { ifbNameFor, isValidInterfaceName } from './naming';
 import { isOwnIfb } from './ownership';
-
-type Raw = Record<string, unknown>;
 
 export interface InterfaceState {
   ifname: string;
@@ -90,13 +90,12 @@ class ReadView implements TcView {
   private readonly qdiscsOf = new Map<number, { root?: QdiscState; hook?: QdiscState }>();
   private readonly filtersOf = new Map<number, FilterState[]>();
 
-  constructor(links: LinkState[], qdiscs: QdiscState[]) {
-    for (const l of links) {
+  constructor(links: readonly Raw[], qdiscs: readonly Raw[]) {
+    for (const l of decodeLinks(links)) {
       this.byName.set(l.name, l);
       this.names.set(l.index, l.name);
     }
-    for (const q of qdiscs) {
-      q.dev = this.names.get(q.ifindex) ?? String(q.ifindex);
+    for (const q of qdiscs.map((raw) => decodeQdisc(raw, this.nameOf))) {
       let entry = this.qdiscsOf.get(q.ifindex);
       if (!entry) this.qdiscsOf.set(q.ifindex, (entry = {}));
       if (q.parent === 'root') entry.root ??= q;
@@ -116,27 +115,20 @@ class ReadView implements TcView {
     return this.filtersOf.get(ifindex) ?? [];
   }
 
-  addFilters(ifindex: number, filters: Raw[]): void {
+  addFilters(ifindex: number, filters: readonly Raw[]): void {
     let list = this.filtersOf.get(ifindex);
     if (!list) this.filtersOf.set(ifindex, (list = []));
-    list.push(...named(filters, ifindex, (i) => this.names.get(i)));
+    list.push(...named(filters, this.nameOf));
   }
+
+  private readonly nameOf: NameOf = (i) => this.names.get(i);
 }
 
-/** Filters of interface `ifindex` as read, with `dev` and their redirects' targets named. */
-function named(
-  filters: Raw[],
-  ifindex: number,
-  nameOf: (index: number) => string | undefined,
-): FilterState[] {
-  return filters.map((raw) => {
-    const f = raw as unknown as FilterState;
-    f.dev = nameOf(ifindex) ?? String(ifindex);
-    for (const a of (f.actions ?? []) as unknown as Raw[]) {
-      if (a.kind === 'mirred' && typeof a.dev === 'number') a.dev = nameOf(a.dev) ?? a.dev;
-    }
-    return f;
-  });
+/** Filters as read, with `dev` and their actions' interfaces (a redirect's target) named. */
+function named(filters: readonly Raw[], nameOf: NameOf): FilterState[] {
+  const out = filters.map((raw) => decodeFilter(raw, nameOf));
+  nameActionInterfaces(out, nameOf);
+  return out;
 }
 
 /** Up to this many interfaces are read object by object; more, by listing the namespace's. */
@@ -155,7 +147,7 @@ export function* planReadInterfaces(
 ): DumpPlan<Map<string, InterfaceState>> {
   if (ifnames.length <= FEW_INTERFACES) return yield* planReadFew(ifnames, stats);
   const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc', stats }];
-  const view = new ReadView(links as unknown as LinkState[], qdiscs as unknown as QdiscState[]);
+  const view = new ReadView(links, qdiscs);
   const requests: { type: 'filter'; dev: number; parent: string; stats: boolean }[] = [];
   const asked = new Set<number>();
   for (const ifname of ifnames) {
@@ -209,7 +201,7 @@ function* planReadFew(ifnames: readonly string[], stats: boolean): DumpPlan<Map<
   if (targets.size)
     for (const found of yield [...targets].map((dev): DumpRequest => ({ type: 'link', dev, optional: true })))
       links.push(...found);
-  const view = new ReadView(links as unknown as LinkState[], qdiscs as unknown as QdiscState[]);
+  const view = new ReadView(links, qdiscs);
   names.forEach((ifname, k) => {
     const link = view.link(ifname);
     // A hook's filters only count when the hook qdisc is there (they went with it otherwise).
@@ -260,19 +252,16 @@ export function* planReadMirroredWithStats(
   }
   const [qdiscs, ...hooks] = yield [{ type: 'qdisc' }, ...requests];
   const roots = new Map<number, QdiscState>();
+  const nameOf: NameOf = (index) => mirror.linkByIndex(index)?.name;
   for (const raw of qdiscs) {
-    const q = raw as unknown as QdiscState;
-    if (q.parent !== 'root') continue;
-    q.dev = mirror.linkByIndex(q.ifindex)?.name ?? String(q.ifindex);
+    if (raw.parent !== 'root') continue;
+    const q = decodeQdisc(raw, nameOf);
     roots.set(q.ifindex, q);
   }
   const filters = new Map<number, FilterState[]>();
   hooks.forEach((list, i) => {
     const dev = requests[i].dev;
-    filters.set(dev, [
-      ...(filters.get(dev) ?? []),
-      ...named(list, dev, (index) => mirror.linkByIndex(index)?.name),
-    ]);
+    filters.set(dev, [...(filters.get(dev) ?? []), ...named(list, nameOf)]);
   });
   const live: TcView = {
     link: (name) => mirror.link(name),

@@ -9,11 +9,10 @@ import {
   ifbNameFor,
   isOwnIfb,
   openNetlink,
-  NETQOS_DOOMED_GROUP,
-  NETQOS_IFB_GROUP,
   QosConflictError,
   type LinkState,
 } from '../../lib';
+import { NETQOS_DOOMED_GROUP, NETQOS_IFB_GROUP } from '../../lib/qos/policy';
 import { sh, tempNetns, type Netns } from '../helpers/netns';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist/lib/cli/main.js');

@@ -8,15 +8,69 @@ import * as path from 'path';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-test('import from an ES module: every CommonJS export, the same instances', () => {
+/**
+ * The package's public face (README, "Library"), name by name: a name added to lib/index.ts or
+ * taken away is a decision, made here too. Internals are imported from their modules.
+ */
+const PUBLIC = [
+  // errors
+  'NetqosError',
+  'NetqosArgumentError',
+  'NativeEngineMissingError',
+  // tc over rtnetlink
+  'openNetlink',
+  'NetlinkHandle',
+  'NetlinkError',
+  'TcMirror',
+  'describeOperation',
+  'parseRate',
+  'parseSize',
+  'parseTime',
+  'formatRate',
+  'formatSize',
+  // nf_tables
+  'openNftables',
+  'NftablesHandle',
+  'NftablesError',
+  'describeNft',
+  'nftRules',
+  'canonicalExpression',
+  'dataHex',
+  'sameExpressions',
+  // pod QoS
+  'applyQos',
+  'applyQosSync',
+  'planQos',
+  'planQosSync',
+  'clearQos',
+  'clearQosSync',
+  'readQos',
+  'readQosSync',
+  'parseQosAnnotations',
+  'describeQosOperation',
+  'formatStatusTable',
+  'AnnotationError',
+  'QosArgumentError',
+  'QosBusyError',
+  'QosConflictError',
+  'QuantityError',
+  'DscpError',
+  'parseQuantity',
+  'parseDscp',
+  'dscpName',
+  'calicoInterfaceName',
+  'ifbNameFor',
+  'isOwnIfb',
+];
+
+test('import from an ES module: the public names, every one, the same instances', () => {
   const entry = path.join(ROOT, 'dist/lib/index.mjs');
   if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: build with npx tsc -p tsconfig.json`);
   const out = JSON.parse(
     execFileSync(process.execPath, [path.join(ROOT, 'test/esm/import.mjs')], { cwd: ROOT, encoding: 'utf8' }),
   );
   expect(out.resolved).toBe(`file://${entry}`);
-  expect(out.cjs).toContain('openNetlink');
-  expect(out.cjs.length).toBeGreaterThan(50);
+  expect(out.cjs).toEqual([...PUBLIC].sort());
   expect(out.esm).toEqual(out.cjs);
   expect(out.defaultIsCjs).toBe(true);
   expect(out.sameInstances).toBe(true);

@@ -1,73 +1,83 @@
 // tc's unit syntax (lib/netlink/units.ts): what people type ("10mbit", "32kb", "25ms") to the
 // engine's plain numbers, and numbers back to tc-style text for descriptions.
 import fc from 'fast-check';
-import { bytesOfTicks, formatRate, formatSize, rate, size, sizeText, time } from '../../lib/netlink/units';
+import {
+  bytesOfTicks,
+  formatRate,
+  formatSize,
+  parseRate,
+  parseSize,
+  parseTime,
+  sizeText,
+} from '../../lib/netlink/units';
 
 describe('rates: bit/s', () => {
   test("tc's decimal and binary units, bits and bytes, any case and blanks", () => {
-    expect(rate('10mbit')).toBe(10_000_000);
-    expect(rate('10Mbit')).toBe(10_000_000);
-    expect(rate(' 1.5 gbit ')).toBe(1_500_000_000);
-    expect(rate('500kbit')).toBe(500_000);
-    expect(rate('2tbit')).toBe(2e12);
-    expect(rate('1kibit')).toBe(1024);
-    expect(rate('1mibit')).toBe(1024 ** 2);
-    expect(rate('1mbps')).toBe(8_000_000);
-    expect(rate('1kibps')).toBe(8192);
-    expect(rate('100bit')).toBe(100);
+    expect(parseRate('10mbit')).toBe(10_000_000);
+    expect(parseRate('10Mbit')).toBe(10_000_000);
+    expect(parseRate(' 1.5 gbit ')).toBe(1_500_000_000);
+    expect(parseRate('500kbit')).toBe(500_000);
+    expect(parseRate('2tbit')).toBe(2e12);
+    expect(parseRate('1kibit')).toBe(1024);
+    expect(parseRate('1mibit')).toBe(1024 ** 2);
+    expect(parseRate('1mbps')).toBe(8_000_000);
+    expect(parseRate('1kibps')).toBe(8192);
+    expect(parseRate('100bit')).toBe(100);
   });
 
   test('a bare number is bit/s (tc would read bytes/s); a number passes through', () => {
-    expect(rate('1000')).toBe(1000);
-    expect(rate(12_345)).toBe(12_345);
-    expect(rate(0)).toBe(0);
+    expect(parseRate('1000')).toBe(1000);
+    expect(parseRate(12_345)).toBe(12_345);
+    expect(parseRate(0)).toBe(0);
   });
 
   test('fractions are rounded to whole bit/s', () => {
-    expect(rate('1.0000004kbit')).toBe(1000);
-    expect(rate('0.0015kbit')).toBe(2);
+    expect(parseRate('1.0000004kbit')).toBe(1000);
+    expect(parseRate('0.0015kbit')).toBe(2);
   });
 
   test('anything else is a RangeError naming the input and the units', () => {
-    expect(() => rate('10 megabits')).toThrow(RangeError);
-    expect(() => rate('10 megabits')).toThrow(/rate: "10 megabits" is not understood .*units: bit, kbit/);
-    expect(() => rate('-5mbit')).toThrow(RangeError);
-    expect(() => rate('')).toThrow(RangeError);
-    expect(() => rate('1e6')).toThrow(RangeError);
-    for (const n of [-1, NaN, Infinity]) expect(() => rate(n)).toThrow(/must be a non-negative number/);
+    expect(() => parseRate('10 megabits')).toThrow(RangeError);
+    expect(() => parseRate('10 megabits')).toThrow(
+      /rate: "10 megabits" is not understood .*units: bit, kbit/,
+    );
+    expect(() => parseRate('-5mbit')).toThrow(RangeError);
+    expect(() => parseRate('')).toThrow(RangeError);
+    expect(() => parseRate('1e6')).toThrow(RangeError);
+    for (const n of [-1, NaN, Infinity]) expect(() => parseRate(n)).toThrow(/must be a non-negative number/);
   });
 });
 
 describe('sizes: bytes', () => {
   test("tc's binary k, m, g; b is bytes; kbit style sizes are bits", () => {
-    expect(size('32kb')).toBe(32_768);
-    expect(size('32k')).toBe(32_768);
-    expect(size('1mb')).toBe(1024 ** 2);
-    expect(size('2g')).toBe(2 * 1024 ** 3);
-    expect(size('1514')).toBe(1514);
-    expect(size('1514b')).toBe(1514);
-    expect(size('8kbit')).toBe(1024);
-    expect(size(64)).toBe(64);
+    expect(parseSize('32kb')).toBe(32_768);
+    expect(parseSize('32k')).toBe(32_768);
+    expect(parseSize('1mb')).toBe(1024 ** 2);
+    expect(parseSize('2g')).toBe(2 * 1024 ** 3);
+    expect(parseSize('1514')).toBe(1514);
+    expect(parseSize('1514b')).toBe(1514);
+    expect(parseSize('8kbit')).toBe(1024);
+    expect(parseSize(64)).toBe(64);
   });
 
   test('unknown units are refused', () => {
-    expect(() => size('1tb')).toThrow(/size: "1tb" is not understood/);
-    expect(() => size('1 kilobyte')).toThrow(RangeError);
+    expect(() => parseSize('1tb')).toThrow(/size: "1tb" is not understood/);
+    expect(() => parseSize('1 kilobyte')).toThrow(RangeError);
   });
 });
 
 describe('times: microseconds', () => {
   test('s, ms, us and their long forms; a bare number is microseconds, as tc reads it', () => {
-    expect(time('25ms')).toBe(25_000);
-    expect(time('1s')).toBe(1_000_000);
-    expect(time('2secs')).toBe(2_000_000);
-    expect(time('500us')).toBe(500);
-    expect(time('1.5msec')).toBe(1500);
-    expect(time('40')).toBe(40);
+    expect(parseTime('25ms')).toBe(25_000);
+    expect(parseTime('1s')).toBe(1_000_000);
+    expect(parseTime('2secs')).toBe(2_000_000);
+    expect(parseTime('500us')).toBe(500);
+    expect(parseTime('1.5msec')).toBe(1500);
+    expect(parseTime('40')).toBe(40);
   });
 
   test('minutes are not a tc unit', () => {
-    expect(() => time('1min')).toThrow(/time: "1min" is not understood .*units: s, sec/);
+    expect(() => parseTime('1min')).toThrow(/time: "1min" is not understood .*units: s, sec/);
   });
 });
 
@@ -106,7 +116,7 @@ describe('back to text', () => {
           fc.nat({ max: 2 ** 22 }).map((k) => k * 1024),
         ),
         (bytes) => {
-          expect(size(sizeText(bytes))).toBe(bytes);
+          expect(parseSize(sizeText(bytes))).toBe(bytes);
         },
       ),
       { numRuns: 2000 },
@@ -116,7 +126,7 @@ describe('back to text', () => {
   test('formatRate reads back within its rounding (0.05%)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1000, max: 2 ** 53 - 1 }), (bits) => {
-        expect(Math.abs(rate(formatRate(bits)) - bits) / bits).toBeLessThanOrEqual(0.0005);
+        expect(Math.abs(parseRate(formatRate(bits)) - bits) / bits).toBeLessThanOrEqual(0.0005);
       }),
     );
   });

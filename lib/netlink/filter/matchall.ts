@@ -1,10 +1,10 @@
 import type { FilterKind } from '../kind';
-import type { FilterCommon, Handle } from '../types';
+import type { FilterCommon, TcHandle } from '../types';
 
 /** The matchall classifier: every packet runs its actions. */
 export interface MatchallFilter extends FilterCommon {
   kind: 'matchall';
-  classid?: Handle;
+  classid?: TcHandle;
   skipHw?: boolean;
   skipSw?: boolean;
 }

@@ -1,5 +1,5 @@
 import type { FilterKind } from '../kind';
-import type { FilterCommon, Handle } from '../types';
+import type { FilterCommon, TcHandle } from '../types';
 
 /** One 32-bit comparison: (word at offset & mask) == value, in host order as tc prints them. */
 export interface U32Key {
@@ -14,7 +14,7 @@ export interface U32Key {
 export interface U32Filter extends FilterCommon {
   kind: 'u32';
   keys?: U32Key[];
-  classid?: Handle;
+  classid?: TcHandle;
   skipHw?: boolean;
   skipSw?: boolean;
 }

@@ -11,9 +11,9 @@ import {
   planQosSync,
   readQos,
   QosArgumentError,
-  quoteValue,
   openNetlink,
 } from '../../../lib';
+import { quoteValue } from '../../../lib/qos/errors';
 
 const IF = 'nqt-none0';
 const LIMIT = { 'qos.projectcalico.org/ingressBandwidth': '10M' };

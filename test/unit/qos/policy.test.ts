@@ -1,6 +1,8 @@
 // Annotations -> the tc objects netqos wants, and the difference against a given state: pure
 // functions, no kernel.
-import { calicoTbf, desiredState, parseAnnotations, Role, tbfFor } from '../../../lib/qos';
+import { parseAnnotations } from '../../../lib/qos';
+import { desiredState, Role, tbfFor } from '../../../lib/qos/policy';
+import { calicoTbf } from '../../../lib/qos/tbf-values';
 import { reconcile, emptyPhases, flatten, sameTbf, covers } from '../../../lib/qos/reconcile';
 import type { InterfaceState } from '../../../lib/qos/state';
 import type { QdiscState } from '../../../lib/netlink';

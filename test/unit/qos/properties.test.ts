@@ -7,16 +7,14 @@ import { stringify } from 'yaml';
 import { native } from '../../../lib/netlink/binding';
 import {
   AnnotationError,
-  CALICO_QOS_KEYS,
-  QOS_LIMITS,
   QosArgumentError,
   QuantityError,
-  desiredState,
-  parseAnnotations,
   parseQosAnnotations,
   parseQuantity,
   type Operation,
 } from '../../../lib';
+import { CALICO_QOS_KEYS, QOS_LIMITS, parseAnnotations } from '../../../lib/qos/annotations';
+import { desiredState } from '../../../lib/qos/policy';
 import { ManifestError, podsFromManifest } from '../../../lib/manifest';
 import { emptyPhases, flatten, reconcile } from '../../../lib/qos/reconcile';
 
