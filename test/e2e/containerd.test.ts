@@ -110,6 +110,16 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(cleanup, 240_000);
 
+/** Pods started and not yet removed: a failed test removes its own, so the next starts clean. */
+const running = new Map<string, Containerd>();
+afterEach(async () => {
+  for (const [id, rt] of running) {
+    running.delete(id);
+    await rt.cri.stopPodSandbox(id).catch(() => undefined);
+    await rt.cri.removePodSandbox(id).catch(() => undefined);
+  }
+}, 120_000);
+
 interface Pod {
   id: string;
   /** Its network namespace (containerd's cni-... file below its state directory). */
@@ -121,6 +131,7 @@ interface Pod {
 
 async function runPod(rt: Containerd, name: string, annotations: Record<string, string>): Promise<Pod> {
   const id = await rt.cri.runPodSandbox(rt.podConfig(name, annotations));
+  running.set(id, rt);
   const { status } = await rt.cri.podSandboxStatus(id);
   const netns = await rt.netnsOf(id);
   const [eth0] = JSON.parse(sh('nsenter', `--net=${netns}`, 'ip', '-j', 'link', 'show', 'eth0')) as {
@@ -135,6 +146,7 @@ async function runPod(rt: Containerd, name: string, annotations: Record<string, 
 async function removePod(rt: Containerd, pod: Pod): Promise<void> {
   await rt.cri.stopPodSandbox(pod.id);
   await rt.cri.removePodSandbox(pod.id);
+  running.delete(pod.id);
 }
 
 interface Tbf {
