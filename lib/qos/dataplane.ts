@@ -10,6 +10,7 @@
 // modules at all). nf_tables is there when its generation can be read.
 import * as fs from 'fs';
 import * as os from 'os';
+import { NetqosError } from '../errors';
 import { NetlinkError, type NetlinkHandle, type DumpPlan } from '../netlink';
 import type { NftablesHandle } from '../nftables';
 import type { QosSpec } from './annotations';
@@ -53,7 +54,7 @@ export interface KernelCapabilities {
  * No dataplane can enforce a control on this kernel (or not the one asked for): nothing was
  * read-modified or sent. `control` is the annotation, `missing` what the kernel lacks.
  */
-export class QosDataplaneError extends Error {
+export class QosDataplaneError extends NetqosError {
   readonly code = 'ERR_NETQOS_DATAPLANE';
 
   constructor(

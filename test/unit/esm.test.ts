@@ -53,6 +53,7 @@ const PUBLIC = [
   'QosArgumentError',
   'QosBusyError',
   'QosConflictError',
+  'QosDataplaneError',
   'QuantityError',
   'DscpError',
   'parseQuantity',
