@@ -16,7 +16,8 @@
 //      namespace. When it fails, the pod at fault (a conflict with another tool's objects, or the
 //      interface of the operation the kernel refused) is set aside and the call is repeated
 //      without it, so one pod never blocks the others;
-//   5. IFBs netqos made whose interface is gone are deleted.
+//   5. IFBs netqos made whose interface is gone are deleted, and (on full passes, or when a pod
+//      went) the nftables chains of interfaces that are gone.
 //
 // Before each pass (and after a failed one) the namespace's name is checked against the
 // namespace the handles are in (namespace.ts): deleted or replaced, the handles are closed, the
@@ -35,6 +36,7 @@ import {
   AnnotationError,
   QosConflictError,
   applyQos,
+  collectNftOrphans,
   ifbNameFor,
   isNetqosIfbName,
   isValidInterfaceName,
@@ -45,6 +47,7 @@ import {
   type QosTarget,
   type TbfProfile,
   type DirectionStatus,
+  type Dataplane,
 } from '../qos';
 import type { AgentMetrics, PodStats } from './metrics';
 import { connect, lostReason, namespaceExists, type Connection } from './namespace';
@@ -59,6 +62,8 @@ export interface ReconcilerOptions {
   netns?: string;
   mode?: AnnotationMode;
   profile?: TbfProfile;
+  /** What enforces packet rate and DSCP (see QosOptions.dataplane; default auto). */
+  dataplane?: Dataplane;
   /** Interfaces named with this prefix belong to pods (default "cali"). */
   prefix?: string;
   /**
@@ -654,6 +659,23 @@ export class Reconciler {
         logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
       }
     }
+    // nftables chains of interfaces that are gone (a deleted pod's), on full passes and when a
+    // pod went.
+    if (full || toClear.size) {
+      try {
+        const o = await collectNftOrphans(conn.handle);
+        sent += o.sent;
+        if (o.chains.length) {
+          metrics?.orphans.inc({ kind: 'nftables' }, o.chains.length);
+          logger.info(
+            { chains: o.chains.slice(0, 10).join(', '), count: o.chains.length },
+            'orphan nftables chains deleted',
+          );
+        }
+      } catch (e) {
+        logger.warn({ err: errorText(e) }, 'deleting orphan nftables chains failed');
+      }
+    }
     // Each pod's interface and IFB as they are now, this pass's changes included: a difference
     // found by a later recheck is someone else's. When someone else changed something during
     // the pass, whose change is whose cannot be told: the next recheck looks at every pod.
@@ -799,7 +821,12 @@ export class Reconciler {
   private async applyIsolated(conn: Connection, targets: QosTarget[], meta: Meta[]): Promise<Outcome[]> {
     const out: Outcome[] = new Array(targets.length);
     const handles = new Map<string, NetlinkHandle>([[this.options.netns ?? '', conn.handle]]);
-    const options = { mode: this.options.mode, profile: this.options.profile, handles };
+    const options = {
+      mode: this.options.mode,
+      profile: this.options.profile,
+      dataplane: this.options.dataplane,
+      handles,
+    };
     let live = targets.map((_, i) => i);
     for (let round = 0; live.length; round++) {
       try {
@@ -811,7 +838,7 @@ export class Reconciler {
           (i, j) =>
             (out[i] = {
               ok: true,
-              operations: r.targets[j].operations.length,
+              operations: r.targets[j].operations.length + r.targets[j].nftables.length,
               warnings: r.targets[j].warnings,
             }),
         );
@@ -829,7 +856,7 @@ export class Reconciler {
               const r = await applyQos([targets[i]], options);
               out[i] = {
                 ok: true,
-                operations: r.targets[0].operations.length,
+                operations: r.targets[0].operations.length + r.targets[0].nftables.length,
                 warnings: r.targets[0].warnings,
               };
             } catch (e2) {
@@ -857,7 +884,9 @@ export class Reconciler {
   private culprit(e: unknown, live: number[], targets: QosTarget[]): number | undefined {
     let dev: string | number | undefined;
     if (e instanceof QosConflictError) dev = e.ifname;
-    else if (e instanceof NetlinkError) dev = operationDevice(e.operation);
+    // (An nftables batch's error names the interface whose operation the kernel refused.)
+    else if (e instanceof NetlinkError)
+      dev = (e as { ifname?: string }).ifname ?? operationDevice(e.operation);
     if (dev === undefined) return undefined;
     return live.find(
       (i) =>
@@ -935,10 +964,15 @@ function vanished(e: unknown): boolean {
 }
 
 function directionStats(
-  d: DirectionStatus,
+  d: DirectionStatus & { remarkedPackets?: number },
 ): Omit<PodStats, 'namespace' | 'pod' | 'interface' | 'direction'> | undefined {
   const main = d.shaper ?? d.policer;
-  if (!main) return undefined;
+  const nft = {
+    ...(d.packetRateDrops !== undefined ? { packetRateDrops: d.packetRateDrops } : {}),
+    ...(d.rejectedConnections !== undefined ? { rejectedConnections: d.rejectedConnections } : {}),
+    ...(d.remarkedPackets !== undefined ? { remarkedPackets: d.remarkedPackets } : {}),
+  };
+  if (!main) return Object.keys(nft).length ? nft : undefined;
   return {
     bytes: main.bytes,
     packets: main.packets,
@@ -946,6 +980,7 @@ function directionStats(
     overlimits: (d.shaper?.overlimits ?? 0) + (d.policer?.overlimits ?? 0),
     backlog: d.shaper?.backlog ?? 0,
     ...(d.bandwidth !== undefined ? { rate: d.bandwidth } : {}),
+    ...nft,
   };
 }
 

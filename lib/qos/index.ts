@@ -64,3 +64,4 @@ export type {
   DirectionStatus,
   Enforcement,
 } from './qos';
+export { collectNftOrphans, collectNftOrphansSync, type NftOrphans } from './nft-orphans';

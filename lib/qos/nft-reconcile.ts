@@ -27,6 +27,11 @@ export interface NftTarget {
   ifname: string;
   /** Undefined: clear the interface's objects. */
   want?: NftPodWant;
+  /**
+   * Orphans only: the chains of this name left by interfaces that are gone (any index but this
+   * one's, or every one when the name has no interface now) go; the live interface's stay.
+   */
+  orphansOf?: number | null;
 }
 
 export interface NftPlan {
@@ -193,7 +198,9 @@ export function reconcileNft(state: NftState, targets: readonly NftTarget[]): Nf
         t.ifname,
         `the nftables table inet ${NFT_TABLE} exists but is not netqos's (its comment is not "${NFT_TABLE_COMMENT}"); netqos leaves it alone (rename or remove it)`,
       );
-    const part = planTarget(state, t, chains.get(t.ifname) ?? []);
+    let have = chains.get(t.ifname) ?? [];
+    if (t.orphansOf !== undefined) have = have.filter((c) => c.ifindex !== t.orphansOf);
+    const part = planTarget(state, t, have);
     remaining += part.added - part.removed;
     if (part.changes.length + part.removals.length) first ??= i;
     return part;
