@@ -3,6 +3,7 @@
 import { describeOperation, formatRate, linkTarget, sizeText, type Operation, type Stats } from '../netlink';
 import { describeNft, type NftOperation } from '../nftables';
 import { dscpText } from '../netlink/dsfield';
+import { ruleRole } from './nft-policy';
 import { NETQOS_DOOMED_GROUP } from './policy';
 import type { DirectionStatus, QosStatus } from './qos';
 
@@ -18,8 +19,8 @@ export function describeQosOperation(op: Operation): string {
 
 /** One line per nftables operation, e.g. `add rule inet netqos from-cali0-7: rate ip`. */
 export function describeQosNftOperation(op: NftOperation): string {
-  const comment = 'rule' in op ? (op.rule as { comment?: string }).comment : undefined;
-  return comment ? `${describeNft(op)}: ${comment}` : describeNft(op);
+  const role = 'rule' in op ? ruleRole((op.rule as { comment?: string }).comment) : undefined;
+  return role ? `${describeNft(op)}: ${role}` : describeNft(op);
 }
 
 /** True when the interface carries any netqos control. */

@@ -45,7 +45,7 @@ function* orphanSteps(nl: NetlinkHandle): Generator<Step, NftOrphans, unknown> {
         kind: 'nftApply',
         nl,
         operations: plan.operations,
-        generation: state.generation,
+        state,
       }) as { count: number };
       return { chains, sent: r.count };
     } catch (e) {

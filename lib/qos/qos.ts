@@ -312,6 +312,29 @@ function planGroup(
   return { operations: flatten(phases), read };
 }
 
+/**
+ * Targets found in sync with a table state, by interface: their parsed inputs, index and
+ * placement then. A state is reused only while the ruleset's generation stays the same, so the
+ * same inputs again need no comparison (a no-op pass over thousands of pods).
+ */
+const nftInSync = new WeakMap<NftState, Map<string, { parsed: Parsed; index: number; where: string }>>();
+
+/**
+ * After netqos's own batch: the targets found in sync before it that it did not touch are in
+ * sync with the state it made (so the next pass compares only what changed).
+ */
+function carryInSync(before: NftState, after: NftState, batch: NftOperation[], plans: TargetPlan[]): void {
+  const was = nftInSync.get(before);
+  if (!was) return;
+  const shares = plans.reduce((n, p) => n + p.nftables.length, 0);
+  // Operations of the table itself (maps, base chains) may concern every target.
+  if (shares !== batch.length || plans.some((p) => p.nftables.some((o) => 'table' in o || 'set' in o)))
+    return;
+  const now = new Map(was);
+  for (const p of plans) if (p.nftables.length) now.delete(p.ifname);
+  nftInSync.set(after, now);
+}
+
 /** The nftables half of one namespace's plan: the batch, each target's share in its plan. */
 function planNftGroup(
   targets: readonly QosTarget[],
@@ -322,15 +345,31 @@ function planNftGroup(
   nft: NftState,
   plans: TargetPlan[],
 ): NftOperation[] {
-  const nftTargets = indexes.map((i): NftTarget => {
-    const t = targets[i];
-    const index = states.mirror?.link(t.ifname)?.index ?? states.get(t.ifname).link?.index;
-    // (An interface that is not there was refused by the tc half already.)
-    return { ifname: t.ifname, want: index ? desiredNft(t.ifname, index, parsed[i].spec, where) : undefined };
-  });
   if (!nft.available) return [];
+  let verified = nftInSync.get(nft);
+  if (!verified) nftInSync.set(nft, (verified = new Map()));
+  const whereKey = placementKey(where);
+  const planned: { i: number; index?: number }[] = [];
+  const nftTargets: NftTarget[] = [];
+  for (const i of indexes) {
+    const t = targets[i];
+    // (An interface that is not there was refused by the tc half already.)
+    const index = states.mirror?.link(t.ifname)?.index ?? states.get(t.ifname).link?.index;
+    const was = verified.get(t.ifname);
+    if (was && was.parsed === parsed[i] && was.index === index && was.where === whereKey) continue;
+    planned.push({ i, index });
+    nftTargets.push({
+      ifname: t.ifname,
+      want: index ? desiredNft(t.ifname, index, parsed[i].spec, where) : undefined,
+    });
+  }
+  if (!nftTargets.length) return [];
   const plan = reconcileNft(nft, nftTargets);
-  indexes.forEach((i, k) => (plans[i].nftables = plan.perTarget[k]));
+  planned.forEach(({ i, index }, k) => {
+    plans[i].nftables = plan.perTarget[k];
+    if (!plan.perTarget[k].length && index && parsed[i].key !== undefined)
+      verified!.set(targets[i].ifname, { parsed: parsed[i], index, where: whereKey });
+  });
   return plan.operations;
 }
 
@@ -421,7 +460,7 @@ function* pipeline(
       }) as Map<string, InterfaceState>;
       states = { get: (ifname) => read.get(ifname)! };
     }
-    let nft = (yield { kind: 'nftRead', nl }) as NftState;
+    let nft = (yield { kind: 'nftRead', nl, reuse: true }) as NftState;
     for (const i of indexes)
       checkPlacement(targets[i].ifname, parsed[i].spec, dataplane, where, {
         tcActions: caps?.tcActions ?? {},
@@ -446,11 +485,18 @@ function* pipeline(
     }
     for (let attempt = 1; nftOperations.length; attempt++) {
       try {
-        sent += (
-          (yield { kind: 'nftApply', nl, operations: nftOperations, generation: nft.generation }) as {
-            count: number;
-          }
-        ).count;
+        const applied = (yield { kind: 'nftApply', nl, operations: nftOperations, state: nft }) as {
+          count: number;
+          state?: NftState;
+        };
+        sent += applied.count;
+        if (applied.state)
+          carryInSync(
+            nft,
+            applied.state,
+            nftOperations,
+            indexes.map((i) => plans[i]),
+          );
         break;
       } catch (e) {
         // Someone changed the ruleset since the read (another netqos call included): read again.

@@ -17,6 +17,7 @@ import {
   type NftRuleState,
   type QosTarget,
 } from '../../lib';
+import { ruleRole } from '../../lib/qos/nft-policy';
 import { holdConnections } from '../helpers/connections';
 import { udpFlood } from '../helpers/iperf';
 import { sh, tempNetns, type Netns } from '../helpers/netns';
@@ -139,14 +140,15 @@ function ping(ns: Netns, args: string[]): number {
   return Number(/(\d+) received/.exec(out)?.[1] ?? -1);
 }
 
-/** netqos's rules now: chain -> comment -> handle. */
+/** netqos's rules now: chain -> role (the comment without its digest) -> handle. */
 function ourRules(): Record<string, Record<string, number>> {
   const doc = JSON.parse(nft(node, '-a', '-j', 'list', 'ruleset')) as {
     nftables: { rule?: { table: string; chain: string; handle: number; comment?: string } }[];
   };
   const out: Record<string, Record<string, number>> = {};
   for (const { rule } of doc.nftables)
-    if (rule && rule.table === 'netqos') (out[rule.chain] ??= {})[rule.comment ?? '?'] = rule.handle;
+    if (rule && rule.table === 'netqos')
+      (out[rule.chain] ??= {})[ruleRole(rule.comment) ?? '?'] = rule.handle;
   return out;
 }
 
@@ -304,7 +306,7 @@ describe('reconcile', () => {
     expect(change.batches[0].operations).toEqual([]);
     expect(
       change.batches[0].nftables.map(
-        (o) => `${o.op} ${'rule' in o ? (o.rule as { comment?: string }).comment : ''}`,
+        (o) => `${o.op} ${'rule' in o ? ruleRole((o.rule as { comment?: string }).comment) : ''}`,
       ),
     ).toEqual(['replace rate ip', 'replace rate ip6']);
     expect(ourRules()).toEqual(rules);
@@ -365,7 +367,8 @@ describe('reconcile', () => {
     expect(repaired.batches[0].operations).toEqual([]);
     expect(
       repaired.batches[0].nftables.map(
-        (o) => `${o.op} ${'rule' in o ? (o.rule as { comment?: string }).comment : Object.keys(o)[1]}`,
+        (o) =>
+          `${o.op} ${'rule' in o ? ruleRole((o.rule as { comment?: string }).comment) : Object.keys(o)[1]}`,
       ),
     ).toEqual([
       'add chain',
