@@ -170,6 +170,8 @@ DumpRequest read_dump_request(const FieldReader& r) {
       req.action_index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));
       req.has_index = true;
     }
+    if (auto load = r.boolean("load")) req.load = *load;
+    if (req.load && req.has_index) r.fail("load", "and index exclude each other");
   }
   return req;
 }
@@ -177,9 +179,13 @@ DumpRequest read_dump_request(const FieldReader& r) {
 namespace {
 
 // RTM_GETACTION for one kind: a dump of its actions, or (with an index) a get of one, answered
-// only to the asker (no notification) and acknowledged.
+// only to the asker (no notification) and acknowledged. With `load`, the RTM_NEWACTION without
+// options that only loads the kind's module (see DumpRequest::load).
 void encode_action_request(Batch& batch, const DumpRequest& req) {
-  Message m(batch, RTM_GETACTION, req.has_index ? NLM_F_ACK : NLM_F_DUMP);
+  Message m(batch, req.load ? RTM_NEWACTION : RTM_GETACTION,
+            req.load        ? NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+            : req.has_index ? NLM_F_ACK
+                            : NLM_F_DUMP);
   auto* tca = static_cast<tcamsg*>(m.put_extra_header(sizeof(tcamsg)));
   tca->tca_family = AF_UNSPEC;
   nlattr* tab = m.nest_start(TCA_ACT_TAB);

@@ -78,11 +78,15 @@ struct DumpRequest {
   // it knows the kind but has no such action, EINVAL when it does not know the kind at all.
   uint32_t action_index = 0;
   bool has_index = false;
+  // action: a request to make an action of the kind with no options at all, which every kind
+  // refuses (EINVAL) before making anything, after the kernel loaded its module when it can
+  // (ENOENT "Failed to load TC action module" when it cannot): nothing made, nobody notified.
+  bool load = false;
   // A missing interface, qdisc or hook is an empty answer instead of an error.
   bool optional = false;
   bool get() const {
     return (kind == DumpKind::Link && (dev.index || dev.by_name())) ||
-           (kind == DumpKind::Qdisc && has_parent) || (kind == DumpKind::Action && has_index);
+           (kind == DumpKind::Qdisc && has_parent) || (kind == DumpKind::Action && (has_index || load));
   }
 };
 DumpRequest read_dump_request(const FieldReader& r);

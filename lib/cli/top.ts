@@ -25,7 +25,7 @@ export interface TopRow {
   /** Drops of the shaper and the policer together, per second. */
   dropsPerSecond?: number;
   overlimitsPerSecond?: number;
-  /** Of which dropped by the packet-rate policer. */
+  /** Of which dropped over the packet rate. */
   policerDropsPerSecond?: number;
 }
 
@@ -37,7 +37,10 @@ export interface TopSample {
 
 const key = (ifname: string, direction: string) => `${ifname}/${direction}`;
 
-/** Counters of one direction: what the shaper passed (else the policer), drops of both. */
+/**
+ * Counters of one direction: what the shaper passed (else the policer), drops of the shaper and
+ * of the packet-rate limit (tc's policer or nftables' limit).
+ */
 function counters(d: DirectionStatus): {
   bytes?: number;
   packets?: number;
@@ -49,9 +52,9 @@ function counters(d: DirectionStatus): {
   return {
     bytes: passed?.bytes,
     packets: passed?.packets,
-    drops: (d.shaper?.drops ?? 0) + (d.policer?.drops ?? 0),
+    drops: (d.shaper?.drops ?? 0) + (d.packetRateDrops ?? 0),
     over: (d.shaper?.overlimits ?? 0) + (d.policer?.overlimits ?? 0),
-    policed: d.policer?.drops ?? 0,
+    policed: d.packetRateDrops ?? 0,
   };
 }
 

@@ -28,6 +28,7 @@ import { ifbNameFor } from './naming';
 import {
   checkPlacement,
   controlsOf,
+  explainNftRefusal,
   placement,
   type Dataplane,
   type Enforcer,
@@ -410,13 +411,13 @@ function snapshotOf(states: readonly InterfaceState[]): Snapshot {
 /** A batch whose ruleset moved since its read (ERESTART) is planned again from a new read, this often. */
 const NFT_ATTEMPTS = 5;
 
-/** The target whose share of the nftables batch holds operation `index`. */
+/** The target whose share of the nftables batch holds the operation. */
 function nftCulprit(
   plans: TargetPlan[],
   indexes: number[],
   op: NftOperation | undefined,
-): string | undefined {
-  for (const i of indexes) if (op && plans[i].nftables.includes(op)) return plans[i].ifname;
+): number | undefined {
+  for (const i of indexes) if (op && plans[i].nftables.includes(op)) return i;
   return undefined;
 }
 
@@ -508,9 +509,10 @@ function* pipeline(
         // Nothing of the nftables batch was applied: neither stays of the tc batch.
         if (operations.length) yield { kind: 'undo', nl, operations, snapshot, cause: e };
         const op = (e as { nftOperation?: NftOperation }).nftOperation;
-        const ifname = nftCulprit(plans, indexes, op);
-        if (ifname && e instanceof Error) Object.assign(e, { ifname });
-        throw e;
+        const culprit = nftCulprit(plans, indexes, op) ?? indexes.find((i) => plans[i].nftables.length);
+        if (culprit === undefined) throw e;
+        if (e instanceof Error) Object.assign(e, { ifname: targets[culprit].ifname });
+        throw explainNftRefusal(e, targets[culprit].ifname, parsed[culprit].spec, dataplane, where);
       }
     }
   }

@@ -10,6 +10,7 @@ import {
   applyQos,
   clearQos,
   openNetlink,
+  openNftables,
   planQos,
   readQos,
   type NetlinkHandle,
@@ -389,6 +390,46 @@ describe('reconcile', () => {
     expect(again.batches[0].nftables.map((o) => o.op)).toEqual(['delete', 'insert']);
     expect(Object.keys(ourRules()[`from-cali1-${index}`])).toEqual(Object.keys(before));
   });
+});
+
+test("choosing a dataplane and planning with a watching handle notify nobody: the kernel's probe, the reads", async () => {
+  // A namespace of its own: its kernel is probed afresh (once per namespace).
+  const ns = tempNetns('nqqr').veth('cali9', 'eth9');
+  const tc = openNetlink({ netns: ns.name });
+  const nftWatch = openNftables({ netns: ns.name });
+  try {
+    // (linkwatch announces the veth's carrier up to a second later.)
+    await new Promise((r) => setTimeout(r, 1500));
+    const mirror = await tc.watch();
+    await tc.read(mirror.plan());
+    const before = mirror.counters.events;
+    nftWatch.watch();
+    const plan = await planQos(
+      [
+        {
+          ifname: 'cali9',
+          netns: ns.name,
+          annotations: {
+            [`${Q}egressPacketRate`]: '100',
+            [`${Q}dscp`]: 'EF',
+            [`${Q}ingressMaxConnections`]: '3',
+          },
+        },
+      ],
+      { handles: new Map([[ns.name, tc]]) },
+    );
+    expect(plan.targets[0].enforcedBy).toEqual({
+      packetRate: 'nftables',
+      dscp: 'nftables',
+      maxConnections: 'nftables',
+    });
+    await tc.read(mirror.plan());
+    expect(mirror.counters.events).toBe(before);
+    expect(nftWatch.events()).toEqual({ events: [], overflow: false });
+  } finally {
+    tc.close();
+    nftWatch.close();
+  }
 });
 
 test('a re-created interface of the same name: the old chain never acts on it, and goes with the next apply', async () => {
