@@ -2,3 +2,4 @@
 export * from './netlink';
 export * from './nftables';
 export * from './qos';
+export { NetqosError, NetqosArgumentError, NativeEngineMissingError } from './errors';

@@ -72,11 +72,11 @@ void Monitor::take(MonitorLog& out) {
 
 void Monitor::drain_locked() {
   for (;;) {
-    ssize_t got = recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT);
+    ssize_t got = receive_from_kernel(nl_, rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT);
     if (got < 0) {
       if (errno == EINTR) continue;
-      if (errno == ENOBUFS) {
-        // Lost notifications; the socket goes on delivering the ones after.
+      if (errno == ENOBUFS || errno == ENOSPC) {
+        // Lost notifications (or one cut short); the socket goes on delivering the ones after.
         log_.overflow = true;
         continue;
       }
@@ -84,11 +84,12 @@ void Monitor::drain_locked() {
     }
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
     int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
       if (!wanted_(nlh->nlmsg_type)) continue;
       log_.offsets.push_back(log_.data.size());
       const auto* bytes = reinterpret_cast<const uint8_t*>(nlh);
       log_.data.insert(log_.data.end(), bytes, bytes + nlh->nlmsg_len);
+      log_.data.resize(NLMSG_ALIGN(log_.data.size()));  // the next message aligned, as decoders read it
     }
   }
 }

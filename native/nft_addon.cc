@@ -28,22 +28,12 @@ Napi::Error system_error(Napi::Env env, int err, const std::string& message) {
   return e;
 }
 
-Napi::Error invalid_argument(Napi::Env env, const std::string& message) {
-  Napi::Error e = Napi::TypeError::New(env, message);
-  e.Set("code", Napi::String::New(env, "ERR_NETQOS_INVALID_ARGUMENT"));
-  return e;
-}
-
 // The batch of an operations array: BATCH_BEGIN, each operation's messages, BATCH_END.
 // Options: { echo?: boolean, generation?: number }. Throws a JS error naming the bad field.
 bool encode_batch(Napi::Env env, Napi::Value ops, Napi::Value options, NftBatch& b, size_t& count) {
-  if (!ops.IsArray()) {
-    invalid_argument(env, "operations: expected an array").ThrowAsJavaScriptException();
-    return false;
-  }
-  auto list = ops.As<Napi::Array>();
-  count = list.Length();
   try {
+    auto list = read_list(ops, "operations");
+    count = list.Length();
     if (options.IsObject()) {
       JsReader o(options.As<Napi::Object>(), "options");
       b.echo = o.boolean("echo").value_or(false);
@@ -54,7 +44,7 @@ bool encode_batch(Napi::Env env, Napi::Value ops, Napi::Value options, NftBatch&
     for (uint32_t i = 0; i < count; i++) {
       Napi::Value v = list.Get(i);
       std::string path = "ops[" + std::to_string(i) + "]";
-      if (!v.IsObject()) throw InvalidArgument(path + ": expected an operation object");
+      if (!v.IsObject()) throw InvalidArgument(path + ": expected an operation object, got " + describe(v));
       nft::encode_operation(b, JsReader(v.As<Napi::Object>(), path), static_cast<int32_t>(i));
     }
     finish_batch(b);
@@ -103,16 +93,12 @@ Napi::Object outcome_to_js(Napi::Env env, const ApplyOutcome& out, size_t messag
 }
 
 bool read_requests(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& out) {
-  if (!requests.IsArray()) {
-    invalid_argument(env, "requests: expected an array").ThrowAsJavaScriptException();
-    return false;
-  }
-  auto list = requests.As<Napi::Array>();
   try {
+    auto list = read_list(requests, "requests");
     for (uint32_t i = 0; i < list.Length(); i++) {
       Napi::Value v = list.Get(i);
       std::string path = "requests[" + std::to_string(i) + "]";
-      if (!v.IsObject()) throw InvalidArgument(path + ": expected an object");
+      if (!v.IsObject()) throw InvalidArgument(path + ": expected an object, got " + describe(v));
       out.push_back(nft::read_dump_request(JsReader(v.As<Napi::Object>(), path)));
     }
   } catch (const InvalidArgument& e) {
@@ -162,7 +148,7 @@ class Task : public Napi::AsyncWorker {
     if (error_)
       deferred_.Reject(system_error(Env(), error_, message_).Value());
     else
-      deferred_.Resolve(done_(Env()));
+      settle(deferred_, [&] { return done_(Env()); });
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -206,7 +192,12 @@ class Handle : public Napi::ObjectWrap<Handle> {
   }
 
   explicit Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
-    if (info.Length() > 0 && info[0].IsString()) netns_ = info[0].As<Napi::String>().Utf8Value();
+    try {
+      netns_ = read_netns(info[0]);
+    } catch (const InvalidArgument& e) {
+      invalid_argument(info.Env(), e.what()).ThrowAsJavaScriptException();
+      return;
+    }
     try {
       socket_ = std::make_shared<NftSocket>(netns_);
     } catch (const SystemError& e) {
@@ -221,13 +212,13 @@ class Handle : public Napi::ObjectWrap<Handle> {
     return false;
   }
 
-  // The batch on the calling thread; the caller holds the socket's lock.
-  Napi::Object apply_here(Napi::Env env, NftBatch& b, size_t count) {
-    ApplyOutcome out;
-    uint64_t before = socket_->sendmsg_calls();
-    socket_->execute(b, count, out);
-    if (monitor_) monitor_->drain();
-    return outcome_to_js(env, out, b.size(), socket_->sendmsg_calls() - before);
+  // The socket for work whose arguments have just been read. Reading them ran the caller's
+  // getters, which may have closed the handle: then EBADF. The work keeps its own reference.
+  std::shared_ptr<NftSocket> socket_after_reading(Napi::Env env) {
+    if (!socket_)
+      system_error(env, EBADF, "the nftables handle was closed while its arguments were read")
+          .ThrowAsJavaScriptException();
+    return socket_;
   }
 
   Napi::Value Apply(const Napi::CallbackInfo& info) {
@@ -236,7 +227,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
     auto b = std::make_shared<NftBatch>();
     size_t count = 0;
     if (!encode_batch(env, info[0], info[1], *b, count)) return env.Undefined();
-    auto socket = socket_;
+    auto socket = socket_after_reading(env);
+    if (!socket) return env.Undefined();
     auto monitor = monitor_;
     auto out = std::make_shared<ApplyOutcome>();
     auto sendmsgs = std::make_shared<uint64_t>(0);
@@ -263,13 +255,23 @@ class Handle : public Napi::ObjectWrap<Handle> {
     NftBatch b;
     size_t count = 0;
     if (!encode_batch(env, info[0], info[1], b, count)) return env.Undefined();
-    std::lock_guard<std::mutex> guard(socket_->lock());
+    auto socket = socket_after_reading(env);
+    if (!socket) return env.Undefined();
+    ApplyOutcome out;
+    uint64_t sendmsgs;
+    // Results are built after the lock is released: that runs JavaScript, which may call this
+    // handle again.
     try {
-      return apply_here(env, b, count);
+      std::lock_guard<std::mutex> guard(socket->lock());
+      uint64_t before = socket->sendmsg_calls();
+      socket->execute(b, count, out);
+      sendmsgs = socket->sendmsg_calls() - before;
+      if (monitor_) monitor_->drain();
     } catch (const SystemError& e) {
       system_error(env, e.error, e.what()).ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    return outcome_to_js(env, out, b.size(), sendmsgs);
   }
 
   Napi::Value Dump(const Napi::CallbackInfo& info) {
@@ -277,7 +279,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     auto requests = std::make_shared<std::vector<DumpRequest>>();
     if (!read_requests(env, info[0], *requests)) return env.Undefined();
-    auto socket = socket_;
+    auto socket = socket_after_reading(env);
+    if (!socket) return env.Undefined();
     auto replies = std::make_shared<std::vector<DumpReply>>();
     auto generation = std::make_shared<uint32_t>(0);
     auto* task = new Task(
@@ -299,15 +302,18 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     std::vector<DumpRequest> requests;
     if (!read_requests(env, info[0], requests)) return env.Undefined();
-    std::lock_guard<std::mutex> guard(socket_->lock());
+    auto socket = socket_after_reading(env);
+    if (!socket) return env.Undefined();
+    std::vector<DumpReply> replies;
+    uint32_t generation;
     try {
-      std::vector<DumpReply> replies;
-      uint32_t generation = socket_->dump_all(requests, replies);
-      return replies_to_js(env, requests, replies, generation);
+      std::lock_guard<std::mutex> guard(socket->lock());
+      generation = socket->dump_all(requests, replies);
     } catch (const SystemError& e) {
       system_error(env, e.error, e.what()).ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    return replies_to_js(env, requests, replies, generation);
   }
 
   // The ruleset's generation: one small get, on the calling thread.

@@ -25,7 +25,7 @@ Verb read_verb(const FieldReader& op) {
   if (*s == "replace") return Verb::Replace;
   if (*s == "change") return Verb::Change;
   if (*s == "delete") return Verb::Delete;
-  op.fail("op", "\"" + *s + "\" is not an operation (allowed: add, replace, change, delete)");
+  op.fail("op", quote(*s) + " is not an operation (allowed: add, replace, change, delete)");
 }
 
 IfRef require_dev(const FieldReader& r) {
@@ -52,7 +52,7 @@ void encode_qdisc(Batch& batch, Verb verb, const FieldReader& r) {
     kind = find_qdisc_kind(*kind_name);
     if (!kind)
       r.fail("kind",
-             "\"" + *kind_name + "\" is not a qdisc kind netqos knows (allowed: " + qdisc_kind_names() + ")");
+             quote(*kind_name) + " is not a qdisc kind netqos knows (allowed: " + qdisc_kind_names() + ")");
   } else if (verb != Verb::Delete) {
     r.fail("kind", "is required (" + qdisc_kind_names() + ")");
   }
@@ -78,8 +78,8 @@ void encode_filter(Batch& batch, Verb verb, const FieldReader& r) {
   if (kind_name) {
     kind = find_filter_kind(*kind_name);
     if (!kind)
-      r.fail("kind", "\"" + *kind_name +
-                         "\" is not a classifier kind netqos knows (allowed: " + filter_kind_names() + ")");
+      r.fail("kind", quote(*kind_name) +
+                         " is not a classifier kind netqos knows (allowed: " + filter_kind_names() + ")");
   } else if (verb != Verb::Delete) {
     r.fail("kind", "is required (" + filter_kind_names() + ")");
   }
@@ -113,6 +113,9 @@ void encode_operation(Batch& batch, const FieldReader& op) {
   size_t size = batch.buf.size(), fixups = batch.fixups.size(), count = batch.starts.size();
   try {
     Verb verb = read_verb(op);
+    // One object per operation: with two, which one the caller meant is a guess.
+    int objects = op.has("qdisc") + op.has("filter") + op.has("link");
+    if (objects > 1) op.fail("an operation carries one of qdisc, filter or link, not several");
     if (auto q = op.object("qdisc")) {
       encode_qdisc(batch, verb, *q);
     } else if (auto f = op.object("filter")) {
@@ -148,7 +151,7 @@ DumpRequest read_dump_request(const FieldReader& r) {
   else if (*type == "action")
     req.kind = DumpKind::Action;
   else
-    r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, filter, link, action)");
+    r.fail("type", quote(*type) + " is not dumpable (allowed: qdisc, filter, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
   if (auto optional = r.boolean("optional")) req.optional = *optional;
   if (req.kind == DumpKind::Qdisc && r.has("parent")) {
@@ -165,6 +168,9 @@ DumpRequest read_dump_request(const FieldReader& r) {
   if (req.kind == DumpKind::Action) {
     auto kind = r.string("kind");
     if (!kind) r.fail("kind", "is required to list actions (e.g. \"mirred\")");
+    if (!find_action_kind(*kind))
+      r.fail("kind",
+             quote(*kind) + " is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
     req.action_kind = *kind;
     if (r.has("index")) {
       req.action_index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));
@@ -251,9 +257,10 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
 }
 
 uint32_t message_ifindex(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type == RTM_NEWLINK)
+  if (nlh->nlmsg_type == RTM_NEWLINK && has_header(nlh, sizeof(ifinfomsg)))
     return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
-  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER)
+  if ((nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER) &&
+      has_header(nlh, sizeof(tcmsg)))
     return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
   return 0;
 }
@@ -267,6 +274,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   if (type == RTM_NEWLINK) return decode_link(nlh, w);
   // Action dumps come back with the request's type (RTM_GETACTION), notifications as NEWACTION.
   if (type == RTM_NEWACTION || type == RTM_GETACTION) {
+    if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcamsg)))) return false;
     const nlattr* tb[TCA_ROOT_MAX + 1];
     parse_payload(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + NLMSG_ALIGN(sizeof(tcamsg)),
                   mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcamsg)), tb, TCA_ROOT_MAX);
@@ -276,12 +284,13 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   }
   bool qdisc = type == RTM_NEWQDISC;
   if (!qdisc && type != RTM_NEWTFILTER) return false;
+  if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcmsg)))) return false;
   const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
   const nlattr* tb[TCA_MAX + 1];
   parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
                 mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcmsg)), tb, TCA_MAX);
   if (!tb[TCA_KIND]) return false;
-  std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
+  std::string kind = attr_str(tb[TCA_KIND]);
   w.set_string("type", qdisc ? "qdisc" : "filter");
   w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
   w.set_string("kind", kind);
@@ -303,7 +312,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   w.set_u64("priority", TC_H_MAJ(tcm->tcm_info) >> 16);
   w.set_string("protocol", protocol_name(ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)))));
   w.set_u64("handle", tcm->tcm_handle);
-  w.set_u64("chain", tb[TCA_CHAIN] ? mnl_attr_get_u32(tb[TCA_CHAIN]) : 0);
+  w.set_u64("chain", tb[TCA_CHAIN] ? attr_u32(tb[TCA_CHAIN]) : 0);
   if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
   return true;
 }

@@ -6,6 +6,7 @@
 #include <linux/pkt_sched.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace netqos {
 
@@ -58,15 +59,29 @@ const ControlName kControls[] = {
     {"stolen", TC_ACT_STOLEN}, {"continue", TC_ACT_UNSPEC}, {"trap", TC_ACT_TRAP},
 };
 
+// The decimal number that follows `prefix` and ends the string ("goto chain 5": 5); sscanf
+// would also take "goto chain 5x", " jump 5" or a number that wraps.
+bool digits_after(const std::string& s, const char* prefix, uint64_t& n) {
+  size_t start = std::strlen(prefix);
+  if (s.compare(0, start, prefix) != 0 || s.size() == start || s.size() - start > 18) return false;
+  n = 0;
+  for (size_t i = start; i < s.size(); i++) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    n = n * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
+  return true;
+}
+
 }  // namespace
 
 uint16_t read_protocol(const FieldReader& r, uint16_t fallback) {
   if (!r.has("protocol")) return fallback;
-  if (auto s = r.string("protocol")) {
+  if (r.is_string("protocol")) {
+    auto s = r.string("protocol");
     for (const auto& p : kProtocols)
       if (*s == p.name) return p.value;
-    r.fail("protocol", "\"" + *s +
-                           "\" is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
+    r.fail("protocol", quote(*s) +
+                           " is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
                            "802.1ad, or an EtherType number)");
   }
   return static_cast<uint16_t>(r.u64_in("protocol", 0, 0xFFFF, fallback));
@@ -82,7 +97,8 @@ std::string protocol_name(uint16_t value) {
 
 uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback) {
   if (!r.has(field)) return fallback;
-  if (auto s = r.string(field)) {
+  if (r.is_string(field)) {
+    auto s = r.string(field);
     if (*s == "root") return TC_H_ROOT;
     if (ctx == HandleContext::QdiscParent && (*s == "ingress" || *s == "clsact")) return TC_H_INGRESS;
     if (ctx == HandleContext::FilterParent && *s == "ingress")
@@ -94,7 +110,7 @@ uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx
     std::string names = ctx == HandleContext::FilterParent  ? "root, ingress, egress, "
                         : ctx == HandleContext::QdiscParent ? "root, ingress, "
                                                             : "";
-    r.fail(field, "\"" + *s + "\" is not a handle (allowed: " + names +
+    r.fail(field, quote(*s) + " is not a handle (allowed: " + names +
                       "\"MAJOR:\" or \"MAJOR:MINOR\" in hex, or a number)");
   }
   return static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, fallback));
@@ -118,15 +134,15 @@ int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback)
   if (!s) return fallback;
   for (const auto& c : kControls)
     if (*s == c.name) return c.value;
-  unsigned long n = 0;
-  bool chain = std::sscanf(s->c_str(), "goto chain %lu", &n) == 1;
-  if (chain || std::sscanf(s->c_str(), "jump %lu", &n) == 1) {
+  uint64_t n = 0;
+  bool chain = digits_after(*s, "goto chain ", n);
+  if (chain || digits_after(*s, "jump ", n)) {
     if (n > TC_ACT_EXT_VAL_MASK)
-      r.fail(field, "\"" + *s + "\": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
+      r.fail(field, quote(*s) + ": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
     return static_cast<int32_t>((chain ? TC_ACT_GOTO_CHAIN : TC_ACT_JUMP) | static_cast<uint32_t>(n));
   }
-  r.fail(field, "\"" + *s +
-                    "\" is not a control action (allowed: ok, pass, drop, reclassify, "
+  r.fail(field, quote(*s) +
+                    " is not a control action (allowed: ok, pass, drop, reclassify, "
                     "pipe, stolen, continue, trap, \"goto chain N\", \"jump N\")");
 }
 
@@ -159,10 +175,10 @@ std::vector<uint8_t> parse_hex(const FieldReader& r, const char* field, size_t m
   std::vector<uint8_t> out;
   if (!s) return out;
   if (s->empty() || s->size() % 2 || s->size() / 2 > max_bytes)
-    r.fail(field, "\"" + *s + "\" must be 1.." + std::to_string(max_bytes) + " bytes of hex digits");
+    r.fail(field, quote(*s) + " must be 1.." + std::to_string(max_bytes) + " bytes of hex digits");
   for (size_t i = 0; i < s->size(); i += 2) {
     int hi = hex_digit((*s)[i]), lo = hex_digit((*s)[i + 1]);
-    if (hi < 0 || lo < 0) r.fail(field, "\"" + *s + "\" is not hex");
+    if (hi < 0 || lo < 0) r.fail(field, quote(*s) + " is not hex");
     out.push_back(static_cast<uint8_t>(hi << 4 | lo));
   }
   return out;

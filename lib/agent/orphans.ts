@@ -1,27 +1,8 @@
 // Orphan IFBs: IFBs netqos made whose interface is gone. Only netqos's own are candidates: a
 // link of another kind merely named like one (a veth: deleting it destroys its peer) is never
 // touched.
-import type { LinkState, Operation } from '../netlink';
-import {
-  NETQOS_DOOMED_GROUP,
-  NETQOS_IFB_GROUP,
-  ifbNameFor,
-  isNetqosIfbName,
-  isValidInterfaceName,
-} from '../qos';
-
-/**
- * An IFB netqos made: kind ifb, netqos's name and netqos's interface group (or the group its IFBs
- * are moved into to be deleted, should a deletion have stopped half-way), all three.
- * (The lead may point this at lib/qos's ownership helper once it lands.)
- */
-export function isOwnIfb(link: Pick<LinkState, 'name' | 'kind' | 'group'>): boolean {
-  return (
-    link.kind === 'ifb' &&
-    isNetqosIfbName(link.name) &&
-    (link.group === NETQOS_IFB_GROUP || link.group === NETQOS_DOOMED_GROUP)
-  );
-}
+import type { ApplyResult, LinkState, Operation } from '../netlink';
+import { NETQOS_DOOMED_GROUP, ifbNameFor, isOwnIfb, isValidInterfaceName } from '../qos';
 
 /** netqos's IFBs among `links` whose interface (the link ifbNameFor maps to them) is not there. */
 export function orphanIfbs(links: Iterable<LinkState>): LinkState[] {
@@ -45,4 +26,28 @@ export function orphanDeletion(orphans: readonly Pick<LinkState, 'index'>[]): Op
     })),
     { op: 'delete', link: { group: NETQOS_DOOMED_GROUP } },
   ];
+}
+
+/** What the kernel answered to orphanDeletion(orphans), sent with throwOnFailure: false. */
+export interface OrphanDeletionResult {
+  /** The IFBs deleted (none when the group delete, the last operation, failed). */
+  deleted: string[];
+  /** Operations that succeeded. */
+  sent: number;
+  /** Failures other than "gone already" (ENODEV, ENOENT: another agent, a human), as text. */
+  failures: string[];
+}
+
+export function orphanDeletionResult(
+  orphans: readonly Pick<LinkState, 'name'>[],
+  r: Pick<ApplyResult, 'count' | 'failures'>,
+): OrphanDeletionResult {
+  const failed = new Set(r.failures.map((f) => f.index));
+  return {
+    deleted: failed.has(orphans.length) ? [] : orphans.filter((_, i) => !failed.has(i)).map((l) => l.name),
+    sent: r.count - r.failures.length,
+    failures: r.failures
+      .filter((f) => f.code !== 'ENODEV' && f.code !== 'ENOENT')
+      .map((f) => `${f.code} ${f.message || f.description}`),
+  };
 }

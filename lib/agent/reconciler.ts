@@ -24,37 +24,43 @@
 // pods wait and /readyz says why; once the name leads to a namespace again, new handles and a
 // full pass.
 import type { Logger } from 'pino';
+import type { LinkState, NetlinkHandle, TcMirror } from '../netlink';
 import {
-  NetlinkError,
-  linkTarget,
-  type LinkState,
-  type NetlinkHandle,
-  type Operation,
-  type TcMirror,
-} from '../netlink';
-import {
-  AnnotationError,
-  QosConflictError,
   applyQos,
   collectNftOrphans,
-  ifbNameFor,
-  isNetqosIfbName,
-  isValidInterfaceName,
-  parseAnnotations,
   readQos,
   type AnnotationMode,
-  type QosSpec,
-  type QosTarget,
-  type TbfProfile,
-  type DirectionStatus,
   type Dataplane,
+  type DirectionStatus,
+  type TbfProfile,
 } from '../qos';
+import { applyIsolated } from './isolate';
 import type { AgentMetrics, PodStats } from './metrics';
 import { connect, lostReason, namespaceExists, type Connection } from './namespace';
-import { orphanDeletion, orphanIfbs } from './orphans';
+import { orphanDeletion, orphanDeletionResult, orphanIfbs } from './orphans';
 import { fingerprint, type AgentPod, type PodReport, type PodSource } from './pods';
+import {
+  RETRY_STATES,
+  changedElsewhere,
+  chooseWork,
+  claimInterfaces,
+  clearable,
+  errorText,
+  judgePods,
+  linkChanges,
+  passRetryDelay,
+  placePods,
+  podVerdict,
+  retryDelay,
+  seenOf,
+  unclaimedInterfaces,
+  vanished,
+  type PodRecord,
+  type PodState,
+} from './work';
 
-export type PodState = 'applied' | 'none' | 'waiting' | 'invalid' | 'conflict' | 'failed';
+export type { PodState } from './work';
+export { errorText } from './work';
 export type Trigger = 'start' | 'event' | 'resync' | 'retry';
 
 export interface ReconcilerOptions {
@@ -87,46 +93,12 @@ export interface ReconcilerOptions {
   linkCheckMs?: number;
   /** Called once, after the first successful full pass. */
   onReady?: () => void;
+  /** Opens the handles on the namespace (default: namespace.ts connect, netlink handles). */
+  connect?: (netns: string | undefined) => Connection;
 }
 
-interface PodRecord {
-  pod: AgentPod;
-  fp: string;
-  state: PodState | 'new';
-  attempts: number;
-  nextAt: number;
-  /** The interface this pod's QoS was last put on, and its index then. */
-  ifname?: string;
-  ifindex?: number;
-  /** The interface was replaced or removed since (the link check saw it): look again. */
-  stale?: boolean;
-  /** Its interface's and IFB's mirror stamps after the last pass (see externalChange). */
-  seen?: string;
-  /** The last problem reported (reported again only when it changes). */
-  reported?: string;
-  /** Calico-mode warnings already logged for this fingerprint. */
-  warned?: string;
-}
-
+/** A target of the pass's applyQos call: a pod's interface, or one to clear. */
 type Meta = { kind: 'pod'; rec: PodRecord } | { kind: 'clear'; ifname: string; reason: string };
-type Outcome = { ok: true; operations: number; warnings: string[] } | { ok: false; error: unknown };
-
-const RETRY_STATES = new Set<PodRecord['state']>(['waiting', 'conflict', 'failed']);
-
-function hasQos(spec: QosSpec): boolean {
-  return (
-    Object.values(spec.ingress).some((v) => v !== undefined) ||
-    Object.values(spec.egress).some((v) => v !== undefined)
-  );
-}
-
-/** The device an operation names (for finding the pod at fault). */
-function operationDevice(op: Operation | undefined): string | number | undefined {
-  if (!op) return undefined;
-  if ('qdisc' in op) return op.qdisc.dev;
-  if ('filter' in op) return op.filter.dev;
-  return linkTarget(op.link);
-}
 
 export class Reconciler {
   /**
@@ -166,7 +138,7 @@ export class Reconciler {
     private readonly source: PodSource,
     private readonly options: ReconcilerOptions,
   ) {
-    this.conn = connect(options.netns);
+    this.conn = (options.connect ?? connect)(options.netns);
     options.metrics?.namespaceUp.set(1);
     const every = options.linkCheckMs ?? 2000;
     if (every > 0) {
@@ -300,20 +272,15 @@ export class Reconciler {
     try {
       const links = await conn.stats.dump({ type: 'link' });
       if (this.stopped) return;
-      const index = new Map(links.map((l) => [l.name, l.index]));
-      let found = false;
-      for (const [key, rec] of this.records) {
-        const now = rec.pod.ifname ? index.get(rec.pod.ifname) : undefined;
-        if (rec.state === 'applied' && rec.ifindex !== undefined && now !== rec.ifindex) {
-          rec.stale = true;
-          this.dirty.add(key);
-          found = true;
-        } else if (rec.state === 'waiting' && now !== undefined && rec.nextAt > Date.now()) {
-          rec.nextAt = 0;
-          this.dirty.add(key);
-          found = true;
-        }
-      }
+      const { stale, due } = linkChanges(
+        this.records,
+        new Map(links.map((l) => [l.name, l.index])),
+        Date.now(),
+      );
+      for (const key of stale) this.records.get(key)!.stale = true;
+      for (const key of due) this.records.get(key)!.nextAt = 0;
+      for (const key of [...stale, ...due]) this.dirty.add(key);
+      const found = stale.length + due.length > 0;
       if (found) this.schedule(0);
     } catch {
       /* the next pass reports kernel trouble */
@@ -361,8 +328,7 @@ export class Reconciler {
 
   private afterLoop(): void {
     if (this.stopped) return;
-    if (this.pendingFull)
-      return this.schedule(Math.min(500 * 2 ** Math.max(0, this.passFailures - 1), 30_000));
+    if (this.pendingFull) return this.schedule(passRetryDelay(this.passFailures));
     if (this.dirty.size || this.recheck) return this.schedule(this.options.debounceMs ?? 100);
     let next = Infinity;
     for (const r of this.records.values()) if (RETRY_STATES.has(r.state) && r.nextAt < next) next = r.nextAt;
@@ -420,29 +386,14 @@ export class Reconciler {
     const pods = this.source.pods();
     if (!pods) return 'idle'; // not listed yet: the source's synced() asks for the first pass
     const started = Date.now();
-    let full = trigger === 'start' || trigger === 'resync';
     const now = Date.now();
+    const held = this.connection(pods);
+    if (!held) return 'lost';
+    const { conn } = held;
+    // A namespace back (a new one, or the same reopened): everything again.
+    const full = trigger === 'start' || trigger === 'resync' || held.reopened;
 
-    let conn = this.conn;
-    const why = conn && lostReason(this.options.netns, conn);
-    if (why) this.loseNamespace(why);
-    if (!this.conn) {
-      conn = this.reconnect();
-      if (!conn) {
-        this.waitForNamespace(pods);
-        return 'lost';
-      }
-      full = true; // a namespace back (a new one, or the same reopened): everything again
-    }
-    conn = conn!;
-
-    // Which pod claims which interface (the first by key when two name the same one).
-    const claimedBy = new Map<string, string>();
-    for (const key of [...pods.keys()].sort()) {
-      const ifname = pods.get(key)!.ifname;
-      if (ifname && !claimedBy.has(ifname)) claimedBy.set(ifname, key);
-    }
-
+    const claimedBy = claimInterfaces(pods);
     const externalAtStart = this.externalChanges;
     let links: LinkState[] | undefined;
     if (full) this.recheckAll = false;
@@ -454,165 +405,131 @@ export class Reconciler {
       }
     }
 
-    const work = new Set<string>(full ? pods.keys() : []);
-    for (const k of this.dirty) work.add(k);
+    const work = chooseWork(pods, this.records, this.dirty, full, now);
     this.dirty.clear();
-    for (const [k, r] of this.records) {
-      if (!pods.has(k) || (RETRY_STATES.has(r.state) && r.nextAt <= now)) work.add(k);
-    }
-
-    const ready: { rec: PodRecord; spec: QosSpec }[] = [];
-    const toClear = new Map<string, string>();
-    const clearIfUnclaimed = (ifname: string | undefined, reason: string) => {
-      if (ifname && !claimedBy.has(ifname) && !toClear.has(ifname)) toClear.set(ifname, reason);
-    };
-    for (const key of work) {
-      const pod = pods.get(key);
-      let rec = this.records.get(key);
-      if (!pod) {
-        if (rec) {
-          clearIfUnclaimed(rec.ifname, `pod ${key} was deleted`);
-          clearIfUnclaimed(rec.pod.ifname, `pod ${key} was deleted`);
-          this.records.delete(key);
-          logger.info({ pod: key, interface: rec.ifname ?? rec.pod.ifname }, 'pod removed');
-        }
-        continue;
-      }
-      const fp = fingerprint(pod);
-      if (
-        !full &&
-        rec &&
-        rec.fp === fp &&
-        !rec.stale &&
-        !(RETRY_STATES.has(rec.state) && rec.nextAt <= now) &&
-        rec.state !== 'new'
-      )
-        continue;
-      if (!rec) {
-        rec = { pod, fp, state: 'new', attempts: 0, nextAt: 0 };
-        this.records.set(key, rec);
-      } else if (rec.fp !== fp) {
-        rec.fp = fp;
-        rec.attempts = 0;
-      }
-      rec.stale = false;
-      if (rec.ifname && rec.ifname !== pod.ifname)
-        clearIfUnclaimed(rec.ifname, `pod ${key} now uses ${pod.ifname ?? 'no interface'}`);
-      rec.pod = pod;
-      if (!pod.ifname) {
-        this.invalid(rec, 'interface', pod.interfaceError ?? 'no interface');
-        continue;
-      }
-      if (claimedBy.get(pod.ifname) !== key) {
-        this.invalid(
-          rec,
-          'interface',
-          `interface ${pod.ifname} is already the interface of pod ${claimedBy.get(pod.ifname)}`,
-        );
-        continue;
-      }
-      if (!pod.ifname.startsWith(this.options.prefix ?? 'cali')) this.explicitSeen.add(pod.ifname);
-      let spec: QosSpec;
-      try {
-        const parsed = parseAnnotations(pod.annotations, { mode: this.options.mode });
-        spec = parsed.spec;
-        if (parsed.warnings.length && rec.warned !== fp) {
-          rec.warned = fp;
-          logger.warn(
-            { pod: key, interface: pod.ifname, warnings: parsed.warnings },
-            'QoS annotations adjusted as Calico would',
-          );
-        }
-      } catch (e) {
-        if (!(e instanceof AnnotationError)) throw e;
-        this.invalid(rec, 'annotations', e.problems.map((p) => p.message).join('; '));
-        continue;
-      }
-      ready.push({ rec, spec });
-    }
-
-    if (!ready.length && !toClear.size && !full) return 'partial';
+    const judged = judgePods(work, pods, this.records, {
+      full,
+      now,
+      claimedBy,
+      mode: this.options.mode,
+      prefix: this.prefix,
+    });
+    for (const { key, rec } of judged.removed)
+      logger.info({ pod: key, interface: rec.ifname ?? rec.pod.ifname }, 'pod removed');
+    for (const ifname of judged.explicit) this.explicitSeen.add(ifname);
+    for (const { rec, warnings } of judged.warnings)
+      logger.warn(
+        { pod: rec.pod.key, interface: rec.pod.ifname, warnings },
+        'QoS annotations adjusted as Calico would',
+      );
+    for (const { rec, reason, message } of judged.invalid) this.invalid(rec, reason, message);
+    if (!judged.ready.length && !judged.toClear.size && !full) return 'partial';
 
     links ??= await this.currentLinks(conn, trigger === 'resync');
     const indexes = new Map(links.map((l) => [l.name, l.index]));
     const names = new Set(indexes.keys());
-    const targets: QosTarget[] = [];
-    const meta: Meta[] = [];
-    for (const { rec, spec } of ready) {
-      const ifname = rec.pod.ifname!;
-      if (!names.has(ifname)) {
-        if (!hasQos(spec)) {
-          this.setState(rec, 'none');
-          continue;
-        }
-        if (rec.state !== 'waiting')
-          logger.info(
-            { pod: rec.pod.key, interface: ifname },
-            "the pod's interface does not exist yet; waiting for it",
-          );
-        this.retryLater(rec, 'waiting');
-        continue;
-      }
-      targets.push({ ifname, netns: this.options.netns, annotations: rec.pod.annotations });
-      meta.push({ kind: 'pod', rec });
+    const placed = placePods(judged.ready, names);
+    for (const rec of placed.none) this.setState(rec, 'none');
+    for (const rec of placed.absent) {
+      if (rec.state !== 'waiting')
+        logger.info(
+          { pod: rec.pod.key, interface: rec.pod.ifname },
+          "the pod's interface does not exist yet; waiting for it",
+        );
+      this.retryLater(rec, 'waiting');
     }
+    const { toClear } = judged;
     if (full) {
       // Forget explicit interfaces that are gone and that no pod names any more.
       for (const n of this.explicitSeen) if (!names.has(n) && !claimedBy.has(n)) this.explicitSeen.delete(n);
     }
     if (full && this.source.complete()) {
-      for (const l of links) {
-        if (isNetqosIfbName(l.name) || claimedBy.has(l.name) || !this.inScope(l.name)) continue;
-        clearIfUnclaimed(l.name, 'no pod claims this interface');
-      }
+      for (const ifname of unclaimedInterfaces(links, claimedBy, (n) => this.inScope(n)))
+        if (!toClear.has(ifname)) toClear.set(ifname, 'no pod claims this interface');
     }
-    for (const [ifname, reason] of toClear) {
-      if (!names.has(ifname) || claimedBy.has(ifname) || !isValidInterfaceName(ifname)) continue;
-      targets.push({ ifname, netns: this.options.netns, annotations: {} });
-      meta.push({ kind: 'clear', ifname, reason });
-    }
+    const meta: Meta[] = [
+      ...placed.present.map((rec): Meta => ({ kind: 'pod', rec })),
+      ...clearable(toClear, names, claimedBy).map(([ifname, reason]): Meta => ({
+        kind: 'clear',
+        ifname,
+        reason,
+      })),
+    ];
 
-    let sent = 0;
-    let changedPods = 0;
-    if (targets.length) {
-      const outcomes = await this.applyIsolated(conn, targets, meta);
-      outcomes.forEach((o, i) => {
+    const applied = meta.length
+      ? await this.applyTargets(conn, meta, indexes, trigger)
+      : { sent: 0, changed: 0 };
+    let sent = applied.sent + (await this.collectOrphans(conn, links));
+    // nftables chains of interfaces that are gone (a deleted pod's): on full passes, and when a
+    // pod went.
+    if (full || toClear.size) sent += await this.collectNftOrphans(conn);
+    await this.noteSeen(conn, externalAtStart);
+    metrics?.operations.inc(sent);
+    const summary = {
+      trigger,
+      pods: pods.size,
+      checked: meta.length,
+      changed: applied.changed,
+      operations: sent,
+      ms: Date.now() - started,
+    };
+    if (sent) logger.info(summary, 'reconciled');
+    else logger.debug(summary, 'reconciled; nothing to change');
+    return full ? 'full' : 'partial';
+  }
+
+  /**
+   * The handles for this pass: the namespace checked first (deleted or replaced: the handles are
+   * closed), opened again when lost (`reopened`). Undefined while it cannot be: the pods wait.
+   */
+  private connection(
+    pods: ReadonlyMap<string, AgentPod>,
+  ): { conn: Connection; reopened: boolean } | undefined {
+    const why = this.conn && lostReason(this.options.netns, this.conn);
+    if (why) this.loseNamespace(why);
+    if (this.conn) return { conn: this.conn, reopened: false };
+    const conn = this.reconnect();
+    if (conn) return { conn, reopened: true };
+    this.waitForNamespace(pods);
+    return undefined;
+  }
+
+  /** The pass's one applyQos call (isolate.ts), and what each outcome makes of its pod. */
+  private async applyTargets(
+    conn: Connection,
+    meta: readonly Meta[],
+    indexes: ReadonlyMap<string, number>,
+    trigger: Trigger,
+  ): Promise<{ sent: number; changed: number }> {
+    const { logger, metrics, netns } = this.options;
+    const targets = meta.map((m) =>
+      m.kind === 'pod'
+        ? { ifname: m.rec.pod.ifname!, netns, annotations: m.rec.pod.annotations }
+        : { ifname: m.ifname, netns, annotations: {} },
+    );
+    const handles = new Map<string, NetlinkHandle>([[netns ?? '', conn.handle]]);
+    const options = {
+      mode: this.options.mode,
+      profile: this.options.profile,
+      dataplane: this.options.dataplane,
+      handles,
+    };
+    const outcomes = await applyIsolated(
+      targets,
+      (t) => applyQos(t, options),
+      logger,
+      (i) => {
         const m = meta[i];
-        if (o.ok) sent += o.operations;
-        if (m.kind === 'pod') {
-          const { rec } = m;
-          if (o.ok) {
-            rec.ifname = rec.pod.ifname;
-            rec.ifindex = indexes.get(rec.ifname!);
-            rec.attempts = 0;
-            rec.reported = undefined;
-            if (o.operations) {
-              changedPods++;
-              logger.info(
-                {
-                  pod: rec.pod.key,
-                  interface: rec.ifname,
-                  operations: o.operations,
-                  annotations: rec.pod.annotations,
-                  repaired: trigger === 'resync' && rec.state === 'applied',
-                },
-                'QoS applied',
-              );
-            }
-            this.setState(rec, 'applied');
-          } else if (vanished(o.error)) {
-            // The interface went away between the link dump and the batch: wait for it again.
-            this.retryLater(rec, 'waiting');
-          } else if (o.error instanceof QosConflictError) {
-            metrics?.reconcileErrors.inc({ reason: 'conflict' });
-            this.report(rec, { reason: 'QoSConflict', message: o.error.message });
-            this.retryLater(rec, 'conflict');
-          } else {
-            metrics?.reconcileErrors.inc({ reason: 'netlink' });
-            this.report(rec, { reason: 'QoSApplyFailed', message: errorText(o.error) });
-            this.retryLater(rec, 'failed');
-          }
-        } else if (o.ok) {
+        return m.kind === 'pod' ? m.rec.pod.key : undefined;
+      },
+    );
+    let sent = 0;
+    let changed = 0;
+    outcomes.forEach((o, i) => {
+      const m = meta[i];
+      if (o.ok) sent += o.operations;
+      if (m.kind === 'clear') {
+        if (o.ok) {
           if (o.operations) {
             metrics?.orphans.inc({ kind: 'interface' });
             logger.info({ interface: m.ifname, operations: o.operations, reason: m.reason }, 'QoS cleared');
@@ -624,81 +541,100 @@ export class Reconciler {
             'clearing QoS failed; trying again on the next resync',
           );
         }
-      });
-    }
-
-    // IFBs netqos made for interfaces that are gone (netqos's own only: kind, name and group).
-    const orphans = orphanIfbs(links);
-    if (orphans.length) {
-      const ops = orphanDeletion(orphans);
-      const names = orphans.map((l) => l.name);
-      try {
-        const r = await conn.handle.apply(ops, { throwOnFailure: false });
-        // Gone already (another agent, a human) is fine; anything else is logged. When the group
-        // delete fails, the IFBs moved into it stay netqos's (isOwnIfb) and the next pass retries.
-        const failed = new Set(r.failures.map((f) => f.index));
-        const deleted = failed.has(orphans.length) ? [] : names.filter((_, i) => !failed.has(i));
-        sent += r.count - r.failures.length;
-        if (deleted.length) {
-          metrics?.orphans.inc({ kind: 'ifb' }, deleted.length);
+        return;
+      }
+      const { rec } = m;
+      const verdict = podVerdict(o);
+      if (verdict.state === 'applied') {
+        rec.ifname = rec.pod.ifname;
+        rec.ifindex = indexes.get(rec.ifname!);
+        rec.attempts = 0;
+        rec.reported = undefined;
+        if (verdict.operations) {
+          changed++;
           logger.info(
             {
-              ifbs: deleted.length > 10 ? `${deleted.slice(0, 10).join(', ')}, ...` : deleted.join(', '),
-              count: deleted.length,
+              pod: rec.pod.key,
+              interface: rec.ifname,
+              operations: verdict.operations,
+              annotations: rec.pod.annotations,
+              repaired: trigger === 'resync' && rec.state === 'applied',
             },
-            'orphan IFBs deleted',
+            'QoS applied',
           );
         }
-        const real = r.failures.filter((f) => f.code !== 'ENODEV' && f.code !== 'ENOENT');
-        if (real.length)
-          logger.warn(
-            { err: real.map((f) => `${f.code} ${f.message || f.description}`).join('; ') },
-            'deleting orphan IFBs failed',
-          );
-      } catch (e) {
-        logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
+        this.setState(rec, 'applied');
+      } else if (verdict.state === 'waiting') {
+        this.retryLater(rec, 'waiting');
+      } else {
+        metrics?.reconcileErrors.inc({ reason: verdict.errorReason });
+        this.report(rec, verdict.report);
+        this.retryLater(rec, verdict.state);
       }
-    }
-    // nftables chains of interfaces that are gone (a deleted pod's), on full passes and when a
-    // pod went.
-    if (full || toClear.size) {
-      try {
-        const o = await collectNftOrphans(conn.handle);
-        sent += o.sent;
-        if (o.chains.length) {
-          metrics?.orphans.inc({ kind: 'nftables' }, o.chains.length);
-          logger.info(
-            { chains: o.chains.slice(0, 10).join(', '), count: o.chains.length },
-            'orphan nftables chains deleted',
-          );
-        }
-      } catch (e) {
-        logger.warn({ err: errorText(e) }, 'deleting orphan nftables chains failed');
+    });
+    return { sent, changed };
+  }
+
+  /** Deletes the IFBs netqos made whose interface is gone (orphans.ts); the operations sent. */
+  private async collectOrphans(conn: Connection, links: readonly LinkState[]): Promise<number> {
+    const { logger, metrics } = this.options;
+    const orphans = orphanIfbs(links);
+    if (!orphans.length) return 0;
+    try {
+      const r = await conn.handle.apply(orphanDeletion(orphans), { throwOnFailure: false });
+      // Gone already (another agent, a human) is fine; anything else is logged. When the group
+      // delete fails, the IFBs moved into it stay netqos's (isOwnIfb) and the next pass retries.
+      const { deleted, sent, failures } = orphanDeletionResult(orphans, r);
+      if (deleted.length) {
+        metrics?.orphans.inc({ kind: 'ifb' }, deleted.length);
+        logger.info(
+          {
+            ifbs: deleted.length > 10 ? `${deleted.slice(0, 10).join(', ')}, ...` : deleted.join(', '),
+            count: deleted.length,
+          },
+          'orphan IFBs deleted',
+        );
       }
+      if (failures.length) logger.warn({ err: failures.join('; ') }, 'deleting orphan IFBs failed');
+      return sent;
+    } catch (e) {
+      logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
+      return 0;
     }
-    // Each pod's interface and IFB as they are now, this pass's changes included: a difference
-    // found by a later recheck is someone else's. When someone else changed something during
-    // the pass, whose change is whose cannot be told: the next recheck looks at every pod.
+  }
+
+  /** Deletes the nftables chains of interfaces that are gone (nft-orphans.ts); the operations sent. */
+  private async collectNftOrphans(conn: Connection): Promise<number> {
+    const { logger, metrics } = this.options;
+    try {
+      const o = await collectNftOrphans(conn.handle);
+      if (o.chains.length) {
+        metrics?.orphans.inc({ kind: 'nftables' }, o.chains.length);
+        logger.info(
+          { chains: o.chains.slice(0, 10).join(', '), count: o.chains.length },
+          'orphan nftables chains deleted',
+        );
+      }
+      return o.sent;
+    } catch (e) {
+      logger.warn({ err: errorText(e) }, 'deleting orphan nftables chains failed');
+      return 0;
+    }
+  }
+
+  /**
+   * Each pod's interface and IFB as they are now, this pass's changes included: a difference
+   * found by a later recheck is someone else's. When someone else changed something during the
+   * pass, whose change is whose cannot be told: the next recheck looks at every pod.
+   */
+  private async noteSeen(conn: Connection, externalAtStart: number): Promise<void> {
     const mirror = conn.handle.mirror;
-    if (mirror) {
-      await conn.handle.read(mirror.plan());
-      if (this.externalChanges !== externalAtStart) this.recheckAll = true;
-      else
-        for (const r of this.records.values())
-          if (r.state === 'applied' && r.ifname) r.seen = seenOf(mirror, r.ifname);
-    }
-    metrics?.operations.inc(sent);
-    const summary = {
-      trigger,
-      pods: pods.size,
-      checked: targets.length,
-      changed: changedPods,
-      operations: sent,
-      ms: Date.now() - started,
-    };
-    if (sent) logger.info(summary, 'reconciled');
-    else logger.debug(summary, 'reconciled; nothing to change');
-    return full ? 'full' : 'partial';
+    if (!mirror) return;
+    await conn.handle.read(mirror.plan());
+    if (this.externalChanges !== externalAtStart) this.recheckAll = true;
+    else
+      for (const r of this.records.values())
+        if (r.state === 'applied' && r.ifname) r.seen = seenOf(mirror, r.ifname);
   }
 
   /**
@@ -707,24 +643,18 @@ export class Reconciler {
    * there now are tried now.
    */
   private markChangedElsewhere(mirror: TcMirror, pods: ReadonlyMap<string, AgentPod>): void {
-    for (const [key, rec] of this.records) {
-      if (!pods.has(key)) continue;
-      if (
-        rec.state === 'applied' &&
-        rec.ifname &&
-        (this.recheckAll || rec.seen !== seenOf(mirror, rec.ifname))
-      ) {
-        rec.stale = true;
-        this.dirty.add(key);
-      } else if (
-        rec.state === 'waiting' &&
-        rec.pod.ifname &&
-        mirror.link(rec.pod.ifname) &&
-        rec.nextAt !== Infinity
-      ) {
-        rec.nextAt = 0;
-      }
+    const { stale, due } = changedElsewhere(
+      this.records,
+      pods,
+      (ifname) => seenOf(mirror, ifname),
+      (ifname) => mirror.link(ifname) !== undefined,
+      this.recheckAll,
+    );
+    for (const key of stale) {
+      this.records.get(key)!.stale = true;
+      this.dirty.add(key);
     }
+    for (const key of due) this.records.get(key)!.nextAt = 0;
     this.recheckAll = false;
   }
 
@@ -751,7 +681,7 @@ export class Reconciler {
   private reconnect(): Connection | undefined {
     const { logger, metrics, netns } = this.options;
     try {
-      this.conn = connect(netns);
+      this.conn = (this.options.connect ?? connect)(netns);
     } catch (e) {
       const why = `${this.lost ?? `network namespace "${netns}" cannot be reached`}; opening it again failed: ${errorText(e)}`;
       if (namespaceExists(netns!) && this.lostLogged !== why) {
@@ -817,87 +747,13 @@ export class Reconciler {
     return [...mirror.allLinks()];
   }
 
-  /** One applyQos call; on failure, sets the pod at fault aside and repeats without it. */
-  private async applyIsolated(conn: Connection, targets: QosTarget[], meta: Meta[]): Promise<Outcome[]> {
-    const out: Outcome[] = new Array(targets.length);
-    const handles = new Map<string, NetlinkHandle>([[this.options.netns ?? '', conn.handle]]);
-    const options = {
-      mode: this.options.mode,
-      profile: this.options.profile,
-      dataplane: this.options.dataplane,
-      handles,
-    };
-    let live = targets.map((_, i) => i);
-    for (let round = 0; live.length; round++) {
-      try {
-        const r = await applyQos(
-          live.map((i) => targets[i]),
-          options,
-        );
-        live.forEach(
-          (i, j) =>
-            (out[i] = {
-              ok: true,
-              operations: r.targets[j].operations.length + r.targets[j].nftables.length,
-              warnings: r.targets[j].warnings,
-            }),
-        );
-        return out;
-      } catch (e) {
-        const culprit = this.culprit(e, live, targets);
-        if (culprit === undefined || round >= 16) {
-          // Cannot tell who: each on its own.
-          this.options.logger.warn(
-            { err: errorText(e), targets: live.length },
-            'the batch failed; applying pod by pod',
-          );
-          for (const i of live) {
-            try {
-              const r = await applyQos([targets[i]], options);
-              out[i] = {
-                ok: true,
-                operations: r.targets[0].operations.length + r.targets[0].nftables.length,
-                warnings: r.targets[0].warnings,
-              };
-            } catch (e2) {
-              out[i] = { ok: false, error: e2 };
-            }
-          }
-          return out;
-        }
-        out[culprit] = { ok: false, error: e };
-        const m = meta[culprit];
-        this.options.logger.debug(
-          {
-            interface: targets[culprit].ifname,
-            pod: m.kind === 'pod' ? m.rec.pod.key : undefined,
-            err: errorText(e),
-          },
-          'set aside from the batch',
-        );
-        live = live.filter((i) => i !== culprit);
-      }
-    }
-    return out;
-  }
-
-  private culprit(e: unknown, live: number[], targets: QosTarget[]): number | undefined {
-    let dev: string | number | undefined;
-    if (e instanceof QosConflictError) dev = e.ifname;
-    // (An nftables batch's error names the interface whose operation the kernel refused.)
-    else if (e instanceof NetlinkError)
-      dev = (e as { ifname?: string }).ifname ?? operationDevice(e.operation);
-    if (dev === undefined) return undefined;
-    return live.find(
-      (i) =>
-        targets[i].ifname === dev ||
-        (typeof dev === 'string' && isNetqosIfbName(dev) && ifbNameFor(targets[i].ifname) === dev),
-    );
+  private get prefix(): string {
+    return this.options.prefix ?? 'cali';
   }
 
   private inScope(ifname: string): boolean {
     if (this.options.gcScope === 'all') return true;
-    return ifname.startsWith(this.options.prefix ?? 'cali') || this.explicitSeen.has(ifname);
+    return ifname.startsWith(this.prefix) || this.explicitSeen.has(ifname);
   }
 
   private setState(rec: PodRecord, state: PodState): void {
@@ -906,10 +762,7 @@ export class Reconciler {
   }
 
   private retryLater(rec: PodRecord, state: PodState): void {
-    const delay = Math.min(
-      (this.options.retryMinMs ?? 500) * 2 ** rec.attempts,
-      this.options.retryMaxMs ?? 30_000,
-    );
+    const delay = retryDelay(rec.attempts, this.options.retryMinMs, this.options.retryMaxMs);
     rec.attempts++;
     rec.nextAt = Date.now() + delay;
     rec.state = state;
@@ -952,17 +805,6 @@ export class Reconciler {
   }
 }
 
-/** What the mirror holds of a pod's interface and of its IFB, as one comparable value. */
-function seenOf(mirror: TcMirror, ifname: string): string {
-  return `${mirror.stamp(ifname)}/${mirror.stamp(ifbNameFor(ifname))}`;
-}
-
-/** The interface is gone (deleted while the pass ran). */
-function vanished(e: unknown): boolean {
-  if (e instanceof QosConflictError) return /the interface does not exist/.test(e.message);
-  return e instanceof NetlinkError && e.code === 'ENODEV';
-}
-
 function directionStats(
   d: DirectionStatus & { remarkedPackets?: number },
 ): Omit<PodStats, 'namespace' | 'pod' | 'interface' | 'direction'> | undefined {
@@ -982,10 +824,4 @@ function directionStats(
     ...(d.bandwidth !== undefined ? { rate: d.bandwidth } : {}),
     ...nft,
   };
-}
-
-export function errorText(e: unknown): string {
-  if (e instanceof NetlinkError)
-    return e.kernelMessage ? `${e.message} (kernel: ${e.kernelMessage})` : e.message;
-  return e instanceof Error ? e.message : String(e);
 }

@@ -23,6 +23,7 @@ import {
 } from '../qos';
 import { quoteValue } from '../qos/errors';
 import { InputError, collectAnnotations, parseAnnotationArg } from './input';
+import { ManifestError } from '../manifest';
 import { formatStatusTable, hasQos } from '../qos';
 import { formatResult, resultJson, statusJson } from './format';
 import { runTop, type TopSort, type TopTerminal } from './top';
@@ -284,37 +285,43 @@ async function show(io: Io, ifnames: string[], opts: CommonOptions): Promise<num
   });
 }
 
-interface LabModule {
-  runLab?: (argv: string[]) => Promise<number>;
+/**
+ * The lab and the agent are loaded only when asked for: the agent's Kubernetes client and the
+ * lab's modules would cost every other command their start-up time. Typed lazy imports: tsc
+ * checks the modules and their entry points as if they were imported at the top.
+ */
+const loadLab = () => import('../lab');
+const loadAgent = () => import('../agent');
+
+/** A module of this build that is not there (a trimmed copy of dist/lib), by its path. */
+function moduleMissing(e: unknown, specifier: string): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return (
+    err?.code === 'MODULE_NOT_FOUND' &&
+    typeof err.message === 'string' &&
+    err.message.includes(`'${specifier}'`)
+  );
 }
 
-/** `netqos lab ...`: everything after `lab` goes to lib/lab's runLab, loaded only when asked for. */
+/** `netqos lab ...`: everything after `lab` goes to lib/lab's runLab. */
 async function lab(io: Io, argv: string[]): Promise<number> {
-  // A string variable: TypeScript neither resolves nor type-checks the lab module here.
-  const specifier: string = '../lab';
-  let mod: LabModule;
+  let mod: Awaited<ReturnType<typeof loadLab>>;
   try {
-    mod = (await import(specifier)) as LabModule;
+    mod = await loadLab();
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'MODULE_NOT_FOUND' && err.message.includes(`'${specifier}'`)) {
+    if (moduleMissing(e, '../lab')) {
       io.stderr('error: the lab is not part of this build of netqos (lib/lab is missing)\n');
       return EXIT.FAILURE;
     }
     throw e;
   }
-  if (typeof mod.runLab !== 'function') {
-    io.stderr('error: the lab module does not export runLab(argv)\n');
-    return EXIT.FAILURE;
-  }
   return mod.runLab(argv);
 }
 
-/** `netqos agent ...`: everything after `agent` goes to lib/agent's runAgent, loaded only when asked for. */
+/** `netqos agent ...`: everything after `agent` goes to lib/agent's runAgent. */
 async function agent(io: Io, argv: string[]): Promise<number> {
-  const specifier: string = '../agent';
-  const mod = (await import(specifier)) as { runAgent: (argv: string[], io: Io) => Promise<number> };
-  return mod.runAgent(argv, io);
+  const { runAgent } = await loadAgent();
+  return runAgent(argv, io);
 }
 
 function addApplyOptions(cmd: Command): Command {
@@ -662,7 +669,7 @@ Exit codes: 0 after a signal, 1 when the socket cannot be served.`,
 export function reportError(io: Io, e: unknown): number {
   const line = (s: string) => io.stderr(`${s}\n`);
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE; // commander printed it
-  if (e instanceof InputError) {
+  if (e instanceof InputError || e instanceof ManifestError) {
     for (const p of e.problems) line(`error: ${p}`);
     return EXIT.USAGE;
   }

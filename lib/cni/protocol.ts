@@ -28,6 +28,7 @@
  * compiled shim against this decoder.
  */
 
+import { NetqosError } from '../errors';
 import { MAX_ENV_BYTES, MAX_STDIN_BYTES } from './limits';
 
 /** Where the shim looks for the server unless cni-install or NETQOS_CNI_SOCKET says otherwise. */
@@ -66,7 +67,9 @@ export interface CniRequest {
 export type CniResponse =
   { status: 'done'; code: number; stdout: string; stderr: string } | { status: 'fallback'; reason: string };
 
-export class ProtocolError extends Error {
+export class ProtocolError extends NetqosError {
+  readonly code = 'ERR_NETQOS_CNI_PROTOCOL';
+
   constructor(message: string) {
     super(message);
     this.name = 'ProtocolError';

@@ -14,7 +14,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import type { Writable } from 'stream';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { InputError } from '../cli/input';
+import { ManifestError } from '../manifest';
 import { AnnotationError } from '../qos';
 import { defaultManifestDir, loadLabAnnotations, type LabAnnotations } from './manifests';
 import { runSections, TOLERANCE, type LabDocument, type LabOptions } from './lab';
@@ -125,7 +125,7 @@ export async function runLab(
   try {
     annotations = loadLabAnnotations(dir, o.rate);
   } catch (e) {
-    if (e instanceof InputError || e instanceof AnnotationError) return fail(e.message, 2);
+    if (e instanceof ManifestError || e instanceof AnnotationError) return fail(e.message, 2);
     if (e instanceof Error) return fail(e.message, 2);
     throw e;
   }

@@ -1,10 +1,11 @@
 // Atomic batches: before sending, remember the state of every interface the batch touches; if
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
+import { NetqosArgumentError } from '../errors';
 import type { DumpPlan } from './dump';
 import { FILTER_KINDS, QDISC_KINDS, hookParents, isRestorable, nameActionInterfaces } from './kinds';
 import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
-import { linkTarget } from './link/link';
+import { linkTarget, type LinkDelete } from './link/link';
 
 type Raw = Record<string, unknown>;
 
@@ -32,8 +33,11 @@ export function unrestorableChange(ops: readonly Operation[], before: Snapshot):
   const byIndex = new Map(before.links.map((l) => [l.index, l]));
   const byName = new Map(before.links.map((l) => [l.name, l]));
   const linkOf = (dev: Dev) => (typeof dev === 'number' ? byIndex.get(dev) : byName.get(dev));
+  const malformed = (v: unknown) => typeof v !== 'object' || v === null;
   for (const [i, o] of ops.entries()) {
     const at = `ops[${i}]`;
+    // Malformed operations are left to the engine, which refuses the batch before sending any.
+    if (malformed(o) || malformed('qdisc' in o ? o.qdisc : 'filter' in o ? o.filter : o.link)) continue;
     if ('qdisc' in o) {
       const q = o.qdisc as { kind?: string; parent?: string | number; dev: Dev };
       const slot = qdiscSlot(q);
@@ -82,14 +86,21 @@ export function unrestorableChange(ops: readonly Operation[], before: Snapshot):
 /** The interfaces (by name or index) an operation list changes. */
 export function touchedDevices(ops: readonly Operation[]): Dev[] {
   const devs = new Set<Dev>();
-  for (const o of ops) {
-    if ('qdisc' in o) devs.add(o.qdisc.dev);
-    else if ('filter' in o) devs.add(o.filter.dev);
-    else {
-      // A whole-group delete names no interface: its members were named when moved into it.
-      const target = linkTarget(o.link);
-      if (target !== undefined) devs.add(target);
-    }
+  // Malformed operations are skipped: the engine refuses the batch before sending any of it.
+  const add = (dev: unknown) => {
+    if (typeof dev === 'string' || typeof dev === 'number') devs.add(dev);
+  };
+  for (const o of ops as readonly unknown[]) {
+    if (typeof o !== 'object' || o === null) continue;
+    const { qdisc, filter, link } = o as {
+      qdisc?: { dev?: unknown };
+      filter?: { dev?: unknown };
+      link?: unknown;
+    };
+    if (qdisc) add(qdisc.dev);
+    else if (filter) add(filter.dev);
+    // A whole-group delete names no interface: its members were named when moved into it.
+    else if (typeof link === 'object' && link !== null) add(linkTarget(link as LinkDelete));
   }
   return [...devs];
 }
@@ -134,13 +145,10 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   return { links: links.filter((l) => names.has(l.name)), devices };
 }
 
-/** Throws (TypeError, code ERR_NETQOS_INVALID_ARGUMENT, nothing sent) on an unrestorableChange. */
+/** Throws a NetqosArgumentError (nothing sent) on an unrestorableChange. */
 export function refuseUnrestorable(ops: readonly Operation[], before: Snapshot): void {
   const why = unrestorableChange(ops, before);
-  if (why !== undefined)
-    throw Object.assign(new TypeError(`atomic apply refused, nothing sent: ${why}`), {
-      code: 'ERR_NETQOS_INVALID_ARGUMENT',
-    });
+  if (why !== undefined) throw new NetqosArgumentError(`atomic apply refused, nothing sent: ${why}`);
 }
 
 /**

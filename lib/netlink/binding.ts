@@ -1,6 +1,7 @@
 // Loads the native engine. A failure lists every path tried and how to build it.
 import * as fs from 'fs';
 import * as path from 'path';
+import { NativeEngineMissingError } from '../errors';
 import { NetlinkError } from './errors';
 import type { TcEvent } from './mirror';
 
@@ -65,29 +66,37 @@ export function addonCandidates(root = packageRoot()): string[] {
   ];
 }
 
+/** The engine, loaded once. Throws NativeEngineMissingError when no candidate loads. */
 export function native(): NativeAddon {
-  if (addon) return addon;
+  return (addon ??= loadAddon());
+}
+
+/**
+ * Loads the first of `candidates` that loads. One require() per candidate: the usual place
+ * (build/Release in a checkout, the prebuild in an installed package) costs no directory search.
+ */
+export function loadAddon(candidates = addonCandidates()): NativeAddon {
   const tried: string[] = [];
-  // One require() per candidate: the usual place (build/Release in a checkout, the prebuild in
-  // an installed package) costs no directory search.
-  for (const file of addonCandidates()) {
+  for (const file of candidates) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon
       const loaded = require(file) as NativeAddon;
       loaded.setErrorClass(NetlinkError);
-      addon = loaded;
       return loaded;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      tried.push(`  ${file}: ${e.code === 'MODULE_NOT_FOUND' ? 'not found' : e.message}`);
+      tried.push(`${file}: ${e.code === 'MODULE_NOT_FOUND' ? 'not found' : e.message}`);
     }
   }
-  throw new Error(engineMissing(tried));
+  throw new NativeEngineMissingError(engineMissing(tried), tried);
 }
 
 /** The message when no candidate loads: each path with why, then what to install or build. */
-export function engineMissing(tried: string[]): string {
-  const lines = ['netqos: cannot load the native engine (netqos.node). Tried:', ...tried];
+export function engineMissing(tried: readonly string[]): string {
+  const lines = [
+    'netqos: cannot load the native engine (netqos.node). Tried:',
+    ...tried.map((t) => `  ${t}`),
+  ];
   const why = tried.join('\n');
   if (/libmnl\.so/.test(why))
     lines.push(

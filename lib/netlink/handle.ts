@@ -7,6 +7,14 @@ import { NetlinkError, type OperationFailure } from './errors';
 import { TcMirror } from './mirror';
 import { NftablesHandle } from '../nftables/handle';
 import type { DumpQuery, FilterState, LinkState, Operation, QdiscState } from './types';
+import {
+  checkApplyOptions,
+  checkDumpQuery,
+  checkOpenOptions,
+  checkOperations,
+  checkPlan,
+  checkWatchOptions,
+} from './validate';
 
 export interface OpenOptions {
   /**
@@ -72,13 +80,15 @@ export class NetlinkHandle {
   private nft: NftablesHandle | undefined;
 
   constructor(options: OpenOptions = {}) {
-    this.netns = options.netns;
-    this.native = new (native().Handle)(options.netns ?? '');
+    this.netns = checkOpenOptions(options);
+    this.native = new (native().Handle)(this.netns);
   }
 
   /** Sends the operations as one batch, off the JavaScript thread. Throws NetlinkError on failure. */
   async apply(ops: readonly Operation[], options: ApplyOptions = {}): Promise<ApplyResult> {
     const h = this.open();
+    checkOperations(ops);
+    checkApplyOptions(options);
     const known = knownPairs(options.interfaces);
     if (!options.atomic) return this.check(ops, options, await h.apply(ops, known));
     const before = options.snapshot ?? (await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r)));
@@ -93,6 +103,8 @@ export class NetlinkHandle {
   /** The same, blocking: for short-lived processes such as a CNI plugin. */
   applySync(ops: readonly Operation[], options: ApplyOptions = {}): ApplyResult {
     const h = this.open();
+    checkOperations(ops);
+    checkApplyOptions(options);
     const known = knownPairs(options.interfaces);
     if (!options.atomic) return this.check(ops, options, h.applySync(ops, known));
     const before: Snapshot =
@@ -108,11 +120,13 @@ export class NetlinkHandle {
   /** Reads qdiscs, filters (with their actions) or links back, with statistics. */
   async dump<Q extends DumpQuery>(query: Q): Promise<DumpResult<Q>> {
     const h = this.open();
+    checkDumpQuery(query);
     return runDump(planDump(query) as DumpPlan<DumpResult<Q>>, (r: DumpRequest[]) => h.dump(r));
   }
 
   dumpSync<Q extends DumpQuery>(query: Q): DumpResult<Q> {
     const h = this.open();
+    checkDumpQuery(query);
     return runDumpSync(planDump(query) as DumpPlan<DumpResult<Q>>, (r: DumpRequest[]) => h.dumpSync(r));
   }
 
@@ -120,13 +134,15 @@ export class NetlinkHandle {
    * Runs a read plan: a generator that yields batches of raw dump requests and receives their
    * decoded replies (see dump.ts). Each batch is one trip to the worker thread.
    */
-  read<T>(plan: DumpPlan<T>): Promise<T> {
+  async read<T>(plan: DumpPlan<T>): Promise<T> {
     const h = this.open();
+    checkPlan(plan);
     return runDump(plan, (r) => h.dump(r));
   }
 
   readSync<T>(plan: DumpPlan<T>): T {
     const h = this.open();
+    checkPlan(plan);
     return runDumpSync(plan, (r) => h.dumpSync(r));
   }
 
@@ -156,15 +172,7 @@ export class NetlinkHandle {
   private startWatching(options: WatchOptions): TcMirror {
     const h = this.open();
     if (!this.watched) {
-      const size = options.receiveBuffer;
-      if (size !== undefined && (!Number.isInteger(size) || size < 4096 || size > 2 ** 30)) {
-        throw Object.assign(
-          new TypeError(
-            `watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`,
-          ),
-          { code: 'ERR_NETQOS_INVALID_ARGUMENT' },
-        );
-      }
+      const size = checkWatchOptions(options);
       h.watch(size ?? 0);
       this.watched = new TcMirror({ events: () => h.events() });
     }

@@ -1,8 +1,10 @@
 // A handle on one namespace's nf_tables: one NETLINK_NETFILTER socket, atomic batches, reads
 // that notify nobody, notifications. Reached from an openNetlink() handle as `handle.nftables`
 // (same namespace, closed with it) or on its own through openNftables().
+import { NetqosArgumentError } from '../errors';
 import { native } from '../netlink/binding';
 import { NetlinkError, type NetlinkErrorDetails, type OperationFailure } from '../netlink/errors';
+import { checkOpenOptions, checkOperations } from '../netlink/validate';
 import type {
   NftElementsState,
   NftEvent,
@@ -43,7 +45,7 @@ interface NativeNftHandle {
 }
 
 export interface NftAddon {
-  NftHandle: new (netns: string) => NativeNftHandle;
+  NftHandle: new (netns?: string) => NativeNftHandle;
   /** The batch operations would send (BATCH_BEGIN ... BATCH_END), message by message. */
   nftEncode(ops: readonly object[], options?: object): Buffer[];
   /** The objects and events of the messages in a buffer. */
@@ -182,13 +184,14 @@ export class NftablesHandle {
   private lastGeneration = 0;
 
   constructor(options: NftOpenOptions = {}) {
-    this.netns = options.netns;
-    this.native = rethrown(() => new (nftNative().NftHandle)(options.netns ?? ''));
+    this.netns = checkOpenOptions(options);
+    this.native = rethrown(() => new (nftNative().NftHandle)(this.netns));
   }
 
   /** Sends the operations as one batch: the kernel applies all of them or none. */
   async apply(ops: readonly NftOperation[], options: NftApplyOptions = {}): Promise<NftApplyResult> {
     const h = this.open();
+    checkOperations(ops);
     const result = await h.apply(ops, nativeOptions(options)).catch((e) => Promise.reject(asNetlinkError(e)));
     return this.check(ops, options, result);
   }
@@ -196,6 +199,7 @@ export class NftablesHandle {
   /** The same, blocking. */
   applySync(ops: readonly NftOperation[], options: NftApplyOptions = {}): NftApplyResult {
     const h = this.open();
+    checkOperations(ops);
     return this.check(
       ops,
       options,
@@ -284,9 +288,8 @@ export class NftablesHandle {
   watch(options: { receiveBuffer?: number } = {}): void {
     const size = options.receiveBuffer;
     if (size !== undefined && (!Number.isInteger(size) || size < 4096 || size > 2 ** 30)) {
-      throw Object.assign(
-        new TypeError(`watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`),
-        { code: 'ERR_NETQOS_INVALID_ARGUMENT' },
+      throw new NetqosArgumentError(
+        `watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`,
       );
     }
     const h = this.open();

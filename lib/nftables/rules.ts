@@ -1,14 +1,13 @@
 // Expression lists for the rules pod QoS needs, exactly as nft 1.0.6 builds them (each checked
 // against nft's own request in test/unit/encode-nft.test.ts), and the objects around them.
+import { NetqosArgumentError } from '../errors';
 import type { NftData, NftVerdict } from './expr/data';
 import type { NftChain, NftElement, NftExpr, NftFamily, NftSet } from './types';
 
 type IpFamily = 'ip' | 'ip6';
 
 function invalid(field: string, value: unknown, allowed: string): never {
-  throw Object.assign(new TypeError(`${field}: ${JSON.stringify(value)} is not allowed (${allowed})`), {
-    code: 'ERR_NETQOS_INVALID_ARGUMENT',
-  });
+  throw new NetqosArgumentError(`${field}: ${JSON.stringify(value)} is not allowed (${allowed})`);
 }
 
 function integer(field: string, value: number, lo: number, hi: number): number {

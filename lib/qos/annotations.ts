@@ -28,6 +28,7 @@
  * All numbers in the spec are integers below 2^53 (the bounds guarantee it).
  */
 
+import { NetqosError } from '../errors';
 import { parseDscp, DscpError, DSCP_ALLOWED_FORMS } from './dscp';
 import { QosArgumentError, quoteValue } from './errors';
 import { parseQuantity, QuantityError } from './quantity';
@@ -86,7 +87,7 @@ export interface AnnotationProblem {
   message: string;
 }
 
-export class AnnotationError extends Error {
+export class AnnotationError extends NetqosError {
   readonly code = 'ERR_NETQOS_ANNOTATION';
   readonly problems: readonly AnnotationProblem[];
 

@@ -11,6 +11,7 @@
 // loads the module if it can, then every kind refuses the request (EINVAL) before making
 // anything; "Failed to load TC action module" (ENOENT) says it cannot. nf_tables is there when
 // its generation can be read.
+import { NetqosError } from '../errors';
 import { NetlinkError, type NetlinkHandle, type DumpPlan } from '../netlink';
 import type { NftablesHandle } from '../nftables';
 import type { QosSpec } from './annotations';
@@ -54,7 +55,7 @@ export interface KernelCapabilities {
  * No dataplane can enforce a control on this kernel (or not the one asked for): nothing was
  * read-modified or sent. `control` is the annotation, `missing` what the kernel lacks.
  */
-export class QosDataplaneError extends Error {
+export class QosDataplaneError extends NetqosError {
   readonly code = 'ERR_NETQOS_DATAPLANE';
 
   constructor(
@@ -64,7 +65,6 @@ export class QosDataplaneError extends Error {
     message: string,
   ) {
     super(`${ifname}: ${message}`);
-    this.name = 'QosDataplaneError';
   }
 }
 

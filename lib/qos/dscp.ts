@@ -10,6 +10,7 @@
  * but not from numbers (" 46" is invalid).
  */
 
+import { NetqosError } from '../errors';
 import { quoteValue } from './errors';
 
 export const DSCP_MIN = 0;
@@ -48,7 +49,8 @@ export const DSCP_ALLOWED_FORMS = 'a number 0-63 or a name DF, EF, CS0-CS7, AF11
 
 export type DscpErrorReason = 'unknown' | 'out-of-range';
 
-export class DscpError extends Error {
+export class DscpError extends NetqosError {
+  readonly code = 'ERR_NETQOS_DSCP';
   /** The string that failed to parse, unchanged. */
   readonly input: string;
   readonly reason: DscpErrorReason;

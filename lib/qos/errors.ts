@@ -1,5 +1,6 @@
 // The QoS layer's own errors beside AnnotationError and QosConflictError, and how any of them
 // quotes a value: never more than a short prefix of it (an annotation may be 256 KiB).
+import { NetqosArgumentError, NetqosError } from '../errors';
 
 /** Characters of a value an error message quotes at most. */
 export const MAX_QUOTED_CHARS = 64;
@@ -27,9 +28,7 @@ export function quoteValue(value: unknown): string {
  * interface name, a netns that is not a string, the same interface twice, options of the wrong
  * type): nothing is read or sent. `field` names it as a path ("targets[2].netns").
  */
-export class QosArgumentError extends TypeError {
-  readonly code = 'ERR_NETQOS_INVALID_ARGUMENT';
-
+export class QosArgumentError extends NetqosArgumentError {
   constructor(
     readonly field: string,
     message: string,
@@ -44,7 +43,7 @@ export class QosArgumentError extends TypeError {
  * Promise call of this process (it cannot wait: that call needs this thread to finish), or a
  * lock held by another process for longer than the wait allows. Nothing was sent; try again.
  */
-export class QosBusyError extends Error {
+export class QosBusyError extends NetqosError {
   readonly code = 'ERR_NETQOS_BUSY';
 
   constructor(

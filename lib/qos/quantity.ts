@@ -25,6 +25,7 @@
  *   'too-large' rather than materialised.
  */
 
+import { NetqosError } from '../errors';
 import { quoteValue } from './errors';
 
 export type QuantityErrorReason =
@@ -58,7 +59,8 @@ const REASON_TEXT: Record<QuantityErrorReason, string> = {
   'too-large': 'is too large',
 };
 
-export class QuantityError extends Error {
+export class QuantityError extends NetqosError {
+  readonly code = 'ERR_NETQOS_QUANTITY';
   /** The string that failed to parse, unchanged. */
   readonly input: string;
   readonly reason: QuantityErrorReason;

@@ -4,6 +4,7 @@
 //   2. TBFs are added or replaced in place, the hook qdisc is added, filters added or replaced,
 //   3. filters that are no longer wanted are deleted, then the root TBF,
 //   4. IFBs and empty hook qdiscs go last.
+import { NetqosError } from '../errors';
 import type { FilterState, Operation, QdiscState, TbfQdisc, U32Filter } from '../netlink';
 import { describeForeignLink } from './ownership';
 import { ifbDeletion, NETQOS_IFB_GROUP, NETQOS_TBF_HANDLE, Role, type DesiredState } from './policy';
@@ -14,7 +15,7 @@ import { PSCHED_TICKS_PER_USEC } from './tc-limits';
  * Applying would mean changing or replacing another tool's object (or the interface is
  * missing): nothing is sent. `ifname` is the pod interface at fault.
  */
-export class QosConflictError extends Error {
+export class QosConflictError extends NetqosError {
   readonly code = 'ERR_NETQOS_CONFLICT';
 
   constructor(

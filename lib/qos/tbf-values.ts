@@ -14,6 +14,7 @@
  * `buffer` and `mtu` out are psched ticks (tick_in_usec ticks per microsecond).
  */
 
+import { NetqosError } from '../errors';
 import { PSCHED_TICKS_PER_USEC, U32_MAX } from './tc-limits';
 
 /** Ticks per microsecond on every kernel since 2.6.x with hrtimers: /proc/net/psched "3e8 40 f4240". */
@@ -66,7 +67,9 @@ export interface TcTbfValues extends TbfValues {
   mtu: number;
 }
 
-export class TbfValuesError extends Error {
+export class TbfValuesError extends NetqosError {
+  readonly code = 'ERR_NETQOS_TBF_VALUES';
+
   constructor(message: string) {
     super(message);
     this.name = 'TbfValuesError';

@@ -24,8 +24,8 @@ Verb read_verb(const FieldReader& op) {
   if (!s) op.fail("op", "is required (add, create, insert, replace, delete, destroy or flush)");
   for (const auto& v : kVerbs)
     if (*s == v.name) return v.verb;
-  op.fail("op", "\"" + *s +
-                    "\" is not an operation (allowed: add, create, insert, replace, delete, destroy, flush)");
+  op.fail("op",
+          quote(*s) + " is not an operation (allowed: add, create, insert, replace, delete, destroy, flush)");
 }
 
 // BATCH_BEGIN and BATCH_END: nfgenmsg with the subsystem in res_id (network order, as nft sends).
@@ -104,7 +104,7 @@ DumpRequest read_dump_request(const FieldReader& r) {
   bool known = false;
   for (const auto& k : kKinds)
     if (*type == k.name) req.kind = k.kind, known = true;
-  if (!known) r.fail("type", "\"" + *type + "\" cannot be read (allowed: " + allowed + ")");
+  if (!known) r.fail("type", quote(*type) + " cannot be read (allowed: " + allowed + ")");
   if (req.kind == DumpKind::Generation) return req;
   if (r.has("family")) req.family = read_family(r);
   if (r.has("table")) req.table = read_name(r, "table");
@@ -316,7 +316,7 @@ std::string leaf_value(const nlattr* a) {
   const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
   if (len > 1 && p[len - 1] == 0 &&
       std::all_of(p, p + len - 1, [](uint8_t c) { return c >= 0x20 && c < 0x7f; }))
-    return " \"" + std::string(reinterpret_cast<const char*>(p)) + "\"";
+    return " " + quote(std::string(reinterpret_cast<const char*>(p)));
   if (len == 4) return " " + std::to_string(be32(a));
   return "";
 }

@@ -49,7 +49,7 @@ uint32_t read_hook(const FieldReader& r, uint8_t family) {
       if (h.value == NF_INET_INGRESS && family != NFPROTO_INET && family != NFPROTO_NETDEV) break;
       return h.value;
     }
-    r.fail("hook", "\"" + *name + "\" is not a hook of the " + family_name(family) +
+    r.fail("hook", quote(*name) + " is not a hook of the " + family_name(family) +
                        " family (allowed: " + hook_list(hooks) + ")");
   });
 }
@@ -76,8 +76,7 @@ void encode_hook(Message& m, const FieldReader& r, uint8_t family) {
   put_be32(m, NFTA_HOOK_HOOKNUM, hook);
   put_be32(m, NFTA_HOOK_PRIORITY, static_cast<uint32_t>(static_cast<int32_t>(*priority)));
   auto check_device = [&](const std::string& dev, const char* field) {
-    if (dev.empty() || dev.size() > 15)
-      r.fail(field, "\"" + dev + "\" is not an interface name (1..15 bytes)");
+    if (dev.empty() || dev.size() > 15) r.fail(field, quote(dev) + " is not an interface name (1..15 bytes)");
   };
   if (one) {
     auto dev = r.string("device");
@@ -134,12 +133,12 @@ void encode(NftBatch& b, Verb verb, const FieldReader& r) {
   if (base) {
     auto type = r.string("kind").value_or("filter");
     if (type != "filter" && type != "route" && type != "nat")
-      r.fail("kind", "\"" + type + "\" is not a chain type (allowed: filter, route, nat)");
+      r.fail("kind", quote(type) + " is not a chain type (allowed: filter, route, nat)");
     m.put_strz(NFTA_CHAIN_TYPE, type);
     encode_hook(m, r, family);
     if (auto policy = r.string("policy")) {
       if (*policy != "accept" && *policy != "drop")
-        r.fail("policy", "\"" + *policy + "\" is not a policy (allowed: accept, drop)");
+        r.fail("policy", quote(*policy) + " is not a policy (allowed: accept, drop)");
       put_be32(m, NFTA_CHAIN_POLICY, *policy == "accept" ? NF_ACCEPT : NF_DROP);
     }
   }

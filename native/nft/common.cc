@@ -50,7 +50,7 @@ uint8_t read_family(const FieldReader& r) {
   if (!s) r.fail("family", "is required (ip, ip6, inet, arp, bridge or netdev)");
   for (const auto& f : kFamilies)
     if (*s == f.name) return f.value;
-  r.fail("family", "\"" + *s + "\" is not a family (allowed: ip, ip6, inet, arp, bridge, netdev)");
+  r.fail("family", quote(*s) + " is not a family (allowed: ip, ip6, inet, arp, bridge, netdev)");
 }
 
 std::string family_name(uint8_t family) {
@@ -63,7 +63,7 @@ std::string read_name(const FieldReader& r, const char* field) {
   auto s = r.string(field);
   if (!s) r.fail(field, "is required (a name of 1..255 bytes)");
   if (s->empty() || s->size() >= NFT_NAME_MAXLEN || std::memchr(s->data(), 0, s->size()))
-    r.fail(field, "\"" + *s + "\" is not a name (1..255 bytes, no NUL)");
+    r.fail(field, quote(*s) + " is not a name (1..255 bytes, no NUL)");
   return *s;
 }
 
@@ -100,11 +100,7 @@ uint64_t be64(const nlattr* a) {
   return static_cast<uint64_t>(ntohl(halves[0])) << 32 | ntohl(halves[1]);
 }
 
-std::string attr_string(const nlattr* a) {
-  if (!a) return "";
-  const char* s = static_cast<const char*>(mnl_attr_get_payload(a));
-  return std::string(s, strnlen(s, mnl_attr_get_payload_len(a)));
-}
+std::string attr_string(const nlattr* a) { return a ? attr_str(a) : ""; }
 
 void append_comment(std::vector<uint8_t>& udata, uint8_t udata_type, const FieldReader& r) {
   auto comment = r.string("comment");

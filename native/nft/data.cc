@@ -24,7 +24,7 @@ const DataType kTypes[] = {
 
 std::vector<uint8_t> ifname_bytes(const FieldReader& r, const char* field, const std::string& name) {
   if (name.empty() || name.size() > 15 || std::memchr(name.data(), 0, name.size()))
-    r.fail(field, "\"" + name + "\" is not an interface name (1..15 bytes)");
+    r.fail(field, quote(name) + " is not an interface name (1..15 bytes)");
   std::vector<uint8_t> out(16, 0);
   std::memcpy(out.data(), name.data(), name.size());
   return out;
@@ -33,7 +33,7 @@ std::vector<uint8_t> ifname_bytes(const FieldReader& r, const char* field, const
 std::vector<uint8_t> address_bytes(const FieldReader& r, const char* field, const std::string& s, int af) {
   std::vector<uint8_t> out(af == AF_INET ? 4 : 16);
   if (inet_pton(af, s.c_str(), out.data()) != 1)
-    r.fail(field, "\"" + s + "\" is not an " + (af == AF_INET ? "IPv4" : "IPv6") + " address");
+    r.fail(field, quote(s) + " is not an " + (af == AF_INET ? "IPv4" : "IPv6") + " address");
   return out;
 }
 
@@ -42,7 +42,7 @@ std::vector<uint8_t> ether_bytes(const FieldReader& r, const char* field, const 
   char end;
   if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) !=
       6)
-    r.fail(field, "\"" + s + "\" is not an Ethernet address (aa:bb:cc:dd:ee:ff)");
+    r.fail(field, quote(s) + " is not an Ethernet address (aa:bb:cc:dd:ee:ff)");
   std::vector<uint8_t> out(6);
   for (int i = 0; i < 6; i++) out[i] = static_cast<uint8_t>(b[i]);
   return out;
@@ -158,7 +158,7 @@ void put_verdict(Message& m, uint16_t type, const FieldReader& v) {
     if (*name == k.name) found = &k;
   if (!found)
     v.fail("verdict",
-           "\"" + *name + "\" is not a verdict (allowed: accept, drop, continue, return, jump, goto)");
+           quote(*name) + " is not a verdict (allowed: accept, drop, continue, return, jump, goto)");
   bool needs_chain = found->code == NFT_JUMP || found->code == NFT_GOTO;
   if (needs_chain != v.has("chain"))
     v.fail("chain", needs_chain ? "is required for jump and goto" : "is only for jump and goto");

@@ -65,11 +65,11 @@ void encode(NftBatch& b, Verb verb, const FieldReader& r) {
   if (!key_name) r.fail("keyType", "is required (the set's key type, e.g. ifname)");
   const DataType* key = find_data_type(*key_name);
   if (!key || key->id == kVerdictType)
-    r.fail("keyType", "\"" + *key_name + "\" is not a key type netqos knows");
+    r.fail("keyType", quote(*key_name) + " is not a key type netqos knows");
   const DataType* data = nullptr;
   if (auto data_name = r.string("dataType")) {
     data = find_data_type(*data_name);
-    if (!data) r.fail("dataType", "\"" + *data_name + "\" is not a data type netqos knows");
+    if (!data) r.fail("dataType", quote(*data_name) + " is not a data type netqos knows");
   }
   size_t n = r.array_length("items");
   if (n == 0) r.fail("items", "must list at least one element (to empty a set, flush it)");

@@ -18,16 +18,10 @@ std::string errno_text(int err) { return std::string(strerror(err)); }
 // Without a message, the kernel may still point at the attribute it refused (by its offset in
 // the request): name it.
 std::string refused_attribute(const nlmsghdr* error, const nlmsghdr* request) {
-  if (!(error->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
-  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(error));
-  size_t head = sizeof(nlmsghdr) + sizeof(nlmsgerr);
-  if (!(error->nlmsg_flags & NLM_F_CAPPED)) head += err->msg.nlmsg_len - sizeof(nlmsghdr);
-  if (error->nlmsg_len <= head) return "";
   const nlattr* tb[NLMSGERR_ATTR_MAX + 1];
-  parse_payload(reinterpret_cast<const uint8_t*>(error) + head, error->nlmsg_len - head, tb,
-                NLMSGERR_ATTR_MAX);
+  if (!ack_attributes(error, tb)) return "";
   if (!tb[NLMSGERR_ATTR_OFFS] || mnl_attr_get_payload_len(tb[NLMSGERR_ATTR_OFFS]) < 4) return "";
-  std::string what = describe_attribute(request, mnl_attr_get_u32(tb[NLMSGERR_ATTR_OFFS]));
+  std::string what = describe_attribute(request, attr_u32(tb[NLMSGERR_ATTR_OFFS]));
   return what.empty() ? "" : "refused: " + what;
 }
 
@@ -35,6 +29,7 @@ void append(DumpReply& out, const nlmsghdr* nlh) {
   out.offsets.push_back(out.data.size());
   const auto* bytes = reinterpret_cast<const uint8_t*>(nlh);
   out.data.insert(out.data.end(), bytes, bytes + nlh->nlmsg_len);
+  out.data.resize(NLMSG_ALIGN(out.data.size()));  // the next message aligned, as decoders read it
 }
 
 }  // namespace
@@ -91,11 +86,11 @@ void NftSocket::execute(NftBatch& b, size_t op_count, ApplyOutcome& out) {
     if (offset >= b.size()) return;
     int32_t op = b.op_of[offset];
     if (nlh->nlmsg_type == NLMSG_ERROR) {
-      const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-      if (e->error == 0) return;
+      auto error = ack_error(nlh);
+      if (!error || *error == 0) return;
       OpResult& r = op < 0 ? out.batch : out.ops[op];
       if (r.error) return;  // the first failure of an operation explains it
-      r.error = -e->error;
+      r.error = *error;
       r.message = extack_message(nlh);
       if (r.message.empty()) r.message = refused_attribute(nlh, b.batch.message(offset));
     } else if (op >= 0 && nft_msg(nlh->nlmsg_type) != NFT_MSG_NEWGEN) {
@@ -106,16 +101,11 @@ void NftSocket::execute(NftBatch& b, size_t op_count, ApplyOutcome& out) {
   uint32_t gen_seq = 0;
   bool sentinel_sent = false, done = false;
   while (!done) {
-    sockaddr_nl from{};
-    socklen_t from_len = sizeof from;
-    ssize_t got = recvfrom(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(),
-                           sentinel_sent ? 0 : MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &from_len);
-    // Only the kernel answers a batch (another process may know our port id).
-    if (got >= 0 && from.nl_pid != 0) continue;
+    ssize_t got = receive_from_kernel(nl_, rxbuf_.data(), rxbuf_.size(), sentinel_sent ? 0 : MSG_DONTWAIT);
     if (got < 0) {
       int err = errno;
       if (err == EINTR) continue;
-      if (err == ENOBUFS) {
+      if (err == ENOBUFS || err == ENOSPC) {  // answers dropped, or one cut short
         out.lost = true;
         continue;
       }
@@ -135,7 +125,7 @@ void NftSocket::execute(NftBatch& b, size_t op_count, ApplyOutcome& out) {
     }
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
     int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
       if (sentinel_sent && nlh->nlmsg_seq == gen_seq) {
         if (nft_msg(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
           const nlattr* tb[NFTA_GEN_MAX + 1];
@@ -190,7 +180,7 @@ bool NftSocket::dump_one(const DumpRequest& req, DumpReply& out) {
   sendmsg_calls_++;
   bool interrupted = false;
   for (;;) {
-    ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+    ssize_t got = receive_from_kernel(nl_, rxbuf_.data(), rxbuf_.size());
     if (got < 0) {
       int err = errno;
       if (err == EINTR) continue;
@@ -198,14 +188,15 @@ bool NftSocket::dump_one(const DumpRequest& req, DumpReply& out) {
     }
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
     int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
       if (nlh->nlmsg_seq != seq) continue;
       if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
       if (nlh->nlmsg_type == NLMSG_DONE) return !interrupted;
       if (nlh->nlmsg_type == NLMSG_ERROR) {
-        const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-        if (e->error == 0) return !interrupted;  // a get ends with its acknowledgement
-        int code = -e->error;
+        auto error = ack_error(nlh);
+        if (!error) continue;
+        if (*error == 0) return !interrupted;  // a get ends with its acknowledgement
+        int code = *error;
         // One object asked for, and it is not there (nor its table): nothing to read.
         if (req.get() && req.kind != DumpKind::Generation && code == ENOENT) {
           out.data.clear();

@@ -75,8 +75,8 @@ void encode_expressions(Message& m, uint16_t type, const FieldReader& r, const E
     if (!kind_name) e->fail("kind", "is required (" + expr_kind_names() + ")");
     const ExprKind* kind = find_expr_kind(*kind_name);
     if (!kind)
-      e->fail("kind", "\"" + *kind_name +
-                          "\" is not an expression netqos knows (allowed: " + expr_kind_names() + ")");
+      e->fail("kind",
+              quote(*kind_name) + " is not an expression netqos knows (allowed: " + expr_kind_names() + ")");
     nlattr* elem = nest(m, NFTA_LIST_ELEM);
     m.put_strz(NFTA_EXPR_NAME, kind->name);
     nlattr* data = nest(m, NFTA_EXPR_DATA);

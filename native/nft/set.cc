@@ -28,7 +28,7 @@ const DataType& read_type(const FieldReader& r, const char* field, bool allow_ve
   if (!name) r.fail(field, std::string("is required (") + kTypeNames + ")");
   const DataType* t = find_data_type(*name);
   if (!t || (t->id == kVerdictType && !allow_verdict))
-    r.fail(field, "\"" + *name + "\" is not a type netqos knows (allowed: " + kTypeNames +
+    r.fail(field, quote(*name) + " is not a type netqos knows (allowed: " + kTypeNames +
                       (allow_verdict ? ", verdict" : "") + ")");
   return *t;
 }
@@ -73,8 +73,8 @@ void encode(NftBatch& b, Verb verb, const FieldReader& r) {
     for (const auto& k : kFlags)
       if (f == k.name) flags |= k.value, known = true;
     if (!known)
-      r.fail("flags", "\"" + f +
-                          "\" is not a set flag (allowed: constant, interval, map, timeout, dynamic, object, "
+      r.fail("flags", quote(f) +
+                          " is not a set flag (allowed: constant, interval, map, timeout, dynamic, object, "
                           "concat)");
   }
   if ((flags & NFT_SET_MAP) && !data) r.fail("dataType", "is required for a map");
@@ -93,7 +93,7 @@ void encode(NftBatch& b, Verb verb, const FieldReader& r) {
   }
   if (auto policy = r.string("policy")) {
     if (*policy != "performance" && *policy != "memory")
-      r.fail("policy", "\"" + *policy + "\" is not a set policy (allowed: performance, memory)");
+      r.fail("policy", quote(*policy) + " is not a set policy (allowed: performance, memory)");
     put_be32(m, NFTA_SET_POLICY, *policy == "performance" ? NFT_SET_POL_PERFORMANCE : NFT_SET_POL_MEMORY);
   }
   if (r.has("size")) {

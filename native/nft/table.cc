@@ -23,7 +23,7 @@ uint32_t read_flags(const FieldReader& r) {
     bool known = false;
     for (const auto& f : kFlags)
       if (name == f.name) flags |= f.value, known = true;
-    if (!known) r.fail("flags", "\"" + name + "\" is not a table flag (allowed: dormant, owner, persist)");
+    if (!known) r.fail("flags", quote(name) + " is not a table flag (allowed: dormant, owner, persist)");
   }
   return flags;
 }

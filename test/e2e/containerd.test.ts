@@ -267,7 +267,7 @@ describe.each([['the resident CNI server'], ['the fallback (no server)']])('thro
       'netqos: warning: qos.projectcalico.org/ingressBandwidth: "10Mb": error parsing ingress bandwidth annotation',
     );
     expect(log).toContain(
-      'netqos: warning: qos.projectcalico.org/ingressBurst: 4294967296 bits at 10000000 bit/s is a 429.5 s bucket',
+      'netqos: warning: qos.projectcalico.org/ingressBurst: 4294967296 bits at 10000000 bit/s is a 429.497 s bucket',
     );
     await removePod(rt, bad);
     await removePod(rt, plain);

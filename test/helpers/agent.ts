@@ -6,6 +6,7 @@ import * as http from 'http';
 import * as path from 'path';
 import { Writable } from 'stream';
 import { pluginMain } from '../../lib/cni/install';
+import { NativeEngineMissingError } from '../../lib/errors';
 import { openNetlink } from '../../lib/netlink';
 import { ifbNameFor } from '../../lib/qos';
 import { sh } from './netns';
@@ -47,7 +48,7 @@ export async function waitForAddon(): Promise<void> {
       openNetlink().close();
       return;
     } catch (e) {
-      if (!String((e as Error).message).includes('cannot load the native engine') || i > 30) throw e;
+      if (!(e instanceof NativeEngineMissingError) || i > 30) throw e;
       await sleep(2000);
     }
   }

@@ -44,6 +44,11 @@ export class Netns {
     return tcJson<T>(this.name, ...args);
   }
 
+  /** `nft ...` run inside this namespace. */
+  nft(...args: string[]): string {
+    return sh('ip', ['netns', 'exec', this.name, 'nft', ...args]);
+  }
+
   /** The filters of both hooks of `dev` as tc prints them ('none' for a hook that is not there). */
   hookFilters(dev: string): unknown[] {
     return ['ingress', 'egress'].map((hook) => {

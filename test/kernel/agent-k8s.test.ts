@@ -10,6 +10,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { NativeEngineMissingError } from '../../lib/errors';
 import { openNetlink } from '../../lib/netlink';
 import { calicoInterfaceName } from '../../lib/qos';
 import { get, sample, tcRates } from '../helpers/agent';
@@ -276,7 +277,7 @@ beforeAll(async () => {
       openNetlink().close();
       break;
     } catch (e) {
-      if (!String((e as Error).message).includes('cannot load the native engine') || i > 30) throw e;
+      if (!(e instanceof NativeEngineMissingError) || i > 30) throw e;
       await sleep(2000);
     }
   }

@@ -155,8 +155,12 @@ void check_reader_semantics() {
   CHECK(r.has("s") && r.has("nul") && !r.has("undef") && !r.has("missing"),
         "has(): present, null, undefined, absent");
   CHECK(r.string("s") == std::optional<std::string>("v0"), "string() of a string");
-  CHECK(!r.string("n") && !r.string("frac") && !r.string("big") && !r.string("missing"),
-        "string() of numbers and absent fields is nullopt");
+  CHECK(!r.string("missing"), "string() of an absent field is nullopt");
+  CHECK(r.is_string("s") && !r.is_string("n") && !r.is_string("missing"), "is_string()");
+  throws(
+      "string(7)", [&] { r.string("n"); }, "t.n: expected a string, got 7");
+  throws(
+      "string(2^60)", [&] { r.string("big"); }, "t.big: expected a string, got 1152921504606846976");
   throws(
       "string(bool)", [&] { r.string("b"); }, "t.b: expected a string, got true");
   throws(
@@ -167,7 +171,7 @@ void check_reader_semantics() {
   throws(
       "u64(-1)", [&] { r.u64("neg"); }, "t.neg: -1 is not a non-negative integer");
   throws(
-      "u64(1.5)", [&] { r.u64("frac"); }, "t.frac: 1.500000 is not a non-negative integer");
+      "u64(1.5)", [&] { r.u64("frac"); }, "t.frac: 1.5 is not a non-negative integer");
   throws(
       "u64(-2^60)", [&] { r.u64("bigneg"); }, "t.bigneg:");
   throws(
@@ -560,7 +564,7 @@ void check_errors(RouteSocket& sock, const std::string& netns) {
       {op("add", "filter", with_actions(heavy)), "message too large"},
       {op("add", "filter", with_actions(many)), "ops[2].filter.actions: has 33 actions (at most 32)"},
       {op("add", "qdisc", tbf_neg), "ops[2].qdisc.rate: -5 is not a non-negative integer"},
-      {op("add", "qdisc", tbf_frac), "ops[2].qdisc.rate: 1.500000 is not a non-negative integer"},
+      {op("add", "qdisc", tbf_frac), "ops[2].qdisc.rate: 1.5 is not a non-negative integer"},
       {op("add", "qdisc", tbf_text), "ops[2].qdisc.rate: expected a non-negative integer, got \"10mbit\""},
       {op("add", "qdisc", tbf_no_burst), "ops[2].qdisc.burst: is required"},
       {op("frobnicate", "qdisc", tbf("v0", "1:", 10000000)), "ops[2].op: \"frobnicate\" is not an operation"},

@@ -13,7 +13,8 @@ import {
 } from '../../lib/agent';
 import { buildAgentCommand } from '../../lib/agent/cli';
 import { lostReason, namespaceId, namespacePath, type Connection } from '../../lib/agent/namespace';
-import { isOwnIfb, orphanDeletion, orphanIfbs } from '../../lib/agent/orphans';
+import { orphanDeletion, orphanIfbs } from '../../lib/agent/orphans';
+import { isOwnIfb } from '../../lib/qos';
 import type { LinkState } from '../../lib/netlink';
 import { NETQOS_DOOMED_GROUP, NETQOS_IFB_GROUP, calicoInterfaceName, ifbNameFor } from '../../lib/qos';
 

@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { addonCandidates, engineMissing, prebuiltFile } from '../../lib/netlink/binding';
+import { NativeEngineMissingError, NetqosError } from '../../lib';
+import { addonCandidates, engineMissing, loadAddon, prebuiltFile } from '../../lib/netlink/binding';
 
 let root: string;
 beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-prebuilds-'))));
@@ -31,7 +32,7 @@ test("the prebuilt addon is the file node-gyp-build's install check loads", () =
 });
 
 test('the message names every path tried and how to build', () => {
-  const tried = addonCandidates(root).map((f) => `  ${f}: not found`);
+  const tried = addonCandidates(root).map((f) => `${f}: not found`);
   const m = engineMissing(tried);
   for (const f of addonCandidates(root)) expect(m).toContain(f);
   expect(m).toContain('npm_config_build_from_source=true npm rebuild netqos');
@@ -41,9 +42,26 @@ test('the message names every path tried and how to build', () => {
 
 test('a missing libmnl or a too old glibc is named', () => {
   const m = engineMissing([
-    '  /x/netqos.napi.glibc.node: libmnl.so.0: cannot open shared object file: No such file or directory',
+    '/x/netqos.napi.glibc.node: libmnl.so.0: cannot open shared object file: No such file or directory',
   ]);
   expect(m).toMatch(/apt-get install libmnl0 .*dnf install libmnl .*apk add libmnl/);
-  const g = engineMissing(["  /x/netqos.napi.glibc.node: /lib/libc.so.6: version `GLIBC_2.34' not found"]);
+  const g = engineMissing(["/x/netqos.napi.glibc.node: /lib/libc.so.6: version `GLIBC_2.34' not found"]);
   expect(g).toContain('glibc 2.34 or later');
+});
+
+test('no engine: a NativeEngineMissingError with its code, the paths tried and the message', () => {
+  const candidates = addonCandidates(root);
+  let caught: unknown;
+  try {
+    loadAddon(candidates);
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(NativeEngineMissingError);
+  expect(caught).toBeInstanceOf(NetqosError);
+  const e = caught as NativeEngineMissingError;
+  expect(e.code).toBe('ERR_NETQOS_ENGINE_MISSING');
+  expect(e.name).toBe('NativeEngineMissingError');
+  expect(e.tried).toEqual(candidates.map((f) => `${f}: not found`));
+  expect(e.message).toBe(engineMissing(e.tried));
 });

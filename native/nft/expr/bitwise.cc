@@ -11,7 +11,7 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
   auto len = static_cast<uint32_t>(r.u64_in("len", 1, 64, 0));
   std::string op = r.string("op").value_or("mask-xor");
   if (op != "mask-xor" && op != "lshift" && op != "rshift")
-    r.fail("op", "\"" + op + "\" is not a bitwise operation (allowed: mask-xor, lshift, rshift)");
+    r.fail("op", quote(op) + " is not a bitwise operation (allowed: mask-xor, lshift, rshift)");
   put_register(m, NFTA_BITWISE_SREG, r, "sreg", NFT_REG_1);
   put_register(m, NFTA_BITWISE_DREG, r, "dreg", NFT_REG_1);
   put_be32(m, NFTA_BITWISE_LEN, len);

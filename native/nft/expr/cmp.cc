@@ -13,7 +13,7 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
   uint32_t value = 6;
   for (uint32_t i = 0; i < 6; i++)
     if (op == kOps[i]) value = i;
-  if (value == 6) r.fail("op", "\"" + op + "\" is not a comparison (allowed: eq, neq, lt, lte, gt, gte)");
+  if (value == 6) r.fail("op", quote(op) + " is not a comparison (allowed: eq, neq, lt, lte, gt, gte)");
   put_register(m, NFTA_CMP_SREG, r, "sreg", NFT_REG_1);
   put_be32(m, NFTA_CMP_OP, value);
   put_data_value(m, NFTA_CMP_DATA, read_data(r, "data"));

@@ -19,7 +19,7 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
   uint32_t value = kKeyCount;
   for (uint32_t i = 0; i < kKeyCount; i++)
     if (*key == kKeys[i]) value = i;
-  if (value == kKeyCount) r.fail("key", "\"" + *key + "\" is not a conntrack key");
+  if (value == kKeyCount) r.fail("key", quote(*key) + " is not a conntrack key");
   if (r.has("sreg") && r.has("dreg")) r.fail("sreg", "give sreg (set) or dreg (load), not both");
   if (r.has("sreg"))
     put_register(m, NFTA_CT_SREG, r, "sreg", NFT_REG_1);
@@ -27,8 +27,7 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
     put_register(m, NFTA_CT_DREG, r, "dreg", NFT_REG_1);
   put_be32(m, NFTA_CT_KEY, value);
   if (auto dir = r.string("direction")) {
-    if (*dir != "original" && *dir != "reply")
-      r.fail("direction", "\"" + *dir + "\" is not original or reply");
+    if (*dir != "original" && *dir != "reply") r.fail("direction", quote(*dir) + " is not original or reply");
     m.put_u8(NFTA_CT_DIRECTION, *dir == "original" ? 0 : 1);
   }
 }

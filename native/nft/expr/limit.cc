@@ -20,10 +20,9 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
   uint64_t seconds = 0;
   for (const auto& u : kUnits)
     if (unit == u.name) seconds = u.seconds;
-  if (!seconds) r.fail("unit", "\"" + unit + "\" is not a unit (allowed: second, minute, hour, day, week)");
+  if (!seconds) r.fail("unit", quote(unit) + " is not a unit (allowed: second, minute, hour, day, week)");
   std::string type = r.string("type").value_or("packets");
-  if (type != "packets" && type != "bytes")
-    r.fail("type", "\"" + type + "\" is not allowed (packets, bytes)");
+  if (type != "packets" && type != "bytes") r.fail("type", quote(type) + " is not allowed (packets, bytes)");
   // nft's default burst: 5 packets, or none for bytes.
   auto burst = static_cast<uint32_t>(r.u64_in("burst", 0, 0xFFFFFFFFu, type == "packets" ? 5 : 0));
   put_be64(m, NFTA_LIMIT_RATE, rate);

@@ -19,7 +19,7 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
   uint32_t value = kKeyCount;
   for (uint32_t i = 0; i < kKeyCount; i++)
     if (*key == kKeys[i]) value = i;
-  if (value == kKeyCount) r.fail("key", "\"" + *key + "\" is not a meta key");
+  if (value == kKeyCount) r.fail("key", quote(*key) + " is not a meta key");
   if (r.has("sreg") && r.has("dreg")) r.fail("sreg", "give sreg (set) or dreg (load), not both");
   put_be32(m, NFTA_META_KEY, value);
   if (r.has("sreg"))

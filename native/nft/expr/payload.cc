@@ -16,7 +16,7 @@ uint32_t pick(const FieldReader& r, const char* field, const char* const (&names
   if (!s) r.fail(field, std::string("is required (") + allowed + ")");
   for (uint32_t i = 0; i < N; i++)
     if (*s == names[i]) return i;
-  r.fail(field, "\"" + *s + "\" is not allowed (" + allowed + ")");
+  r.fail(field, quote(*s) + " is not allowed (" + allowed + ")");
 }
 
 void encode(Message& m, const FieldReader& r, const ExprContext&) {
@@ -48,8 +48,7 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
   put_be32(m, NFTA_PAYLOAD_CSUM_OFFSET, static_cast<uint32_t>(r.u64_in("csumOffset", 0, 0xFFFF, 0)));
   uint32_t flags = 0;
   for (const auto& f : r.strings("csumFlags").value_or(std::vector<std::string>{})) {
-    if (f != "l4pseudohdr")
-      r.fail("csumFlags", "\"" + f + "\" is not a checksum flag (allowed: l4pseudohdr)");
+    if (f != "l4pseudohdr") r.fail("csumFlags", quote(f) + " is not a checksum flag (allowed: l4pseudohdr)");
     flags |= NFT_PAYLOAD_L4CSUM_PSEUDOHDR;
   }
   if (flags) put_be32(m, NFTA_PAYLOAD_CSUM_FLAGS, flags);

@@ -16,7 +16,7 @@ void encode(Message& m, const FieldReader& r, const ExprContext&) {
   uint32_t value = 3;
   for (uint32_t i = 0; i < 3; i++)
     if (*type == kTypes[i]) value = i;
-  if (value == 3) r.fail("type", "\"" + *type + "\" is not a reject type (allowed: tcp-reset, icmp, icmpx)");
+  if (value == 3) r.fail("type", quote(*type) + " is not a reject type (allowed: tcp-reset, icmp, icmpx)");
   put_be32(m, NFTA_REJECT_TYPE, value);
   // nft always sends a code: 0 with a TCP reset, port unreachable by default otherwise (ICMP
   // code 3; icmpx's own numbering, 1).

@@ -17,7 +17,7 @@ import {
   parseQuantity,
   type Operation,
 } from '../../../lib';
-import { InputError, podsFromManifest } from '../../../lib/cli/input';
+import { ManifestError, podsFromManifest } from '../../../lib/manifest';
 import { emptyPhases, flatten, reconcile } from '../../../lib/qos/reconcile';
 
 const RUNS = Number(process.env.NETQOS_PROPERTY_RUNS ?? 300);
@@ -216,7 +216,7 @@ describe('what the check accepts, planning builds and the engine takes', () => {
 });
 
 describe('manifests', () => {
-  test('any text: Pods or an InputError', () => {
+  test('any text: Pods or a ManifestError', () => {
     fc.assert(
       fc.property(
         fc.oneof(
@@ -227,7 +227,7 @@ describe('manifests', () => {
           try {
             podsFromManifest('m.yaml', text);
           } catch (e) {
-            expect(e).toBeInstanceOf(InputError);
+            expect(e).toBeInstanceOf(ManifestError);
           }
         },
       ),
@@ -243,7 +243,7 @@ describe('manifests', () => {
           const text = stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: a } });
           const strings = Object.values(a).every((v) => typeof v === 'string');
           if (strings) expect(podsFromManifest('m.yaml', text).pods[0].annotations).toEqual(a);
-          else expect(() => podsFromManifest('m.yaml', text)).toThrow(InputError);
+          else expect(() => podsFromManifest('m.yaml', text)).toThrow(ManifestError);
         },
       ),
       { numRuns: RUNS },
