@@ -25,10 +25,16 @@ export function describeQosNftOperation(op: NftOperation): string {
 
 /** True when the interface carries any netqos control. */
 export function hasQos(s: QosStatus): boolean {
-  const controls = (d: DirectionStatus) =>
-    d.bandwidth !== undefined || d.packetRate !== undefined || d.maxConnections !== undefined;
+  return hasControl(s.ingress) || hasControl(s.egress) || s.egress.ifb !== undefined;
+}
+
+/** Whether a direction has a control: a bandwidth, a packet rate, a DSCP or a connection limit. */
+export function hasControl(d: DirectionStatus & { dscp?: number }): boolean {
   return (
-    controls(s.ingress) || controls(s.egress) || s.egress.dscp !== undefined || s.egress.ifb !== undefined
+    d.bandwidth !== undefined ||
+    d.packetRate !== undefined ||
+    d.dscp !== undefined ||
+    d.maxConnections !== undefined
   );
 }
 
@@ -70,13 +76,7 @@ function rows(s: QosStatus): string[][] {
   for (const direction of ['ingress', 'egress'] as const) {
     const d: DirectionStatus & { dscp?: number } = s[direction];
     const dscp = direction === 'egress' ? s.egress.dscp : undefined;
-    if (
-      d.bandwidth === undefined &&
-      d.packetRate === undefined &&
-      dscp === undefined &&
-      d.maxConnections === undefined
-    )
-      continue;
+    if (!hasControl(d)) continue;
     const counted: Stats | undefined = d.shaper ?? d.policer;
     out.push([
       s.ifname,

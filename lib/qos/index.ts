@@ -39,6 +39,7 @@ export {
   describeQosOperation,
   describeQosNftOperation,
   formatStatusTable,
+  hasControl,
   hasQos,
   TABLE_COLUMNS,
 } from './describe';
