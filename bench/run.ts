@@ -14,7 +14,7 @@ import * as path from 'path';
 import {
   FLOOR_BIN,
   REPO,
-  run,
+  ensureFloorBuilt,
   type ContenderId,
   type Spec,
   type Workload,
@@ -1149,25 +1149,6 @@ async function waitForAddon(): Promise<void> {
   if (!fs.existsSync(addon)) throw new Error(`${addon} is missing: build the addon first (npm run build)`);
 }
 
-function ensureFloor(): void {
-  if (fs.existsSync(FLOOR_BIN)) return;
-  process.stderr.write('building the C++ floor (cmake, build-floor/)\n');
-  try {
-    run('cmake', [
-      '-S',
-      path.join(REPO, 'native'),
-      '-B',
-      path.join(REPO, 'build-floor'),
-      '-DCMAKE_BUILD_TYPE=Release',
-    ]);
-    run('cmake', ['--build', path.join(REPO, 'build-floor'), '--target', 'netqos_floor']);
-  } catch (e) {
-    process.stderr.write(
-      `the floor did not build; its rows are skipped: ${(e as Error).message.split('\n')[0]}\n`,
-    );
-  }
-}
-
 function cleanupAndExit(code: number): never {
   for (const child of children) {
     try {
@@ -1193,7 +1174,7 @@ async function main(): Promise<void> {
   const stale = removeStale();
   if (stale.length) process.stderr.write(`removed ${stale.length} namespaces left by earlier runs\n`);
   await waitForAddon();
-  ensureFloor();
+  ensureFloorBuilt('netqos_floor');
   const m = machine();
   process.stdout.write(`${machineLine(m)}\n`);
   await runAll(opts);

@@ -55,6 +55,8 @@ DumpRequest read_dump_request(const FieldReader& r) {
       req.action_index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));
       req.has_index = true;
     }
+    if (auto load = r.boolean("load")) req.load = *load;
+    if (req.load && req.has_index) r.fail("load", "and index exclude each other");
   }
   if (req.kind == DumpKind::Link) {
     if (auto kind = r.string("kind")) {
@@ -68,8 +70,12 @@ DumpRequest read_dump_request(const FieldReader& r) {
 
 void encode_dump(Batch& batch, const DumpRequest& req) {
   if (req.kind == DumpKind::Action) {
-    // A dump of one kind's actions, or a get of one (answered by it or by an error).
-    Message m(batch, RTM_GETACTION, req.has_index ? 0 : NLM_F_DUMP);
+    // A dump of one kind's actions, a get of one (answered by it or by an error), or the
+    // RTM_NEWACTION without options that only loads the kind's module (acknowledged: refused).
+    Message m(batch, req.load ? RTM_NEWACTION : RTM_GETACTION,
+              req.load        ? NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+              : req.has_index ? 0
+                              : NLM_F_DUMP);
     auto* tca = static_cast<tcamsg*>(m.put_extra_header(sizeof(tcamsg)));
     tca->tca_family = AF_UNSPEC;
     nlattr* tab = m.nest_start(TCA_ACT_TAB);

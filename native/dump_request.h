@@ -28,6 +28,10 @@ struct DumpRequest {
   // it knows the kind but has no such action, EINVAL when it does not know the kind at all.
   uint32_t action_index = 0;
   bool has_index = false;
+  // action: a request to make an action of the kind with no options at all, which every kind
+  // refuses (EINVAL) before making anything, after the kernel loaded its module when it can
+  // (ENOENT "Failed to load TC action module" when it cannot): nothing made, nobody notified.
+  bool load = false;
   std::string link_kind;  // link dump: only links of this kind ("ifb", ...), the kernel's filter
   // A missing interface, qdisc or hook is an empty answer instead of an error.
   bool optional = false;
@@ -38,7 +42,7 @@ struct DumpRequest {
   // A link asked for by name or index, or an action by index: a get, answered to the asker only.
   bool get() const {
     return (kind == DumpKind::Link && (dev.index || dev.by_name())) ||
-           (kind == DumpKind::Action && has_index);
+           (kind == DumpKind::Action && (has_index || load));
   }
   // Reads one object or one hook: small answers, whatever the namespace holds (but qdiscs).
   bool one_object() const { return get() || kind == DumpKind::Filter; }

@@ -621,7 +621,15 @@ void RouteSocket::read_round(std::vector<Wire>& wires, const std::vector<size_t>
     }
     if (msg->nlmsg_type == NLMSG_ERROR) {
       auto error_code = ack_error(msg);
-      if (!error_code || *error_code == 0) return;
+      if (!error_code) return;
+      if (*error_code == 0) {
+        // Only an acknowledged get (an action module load) is answered by a bare ACK.
+        if (wire.req.get()) {
+          wire.done = true;
+          pending--;
+        }
+        return;
+      }
       int code = *error_code;
       wire.done = true;
       pending--;

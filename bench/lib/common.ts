@@ -2,12 +2,14 @@
 // contender names, interface naming, the untimed helpers that run ip/tc, and the translation of
 // netqos operations into the tc/ip command lines the shell-out contenders send.
 import { execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { calicoInterfaceName, ifbNameFor } from '../../lib/qos';
 import type { Operation } from '../../lib/netlink';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const FLOOR_BIN = path.join(REPO, 'build-floor', 'netqos_floor');
+export const NFT_FLOOR_BIN = path.join(REPO, 'build-floor', 'netqos_nft_floor');
 export const PY_SCRIPT = path.join(REPO, 'bench', 'pyroute2_bench.py');
 export const PYTHON = '/usr/bin/python3';
 export const CNI_PLUGIN = '/usr/lib/cni/bandwidth';
@@ -110,6 +112,26 @@ export function run(cmd: string, args: string[], input?: string): string {
     stdio: ['pipe', 'pipe', 'pipe'],
     maxBuffer: 1 << 30,
   });
+}
+
+/**
+ * A floor program (bench/floor/, cmake target `target`), built into build-floor/ on first use;
+ * false (and said on stderr) when it cannot be built: its rows are then skipped.
+ */
+export function ensureFloorBuilt(target: 'netqos_floor' | 'netqos_nft_floor'): boolean {
+  if (fs.existsSync(path.join(REPO, 'build-floor', target))) return true;
+  process.stderr.write(`building the floor ${target} (cmake, build-floor/)\n`);
+  try {
+    const build = path.join(REPO, 'build-floor');
+    run('cmake', ['-S', path.join(REPO, 'native'), '-B', build, '-DCMAKE_BUILD_TYPE=Release']);
+    run('cmake', ['--build', build, '--target', target]);
+    return true;
+  } catch (e) {
+    process.stderr.write(
+      `the floor did not build; its rows are skipped: ${(e as Error).message.split('\n')[0]}\n`,
+    );
+    return false;
+  }
 }
 
 /** Runs a batch through `cmd -force -batch -` and ignores per-line errors (missing objects). */

@@ -3,7 +3,7 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import pino, { type Logger } from 'pino';
-import type { AnnotationMode, TbfProfile } from '../qos';
+import type { AnnotationMode, Dataplane, TbfProfile } from '../qos';
 import { ManifestSource } from './manifests';
 import { AgentMetrics } from './metrics';
 import type { PodSource } from './pods';
@@ -30,6 +30,8 @@ export interface AgentOptions {
   logLevel?: string;
   mode?: AnnotationMode;
   profile?: TbfProfile;
+  /** What enforces packet rate and DSCP: tc, nftables, or auto (default): tc where the kernel has the actions. */
+  dataplane?: Dataplane;
   gcScope?: 'prefix' | 'all';
   /** prom-client's process metrics (memory, fds, event loop); on in the CLI. */
   defaultMetrics?: boolean;
@@ -162,6 +164,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     netns: options.netns,
     mode: options.mode,
     profile: options.profile,
+    dataplane: options.dataplane,
     prefix,
     gcScope: options.gcScope,
     logger,

@@ -25,6 +25,7 @@ interface CliOptions {
   logLevel: string;
   mode: 'strict' | 'calico';
   profile: 'netqos' | 'calico';
+  dataplane: 'auto' | 'tc' | 'nftables';
   gcScope: 'prefix' | 'all';
   cniSocket?: string;
 }
@@ -132,6 +133,14 @@ export function buildAgentCommand(io: AgentIo, run: (opts: CliOptions) => Promis
         .choices(['netqos', 'calico'])
         .default('netqos'),
     )
+    .addOption(
+      new Option(
+        '--dataplane <dataplane>',
+        'what enforces packet rate and DSCP: tc, nftables, or auto (tc where the kernel has the actions)',
+      )
+        .choices(['auto', 'tc', 'nftables'])
+        .default('auto'),
+    )
     .option(
       '--cni-socket <path>',
       'also serve the CNI plugin on this unix socket (e.g. /run/netqos/cni.sock)',
@@ -180,6 +189,7 @@ export async function runAgent(argv: readonly string[], io: AgentIo = defaultIo)
     logger,
     mode: options.mode,
     profile: options.profile,
+    dataplane: options.dataplane,
     gcScope: options.gcScope,
     cniSocket: options.cniSocket,
     defaultMetrics: true,

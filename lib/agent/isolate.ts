@@ -32,7 +32,8 @@ export function culprit(
 ): number | undefined {
   let dev: string | number | undefined;
   if (e instanceof QosConflictError) dev = e.ifname;
-  else if (e instanceof NetlinkError) dev = operationDevice(e.operation);
+  // (An nftables batch's error names the interface whose operation the kernel refused.)
+  else if (e instanceof NetlinkError) dev = (e as { ifname?: string }).ifname ?? operationDevice(e.operation);
   if (dev === undefined) return undefined;
   return live.find(
     (i) =>
@@ -43,7 +44,7 @@ export function culprit(
 
 const applied = (r: Pick<QosApplyResult, 'targets'>, j: number): Outcome => ({
   ok: true,
-  operations: r.targets[j].operations.length,
+  operations: r.targets[j].operations.length + r.targets[j].nftables.length,
   warnings: r.targets[j].warnings,
 });
 

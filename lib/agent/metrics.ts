@@ -10,31 +10,51 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type Direction = 'ingress' | 'egress';
 
-/** One pod's statistics in one direction ("ingress" = to the pod, "egress" = from it). */
+/**
+ * One pod's statistics in one direction ("ingress" = to the pod, "egress" = from it). A counter
+ * that is absent has no series (a pod with nftables controls only has no shaper to count bytes).
+ */
 export interface PodStats {
   namespace: string;
   pod: string;
   interface: string;
   direction: Direction;
-  bytes: number;
-  packets: number;
-  drops: number;
-  overlimits: number;
+  bytes?: number;
+  packets?: number;
+  drops?: number;
+  overlimits?: number;
+  /** Packets dropped over the packet rate (tc's policer or nftables' limit). */
+  packetRateDrops?: number;
+  /** TCP connections reset over the connection limit (nftables). */
+  rejectedConnections?: number;
+  /** Packets whose DSCP was rewritten (nftables). */
+  remarkedPackets?: number;
   /** Bytes queued in the shaper now. */
-  backlog: number;
+  backlog?: number;
   /** The shaping rate, bit/s (absent with a packet rate only). */
   rate?: number;
 }
 
 type PodLabel = 'namespace' | 'pod' | 'interface' | 'direction';
 const POD_LABELS: PodLabel[] = ['namespace', 'pod', 'interface', 'direction'];
-const COUNTED = ['bytes', 'packets', 'drops', 'overlimits'] as const;
+const COUNTED = [
+  'bytes',
+  'packets',
+  'drops',
+  'overlimits',
+  'packetRateDrops',
+  'rejectedConnections',
+  'remarkedPackets',
+] as const;
 
 export const METRIC_NAMES = {
   podBytes: 'netqos_pod_bytes_total',
   podPackets: 'netqos_pod_packets_total',
   podDrops: 'netqos_pod_drops_total',
   podOverlimits: 'netqos_pod_overlimits_total',
+  podPacketRateDrops: 'netqos_pod_packet_rate_drops_total',
+  podRejectedConnections: 'netqos_pod_rejected_connections_total',
+  podRemarkedPackets: 'netqos_pod_remarked_packets_total',
   podBacklog: 'netqos_pod_backlog_bytes',
   podRate: 'netqos_pod_rate_bits_per_second',
   reconciles: 'netqos_agent_reconciles_total',
@@ -116,6 +136,18 @@ export class AgentMetrics {
         METRIC_NAMES.podOverlimits,
         "Overlimit events of the pod's shaper and policer (traffic held back or dropped over the rate), by direction",
       ),
+      packetRateDrops: counter(
+        METRIC_NAMES.podPacketRateDrops,
+        "Packets dropped over the pod's packet rate (tc's policer or nftables' limit), by direction",
+      ),
+      rejectedConnections: counter(
+        METRIC_NAMES.podRejectedConnections,
+        "TCP connections reset over the pod's connection limit (nftables' ct count), by direction",
+      ),
+      remarkedPackets: counter(
+        METRIC_NAMES.podRemarkedPackets,
+        'Packets from the pod whose DSCP netqos rewrote (nftables), by direction',
+      ),
     };
     this.podBacklog = new Gauge<PodLabel>({
       name: METRIC_NAMES.podBacklog,
@@ -177,7 +209,7 @@ export class AgentMetrics {
     });
     this.orphans = new Counter({
       name: METRIC_NAMES.orphans,
-      help: 'netqos objects collected: ifb (an IFB whose interface is gone), interface (an interface no pod claims any more, cleared)',
+      help: 'netqos objects collected: ifb (an IFB whose interface is gone), interface (an interface no pod claims any more, cleared), nftables (a chain of an interface that is gone)',
       labelNames: ['kind'],
       registers,
     });
@@ -280,6 +312,11 @@ export class AgentMetrics {
         const key = `${id}\u0000${field}`;
         const value = s[field];
         const before = this.last.get(key);
+        if (value === undefined) {
+          if (before !== undefined) this.podCounters[field].remove(labels);
+          this.last.delete(key);
+          continue;
+        }
         if (before === undefined || value < before) {
           // New series, or the kernel object was replaced (its counters restarted).
           this.podCounters[field].remove(labels);
@@ -287,7 +324,8 @@ export class AgentMetrics {
         } else if (value > before) this.podCounters[field].inc(labels, value - before);
         this.last.set(key, value);
       }
-      this.podBacklog.set(labels, s.backlog);
+      if (s.backlog !== undefined) this.podBacklog.set(labels, s.backlog);
+      else this.podBacklog.remove(labels);
       if (s.rate !== undefined) this.podRate.set(labels, s.rate);
       else this.podRate.remove(labels);
     }

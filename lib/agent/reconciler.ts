@@ -17,7 +17,8 @@
 //      interface of the operation the kernel refused) is set aside and the call is repeated
 //      without it, so one pod never blocks the others (isolate.ts); each outcome makes the pod's
 //      new state (podVerdict);
-//   5. IFBs netqos made whose interface is gone are deleted (orphans.ts).
+//   5. IFBs netqos made whose interface is gone are deleted (orphans.ts), and (on full passes, or
+//      when a pod went) the nftables chains of interfaces that are gone.
 //
 // Before each pass (and after a failed one) the namespace's name is checked against the
 // namespace the handles are in (namespace.ts): deleted or replaced, the handles are closed, the
@@ -25,7 +26,15 @@
 // full pass.
 import type { Logger } from 'pino';
 import type { LinkState, NetlinkHandle, TcMirror } from '../netlink';
-import { applyQos, readQos, type AnnotationMode, type DirectionStatus, type TbfProfile } from '../qos';
+import {
+  applyQos,
+  collectNftOrphans,
+  readQos,
+  type AnnotationMode,
+  type Dataplane,
+  type DirectionStatus,
+  type TbfProfile,
+} from '../qos';
 import { applyIsolated } from './isolate';
 import type { AgentMetrics, PodStats } from './metrics';
 import { connect, lostReason, namespaceExists, type Connection } from './namespace';
@@ -60,6 +69,8 @@ export interface ReconcilerOptions {
   netns?: string;
   mode?: AnnotationMode;
   profile?: TbfProfile;
+  /** What enforces packet rate and DSCP (see QosOptions.dataplane; default auto). */
+  dataplane?: Dataplane;
   /** Interfaces named with this prefix belong to pods (default "cali"). */
   prefix?: string;
   /**
@@ -449,7 +460,10 @@ export class Reconciler {
     const applied = meta.length
       ? await this.applyTargets(conn, meta, indexes, trigger)
       : { sent: 0, changed: 0 };
-    const sent = applied.sent + (await this.collectOrphans(conn, links));
+    let sent = applied.sent + (await this.collectOrphans(conn, links));
+    // nftables chains of interfaces that are gone (a deleted pod's): on full passes, and when a
+    // pod went.
+    if (full || toClear.size) sent += await this.collectNftOrphans(conn);
     await this.noteSeen(conn, externalAtStart);
     metrics?.operations.inc(sent);
     const summary = {
@@ -495,7 +509,12 @@ export class Reconciler {
         : { ifname: m.ifname, netns, annotations: {} },
     );
     const handles = new Map<string, NetlinkHandle>([[netns ?? '', conn.handle]]);
-    const options = { mode: this.options.mode, profile: this.options.profile, handles };
+    const options = {
+      mode: this.options.mode,
+      profile: this.options.profile,
+      dataplane: this.options.dataplane,
+      handles,
+    };
     const outcomes = await applyIsolated(
       targets,
       (t) => applyQos(t, options),
@@ -581,6 +600,25 @@ export class Reconciler {
       return sent;
     } catch (e) {
       logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
+      return 0;
+    }
+  }
+
+  /** Deletes the nftables chains of interfaces that are gone (nft-orphans.ts); the operations sent. */
+  private async collectNftOrphans(conn: Connection): Promise<number> {
+    const { logger, metrics } = this.options;
+    try {
+      const o = await collectNftOrphans(conn.handle);
+      if (o.chains.length) {
+        metrics?.orphans.inc({ kind: 'nftables' }, o.chains.length);
+        logger.info(
+          { chains: o.chains.slice(0, 10).join(', '), count: o.chains.length },
+          'orphan nftables chains deleted',
+        );
+      }
+      return o.sent;
+    } catch (e) {
+      logger.warn({ err: errorText(e) }, 'deleting orphan nftables chains failed');
       return 0;
     }
   }
@@ -769,10 +807,15 @@ export class Reconciler {
 }
 
 function directionStats(
-  d: DirectionStatus,
+  d: DirectionStatus & { remarkedPackets?: number },
 ): Omit<PodStats, 'namespace' | 'pod' | 'interface' | 'direction'> | undefined {
   const main = d.shaper ?? d.policer;
-  if (!main) return undefined;
+  const nft = {
+    ...(d.packetRateDrops !== undefined ? { packetRateDrops: d.packetRateDrops } : {}),
+    ...(d.rejectedConnections !== undefined ? { rejectedConnections: d.rejectedConnections } : {}),
+    ...(d.remarkedPackets !== undefined ? { remarkedPackets: d.remarkedPackets } : {}),
+  };
+  if (!main) return Object.keys(nft).length ? nft : undefined;
   return {
     bytes: main.bytes,
     packets: main.packets,
@@ -780,5 +823,6 @@ function directionStats(
     overlimits: (d.shaper?.overlimits ?? 0) + (d.policer?.overlimits ?? 0),
     backlog: d.shaper?.backlog ?? 0,
     ...(d.bandwidth !== undefined ? { rate: d.bandwidth } : {}),
+    ...nft,
   };
 }

@@ -493,7 +493,9 @@ ${EXIT_CODES_HELP}`,
 
   program
     .command('top')
-    .description('a live view of every pod interface: limits and measured rates, drops per second')
+    .description(
+      'a live view of every pod interface: limits and measured rates, drops per second; nftables counters',
+    )
     .option(
       '-n, --netns <ns>',
       'network namespace: a name under /var/run/netns or a path (default: this one)',
@@ -513,7 +515,10 @@ One row per interface and direction that has a control: "to" the pod (its ingres
 it (egress). LIMIT is the configured bandwidth, RATE what the shaper passed over the last
 interval (wire bytes: TCP goodput reads about 4.4% lower at MTU 1500), PKT/s its packets, DROP/s
 and OVER/s the shaper's and policer's drops and overlimits, PKTLIM the packet-rate limit, DSCP
-what traffic from the pod is marked with. The first refresh has no rates yet ("-").
+what traffic from the pod is marked with. Where nftables enforces packet rate, DSCP or a
+connection limit, a second table (NFTABLES) has its counters per second: LIMDROP/s packets
+dropped over the rate, MARK/s packets re-marked, RESET/s connections reset over MAXCONN.
+The first refresh has no rates yet ("-").
 In a terminal the table is redrawn in place; q or Ctrl-C quits. Otherwise (a pipe, a file) each
 refresh prints a time-stamped block. Reads only: nothing it does shows in tc monitor.
 

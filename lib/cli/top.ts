@@ -1,11 +1,21 @@
 // `netqos top`: a live table of every pod interface in a namespace — configured limits and what
-// flows through them each way, per second, from the shapers' and policers' counters. One
-// watching handle: the configuration comes from its mirror, the counters from one qdisc dump
-// per refresh (plus the hooks of pods with packet-rate policers); nothing it reads makes the
-// kernel notify anyone else.
+// flows through them each way, per second, from the shapers' and policers' counters; and where
+// nftables enforces packet rate, DSCP or connection limits, a second table of its rules'
+// counters (packets dropped over the rate, packets re-marked, connections reset). One watching
+// handle: the configuration comes from its mirror, the counters from one qdisc dump per refresh
+// (plus the hooks of pods with packet-rate policers) and one read of netqos's nftables table;
+// nothing it reads makes the kernel notify anyone else.
 import { formatRate, openNetlink, type NetlinkHandle, type Stats } from '../netlink';
 import { dscpText } from '../netlink/dsfield';
-import { hasQos, isNetqosIfbName, readQos, type DirectionStatus, type QosStatus } from '../qos';
+import {
+  hasControl,
+  hasQos,
+  isNetqosIfbName,
+  readQos,
+  type DirectionStatus,
+  type Enforcement,
+  type QosStatus,
+} from '../qos';
 
 export type TopSort = 'rate' | 'drops' | 'name';
 
@@ -25,8 +35,19 @@ export interface TopRow {
   /** Drops of the shaper and the policer together, per second. */
   dropsPerSecond?: number;
   overlimitsPerSecond?: number;
-  /** Of which dropped by the packet-rate policer. */
+  /** Of which dropped over the packet rate. */
   policerDropsPerSecond?: number;
+  /** Open TCP connections allowed (nftables' ct count). */
+  maxConnections?: number;
+  /** What enforces each control of this direction (tc or nftables). */
+  enforcedBy?: Enforcement;
+  /** nftables' counters so far: packets dropped over the rate, re-marked, connections reset. */
+  packetRateDrops?: number;
+  remarkedPackets?: number;
+  rejectedConnections?: number;
+  /** The same per second. */
+  remarkedPerSecond?: number;
+  rejectedPerSecond?: number;
 }
 
 /** What one refresh knows: the status read and when. */
@@ -37,23 +58,34 @@ export interface TopSample {
 
 const key = (ifname: string, direction: string) => `${ifname}/${direction}`;
 
-/** Counters of one direction: what the shaper passed (else the policer), drops of both. */
-function counters(d: DirectionStatus): {
+/**
+ * Counters of one direction: what the shaper passed (else the policer), drops of the shaper and
+ * of the packet-rate limit (tc's policer or nftables' limit).
+ */
+function counters(d: DirectionStatus & { remarkedPackets?: number }): {
   bytes?: number;
   packets?: number;
   drops: number;
   over: number;
   policed: number;
+  remarked: number;
+  rejected: number;
 } {
   const passed: Stats | undefined = d.shaper ?? d.policer;
   return {
     bytes: passed?.bytes,
     packets: passed?.packets,
-    drops: (d.shaper?.drops ?? 0) + (d.policer?.drops ?? 0),
+    drops: (d.shaper?.drops ?? 0) + (d.packetRateDrops ?? 0),
     over: (d.shaper?.overlimits ?? 0) + (d.policer?.overlimits ?? 0),
-    policed: d.policer?.drops ?? 0,
+    policed: d.packetRateDrops ?? 0,
+    remarked: d.remarkedPackets ?? 0,
+    rejected: d.rejectedConnections ?? 0,
   };
 }
+
+/** Whether nftables enforces any control of a row's direction (it then has nftables counters). */
+export const usesNftables = (r: Pick<TopRow, 'enforcedBy'>) =>
+  Object.values(r.enforcedBy ?? {}).includes('nftables');
 
 /**
  * Rows of `now`, with rates against `previous` (the same interface and direction, counters not
@@ -76,12 +108,12 @@ export function topRows(now: TopSample, previous?: TopSample): TopRow[] {
       ['to', s.ingress],
       ['from', s.egress],
     ] as const) {
+      if (!hasControl(d)) continue;
       const dscp = direction === 'from' ? s.egress.dscp : undefined;
-      if (d.bandwidth === undefined && d.packetRate === undefined && dscp === undefined) continue;
       const c = counters(d);
       const b = before.get(key(s.ifname, direction));
       const bytesPerSecond = rate(c.bytes, b?.bytes);
-      rows.push({
+      const row: TopRow = {
         ifname: s.ifname,
         direction,
         limit: d.bandwidth,
@@ -92,7 +124,22 @@ export function topRows(now: TopSample, previous?: TopSample): TopRow[] {
         dropsPerSecond: rate(c.drops, b?.drops),
         overlimitsPerSecond: rate(c.over, b?.over),
         policerDropsPerSecond: rate(c.policed, b?.policed),
-      });
+        maxConnections: d.maxConnections,
+        enforcedBy: d.enforcedBy,
+      };
+      if (usesNftables(row)) {
+        const e = d.enforcedBy!;
+        if (e.packetRate === 'nftables') row.packetRateDrops = c.policed;
+        if (direction === 'from' && e.dscp === 'nftables') {
+          row.remarkedPackets = c.remarked;
+          row.remarkedPerSecond = rate(c.remarked, b?.remarked);
+        }
+        if (e.maxConnections === 'nftables') {
+          row.rejectedConnections = c.rejected;
+          row.rejectedPerSecond = rate(c.rejected, b?.rejected);
+        }
+      }
+      rows.push(row);
     }
   }
   return rows;
@@ -132,6 +179,10 @@ const whole = (v: number | undefined) => (v === undefined ? '-' : String(Math.ro
 const shortRate = (v: number | undefined) =>
   v === undefined ? '-' : formatRate(Math.round(v)).replace(/(\.\d)\d+/, '$1');
 
+/** "46 (EF)" -> "46/EF". */
+const dscpCell = (v: number | undefined) =>
+  v === undefined ? '-' : dscpText(v).replace(/ \((\w+)\)/, '/$1');
+
 function cells(r: TopRow): string[] {
   return [
     r.ifname,
@@ -142,19 +193,60 @@ function cells(r: TopRow): string[] {
     whole(r.dropsPerSecond),
     whole(r.overlimitsPerSecond),
     r.packetLimit === undefined ? '-' : `${r.packetLimit}pps`,
-    r.dscp === undefined ? '-' : dscpText(r.dscp).replace(/ \((\w+)\)/, '/$1'),
+    dscpCell(r.dscp),
   ];
 }
 
-/** The table, at most `width` columns wide (longer cells are cut). */
+/** Cells padded to their widths (numbers to the right), at most `width` columns. */
+function tableLine(values: string[], widths: readonly number[], numeric: ReadonlySet<number>, width: number) {
+  return values
+    .map((v, i) => (numeric.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd()
+    .slice(0, width);
+}
+
+/**
+ * The table, at most `width` columns wide (longer cells are cut): the directions with a
+ * bandwidth, packet rate or DSCP; then, when nftables enforces controls of any, its table.
+ */
 export function formatTopTable(rows: readonly TopRow[], width = 80): string[] {
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => (NUMERIC.has(i) ? v.padStart(WIDTHS[i]!) : v.padEnd(WIDTHS[i]!)))
-      .join('  ')
-      .trimEnd()
-      .slice(0, width);
-  return [line(TOP_COLUMNS), ...rows.map((r) => line(cells(r)))];
+  const line = (values: string[]) => tableLine(values, WIDTHS, NUMERIC, width);
+  const shaped = rows.filter(
+    (r) => r.limit !== undefined || r.packetLimit !== undefined || r.dscp !== undefined,
+  );
+  return [line(TOP_COLUMNS), ...shaped.map((r) => line(cells(r))), ...formatNftTable(rows, width)];
+}
+
+export const NFT_COLUMNS = ['NFTABLES', 'DIR', 'PKTLIM', 'LIMDROP/s', 'DSCP', 'MARK/s', 'MAXCONN', 'RESET/s'];
+const NFT_WIDTHS = [15, 4, 8, 9, 7, 7, 7, 7];
+const NFT_NUMERIC = new Set([2, 3, 5, 6, 7]);
+
+/** Only what nftables enforces: a control tc enforces shows as "-" here (its counters are above). */
+function nftCells(r: TopRow): string[] {
+  const e = r.enforcedBy ?? {};
+  const nft = (control: keyof Enforcement, text: string) => (e[control] === 'nftables' ? text : '-');
+  return [
+    r.ifname,
+    r.direction,
+    nft('packetRate', r.packetLimit === undefined ? '-' : `${r.packetLimit}pps`),
+    nft('packetRate', whole(r.policerDropsPerSecond)),
+    nft('dscp', dscpCell(r.dscp)),
+    nft('dscp', whole(r.remarkedPerSecond)),
+    nft('maxConnections', r.maxConnections === undefined ? '-' : String(r.maxConnections)),
+    nft('maxConnections', whole(r.rejectedPerSecond)),
+  ];
+}
+
+/**
+ * The nftables table, its header row right under the tc table (no blank line: in a pipe a blank
+ * line ends a refresh); nothing when nftables enforces nothing here.
+ */
+export function formatNftTable(rows: readonly TopRow[], width = 80): string[] {
+  const nft = rows.filter(usesNftables);
+  if (!nft.length) return [];
+  const line = (values: string[]) => tableLine(values, NFT_WIDTHS, NFT_NUMERIC, width);
+  return [line(NFT_COLUMNS), ...nft.map((r) => line(nftCells(r)))];
 }
 
 export interface TopOptions {

@@ -10,7 +10,8 @@
  *  - pod annotations, `runtimeConfig["io.kubernetes.cri.pod-annotations"]` (capability
  *    "io.kubernetes.cri.pod-annotations", as containerd passes them): every
  *    `qos.projectcalico.org/*` key and `kubernetes.io/{ingress,egress}-bandwidth`;
- *  - netqos's own: `mode` ("strict" | "calico"), `profile` ("netqos" | "calico"), `dataDir`.
+ *  - netqos's own: `mode` ("strict" | "calico"), `profile` ("netqos" | "calico"), `dataplane`
+ *    ("auto" | "tc" | "nftables": what enforces packet rate and DSCP), `dataDir`.
  *
  * Precedence, per direction (ingress = to the pod, egress = from the pod), for the shaper
  * (bandwidth, burst, peakrate, minburst):
@@ -41,6 +42,7 @@ import {
   type Direction,
   type QosSpec,
 } from '../qos/annotations';
+import type { Dataplane } from '../qos/dataplane';
 import { checkBuckets, type TbfProfile } from '../qos/policy';
 import { CNI_CODE, CniError } from './errors';
 import { ANY, NUMBER, STRING, decodeStruct, type Schema } from './go-json';
@@ -193,6 +195,7 @@ const NET_CONF: Record<string, Schema> = {
   prevResult: { kind: 'map', of: ANY },
   mode: STRING,
   profile: STRING,
+  dataplane: STRING,
   dataDir: STRING,
   ...BANDWIDTH_ENTRY,
   runtimeConfig: {
@@ -309,6 +312,7 @@ export interface PluginConfig {
   prevResult?: PrevResult;
   mode: AnnotationMode;
   profile: TbfProfile;
+  dataplane: Dataplane;
   dataDir: string;
   /** The annotations applied to the host-side interface (bandwidth fields converted). */
   annotations: Record<string, string>;
@@ -483,6 +487,7 @@ export function readPluginConfig(
   }
   const mode = option<AnnotationMode>(conf, 'mode', ['strict', 'calico'], 'strict');
   const profile = option<TbfProfile>(conf, 'profile', ['netqos', 'calico'], 'netqos');
+  const dataplane = option<Dataplane>(conf, 'dataplane', ['auto', 'tc', 'nftables'], 'auto');
   const dataDir = dataDirOf(conf);
   const { annotations, sources } = mergeQos(conf);
   let parsed;
@@ -522,6 +527,7 @@ export function readPluginConfig(
       prevResult,
       mode,
       profile,
+      dataplane,
       dataDir,
       annotations,
       sources,

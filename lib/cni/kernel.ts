@@ -9,6 +9,8 @@ import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
 import { applyQosSync, clearQosSync, planQos, readQos, type QosStatus } from '../qos/qos';
 import { QosConflictError } from '../qos/reconcile';
+import { describeQosNftOperation } from '../qos/describe';
+import { collectNftOrphansSync } from '../qos/nft-orphans';
 import { AnnotationError } from '../qos/annotations';
 import { ifbNameFor, isNetqosIfbName, isValidInterfaceName } from '../qos/naming';
 import type { Invocation, PluginConfig, PrevResult, CniInterface } from './config';
@@ -185,6 +187,7 @@ export function add(inv: Invocation, config: PluginConfig, ctx: Context = {}): P
       applyQosSync([{ ifname: peer.name, annotations: config.annotations }], {
         mode: config.mode,
         profile: config.profile,
+        dataplane: config.dataplane,
         handles,
       }); // its warnings were logged when the configuration was read
     } catch (e) {
@@ -240,6 +243,10 @@ function clearInterface(host: NetlinkHandle, links: LinkState[], ifname: string,
       if (links.some((l) => l.name === ifname)) throw e;
     }
   }
+  // Its nftables chains (any other interface's that is gone too) go by their interface index.
+  const orphans = collectNftOrphansSync(host);
+  if (orphans.chains.length)
+    log(`netqos: ${ifname} is gone; deleted nftables chains ${orphans.chains.join(', ')}`);
   const ifb = ifbNameFor(ifname);
   if (!links.some((l) => l.name === ifb)) return;
   try {
@@ -319,14 +326,20 @@ export async function check(inv: Invocation, config: PluginConfig, ctx: Context 
     const peer = hostInterface(inv, config.prevResult, host);
     const handles = new Map([['', host]]);
     const target = { ifname: peer.name, annotations: config.annotations };
-    const plan = await planQos([target], { mode: config.mode, profile: config.profile, handles });
+    const plan = await planQos([target], {
+      mode: config.mode,
+      profile: config.profile,
+      dataplane: config.dataplane,
+      handles,
+    });
     const ops = plan.targets[0].operations;
-    if (ops.length === 0) return;
+    const nft = plan.targets[0].nftables;
+    if (ops.length + nft.length === 0) return;
     const [status] = await readQos([{ ifname: peer.name }], { handles });
     throw new CniError(
       NETQOS_CODE.CHECK_MISMATCH,
       `traffic control on ${peer.name} differs from the configuration`,
-      `ADD would: ${ops.map(summarizeOperation).join('; ')}. In force: ${summary(status)}`,
+      `ADD would: ${[...ops.map(summarizeOperation), ...nft.map(describeQosNftOperation)].join('; ')}. In force: ${summary(status)}`,
     );
   } finally {
     release();
@@ -338,8 +351,9 @@ export async function check(inv: Invocation, config: PluginConfig, ctx: Context 
  * list: its netqos objects are removed (or its IFB, when the interface is gone) and the record;
  * (2) every netqos IFB ("nqifb" + 10 hex digits) in this namespace whose host interface no longer
  * exists: an IFB's name derives from its interface's, and nothing can redirect to an IFB whose
- * interface is gone. Objects on a live interface without a record are left alone: nothing says
- * whose they are. Does as much as it can, then reports the first failure.
+ * interface is gone; (3) netqos's nftables chains of interfaces that are gone (by index). Objects
+ * on a live interface without a record are left alone: nothing says whose they are. Does as much
+ * as it can, then reports the first failure.
  */
 export function gc(
   config: Pick<PluginConfig, 'name' | 'dataDir'>,
@@ -382,6 +396,13 @@ export function gc(
         if (!(e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT')))
           failures.push(`${l.name}: ${(e as Error).message}`);
       }
+    }
+    try {
+      const orphans = collectNftOrphansSync(host);
+      if (orphans.chains.length)
+        log(`netqos: GC: deleted orphan nftables chains ${orphans.chains.join(', ')}`);
+    } catch (e) {
+      failures.push(`nftables: ${(e as Error).message}`);
     }
   } finally {
     release();

@@ -22,6 +22,12 @@ export type DumpRequest = {
   kind?: string;
   /** action: with `kind`, the one action of that index is got instead. */
   index?: number;
+  /**
+   * action: have the kernel load the kind's module, by asking it to make an action of the kind
+   * without options, which every kind refuses before making anything (EINVAL: the kind is there
+   * now; ENOENT: it cannot be loaded). Nothing made, nobody notified.
+   */
+  load?: boolean;
 };
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;

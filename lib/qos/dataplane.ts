@@ -3,13 +3,14 @@
 // connections), packet rate and DSCP either. 'auto' uses tc where the kernel has the actions
 // (act_police; act_pedit + act_csum + act_skbedit) and nftables where it does not.
 //
-// What the kernel has is found out by reads alone, which leave nothing behind and notify nobody:
-// asking for action index 0 of a kind is answered "not found" (ENOENT) when the kernel knows the
-// kind and "kind not found" (EINVAL) when it does not; a kind the kernel does not know yet may
-// still be a module it can load (listed in /lib/modules/RELEASE/modules.dep, and the kernel loads
-// modules at all). nf_tables is there when its generation can be read.
-import * as fs from 'fs';
-import * as os from 'os';
+// What the kernel has is found out without leaving anything behind or notifying anyone: asking
+// for action index 0 of a kind (a read) is answered "not found" (ENOENT) when the kernel knows
+// the kind and "kind not found" (EINVAL) when it does not. A kind it does not know yet may be a
+// module it can load, which only the kernel can tell (its modprobe may look where this process
+// cannot, as from a container): asked to make an action of the kind with no options at all, it
+// loads the module if it can, then every kind refuses the request (EINVAL) before making
+// anything; "Failed to load TC action module" (ENOENT) says it cannot. nf_tables is there when
+// its generation can be read.
 import { NetqosError } from '../errors';
 import { NetlinkError, type NetlinkHandle, type DumpPlan } from '../netlink';
 import type { NftablesHandle } from '../nftables';
@@ -41,7 +42,7 @@ export const TC_ACTIONS: Readonly<Record<'packetRate' | 'dscp', readonly string[
 };
 const ALL_ACTIONS = ['police', 'pedit', 'csum', 'skbedit'] as const;
 
-/** 'present': the kernel knows the kind; 'loadable': a module it can load; 'absent'; 'unknown'. */
+/** 'present': the kernel knows the kind; 'loadable': it loaded its module when asked; 'absent'. */
 export type ActionAvailability = 'present' | 'loadable' | 'absent' | 'unknown';
 
 export interface KernelCapabilities {
@@ -64,7 +65,6 @@ export class QosDataplaneError extends NetqosError {
     message: string,
   ) {
     super(`${ifname}: ${message}`);
-    this.name = 'QosDataplaneError';
   }
 }
 
@@ -144,21 +144,39 @@ export function checkPlacement(
   }
 }
 
-let modulesDep: string | null | undefined;
-
-/** Whether the kernel can load `act_KIND` as a module: undefined when that cannot be told. */
-export function actionModuleLoadable(kind: string): boolean | undefined {
-  // A kernel without module support has no /proc/modules.
-  if (!fs.existsSync('/proc/modules')) return false;
-  if (modulesDep === undefined) {
-    try {
-      modulesDep = fs.readFileSync(`/lib/modules/${os.release()}/modules.dep`, 'latin1');
-    } catch {
-      modulesDep = null;
-    }
-  }
-  if (modulesDep === null) return undefined;
-  return new RegExp(`(^|/)act_${kind}\\.ko(\\.[a-z]+)?:`, 'm').test(modulesDep);
+/**
+ * nf_tables without the inet family (CONFIG_NF_TABLES_INET; some kernels build nf_tables with
+ * the bridge family only) refuses netqos's table with EOPNOTSUPP, which no read can foresee:
+ * that refusal said plainly, as a QosDataplaneError; anything else as it was.
+ */
+export function explainNftRefusal(
+  error: unknown,
+  ifname: string,
+  spec: QosSpec,
+  dataplane: Dataplane,
+  where: Placement,
+): unknown {
+  const op = (error as { nftOperation?: { op: string; table?: { family: string } } }).nftOperation;
+  const code = (error as { code?: string }).code;
+  if (
+    !op?.table ||
+    op.op !== 'add' ||
+    op.table.family !== 'inet' ||
+    (code !== 'EOPNOTSUPP' && code !== 'ENOTSUP')
+  )
+    return error;
+  const controls = controlsOf(spec).filter((c) => where[c] === 'nftables');
+  const keys = controls.map((c) => controlKeys(spec, c)).join(', ') || 'its controls';
+  const fallback =
+    dataplane === 'auto' && controls.some((c) => c !== 'maxConnections')
+      ? ' (and lacks the tc actions that could enforce the others)'
+      : '';
+  return new QosDataplaneError(
+    ifname,
+    keys,
+    ['nf_tables inet family'],
+    `${keys}: netqos's nftables rules need nf_tables with the inet family, which this kernel lacks (CONFIG_NF_TABLES_INET)${fallback}; nothing was applied (the kernel answered ${code} to "add table inet")`,
+  );
 }
 
 /** The get of one action kind (index 0: never an action): ENOENT = known, EINVAL = unknown. */
@@ -166,12 +184,25 @@ function* planActionGet(kind: string): DumpPlan<unknown> {
   return yield [{ type: 'action', kind, index: 0 }];
 }
 
-function judge(kind: string, error: unknown): ActionAvailability {
-  const code = (error as NetlinkError | undefined)?.code;
-  if (code === 'ENOENT') return 'present';
-  if (code !== 'EINVAL') throw error;
-  const loadable = actionModuleLoadable(kind);
-  return loadable === undefined ? 'unknown' : loadable ? 'loadable' : 'absent';
+/** Makes the kernel load the kind's module if it can; refused whatever happens (see above). */
+function* planActionLoad(kind: string): DumpPlan<unknown> {
+  return yield [{ type: 'action', kind, load: true }];
+}
+
+const code = (e: unknown) => (e as NetlinkError | undefined)?.code;
+
+/** What the answer to a get says; undefined: the kind is unknown, maybe loadable. */
+function afterGet(error: unknown): ActionAvailability | undefined {
+  if (code(error) === 'ENOENT') return 'present';
+  if (code(error) === 'EINVAL') return undefined;
+  throw error;
+}
+
+/** What the answer to a load says. */
+function afterLoad(error: unknown): ActionAvailability {
+  if (code(error) === 'EINVAL') return 'loadable';
+  if (code(error) === 'ENOENT' || code(error) === 'EOPNOTSUPP') return 'absent';
+  throw error;
 }
 
 /** Probes per namespace (by namespace key), kept for the process's life. */
@@ -183,12 +214,10 @@ export async function probeKernel(nl: NetlinkHandle, key: string): Promise<Kerne
   if (known) return known;
   const tcActions: Record<string, ActionAvailability> = {};
   for (const kind of ALL_ACTIONS) {
-    try {
-      await nl.read(planActionGet(kind));
-      tcActions[kind] = 'present'; // an action of index 0 cannot exist; read as known
-    } catch (e) {
-      tcActions[kind] = judge(kind, e);
-    }
+    // (An action of index 0 cannot exist: any answer but an error is a known kind.)
+    const have = await nl.read(planActionGet(kind)).then(() => 'present' as const, afterGet);
+    tcActions[kind] =
+      have ?? (await nl.read(planActionLoad(kind)).then(() => 'loadable' as const, afterLoad));
   }
   return probed.set(key, { tcActions });
 }
@@ -197,14 +226,22 @@ export function probeKernelSync(nl: NetlinkHandle, key: string): KernelCapabilit
   const known = probed.get(key);
   if (known) return known;
   const tcActions: Record<string, ActionAvailability> = {};
-  for (const kind of ALL_ACTIONS) {
+  const attempt = (
+    plan: DumpPlan<unknown>,
+    ok: ActionAvailability,
+    judge: (e: unknown) => ActionAvailability | undefined,
+  ) => {
     try {
-      nl.readSync(planActionGet(kind));
-      tcActions[kind] = 'present';
+      nl.readSync(plan);
+      return ok;
     } catch (e) {
-      tcActions[kind] = judge(kind, e);
+      return judge(e);
     }
-  }
+  };
+  for (const kind of ALL_ACTIONS)
+    tcActions[kind] =
+      attempt(planActionGet(kind), 'present', afterGet) ??
+      attempt(planActionLoad(kind), 'loadable', afterLoad)!;
   return probed.set(key, { tcActions });
 }
 

@@ -3,6 +3,7 @@
 import { describeOperation, formatRate, linkTarget, sizeText, type Operation, type Stats } from '../netlink';
 import { describeNft, type NftOperation } from '../nftables';
 import { dscpText } from '../netlink/dsfield';
+import { ruleRole } from './nft-policy';
 import { NETQOS_DOOMED_GROUP } from './policy';
 import type { DirectionStatus, QosStatus } from './qos';
 
@@ -18,16 +19,22 @@ export function describeQosOperation(op: Operation): string {
 
 /** One line per nftables operation, e.g. `add rule inet netqos from-cali0-7: rate ip`. */
 export function describeQosNftOperation(op: NftOperation): string {
-  const comment = 'rule' in op ? (op.rule as { comment?: string }).comment : undefined;
-  return comment ? `${describeNft(op)}: ${comment}` : describeNft(op);
+  const role = 'rule' in op ? ruleRole((op.rule as { comment?: string }).comment) : undefined;
+  return role ? `${describeNft(op)}: ${role}` : describeNft(op);
 }
 
 /** True when the interface carries any netqos control. */
 export function hasQos(s: QosStatus): boolean {
-  const controls = (d: DirectionStatus) =>
-    d.bandwidth !== undefined || d.packetRate !== undefined || d.maxConnections !== undefined;
+  return hasControl(s.ingress) || hasControl(s.egress) || s.egress.ifb !== undefined;
+}
+
+/** Whether a direction has a control: a bandwidth, a packet rate, a DSCP or a connection limit. */
+export function hasControl(d: DirectionStatus & { dscp?: number }): boolean {
   return (
-    controls(s.ingress) || controls(s.egress) || s.egress.dscp !== undefined || s.egress.ifb !== undefined
+    d.bandwidth !== undefined ||
+    d.packetRate !== undefined ||
+    d.dscp !== undefined ||
+    d.maxConnections !== undefined
   );
 }
 
@@ -69,13 +76,7 @@ function rows(s: QosStatus): string[][] {
   for (const direction of ['ingress', 'egress'] as const) {
     const d: DirectionStatus & { dscp?: number } = s[direction];
     const dscp = direction === 'egress' ? s.egress.dscp : undefined;
-    if (
-      d.bandwidth === undefined &&
-      d.packetRate === undefined &&
-      dscp === undefined &&
-      d.maxConnections === undefined
-    )
-      continue;
+    if (!hasControl(d)) continue;
     const counted: Stats | undefined = d.shaper ?? d.policer;
     out.push([
       s.ifname,

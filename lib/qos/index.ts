@@ -26,6 +26,7 @@ export {
   describeQosOperation,
   describeQosNftOperation,
   formatStatusTable,
+  hasControl,
   hasQos,
   TABLE_COLUMNS,
 } from './describe';
@@ -51,3 +52,4 @@ export type {
   DirectionStatus,
   Enforcement,
 } from './qos';
+export { collectNftOrphans, collectNftOrphansSync, type NftOrphans } from './nft-orphans';

@@ -64,7 +64,14 @@ export function parsePodChainName(
   return { kind, ifname, ifindex: Number(m[2]) };
 }
 
-/** A rule netqos wants, known by its role (kept as the rule's comment). */
+/**
+ * The role a rule's comment names: "rate ip #1f2e3d4c" is the role "rate ip" with a digest of
+ * the rule's expressions (see nft-reconcile.ts).
+ */
+export const ruleRole = (comment: string | undefined): string | undefined =>
+  comment?.replace(/ #[0-9a-f]{8}$/, '');
+
+/** A rule netqos wants, known by its role (kept as the rule's comment, with a digest). */
 export interface WantRule {
   role: string;
   expressions: NftExpr[];
@@ -127,16 +134,28 @@ function connectionRules(count: number): WantRule[] {
   }));
 }
 
+/**
+ * Rule lists by spec (specs are frozen and shared by pods with the same annotations) and
+ * placement: pods alike share them, and so their comparisons (nft-reconcile.ts).
+ */
+const rulesBySpec = new WeakMap<QosSpec, Map<string, WantRule[]>>();
+
 /** The nftables objects one interface needs for the controls `where` gives to nftables. */
 export function desiredNft(ifname: string, ifindex: number, spec: QosSpec, where: Placement): NftPodWant {
   const want: NftPodWant = { ifname, ifindex, chains: [], elements: [] };
+  let memo = rulesBySpec.get(spec);
+  if (!memo) rulesBySpec.set(spec, (memo = new Map()));
   const rules = (direction: 'ingress' | 'egress'): WantRule[] => {
+    const key = `${direction}/${where.packetRate}/${where.dscp}`;
+    const known = memo!.get(key);
+    if (known) return known;
     const qos = spec[direction];
     const out: WantRule[] = [];
     if (qos.packetRate && where.packetRate === 'nftables') out.push(...rateRules(qos));
     if (direction === 'egress' && spec.egress.dscp !== undefined && where.dscp === 'nftables')
       out.push(...dscpRules(spec.egress.dscp));
     if (qos.maxConnections) out.push(...connectionRules(qos.maxConnections));
+    if (Object.isFrozen(spec)) memo!.set(key, out);
     return out;
   };
   for (const [direction, kind, map] of [

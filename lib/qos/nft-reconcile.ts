@@ -3,9 +3,11 @@
 // keep their limiters' and counts' state), a missing one is inserted where it belongs, a map
 // element is deleted and added again only when it leads elsewhere. The table goes when nothing
 // of netqos's is left in it; other tools' tables are never read, let alone changed.
+import { createHash } from 'crypto';
 import {
-  sameExpressions,
+  canonicalExpression,
   type NftChainState,
+  type NftExpr,
   type NftElementState,
   type NftOperation,
   type NftRuleState,
@@ -17,8 +19,10 @@ import {
   TO_POD_MAP,
   infrastructure,
   parsePodChainName,
+  ruleRole,
   type NftPodWant,
   type WantChain,
+  type WantRule,
 } from './nft-policy';
 import { podChains, type NftState, type PodChain } from './nft-state';
 import { QosConflictError } from './reconcile';
@@ -27,6 +31,11 @@ export interface NftTarget {
   ifname: string;
   /** Undefined: clear the interface's objects. */
   want?: NftPodWant;
+  /**
+   * Orphans only: the chains of this name left by interfaces that are gone (any index but this
+   * one's, or every one when the name has no interface now) go; the live interface's stay.
+   */
+  orphansOf?: number | null;
 }
 
 export interface NftPlan {
@@ -58,9 +67,35 @@ function addChain(want: WantChain): NftOperation[] {
     },
     ...want.rules.map((r): NftOperation => ({
       op: 'add',
-      rule: { ...AT, chain: want.name, expressions: r.expressions, comment: r.role },
+      rule: { ...AT, chain: want.name, expressions: r.expressions, comment: commentOf(r) },
     })),
   ];
+}
+
+/**
+ * A rule's expressions in canonical form (see lib/nftables/compare.ts), once per list: the lists
+ * here are never changed (read back, or shared by pods with the same annotations).
+ */
+const canonical = new WeakMap<readonly NftExpr[], string>();
+function canonicalOf(list: readonly NftExpr[]): string {
+  let text = canonical.get(list);
+  if (text === undefined) canonical.set(list, (text = JSON.stringify(list.map(canonicalExpression))));
+  return text;
+}
+
+/**
+ * A wanted rule's comment: its role and a digest of its expressions. A rule read back with the
+ * same comment is taken as the same rule without comparing its expressions (as Calico compares
+ * its rules' hash comments); a changed value changes the digest, so the rule is replaced.
+ */
+const comments = new WeakMap<WantRule, string>();
+function commentOf(w: WantRule): string {
+  let text = comments.get(w);
+  if (text === undefined) {
+    const digest = createHash('sha1').update(canonicalOf(w.expressions)).digest('hex').slice(0, 8);
+    comments.set(w, (text = `${w.role} #${digest}`));
+  }
+  return text;
 }
 
 /** The operations that make an existing chain's rules the wanted ones. */
@@ -69,17 +104,18 @@ function reconcileRules(want: WantChain, have: readonly NftRuleState[], out: Nft
   const roles = new Set(want.rules.map((r) => r.role));
   const byRole = new Map<string, NftRuleState>();
   for (const r of have) {
-    if (r.comment !== undefined && roles.has(r.comment) && !byRole.has(r.comment)) byRole.set(r.comment, r);
+    const role = ruleRole(r.comment);
+    if (role !== undefined && roles.has(role) && !byRole.has(role)) byRole.set(role, r);
     // Anything else in netqos's chain is drift (a rule added by hand, a duplicate): it goes.
     else out.push({ op: 'delete', rule: { ...at, handle: r.handle } });
   }
   want.rules.forEach((w, i) => {
     const h = byRole.get(w.role);
     if (h) {
-      if (!sameExpressions(h.expressions, w.expressions))
+      if (h.comment !== commentOf(w))
         out.push({
           op: 'replace',
-          rule: { ...at, handle: h.handle, expressions: w.expressions, comment: w.role },
+          rule: { ...at, handle: h.handle, expressions: w.expressions, comment: commentOf(w) },
         });
       return;
     }
@@ -91,9 +127,9 @@ function reconcileRules(want: WantChain, have: readonly NftRuleState[], out: Nft
       next
         ? {
             op: 'insert',
-            rule: { ...at, position: next.handle, expressions: w.expressions, comment: w.role },
+            rule: { ...at, position: next.handle, expressions: w.expressions, comment: commentOf(w) },
           }
-        : { op: 'add', rule: { ...at, expressions: w.expressions, comment: w.role } },
+        : { op: 'add', rule: { ...at, expressions: w.expressions, comment: commentOf(w) } },
     );
   });
 }
@@ -119,9 +155,32 @@ const elementOp = (op: 'add' | 'delete', map: string, key: number, chain?: strin
 const BASE_CHAINS = new Set(infrastructure().chains.map((c) => c.name));
 const isNetqosChain = (name: string) => parsePodChainName(name) !== undefined || BASE_CHAINS.has(name);
 
+/** The maps' elements by key and by the chain they lead to (built once per plan). */
+interface ElementIndex {
+  byKey: Map<string, Map<number, NftElementState>>;
+  byChain: Map<string, { map: string; key: number }[]>;
+}
+
+function indexElements(state: NftState): ElementIndex {
+  const index: ElementIndex = { byKey: new Map(), byChain: new Map() };
+  for (const [map, items] of state.elements) {
+    const keys = new Map<number, NftElementState>();
+    index.byKey.set(map, keys);
+    for (const e of items) {
+      keys.set(e.key as number, e);
+      const chain = target(e);
+      if (chain === undefined) continue;
+      const list = index.byChain.get(chain);
+      if (list) list.push({ map, key: e.key as number });
+      else index.byChain.set(chain, [{ map, key: e.key as number }]);
+    }
+  }
+  return index;
+}
+
 /** Operations for one target: `changes` (adds, replacements, rebuilds), then `removals`. */
 function planTarget(
-  state: NftState,
+  elements: ElementIndex,
   t: NftTarget,
   have: readonly PodChain[],
 ): { changes: NftOperation[]; removals: NftOperation[]; added: number; removed: number } {
@@ -133,12 +192,7 @@ function planTarget(
   // Elements whose map and key are deleted in this batch, and chains that go.
   const deleted = new Set<string>();
   const gone = new Set<string>();
-  const leadingTo = (chain: string) => {
-    const out: { map: string; key: number }[] = [];
-    for (const [map, items] of state.elements)
-      for (const e of items) if (target(e) === chain) out.push({ map, key: e.key as number });
-    return out;
-  };
+  const leadingTo = (chain: string) => elements.byChain.get(chain) ?? [];
   for (const want of t.want?.chains ?? []) {
     const h = have.find((c) => c.chain.name === want.name);
     if (!h) {
@@ -169,9 +223,7 @@ function planTarget(
   if (index !== undefined)
     for (const map of [FROM_POD_MAP, TO_POD_MAP]) {
       const want = t.want!.elements.find((e) => e.map === map);
-      const current = (state.elements.get(map) ?? []).find(
-        (e) => e.key === index && !deleted.has(`${map}:${index}`),
-      );
+      const current = deleted.has(`${map}:${index}`) ? undefined : elements.byKey.get(map)?.get(index);
       if (want && current && current.verdict === 'jump' && target(current) === want.chain) continue;
       if (current && !gone.has(target(current) ?? ''))
         (want ? changes : removals).push(elementOp('delete', map, index));
@@ -187,13 +239,16 @@ export function reconcileNft(state: NftState, targets: readonly NftTarget[]): Nf
   let remaining = 0;
   for (const list of chains.values()) remaining += list.length;
   let first: number | undefined;
+  const elements = indexElements(state);
   const parts = targets.map((t, i) => {
     if (state.table && !owned && t.want?.chains.length)
       throw new QosConflictError(
         t.ifname,
         `the nftables table inet ${NFT_TABLE} exists but is not netqos's (its comment is not "${NFT_TABLE_COMMENT}"); netqos leaves it alone (rename or remove it)`,
       );
-    const part = planTarget(state, t, chains.get(t.ifname) ?? []);
+    let have = chains.get(t.ifname) ?? [];
+    if (t.orphansOf !== undefined) have = have.filter((c) => c.ifindex !== t.orphansOf);
+    const part = planTarget(elements, t, have);
     remaining += part.added - part.removed;
     if (part.changes.length + part.removals.length) first ??= i;
     return part;

@@ -1,11 +1,16 @@
 // What netqos's nf_tables table holds now, read in one generation: its chains with their rules
 // (in order, with counters), its maps and their elements; sorted by pod chain.
 import type {
+  NftChain,
   NftChainState,
   NftElementState,
+  NftObjectState,
+  NftOperation,
   NftQuery,
   NftReadPlan,
+  NftRule,
   NftRuleState,
+  NftSet,
   NftSetState,
   NftTableState,
 } from '../nftables';
@@ -79,9 +84,14 @@ export interface PodChain {
   rules: NftRuleState[];
 }
 
-/** Every pod chain, by interface name. */
+const sorted = new WeakMap<NftState, Map<string, PodChain[]>>();
+
+/** Every pod chain, by interface name (worked out once per state read). */
 export function podChains(state: NftState): Map<string, PodChain[]> {
+  const known = sorted.get(state);
+  if (known) return known;
   const out = new Map<string, PodChain[]>();
+  sorted.set(state, out);
   for (const chain of state.chains.values()) {
     const parsed = parsePodChainName(chain.name);
     if (!parsed) continue;
@@ -91,4 +101,92 @@ export function podChains(state: NftState): Map<string, PodChain[]> {
     else out.set(parsed.ifname, [entry]);
   }
   return out;
+}
+
+/**
+ * The state after netqos's own batch `ops`, planned from `state` and committed with nothing in
+ * between (the generation moved by exactly one): what a read would find then, without reading
+ * (objects the kernel made take their handles from the batch's echo, `created`). Undefined when
+ * an operation is not one this module plans (the caller then reads again).
+ */
+export function stateAfter(
+  state: NftState,
+  ops: readonly NftOperation[],
+  created: readonly { index: number; object: NftObjectState }[],
+  generation: number,
+): NftState | undefined {
+  const handleOf = new Map<number, number>();
+  for (const c of created)
+    if (!handleOf.has(c.index)) handleOf.set(c.index, (c.object as { handle: number }).handle);
+  const s: NftState = {
+    available: true,
+    generation,
+    table: state.table,
+    chains: new Map(state.chains),
+    rules: new Map(state.rules),
+    sets: new Map(state.sets),
+    elements: new Map(state.elements),
+  };
+  const rulesOf = (chain: string) => {
+    const list = [...(s.rules.get(chain) ?? [])];
+    s.rules.set(chain, list);
+    return list;
+  };
+  for (const [i, op] of ops.entries()) {
+    if ('table' in op) {
+      if (op.op === 'delete') return { ...empty(true), generation };
+      s.table = {
+        type: 'table',
+        family: 'inet',
+        name: op.table.name!,
+        handle: handleOf.get(i) ?? 0,
+        flags: [],
+        comment: (op.table as { comment?: string }).comment,
+      };
+    } else if ('set' in op) {
+      if (op.op !== 'add') return undefined;
+      const set = op.set as NftSet;
+      s.sets.set(set.name, {
+        ...set,
+        type: 'set',
+        handle: handleOf.get(i) ?? 0,
+        keyType: set.keyType,
+        keyLength: 4,
+        dataType: set.dataType,
+        flags: ['map'],
+      } as NftSetState);
+    } else if ('chain' in op) {
+      const name = op.chain.name!;
+      if (op.op === 'delete') {
+        s.chains.delete(name);
+        s.rules.delete(name);
+      } else if (op.op === 'add')
+        s.chains.set(name, { ...(op.chain as NftChain), type: 'chain', handle: handleOf.get(i) ?? 0 });
+      else return undefined;
+    } else if ('rule' in op) {
+      const list = rulesOf(op.rule.chain);
+      const at = (handle: number) => list.findIndex((r) => r.handle === handle);
+      if (op.op === 'delete') list.splice(at(op.rule.handle), 1);
+      else {
+        const rule = {
+          ...(op.rule as NftRule),
+          type: 'rule',
+          handle: op.op === 'replace' ? op.rule.handle : handleOf.get(i),
+        } as NftRuleState;
+        if (rule.handle === undefined) return undefined;
+        delete rule.position;
+        if (op.op === 'replace') list[at(op.rule.handle)] = rule;
+        else if (op.op === 'insert') list.splice(op.rule.position ? at(op.rule.position) : 0, 0, rule);
+        else list.push(rule);
+      }
+    } else if ('elements' in op) {
+      const map = op.elements.set;
+      const keys = new Set(op.elements.items.map((e) => e.key));
+      const list = (s.elements.get(map) ?? []).filter((e) => !keys.has(e.key));
+      if (op.op === 'add') list.push(...(op.elements.items as NftElementState[]));
+      else if (op.op !== 'delete') return undefined;
+      s.elements.set(map, list);
+    } else return undefined;
+  }
+  return s;
 }

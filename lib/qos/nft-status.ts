@@ -3,6 +3,7 @@
 // reset (the sum over the rules of both IP families).
 import type { NftExpr, NftRuleState } from '../nftables';
 import type { DirectionStatus, QosStatus } from './qos';
+import { ruleRole } from './nft-policy';
 import { podChains, type NftState } from './nft-state';
 
 type Found<T> = Partial<T>;
@@ -14,7 +15,7 @@ const counterOf = (rules: NftRuleState[]) =>
   rules.reduce((n, r) => n + ((exprOf(r, 'counter') as { packets?: number } | undefined)?.packets ?? 0), 0);
 
 function rate(rules: NftRuleState[]): Found<DirectionStatus> {
-  const limited = rules.filter((r) => r.comment?.startsWith('rate '));
+  const limited = rules.filter((r) => ruleRole(r.comment)?.startsWith('rate '));
   const limit = limited.map((r) => exprOf(r, 'limit')).find((l) => l);
   if (!limit) return {};
   return {
@@ -26,7 +27,7 @@ function rate(rules: NftRuleState[]): Found<DirectionStatus> {
 }
 
 function connections(rules: NftRuleState[]): Found<DirectionStatus> {
-  const limited = rules.filter((r) => r.comment?.startsWith('connections '));
+  const limited = rules.filter((r) => ruleRole(r.comment)?.startsWith('connections '));
   const limit = limited.map((r) => exprOf(r, 'connlimit')).find((l) => l);
   if (!limit) return {};
   return {
@@ -38,8 +39,8 @@ function connections(rules: NftRuleState[]): Found<DirectionStatus> {
 
 /** The DSCP an `ip dscp set` rule writes: its bitwise xor, the DS field above the ECN bits. */
 function dscp(rules: NftRuleState[]): Found<QosStatus['egress']> {
-  const marking = rules.filter((r) => r.comment?.startsWith('dscp '));
-  const v4 = marking.find((r) => r.comment === 'dscp ip');
+  const marking = rules.filter((r) => ruleRole(r.comment)?.startsWith('dscp '));
+  const v4 = marking.find((r) => ruleRole(r.comment) === 'dscp ip');
   const xor = (v4 && (exprOf(v4, 'bitwise') as { xor?: { hex?: string } } | undefined))?.xor;
   if (!xor?.hex) return {};
   return {

@@ -28,6 +28,7 @@ import { ifbNameFor } from './naming';
 import {
   checkPlacement,
   controlsOf,
+  explainNftRefusal,
   placement,
   type Dataplane,
   type Enforcer,
@@ -312,6 +313,29 @@ function planGroup(
   return { operations: flatten(phases), read };
 }
 
+/**
+ * Targets found in sync with a table state, by interface: their parsed inputs, index and
+ * placement then. A state is reused only while the ruleset's generation stays the same, so the
+ * same inputs again need no comparison (a no-op pass over thousands of pods).
+ */
+const nftInSync = new WeakMap<NftState, Map<string, { parsed: Parsed; index: number; where: string }>>();
+
+/**
+ * After netqos's own batch: the targets found in sync before it that it did not touch are in
+ * sync with the state it made (so the next pass compares only what changed).
+ */
+function carryInSync(before: NftState, after: NftState, batch: NftOperation[], plans: TargetPlan[]): void {
+  const was = nftInSync.get(before);
+  if (!was) return;
+  const shares = plans.reduce((n, p) => n + p.nftables.length, 0);
+  // Operations of the table itself (maps, base chains) may concern every target.
+  if (shares !== batch.length || plans.some((p) => p.nftables.some((o) => 'table' in o || 'set' in o)))
+    return;
+  const now = new Map(was);
+  for (const p of plans) if (p.nftables.length) now.delete(p.ifname);
+  nftInSync.set(after, now);
+}
+
 /** The nftables half of one namespace's plan: the batch, each target's share in its plan. */
 function planNftGroup(
   targets: readonly QosTarget[],
@@ -322,15 +346,31 @@ function planNftGroup(
   nft: NftState,
   plans: TargetPlan[],
 ): NftOperation[] {
-  const nftTargets = indexes.map((i): NftTarget => {
-    const t = targets[i];
-    const index = states.mirror?.link(t.ifname)?.index ?? states.get(t.ifname).link?.index;
-    // (An interface that is not there was refused by the tc half already.)
-    return { ifname: t.ifname, want: index ? desiredNft(t.ifname, index, parsed[i].spec, where) : undefined };
-  });
   if (!nft.available) return [];
+  let verified = nftInSync.get(nft);
+  if (!verified) nftInSync.set(nft, (verified = new Map()));
+  const whereKey = placementKey(where);
+  const planned: { i: number; index?: number }[] = [];
+  const nftTargets: NftTarget[] = [];
+  for (const i of indexes) {
+    const t = targets[i];
+    // (An interface that is not there was refused by the tc half already.)
+    const index = states.mirror?.link(t.ifname)?.index ?? states.get(t.ifname).link?.index;
+    const was = verified.get(t.ifname);
+    if (was && was.parsed === parsed[i] && was.index === index && was.where === whereKey) continue;
+    planned.push({ i, index });
+    nftTargets.push({
+      ifname: t.ifname,
+      want: index ? desiredNft(t.ifname, index, parsed[i].spec, where) : undefined,
+    });
+  }
+  if (!nftTargets.length) return [];
   const plan = reconcileNft(nft, nftTargets);
-  indexes.forEach((i, k) => (plans[i].nftables = plan.perTarget[k]));
+  planned.forEach(({ i, index }, k) => {
+    plans[i].nftables = plan.perTarget[k];
+    if (!plan.perTarget[k].length && index && parsed[i].key !== undefined)
+      verified!.set(targets[i].ifname, { parsed: parsed[i], index, where: whereKey });
+  });
   return plan.operations;
 }
 
@@ -371,13 +411,13 @@ function snapshotOf(states: readonly InterfaceState[]): Snapshot {
 /** A batch whose ruleset moved since its read (ERESTART) is planned again from a new read, this often. */
 const NFT_ATTEMPTS = 5;
 
-/** The target whose share of the nftables batch holds operation `index`. */
+/** The target whose share of the nftables batch holds the operation. */
 function nftCulprit(
   plans: TargetPlan[],
   indexes: number[],
   op: NftOperation | undefined,
-): string | undefined {
-  for (const i of indexes) if (op && plans[i].nftables.includes(op)) return plans[i].ifname;
+): number | undefined {
+  for (const i of indexes) if (op && plans[i].nftables.includes(op)) return i;
   return undefined;
 }
 
@@ -424,7 +464,7 @@ function* pipeline(
       }) as Map<string, InterfaceState>;
       states = { get: (ifname) => read.get(ifname)! };
     }
-    let nft = (yield { kind: 'nftRead', nl }) as NftState;
+    let nft = (yield { kind: 'nftRead', nl, reuse: true }) as NftState;
     for (const i of indexes)
       checkPlacement(targets[i].ifname, parsed[i].spec, dataplane, where, {
         tcActions: caps?.tcActions ?? {},
@@ -449,11 +489,18 @@ function* pipeline(
     }
     for (let attempt = 1; nftOperations.length; attempt++) {
       try {
-        sent += (
-          (yield { kind: 'nftApply', nl, operations: nftOperations, generation: nft.generation }) as {
-            count: number;
-          }
-        ).count;
+        const applied = (yield { kind: 'nftApply', nl, operations: nftOperations, state: nft }) as {
+          count: number;
+          state?: NftState;
+        };
+        sent += applied.count;
+        if (applied.state)
+          carryInSync(
+            nft,
+            applied.state,
+            nftOperations,
+            indexes.map((i) => plans[i]),
+          );
         break;
       } catch (e) {
         // Someone changed the ruleset since the read (another netqos call included): read again.
@@ -465,9 +512,10 @@ function* pipeline(
         // Nothing of the nftables batch was applied: neither stays of the tc batch.
         if (operations.length) yield { kind: 'undo', nl, operations, snapshot, cause: e };
         const op = (e as { nftOperation?: NftOperation }).nftOperation;
-        const ifname = nftCulprit(plans, indexes, op);
-        if (ifname && e instanceof Error) Object.assign(e, { ifname });
-        throw e;
+        const culprit = nftCulprit(plans, indexes, op) ?? indexes.find((i) => plans[i].nftables.length);
+        if (culprit === undefined) throw e;
+        if (e instanceof Error) Object.assign(e, { ifname: targets[culprit].ifname });
+        throw explainNftRefusal(e, targets[culprit].ifname, parsed[culprit].spec, dataplane, where);
       }
     }
   }

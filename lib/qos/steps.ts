@@ -6,15 +6,19 @@ import type { ApplyResult, DumpPlan, NetlinkHandle, Operation, Snapshot } from '
 import { planSnapshot, restoreOperations, touchedDevices } from '../netlink/atomic';
 import type { NftApplyResult, NftOperation } from '../nftables';
 import { isNoNftables, probeKernel, probeKernelSync, type KernelCapabilities } from './dataplane';
-import { noNftables, planReadNft, type NftState } from './nft-state';
+import { noNftables, planReadNft, stateAfter, type NftState } from './nft-state';
 
 export type ReadStep = { kind: 'read'; nl: NetlinkHandle; plan: DumpPlan<unknown> };
 export type Step =
   | ReadStep
   /** What the namespace's kernel offers (see dataplane.ts). */
   | { kind: 'probe'; nl: NetlinkHandle; key: string }
-  /** netqos's nftables tables (empty when the kernel has no nf_tables). */
-  | { kind: 'nftRead'; nl: NetlinkHandle }
+  /**
+   * netqos's nftables table (empty when the kernel has no nf_tables). `reuse`: the last state
+   * read through this handle when the ruleset's generation says nothing changed since (its
+   * counters are then not current: for planning, not for readQos).
+   */
+  | { kind: 'nftRead'; nl: NetlinkHandle; reuse?: boolean }
   | {
       kind: 'apply';
       nl: NetlinkHandle;
@@ -22,8 +26,11 @@ export type Step =
       snapshot: Snapshot;
       interfaces: Map<string, number>;
     }
-  /** One nftables batch, refused whole when the ruleset moved from `generation` (ERESTART). */
-  | { kind: 'nftApply'; nl: NetlinkHandle; operations: NftOperation[]; generation: number }
+  /**
+   * One nftables batch planned from `state`, refused whole when the ruleset moved from its
+   * generation (ERESTART). Once committed, the state it made is what the next reuse finds.
+   */
+  | { kind: 'nftApply'; nl: NetlinkHandle; operations: NftOperation[]; state: NftState }
   /** Puts the interfaces a successful tc batch touched back as `snapshot` has them. */
   | { kind: 'undo'; nl: NetlinkHandle; operations: Operation[]; snapshot: Snapshot; cause: unknown };
 
@@ -34,8 +41,41 @@ function undoFailed(cause: unknown, e: unknown): unknown {
   return cause;
 }
 
-function withGeneration(nl: NetlinkHandle, state: Omit<NftState, 'generation'>): NftState {
-  return { ...state, generation: nl.nftables.readGeneration };
+/** The last state read through each nftables handle. */
+const lastRead = new WeakMap<object, NftState>();
+
+function withGeneration(nl: NetlinkHandle, state: NftState): NftState {
+  const read = { ...state, generation: nl.nftables.readGeneration };
+  lastRead.set(nl.nftables, read);
+  return read;
+}
+
+/**
+ * Batches up to this many operations have the kernel echo what they made, so that the state
+ * after them is known without reading the table again; a larger one (a node's first apply) is
+ * cheaper to read back once than to echo.
+ */
+const ECHO_AT_MOST = 512;
+const echoes = (step: Extract<Step, { kind: 'nftApply' }>) => step.operations.length <= ECHO_AT_MOST;
+
+/** Keeps the state a committed batch made, when nothing else committed in between (`state`). */
+function applied(
+  step: Extract<Step, { kind: 'nftApply' }>,
+  result: NftApplyResult,
+): NftApplyResult & { state?: NftState } {
+  const after =
+    echoes(step) && result.generation === step.state.generation + 1
+      ? stateAfter(step.state, step.operations, result.created, result.generation)
+      : undefined;
+  if (after) lastRead.set(step.nl.nftables, after);
+  else lastRead.delete(step.nl.nftables);
+  return { ...result, state: after };
+}
+
+/** The last state read, when nothing in the ruleset changed since (one generation request). */
+function reusable(nl: NetlinkHandle): NftState | undefined {
+  const last = lastRead.get(nl.nftables);
+  return last && nl.nftables.generation() === last.generation ? last : undefined;
 }
 
 async function runAsync(step: Step): Promise<unknown> {
@@ -46,6 +86,10 @@ async function runAsync(step: Step): Promise<unknown> {
       return probeKernel(step.nl, step.key);
     case 'nftRead':
       try {
+        if (step.reuse) {
+          const last = reusable(step.nl);
+          if (last) return last;
+        }
         return withGeneration(step.nl, await step.nl.nftables.read(planReadNft));
       } catch (e) {
         if (isNoNftables(e)) return noNftables();
@@ -58,9 +102,13 @@ async function runAsync(step: Step): Promise<unknown> {
         interfaces: step.interfaces,
       }) as Promise<ApplyResult>;
     case 'nftApply':
-      return step.nl.nftables.apply(step.operations, {
-        generation: step.generation,
-      }) as Promise<NftApplyResult>;
+      return applied(
+        step,
+        await step.nl.nftables.apply(step.operations, {
+          generation: step.state.generation,
+          echo: echoes(step),
+        }),
+      );
     case 'undo':
       try {
         const after = await step.nl.read(planSnapshot(touchedDevices(step.operations)));
@@ -80,6 +128,10 @@ function runSync(step: Step): unknown {
       return probeKernelSync(step.nl, step.key);
     case 'nftRead':
       try {
+        if (step.reuse) {
+          const last = reusable(step.nl);
+          if (last) return last;
+        }
         return withGeneration(step.nl, step.nl.nftables.readSync(planReadNft));
       } catch (e) {
         if (isNoNftables(e)) return noNftables();
@@ -92,7 +144,13 @@ function runSync(step: Step): unknown {
         interfaces: step.interfaces,
       });
     case 'nftApply':
-      return step.nl.nftables.applySync(step.operations, { generation: step.generation });
+      return applied(
+        step,
+        step.nl.nftables.applySync(step.operations, {
+          generation: step.state.generation,
+          echo: echoes(step),
+        }),
+      );
     case 'undo':
       try {
         const after = step.nl.readSync(planSnapshot(touchedDevices(step.operations)));

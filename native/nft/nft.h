@@ -52,7 +52,7 @@ struct NftBatch {
   std::map<std::string, uint32_t> set_ids;
   uint32_t next_set_id = 1;
   int32_t current_op = 0;
-  bool echo = false;  // NLM_F_ECHO on every change: the kernel returns what it made (handles)
+  bool echo = false;                   // NLM_F_ECHO on what makes objects: the kernel returns them (handles)
   std::optional<uint32_t> generation;  // BATCH_BEGIN's NFNL_BATCH_GENID
   size_t size() const { return batch.size(); }
 };

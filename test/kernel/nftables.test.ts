@@ -333,6 +333,38 @@ describe('one batch, all or nothing', () => {
       nft.close();
     }
   });
+
+  test('echo returns what a batch makes, not what it deletes: a table of 600 objects goes in one short answer', async () => {
+    const ns = tempNetns('nqn');
+    const nft = openNftables({ netns: ns.name });
+    try {
+      const chains = Array.from({ length: 100 }, (_, i) => `pod${i}`);
+      const made = await nft.apply(
+        [
+          { op: 'add', table: { family: 'inet', name: 'netqos' } },
+          ...chains.flatMap((name): NftOperation[] => [
+            { op: 'add', chain: { family: 'inet', table: 'netqos', name } },
+            ...Array.from({ length: 5 }, (): NftOperation => ({
+              op: 'add',
+              rule: { family: 'inet', table: 'netqos', chain: name, expressions: [{ kind: 'counter' }] },
+            })),
+          ]),
+        ],
+        { echo: true },
+      );
+      expect(made.created.filter((c) => c.object.type === 'rule')).toHaveLength(500);
+      // The kernel would echo each of the 600 objects the table deletion takes with it.
+      const deleted = await nft.apply([{ op: 'delete', table: { family: 'inet', name: 'netqos' } }], {
+        echo: true,
+      });
+      expect(deleted.failures).toEqual([]);
+      expect(deleted.created).toEqual([]);
+      expect(deleted.generation).toBe(made.generation + 1);
+      expect(await nft.dump({ type: 'table' })).toEqual([]);
+    } finally {
+      nft.close();
+    }
+  });
 });
 
 describe('reads and notifications', () => {

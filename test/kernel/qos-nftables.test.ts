@@ -10,6 +10,7 @@ import {
   applyQos,
   clearQos,
   openNetlink,
+  openNftables,
   planQos,
   readQos,
   type NetlinkHandle,
@@ -17,6 +18,7 @@ import {
   type NftRuleState,
   type QosTarget,
 } from '../../lib';
+import { ruleRole } from '../../lib/qos/nft-policy';
 import { holdConnections } from '../helpers/connections';
 import { udpFlood } from '../helpers/iperf';
 import { sh, tempNetns, type Netns } from '../helpers/netns';
@@ -139,14 +141,15 @@ function ping(ns: Netns, args: string[]): number {
   return Number(/(\d+) received/.exec(out)?.[1] ?? -1);
 }
 
-/** netqos's rules now: chain -> comment -> handle. */
+/** netqos's rules now: chain -> role (the comment without its digest) -> handle. */
 function ourRules(): Record<string, Record<string, number>> {
   const doc = JSON.parse(nft(node, '-a', '-j', 'list', 'ruleset')) as {
     nftables: { rule?: { table: string; chain: string; handle: number; comment?: string } }[];
   };
   const out: Record<string, Record<string, number>> = {};
   for (const { rule } of doc.nftables)
-    if (rule && rule.table === 'netqos') (out[rule.chain] ??= {})[rule.comment ?? '?'] = rule.handle;
+    if (rule && rule.table === 'netqos')
+      (out[rule.chain] ??= {})[ruleRole(rule.comment) ?? '?'] = rule.handle;
   return out;
 }
 
@@ -304,7 +307,7 @@ describe('reconcile', () => {
     expect(change.batches[0].operations).toEqual([]);
     expect(
       change.batches[0].nftables.map(
-        (o) => `${o.op} ${'rule' in o ? (o.rule as { comment?: string }).comment : ''}`,
+        (o) => `${o.op} ${'rule' in o ? ruleRole((o.rule as { comment?: string }).comment) : ''}`,
       ),
     ).toEqual(['replace rate ip', 'replace rate ip6']);
     expect(ourRules()).toEqual(rules);
@@ -365,7 +368,8 @@ describe('reconcile', () => {
     expect(repaired.batches[0].operations).toEqual([]);
     expect(
       repaired.batches[0].nftables.map(
-        (o) => `${o.op} ${'rule' in o ? (o.rule as { comment?: string }).comment : Object.keys(o)[1]}`,
+        (o) =>
+          `${o.op} ${'rule' in o ? ruleRole((o.rule as { comment?: string }).comment) : Object.keys(o)[1]}`,
       ),
     ).toEqual([
       'add chain',
@@ -386,6 +390,46 @@ describe('reconcile', () => {
     expect(again.batches[0].nftables.map((o) => o.op)).toEqual(['delete', 'insert']);
     expect(Object.keys(ourRules()[`from-cali1-${index}`])).toEqual(Object.keys(before));
   });
+});
+
+test("choosing a dataplane and planning with a watching handle notify nobody: the kernel's probe, the reads", async () => {
+  // A namespace of its own: its kernel is probed afresh (once per namespace).
+  const ns = tempNetns('nqqr').veth('cali9', 'eth9');
+  const tc = openNetlink({ netns: ns.name });
+  const nftWatch = openNftables({ netns: ns.name });
+  try {
+    // (linkwatch announces the veth's carrier up to a second later.)
+    await new Promise((r) => setTimeout(r, 1500));
+    const mirror = await tc.watch();
+    await tc.read(mirror.plan());
+    const before = mirror.counters.events;
+    nftWatch.watch();
+    const plan = await planQos(
+      [
+        {
+          ifname: 'cali9',
+          netns: ns.name,
+          annotations: {
+            [`${Q}egressPacketRate`]: '100',
+            [`${Q}dscp`]: 'EF',
+            [`${Q}ingressMaxConnections`]: '3',
+          },
+        },
+      ],
+      { handles: new Map([[ns.name, tc]]) },
+    );
+    expect(plan.targets[0].enforcedBy).toEqual({
+      packetRate: 'nftables',
+      dscp: 'nftables',
+      maxConnections: 'nftables',
+    });
+    await tc.read(mirror.plan());
+    expect(mirror.counters.events).toBe(before);
+    expect(nftWatch.events()).toEqual({ events: [], overflow: false });
+  } finally {
+    tc.close();
+    nftWatch.close();
+  }
 });
 
 test('a re-created interface of the same name: the old chain never acts on it, and goes with the next apply', async () => {

@@ -71,3 +71,75 @@ test('the table fits 80 columns with the longest names and values', () => {
   for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
   expect(lines[0]).toMatch(/^INTERFACE/);
 });
+
+/** A pod whose packet rate, DSCP and connection limit nftables enforces (no shaper). */
+function nftStatus(ifname: string, dropped: number, remarked: number, rejected: number): QosStatus {
+  return {
+    ifname,
+    exists: true,
+    ingress: {
+      maxConnections: 3,
+      rejectedConnections: rejected,
+      enforcedBy: { maxConnections: 'nftables' },
+    },
+    egress: {
+      packetRate: 100,
+      packetBurst: 5,
+      packetRateDrops: dropped,
+      dscp: 46,
+      remarkedPackets: remarked,
+      enforcedBy: { packetRate: 'nftables', dscp: 'nftables' },
+    },
+    foreign: { filters: 0 },
+  };
+}
+
+test("nftables' counters: drops over the rate, packets re-marked, connections reset, per second and in all", () => {
+  const a: TopSample = { at: 0, statuses: [nftStatus('cali1', 100, 50, 0)] };
+  const b: TopSample = { at: 2000, statuses: [nftStatus('cali1', 700, 250, 4)] };
+  const [to, from] = topRows(b, a);
+  expect(to).toMatchObject({
+    direction: 'to',
+    maxConnections: 3,
+    rejectedConnections: 4,
+    rejectedPerSecond: 2,
+    enforcedBy: { maxConnections: 'nftables' },
+  });
+  expect(to!.remarkedPackets).toBeUndefined();
+  expect(from).toMatchObject({
+    direction: 'from',
+    packetLimit: 100,
+    dscp: 46,
+    packetRateDrops: 700,
+    policerDropsPerSecond: 300,
+    dropsPerSecond: 300,
+    remarkedPackets: 250,
+    remarkedPerSecond: 100,
+  });
+  expect(from!.rejectedConnections).toBeUndefined();
+
+  // The tc table has the "from" direction (a packet rate, a DSCP); the nftables table both, with
+  // only what nftables enforces.
+  const lines = formatTopTable(topRows(b, a));
+  const nft = lines.findIndex((l) => l.startsWith('NFTABLES'));
+  expect(lines.slice(1, nft).map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['cali1 from']);
+  expect(lines[nft]).toMatch(/^NFTABLES\s+DIR\s+PKTLIM\s+LIMDROP\/s\s+DSCP\s+MARK\/s\s+MAXCONN\s+RESET\/s$/);
+  expect(lines.slice(nft + 1).map((l) => l.split(/\s+/))).toEqual([
+    ['cali1', 'to', '-', '-', '-', '-', '3', '2'],
+    ['cali1', 'from', '100pps', '300', '46/EF', '100', '-', '-'],
+  ]);
+  for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+});
+
+test('no nftables table when tc enforces everything; a control tc enforces shows "-" there', () => {
+  const tcOnly = formatTopTable(topRows({ at: 0, statuses: [status('cali0', 0, 0)] }));
+  expect(tcOnly.filter((l) => l.startsWith('NFTABLES'))).toEqual([]);
+  const mixed = nftStatus('cali2', 0, 0, 0);
+  mixed.egress.enforcedBy = { packetRate: 'tc', dscp: 'nftables' };
+  const lines = formatTopTable(topRows({ at: 0, statuses: [mixed] }));
+  expect(lines).not.toContain('');
+  const from = lines
+    .slice(lines.findIndex((l) => l.startsWith('NFTABLES')))
+    .find((l) => /^cali2\s+from/.test(l))!;
+  expect(from.split(/\s+/)).toEqual(['cali2', 'from', '-', '-', '46/EF', '-', '-', '-']);
+});
