@@ -58,7 +58,7 @@ export const passRetryDelay = (failures: number): number =>
   Math.min(500 * 2 ** Math.max(0, failures - 1), 30_000);
 
 /** Whether a spec asks for anything at all. */
-export function hasQos(spec: QosSpec): boolean {
+export function specAsksForQos(spec: QosSpec): boolean {
   return (
     Object.values(spec.ingress).some((v) => v !== undefined) ||
     Object.values(spec.egress).some((v) => v !== undefined)
@@ -211,7 +211,7 @@ export function placePods(ready: Judgement['ready'], names: ReadonlySet<string>)
   const out: Placement = { present: [], absent: [], none: [] };
   for (const { rec, spec } of ready) {
     if (names.has(rec.pod.ifname!)) out.present.push(rec);
-    else if (hasQos(spec)) out.absent.push(rec);
+    else if (specAsksForQos(spec)) out.absent.push(rec);
     else out.none.push(rec);
   }
   return out;
