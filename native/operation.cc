@@ -45,17 +45,30 @@ uint16_t new_flags(Verb verb) {
   }
 }
 
-void encode_qdisc(Batch& batch, Verb verb, const FieldReader& r) {
-  auto kind_name = r.string("kind");
-  const QdiscKind* kind = nullptr;
-  if (kind_name) {
-    kind = find_qdisc_kind(*kind_name);
-    if (!kind)
-      r.fail("kind",
-             "\"" + *kind_name + "\" is not a qdisc kind netqos knows (allowed: " + qdisc_kind_names() + ")");
-  } else if (verb != Verb::Delete) {
-    r.fail("kind", "is required (" + qdisc_kind_names() + ")");
+// Filters and classes: tc's "replace" creates the object or changes the one there (NLM_F_CREATE
+// only, no NLM_F_REPLACE).
+uint16_t create_flags(Verb verb) {
+  return verb == Verb::Add ? NLM_F_CREATE | NLM_F_EXCL : verb == Verb::Replace ? NLM_F_CREATE : 0;
+}
+
+// The registered kind r's "kind" names (`family` for messages: "a qdisc"); null when absent and
+// `optional` (a deletion needs none).
+template <typename Kind>
+const Kind* read_kind(const FieldReader& r, bool optional, const Kind* (*find)(const std::string&),
+                      std::string (*names)(), const char* family) {
+  auto name = r.string("kind");
+  if (!name) {
+    if (!optional) r.fail("kind", "is required (" + names() + ")");
+    return nullptr;
   }
+  const Kind* kind = find(*name);
+  if (!kind)
+    r.fail("kind", "\"" + *name + "\" is not " + family + " kind netqos knows (allowed: " + names() + ")");
+  return kind;
+}
+
+void encode_qdisc(Batch& batch, Verb verb, const FieldReader& r) {
+  const QdiscKind* kind = read_kind(r, verb == Verb::Delete, find_qdisc_kind, qdisc_kind_names, "a qdisc");
   IfRef dev = require_dev(r);
   Message m(batch, verb == Verb::Delete ? RTM_DELQDISC : RTM_NEWQDISC, NLM_F_ACK | new_flags(verb));
   auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
@@ -73,25 +86,15 @@ void encode_qdisc(Batch& batch, Verb verb, const FieldReader& r) {
 
 void encode_filter(Batch& batch, Verb verb, const FieldReader& r) {
   if (verb == Verb::Change) r.fail("op", "\"change\" is not supported for filters (use replace)");
-  auto kind_name = r.string("kind");
-  const FilterKind* kind = nullptr;
-  if (kind_name) {
-    kind = find_filter_kind(*kind_name);
-    if (!kind)
-      r.fail("kind", "\"" + *kind_name +
-                         "\" is not a classifier kind netqos knows (allowed: " + filter_kind_names() + ")");
-  } else if (verb != Verb::Delete) {
-    r.fail("kind", "is required (" + filter_kind_names() + ")");
-  }
+  const FilterKind* kind =
+      read_kind(r, verb == Verb::Delete, find_filter_kind, filter_kind_names, "a classifier");
   IfRef dev = require_dev(r);
   if (!r.has("parent"))
     r.fail("parent", "is required (ingress, egress, root or a qdisc handle such as \"ffff:\")");
   uint32_t parent = parse_handle(r, "parent", HandleContext::FilterParent, 0);
   uint32_t priority = static_cast<uint32_t>(r.u64_in("priority", 0, 0xFFFF, 0));
   uint16_t protocol = read_protocol(r, verb == Verb::Delete ? 0 : ETH_P_ALL);
-  // tc's "replace" creates or replaces the filter with this handle (NLM_F_CREATE only).
-  uint16_t flags = verb == Verb::Add ? NLM_F_CREATE | NLM_F_EXCL : verb == Verb::Replace ? NLM_F_CREATE : 0;
-  Message m(batch, verb == Verb::Delete ? RTM_DELTFILTER : RTM_NEWTFILTER, NLM_F_ACK | flags);
+  Message m(batch, verb == Verb::Delete ? RTM_DELTFILTER : RTM_NEWTFILTER, NLM_F_ACK | create_flags(verb));
   auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
   tcm->tcm_family = AF_UNSPEC;
   m.put_ifindex_at(&tcm->tcm_ifindex, dev);
@@ -107,6 +110,52 @@ void encode_filter(Batch& batch, Verb verb, const FieldReader& r) {
   m.finish();
 }
 
+void encode_class(Batch& batch, Verb verb, const FieldReader& r) {
+  const ClassKind* kind =
+      read_kind(r, verb == Verb::Delete, find_class_kind, class_kind_names, "a classful qdisc");
+  IfRef dev = require_dev(r);
+  if (!r.has("classid")) r.fail("classid", "is required (the class, \"MAJOR:MINOR\" such as \"1:10\")");
+  Message m(batch, verb == Verb::Delete ? RTM_DELTCLASS : RTM_NEWTCLASS, NLM_F_ACK | create_flags(verb));
+  auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
+  tcm->tcm_family = AF_UNSPEC;
+  m.put_ifindex_at(&tcm->tcm_ifindex, dev);
+  tcm->tcm_handle = parse_handle(r, "classid", HandleContext::ClassId, 0);
+  // A top-level class names its qdisc ("1:") or "root"; the kernel reads both the same.
+  tcm->tcm_parent = parse_handle(r, "parent", HandleContext::ClassId, 0);
+  if (kind) m.put_strz(TCA_KIND, kind->name);
+  if (kind && verb != Verb::Delete) kind->encode(m, r);
+  m.finish();
+}
+
+// A filter chain of a hook or classful qdisc, created empty (or with a classifier template that
+// every filter of the chain must fit) or deleted with its filters, as `tc chain` does.
+void encode_chain(Batch& batch, Verb verb, const FieldReader& r) {
+  if (verb != Verb::Add && verb != Verb::Delete) r.fail("op", "chains support add and delete");
+  IfRef dev = require_dev(r);
+  if (!r.has("parent"))
+    r.fail("parent", "is required (ingress, egress, root or a qdisc handle such as \"1:\")");
+  if (!r.has("chain")) r.fail("chain", "is required (the chain index, 0..4294967295)");
+  auto chain = static_cast<uint32_t>(r.u64_in("chain", 0, 0xFFFFFFFFu, 0));
+  auto tmpl = r.object("template");
+  if (tmpl && verb == Verb::Delete) r.fail("template", "is for add only");
+  const FilterKind* kind =
+      tmpl ? read_kind(*tmpl, false, find_filter_kind, filter_kind_names, "a classifier") : nullptr;
+  if (tmpl && tmpl->array_length("actions")) tmpl->fail("actions", "a template holds keys only");
+  Message m(batch, verb == Verb::Delete ? RTM_DELCHAIN : RTM_NEWCHAIN,
+            NLM_F_ACK | (verb == Verb::Add ? NLM_F_CREATE | NLM_F_EXCL : 0));
+  auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
+  tcm->tcm_family = AF_UNSPEC;
+  m.put_ifindex_at(&tcm->tcm_ifindex, dev);
+  tcm->tcm_parent = parse_handle(r, "parent", HandleContext::FilterParent, 0);
+  tcm->tcm_info = TC_H_MAKE(0, htons(tmpl ? read_protocol(*tmpl, 0) : 0));
+  m.put_u32(TCA_CHAIN, chain);
+  if (kind) {
+    m.put_strz(TCA_KIND, kind->name);
+    kind->encode(m, *tmpl);
+  }
+  m.finish();
+}
+
 }  // namespace
 
 void encode_operation(Batch& batch, const FieldReader& op) {
@@ -117,6 +166,10 @@ void encode_operation(Batch& batch, const FieldReader& op) {
       encode_qdisc(batch, verb, *q);
     } else if (auto f = op.object("filter")) {
       encode_filter(batch, verb, *f);
+    } else if (auto c = op.object("class")) {
+      encode_class(batch, verb, *c);
+    } else if (auto c = op.object("chain")) {
+      encode_chain(batch, verb, *c);
     } else if (auto l = op.object("link")) {
       if (verb == Verb::Replace) op.fail("op", "links support add, change and delete");
       encode_link(batch,
@@ -125,7 +178,7 @@ void encode_operation(Batch& batch, const FieldReader& op) {
                                          : LinkVerb::Delete,
                   *l);
     } else {
-      op.fail("qdisc", "an operation needs one of qdisc, filter or link");
+      op.fail("qdisc", "an operation needs one of qdisc, class, filter, chain or link");
     }
   } catch (...) {
     batch.buf.set_size(size);
@@ -138,7 +191,7 @@ void encode_operation(Batch& batch, const FieldReader& op) {
 DumpRequest read_dump_request(const FieldReader& r) {
   DumpRequest req;
   auto type = r.string("type");
-  if (!type) r.fail("type", "is required (qdisc, filter, link or action)");
+  if (!type) r.fail("type", "is required (qdisc, class, filter, chain, link or action)");
   if (*type == "qdisc")
     req.kind = DumpKind::Qdisc;
   else if (*type == "filter")
@@ -147,14 +200,24 @@ DumpRequest read_dump_request(const FieldReader& r) {
     req.kind = DumpKind::Link;
   else if (*type == "action")
     req.kind = DumpKind::Action;
+  else if (*type == "class")
+    req.kind = DumpKind::Class;
+  else if (*type == "chain")
+    req.kind = DumpKind::Chain;
   else
-    r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, filter, link, action)");
+    r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, class, filter, chain, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
   if (auto optional = r.boolean("optional")) req.optional = *optional;
   if (req.kind == DumpKind::Qdisc && r.has("parent")) {
     if (!r.iface("dev")) r.fail("dev", "is required to get the qdisc at a parent");
     req.parent = parse_handle(r, "parent", HandleContext::QdiscParent, 0);
     req.has_parent = true;
+  }
+  if (req.kind == DumpKind::Class && !r.iface("dev")) r.fail("dev", "is required to list classes");
+  if (req.kind == DumpKind::Chain) {
+    if (!r.iface("dev")) r.fail("dev", "is required to list chains");
+    if (!r.has("parent")) r.fail("parent", "is required to list chains (ingress, egress, root, or a handle)");
+    req.parent = parse_handle(r, "parent", HandleContext::FilterParent, 0);
   }
   if (req.kind == DumpKind::Filter) {
     if (!r.iface("dev")) r.fail("dev", "is required to list filters");
@@ -192,15 +255,26 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
     return;
   }
   switch (req.kind) {
-    case DumpKind::Qdisc:
-    case DumpKind::Filter: {
-      Message m(batch, req.kind == DumpKind::Qdisc ? RTM_GETQDISC : RTM_GETTFILTER, NLM_F_DUMP);
+    case DumpKind::Qdisc: {
+      Message m(batch, RTM_GETQDISC, NLM_F_DUMP);
       auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
       tcm->tcm_family = AF_UNSPEC;
-      if (req.kind == DumpKind::Filter) {
-        m.put_ifindex_at(&tcm->tcm_ifindex, req.dev);
-        tcm->tcm_parent = req.parent;
-      }
+      m.finish();
+      break;
+    }
+    case DumpKind::Filter:
+    case DumpKind::Class:
+    case DumpKind::Chain: {
+      // One interface's objects (filters and chains: of one parent; classes: of every qdisc).
+      Message m(batch,
+                req.kind == DumpKind::Filter  ? RTM_GETTFILTER
+                : req.kind == DumpKind::Class ? RTM_GETTCLASS
+                                              : RTM_GETCHAIN,
+                NLM_F_DUMP);
+      auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
+      tcm->tcm_family = AF_UNSPEC;
+      m.put_ifindex_at(&tcm->tcm_ifindex, req.dev);
+      tcm->tcm_parent = req.parent;
       m.finish();
       break;
     }
@@ -230,18 +304,69 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
 uint32_t message_ifindex(const nlmsghdr* nlh) {
   if (nlh->nlmsg_type == RTM_NEWLINK)
     return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
-  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER)
+  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER ||
+      nlh->nlmsg_type == RTM_NEWTCLASS || nlh->nlmsg_type == RTM_NEWCHAIN)
     return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
   return 0;
 }
 
 namespace {
 
+// The tcmsg of a tc message, its attributes into tb.
+const tcmsg* parse_tc(const nlmsghdr* nlh, const nlattr* (&tb)[TCA_MAX + 1]) {
+  const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
+  parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
+                mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcmsg)), tb, TCA_MAX);
+  return tcm;
+}
+
+// A class: its parent (a class, or "root" for a top-level one), its id, the qdisc attached to it
+// (leaf), and the classful qdisc's own fields and statistics.
+bool decode_class(const nlmsghdr* nlh, FieldWriter& w) {
+  const nlattr* tb[TCA_MAX + 1];
+  const tcmsg* tcm = parse_tc(nlh, tb);
+  if (!tb[TCA_KIND]) return false;
+  std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
+  w.set_string("type", "class");
+  w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
+  w.set_string("kind", kind);
+  w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::ClassId));
+  w.set_string("classid", handle_name(tcm->tcm_handle, HandleContext::ClassId));
+  if (tcm->tcm_info) w.set_string("leaf", handle_name(tcm->tcm_info, HandleContext::Handle));
+  const ClassKind* k = find_class_kind(kind);
+  if (k && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
+  if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w, k ? k->xstats : nullptr);
+  return true;
+}
+
+// A chain of a filter hook or classful qdisc, with its template if it has one.
+bool decode_chain(const nlmsghdr* nlh, FieldWriter& w) {
+  const nlattr* tb[TCA_MAX + 1];
+  const tcmsg* tcm = parse_tc(nlh, tb);
+  if (!tb[TCA_CHAIN]) return false;
+  w.set_string("type", "chain");
+  w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
+  w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::FilterParent));
+  w.set_u64("chain", mnl_attr_get_u32(tb[TCA_CHAIN]));
+  if (tb[TCA_KIND]) {
+    std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
+    auto t = w.object("template");
+    t->set_string("kind", kind);
+    uint16_t protocol = ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)));
+    if (protocol) t->set_string("protocol", protocol_name(protocol));
+    const FilterKind* k = find_filter_kind(kind);
+    if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], *t);
+  }
+  return true;
+}
+
 // Decodes a link, qdisc, filter or action message of type `type` (a NEW type; deletions decode
 // the same). With `deleted`, a filter message without a handle is kept: it stands for every
 // filter of its priority and protocol.
 bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWriter& w) {
   if (type == RTM_NEWLINK) return decode_link(nlh, w);
+  if (type == RTM_NEWTCLASS) return decode_class(nlh, w);
+  if (type == RTM_NEWCHAIN) return decode_chain(nlh, w);
   // Action dumps come back with the request's type (RTM_GETACTION), notifications as NEWACTION.
   if (type == RTM_NEWACTION || type == RTM_GETACTION) {
     const nlattr* tb[TCA_ROOT_MAX + 1];
@@ -267,7 +392,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
     w.set_string("handle", handle_name(tcm->tcm_handle, HandleContext::Handle));
     const QdiscKind* k = find_qdisc_kind(kind);
     if (k && k->decode) k->decode(tb[TCA_OPTIONS], w);
-    if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w);
+    if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w, k ? k->xstats : nullptr);
     return true;
   }
   // Each priority's classifier instance is listed first with handle 0 and no options, and u32

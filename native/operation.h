@@ -65,13 +65,13 @@ class Batch {
 void encode_operation(Batch& batch, const FieldReader& op);
 
 // What to dump.
-enum class DumpKind { Qdisc, Filter, Link, Action };
+enum class DumpKind { Qdisc, Filter, Link, Action, Class, Chain };
 // A link with `dev`, or a qdisc with `dev` and `parent`, is one object asked for (a get, not a
 // dump): cheaper than listing them all when a caller needs few.
 struct DumpRequest {
   DumpKind kind;
-  IfRef dev;            // qdisc/filter: limit to this interface (filter: required); link: get it
-  uint32_t parent = 0;  // filter: the parent (block) to list; qdisc: get the one there
+  IfRef dev;  // qdisc/filter: limit to this interface (filter, class, chain: required); link: get it
+  uint32_t parent = 0;  // filter, chain: the parent (block) to list; qdisc: get the one there
   bool has_parent = false;
   std::string action_kind;  // action: the kind to list ("mirred", ...)
   // A missing interface, qdisc or hook is an empty answer instead of an error.

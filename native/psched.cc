@@ -5,21 +5,47 @@
 
 namespace netqos {
 
-// /proc/net/psched holds t2us, us2t, clock_res (hex); tc derives tick_in_usec from them.
-double tick_in_usec() {
-  static const double value = [] {
-    unsigned t2us = 0, us2t = 0, clock_res = 0;
+namespace {
+
+// The four words of /proc/net/psched (all 0 when it cannot be read).
+struct Psched {
+  unsigned t2us = 0, us2t = 0, clock_res = 0, hz = 0;
+};
+const Psched& psched() {
+  static const Psched value = [] {
+    Psched p;
     FILE* f = std::fopen("/proc/net/psched", "r");
     if (f) {
-      if (std::fscanf(f, "%08x%08x%08x", &t2us, &us2t, &clock_res) != 3) t2us = us2t = 0;
+      if (std::fscanf(f, "%08x%08x%08x%08x", &p.t2us, &p.us2t, &p.clock_res, &p.hz) != 4) p = Psched{};
       std::fclose(f);
     }
-    if (!t2us || !us2t || !clock_res) return 15.625;  // every kernel since 2.6.31 (64 ns ticks)
-    if (clock_res == 1000000000) t2us = us2t;
-    double clock_factor = static_cast<double>(clock_res) / 1e6;
-    return static_cast<double>(t2us) / us2t * clock_factor;
+    return p;
   }();
   return value;
+}
+
+}  // namespace
+
+// tc derives tick_in_usec from /proc/net/psched's first three words.
+double tick_in_usec() {
+  static const double value = [] {
+    Psched p = psched();
+    if (!p.t2us || !p.us2t || !p.clock_res) return 15.625;  // every kernel since 2.6.31 (64 ns ticks)
+    if (p.clock_res == 1000000000) p.t2us = p.us2t;
+    double clock_factor = static_cast<double>(p.clock_res) / 1e6;
+    return static_cast<double>(p.t2us) / p.us2t * clock_factor;
+  }();
+  return value;
+}
+
+uint32_t psched_hz() {
+  const Psched& p = psched();
+  return p.clock_res == 1000000 && p.hz ? p.hz : 100;  // tc's fallback is its HZ, 100
+}
+
+double clock_factor() {
+  const Psched& p = psched();
+  return p.clock_res ? static_cast<double>(p.clock_res) / 1e6 : 1;
 }
 
 double xmittime_exact(uint64_t rate_bytes, uint64_t size) {

@@ -13,6 +13,11 @@ constexpr uint32_t kMaxTicks = 0xFFFFFFFFu;
 
 // Psched clock, read once from /proc/net/psched as tc_core_init() does.
 double tick_in_usec();
+// The clock rate tc's get_hz() reports (the fourth field of /proc/net/psched when the third is
+// 1000000; 1e9 with high-resolution timers): HTB's default bursts are rate / hz + mtu.
+uint32_t psched_hz();
+// tc_core_time2ktime's factor (clock_res / 1e6): HFSC's curve times in the kernel's units.
+double clock_factor();
 // tc_calc_xmittime: ticks to send `size` bytes at `rate` bytes/s (truncated as tc does,
 // saturated at kMaxTicks).
 uint32_t xmittime(uint64_t rate_bytes, uint64_t size);

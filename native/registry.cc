@@ -4,13 +4,15 @@
 
 namespace netqos {
 
-extern const QdiscKind tbf_qdisc, ingress_qdisc, clsact_qdisc;
+extern const QdiscKind tbf_qdisc, ingress_qdisc, clsact_qdisc, htb_qdisc;
+extern const ClassKind htb_class;
 extern const FilterKind u32_filter, matchall_filter;
 extern const ActionKind police_action, mirred_action, pedit_action, csum_action, skbedit_action, gact_action;
 
 namespace {
 
-const QdiscKind* const kQdiscs[] = {&tbf_qdisc, &ingress_qdisc, &clsact_qdisc};
+const QdiscKind* const kQdiscs[] = {&tbf_qdisc, &ingress_qdisc, &clsact_qdisc, &htb_qdisc};
+const ClassKind* const kClasses[] = {&htb_class};
 const FilterKind* const kFilters[] = {&u32_filter, &matchall_filter};
 const ActionKind* const kActions[] = {&police_action, &mirred_action,  &pedit_action,
                                       &csum_action,   &skbedit_action, &gact_action};
@@ -39,12 +41,15 @@ std::string names(const Kind* const (&table)[N]) {
 }  // namespace
 
 const QdiscKind* find_qdisc_kind(const std::string& name) { return find(kQdiscs, name); }
+const ClassKind* find_class_kind(const std::string& name) { return find(kClasses, name); }
 const FilterKind* find_filter_kind(const std::string& name) { return find(kFilters, name); }
 const ActionKind* find_action_kind(const std::string& name) { return find(kActions, name); }
 std::vector<std::string> qdisc_kinds() { return list(kQdiscs); }
+std::vector<std::string> class_kinds() { return list(kClasses); }
 std::vector<std::string> filter_kinds() { return list(kFilters); }
 std::vector<std::string> action_kinds() { return list(kActions); }
 std::string qdisc_kind_names() { return names(kQdiscs); }
+std::string class_kind_names() { return names(kClasses); }
 std::string filter_kind_names() { return names(kFilters); }
 std::string action_kind_names() { return names(kActions); }
 

@@ -14,6 +14,9 @@
 
 namespace netqos {
 
+// Decodes a kind's extended statistics (the payload of TCA_STATS_APP) into w.
+using XstatsDecoder = void (*)(const nlattr* app, FieldWriter& w);
+
 struct QdiscKind {
   const char* name;
   // Fixed parent and handle for kinds that have them (ingress, clsact); 0 when free.
@@ -23,6 +26,17 @@ struct QdiscKind {
   void (*encode)(Message& m, const FieldReader& r);
   // Decodes TCA_OPTIONS (may be null) into the object's fields.
   void (*decode)(const nlattr* options, FieldWriter& w);
+  // Its extended statistics (null: none decoded).
+  XstatsDecoder xstats;
+};
+
+// The classes of a classful qdisc (RTM_NEWTCLASS), registered under the qdisc's kind name.
+struct ClassKind {
+  const char* name;
+  // Appends TCA_OPTIONS for add/replace/change.
+  void (*encode)(Message& m, const FieldReader& r);
+  void (*decode)(const nlattr* options, FieldWriter& w);
+  XstatsDecoder xstats;
 };
 
 struct FilterKind {
@@ -42,14 +56,17 @@ struct ActionKind {
 };
 
 const QdiscKind* find_qdisc_kind(const std::string& name);
+const ClassKind* find_class_kind(const std::string& name);
 const FilterKind* find_filter_kind(const std::string& name);
 const ActionKind* find_action_kind(const std::string& name);
 // Every registered kind's name, in table order.
 std::vector<std::string> qdisc_kinds();
+std::vector<std::string> class_kinds();
 std::vector<std::string> filter_kinds();
 std::vector<std::string> action_kinds();
 // "tbf, ingress, clsact" for messages.
 std::string qdisc_kind_names();
+std::string class_kind_names();
 std::string filter_kind_names();
 std::string action_kind_names();
 
@@ -59,7 +76,8 @@ void encode_actions(Message& m, uint16_t type, const FieldReader& r);
 // Decodes such a list into w's "actions" array, with per-action statistics.
 void decode_actions(const nlattr* list, FieldWriter& w);
 
-// gnet statistics (TCA_STATS2 or TCA_ACT_STATS) into w's "stats" object.
-void decode_stats(const nlattr* stats2, FieldWriter& w);
+// gnet statistics (TCA_STATS2 or TCA_ACT_STATS) into w's "stats" object, with the kind's
+// extended statistics (TCA_STATS_APP) as its "xstats" object when `xstats` is given.
+void decode_stats(const nlattr* stats2, FieldWriter& w, XstatsDecoder xstats = nullptr);
 
 }  // namespace netqos

@@ -25,7 +25,6 @@ struct Protocol {
 const Protocol kProtocols[] = {{"all", ETH_P_ALL}, {"ip", ETH_P_IP},        {"ipv6", ETH_P_IPV6},
                                {"arp", ETH_P_ARP}, {"802.1q", ETH_P_8021Q}, {"802.1ad", ETH_P_8021AD}};
 
-
 // Hex digits s[from, to) as a number of at most 16 bits.
 bool hex16(const std::string& s, size_t from, size_t to, uint32_t& v) {
   if (from == to || to - from > 8) return false;

@@ -112,7 +112,7 @@ function operationDevice(op: Operation | undefined): string | number | undefined
   if (!op) return undefined;
   if ('qdisc' in op) return op.qdisc.dev;
   if ('filter' in op) return op.filter.dev;
-  return linkTarget(op.link);
+  return 'link' in op ? linkTarget(op.link) : undefined;
 }
 
 export class Reconciler {

@@ -31,7 +31,7 @@ export interface NativeAddon {
   setErrorClass(cls: typeof NetlinkError): void;
   tickInUsec(): number;
   /** The kinds the engine's registry holds, by family. */
-  kinds(): { qdisc: string[]; filter: string[]; action: string[] };
+  kinds(): { qdisc: string[]; class: string[]; filter: string[]; action: string[] };
 }
 
 let addon: NativeAddon | undefined;

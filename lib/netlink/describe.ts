@@ -1,6 +1,6 @@
 // Operations as one human-readable line each, tc style: what the CLI prints, the lab logs and
 // errors name. Each kind's parameters come from its descriptor (kinds.ts).
-import { FILTER_KINDS, LINK_KINDS, QDISC_KINDS, describeAction } from './kinds';
+import { CLASS_KINDS, FILTER_KINDS, LINK_KINDS, QDISC_KINDS, describeAction } from './kinds';
 import { linkTarget } from './link/link';
 import type { Operation } from './types';
 
@@ -16,6 +16,17 @@ export function describe(op: Operation): string {
     const f = op.filter;
     return `${op.op} ${f.kind ? `${f.kind} ` : ''}filter on ${f.dev} ${f.parent}${f.priority ? ` priority ${f.priority}` : ''}`;
   }
+  if ('class' in op) {
+    const c = op.class;
+    const parent = c.parent !== undefined ? ` parent ${c.parent}` : '';
+    return `${op.op} ${c.kind ? `${c.kind} ` : ''}class ${c.classid} on ${c.dev}${parent}`;
+  }
+  if ('chain' in op) {
+    const c = op.chain;
+    const template =
+      'template' in op.chain && op.chain.template ? ` with a ${op.chain.template.kind} template` : '';
+    return `${op.op} chain ${c.chain} on ${c.dev} ${c.parent}${template}`;
+  }
   const target = linkTarget(op.link);
   return target === undefined
     ? `${op.op} links of group ${(op.link as { group: number }).group}`
@@ -28,6 +39,16 @@ export function describe(op: Operation): string {
  */
 export function describeOperation(op: Operation): string {
   const head = describe(op);
+  if ('class' in op) {
+    if (op.op === 'delete') return head;
+    const params = CLASS_KINDS.get(op.class.kind)?.describe(op.class as never) ?? '';
+    return params ? `${head}: ${params}` : head;
+  }
+  if ('chain' in op) {
+    const t = op.op === 'add' ? op.chain.template : undefined;
+    const params = t ? (FILTER_KINDS.get(t.kind)?.describe(t as never) ?? '') : '';
+    return params ? `${head}: ${params}` : head;
+  }
   if ('link' in op) {
     if (op.op !== 'add') return head;
     const l = op.link;

@@ -2,7 +2,7 @@
 // become typed objects with interface names. Written as a generator so the synchronous and the
 // Promise paths share one plan.
 import { hookParents, nameActionInterfaces } from './kinds';
-import type { Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
+import type { ChainState, ClassState, Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
 
 type Raw = Record<string, unknown>;
 /**
@@ -11,7 +11,7 @@ type Raw = Record<string, unknown>;
  * interface, the qdisc, the hook) reads as nothing instead of an error.
  */
 export type DumpRequest = {
-  type: 'qdisc' | 'filter' | 'link';
+  type: 'qdisc' | 'class' | 'filter' | 'chain' | 'link';
   dev?: Dev;
   parent?: string | number;
   optional?: boolean;
@@ -19,7 +19,9 @@ export type DumpRequest = {
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
 
-export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
+export function* planDump(
+  query: DumpQuery,
+): DumpPlan<(QdiscState | ClassState | FilterState | ChainState | LinkState)[]> {
   if (query.type === 'link') {
     const [links] = yield [
       query.dev === undefined ? { type: 'link' } : { type: 'link', dev: query.dev, optional: true },
@@ -29,6 +31,10 @@ export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState 
   if (query.type === 'qdisc') {
     const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, { type: 'link' }];
     return nameAll(qdiscs, links) as unknown as QdiscState[];
+  }
+  if (query.type === 'class' || query.type === 'chain') {
+    const [objects, links] = yield [{ ...query }, { type: 'link' }];
+    return nameAll(objects, links) as unknown as (ClassState | ChainState)[];
   }
   let parents: (string | number)[];
   let links: Raw[];

@@ -12,6 +12,7 @@ export type { Snapshot } from './atomic';
 export type { TbfQdisc } from './qdisc/tbf';
 export type { IngressQdisc } from './qdisc/ingress';
 export type { ClsactQdisc } from './qdisc/clsact';
+export type { HtbQdisc, HtbClass, HtbClassXstats } from './qdisc/htb';
 export type { U32Filter, U32Key } from './filter/u32';
 export type { MatchallFilter } from './filter/matchall';
 export type { PoliceAction } from './action/police';

@@ -20,6 +20,14 @@ export interface QdiscKind<Q = never> {
   describe(q: Q): string;
 }
 
+/** The classes of a classful qdisc kind (RTM_NEWTCLASS), registered under the qdisc's kind name. */
+export interface ClassKind<C = never> {
+  readonly family: 'class';
+  readonly kind: string;
+  /** Its parameters on one line, tc style ("rate 10Mbit ceil 20Mbit"); '' if none. */
+  describe(c: C): string;
+}
+
 export interface FilterKind<F = never> {
   readonly family: 'filter';
   readonly kind: string;

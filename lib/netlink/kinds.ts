@@ -1,7 +1,7 @@
 // The one table of tc kinds on the TypeScript side (native/registry.cc is the other side's).
 // Adding a kind: its file exports its fields' type and its descriptor; list both here and in
 // types.ts' unions (ARCHITECTURE.md, "Adding a tc kind").
-import type { ActionKind, FilterKind, LinkKind, QdiscKind } from './kind';
+import type { ActionKind, ClassKind, FilterKind, LinkKind, QdiscKind } from './kind';
 import { csum } from './action/csum';
 import { gact } from './action/gact';
 import { mirred } from './action/mirred';
@@ -12,6 +12,7 @@ import { matchall } from './filter/matchall';
 import { u32 } from './filter/u32';
 import { ifb } from './link/link';
 import { clsact } from './qdisc/clsact';
+import { htb, htbClass } from './qdisc/htb';
 import { ingress } from './qdisc/ingress';
 import { tbf } from './qdisc/tbf';
 
@@ -19,7 +20,8 @@ import { tbf } from './qdisc/tbf';
 const table = <K extends { kind: string }>(...kinds: K[]): ReadonlyMap<string, K> =>
   new Map(kinds.map((k) => [k.kind, k]));
 
-export const QDISC_KINDS = table<QdiscKind>(tbf, ingress, clsact);
+export const QDISC_KINDS = table<QdiscKind>(tbf, ingress, clsact, htb);
+export const CLASS_KINDS = table<ClassKind>(htbClass);
 export const FILTER_KINDS = table<FilterKind>(u32, matchall);
 export const ACTION_KINDS = table<ActionKind>(police, mirred, pedit, csum, skbedit, gact);
 export const LINK_KINDS = table<LinkKind>(ifb);
@@ -27,6 +29,11 @@ export const LINK_KINDS = table<LinkKind>(ifb);
 /** The filter hooks (dump parents) of a hook qdisc kind; none for other kinds. */
 export function hookParents(qdiscKind: string): readonly string[] {
   return QDISC_KINDS.get(qdiscKind)?.hooks ?? [];
+}
+
+/** Whether a qdisc of this kind has classes (RTM_NEWTCLASS) netqos can read and write. */
+export function hasClasses(qdiscKind: string): boolean {
+  return CLASS_KINDS.has(qdiscKind);
 }
 
 /** Whether a qdisc of this kind is one an atomic batch can recreate from its read-back. */

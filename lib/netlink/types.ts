@@ -3,6 +3,7 @@
 import type { TbfQdisc } from './qdisc/tbf';
 import type { IngressQdisc } from './qdisc/ingress';
 import type { ClsactQdisc } from './qdisc/clsact';
+import type { HtbClass, HtbQdisc } from './qdisc/htb';
 import type { U32Filter } from './filter/u32';
 import type { MatchallFilter } from './filter/matchall';
 import type { PoliceAction } from './action/police';
@@ -47,6 +48,8 @@ export interface Stats {
   backlog: number;
   /** Packets queued now. */
   qlen: number;
+  /** The kind's own statistics, when it has them (e.g. HtbClassXstats, FqCodelXstats). */
+  xstats?: Record<string, unknown>;
 }
 
 export interface QdiscCommon {
@@ -55,6 +58,17 @@ export interface QdiscCommon {
   parent?: Handle;
   /** Default: the kernel picks one. */
   handle?: Handle;
+}
+
+export interface ClassCommon {
+  dev: Dev;
+  /** The class, 'MAJ:MIN' ('1:10'): the major is its qdisc's handle. */
+  classid: Handle;
+  /**
+   * The parent class ('1:1'), or for a top-level class its qdisc ('1:') or 'root' (top-level
+   * classes read back as 'root').
+   */
+  parent?: Handle;
 }
 
 export interface FilterCommon {
@@ -78,7 +92,8 @@ export interface ActionCommon {
   index?: number;
 }
 
-export type Qdisc = TbfQdisc | IngressQdisc | ClsactQdisc;
+export type Qdisc = TbfQdisc | IngressQdisc | ClsactQdisc | HtbQdisc;
+export type Class = HtbClass;
 export type Filter = U32Filter | MatchallFilter;
 export type Action = PoliceAction | MirredAction | PeditAction | CsumAction | SkbeditAction | GactAction;
 
@@ -88,6 +103,31 @@ export interface QdiscRef {
   parent?: Handle;
   handle?: Handle;
   kind?: Qdisc['kind'];
+}
+
+/** Enough to name a class for deletion. */
+export interface ClassRef {
+  dev: Dev;
+  classid: Handle;
+  parent?: Handle;
+  kind?: Class['kind'];
+}
+
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A classifier's keys without its actions or target: what every filter of a chain must fit. */
+export type FilterTemplate = OmitEach<
+  Filter,
+  Exclude<keyof FilterCommon, 'protocol'> | 'classid' | 'skipHw' | 'skipSw'
+>;
+
+/** A filter chain of a hook or classful qdisc; filters join it with `chain`. */
+export interface Chain {
+  dev: Dev;
+  parent: Handle;
+  chain: number;
+  /** A classifier template: filters of the chain must use this kind and these keys' masks. */
+  template?: FilterTemplate;
 }
 
 /** Enough to name a filter (or all filters of a priority) for deletion. */
@@ -104,8 +144,12 @@ export interface FilterRef {
 export type Operation =
   | { op: 'add' | 'replace' | 'change'; qdisc: Qdisc }
   | { op: 'delete'; qdisc: QdiscRef }
+  | { op: 'add' | 'replace' | 'change'; class: Class }
+  | { op: 'delete'; class: ClassRef }
   | { op: 'add' | 'replace'; filter: Filter }
   | { op: 'delete'; filter: FilterRef }
+  | { op: 'add'; chain: Chain }
+  | { op: 'delete'; chain: Omit<Chain, 'template'> }
   | { op: 'add'; link: IfbLink }
   | { op: 'change'; link: LinkChange }
   | { op: 'delete'; link: LinkDelete };
@@ -119,6 +163,17 @@ export type QdiscState = Qdisc & {
   handle: string;
   stats: Stats;
 };
+export type ClassState = Class & {
+  type: 'class';
+  dev: string;
+  ifindex: number;
+  parent: string;
+  classid: string;
+  /** The handle of the qdisc attached to the class, if one was added there. */
+  leaf?: string;
+  stats: Stats;
+};
+export type ChainState = Chain & { type: 'chain'; dev: string; ifindex: number; parent: string };
 export type FilterState = Filter & {
   type: 'filter';
   dev: string;
@@ -134,4 +189,8 @@ export type ActionState = Action & { index: number; stats?: Stats };
 export type { LinkState };
 
 export type DumpQuery =
-  { type: 'qdisc'; dev?: Dev } | { type: 'filter'; dev: Dev; parent?: Handle } | { type: 'link'; dev?: Dev };
+  | { type: 'qdisc'; dev?: Dev }
+  | { type: 'class'; dev: Dev }
+  | { type: 'filter'; dev: Dev; parent?: Handle }
+  | { type: 'chain'; dev: Dev; parent: Handle }
+  | { type: 'link'; dev?: Dev };
