@@ -31,6 +31,13 @@ void* Message::put_zeroed(uint16_t type, size_t len) {
   return mnl_attr_get_payload(attr);
 }
 
+void Message::put_raw(const void* data, size_t len) {
+  nlmsghdr* nlh = header();
+  if (nlh->nlmsg_len + MNL_ALIGN(len) > kMaxMessage)
+    throw InvalidArgument("message too large (over " + std::to_string(kMaxMessage) + " bytes)");
+  std::memcpy(mnl_nlmsg_put_extra_header(nlh, len), data, len);
+}
+
 nlattr* Message::nest_start(uint16_t type) {
   nlattr* nest = mnl_attr_nest_start_check(header(), kMaxMessage, type);
   if (!nest) throw InvalidArgument("message too large");

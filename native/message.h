@@ -38,6 +38,9 @@ class Message {
   void put_strz(uint16_t type, const std::string& s) { put(type, s.c_str(), s.size() + 1); }
   // Appends a zero-filled attribute and returns its payload, for structs filled in place.
   void* put_zeroed(uint16_t type, size_t len);
+  // Appends bytes that are not an attribute (a struct that leads a nest's payload, as netem's,
+  // prio's and the ematches' do), padded to the attribute alignment.
+  void put_raw(const void* data, size_t len);
   // Opens a nest with exactly this type (add NLA_F_NESTED where iproute2 does).
   nlattr* nest_start(uint16_t type);
   void nest_end(nlattr* nest);

@@ -4,15 +4,20 @@
 
 namespace netqos {
 
-extern const QdiscKind tbf_qdisc, ingress_qdisc, clsact_qdisc, htb_qdisc;
-extern const ClassKind htb_class;
+extern const QdiscKind tbf_qdisc, ingress_qdisc, clsact_qdisc, htb_qdisc, hfsc_qdisc, prio_qdisc,
+    pfifo_fast_qdisc, pfifo_qdisc, bfifo_qdisc, sfq_qdisc, fq_codel_qdisc, codel_qdisc, fq_qdisc, cake_qdisc,
+    netem_qdisc;
+extern const ClassKind htb_class, hfsc_class;
 extern const FilterKind u32_filter, matchall_filter;
 extern const ActionKind police_action, mirred_action, pedit_action, csum_action, skbedit_action, gact_action;
 
 namespace {
 
-const QdiscKind* const kQdiscs[] = {&tbf_qdisc, &ingress_qdisc, &clsact_qdisc, &htb_qdisc};
-const ClassKind* const kClasses[] = {&htb_class};
+const QdiscKind* const kQdiscs[] = {&tbf_qdisc,   &ingress_qdisc, &clsact_qdisc,     &htb_qdisc,
+                                    &hfsc_qdisc,  &prio_qdisc,    &pfifo_fast_qdisc, &pfifo_qdisc,
+                                    &bfifo_qdisc, &sfq_qdisc,     &fq_codel_qdisc,   &codel_qdisc,
+                                    &fq_qdisc,    &cake_qdisc,    &netem_qdisc};
+const ClassKind* const kClasses[] = {&htb_class, &hfsc_class};
 const FilterKind* const kFilters[] = {&u32_filter, &matchall_filter};
 const ActionKind* const kActions[] = {&police_action, &mirred_action,  &pedit_action,
                                       &csum_action,   &skbedit_action, &gact_action};

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "attr_fields.h"
 #include "fields.h"
 #include "message.h"
 #include "psched.h"

@@ -13,6 +13,15 @@ import { u32 } from './filter/u32';
 import { ifb } from './link/link';
 import { clsact } from './qdisc/clsact';
 import { htb, htbClass } from './qdisc/htb';
+import { hfsc, hfscClass } from './qdisc/hfsc';
+import { pfifoFast, prio } from './qdisc/prio';
+import { bfifo, pfifo } from './qdisc/fifo';
+import { sfq } from './qdisc/sfq';
+import { fqCodel } from './qdisc/fq_codel';
+import { codel } from './qdisc/codel';
+import { fq } from './qdisc/fq';
+import { cake } from './qdisc/cake';
+import { netem } from './qdisc/netem';
 import { ingress } from './qdisc/ingress';
 import { tbf } from './qdisc/tbf';
 
@@ -20,8 +29,24 @@ import { tbf } from './qdisc/tbf';
 const table = <K extends { kind: string }>(...kinds: K[]): ReadonlyMap<string, K> =>
   new Map(kinds.map((k) => [k.kind, k]));
 
-export const QDISC_KINDS = table<QdiscKind>(tbf, ingress, clsact, htb);
-export const CLASS_KINDS = table<ClassKind>(htbClass);
+export const QDISC_KINDS = table<QdiscKind>(
+  tbf,
+  ingress,
+  clsact,
+  htb,
+  hfsc,
+  prio,
+  pfifoFast,
+  pfifo,
+  bfifo,
+  sfq,
+  fqCodel,
+  codel,
+  fq,
+  cake,
+  netem,
+);
+export const CLASS_KINDS = table<ClassKind>(htbClass, hfscClass);
 export const FILTER_KINDS = table<FilterKind>(u32, matchall);
 export const ACTION_KINDS = table<ActionKind>(police, mirred, pedit, csum, skbedit, gact);
 export const LINK_KINDS = table<LinkKind>(ifb);

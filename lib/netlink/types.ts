@@ -4,6 +4,15 @@ import type { TbfQdisc } from './qdisc/tbf';
 import type { IngressQdisc } from './qdisc/ingress';
 import type { ClsactQdisc } from './qdisc/clsact';
 import type { HtbClass, HtbQdisc } from './qdisc/htb';
+import type { HfscClass, HfscQdisc } from './qdisc/hfsc';
+import type { PfifoFastQdisc, PrioQdisc } from './qdisc/prio';
+import type { BfifoQdisc, PfifoQdisc } from './qdisc/fifo';
+import type { SfqQdisc } from './qdisc/sfq';
+import type { FqCodelQdisc } from './qdisc/fq_codel';
+import type { CodelQdisc } from './qdisc/codel';
+import type { FqQdisc } from './qdisc/fq';
+import type { CakeQdisc } from './qdisc/cake';
+import type { NetemQdisc } from './qdisc/netem';
 import type { U32Filter } from './filter/u32';
 import type { MatchallFilter } from './filter/matchall';
 import type { PoliceAction } from './action/police';
@@ -92,8 +101,23 @@ export interface ActionCommon {
   index?: number;
 }
 
-export type Qdisc = TbfQdisc | IngressQdisc | ClsactQdisc | HtbQdisc;
-export type Class = HtbClass;
+export type Qdisc =
+  | TbfQdisc
+  | IngressQdisc
+  | ClsactQdisc
+  | HtbQdisc
+  | HfscQdisc
+  | PrioQdisc
+  | PfifoFastQdisc
+  | PfifoQdisc
+  | BfifoQdisc
+  | SfqQdisc
+  | FqCodelQdisc
+  | CodelQdisc
+  | FqQdisc
+  | CakeQdisc
+  | NetemQdisc;
+export type Class = HtbClass | HfscClass;
 export type Filter = U32Filter | MatchallFilter;
 export type Action = PoliceAction | MirredAction | PeditAction | CsumAction | SkbeditAction | GactAction;
 
