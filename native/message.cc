@@ -1,10 +1,27 @@
 #include "message.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "operation.h"
 
 namespace netqos {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Message::own_fd(UniqueFd fd) { batch_.fds.push_back(std::move(fd)); }
 
 Message::Message(Batch& batch, uint16_t type, uint16_t flags) : batch_(batch) {
   start_ = batch.buf.size();
@@ -19,8 +36,13 @@ nlmsghdr* Message::header() const { return reinterpret_cast<nlmsghdr*>(batch_.bu
 void* Message::put_extra_header(size_t size) { return mnl_nlmsg_put_extra_header(header(), size); }
 
 void Message::put(uint16_t type, const void* data, size_t len) {
+  auto* attr = static_cast<nlattr*>(mnl_nlmsg_get_payload_tail(header()));
   if (!mnl_attr_put_check(header(), kMaxMessage, type, len, data))
     throw InvalidArgument("message too large (over " + std::to_string(kMaxMessage) + " bytes)");
+  // The batch buffer is not zero-filled, and older libmnl leaves an attribute's padding as it
+  // found it: send zeros, as tc does.
+  if (size_t pad = MNL_ALIGN(len) - len)
+    std::memset(static_cast<uint8_t*>(mnl_attr_get_payload(attr)) + len, 0, pad);
 }
 
 void* Message::put_zeroed(uint16_t type, size_t len) {

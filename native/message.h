@@ -18,6 +18,22 @@ struct IfFixup {
   std::string name;
 };
 
+// A file descriptor closed when its owner goes (a pinned BPF program a message refers to).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
 // Largest single message we build (a police action carries two 1 KiB rate tables).
 constexpr size_t kMaxMessage = 64 * 1024;
 
@@ -47,6 +63,8 @@ class Message {
   // Writes ref's index at `where` (a u32 inside this message), or records a fixup to write it
   // once the name is resolved.
   void put_ifindex_at(void* where, const IfRef& ref);
+  // Keeps `fd` open until the batch is sent (the message carries its number), then closes it.
+  void own_fd(UniqueFd fd);
   // Finishes the message; returns its length.
   size_t finish();
 

@@ -160,6 +160,7 @@ void encode_chain(Batch& batch, Verb verb, const FieldReader& r) {
 
 void encode_operation(Batch& batch, const FieldReader& op) {
   size_t size = batch.buf.size(), fixups = batch.fixups.size(), count = batch.starts.size();
+  size_t fds = batch.fds.size();
   try {
     Verb verb = read_verb(op);
     if (auto q = op.object("qdisc")) {
@@ -184,6 +185,7 @@ void encode_operation(Batch& batch, const FieldReader& op) {
     batch.buf.set_size(size);
     batch.fixups.resize(fixups);
     batch.starts.resize(count);
+    batch.fds.resize(fds);
     throw;
   }
 }

@@ -8,8 +8,9 @@ extern const QdiscKind tbf_qdisc, ingress_qdisc, clsact_qdisc, htb_qdisc, hfsc_q
     pfifo_fast_qdisc, pfifo_qdisc, bfifo_qdisc, sfq_qdisc, fq_codel_qdisc, codel_qdisc, fq_qdisc, cake_qdisc,
     netem_qdisc;
 extern const ClassKind htb_class, hfsc_class;
-extern const FilterKind u32_filter, matchall_filter;
-extern const ActionKind police_action, mirred_action, pedit_action, csum_action, skbedit_action, gact_action;
+extern const FilterKind u32_filter, matchall_filter, flower_filter, fw_filter, bpf_filter, basic_filter;
+extern const ActionKind police_action, mirred_action, pedit_action, csum_action, skbedit_action, gact_action,
+    vlan_action, tunnel_key_action, connmark_action, ct_action, sample_action, bpf_action, nat_action;
 
 namespace {
 
@@ -18,9 +19,12 @@ const QdiscKind* const kQdiscs[] = {&tbf_qdisc,   &ingress_qdisc, &clsact_qdisc,
                                     &bfifo_qdisc, &sfq_qdisc,     &fq_codel_qdisc,   &codel_qdisc,
                                     &fq_qdisc,    &cake_qdisc,    &netem_qdisc};
 const ClassKind* const kClasses[] = {&htb_class, &hfsc_class};
-const FilterKind* const kFilters[] = {&u32_filter, &matchall_filter};
-const ActionKind* const kActions[] = {&police_action, &mirred_action,  &pedit_action,
-                                      &csum_action,   &skbedit_action, &gact_action};
+const FilterKind* const kFilters[] = {&u32_filter, &matchall_filter, &flower_filter,
+                                      &fw_filter,  &bpf_filter,      &basic_filter};
+const ActionKind* const kActions[] = {&police_action,   &mirred_action, &pedit_action,  &csum_action,
+                                      &skbedit_action,  &gact_action,   &vlan_action,   &tunnel_key_action,
+                                      &connmark_action, &ct_action,     &sample_action, &bpf_action,
+                                      &nat_action};
 
 template <typename Kind, size_t N>
 const Kind* find(const Kind* const (&table)[N], const std::string& name) {

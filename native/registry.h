@@ -4,6 +4,7 @@
 
 #include <linux/netlink.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,26 @@ std::string action_kind_names();
 void encode_actions(Message& m, uint16_t type, const FieldReader& r);
 // Decodes such a list into w's "actions" array, with per-action statistics.
 void decode_actions(const nlattr* list, FieldWriter& w);
+
+// The tc_gen head every action's parameters start with: index and control (`fallback`, the
+// kind's tc default, when not given), both ways.
+template <typename Parms>
+void read_action_head(const FieldReader& r, Parms& p, int32_t fallback) {
+  p.index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));
+  p.action = parse_control(r, "control", fallback);
+}
+template <typename Parms>
+void write_action_head(const Parms& p, FieldWriter& w) {
+  w.set_string("control", control_name(p.action));
+  w.set_u64("index", p.index);
+}
+// The parameters struct of an action (its tc_gen head and the rest) from tb[type], if whole.
+template <typename Parms>
+bool read_parms(const nlattr* const* tb, int type, Parms& p) {
+  if (!tb[type] || mnl_attr_get_payload_len(tb[type]) < sizeof p) return false;
+  std::memcpy(&p, mnl_attr_get_payload(tb[type]), sizeof p);
+  return true;
+}
 
 // gnet statistics (TCA_STATS2 or TCA_ACT_STATS) into w's "stats" object, with the kind's
 // extended statistics (TCA_STATS_APP) as its "xstats" object when `xstats` is given.

@@ -9,6 +9,17 @@ import { pedit } from './action/pedit';
 import { police } from './action/police';
 import { skbedit } from './action/skbedit';
 import { matchall } from './filter/matchall';
+import { flower } from './filter/flower';
+import { fw } from './filter/fw';
+import { bpf } from './filter/bpf';
+import { basic } from './filter/basic';
+import { vlan } from './action/vlan';
+import { tunnelKey } from './action/tunnel_key';
+import { connmark } from './action/connmark';
+import { ct } from './action/ct';
+import { sample } from './action/sample';
+import { bpfAction } from './action/bpf';
+import { nat } from './action/nat';
 import { u32 } from './filter/u32';
 import { ifb } from './link/link';
 import { clsact } from './qdisc/clsact';
@@ -47,8 +58,22 @@ export const QDISC_KINDS = table<QdiscKind>(
   netem,
 );
 export const CLASS_KINDS = table<ClassKind>(htbClass, hfscClass);
-export const FILTER_KINDS = table<FilterKind>(u32, matchall);
-export const ACTION_KINDS = table<ActionKind>(police, mirred, pedit, csum, skbedit, gact);
+export const FILTER_KINDS = table<FilterKind>(u32, matchall, flower, fw, bpf, basic);
+export const ACTION_KINDS = table<ActionKind>(
+  police,
+  mirred,
+  pedit,
+  csum,
+  skbedit,
+  gact,
+  vlan,
+  tunnelKey,
+  connmark,
+  ct,
+  sample,
+  bpfAction,
+  nat,
+);
 export const LINK_KINDS = table<LinkKind>(ifb);
 
 /** The filter hooks (dump parents) of a hook qdisc kind; none for other kinds. */

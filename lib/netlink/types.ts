@@ -15,6 +15,17 @@ import type { CakeQdisc } from './qdisc/cake';
 import type { NetemQdisc } from './qdisc/netem';
 import type { U32Filter } from './filter/u32';
 import type { MatchallFilter } from './filter/matchall';
+import type { FlowerFilter } from './filter/flower';
+import type { FwFilter } from './filter/fw';
+import type { BpfFilter } from './filter/bpf';
+import type { BasicFilter } from './filter/basic';
+import type { VlanAction } from './action/vlan';
+import type { TunnelKeyAction } from './action/tunnel_key';
+import type { ConnmarkAction } from './action/connmark';
+import type { CtAction } from './action/ct';
+import type { SampleAction } from './action/sample';
+import type { BpfAction } from './action/bpf';
+import type { NatAction } from './action/nat';
 import type { PoliceAction } from './action/police';
 import type { MirredAction } from './action/mirred';
 import type { PeditAction } from './action/pedit';
@@ -118,8 +129,21 @@ export type Qdisc =
   | CakeQdisc
   | NetemQdisc;
 export type Class = HtbClass | HfscClass;
-export type Filter = U32Filter | MatchallFilter;
-export type Action = PoliceAction | MirredAction | PeditAction | CsumAction | SkbeditAction | GactAction;
+export type Filter = U32Filter | MatchallFilter | FlowerFilter | FwFilter | BpfFilter | BasicFilter;
+export type Action =
+  | PoliceAction
+  | MirredAction
+  | PeditAction
+  | CsumAction
+  | SkbeditAction
+  | GactAction
+  | VlanAction
+  | TunnelKeyAction
+  | ConnmarkAction
+  | CtAction
+  | SampleAction
+  | BpfAction
+  | NatAction;
 
 /** Enough to name a qdisc for deletion. */
 export interface QdiscRef {

@@ -12,50 +12,35 @@ namespace netqos {
 
 namespace {
 
-struct Name {
-  const char* name;
-  uint32_t value;
-};
-const Name kDiffserv[] = {{"diffserv3", CAKE_DIFFSERV_DIFFSERV3},
-                          {"diffserv4", CAKE_DIFFSERV_DIFFSERV4},
-                          {"diffserv8", CAKE_DIFFSERV_DIFFSERV8},
-                          {"besteffort", CAKE_DIFFSERV_BESTEFFORT},
-                          {"precedence", CAKE_DIFFSERV_PRECEDENCE}};
-const Name kFlowModes[] = {{"flowblind", CAKE_FLOW_NONE},    {"srchost", CAKE_FLOW_SRC_IP},
-                           {"dsthost", CAKE_FLOW_DST_IP},    {"hosts", CAKE_FLOW_HOSTS},
-                           {"flows", CAKE_FLOW_FLOWS},       {"dual-srchost", CAKE_FLOW_DUAL_SRC},
-                           {"dual-dsthost", CAKE_FLOW_DUAL_DST}, {"triple-isolate", CAKE_FLOW_TRIPLE}};
-const Name kAtm[] = {{"none", CAKE_ATM_NONE}, {"atm", CAKE_ATM_ATM}, {"ptm", CAKE_ATM_PTM}};
-const Name kAckFilter[] = {
+const NamedValue kDiffserv[] = {{"diffserv3", CAKE_DIFFSERV_DIFFSERV3},
+                                {"diffserv4", CAKE_DIFFSERV_DIFFSERV4},
+                                {"diffserv8", CAKE_DIFFSERV_DIFFSERV8},
+                                {"besteffort", CAKE_DIFFSERV_BESTEFFORT},
+                                {"precedence", CAKE_DIFFSERV_PRECEDENCE}};
+const NamedValue kFlowModes[] = {{"flowblind", CAKE_FLOW_NONE},        {"srchost", CAKE_FLOW_SRC_IP},
+                                 {"dsthost", CAKE_FLOW_DST_IP},        {"hosts", CAKE_FLOW_HOSTS},
+                                 {"flows", CAKE_FLOW_FLOWS},           {"dual-srchost", CAKE_FLOW_DUAL_SRC},
+                                 {"dual-dsthost", CAKE_FLOW_DUAL_DST}, {"triple-isolate", CAKE_FLOW_TRIPLE}};
+const NamedValue kAtm[] = {{"none", CAKE_ATM_NONE}, {"atm", CAKE_ATM_ATM}, {"ptm", CAKE_ATM_PTM}};
+const NamedValue kAckFilter[] = {
     {"none", CAKE_ACK_NONE}, {"filter", CAKE_ACK_FILTER}, {"aggressive", CAKE_ACK_AGGRESSIVE}};
 
+// A named option as its u32 attribute, when given (or, with `or_none`, its value 0 when not).
 template <size_t N>
-void put_name(Message& m, const FieldReader& r, const char* field, uint16_t type, const Name (&names)[N],
-              std::optional<std::string> fallback = std::nullopt) {
-  auto s = r.string(field);
-  if (!s) s = fallback;
-  if (!s) {
-    if (r.has(field)) r.fail(field, "expected a string");
-    return;
-  }
-  std::string allowed;
-  for (const Name& n : names) {
-    if (*s == n.name) {
-      m.put_u32(type, n.value);
-      return;
-    }
-    allowed += (allowed.empty() ? "" : ", ") + std::string(n.name);
-  }
-  r.fail(field, "\"" + *s + "\" is not allowed (allowed: " + allowed + ")");
+void put_name(Message& m, const FieldReader& r, const char* field, uint16_t type,
+              const NamedValue (&names)[N], bool or_none = false) {
+  if (r.has(field) || or_none) m.put_u32(type, read_named(r, field, names, 0));
 }
 
 template <size_t N>
-void get_name(const nlattr* const* tb, int type, const Name (&names)[N], FieldWriter& w, const char* field) {
+void get_name(const nlattr* const* tb, int type, const NamedValue (&names)[N], FieldWriter& w,
+              const char* field) {
   if (!tb[type] || mnl_attr_get_payload_len(tb[type]) < 4) return;
   uint32_t v = mnl_attr_get_u32(tb[type]);
-  for (const Name& n : names)
-    if (n.value == v) return w.set_string(field, n.name);
-  w.set_u64(field, v);
+  if (const char* name = name_of(names, v))
+    w.set_string(field, name);
+  else
+    w.set_u64(field, v);
 }
 
 void encode(Message& m, const FieldReader& r) {
@@ -69,11 +54,12 @@ void encode(Message& m, const FieldReader& r) {
   }
   put_name(m, r, "diffserv", TCA_CAKE_DIFFSERV_MODE, kDiffserv);
   // "raw" is tc's: no ATM framing and no overhead unless given.
-  put_name(m, r, "atm", TCA_CAKE_ATM, kAtm, raw ? std::optional<std::string>("none") : std::nullopt);
+  put_name(m, r, "atm", TCA_CAKE_ATM, kAtm, raw);  // 0 is "none"
   put_name(m, r, "flowMode", TCA_CAKE_FLOW_MODE, kFlowModes);
   if (r.has("overhead") || raw) {
     auto overhead = r.i64("overhead").value_or(0);
-    if (overhead < -64 || overhead > 256) r.fail("overhead", std::to_string(overhead) + " is out of range (-64..256)");
+    if (overhead < -64 || overhead > 256)
+      r.fail("overhead", std::to_string(overhead) + " is out of range (-64..256)");
     m.put_u32(TCA_CAKE_OVERHEAD, static_cast<uint32_t>(static_cast<int32_t>(overhead)));
   }
   if (raw) m.put_u32(TCA_CAKE_RAW, 0);
@@ -88,8 +74,10 @@ void encode(Message& m, const FieldReader& r) {
     m.put_u32(TCA_CAKE_AUTORATE, *autorate ? 1 : 0);
   else if (r.has("bandwidth"))
     m.put_u32(TCA_CAKE_AUTORATE, 0);
-  if (uint64_t mem = r.u64_in("memlimit", 0, 0xFFFFFFFFu, 0)) m.put_u32(TCA_CAKE_MEMORY, static_cast<uint32_t>(mem));
-  if (uint64_t mark = r.u64_in("fwmark", 0, 0xFFFFFFFFu, 0)) m.put_u32(TCA_CAKE_FWMARK, static_cast<uint32_t>(mark));
+  if (uint64_t mem = r.u64_in("memlimit", 0, 0xFFFFFFFFu, 0))
+    m.put_u32(TCA_CAKE_MEMORY, static_cast<uint32_t>(mem));
+  if (uint64_t mark = r.u64_in("fwmark", 0, 0xFFFFFFFFu, 0))
+    m.put_u32(TCA_CAKE_FWMARK, static_cast<uint32_t>(mark));
   put_flag_field(m, r, "nat", TCA_CAKE_NAT);
   put_flag_field(m, r, "wash", TCA_CAKE_WASH);
   put_flag_field(m, r, "splitGso", TCA_CAKE_SPLIT_GSO);

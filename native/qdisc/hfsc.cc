@@ -48,8 +48,8 @@ void encode_class(Message& m, const FieldReader& r) {
     if (!curve->has("m2")) curve->fail("m2", "is required (the long-term rate, bit/s)");
     tc_service_curve sc{};
     sc.m1 = curve_rate(*curve, "m1");
-    sc.d = static_cast<uint32_t>(
-        static_cast<double>(curve->u64_in("dUs", 0, 0xFFFFFFFFu, 0)) * clock_factor());  // tc_core_time2ktime
+    sc.d = static_cast<uint32_t>(static_cast<double>(curve->u64_in("dUs", 0, 0xFFFFFFFFu, 0)) *
+                                 clock_factor());  // tc_core_time2ktime
     sc.m2 = curve_rate(*curve, "m2");
     if (sc.d && !sc.m1 && curve->has("m1")) curve->fail("m1", "must be above 0 with dUs");
     m.put(c.type, &sc, sizeof sc);

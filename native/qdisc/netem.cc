@@ -24,7 +24,8 @@ constexpr int kMaxDist = 65536;    // the largest table tc sends (its MAX_DIST)
 std::vector<int16_t> clamp_table(const std::vector<int>& values) {
   std::vector<int16_t> out;
   out.reserve(values.size());
-  for (int v : values) out.push_back(static_cast<int16_t>(v < SHRT_MIN ? SHRT_MIN : v > SHRT_MAX ? SHRT_MAX : v));
+  for (int v : values)
+    out.push_back(static_cast<int16_t>(v < SHRT_MIN ? SHRT_MIN : v > SHRT_MAX ? SHRT_MAX : v));
   return out;
 }
 
@@ -36,7 +37,8 @@ std::vector<int> normal_values() {
     table[i] = x;
   }
   std::vector<int> out;
-  for (int i = 0; i < kTableSize; i += 4) out.push_back(static_cast<int>(std::rint(table[i] * NETEM_DIST_SCALE)));
+  for (int i = 0; i < kTableSize; i += 4)
+    out.push_back(static_cast<int>(std::rint(table[i] * NETEM_DIST_SCALE)));
   return out;
 }
 
@@ -73,7 +75,9 @@ std::vector<int16_t> read_distribution(const FieldReader& r, const char* field) 
   if (auto name = r.string(field)) {
     const auto& table = named_table(*name);
     if (table.empty())
-      r.fail(field, "\"" + *name + "\" is not a table netqos has (allowed: normal, pareto, paretonormal, or the values)");
+      r.fail(field,
+             "\"" + *name +
+                 "\" is not a table netqos has (allowed: normal, pareto, paretonormal, or the values)");
     return table;
   }
   auto values = r.integers_in(field, SHRT_MIN, SHRT_MAX, kMaxDist);
@@ -96,7 +100,8 @@ double percent_of(uint32_t v) { return std::round(static_cast<double>(v) / UINT3
 uint32_t ticks(const FieldReader& r, const char* field) {
   uint64_t us = r.u64_in(field, 0, 0xFFFFFFFFu, 0);
   double t = static_cast<double>(us) * tick_in_usec();
-  if (t >= 4294967296.0) r.fail(field, std::to_string(us) + " us is too long (the kernel keeps at most about 274 s)");
+  if (t >= 4294967296.0)
+    r.fail(field, std::to_string(us) + " us is too long (the kernel keeps at most about 274 s)");
   return static_cast<uint32_t>(t);
 }
 
@@ -150,7 +155,8 @@ void encode(Message& m, const FieldReader& r) {
   opt.duplicate = percent(r, "duplicate");
   bool reorder = r.has("reorder");
   opt.gap = static_cast<uint32_t>(r.u64_in("gap", 1, 0xFFFFFFFFu, reorder ? 1 : 0));
-  if (reorder && !opt.latency) r.fail("reorder", "needs delayUs (reordered packets go ahead of delayed ones)");
+  if (reorder && !opt.latency)
+    r.fail("reorder", "needs delayUs (reordered packets go ahead of delayed ones)");
   if (r.has("gap") && !reorder) r.fail("gap", "needs reorder");
   bool ecn = r.boolean("ecn").value_or(false);
   if (ecn && !loss) r.fail("ecn", "needs loss (ECN marks what loss would drop)");
@@ -185,7 +191,8 @@ void encode(Message& m, const FieldReader& r) {
       slot.dist_jitter = ns(*s, "jitterUs");
       if (slot.dist_jitter <= 0) s->fail("jitterUs", "is required with a distribution (above 0)");
     } else {
-      if (!s->has("minDelayUs")) s->fail("minDelayUs", "is required (or a distribution with delayUs and jitterUs)");
+      if (!s->has("minDelayUs"))
+        s->fail("minDelayUs", "is required (or a distribution with delayUs and jitterUs)");
       slot.min_delay = ns(*s, "minDelayUs");
       slot.max_delay = s->has("maxDelayUs") ? ns(*s, "maxDelayUs") : slot.min_delay;
       if (slot.max_delay < slot.min_delay) s->fail("maxDelayUs", "must be at least minDelayUs");
@@ -225,14 +232,17 @@ void decode(const nlattr* options, FieldWriter& w) {
   auto from_ticks = [](uint32_t t) { return static_cast<uint64_t>(std::llround(t / tick_in_usec())); };
   w.set_u64("limit", opt.limit);
   // The nanosecond attributes when the kernel has them (the ticks cap at about 274 s).
-  uint64_t delay = has(TCA_NETEM_LATENCY64, 8) ? static_cast<uint64_t>(mnl_attr_get_u64(tb[TCA_NETEM_LATENCY64])) / 1000
-                                                : from_ticks(opt.latency);
-  uint64_t jitter = has(TCA_NETEM_JITTER64, 8) ? static_cast<uint64_t>(mnl_attr_get_u64(tb[TCA_NETEM_JITTER64])) / 1000
-                                                : from_ticks(opt.jitter);
+  uint64_t delay = has(TCA_NETEM_LATENCY64, 8)
+                       ? static_cast<uint64_t>(mnl_attr_get_u64(tb[TCA_NETEM_LATENCY64])) / 1000
+                       : from_ticks(opt.latency);
+  uint64_t jitter = has(TCA_NETEM_JITTER64, 8)
+                        ? static_cast<uint64_t>(mnl_attr_get_u64(tb[TCA_NETEM_JITTER64])) / 1000
+                        : from_ticks(opt.jitter);
   if (delay) w.set_u64("delayUs", delay);
   if (jitter) w.set_u64("jitterUs", jitter);
   tc_netem_corr corr{};
-  if (has(TCA_NETEM_CORR, sizeof corr)) std::memcpy(&corr, mnl_attr_get_payload(tb[TCA_NETEM_CORR]), sizeof corr);
+  if (has(TCA_NETEM_CORR, sizeof corr))
+    std::memcpy(&corr, mnl_attr_get_payload(tb[TCA_NETEM_CORR]), sizeof corr);
   if (corr.delay_corr) w.set_number("delayCorrelation", percent_of(corr.delay_corr));
   if (opt.loss) {
     auto l = w.object("loss");
@@ -281,7 +291,8 @@ void decode(const nlattr* options, FieldWriter& w) {
   }
   if (has(TCA_NETEM_ECN, 4) && mnl_attr_get_u32(tb[TCA_NETEM_ECN])) w.set_bool("ecn", true);
   tc_netem_rate rate{};
-  if (has(TCA_NETEM_RATE, sizeof rate)) std::memcpy(&rate, mnl_attr_get_payload(tb[TCA_NETEM_RATE]), sizeof rate);
+  if (has(TCA_NETEM_RATE, sizeof rate))
+    std::memcpy(&rate, mnl_attr_get_payload(tb[TCA_NETEM_RATE]), sizeof rate);
   uint64_t rate_bytes = has(TCA_NETEM_RATE64, 8) ? mnl_attr_get_u64(tb[TCA_NETEM_RATE64]) : rate.rate;
   if (rate_bytes) {
     w.set_u64("rate", rate_bytes * 8);
@@ -301,8 +312,10 @@ void decode(const nlattr* options, FieldWriter& w) {
       s->set_u64("minDelayUs", static_cast<uint64_t>(slot.min_delay) / 1000);
       s->set_u64("maxDelayUs", static_cast<uint64_t>(slot.max_delay) / 1000);
     }
-    if (slot.max_packets > 0 && slot.max_packets != INT32_MAX) s->set_u64("packets", static_cast<uint32_t>(slot.max_packets));
-    if (slot.max_bytes > 0 && slot.max_bytes != INT32_MAX) s->set_u64("bytes", static_cast<uint32_t>(slot.max_bytes));
+    if (slot.max_packets > 0 && slot.max_packets != INT32_MAX)
+      s->set_u64("packets", static_cast<uint32_t>(slot.max_packets));
+    if (slot.max_bytes > 0 && slot.max_bytes != INT32_MAX)
+      s->set_u64("bytes", static_cast<uint32_t>(slot.max_bytes));
   }
 }
 
