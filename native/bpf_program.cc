@@ -79,7 +79,8 @@ void get_bpf_program(const nlattr* const* tb, const BpfAttrs& a, FieldWriter& w)
     auto p = w.object("program");
     for (size_t i = 0; i < n; i++) {
       sock_filter op;
-      std::memcpy(&op, static_cast<const uint8_t*>(mnl_attr_get_payload(tb[a.ops])) + i * sizeof op, sizeof op);
+      std::memcpy(&op, static_cast<const uint8_t*>(mnl_attr_get_payload(tb[a.ops])) + i * sizeof op,
+                  sizeof op);
       auto insn = p->append("bytecode");
       insn->set_u64("code", op.code);
       insn->set_u64("jt", op.jt);
@@ -89,7 +90,8 @@ void get_bpf_program(const nlattr* const* tb, const BpfAttrs& a, FieldWriter& w)
   } else if (tb[a.id] && mnl_attr_get_payload_len(tb[a.id]) >= 4) {
     auto p = w.object("program");
     p->set_u64("id", mnl_attr_get_u32(tb[a.id]));
-    if (tb[a.tag]) p->set_string("tag", to_hex(mnl_attr_get_payload(tb[a.tag]), mnl_attr_get_payload_len(tb[a.tag])));
+    if (tb[a.tag])
+      p->set_string("tag", to_hex(mnl_attr_get_payload(tb[a.tag]), mnl_attr_get_payload_len(tb[a.tag])));
   }
   if (tb[a.name]) w.set_string("name", mnl_attr_get_str(tb[a.name]));
 }

@@ -68,6 +68,13 @@ uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks) {
   return static_cast<uint64_t>(std::llround(static_cast<double>(rate_bytes) * usec / 1e6));
 }
 
+uint64_t bytes_for_ticks(uint64_t rate_bytes, uint32_t ticks) {
+  // xmittime truncates twice: bytes to whole microseconds, microseconds to ticks. Undo both:
+  // the fewest microseconds that give these ticks, then the fewest bytes that take as long.
+  double usec = std::ceil(static_cast<double>(ticks) / tick_in_usec());
+  return static_cast<uint64_t>(std::ceil(usec * static_cast<double>(rate_bytes) / 1e6 - 1e-9));
+}
+
 int cell_log_for(uint32_t mtu) {
   if (mtu == 0) mtu = 2047;
   int cell_log = 0;

@@ -25,6 +25,9 @@ uint32_t xmittime(uint64_t rate_bytes, uint64_t size);
 double xmittime_exact(uint64_t rate_bytes, uint64_t size);
 // Inverse, for decoding: bytes sent in `ticks` at `rate` bytes/s.
 uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks);
+// The exact inverse of xmittime: the smallest size xmittime maps to `ticks` at `rate`, so a
+// bucket read back and sent again keeps its ticks (xmitsize rounds to the nearest byte instead).
+uint64_t bytes_for_ticks(uint64_t rate_bytes, uint32_t ticks);
 // tc_calc_rtable's cell size: the smallest cell_log whose 256 cells cover `mtu` (0: tc's 2047).
 int cell_log_for(uint32_t mtu);
 // A ratespec for Ethernet as tc_calc_rtable_64 fills it: the rate capped to 32 bits.

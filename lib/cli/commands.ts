@@ -21,7 +21,7 @@ import {
 } from '../qos';
 import { InputError, collectAnnotations, parseAnnotationArg } from './input';
 import { formatStatusTable, hasQos } from '../qos';
-import { formatResult, resultJson, statusJson } from './format';
+import { formatForeign, formatResult, resultJson, statusJson } from './format';
 
 /** Exit codes (also in main.ts and `netqos --help`). */
 export const EXIT = {
@@ -206,7 +206,7 @@ async function show(io: Io, ifnames: string[], opts: CommonOptions): Promise<num
       ).filter(hasQos);
     }
     if (opts.json) io.stdout(`${JSON.stringify(statusJson(statuses), null, 2)}\n`);
-    else if (statuses.length) io.stdout(`${formatStatusTable(statuses)}\n`);
+    else if (statuses.length) io.stdout(`${formatStatusTable(statuses)}\n${formatForeign(statuses)}`);
     else io.stdout(`no interface in ${where(opts.netns)} carries netqos objects\n`);
     const missing = statuses.filter((s) => !s.exists);
     for (const s of missing) io.stderr(`error: ${s.ifname}: no such interface in ${where(opts.netns)}\n`);

@@ -100,7 +100,8 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
   const links: Operation[] = [];
   const qdiscs: Operation[] = [];
   const trees: Operation[] = [];
-  const filters: Operation[] = [];
+  const filterDeletes: Operation[] = [];
+  const filterAdds: Operation[] = [];
   const linkAfter = new Map(after.links.map((l) => [l.name, l]));
   const linkBefore = new Map(before.links.map((l) => [l.name, l]));
   // Links the batch created go, with everything on them.
@@ -122,9 +123,11 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
     now ??= { qdiscs: [], filters: [] };
     const replaced = restoreQdiscs(name, state.qdiscs, now.qdiscs, qdiscs);
     if (state.classes) restoreTree(name, state, now, replaced.has('root'), trees);
-    restoreFilters(name, state, now, filters, replaced.has('root'));
+    restoreFilters(name, state, now, filterDeletes, filterAdds, replaced.has('root'));
   }
-  return [...links, ...qdiscs, ...trees, ...filters];
+  // Filters go before the classes they point to (a class in use cannot be deleted), and come
+  // back after them.
+  return [...links, ...qdiscs, ...filterDeletes, ...trees, ...filterAdds];
 }
 
 /** Restores the root and hook qdiscs; returns the slots whose qdisc was deleted or added. */
@@ -246,7 +249,8 @@ function restoreFilters(
   dev: string,
   before: { qdiscs: QdiscState[]; filters: FilterState[] },
   after: { qdiscs: QdiscState[]; filters: FilterState[] },
-  ops: Operation[],
+  deletes: Operation[],
+  adds: Operation[],
   rootRecreated = false,
 ): void {
   const hookKind = (s: { qdiscs: QdiscState[] }) => s.qdiscs.find((q) => q.parent === 'ingress')?.kind;
@@ -260,7 +264,7 @@ function restoreFilters(
   for (const [k, f] of afterByKey) {
     const b = beforeByKey.get(k);
     if (b && canonical(b) === canonical(f)) continue;
-    ops.push({
+    deletes.push({
       op: 'delete',
       filter: {
         dev,
@@ -276,7 +280,7 @@ function restoreFilters(
   for (const [k, f] of beforeByKey) {
     const a = afterByKey.get(k);
     if (a && canonical(a) === canonical(f)) continue;
-    ops.push({ op: 'add', filter: asInput(f, dev) as never });
+    adds.push({ op: 'add', filter: asInput(f, dev) as never });
   }
 }
 

@@ -2,7 +2,7 @@
 // errors name. Each kind's parameters come from its descriptor (kinds.ts).
 import { CLASS_KINDS, FILTER_KINDS, LINK_KINDS, QDISC_KINDS, describeAction } from './kinds';
 import { linkTarget } from './link/link';
-import type { Operation } from './types';
+import type { ChainState, ClassState, FilterState, Operation, QdiscState } from './types';
 
 /** "add tbf qdisc on veth0 root": the operation and its object, without parameters. */
 export function describe(op: Operation): string {
@@ -67,4 +67,34 @@ export function describeOperation(op: Operation): string {
   const own = FILTER_KINDS.get(f.kind)?.describe(f as never) ?? '';
   const parts = [own, ...(f.actions ?? []).map(describeAction)].filter(Boolean);
   return `${head}${protocol}${parts.length ? `: ${parts.join(' | ')}` : ''}`;
+}
+
+/** A qdisc as read back, tc style: "netem 1: delay 50ms loss 10%" (its kind, handle, parameters). */
+export function describeQdisc(q: Pick<QdiscState, 'kind' | 'handle'>): string {
+  const params = QDISC_KINDS.get(q.kind)?.describe(q as never) ?? '';
+  return `${q.kind} ${q.handle}${params ? ` ${params}` : ''}`;
+}
+
+/**
+ * Any object read back, on one line: "netem qdisc 1: root: delay 50ms", "htb class 1:10 parent
+ * 1:1: rate 5Mbit ceil 20Mbit", "flower filter ingress priority 1: ip_proto tcp | gact drop".
+ */
+export function describeObject(o: QdiscState | ClassState | FilterState | ChainState): string {
+  const params = (text: string) => (text ? `: ${text}` : '');
+  switch (o.type) {
+    case 'qdisc':
+      return `${o.kind} qdisc ${o.handle} ${o.parent}${params(QDISC_KINDS.get(o.kind)?.describe(o as never) ?? '')}`;
+    case 'class':
+      return `${o.kind} class ${o.classid} parent ${o.parent}${params(CLASS_KINDS.get(o.kind)?.describe(o as never) ?? '')}`;
+    case 'chain': {
+      const t = o.template;
+      return `chain ${o.chain} ${o.parent}${t ? `: ${t.kind} template ${FILTER_KINDS.get(t.kind)?.describe(t as never) ?? ''}`.trimEnd() : ''}`;
+    }
+    default: {
+      const own = FILTER_KINDS.get(o.kind)?.describe(o as never) ?? '';
+      const parts = [own, ...(o.actions ?? []).map(describeAction)].filter(Boolean);
+      const chain = o.chain ? ` chain ${o.chain}` : '';
+      return `${o.kind} filter ${o.parent} priority ${o.priority}${chain}${params(parts.join(' | '))}`;
+    }
+  }
 }

@@ -34,6 +34,9 @@ export function* planDump(
   }
   if (query.type === 'class' || query.type === 'chain') {
     const [objects, links] = yield [{ ...query }, { type: 'link' }];
+    // The kernel names a chain's block by its qdisc (ffff: for both clsact hooks): the parent
+    // asked for says which one.
+    if (query.type === 'chain') for (const c of objects) c.parent = query.parent;
     return nameAll(objects, links) as unknown as (ClassState | ChainState)[];
   }
   let parents: (string | number)[];

@@ -2,7 +2,7 @@ export * from './types';
 export * from './errors';
 export * from './units';
 export { openNetlink, NetlinkHandle } from './handle';
-export { describe, describeOperation } from './describe';
+export { describe, describeOperation, describeObject, describeQdisc } from './describe';
 export type { OpenOptions, ApplyOptions, ApplyResult, WatchOptions } from './handle';
 export type { DumpPlan, DumpRequest } from './dump';
 export { hookParents } from './kinds';

@@ -16,8 +16,8 @@ namespace netqos {
 namespace {
 
 // A u32 (or a label's bytes) and its mask: all ones when not given.
-void put_masked_u32(Message& m, const FieldReader& r, const char* field, const char* mask_field, uint16_t type,
-                    uint16_t mask_type) {
+void put_masked_u32(Message& m, const FieldReader& r, const char* field, const char* mask_field,
+                    uint16_t type, uint16_t mask_type) {
   if (!r.has(field)) {
     if (r.has(mask_field)) r.fail(mask_field, std::string("needs ") + field);
     return;
@@ -30,7 +30,8 @@ void encode(Message& m, const FieldReader& r) {
   bool commit = r.boolean("commit").value_or(false), force = r.boolean("force").value_or(false);
   bool clear = r.boolean("clear").value_or(false);
   auto nat = r.object("nat");
-  uint16_t flags = (commit ? TCA_CT_ACT_COMMIT : 0) | (force ? TCA_CT_ACT_FORCE : 0) | (clear ? TCA_CT_ACT_CLEAR : 0);
+  uint16_t flags =
+      (commit ? TCA_CT_ACT_COMMIT : 0) | (force ? TCA_CT_ACT_FORCE : 0) | (clear ? TCA_CT_ACT_CLEAR : 0);
   if (clear && (commit || force || nat || r.has("zone") || r.has("mark") || r.has("label")))
     r.fail("clear", "stands alone (it drops the packet's conntrack state)");
   if (force && !commit) r.fail("force", "needs commit");
@@ -52,7 +53,8 @@ void encode(Message& m, const FieldReader& r) {
     flags |= TCA_CT_ACT_NAT;
     // Without a type, NAT is applied as the connection already has it (tc's bare "nat").
     if (auto type = nat->string("type")) {
-      if (*type != "src" && *type != "dst") nat->fail("type", "\"" + *type + "\" is not a NAT type (allowed: src, dst)");
+      if (*type != "src" && *type != "dst")
+        nat->fail("type", "\"" + *type + "\" is not a NAT type (allowed: src, dst)");
       flags |= *type == "src" ? TCA_CT_ACT_NAT_SRC : TCA_CT_ACT_NAT_DST;
       if (!commit) nat->fail("type", "needs commit (source or destination NAT is set up on commit)");
       if (!nat->has("addrMin")) nat->fail("addrMin", "is required with a NAT type");
@@ -107,13 +109,15 @@ void decode(const nlattr* options, FieldWriter& w) {
       full = full && mask[i] == 0xff;
     }
     if (any) {
-      w.set_string("label", to_hex(mnl_attr_get_payload(tb[TCA_CT_LABELS]), mnl_attr_get_payload_len(tb[TCA_CT_LABELS])));
+      w.set_string("label", to_hex(mnl_attr_get_payload(tb[TCA_CT_LABELS]),
+                                   mnl_attr_get_payload_len(tb[TCA_CT_LABELS])));
       if (!full) w.set_string("labelMask", to_hex(mask, len));
     }
   }
   if (flags & TCA_CT_ACT_NAT) {
     auto nat = w.object("nat");
-    if (flags & (TCA_CT_ACT_NAT_SRC | TCA_CT_ACT_NAT_DST)) nat->set_string("type", flags & TCA_CT_ACT_NAT_SRC ? "src" : "dst");
+    if (flags & (TCA_CT_ACT_NAT_SRC | TCA_CT_ACT_NAT_DST))
+      nat->set_string("type", flags & TCA_CT_ACT_NAT_SRC ? "src" : "dst");
     auto addr = [&](const char* field, int v4, int v6) {
       if (tb[v4] && mnl_attr_get_payload_len(tb[v4]) >= 4)
         nat->set_string(field, ip_text(AF_INET, mnl_attr_get_payload(tb[v4])));
@@ -122,8 +126,10 @@ void decode(const nlattr* options, FieldWriter& w) {
     };
     addr("addrMin", TCA_CT_NAT_IPV4_MIN, TCA_CT_NAT_IPV6_MIN);
     addr("addrMax", TCA_CT_NAT_IPV4_MAX, TCA_CT_NAT_IPV6_MAX);
-    for (auto [type, field] : {std::pair{TCA_CT_NAT_PORT_MIN, "portMin"}, std::pair{TCA_CT_NAT_PORT_MAX, "portMax"}})
-      if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 2) nat->set_u64(field, ntohs(mnl_attr_get_u16(tb[type])));
+    for (auto [type, field] :
+         {std::pair{TCA_CT_NAT_PORT_MIN, "portMin"}, std::pair{TCA_CT_NAT_PORT_MAX, "portMax"}})
+      if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 2)
+        nat->set_u64(field, ntohs(mnl_attr_get_u16(tb[type])));
   }
   write_action_head(p, w);
 }

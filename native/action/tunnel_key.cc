@@ -29,8 +29,10 @@ void encode(Message& m, const FieldReader& r) {
       if (r.has(f)) r.fail(f, "applies to set only");
   put_addr(m, r, "srcIp", TCA_TUNNEL_KEY_ENC_IPV4_SRC, TCA_TUNNEL_KEY_ENC_IPV6_SRC);
   put_addr(m, r, "dstIp", TCA_TUNNEL_KEY_ENC_IPV4_DST, TCA_TUNNEL_KEY_ENC_IPV6_DST);
-  if (r.has("keyId")) m.put_u32(TCA_TUNNEL_KEY_ENC_KEY_ID, htonl(static_cast<uint32_t>(r.u64_in("keyId", 0, 0xFFFFFFFFu, 0))));
-  if (r.has("dstPort")) m.put_u16(TCA_TUNNEL_KEY_ENC_DST_PORT, htons(static_cast<uint16_t>(r.u64_in("dstPort", 0, 0xFFFF, 0))));
+  if (r.has("keyId"))
+    m.put_u32(TCA_TUNNEL_KEY_ENC_KEY_ID, htonl(static_cast<uint32_t>(r.u64_in("keyId", 0, 0xFFFFFFFFu, 0))));
+  if (r.has("dstPort"))
+    m.put_u16(TCA_TUNNEL_KEY_ENC_DST_PORT, htons(static_cast<uint16_t>(r.u64_in("dstPort", 0, 0xFFFF, 0))));
   put_u8_field(m, r, "tos", TCA_TUNNEL_KEY_ENC_TOS);
   put_u8_field(m, r, "ttl", TCA_TUNNEL_KEY_ENC_TTL);
   m.put_u8(TCA_TUNNEL_KEY_NO_CSUM, r.boolean("checksum").value_or(true) ? 0 : 1);

@@ -12,10 +12,10 @@ namespace netqos {
 namespace {
 
 const NamedValue kVerbs[] = {{"pop", TCA_VLAN_ACT_POP},
-                       {"push", TCA_VLAN_ACT_PUSH},
-                       {"modify", TCA_VLAN_ACT_MODIFY},
-                       {"pop_eth", TCA_VLAN_ACT_POP_ETH},
-                       {"push_eth", TCA_VLAN_ACT_PUSH_ETH}};
+                             {"push", TCA_VLAN_ACT_PUSH},
+                             {"modify", TCA_VLAN_ACT_MODIFY},
+                             {"pop_eth", TCA_VLAN_ACT_POP_ETH},
+                             {"push_eth", TCA_VLAN_ACT_PUSH_ETH}};
 
 void put_mac(Message& m, const FieldReader& r, const char* field, uint16_t type) {
   auto s = r.string(field);
@@ -57,10 +57,12 @@ void decode(const nlattr* options, FieldWriter& w) {
   if (const char* verb = name_of(kVerbs, static_cast<uint32_t>(p.v_action))) w.set_string("action", verb);
   get_uint_field(tb, TCA_VLAN_PUSH_VLAN_ID, 2, w, "id");
   if (tb[TCA_VLAN_PUSH_VLAN_PROTOCOL] && mnl_attr_get_payload_len(tb[TCA_VLAN_PUSH_VLAN_PROTOCOL]) >= 2)
-    w.set_string("protocol", ntohs(mnl_attr_get_u16(tb[TCA_VLAN_PUSH_VLAN_PROTOCOL])) == ETH_P_8021AD ? "802.1ad"
-                                                                                                      : "802.1q");
+    w.set_string("protocol", ntohs(mnl_attr_get_u16(tb[TCA_VLAN_PUSH_VLAN_PROTOCOL])) == ETH_P_8021AD
+                                 ? "802.1ad"
+                                 : "802.1q");
   get_uint_field(tb, TCA_VLAN_PUSH_VLAN_PRIORITY, 1, w, "priority");
-  for (auto [type, field] : {std::pair{TCA_VLAN_PUSH_ETH_DST, "dstMac"}, std::pair{TCA_VLAN_PUSH_ETH_SRC, "srcMac"}})
+  for (auto [type, field] :
+       {std::pair{TCA_VLAN_PUSH_ETH_DST, "dstMac"}, std::pair{TCA_VLAN_PUSH_ETH_SRC, "srcMac"}})
     if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 6)
       w.set_string(field, mac_text(static_cast<const uint8_t*>(mnl_attr_get_payload(tb[type]))));
   write_action_head(p, w);

@@ -34,7 +34,8 @@ void encode_matches(Message& m, const FieldReader& r) {
     std::string kind = e->string("kind").value_or("cmp");
     if (kind != "cmp") e->fail("kind", "\"" + kind + "\" is not an ematch netqos knows (allowed: cmp)");
     uint32_t relation = read_named(*e, "relation", kRelations, TCF_EM_REL_END);
-    if (i + 1 < n && relation == TCF_EM_REL_END) e->fail("relation", "is required between ematches (and, or)");
+    if (i + 1 < n && relation == TCF_EM_REL_END)
+      e->fail("relation", "is required between ematches (and, or)");
     if (i + 1 == n && relation != TCF_EM_REL_END) e->fail("relation", "the last ematch has none");
     tcf_ematch_hdr hdr{};
     hdr.kind = TCF_EM_CMP;

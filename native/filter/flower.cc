@@ -25,10 +25,12 @@ struct Flag {
   uint32_t bit;
 };
 // In tc's order: a state reads back in it.
-const Flag kCtStates[] = {{"trk", TCA_FLOWER_KEY_CT_FLAGS_TRACKED},     {"new", TCA_FLOWER_KEY_CT_FLAGS_NEW},
-                          {"est", TCA_FLOWER_KEY_CT_FLAGS_ESTABLISHED}, {"rel", TCA_FLOWER_KEY_CT_FLAGS_RELATED},
-                          {"inv", TCA_FLOWER_KEY_CT_FLAGS_INVALID},     {"rpl", TCA_FLOWER_KEY_CT_FLAGS_REPLY}};
-const Flag kIpFlags[] = {{"frag", TCA_FLOWER_KEY_FLAGS_IS_FRAGMENT}, {"firstfrag", TCA_FLOWER_KEY_FLAGS_FRAG_IS_FIRST}};
+const Flag kCtStates[] = {
+    {"trk", TCA_FLOWER_KEY_CT_FLAGS_TRACKED},     {"new", TCA_FLOWER_KEY_CT_FLAGS_NEW},
+    {"est", TCA_FLOWER_KEY_CT_FLAGS_ESTABLISHED}, {"rel", TCA_FLOWER_KEY_CT_FLAGS_RELATED},
+    {"inv", TCA_FLOWER_KEY_CT_FLAGS_INVALID},     {"rpl", TCA_FLOWER_KEY_CT_FLAGS_REPLY}};
+const Flag kIpFlags[] = {{"frag", TCA_FLOWER_KEY_FLAGS_IS_FRAGMENT},
+                         {"firstfrag", TCA_FLOWER_KEY_FLAGS_FRAG_IS_FIRST}};
 
 // A value attribute of `bytes` bytes (network order when `be`), and its mask from `mask_field`
 // (all ones when not given; sent only when given unless `always_mask`).
@@ -134,7 +136,8 @@ void put_mac(Message& m, const FieldReader& r, const char* field, uint16_t type,
     addr.resize(slash);
   }
   uint8_t mac[6], mask[6];
-  if (!parse_mac(addr, mac)) r.fail(field, "\"" + *s + "\" is not a MAC address (e.g. \"02:00:00:00:00:01\", \"/24\" for a prefix)");
+  if (!parse_mac(addr, mac))
+    r.fail(field, "\"" + *s + "\" is not a MAC address (e.g. \"02:00:00:00:00:01\", \"/24\" for a prefix)");
   std::memset(mask, 0xff, sizeof mask);
   if (!mask_text.empty() && !parse_mac(mask_text, mask)) {
     if (mask_text.size() > 2 || mask_text.find_first_not_of("0123456789") != std::string::npos ||
@@ -191,13 +194,14 @@ void put_ip(Message& m, const FieldReader& r, const char* field, const IpAttrs& 
 void get_ip(const nlattr* const* tb, const IpAttrs& a, FieldWriter& w, const char* field) {
   static const uint8_t full[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  for (auto [family, type, mask_type, len] : {std::tuple{AF_INET, a.v4, a.v4_mask, 4u},
-                                              std::tuple{AF_INET6, a.v6, a.v6_mask, 16u}}) {
+  for (auto [family, type, mask_type, len] :
+       {std::tuple{AF_INET, a.v4, a.v4_mask, 4u}, std::tuple{AF_INET6, a.v6, a.v6_mask, 16u}}) {
     if (!tb[type] || mnl_attr_get_payload_len(tb[type]) < len) continue;
     const uint8_t* mask = tb[mask_type] && mnl_attr_get_payload_len(tb[mask_type]) >= len
                               ? static_cast<const uint8_t*>(mnl_attr_get_payload(tb[mask_type]))
                               : full;
-    w.set_string(field, ip_masked_text(family, static_cast<const uint8_t*>(mnl_attr_get_payload(tb[type])), mask));
+    w.set_string(field,
+                 ip_masked_text(family, static_cast<const uint8_t*>(mnl_attr_get_payload(tb[type])), mask));
   }
 }
 
@@ -207,7 +211,7 @@ uint16_t read_ethtype(const FieldReader& r, const char* field) {
     const char* name;
     uint16_t value;
   };
-  static const Name names[] = {{"ip", ETH_P_IP},         {"ipv6", ETH_P_IPV6},      {"arp", ETH_P_ARP},
+  static const Name names[] = {{"ip", ETH_P_IP},        {"ipv6", ETH_P_IPV6},      {"arp", ETH_P_ARP},
                                {"802.1q", ETH_P_8021Q}, {"802.1ad", ETH_P_8021AD}, {"all", ETH_P_ALL}};
   if (auto s = r.string(field)) {
     for (const Name& n : names)
@@ -228,14 +232,16 @@ uint8_t read_ip_proto(const FieldReader& r, uint16_t eth_type) {
     if (*s == "sctp") return IPPROTO_SCTP;
     if (*s == "icmp" && eth_type == htons(ETH_P_IP)) return IPPROTO_ICMP;
     if (*s == "icmpv6" && eth_type == htons(ETH_P_IPV6)) return IPPROTO_ICMPV6;
-    r.fail("ipProto", "\"" + *s + "\" is not allowed here (tcp, udp, sctp, icmp with ip, icmpv6 with ipv6, or a number)");
+    r.fail(
+        "ipProto",
+        "\"" + *s + "\" is not allowed here (tcp, udp, sctp, icmp with ip, icmpv6 with ipv6, or a number)");
   }
   return static_cast<uint8_t>(r.u64_in("ipProto", 0, 0xFF, 0));
 }
 
 // A port: one value (optionally masked) or a range up to `max_field`.
-void put_port(Message& m, const FieldReader& r, const char* field, const char* mask_field, const char* max_field,
-              uint8_t ip_proto, bool dst) {
+void put_port(Message& m, const FieldReader& r, const char* field, const char* mask_field,
+              const char* max_field, uint8_t ip_proto, bool dst) {
   if (!r.has(field)) {
     for (const char* f : {mask_field, max_field})
       if (r.has(f)) r.fail(f, std::string("needs ") + field);
@@ -256,7 +262,8 @@ void put_port(Message& m, const FieldReader& r, const char* field, const char* m
   }
   auto port = static_cast<uint16_t>(r.u64_in(field, 0, 0xFFFF, 0));
   if (r.has(max_field)) {
-    if (r.has(mask_field)) r.fail(mask_field, std::string("and ") + max_field + " are exclusive (a mask or a range)");
+    if (r.has(mask_field))
+      r.fail(mask_field, std::string("and ") + max_field + " are exclusive (a mask or a range)");
     auto max = static_cast<uint16_t>(r.u64_in(max_field, 0, 0xFFFF, 0));
     if (max <= port) r.fail(max_field, std::string("must be above ") + field);
     m.put_u16(dst ? TCA_FLOWER_KEY_PORT_DST_MIN : TCA_FLOWER_KEY_PORT_SRC_MIN, htons(port));
@@ -264,39 +271,62 @@ void put_port(Message& m, const FieldReader& r, const char* field, const char* m
     return;
   }
   m.put_u16(key, htons(port));
-  if (r.has(mask_field)) m.put_u16(mask_key, htons(static_cast<uint16_t>(r.u64_in(mask_field, 0, 0xFFFF, 0))));
+  if (r.has(mask_field))
+    m.put_u16(mask_key, htons(static_cast<uint16_t>(r.u64_in(mask_field, 0, 0xFFFF, 0))));
 }
 
 void get_port(const nlattr* const* tb, bool dst, FieldWriter& w) {
   const char* field = dst ? "dstPort" : "srcPort";
   const char* mask_field = dst ? "dstPortMask" : "srcPortMask";
   const char* max_field = dst ? "dstPortMax" : "srcPortMax";
-  const int keys[3][2] = {
-      {dst ? TCA_FLOWER_KEY_TCP_DST : TCA_FLOWER_KEY_TCP_SRC, dst ? TCA_FLOWER_KEY_TCP_DST_MASK : TCA_FLOWER_KEY_TCP_SRC_MASK},
-      {dst ? TCA_FLOWER_KEY_UDP_DST : TCA_FLOWER_KEY_UDP_SRC, dst ? TCA_FLOWER_KEY_UDP_DST_MASK : TCA_FLOWER_KEY_UDP_SRC_MASK},
-      {dst ? TCA_FLOWER_KEY_SCTP_DST : TCA_FLOWER_KEY_SCTP_SRC,
-       dst ? TCA_FLOWER_KEY_SCTP_DST_MASK : TCA_FLOWER_KEY_SCTP_SRC_MASK}};
-  for (const auto& k : keys) get_masked(tb, {field, mask_field, static_cast<uint16_t>(k[0]), static_cast<uint16_t>(k[1]), 2, true, 0xFFFF, false}, w);
+  const int keys[3][2] = {{dst ? TCA_FLOWER_KEY_TCP_DST : TCA_FLOWER_KEY_TCP_SRC,
+                           dst ? TCA_FLOWER_KEY_TCP_DST_MASK : TCA_FLOWER_KEY_TCP_SRC_MASK},
+                          {dst ? TCA_FLOWER_KEY_UDP_DST : TCA_FLOWER_KEY_UDP_SRC,
+                           dst ? TCA_FLOWER_KEY_UDP_DST_MASK : TCA_FLOWER_KEY_UDP_SRC_MASK},
+                          {dst ? TCA_FLOWER_KEY_SCTP_DST : TCA_FLOWER_KEY_SCTP_SRC,
+                           dst ? TCA_FLOWER_KEY_SCTP_DST_MASK : TCA_FLOWER_KEY_SCTP_SRC_MASK}};
+  for (const auto& k : keys)
+    get_masked(
+        tb,
+        {field, mask_field, static_cast<uint16_t>(k[0]), static_cast<uint16_t>(k[1]), 2, true, 0xFFFF, false},
+        w);
   int min = dst ? TCA_FLOWER_KEY_PORT_DST_MIN : TCA_FLOWER_KEY_PORT_SRC_MIN;
   int max = dst ? TCA_FLOWER_KEY_PORT_DST_MAX : TCA_FLOWER_KEY_PORT_SRC_MAX;
-  if (tb[min] && tb[max] && mnl_attr_get_payload_len(tb[min]) >= 2 && mnl_attr_get_payload_len(tb[max]) >= 2) {
+  if (tb[min] && tb[max] && mnl_attr_get_payload_len(tb[min]) >= 2 &&
+      mnl_attr_get_payload_len(tb[max]) >= 2) {
     w.set_u64(field, ntohs(mnl_attr_get_u16(tb[min])));
     w.set_u64(max_field, ntohs(mnl_attr_get_u16(tb[max])));
   }
 }
 
-const Masked kCtZone = {"ctZone", "ctZoneMask", TCA_FLOWER_KEY_CT_ZONE, TCA_FLOWER_KEY_CT_ZONE_MASK, 2, false, 0xFFFF, true};
-const Masked kCtMark = {"ctMark", "ctMarkMask", TCA_FLOWER_KEY_CT_MARK, TCA_FLOWER_KEY_CT_MARK_MASK, 4, false, 0xFFFFFFFF, true};
-const Masked kIpTos = {"ipTos", "ipTosMask", TCA_FLOWER_KEY_IP_TOS, TCA_FLOWER_KEY_IP_TOS_MASK, 1, false, 0xFF, true};
-const Masked kIpTtl = {"ipTtl", "ipTtlMask", TCA_FLOWER_KEY_IP_TTL, TCA_FLOWER_KEY_IP_TTL_MASK, 1, false, 0xFF, true};
+const Masked kCtZone = {"ctZone", "ctZoneMask", TCA_FLOWER_KEY_CT_ZONE, TCA_FLOWER_KEY_CT_ZONE_MASK, 2, false,
+                        0xFFFF,   true};
+const Masked kCtMark = {
+    "ctMark", "ctMarkMask", TCA_FLOWER_KEY_CT_MARK, TCA_FLOWER_KEY_CT_MARK_MASK, 4, false, 0xFFFFFFFF, true};
+const Masked kIpTos = {"ipTos", "ipTosMask", TCA_FLOWER_KEY_IP_TOS, TCA_FLOWER_KEY_IP_TOS_MASK, 1, false,
+                       0xFF,    true};
+const Masked kIpTtl = {"ipTtl", "ipTtlMask", TCA_FLOWER_KEY_IP_TTL, TCA_FLOWER_KEY_IP_TTL_MASK, 1, false,
+                       0xFF,    true};
 // TCP flags are 12 bits, in network order.
-const Masked kTcpFlags = {"tcpFlags", "tcpFlagsMask", TCA_FLOWER_KEY_TCP_FLAGS, TCA_FLOWER_KEY_TCP_FLAGS_MASK, 2, true, 0xFFF, true};
-const Masked kEncTos = {"encTos", "encTosMask", TCA_FLOWER_KEY_ENC_IP_TOS, TCA_FLOWER_KEY_ENC_IP_TOS_MASK, 1, false, 0xFF, true};
-const Masked kEncTtl = {"encTtl", "encTtlMask", TCA_FLOWER_KEY_ENC_IP_TTL, TCA_FLOWER_KEY_ENC_IP_TTL_MASK, 1, false, 0xFF, true};
-const Masked kIcmp4Type = {"icmpType", "icmpTypeMask", TCA_FLOWER_KEY_ICMPV4_TYPE, TCA_FLOWER_KEY_ICMPV4_TYPE_MASK, 1, false, 0xFF, true};
-const Masked kIcmp4Code = {"icmpCode", "icmpCodeMask", TCA_FLOWER_KEY_ICMPV4_CODE, TCA_FLOWER_KEY_ICMPV4_CODE_MASK, 1, false, 0xFF, true};
-const Masked kIcmp6Type = {"icmpType", "icmpTypeMask", TCA_FLOWER_KEY_ICMPV6_TYPE, TCA_FLOWER_KEY_ICMPV6_TYPE_MASK, 1, false, 0xFF, true};
-const Masked kIcmp6Code = {"icmpCode", "icmpCodeMask", TCA_FLOWER_KEY_ICMPV6_CODE, TCA_FLOWER_KEY_ICMPV6_CODE_MASK, 1, false, 0xFF, true};
+const Masked kTcpFlags = {
+    "tcpFlags", "tcpFlagsMask", TCA_FLOWER_KEY_TCP_FLAGS, TCA_FLOWER_KEY_TCP_FLAGS_MASK, 2, true, 0xFFF,
+    true};
+const Masked kEncTos = {
+    "encTos", "encTosMask", TCA_FLOWER_KEY_ENC_IP_TOS, TCA_FLOWER_KEY_ENC_IP_TOS_MASK, 1, false, 0xFF, true};
+const Masked kEncTtl = {
+    "encTtl", "encTtlMask", TCA_FLOWER_KEY_ENC_IP_TTL, TCA_FLOWER_KEY_ENC_IP_TTL_MASK, 1, false, 0xFF, true};
+const Masked kIcmp4Type = {
+    "icmpType", "icmpTypeMask", TCA_FLOWER_KEY_ICMPV4_TYPE, TCA_FLOWER_KEY_ICMPV4_TYPE_MASK, 1, false, 0xFF,
+    true};
+const Masked kIcmp4Code = {
+    "icmpCode", "icmpCodeMask", TCA_FLOWER_KEY_ICMPV4_CODE, TCA_FLOWER_KEY_ICMPV4_CODE_MASK, 1, false, 0xFF,
+    true};
+const Masked kIcmp6Type = {
+    "icmpType", "icmpTypeMask", TCA_FLOWER_KEY_ICMPV6_TYPE, TCA_FLOWER_KEY_ICMPV6_TYPE_MASK, 1, false, 0xFF,
+    true};
+const Masked kIcmp6Code = {
+    "icmpCode", "icmpCodeMask", TCA_FLOWER_KEY_ICMPV6_CODE, TCA_FLOWER_KEY_ICMPV6_CODE_MASK, 1, false, 0xFF,
+    true};
 
 void encode(Message& m, const FieldReader& r) {
   // The protocol as the header carries it (a chain template's defaults to 0, not "all").
@@ -331,7 +361,8 @@ void encode(Message& m, const FieldReader& r) {
   bool vlan = is_vlan(tc_proto);
   for (const char* f : {"vlanId", "vlanPrio", "vlanEthType"})
     if (r.has(f) && !vlan) r.fail(f, "needs protocol 802.1q or 802.1ad");
-  if (r.has("vlanId")) m.put_u16(TCA_FLOWER_KEY_VLAN_ID, static_cast<uint16_t>(r.u64_in("vlanId", 0, 4095, 0)));
+  if (r.has("vlanId"))
+    m.put_u16(TCA_FLOWER_KEY_VLAN_ID, static_cast<uint16_t>(r.u64_in("vlanId", 0, 4095, 0)));
   put_u8_field(m, r, "vlanPrio", TCA_FLOWER_KEY_VLAN_PRIO, 0, 7);
   uint16_t vlan_eth_type = 0;
   if (r.has("vlanEthType")) {
@@ -341,7 +372,8 @@ void encode(Message& m, const FieldReader& r) {
   }
   for (const char* f : {"cvlanId", "cvlanPrio", "cvlanEthType"})
     if (r.has(f) && !is_vlan(vlan_eth_type)) r.fail(f, "needs vlanEthType 802.1q or 802.1ad");
-  if (r.has("cvlanId")) m.put_u16(TCA_FLOWER_KEY_CVLAN_ID, static_cast<uint16_t>(r.u64_in("cvlanId", 0, 4095, 0)));
+  if (r.has("cvlanId"))
+    m.put_u16(TCA_FLOWER_KEY_CVLAN_ID, static_cast<uint16_t>(r.u64_in("cvlanId", 0, 4095, 0)));
   put_u8_field(m, r, "cvlanPrio", TCA_FLOWER_KEY_CVLAN_PRIO, 0, 7);
   if (r.has("cvlanEthType")) {
     eth_type = read_ethtype(r, "cvlanEthType");
@@ -358,7 +390,8 @@ void encode(Message& m, const FieldReader& r) {
   put_masked(m, r, kIpTtl);
   int family = eth_type == htons(ETH_P_IP) ? AF_INET : eth_type == htons(ETH_P_IPV6) ? AF_INET6 : -1;
   for (const char* f : {"dstIp", "srcIp"})
-    if (r.has(f) && family < 0) r.fail(f, "needs protocol ip or ipv6 (or vlanEthType, cvlanEthType one of them)");
+    if (r.has(f) && family < 0)
+      r.fail(f, "needs protocol ip or ipv6 (or vlanEthType, cvlanEthType one of them)");
   put_ip(m, r, "dstIp", kDstIp, family);
   put_ip(m, r, "srcIp", kSrcIp, family);
   put_port(m, r, "dstPort", "dstPortMask", "dstPortMax", ip_proto, true);
@@ -374,9 +407,11 @@ void encode(Message& m, const FieldReader& r) {
   put_ip(m, r, "encDstIp", kEncDstIp, AF_UNSPEC);
   put_ip(m, r, "encSrcIp", kEncSrcIp, AF_UNSPEC);
   if (r.has("encKeyId"))
-    m.put_u32(TCA_FLOWER_KEY_ENC_KEY_ID, htonl(static_cast<uint32_t>(r.u64_in("encKeyId", 0, 0xFFFFFFFFu, 0))));
+    m.put_u32(TCA_FLOWER_KEY_ENC_KEY_ID,
+              htonl(static_cast<uint32_t>(r.u64_in("encKeyId", 0, 0xFFFFFFFFu, 0))));
   if (r.has("encDstPort"))
-    m.put_u16(TCA_FLOWER_KEY_ENC_UDP_DST_PORT, htons(static_cast<uint16_t>(r.u64_in("encDstPort", 0, 0xFFFF, 0))));
+    m.put_u16(TCA_FLOWER_KEY_ENC_UDP_DST_PORT,
+              htons(static_cast<uint16_t>(r.u64_in("encDstPort", 0, 0xFFFF, 0))));
   put_masked(m, r, kEncTos);
   put_masked(m, r, kEncTtl);
   encode_actions(m, TCA_FLOWER_ACT, r);
@@ -456,7 +491,8 @@ void decode(const nlattr* options, FieldWriter& w) {
   get_ip(tb, kEncSrcIp, w, "encSrcIp");
   if (tb[TCA_FLOWER_KEY_ENC_KEY_ID] && mnl_attr_get_payload_len(tb[TCA_FLOWER_KEY_ENC_KEY_ID]) >= 4)
     w.set_u64("encKeyId", ntohl(mnl_attr_get_u32(tb[TCA_FLOWER_KEY_ENC_KEY_ID])));
-  if (tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT] && mnl_attr_get_payload_len(tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT]) >= 2)
+  if (tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT] &&
+      mnl_attr_get_payload_len(tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT]) >= 2)
     w.set_u64("encDstPort", ntohs(mnl_attr_get_u16(tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT])));
   get_masked(tb, kEncTos, w);
   get_masked(tb, kEncTtl, w);

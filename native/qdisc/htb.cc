@@ -94,8 +94,8 @@ void decode_class(const nlattr* options, FieldWriter& w) {
   uint64_t ceil = u64_attr(TCA_HTB_CEIL64, opt.ceil.rate);
   w.set_u64("rate", rate * 8);
   w.set_u64("ceil", ceil * 8);
-  w.set_u64("burst", xmitsize(rate, opt.buffer));
-  w.set_u64("cburst", xmitsize(ceil, opt.cbuffer));
+  w.set_u64("burst", bytes_for_ticks(rate, opt.buffer));
+  w.set_u64("cburst", bytes_for_ticks(ceil, opt.cbuffer));
   w.set_u64("prio", opt.prio);
   // Leaves only: inner classes do not queue, and the kernel reports no quantum for them.
   if (opt.quantum) w.set_u64("quantum", opt.quantum);

@@ -5,6 +5,7 @@
 // Left out on purpose: HTB classes' rate tables (TCA_HTB_RTAB/CTAB), which the kernel ignores when
 // the rate spec names a link layer, as ours always does.
 import { native } from '../../lib/netlink/binding';
+import { describeObject, describeOperation } from '../../lib/netlink/describe';
 import type { Operation } from '../../lib';
 import {
   decodeHex,
@@ -595,4 +596,56 @@ test('every fixture case of these kinds is compared here', () => {
     .cases.filter((c) => ours(c.command) && !CASES[c.name])
     .map((c) => `${c.name}: ${c.command}`);
   expect(uncovered).toEqual([]);
+});
+
+describe('every kind is described by its descriptor, as netqos show and the lab print it', () => {
+  const bare = new Set(['htb_qdisc_plain', 'prio_default', 'pfifo_fast', 'sfq_default', 'chain_add']);
+  test.each(Object.entries(CASES))('%s', (name, build) => {
+    const op = build({ v0: 3, v1: 2, ifbx: 4 });
+    const line = describeOperation(op);
+    const object =
+      'qdisc' in op ? op.qdisc : 'class' in op ? op.class : 'filter' in op ? op.filter : undefined;
+    const kind = object && 'kind' in object ? object.kind : undefined;
+    if (kind) expect(line).toContain(`${kind} `);
+    if (op.op !== 'delete' && !bare.has(name)) expect(line).toMatch(/: \S/); // parameters follow the head
+  });
+
+  test('read-back objects, one line each', () => {
+    expect(
+      describeObject({
+        type: 'qdisc',
+        kind: 'netem',
+        dev: 'a0',
+        ifindex: 3,
+        parent: 'root',
+        handle: '1:',
+        delayUs: 50_000,
+        jitterUs: 5000,
+        loss: { percent: 10 },
+      } as never),
+    ).toBe('netem qdisc 1: root: delay 50ms 5ms loss 10%');
+    expect(
+      describeObject({
+        type: 'class',
+        kind: 'htb',
+        parent: '1:1',
+        classid: '1:10',
+        rate: 5_000_000,
+        ceil: 20_000_000,
+      } as never),
+    ).toBe('htb class 1:10 parent 1:1: rate 5Mbit ceil 20Mbit');
+    expect(
+      describeObject({
+        type: 'filter',
+        kind: 'flower',
+        parent: 'ingress',
+        priority: 1,
+        chain: 0,
+        ipProto: 'tcp',
+        dstPort: 5201,
+        classid: '1:20',
+        actions: [{ kind: 'gact', control: 'drop' }],
+      } as never),
+    ).toBe('flower filter ingress priority 1: ip_proto tcp dst_port 5201 classid 1:20 | gact drop');
+  });
 });
