@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "psched.h"
+
 namespace netqos {
 
 void put_u32_field(Message& m, const FieldReader& r, const char* field, uint16_t type, uint64_t lo,
@@ -34,6 +36,11 @@ void get_uint_field(const nlattr* const* tb, int type, size_t bytes, FieldWriter
 
 void get_flag_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field) {
   if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 4) w.set_bool(field, mnl_attr_get_u32(tb[type]) != 0);
+}
+
+void get_codel_time_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field) {
+  if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 4)
+    w.set_u64(field, codel_time_us(mnl_attr_get_u32(tb[type])));
 }
 
 void get_s32_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field) {

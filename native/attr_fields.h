@@ -24,5 +24,7 @@ void put_flag_field(Message& m, const FieldReader& r, const char* field, uint16_
 void get_uint_field(const nlattr* const* tb, int type, size_t bytes, FieldWriter& w, const char* field);
 void get_flag_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field);
 void get_s32_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field);
+// A CoDel time attribute (u32 microseconds, kept by the kernel in 1024 ns units), as it was set.
+void get_codel_time_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field);
 
 }  // namespace netqos

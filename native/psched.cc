@@ -75,6 +75,13 @@ uint64_t bytes_for_ticks(uint64_t rate_bytes, uint32_t ticks) {
   return static_cast<uint64_t>(std::ceil(usec * static_cast<double>(rate_bytes) / 1e6 - 1e-9));
 }
 
+uint32_t codel_time_us(uint32_t reported) {
+  // The kernel sets units = us * 1000 >> 10 and reports units * 1024 / 1000, both truncated.
+  uint64_t units = (static_cast<uint64_t>(reported) * 1000 + 1023) / 1024;
+  if (units * 1024 / 1000 != reported) return reported;  // not a value CoDel reported
+  return static_cast<uint32_t>((units * 1024 + 999) / 1000);
+}
+
 int cell_log_for(uint32_t mtu) {
   if (mtu == 0) mtu = 2047;
   int cell_log = 0;

@@ -28,6 +28,9 @@ uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks);
 // The exact inverse of xmittime: the smallest size xmittime maps to `ticks` at `rate`, so a
 // bucket read back and sent again keeps its ticks (xmitsize rounds to the nearest byte instead).
 uint64_t bytes_for_ticks(uint64_t rate_bytes, uint32_t ticks);
+// CoDel keeps times in 1024 ns units and reports them back truncated to microseconds: the
+// microseconds a reported value was set from (the smallest that gives the same units).
+uint32_t codel_time_us(uint32_t reported);
 // tc_calc_rtable's cell size: the smallest cell_log whose 256 cells cover `mtu` (0: tc's 2047).
 int cell_log_for(uint32_t mtu);
 // A ratespec for Ethernet as tc_calc_rtable_64 fills it: the rate capped to 32 bits.

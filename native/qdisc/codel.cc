@@ -25,10 +25,10 @@ void decode(const nlattr* options, FieldWriter& w) {
   const nlattr* tb[TCA_CODEL_MAX + 1];
   parse_nested(options, tb, TCA_CODEL_MAX);
   get_uint_field(tb, TCA_CODEL_LIMIT, 4, w, "limit");
-  get_uint_field(tb, TCA_CODEL_INTERVAL, 4, w, "intervalUs");
-  get_uint_field(tb, TCA_CODEL_TARGET, 4, w, "targetUs");
+  get_codel_time_field(tb, TCA_CODEL_INTERVAL, w, "intervalUs");
+  get_codel_time_field(tb, TCA_CODEL_TARGET, w, "targetUs");
   get_flag_field(tb, TCA_CODEL_ECN, w, "ecn");
-  get_uint_field(tb, TCA_CODEL_CE_THRESHOLD, 4, w, "ceThresholdUs");
+  get_codel_time_field(tb, TCA_CODEL_CE_THRESHOLD, w, "ceThresholdUs");
 }
 
 void xstats(const nlattr* app, FieldWriter& w) {

@@ -12,20 +12,21 @@ namespace netqos {
 
 namespace {
 
-// The u32 options, in the order tc sends them.
+// The u32 options, in the order tc sends them; `time`: kept in CoDel's 1024 ns units.
 struct U32Option {
   const char* field;
   uint16_t type;
   uint64_t lo;
+  bool time;
 };
-const U32Option kBefore[] = {{"limit", TCA_FQ_CODEL_LIMIT, 1},
-                             {"flows", TCA_FQ_CODEL_FLOWS, 1},
-                             {"quantum", TCA_FQ_CODEL_QUANTUM, 1},
-                             {"intervalUs", TCA_FQ_CODEL_INTERVAL, 1},
-                             {"targetUs", TCA_FQ_CODEL_TARGET, 1}};
-const U32Option kAfter[] = {{"ceThresholdUs", TCA_FQ_CODEL_CE_THRESHOLD, 0},
-                            {"memoryLimit", TCA_FQ_CODEL_MEMORY_LIMIT, 1},
-                            {"dropBatch", TCA_FQ_CODEL_DROP_BATCH_SIZE, 1}};
+const U32Option kBefore[] = {{"limit", TCA_FQ_CODEL_LIMIT, 1, false},
+                             {"flows", TCA_FQ_CODEL_FLOWS, 1, false},
+                             {"quantum", TCA_FQ_CODEL_QUANTUM, 1, false},
+                             {"intervalUs", TCA_FQ_CODEL_INTERVAL, 1, true},
+                             {"targetUs", TCA_FQ_CODEL_TARGET, 1, true}};
+const U32Option kAfter[] = {{"ceThresholdUs", TCA_FQ_CODEL_CE_THRESHOLD, 0, true},
+                            {"memoryLimit", TCA_FQ_CODEL_MEMORY_LIMIT, 1, false},
+                            {"dropBatch", TCA_FQ_CODEL_DROP_BATCH_SIZE, 1, false}};
 
 void encode(Message& m, const FieldReader& r) {
   nlattr* options = m.nest_start(TCA_OPTIONS);
@@ -39,9 +40,15 @@ void decode(const nlattr* options, FieldWriter& w) {
   if (!options) return;
   const nlattr* tb[TCA_FQ_CODEL_MAX + 1];
   parse_nested(options, tb, TCA_FQ_CODEL_MAX);
-  for (const auto& o : kBefore) get_uint_field(tb, o.type, 4, w, o.field);
+  auto get = [&](const U32Option& o) {
+    if (o.time)
+      get_codel_time_field(tb, o.type, w, o.field);
+    else
+      get_uint_field(tb, o.type, 4, w, o.field);
+  };
+  for (const auto& o : kBefore) get(o);
   get_flag_field(tb, TCA_FQ_CODEL_ECN, w, "ecn");
-  for (const auto& o : kAfter) get_uint_field(tb, o.type, 4, w, o.field);
+  for (const auto& o : kAfter) get(o);
 }
 
 void xstats(const nlattr* app, FieldWriter& w) {
