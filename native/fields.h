@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -13,6 +14,13 @@
 #include <vector>
 
 namespace netqos {
+
+// A number as a message shows it: "101", "0.5", "1e+300" (not std::to_string's "101.000000").
+inline std::string number_text(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", d);
+  return buf;
+}
 
 // A caller's mistake in an operation: names the field, the value and what is allowed.
 class InvalidArgument : public std::runtime_error {
@@ -115,7 +123,7 @@ inline std::vector<int64_t> FieldReader::integers_in(const char* name, int64_t l
   for (size_t i = 0; i < list->size(); i++) {
     double d = (*list)[i];
     if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::trunc(d))
-      throw InvalidArgument(path() + "." + name + "[" + std::to_string(i) + "]: " + std::to_string(d) +
+      throw InvalidArgument(path() + "." + name + "[" + std::to_string(i) + "]: " + number_text(d) +
                             " is not a whole number in " + std::to_string(lo) + ".." + std::to_string(hi));
     out.push_back(static_cast<int64_t>(d));
   }

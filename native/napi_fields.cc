@@ -15,7 +15,7 @@ std::string describe(const Napi::Value& v) {
     double d = v.As<Napi::Number>().DoubleValue();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e18)
       return std::to_string(static_cast<long long>(d));
-    return std::to_string(d);
+    return number_text(d);
   }
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
   if (v.IsNull()) return "null";

@@ -120,7 +120,7 @@ void encode_class(Batch& batch, Verb verb, const FieldReader& r) {
   tcm->tcm_family = AF_UNSPEC;
   m.put_ifindex_at(&tcm->tcm_ifindex, dev);
   tcm->tcm_handle = parse_handle(r, "classid", HandleContext::ClassId, 0);
-  // A top-level class names its qdisc ("1:") or "root"; the kernel reads both the same.
+  // A top-level class names its qdisc ("1:"); HTB also takes "root" for it (HFSC does not).
   tcm->tcm_parent = parse_handle(r, "parent", HandleContext::ClassId, 0);
   if (kind) m.put_strz(TCA_KIND, kind->name);
   if (kind && verb != Verb::Delete) kind->encode(m, r);

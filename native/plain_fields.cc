@@ -316,7 +316,7 @@ std::string describe(const Value& v) {
       double d = v.as_double();
       if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e18)
         return std::to_string(static_cast<long long>(d));
-      return std::to_string(d);
+      return number_text(d);
     }
     case Value::Type::Bool:
       return v.as_bool() ? "true" : "false";

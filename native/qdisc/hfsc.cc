@@ -39,6 +39,10 @@ struct Curve {
 const Curve kCurves[] = {{"rt", TCA_HFSC_RSC}, {"ls", TCA_HFSC_FSC}, {"ul", TCA_HFSC_USC}};
 
 void encode_class(Message& m, const FieldReader& r) {
+  // The kernel takes "root" as a class of its own and answers EEXIST: HFSC's top-level classes
+  // hang from its root class, which is the qdisc's handle.
+  if (r.has("parent") && parse_handle(r, "parent", HandleContext::ClassId, 0) == TC_H_ROOT)
+    r.fail("parent", "\"root\" is not allowed for an HFSC class (a top-level class names its qdisc, \"1:\")");
   if (!r.has("rt") && !r.has("ls") && !r.has("ul")) r.fail("a service curve is required (rt, ls or ul)");
   if (r.has("ul") && !r.has("ls")) r.fail("ul", "needs ls (an upper limit bounds link sharing)");
   nlattr* options = m.nest_start(TCA_OPTIONS);

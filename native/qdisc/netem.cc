@@ -89,7 +89,7 @@ std::vector<int16_t> read_distribution(const FieldReader& r, const char* field) 
 uint32_t percent(const FieldReader& r, const char* field, double fallback = 0) {
   auto p = r.number(field);
   if (!p) return static_cast<uint32_t>(std::rint(fallback / 100 * UINT32_MAX));
-  if (*p < 0 || *p > 100) r.fail(field, std::to_string(*p) + " is not a percentage (0..100)");
+  if (*p < 0 || *p > 100) r.fail(field, number_text(*p) + " is not a percentage (0..100)");
   return static_cast<uint32_t>(std::rint(*p / 100 * UINT32_MAX));
 }
 
