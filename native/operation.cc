@@ -354,8 +354,8 @@ bool decode_chain(const nlmsghdr* nlh, FieldWriter& w) {
     std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
     auto t = w.object("template");
     t->set_string("kind", kind);
-    uint16_t protocol = ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)));
-    if (protocol) t->set_string("protocol", protocol_name(protocol));
+    // No protocol from tcm_info: the kernel does not fill it in chain messages (the classifier's
+    // options carry it).
     const FilterKind* k = find_filter_kind(kind);
     if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], *t);
   }

@@ -455,6 +455,12 @@ void decode(const nlattr* options, FieldWriter& w) {
       if (m.find_first_not_of('f') != std::string::npos) w.set_string("ctLabelMask", m);
     }
   }
+  // The protocol as flower keeps it: a chain template's only record of it (the kernel leaves
+  // tcm_info unset in chain messages); for a filter, the same as its header says. Not with VLAN
+  // keys, where flower keeps the innermost EtherType there instead.
+  if (tb[TCA_FLOWER_KEY_ETH_TYPE] && mnl_attr_get_payload_len(tb[TCA_FLOWER_KEY_ETH_TYPE]) >= 2 &&
+      !tb[TCA_FLOWER_KEY_VLAN_ETH_TYPE])
+    w.set_string("protocol", protocol_name(ntohs(mnl_attr_get_u16(tb[TCA_FLOWER_KEY_ETH_TYPE]))));
   if (tb[TCA_FLOWER_INDEV]) w.set_string("indev", mnl_attr_get_str(tb[TCA_FLOWER_INDEV]));
   get_uint_field(tb, TCA_FLOWER_KEY_VLAN_ID, 2, w, "vlanId");
   get_uint_field(tb, TCA_FLOWER_KEY_VLAN_PRIO, 1, w, "vlanPrio");
