@@ -2,8 +2,8 @@
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
 import type { DumpPlan } from './dump';
-import { hasClasses, hookParents, isRestorable, nameActionInterfaces } from './kinds';
-import type { ClassState, Dev, FilterState, LinkState, Operation, QdiscState } from './types';
+import { hasClasses, hookParents, inPlaceChange, isRestorable, nameActionInterfaces } from './kinds';
+import type { ChainState, ClassState, Dev, FilterState, LinkState, Operation, QdiscState } from './types';
 import { linkTarget } from './link/link';
 
 type Raw = Record<string, unknown>;
@@ -22,6 +22,11 @@ export interface DeviceSnapshot {
    * them restored; a snapshot without it restores root and hook qdiscs and hook filters.
    */
   classes?: ClassState[];
+  /**
+   * The chains of the hooks and classful qdiscs (present when read whole): a chain's template is
+   * state of its own, which the filters in it do not bring back.
+   */
+  chains?: ChainState[];
 }
 
 /** The interfaces (by name or index) an operation list changes. */
@@ -58,28 +63,36 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
     if (list) list.push(q);
     else qdiscsByIndex.set(q.ifindex, [q]);
   }
-  const requests: { type: 'filter' | 'class'; dev: number; parent?: string; name: string }[] = [];
+  const requests: { type: 'filter' | 'chain' | 'class'; dev: number; parent?: string; name: string }[] = [];
   for (const name of names) {
     const link = linkByName.get(name);
     const qdiscs = link ? (qdiscsByIndex.get(link.index) ?? []) : [];
     for (const q of qdiscs) q.dev = name;
-    devices.set(name, { qdiscs, filters: [], classes: [] });
-    for (const q of qdiscs)
-      for (const parent of hookParents(q.kind))
-        requests.push({ type: 'filter', dev: link!.index, parent, name });
-    // Classful qdiscs: their classes, and the filters that classify into them.
+    devices.set(name, { qdiscs, filters: [], classes: [], chains: [] });
+    // The filters and chains of each hook, and of each classful qdisc (which classify into its
+    // classes); then the classes.
     const classful = qdiscs.filter((q) => hasClasses(q.kind));
-    for (const q of classful) requests.push({ type: 'filter', dev: link!.index, parent: q.handle, name });
+    const blocks = [...qdiscs.flatMap((q) => hookParents(q.kind)), ...classful.map((q) => q.handle)];
+    for (const parent of blocks) {
+      requests.push({ type: 'filter', dev: link!.index, parent, name });
+      requests.push({ type: 'chain', dev: link!.index, parent, name });
+    }
     if (classful.length > 0) requests.push({ type: 'class', dev: link!.index, name });
   }
   if (requests.length > 0) {
     const replies = yield requests.map(({ name: _name, ...request }) => request);
     replies.forEach((objects, i) => {
-      const { type, name: dev } = requests[i];
+      const { type, name: dev, parent } = requests[i];
       for (const o of objects) o.dev = dev;
       const device = devices.get(dev)!;
       if (type === 'class') {
         device.classes = objects as unknown as ClassState[];
+        return;
+      }
+      if (type === 'chain') {
+        // The kernel names a chain's block by its qdisc (ffff: for both clsact hooks).
+        for (const o of objects) o.parent = parent;
+        device.chains!.push(...(objects as unknown as ChainState[]));
         return;
       }
       // Actions' interfaces by name: a deleted IFB comes back with a new index.
@@ -94,7 +107,7 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
  * Operations that turn `after` back into `before`, for the interfaces in `before`: links first
  * (a restored filter may redirect to a restored IFB), then root and hook qdiscs, then what hangs
  * below them (classes and their qdiscs, removed deepest first and added shallowest first), then
- * filters.
+ * chains (before the filters that join them), then filters.
  */
 export function restoreOperations(before: Snapshot, after: Snapshot): Operation[] {
   const links: Operation[] = [];
@@ -102,6 +115,8 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
   const trees: Operation[] = [];
   const filterDeletes: Operation[] = [];
   const filterAdds: Operation[] = [];
+  const chainDeletes: Operation[] = [];
+  const chainAdds: Operation[] = [];
   const linkAfter = new Map(after.links.map((l) => [l.name, l]));
   const linkBefore = new Map(before.links.map((l) => [l.name, l]));
   // Links the batch created go, with everything on them.
@@ -123,12 +138,30 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
     now ??= { qdiscs: [], filters: [] };
     const replaced = restoreQdiscs(name, state.qdiscs, now.qdiscs, qdiscs);
     if (state.classes) restoreTree(name, state, now, replaced.has('root'), trees);
-    restoreFilters(name, state, now, filterDeletes, filterAdds, replaced.has('root'));
+    const gone = goneBlocks(state, now, replaced.has('root'));
+    const flushed = state.chains
+      ? restoreChains(name, state, now, gone, chainDeletes, chainAdds)
+      : new Set<string>();
+    restoreFilters(name, state, now, filterDeletes, filterAdds, gone, flushed);
   }
-  // Filters go before the classes they point to (a class in use cannot be deleted), and come
-  // back after them.
-  return [...links, ...qdiscs, ...filterDeletes, ...trees, ...filterAdds];
+  // A chain's deletion takes its filters; filters go before the classes they point to (a class
+  // in use cannot be deleted), and come back after them and after their chains.
+  return [...links, ...qdiscs, ...chainDeletes, ...filterDeletes, ...trees, ...chainAdds, ...filterAdds];
 }
+
+/**
+ * A qdisc the rollback may delete and add back: a restorable kind that is not the kernel's
+ * default (handle 0:, as noqueue or a NIC's pfifo_fast), which comes back by itself.
+ */
+const restorable = (q: QdiscState) => q.handle !== '0:' && isRestorable(q.kind);
+
+/**
+ * The classes someone added (RTM_NEWTCLASS), which rollback may delete and add back: not those
+ * a qdisc makes itself (prio's bands, mq's queues, HFSC's root class 'MAJ:'), which come and go
+ * with their qdisc.
+ */
+const added = (s: DeviceSnapshot): ClassState[] =>
+  (s.classes ?? []).filter((c) => hasClasses(c.kind) && !c.classid.endsWith(':'));
 
 /** Restores the root and hook qdiscs; returns the slots whose qdisc was deleted or added. */
 function restoreQdiscs(
@@ -142,18 +175,19 @@ function restoreQdiscs(
     const b = before.find((q) => q.parent === parent);
     const a = after.find((q) => q.parent === parent);
     if (b && a && canonical(b) === canonical(a)) continue;
-    const bOurs = b && isRestorable(b.kind);
-    const aOurs = a && isRestorable(a.kind);
+    const bOurs = b && restorable(b);
+    const aOurs = a && restorable(a);
     if (!bOurs) {
       // The kernel's default (noqueue, pfifo_fast, ...) comes back when ours is deleted.
       if (aOurs) ops.push({ op: 'delete', qdisc: { dev, parent: a!.parent, kind: a!.kind } });
       if (aOurs) replaced.add(parent);
       continue;
     }
-    // A classless qdisc of the same kind is changed in place; a classful one is recreated (its
-    // classes follow in restoreTree).
-    if (aOurs && a!.kind === b!.kind && !hasClasses(b!.kind)) {
-      ops.push({ op: 'replace', qdisc: asInput(b!, dev) as never });
+    // A classless qdisc of the same kind is changed in place where the kernel can; a classful
+    // one is recreated (its classes follow in restoreTree).
+    const change = aOurs && a!.kind === b!.kind && !hasClasses(b!.kind) ? changeOf(b!, a!, dev) : undefined;
+    if (change) {
+      ops.push({ op: 'replace', qdisc: change as never });
       continue;
     }
     if (aOurs) ops.push({ op: 'delete', qdisc: { dev, parent: a!.parent, kind: a!.kind } });
@@ -177,14 +211,10 @@ function restoreTree(
   ops: Operation[],
 ): void {
   const inner = (s: DeviceSnapshot) => s.qdiscs.filter((q) => q.parent !== 'root' && q.parent !== 'ingress');
-  const rootBack = rootRecreated
-    ? before.qdiscs.some((q) => q.parent === 'root' && isRestorable(q.kind))
-    : true;
+  const rootBack = rootRecreated ? before.qdiscs.some((q) => q.parent === 'root' && restorable(q)) : true;
   const keep = <T>(list: T[]) => (rootBack ? list : []);
-  const b = { qdiscs: keep(inner(before)), classes: keep(before.classes ?? []) };
-  const a = rootRecreated
-    ? { qdiscs: [], classes: [] }
-    : { qdiscs: inner(after), classes: after.classes ?? [] };
+  const b = { qdiscs: keep(inner(before)), classes: keep(added(before)) };
+  const a = rootRecreated ? { qdiscs: [], classes: [] } : { qdiscs: inner(after), classes: added(after) };
   type Node = { q: QdiscState } | { c: ClassState };
   const depthIn = (s: { qdiscs: QdiscState[]; classes: ClassState[] }) => {
     const classes = new Map(s.classes.map((c) => [c.classid, c]));
@@ -216,8 +246,15 @@ function restoreTree(
     .filter((n) => {
       const was = beforeNodes.get(key(n));
       if (!was) return true;
-      // A qdisc of another kind or handle at the same class cannot be changed into it.
-      return 'q' in n && 'q' in was && (n.q.kind !== was.q.kind || n.q.handle !== was.q.handle);
+      // A qdisc of another kind or handle at the same class cannot be changed into it, nor one
+      // the kernel cannot change as needed.
+      return (
+        'q' in n &&
+        'q' in was &&
+        (n.q.kind !== was.q.kind ||
+          n.q.handle !== was.q.handle ||
+          (canonical(n.q) !== canonical(was.q) && !changeOf(was.q, n.q, dev)))
+      );
     })
     .sort((x, y) => depthAfter(y) - depthAfter(x));
   const removedClasses = new Set(removed.flatMap((n) => ('c' in n ? [n.c.classid] : [])));
@@ -240,9 +277,68 @@ function restoreTree(
     .sort((x, y) => depthBefore(x) - depthBefore(y));
   for (const n of restored) {
     const kept = afterNodes.has(key(n)) && !removed.some((r) => key(r) === key(n));
-    if ('q' in n) ops.push({ op: kept ? 'replace' : 'add', qdisc: asInput(n.q, dev) as never });
-    else ops.push({ op: kept ? 'replace' : 'add', class: asInput(n.c, dev) as never });
+    if ('q' in n) {
+      const now = kept ? (afterNodes.get(key(n)) as { q: QdiscState }).q : undefined;
+      ops.push({
+        op: kept ? 'replace' : 'add',
+        qdisc: (now ? changeOf(n.q, now, dev) : asInput(n.q, dev)) as never,
+      });
+    } else ops.push({ op: kept ? 'replace' : 'add', class: asInput(n.c, dev) as never });
   }
+}
+
+/**
+ * The parents (hooks, the root qdisc's handle) of `after` whose filters and chains the restore
+ * takes away: a hook qdisc being recreated takes its hooks', a recreated root its own.
+ */
+function goneBlocks(before: DeviceSnapshot, after: DeviceSnapshot, rootRecreated: boolean): Set<string> {
+  const hook = (s: DeviceSnapshot) => s.qdiscs.find((q) => q.parent === 'ingress');
+  const gone = new Set<string>();
+  const b = hook(before)?.kind;
+  const a = hook(after)?.kind;
+  if (a && b !== a) for (const parent of hookParents(a)) gone.add(parent);
+  const root = after.qdiscs.find((q) => q.parent === 'root');
+  if (root && rootRecreated) gone.add(root.handle);
+  return gone;
+}
+
+const chainKey = (parent: string, chain: number) => `${parent}/${chain}`;
+
+/**
+ * Restores chains: a chain `after` has that `before` lacks, or whose template differs, is
+ * deleted (taking its filters); one `before` has that is missing (or was deleted) comes back
+ * with its template. Returns the chains deleted, whose filters are gone with them.
+ */
+function restoreChains(
+  dev: string,
+  before: DeviceSnapshot,
+  after: DeviceSnapshot,
+  gone: ReadonlySet<string>,
+  deletes: Operation[],
+  adds: Operation[],
+): Set<string> {
+  const template = (c: ChainState) => JSON.stringify(sortKeys(c.template ?? null));
+  const beforeByKey = new Map((before.chains ?? []).map((c) => [chainKey(c.parent, c.chain), c]));
+  const afterByKey = new Map(
+    (after.chains ?? []).filter((c) => !gone.has(c.parent)).map((c) => [chainKey(c.parent, c.chain), c]),
+  );
+  const flushed = new Set<string>();
+  for (const [k, c] of afterByKey) {
+    const b = beforeByKey.get(k);
+    if (b && template(b) === template(c)) continue;
+    deletes.push({ op: 'delete', chain: { dev, parent: c.parent, chain: c.chain } });
+    flushed.add(k);
+  }
+  for (const [k, c] of beforeByKey) {
+    if (afterByKey.has(k) && !flushed.has(k)) continue;
+    // A chain without a template comes back with its filters (the kernel makes it for them).
+    if (!c.template && before.filters.some((f) => f.parent === c.parent && f.chain === c.chain)) continue;
+    adds.push({
+      op: 'add',
+      chain: { dev, parent: c.parent, chain: c.chain, ...(c.template ? { template: c.template } : {}) },
+    });
+  }
+  return flushed;
 }
 
 function restoreFilters(
@@ -251,13 +347,13 @@ function restoreFilters(
   after: { qdiscs: QdiscState[]; filters: FilterState[] },
   deletes: Operation[],
   adds: Operation[],
-  rootRecreated = false,
+  gone: ReadonlySet<string>,
+  flushed: ReadonlySet<string>,
 ): void {
-  const hookKind = (s: { qdiscs: QdiscState[] }) => s.qdiscs.find((q) => q.parent === 'ingress')?.kind;
-  // If the hook qdisc is being recreated, its filters went with it; so did a recreated root's.
-  const recreated = hookKind(before) !== hookKind(after) || !hookKind(after);
-  const rootHandle = after.qdiscs.find((q) => q.parent === 'root')?.handle;
-  const afterFilters = after.filters.filter((f) => !(f.parent === rootHandle ? rootRecreated : recreated));
+  // Filters of a recreated hook or root, or of a deleted chain, went with it.
+  const afterFilters = after.filters.filter(
+    (f) => !gone.has(f.parent) && !flushed.has(chainKey(f.parent, f.chain)),
+  );
   const key = (f: FilterState) => `${f.parent}/${f.priority}/${f.protocol}/${f.chain}/${f.handle}`;
   const beforeByKey = new Map(before.filters.map((f) => [key(f), f]));
   const afterByKey = new Map(afterFilters.map((f) => [key(f), f]));
@@ -283,6 +379,10 @@ function restoreFilters(
     adds.push({ op: 'add', filter: asInput(f, dev) as never });
   }
 }
+
+/** The read-back `was` as a change of `now` in place, or undefined where the kernel cannot. */
+const changeOf = (was: QdiscState, now: QdiscState, dev: string) =>
+  inPlaceChange(was as never, now as never, asInput(was, dev));
 
 const STATE_ONLY = new Set(['type', 'ifindex', 'stats', 'dev', 'leaf']);
 

@@ -86,6 +86,26 @@ export function hasClasses(qdiscKind: string): boolean {
   return CLASS_KINDS.has(qdiscKind);
 }
 
+/**
+ * The read-back `was` as the input of an in-place change of `now` (a qdisc of the same kind): its
+ * fields without those the kernel cannot change; undefined when it can change none of them or
+ * one of those differs, and only deleting and adding it back restores it.
+ */
+export function inPlaceChange(
+  was: Record<string, unknown>,
+  now: Record<string, unknown>,
+  input: Record<string, unknown>,
+): Record<string, unknown> | undefined {
+  const fixed = QDISC_KINDS.get(was.kind as string)?.fixed ?? [];
+  if (fixed === 'all') return undefined;
+  const out = { ...input };
+  for (const field of fixed) {
+    if (JSON.stringify(was[field]) !== JSON.stringify(now[field])) return undefined;
+    delete out[field];
+  }
+  return out;
+}
+
 /** Whether a qdisc of this kind is one an atomic batch can recreate from its read-back. */
 export function isRestorable(qdiscKind: string): boolean {
   return QDISC_KINDS.get(qdiscKind)?.restorable ?? false;

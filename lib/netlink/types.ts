@@ -85,8 +85,8 @@ export interface ClassCommon {
   /** The class, 'MAJ:MIN' ('1:10'): the major is its qdisc's handle. */
   classid: Handle;
   /**
-   * The parent class ('1:1'), or for a top-level class its qdisc ('1:') or 'root' (top-level
-   * classes read back as 'root').
+   * The parent class ('1:1'), or for a top-level class its qdisc: HTB takes '1:' or 'root' (and
+   * reads back 'root'), HFSC '1:', its root class (which reads back itself, parent 'root').
    */
   parent?: Handle;
 }

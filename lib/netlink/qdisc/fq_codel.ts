@@ -40,6 +40,7 @@ export const fqCodel: QdiscKind<FqCodelQdisc> = {
   family: 'qdisc',
   kind: 'fq_codel',
   restorable: true,
+  fixed: ['flows'], // EINVAL once its flow table exists
   describe(q) {
     const parts = codelText(q);
     if (q.flows !== undefined) parts.push(`flows ${q.flows}`);

@@ -23,6 +23,7 @@ export const sfq: QdiscKind<SfqQdisc> = {
   family: 'qdisc',
   kind: 'sfq',
   restorable: true,
+  fixed: 'all', // "Change operation not supported by specified qdisc"
   describe(q) {
     const parts: string[] = [];
     if (q.limit !== undefined) parts.push(`limit ${q.limit}p`);
