@@ -7,17 +7,22 @@
 #include <linux/rtnetlink.h>
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
 #include "monitor.h"
 #include "napi_fields.h"
+#include "nft_addon.h"
 #include "operation.h"
 #include "psched.h"
 #include "registry.h"
 #include "socket.h"
 
 namespace netqos {
+
+Napi::Value TryLockFile(const Napi::CallbackInfo& info);  // lock.cc
 
 namespace {
 
@@ -45,26 +50,16 @@ Napi::Error netlink_error(Napi::Env env, int err, const std::string& message) {
   return e;
 }
 
-Napi::Error invalid_argument(Napi::Env env, const std::string& message) {
-  Napi::Error e = Napi::TypeError::New(env, message);
-  e.Set("code", Napi::String::New(env, "ERR_NETQOS_INVALID_ARGUMENT"));
-  return e;
-}
-
 // Encodes an array of operations; throws a JS error naming the bad field. `known`, when an
 // array, lists [name, index, name, index, ...] the caller vouches for (see Batch::known).
 bool encode_all(Napi::Env env, Napi::Value ops, Batch& batch, Napi::Value known = Napi::Value()) {
-  if (!ops.IsArray()) {
-    invalid_argument(env, "operations: expected an array").ThrowAsJavaScriptException();
-    return false;
-  }
-  auto list = ops.As<Napi::Array>();
-  uint32_t n = list.Length();
   try {
+    auto list = read_list(ops, "operations");
+    uint32_t n = list.Length();
     for (uint32_t i = 0; i < n; i++) {
       Napi::Value v = list.Get(i);
       std::string path = "ops[" + std::to_string(i) + "]";
-      if (!v.IsObject()) throw InvalidArgument(path + ": expected an operation object");
+      if (!v.IsObject()) throw InvalidArgument(path + ": expected an operation object, got " + describe(v));
       JsReader reader(v.As<Napi::Object>(), path);
       encode_operation(batch, reader);
     }
@@ -72,10 +67,17 @@ bool encode_all(Napi::Env env, Napi::Value ops, Batch& batch, Napi::Value known 
       auto pairs = known.As<Napi::Array>();
       for (uint32_t i = 0; i + 1 < pairs.Length(); i += 2) {
         Napi::Value name = pairs.Get(i), index = pairs.Get(i + 1);
-        if (!name.IsString() || !index.IsNumber() || index.As<Napi::Number>().DoubleValue() < 1)
-          throw InvalidArgument("known interfaces: entry " + std::to_string(i / 2) +
-                                " is not a name and an index");
-        batch.known[name.As<Napi::String>().Utf8Value()] = index.As<Napi::Number>().Uint32Value();
+        std::string where = "known interfaces[" + std::to_string(i / 2) + "]";
+        if (!name.IsString() || !index.IsNumber())
+          throw InvalidArgument(where + ": expected a name and an index, got " + describe(name) + " and " +
+                                describe(index));
+        std::string text = name.As<Napi::String>().Utf8Value();
+        check_text(where, text);
+        double d = index.As<Napi::Number>().DoubleValue();
+        if (text.empty() || text.size() > 15 || !(d >= 1 && d <= 2147483647.0 && d == std::floor(d)))
+          throw InvalidArgument(where + ": " + quote(text) + " = " + describe(index) +
+                                " is not an interface name (1..15 characters) and index (1..2147483647)");
+        batch.known[text] = static_cast<uint32_t>(d);
       }
     }
   } catch (const InvalidArgument& e) {
@@ -114,16 +116,12 @@ Napi::Object results_to_js(Napi::Env env, const std::vector<OpResult>& results, 
 }
 
 bool read_dumps(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& out) {
-  if (!requests.IsArray()) {
-    invalid_argument(env, "requests: expected an array").ThrowAsJavaScriptException();
-    return false;
-  }
-  auto list = requests.As<Napi::Array>();
   try {
+    auto list = read_list(requests, "requests");
     for (uint32_t i = 0; i < list.Length(); i++) {
       Napi::Value v = list.Get(i);
       std::string path = "requests[" + std::to_string(i) + "]";
-      if (!v.IsObject()) throw InvalidArgument(path + ": expected an object");
+      if (!v.IsObject()) throw InvalidArgument(path + ": expected an object, got " + describe(v));
       out.push_back(read_dump_request(JsReader(v.As<Napi::Object>(), path)));
     }
   } catch (const InvalidArgument& e) {
@@ -190,7 +188,9 @@ class ApplyWorker : public Napi::AsyncWorker {
     socket_->execute(*batch_, results_, drainer(monitor_));
     sendmsgs_ = socket_->sendmsg_calls() - before;
   }
-  void OnOK() override { deferred_.Resolve(results_to_js(Env(), results_, sendmsgs_)); }
+  void OnOK() override {
+    settle(deferred_, [&] { return results_to_js(Env(), results_, sendmsgs_); });
+  }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
@@ -224,7 +224,7 @@ class DumpWorker : public Napi::AsyncWorker {
     if (error_)
       deferred_.Reject(netlink_error(Env(), error_, message_).Value());
     else
-      deferred_.Resolve(replies_to_js(Env(), replies_));
+      settle(deferred_, [&] { return replies_to_js(Env(), replies_); });
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -249,7 +249,12 @@ class Handle : public Napi::ObjectWrap<Handle> {
   }
 
   explicit Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
-    if (info.Length() > 0 && info[0].IsString()) netns_ = info[0].As<Napi::String>().Utf8Value();
+    try {
+      netns_ = read_netns(info[0]);
+    } catch (const InvalidArgument& e) {
+      invalid_argument(info.Env(), e.what()).ThrowAsJavaScriptException();
+      return;
+    }
     try {
       socket_ = std::make_shared<RouteSocket>(netns_);
     } catch (const SystemError& e) {
@@ -264,23 +269,39 @@ class Handle : public Napi::ObjectWrap<Handle> {
     return false;
   }
 
+  // The socket for work whose arguments have just been read. Reading them ran the caller's
+  // getters, which may have closed the handle: then EBADF. The work keeps its own reference, so
+  // a close() from JavaScript it runs later (a setter reached while building results) cannot
+  // free the socket under it.
+  std::shared_ptr<RouteSocket> socket_after_reading(Napi::Env env) {
+    if (!socket_)
+      netlink_error(env, EBADF, "the netlink handle was closed while its arguments were read")
+          .ThrowAsJavaScriptException();
+    return socket_;
+  }
+
   Napi::Value Apply(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!usable(env)) return env.Undefined();
     auto batch = std::make_unique<Batch>();
     if (!encode_all(env, info[0], *batch, info[1])) return env.Undefined();
+    auto socket = socket_after_reading(env);
+    if (!socket) return env.Undefined();
     // A few qdisc or filter messages take the kernel tens of microseconds, inside sendmsg: less
     // than handing them to the worker pool and back costs. They run here, unless the socket is
     // busy with a batch already (then they queue behind it, as everything else does).
     if (is_small(*batch)) {
-      std::unique_lock<std::mutex> guard(socket_->lock(), std::try_to_lock);
+      std::unique_lock<std::mutex> guard(socket->lock(), std::try_to_lock);
       if (guard.owns_lock()) {
         auto deferred = Napi::Promise::Deferred::New(env);
-        deferred.Resolve(apply_here(env, *batch));
+        std::vector<OpResult> results;
+        uint64_t sendmsgs = run_here(*socket, *batch, results);
+        guard.unlock();
+        settle(deferred, [&] { return results_to_js(env, results, sendmsgs); });
         return deferred.Promise();
       }
     }
-    auto* worker = new ApplyWorker(env, socket_, monitor_, std::move(batch));
+    auto* worker = new ApplyWorker(env, socket, monitor_, std::move(batch));
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
@@ -291,22 +312,33 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     Batch batch;
     if (!encode_all(env, info[0], batch, info[1])) return env.Undefined();
-    std::lock_guard<std::mutex> guard(socket_->lock());
-    return apply_here(env, batch);
-  }
-
-  // The batch on this thread; the caller holds the socket's lock.
-  Napi::Object apply_here(Napi::Env env, Batch& batch) {
+    auto socket = socket_after_reading(env);
+    if (!socket) return env.Undefined();
     std::vector<OpResult> results;
-    uint64_t before = socket_->sendmsg_calls();
-    socket_->execute(batch, results, drainer(monitor_));
-    return results_to_js(env, results, socket_->sendmsg_calls() - before);
+    uint64_t sendmsgs;
+    {
+      std::lock_guard<std::mutex> guard(socket->lock());
+      sendmsgs = run_here(*socket, batch, results);
+    }
+    return results_to_js(env, results, sendmsgs);
   }
 
-  // The reads on this thread; the caller holds the socket's lock. Throws SystemError.
-  Napi::Array dump_here(Napi::Env env, const std::vector<DumpRequest>& requests) {
+  // The batch on this thread; the caller holds the socket's lock, and builds the results after
+  // releasing it (that runs JavaScript, which may call this handle again). Returns the sendmsg
+  // calls made.
+  uint64_t run_here(RouteSocket& socket, Batch& batch, std::vector<OpResult>& results) {
+    uint64_t before = socket.sendmsg_calls();
+    socket.execute(batch, results, drainer(monitor_));
+    return socket.sendmsg_calls() - before;
+  }
+
+  // The reads on this thread, under the socket's lock; the replies are built after it. Throws
+  // SystemError.
+  Napi::Array dump_here(Napi::Env env, RouteSocket& socket, const std::vector<DumpRequest>& requests,
+                        std::unique_lock<std::mutex>& guard) {
     std::vector<DumpReply> replies;
-    socket_->dump_all(requests, replies);
+    socket.dump_all(requests, replies);
+    guard.unlock();
     return replies_to_js(env, replies);
   }
 
@@ -315,20 +347,22 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     std::vector<DumpRequest> requests;
     if (!read_dumps(env, info[0], requests)) return env.Undefined();
+    auto socket = socket_after_reading(env);
+    if (!socket) return env.Undefined();
     // A few reads of one object or hook each are small answers: here, as a small apply is.
     if (is_small(requests)) {
-      std::unique_lock<std::mutex> guard(socket_->lock(), std::try_to_lock);
+      std::unique_lock<std::mutex> guard(socket->lock(), std::try_to_lock);
       if (guard.owns_lock()) {
         auto deferred = Napi::Promise::Deferred::New(env);
         try {
-          deferred.Resolve(dump_here(env, requests));
+          settle(deferred, [&] { return dump_here(env, *socket, requests, guard); });
         } catch (const SystemError& e) {
           deferred.Reject(netlink_error(env, e.error, e.what()).Value());
         }
         return deferred.Promise();
       }
     }
-    auto* worker = new DumpWorker(env, socket_, std::move(requests));
+    auto* worker = new DumpWorker(env, socket, std::move(requests));
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
@@ -339,9 +373,11 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!usable(env)) return env.Undefined();
     std::vector<DumpRequest> requests;
     if (!read_dumps(env, info[0], requests)) return env.Undefined();
-    std::lock_guard<std::mutex> guard(socket_->lock());
+    auto socket = socket_after_reading(env);
+    if (!socket) return env.Undefined();
+    std::unique_lock<std::mutex> guard(socket->lock());
     try {
-      return dump_here(env, requests);
+      return dump_here(env, *socket, requests, guard);
     } catch (const SystemError& e) {
       netlink_error(env, e.error, e.what()).ThrowAsJavaScriptException();
       return env.Undefined();
@@ -458,6 +494,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
   exports.Set("kinds", Napi::Function::New(env, Kinds));
+  exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile));
+  exports.Set("NftHandle", nft::define_handle(env));
+  exports.Set("nftEncode", Napi::Function::New(env, nft::encode_for_comparison));
+  exports.Set("nftDecode", Napi::Function::New(env, nft::decode_for_comparison));
   return exports;
 }
 

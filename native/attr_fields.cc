@@ -28,24 +28,24 @@ void get_uint_field(const nlattr* const* tb, int type, size_t bytes, FieldWriter
   const void* p = mnl_attr_get_payload(a);
   uint64_t v = 0;
   if (bytes == 1) v = *static_cast<const uint8_t*>(p);
-  if (bytes == 2) v = mnl_attr_get_u16(a);
-  if (bytes == 4) v = mnl_attr_get_u32(a);
+  if (bytes == 2) v = attr_u16(a);
+  if (bytes == 4) v = attr_u32(a);
   if (bytes == 8) std::memcpy(&v, p, sizeof v);
   w.set_u64(field, v);
 }
 
 void get_flag_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field) {
-  if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 4) w.set_bool(field, mnl_attr_get_u32(tb[type]) != 0);
+  if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 4) w.set_bool(field, attr_u32(tb[type]) != 0);
 }
 
 void get_codel_time_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field) {
   if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 4)
-    w.set_u64(field, codel_time_us(mnl_attr_get_u32(tb[type])));
+    w.set_u64(field, codel_time_us(attr_u32(tb[type])));
 }
 
 void get_s32_field(const nlattr* const* tb, int type, FieldWriter& w, const char* field) {
   if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 4)
-    w.set_i64(field, static_cast<int32_t>(mnl_attr_get_u32(tb[type])));
+    w.set_i64(field, static_cast<int32_t>(attr_u32(tb[type])));
 }
 
 }  // namespace netqos

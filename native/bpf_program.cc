@@ -56,7 +56,7 @@ void put_bpf_program(Message& m, const FieldReader& r, const BpfAttrs& a) {
     bpf_attr attr{};
     attr.pathname = reinterpret_cast<uint64_t>(path->c_str());
     fd = static_cast<int>(bpf(BPF_OBJ_GET, attr));
-    if (fd < 0) fail_errno(*p, "pinned", "\"" + *path + "\" cannot be opened as a BPF object");
+    if (fd < 0) fail_errno(*p, "pinned", quote(*path) + " cannot be opened as a BPF object");
     m.own_fd(UniqueFd(fd));
     // tc's annotation for a pinned program: the file's name and "[*fsobj]".
     if (!name) annotation = path->substr(path->rfind('/') + 1) + ":[*fsobj]";
@@ -74,8 +74,8 @@ void put_bpf_program(Message& m, const FieldReader& r, const BpfAttrs& a) {
 
 void get_bpf_program(const nlattr* const* tb, const BpfAttrs& a, FieldWriter& w) {
   if (tb[a.ops] && tb[a.ops_len]) {
-    size_t n = std::min<size_t>(mnl_attr_get_u16(tb[a.ops_len]),
-                                mnl_attr_get_payload_len(tb[a.ops]) / sizeof(sock_filter));
+    size_t n =
+        std::min<size_t>(attr_u16(tb[a.ops_len]), mnl_attr_get_payload_len(tb[a.ops]) / sizeof(sock_filter));
     auto p = w.object("program");
     for (size_t i = 0; i < n; i++) {
       sock_filter op;
@@ -89,11 +89,11 @@ void get_bpf_program(const nlattr* const* tb, const BpfAttrs& a, FieldWriter& w)
     }
   } else if (tb[a.id] && mnl_attr_get_payload_len(tb[a.id]) >= 4) {
     auto p = w.object("program");
-    p->set_u64("id", mnl_attr_get_u32(tb[a.id]));
+    p->set_u64("id", attr_u32(tb[a.id]));
     if (tb[a.tag])
       p->set_string("tag", to_hex(mnl_attr_get_payload(tb[a.tag]), mnl_attr_get_payload_len(tb[a.tag])));
   }
-  if (tb[a.name]) w.set_string("name", mnl_attr_get_str(tb[a.name]));
+  if (tb[a.name]) w.set_string("name", attr_str(tb[a.name]));
 }
 
 }  // namespace netqos

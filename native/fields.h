@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -15,18 +16,73 @@
 
 namespace netqos {
 
-// A number as a message shows it: "101", "0.5", "1e+300" (not std::to_string's "101.000000").
-inline std::string number_text(double d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.15g", d);
-  return buf;
-}
-
 // A caller's mistake in an operation: names the field, the value and what is allowed.
 class InvalidArgument : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Longest part of a caller's string that an error message quotes (a 1 MB value is not echoed).
+constexpr size_t kQuoteMax = 64;
+
+// A caller's string for a message: in double quotes, control characters escaped (a NUL shows
+// as \u0000), cut after kQuoteMax bytes (at a character boundary) with the full length noted.
+inline std::string quote(const std::string& s) {
+  size_t n = s.size() <= kQuoteMax ? s.size() : kQuoteMax;
+  while (n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) n--;
+  std::string out = "\"";
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7F) {
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (n < s.size()) out += "... (" + std::to_string(s.size()) + " bytes)";
+  return out;
+}
+
+// A number for a message, as JavaScript prints it (NaN, Infinity, 1e+300: never 300 digits).
+inline std::string describe_number(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  char buf[32];
+  if (d == std::floor(d) && std::fabs(d) < 1e21) {
+    std::snprintf(buf, sizeof buf, "%.0f", d);
+    return buf;
+  }
+  // The shortest form that reads back as d.
+  for (int precision = 1; precision <= 17; precision++) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  return buf;
+}
+
+// Why a Number is not a u64 field's value.
+inline std::string not_u64(const std::string& described, double d) {
+  if (std::isfinite(d) && d > 9007199254740991.0 && d < 18446744073709551616.0 && d == std::floor(d))
+    return described + " is above 2^53 - 1, where Numbers skip integers (give a BigInt)";
+  if (std::isfinite(d) && d >= 18446744073709551616.0)
+    return described + " is not an unsigned 64-bit integer";
+  return described + " is not a non-negative integer";
+}
+
+// A string bound for the kernel, at `where` ("ops[0].qdisc.dev"): a NUL inside it would end it
+// there (the kernel reads C strings), so "vh0\0evil" would name vh0. Throws InvalidArgument.
+inline void check_text(const std::string& where, const std::string& s) {
+  if (s.find('\0') != std::string::npos)
+    throw InvalidArgument(where + ": " + quote(s) +
+                          " contains a NUL character (not allowed in a string sent to the kernel)");
+}
 
 // An interface given by name (resolved to an index when the batch is sent) or by index.
 struct IfRef {
@@ -48,6 +104,8 @@ class FieldReader {
   virtual std::optional<double> number(const char* name) const = 0;
   virtual std::optional<bool> boolean(const char* name) const = 0;
   virtual std::optional<std::string> string(const char* name) const = 0;
+  // Whether the field is a string (for fields that take a name or a number).
+  virtual bool is_string(const char* name) const = 0;
   // Interface: a name (string) or an index (number).
   virtual std::optional<IfRef> iface(const char* name) const = 0;
   // A list of strings (nullopt when absent).
@@ -57,6 +115,12 @@ class FieldReader {
   virtual std::unique_ptr<FieldReader> object(const char* name) const = 0;  // null when absent
   virtual size_t array_length(const char* name) const = 0;                  // 0 when absent
   virtual std::unique_ptr<FieldReader> element(const char* name, size_t i) const = 0;
+
+  // A string bound for the kernel (see check_text). Returns s.
+  const std::string& text(const char* name, const std::string& s) const {
+    check_text(path() + "." + name, s);
+    return s;
+  }
 
   // Helpers that turn absence or a bad value into a clear InvalidArgument.
   [[noreturn]] void fail(const char* field, const std::string& what) const {
@@ -123,7 +187,7 @@ inline std::vector<int64_t> FieldReader::integers_in(const char* name, int64_t l
   for (size_t i = 0; i < list->size(); i++) {
     double d = (*list)[i];
     if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::trunc(d))
-      throw InvalidArgument(path() + "." + name + "[" + std::to_string(i) + "]: " + number_text(d) +
+      throw InvalidArgument(path() + "." + name + "[" + std::to_string(i) + "]: " + describe_number(d) +
                             " is not a whole number in " + std::to_string(lo) + ".." + std::to_string(hi));
     out.push_back(static_cast<int64_t>(d));
   }

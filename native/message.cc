@@ -36,13 +36,12 @@ nlmsghdr* Message::header() const { return reinterpret_cast<nlmsghdr*>(batch_.bu
 void* Message::put_extra_header(size_t size) { return mnl_nlmsg_put_extra_header(header(), size); }
 
 void Message::put(uint16_t type, const void* data, size_t len) {
-  auto* attr = static_cast<nlattr*>(mnl_nlmsg_get_payload_tail(header()));
   if (!mnl_attr_put_check(header(), kMaxMessage, type, len, data))
     throw InvalidArgument("message too large (over " + std::to_string(kMaxMessage) + " bytes)");
-  // The batch buffer is not zero-filled, and older libmnl leaves an attribute's padding as it
-  // found it: send zeros, as tc does.
-  if (size_t pad = MNL_ALIGN(len) - len)
-    std::memset(static_cast<uint8_t*>(mnl_attr_get_payload(attr)) + len, 0, pad);
+  // libmnl before 1.0.5 (Debian 12 has 1.0.4) leaves the alignment padding as it was, and the
+  // batch buffer is not zero-filled: without this, stale bytes would travel to the kernel.
+  size_t pad = MNL_ALIGN(len) - len;
+  if (pad) std::memset(static_cast<uint8_t*>(mnl_nlmsg_get_payload_tail(header())) - pad, 0, pad);
 }
 
 void* Message::put_zeroed(uint16_t type, size_t len) {

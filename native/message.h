@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "fields.h"
@@ -72,6 +73,35 @@ class Message {
   Batch& batch_;
   size_t start_;
 };
+
+// Whether a receive buffer of `len` bytes holds a whole message at nlh. libmnl's mnl_nlmsg_ok
+// compares the length as an int, so a message claiming 2 GiB or more passes it.
+inline bool message_ok(const nlmsghdr* nlh, int len) {
+  return len >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
+         nlh->nlmsg_len <= static_cast<unsigned>(len);
+}
+
+// Attribute payloads read without trusting their length: a payload shorter than the type reads
+// as 0, a string ends at its first NUL or at the end of the payload.
+template <typename T>
+T attr_value(const nlattr* a) {
+  T v = 0;
+  if (mnl_attr_get_payload_len(a) >= sizeof v) std::memcpy(&v, mnl_attr_get_payload(a), sizeof v);
+  return v;
+}
+inline uint8_t attr_u8(const nlattr* a) { return attr_value<uint8_t>(a); }
+inline uint16_t attr_u16(const nlattr* a) { return attr_value<uint16_t>(a); }
+inline uint32_t attr_u32(const nlattr* a) { return attr_value<uint32_t>(a); }
+inline uint64_t attr_u64(const nlattr* a) { return attr_value<uint64_t>(a); }
+inline std::string attr_str(const nlattr* a) {
+  const auto* s = static_cast<const char*>(mnl_attr_get_payload(a));
+  return std::string(s, strnlen(s, mnl_attr_get_payload_len(a)));
+}
+
+// A message's payload holds at least its fixed header (ifinfomsg, tcmsg, ...).
+inline bool has_header(const nlmsghdr* nlh, size_t header) {
+  return mnl_nlmsg_get_payload_len(nlh) >= header;
+}
 
 // Calls f(attr) for each attribute in a payload or nest (libmnl's for_each macros are C-only).
 template <typename F>

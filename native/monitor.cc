@@ -35,16 +35,22 @@ bool wanted(uint16_t type) {
 
 }  // namespace
 
-Monitor::Monitor(const std::string& netns, int receive_buffer) {
-  nl_ = open_in_namespace(netns);
+Monitor::Monitor(const std::string& netns, int receive_buffer)
+    : Monitor(netns, receive_buffer,
+              {NETLINK_ROUTE, (1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_TC - 1)), wanted,
+               "link and tc notifications"}) {}
+
+Monitor::Monitor(const std::string& netns, int receive_buffer, const MonitorSpec& spec)
+    : wanted_(spec.wanted) {
+  nl_ = open_in_namespace(netns, spec.protocol);
   set_option(nl_, SOL_SOCKET, SO_RCVBUFFORCE, receive_buffer > 0 ? receive_buffer : kDefaultReceiveBuffer,
              SO_RCVBUF);
   int fd = mnl_socket_get_fd(nl_);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  if (mnl_socket_bind(nl_, (1u << (RTNLGRP_LINK - 1)) | (1u << (RTNLGRP_TC - 1)), MNL_SOCKET_AUTOPID) < 0) {
+  if (mnl_socket_bind(nl_, spec.groups, MNL_SOCKET_AUTOPID) < 0) {
     int err = errno;
     mnl_socket_close(nl_);
-    throw SystemError(err, std::string("subscribing to link and tc notifications failed: ") + strerror(err));
+    throw SystemError(err, std::string("subscribing to ") + spec.what + " failed: " + strerror(err));
   }
 }
 
@@ -66,11 +72,11 @@ void Monitor::take(MonitorLog& out) {
 
 void Monitor::drain_locked() {
   for (;;) {
-    ssize_t got = recv(mnl_socket_get_fd(nl_), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT);
+    ssize_t got = receive_from_kernel(nl_, rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT);
     if (got < 0) {
       if (errno == EINTR) continue;
-      if (errno == ENOBUFS) {
-        // Lost notifications; the socket goes on delivering the ones after.
+      if (errno == ENOBUFS || errno == ENOSPC) {
+        // Lost notifications (or one cut short); the socket goes on delivering the ones after.
         log_.overflow = true;
         continue;
       }
@@ -78,11 +84,12 @@ void Monitor::drain_locked() {
     }
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
     int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-      if (!wanted(nlh->nlmsg_type)) continue;
+    for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      if (!wanted_(nlh->nlmsg_type)) continue;
       log_.offsets.push_back(log_.data.size());
       const auto* bytes = reinterpret_cast<const uint8_t*>(nlh);
       log_.data.insert(log_.data.end(), bytes, bytes + nlh->nlmsg_len);
+      log_.data.resize(NLMSG_ALIGN(log_.data.size()));  // the next message aligned, as decoders read it
     }
   }
 }

@@ -22,10 +22,20 @@ struct MonitorLog {
   bool overflow = false;
 };
 
+// What a monitor listens to: a netlink protocol, its multicast groups (a bind mask), the
+// message types it keeps, and how errors name them.
+struct MonitorSpec {
+  int protocol;
+  uint32_t groups;
+  bool (*wanted)(uint16_t type);
+  const char* what;
+};
+
 class Monitor {
  public:
   // receive_buffer: the socket's buffer in bytes (0: the default, 64 MiB).
   Monitor(const std::string& netns, int receive_buffer);
+  Monitor(const std::string& netns, int receive_buffer, const MonitorSpec& spec);
   ~Monitor();
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
@@ -39,6 +49,7 @@ class Monitor {
   void drain_locked();
 
   mnl_socket* nl_ = nullptr;
+  bool (*wanted_)(uint16_t type) = nullptr;
   ReceiveBuffer rxbuf_;
   MonitorLog log_;
   std::mutex mutex_;

@@ -1,32 +1,62 @@
 #include "napi_fields.h"
 
-#include <cstring>
-
+#include <climits>
 #include <cmath>
+#include <cstring>
 
 namespace netqos {
 
 namespace {
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
+}  // namespace
 
 std::string describe(const Napi::Value& v) {
-  if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
-  if (v.IsNumber()) {
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e18)
-      return std::to_string(static_cast<long long>(d));
-    return number_text(d);
-  }
+  if (v.IsString()) return quote(v.As<Napi::String>().Utf8Value());
+  if (v.IsNumber()) return describe_number(v.As<Napi::Number>().DoubleValue());
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
   if (v.IsNull()) return "null";
+  if (v.IsUndefined()) return "undefined";
   if (v.IsArray()) return "an array";
   if (v.IsObject()) return "an object";
   if (v.IsBigInt()) return "a bigint";
   return "a value of another type";
 }
-}  // namespace
 
-Napi::Value JsReader::get(const char* name) const { return obj_.Get(name); }
+Napi::Error invalid_argument(Napi::Env env, const std::string& message) {
+  Napi::Error e = Napi::TypeError::New(env, message);
+  e.Set("code", Napi::String::New(env, "ERR_NETQOS_INVALID_ARGUMENT"));
+  return e;
+}
+
+Napi::Array read_list(const Napi::Value& list, const char* what) {
+  if (!list.IsArray())
+    throw InvalidArgument(std::string(what) + ": expected an array, got " + describe(list));
+  auto array = list.As<Napi::Array>();
+  if (array.Length() > kMaxListLength)
+    throw InvalidArgument(std::string(what) + ": has " + std::to_string(array.Length()) + " items (at most " +
+                          std::to_string(kMaxListLength) + " in one call; split it)");
+  return array;
+}
+
+std::string read_netns(const Napi::Value& v) {
+  if (v.IsEmpty() || v.IsUndefined()) return "";
+  if (!v.IsString())
+    throw InvalidArgument("netns: expected the name or path of a network namespace, got " + describe(v));
+  std::string netns = v.As<Napi::String>().Utf8Value();
+  check_text("netns", netns);
+  if (netns.empty() || netns.size() >= PATH_MAX)
+    throw InvalidArgument("netns: " + quote(netns) + " is not a namespace name or path (1.." +
+                          std::to_string(PATH_MAX - 1) + " bytes)");
+  return netns;
+}
+
+Napi::Value JsReader::get(const char* name) const {
+  for (const auto& field : read_)
+    if (std::strcmp(field.first, name) == 0) return field.second;
+  Napi::Value v = obj_.Get(name);
+  read_.emplace_back(name, v);
+  return v;
+}
 
 bool JsReader::has(const char* name) const { return !get(name).IsUndefined(); }
 
@@ -42,7 +72,7 @@ std::optional<uint64_t> JsReader::u64(const char* name) const {
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
     if (std::isfinite(d) && d >= 0 && d == std::floor(d) && d <= kMaxSafe) return static_cast<uint64_t>(d);
-    fail(name, describe(v) + " is not a non-negative integer");
+    fail(name, not_u64(describe(v), d));
   }
   fail(name, "expected a non-negative integer, got " + describe(v));
 }
@@ -76,19 +106,19 @@ std::optional<bool> JsReader::boolean(const char* name) const {
 
 std::optional<std::string> JsReader::string(const char* name) const {
   Napi::Value v = get(name);
-  if (v.IsUndefined() || !v.IsString()) {
-    if (v.IsUndefined() || v.IsNumber() || v.IsBigInt()) return std::nullopt;  // numbers: caller may accept
-    fail(name, "expected a string, got " + describe(v));
-  }
-  return v.As<Napi::String>().Utf8Value();
+  if (v.IsUndefined()) return std::nullopt;
+  if (!v.IsString()) fail(name, "expected a string, got " + describe(v));
+  return text(name, v.As<Napi::String>().Utf8Value());
 }
+
+bool JsReader::is_string(const char* name) const { return get(name).IsString(); }
 
 std::optional<IfRef> JsReader::iface(const char* name) const {
   Napi::Value v = get(name);
   if (v.IsUndefined()) return std::nullopt;
   IfRef ref;
   if (v.IsString()) {
-    ref.name = v.As<Napi::String>().Utf8Value();
+    ref.name = text(name, v.As<Napi::String>().Utf8Value());
     if (ref.name.empty() || ref.name.size() > 15)
       fail(name, describe(v) + " is not an interface name (1..15 characters)");
     return ref;
@@ -114,7 +144,9 @@ std::optional<std::vector<std::string>> JsReader::strings(const char* name) cons
     if (!e.IsString())
       throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) + "]: expected a string, got " +
                             describe(e));
-    out.push_back(e.As<Napi::String>().Utf8Value());
+    std::string item = e.As<Napi::String>().Utf8Value();
+    check_text(path_ + "." + name + "[" + std::to_string(i) + "]", item);
+    out.push_back(std::move(item));
   }
   return out;
 }

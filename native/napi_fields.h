@@ -1,11 +1,47 @@
-// FieldReader and FieldWriter over JavaScript objects.
+// FieldReader and FieldWriter over JavaScript objects, and what both addons (tc and nf_tables)
+// do with a caller's arguments: lists, namespaces, errors, Promises settled safely.
 #pragma once
 
 #include <napi.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "fields.h"
 
 namespace netqos {
+
+// A JavaScript value for a message: a string quoted (a short prefix of a long one), a number as
+// JavaScript prints it, otherwise its type ("an object").
+std::string describe(const Napi::Value& v);
+
+// A caller's mistake as JavaScript sees it: a TypeError with code ERR_NETQOS_INVALID_ARGUMENT.
+Napi::Error invalid_argument(Napi::Env env, const std::string& message);
+
+// Most operations one batch takes, and requests one read: a larger list is refused rather than
+// grown into gigabytes of messages (each operation is at least one).
+constexpr uint32_t kMaxListLength = 1000000;
+
+// `list` as an array of at most kMaxListLength items; throws InvalidArgument naming `what`.
+Napi::Array read_list(const Napi::Value& list, const char* what);
+
+// A handle's namespace argument: undefined (or none) is the caller's own namespace ("");
+// anything but a name or path is refused (InvalidArgument), so that a mistake never quietly
+// programs the host's namespace.
+std::string read_netns(const Napi::Value& v);
+
+// Resolves with what `make` builds, or rejects with what it throws: building results runs
+// JavaScript (a setter someone put on Object.prototype), and an exception escaping a worker's
+// completion would end the process.
+template <typename Make>
+void settle(Napi::Promise::Deferred& deferred, Make make) {
+  try {
+    deferred.Resolve(make());
+  } catch (const Napi::Error& e) {
+    deferred.Reject(e.Value());
+  }
+}
 
 class JsReader : public FieldReader {
  public:
@@ -17,6 +53,7 @@ class JsReader : public FieldReader {
   std::optional<double> number(const char* name) const override;
   std::optional<bool> boolean(const char* name) const override;
   std::optional<std::string> string(const char* name) const override;
+  bool is_string(const char* name) const override;
   std::optional<IfRef> iface(const char* name) const override;
   std::optional<std::vector<std::string>> strings(const char* name) const override;
   std::optional<std::vector<double>> numbers(const char* name) const override;
@@ -28,6 +65,9 @@ class JsReader : public FieldReader {
   Napi::Value get(const char* name) const;
   Napi::Object obj_;
   std::string path_;
+  // Each field is read from the object once: a getter runs once, so what was checked is what
+  // is encoded (a getter answering differently each time cannot slip a value past a check).
+  mutable std::vector<std::pair<const char*, Napi::Value>> read_;
 };
 
 class JsWriter : public FieldWriter {

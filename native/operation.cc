@@ -25,7 +25,7 @@ Verb read_verb(const FieldReader& op) {
   if (*s == "replace") return Verb::Replace;
   if (*s == "change") return Verb::Change;
   if (*s == "delete") return Verb::Delete;
-  op.fail("op", "\"" + *s + "\" is not an operation (allowed: add, replace, change, delete)");
+  op.fail("op", quote(*s) + " is not an operation (allowed: add, replace, change, delete)");
 }
 
 IfRef require_dev(const FieldReader& r) {
@@ -63,7 +63,7 @@ const Kind* read_kind(const FieldReader& r, bool optional, const Kind* (*find)(c
   }
   const Kind* kind = find(*name);
   if (!kind)
-    r.fail("kind", "\"" + *name + "\" is not " + family + " kind netqos knows (allowed: " + names() + ")");
+    r.fail("kind", quote(*name) + " is not " + family + " kind netqos knows (allowed: " + names() + ")");
   return kind;
 }
 
@@ -163,6 +163,9 @@ void encode_operation(Batch& batch, const FieldReader& op) {
   size_t fds = batch.fds.size();
   try {
     Verb verb = read_verb(op);
+    // One object per operation: with two, which one the caller meant is a guess.
+    int objects = op.has("qdisc") + op.has("class") + op.has("filter") + op.has("chain") + op.has("link");
+    if (objects > 1) op.fail("an operation carries one of qdisc, class, filter, chain or link, not several");
     if (auto q = op.object("qdisc")) {
       encode_qdisc(batch, verb, *q);
     } else if (auto f = op.object("filter")) {
@@ -207,7 +210,7 @@ DumpRequest read_dump_request(const FieldReader& r) {
   else if (*type == "chain")
     req.kind = DumpKind::Chain;
   else
-    r.fail("type", "\"" + *type + "\" is not dumpable (allowed: qdisc, class, filter, chain, link, action)");
+    r.fail("type", quote(*type) + " is not dumpable (allowed: qdisc, class, filter, chain, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
   if (auto optional = r.boolean("optional")) req.optional = *optional;
   if (req.kind == DumpKind::Qdisc && r.has("parent")) {
@@ -230,12 +233,42 @@ DumpRequest read_dump_request(const FieldReader& r) {
   if (req.kind == DumpKind::Action) {
     auto kind = r.string("kind");
     if (!kind) r.fail("kind", "is required to list actions (e.g. \"mirred\")");
+    if (!find_action_kind(*kind))
+      r.fail("kind",
+             quote(*kind) + " is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
     req.action_kind = *kind;
+    if (r.has("index")) {
+      req.action_index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));
+      req.has_index = true;
+    }
   }
   return req;
 }
 
+namespace {
+
+// RTM_GETACTION for one kind: a dump of its actions, or (with an index) a get of one, answered
+// only to the asker (no notification) and acknowledged.
+void encode_action_request(Batch& batch, const DumpRequest& req) {
+  Message m(batch, RTM_GETACTION, req.has_index ? NLM_F_ACK : NLM_F_DUMP);
+  auto* tca = static_cast<tcamsg*>(m.put_extra_header(sizeof(tcamsg)));
+  tca->tca_family = AF_UNSPEC;
+  nlattr* tab = m.nest_start(TCA_ACT_TAB);
+  nlattr* first = m.nest_start(1);
+  m.put_strz(TCA_ACT_KIND, req.action_kind);
+  if (req.has_index) m.put_u32(TCA_ACT_INDEX, req.action_index);
+  m.nest_end(first);
+  m.nest_end(tab);
+  m.finish();
+}
+
+}  // namespace
+
 void encode_dump(Batch& batch, const DumpRequest& req) {
+  if (req.kind == DumpKind::Action) {
+    encode_action_request(batch, req);
+    return;
+  }
   if (req.get()) {
     // Acknowledged, so an answer always ends; the kernel sends a qdisc only to whoever listens
     // to tc notifications unless asked to echo it (as a side effect, those listeners see it).
@@ -288,34 +321,26 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
       m.finish();
       break;
     }
-    case DumpKind::Action: {
-      Message m(batch, RTM_GETACTION, NLM_F_DUMP);
-      auto* tca = static_cast<tcamsg*>(m.put_extra_header(sizeof(tcamsg)));
-      tca->tca_family = AF_UNSPEC;
-      nlattr* tab = m.nest_start(TCA_ACT_TAB);
-      nlattr* first = m.nest_start(1);
-      m.put_strz(TCA_ACT_KIND, req.action_kind);
-      m.nest_end(first);
-      m.nest_end(tab);
-      m.finish();
-      break;
-    }
+    case DumpKind::Action:
+      break;  // encode_action_request
   }
 }
 
 uint32_t message_ifindex(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type == RTM_NEWLINK)
+  if (nlh->nlmsg_type == RTM_NEWLINK && has_header(nlh, sizeof(ifinfomsg)))
     return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
-  if (nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER ||
-      nlh->nlmsg_type == RTM_NEWTCLASS || nlh->nlmsg_type == RTM_NEWCHAIN)
+  if ((nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER ||
+       nlh->nlmsg_type == RTM_NEWTCLASS || nlh->nlmsg_type == RTM_NEWCHAIN) &&
+      has_header(nlh, sizeof(tcmsg)))
     return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
   return 0;
 }
 
 namespace {
 
-// The tcmsg of a tc message, its attributes into tb.
+// The tcmsg of a tc message, its attributes into tb; null when the message is too short for one.
 const tcmsg* parse_tc(const nlmsghdr* nlh, const nlattr* (&tb)[TCA_MAX + 1]) {
+  if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcmsg)))) return nullptr;
   const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
   parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
                 mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcmsg)), tb, TCA_MAX);
@@ -327,8 +352,8 @@ const tcmsg* parse_tc(const nlmsghdr* nlh, const nlattr* (&tb)[TCA_MAX + 1]) {
 bool decode_class(const nlmsghdr* nlh, FieldWriter& w) {
   const nlattr* tb[TCA_MAX + 1];
   const tcmsg* tcm = parse_tc(nlh, tb);
-  if (!tb[TCA_KIND]) return false;
-  std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
+  if (!tcm || !tb[TCA_KIND]) return false;
+  std::string kind = attr_str(tb[TCA_KIND]);
   w.set_string("type", "class");
   w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
   w.set_string("kind", kind);
@@ -345,13 +370,13 @@ bool decode_class(const nlmsghdr* nlh, FieldWriter& w) {
 bool decode_chain(const nlmsghdr* nlh, FieldWriter& w) {
   const nlattr* tb[TCA_MAX + 1];
   const tcmsg* tcm = parse_tc(nlh, tb);
-  if (!tb[TCA_CHAIN]) return false;
+  if (!tcm || !tb[TCA_CHAIN]) return false;
   w.set_string("type", "chain");
   w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
   w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::FilterParent));
-  w.set_u64("chain", mnl_attr_get_u32(tb[TCA_CHAIN]));
+  w.set_u64("chain", attr_u32(tb[TCA_CHAIN]));
   if (tb[TCA_KIND]) {
-    std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
+    std::string kind = attr_str(tb[TCA_KIND]);
     auto t = w.object("template");
     t->set_string("kind", kind);
     // No protocol from tcm_info: the kernel does not fill it in chain messages (the classifier's
@@ -371,6 +396,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   if (type == RTM_NEWCHAIN) return decode_chain(nlh, w);
   // Action dumps come back with the request's type (RTM_GETACTION), notifications as NEWACTION.
   if (type == RTM_NEWACTION || type == RTM_GETACTION) {
+    if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcamsg)))) return false;
     const nlattr* tb[TCA_ROOT_MAX + 1];
     parse_payload(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + NLMSG_ALIGN(sizeof(tcamsg)),
                   mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcamsg)), tb, TCA_ROOT_MAX);
@@ -380,12 +406,13 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   }
   bool qdisc = type == RTM_NEWQDISC;
   if (!qdisc && type != RTM_NEWTFILTER) return false;
+  if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcmsg)))) return false;
   const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
   const nlattr* tb[TCA_MAX + 1];
   parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
                 mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcmsg)), tb, TCA_MAX);
   if (!tb[TCA_KIND]) return false;
-  std::string kind = mnl_attr_get_str(tb[TCA_KIND]);
+  std::string kind = attr_str(tb[TCA_KIND]);
   w.set_string("type", qdisc ? "qdisc" : "filter");
   w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
   w.set_string("kind", kind);
@@ -407,7 +434,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   w.set_u64("priority", TC_H_MAJ(tcm->tcm_info) >> 16);
   w.set_string("protocol", protocol_name(ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)))));
   w.set_u64("handle", tcm->tcm_handle);
-  w.set_u64("chain", tb[TCA_CHAIN] ? mnl_attr_get_u32(tb[TCA_CHAIN]) : 0);
+  w.set_u64("chain", tb[TCA_CHAIN] ? attr_u32(tb[TCA_CHAIN]) : 0);
   if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
   return true;
 }

@@ -76,11 +76,15 @@ struct DumpRequest {
   uint32_t parent = 0;  // filter, chain: the parent (block) to list; qdisc: get the one there
   bool has_parent = false;
   std::string action_kind;  // action: the kind to list ("mirred", ...)
+  // action: get the one of this index instead of listing them. The kernel answers ENOENT when
+  // it knows the kind but has no such action, EINVAL when it does not know the kind at all.
+  uint32_t action_index = 0;
+  bool has_index = false;
   // A missing interface, qdisc or hook is an empty answer instead of an error.
   bool optional = false;
   bool get() const {
     return (kind == DumpKind::Link && (dev.index || dev.by_name())) ||
-           (kind == DumpKind::Qdisc && has_parent);
+           (kind == DumpKind::Qdisc && has_parent) || (kind == DumpKind::Action && has_index);
   }
 };
 DumpRequest read_dump_request(const FieldReader& r);

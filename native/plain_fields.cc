@@ -307,17 +307,13 @@ bool js_bigint(const Value& v) { return v.is_integer() && !int_is_number(v); }
 std::string describe(const Value& v) {
   switch (v.type()) {
     case Value::Type::String:
-      return "\"" + v.as_string() + "\"";
+      return quote(v.as_string());
     case Value::Type::Int:
       return std::to_string(v.as_i64());
     case Value::Type::UInt:
       return std::to_string(v.as_u64());
-    case Value::Type::Double: {
-      double d = v.as_double();
-      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e18)
-        return std::to_string(static_cast<long long>(d));
-      return number_text(d);
-    }
+    case Value::Type::Double:
+      return describe_number(v.as_double());
     case Value::Type::Bool:
       return v.as_bool() ? "true" : "false";
     case Value::Type::Null:
@@ -327,7 +323,7 @@ std::string describe(const Value& v) {
     case Value::Type::Object:
       return "an object";
     case Value::Type::Undefined:
-      break;
+      return "undefined";
   }
   return "a value of another type";
 }
@@ -363,7 +359,7 @@ std::optional<uint64_t> PlainReader::u64(const char* name) const {
       if (v->type() == Value::Type::Int) return static_cast<uint64_t>(v->as_i64());
       return static_cast<uint64_t>(d);
     }
-    fail(name, describe(*v) + " is not a non-negative integer");
+    fail(name, not_u64(describe(*v), d));
   }
   fail(name, "expected a non-negative integer, got " + describe(*v));
 }
@@ -400,9 +396,13 @@ std::optional<bool> PlainReader::boolean(const char* name) const {
 std::optional<std::string> PlainReader::string(const char* name) const {
   const Value* v = get(name);
   if (!v) return std::nullopt;
-  if (v->is_string()) return v->as_string();
-  if (v->is_number()) return std::nullopt;  // numbers (and bigints): the caller may accept them
+  if (v->is_string()) return text(name, v->as_string());
   fail(name, "expected a string, got " + describe(*v));
+}
+
+bool PlainReader::is_string(const char* name) const {
+  const Value* v = get(name);
+  return v && v->is_string();
 }
 
 std::optional<IfRef> PlainReader::iface(const char* name) const {
@@ -410,7 +410,7 @@ std::optional<IfRef> PlainReader::iface(const char* name) const {
   if (!v) return std::nullopt;
   IfRef ref;
   if (v->is_string()) {
-    ref.name = v->as_string();
+    ref.name = text(name, v->as_string());
     if (ref.name.empty() || ref.name.size() > 15)
       fail(name, describe(*v) + " is not an interface name (1..15 characters)");
     return ref;
@@ -435,6 +435,7 @@ std::optional<std::vector<std::string>> PlainReader::strings(const char* name) c
     if (!e.is_string())
       throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) + "]: expected a string, got " +
                             describe(e));
+    check_text(path_ + "." + name + "[" + std::to_string(i) + "]", e.as_string());
     out.push_back(e.as_string());
   }
   return out;
@@ -474,8 +475,7 @@ std::unique_ptr<FieldReader> PlainReader::element(const char* name, size_t i) co
   const Value* v = get(name);
   const Value* e = v && v->is_array() && i < v->size() ? &v->at(i) : nullptr;
   // JavaScript reads a hole or an index past the end as undefined.
-  if (!e || e->is_undefined())
-    throw InvalidArgument(at + ": expected an object, got a value of another type");
+  if (!e || e->is_undefined()) throw InvalidArgument(at + ": expected an object, got undefined");
   if (!e->is_object()) throw InvalidArgument(at + ": expected an object, got " + describe(*e));
   return std::make_unique<PlainReader>(*e, at);
 }

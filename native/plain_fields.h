@@ -140,6 +140,7 @@ class PlainReader : public FieldReader {
   std::optional<double> number(const char* name) const override;
   std::optional<bool> boolean(const char* name) const override;
   std::optional<std::string> string(const char* name) const override;
+  bool is_string(const char* name) const override;
   std::optional<IfRef> iface(const char* name) const override;
   std::optional<std::vector<std::string>> strings(const char* name) const override;
   std::optional<std::vector<double>> numbers(const char* name) const override;

@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include "kind_table.h"
+
 #include <cstring>
 
 namespace netqos {
@@ -27,39 +29,25 @@ const ActionKind* const kActions[] = {&police_action,   &mirred_action, &pedit_a
                                       &nat_action};
 
 template <typename Kind, size_t N>
-const Kind* find(const Kind* const (&table)[N], const std::string& name) {
-  for (const Kind* k : table)
-    if (name == k->name) return k;
-  return nullptr;
-}
-
-template <typename Kind, size_t N>
 std::vector<std::string> list(const Kind* const (&table)[N]) {
   std::vector<std::string> out;
   for (const Kind* k : table) out.emplace_back(k->name);
   return out;
 }
 
-template <typename Kind, size_t N>
-std::string names(const Kind* const (&table)[N]) {
-  std::string out;
-  for (const Kind* k : table) out += (out.empty() ? "" : ", ") + std::string(k->name);
-  return out;
-}
-
 }  // namespace
 
-const QdiscKind* find_qdisc_kind(const std::string& name) { return find(kQdiscs, name); }
-const ClassKind* find_class_kind(const std::string& name) { return find(kClasses, name); }
-const FilterKind* find_filter_kind(const std::string& name) { return find(kFilters, name); }
-const ActionKind* find_action_kind(const std::string& name) { return find(kActions, name); }
+const QdiscKind* find_qdisc_kind(const std::string& name) { return find_kind(kQdiscs, name); }
+const ClassKind* find_class_kind(const std::string& name) { return find_kind(kClasses, name); }
+const FilterKind* find_filter_kind(const std::string& name) { return find_kind(kFilters, name); }
+const ActionKind* find_action_kind(const std::string& name) { return find_kind(kActions, name); }
 std::vector<std::string> qdisc_kinds() { return list(kQdiscs); }
 std::vector<std::string> class_kinds() { return list(kClasses); }
 std::vector<std::string> filter_kinds() { return list(kFilters); }
 std::vector<std::string> action_kinds() { return list(kActions); }
-std::string qdisc_kind_names() { return names(kQdiscs); }
-std::string class_kind_names() { return names(kClasses); }
-std::string filter_kind_names() { return names(kFilters); }
-std::string action_kind_names() { return names(kActions); }
+std::string qdisc_kind_names() { return kind_names(kQdiscs); }
+std::string class_kind_names() { return kind_names(kClasses); }
+std::string filter_kind_names() { return kind_names(kFilters); }
+std::string action_kind_names() { return kind_names(kActions); }
 
 }  // namespace netqos

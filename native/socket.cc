@@ -37,7 +37,7 @@ void set_option(mnl_socket* nl, int level, int name, int value, int fallback_nam
 
 // The socket is created by a short-lived thread that entered the namespace, so no thread of
 // the process ever changes namespace for longer than that.
-mnl_socket* open_in_namespace(const std::string& netns) {
+mnl_socket* open_in_namespace(const std::string& netns, int protocol) {
   int nsfd = -1;
   if (!netns.empty()) {
     std::string path = netns.find('/') == std::string::npos ? "/var/run/netns/" + netns : netns;
@@ -57,10 +57,10 @@ mnl_socket* open_in_namespace(const std::string& netns) {
       step = "entering the network namespace";
       return;
     }
-    nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    nl = mnl_socket_open2(protocol, SOCK_CLOEXEC);
     if (!nl) {
       err = errno;
-      step = "opening a route netlink socket";
+      step = protocol == NETLINK_ROUTE ? "opening a route netlink socket" : "opening a netlink socket";
     }
   };
   if (nsfd >= 0) {
@@ -74,21 +74,55 @@ mnl_socket* open_in_namespace(const std::string& netns) {
   return nl;
 }
 
-namespace {
-
-// Reads NLMSGERR_ATTR_MSG from an error/ack message carrying extended-ack TLVs.
-std::string extack_message(const nlmsghdr* nlh) {
-  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
+bool ack_attributes(const nlmsghdr* nlh, const nlattr** tb) {
+  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || !has_header(nlh, sizeof(nlmsgerr))) return false;
   const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  size_t head = sizeof(nlmsghdr) + sizeof(nlmsgerr);
-  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) head += err->msg.nlmsg_len - sizeof(nlmsghdr);
-  if (nlh->nlmsg_len <= head) return "";
-  const nlattr* tb[NLMSGERR_ATTR_MAX + 1];
+  // The attributes follow the error and, unless capped, the whole request it answers (padded to
+  // a 4-byte boundary, as the kernel appends it).
+  uint64_t head = sizeof(nlmsghdr) + sizeof(nlmsgerr);
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return false;
+    head += NLMSG_ALIGN(static_cast<uint64_t>(err->msg.nlmsg_len) - sizeof(nlmsghdr));
+  }
+  if (nlh->nlmsg_len <= head) return false;
   parse_payload(reinterpret_cast<const uint8_t*>(nlh) + head, nlh->nlmsg_len - head, tb, NLMSGERR_ATTR_MAX);
-  if (!tb[NLMSGERR_ATTR_MSG]) return "";
-  const char* text = static_cast<const char*>(mnl_attr_get_payload(tb[NLMSGERR_ATTR_MSG]));
-  return std::string(text, strnlen(text, mnl_attr_get_payload_len(tb[NLMSGERR_ATTR_MSG])));
+  return true;
 }
+
+std::string extack_message(const nlmsghdr* nlh) {
+  const nlattr* tb[NLMSGERR_ATTR_MAX + 1];
+  if (!ack_attributes(nlh, tb) || !tb[NLMSGERR_ATTR_MSG]) return "";
+  return attr_str(tb[NLMSGERR_ATTR_MSG]);
+}
+
+ssize_t receive_from_kernel(mnl_socket* nl, void* buf, size_t size, int flags) {
+  for (;;) {
+    sockaddr_nl from{};
+    iovec iov{buf, size};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    ssize_t got = recvmsg(mnl_socket_get_fd(nl), &msg, flags);
+    if (got < 0) return got;
+    if (msg.msg_flags & MSG_TRUNC) {
+      errno = ENOSPC;
+      return -1;
+    }
+    if (from.nl_pid == 0) return got;
+  }
+}
+
+std::optional<int> ack_error(const nlmsghdr* nlh) {
+  if (!has_header(nlh, sizeof(nlmsgerr))) return std::nullopt;
+  int error;
+  std::memcpy(&error, static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)), sizeof error);
+  // The kernel sends 0 or a negative errno; anything else is no errno anyone knows.
+  return error <= 0 && error >= -4095 ? -error : EPROTO;
+}
+
+namespace {
 
 bool is_link_message(const nlmsghdr* nlh) {
   return nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK;
@@ -99,7 +133,7 @@ std::string link_message_name(const nlmsghdr* nlh) {
   size_t head = NLMSG_ALIGN(sizeof(ifinfomsg));
   for_each_attr(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)) + head,
                 mnl_nlmsg_get_payload_len(nlh) - head, [&](const nlattr* attr) {
-                  if (mnl_attr_get_type(attr) == IFLA_IFNAME) name = mnl_attr_get_str(attr);
+                  if (mnl_attr_get_type(attr) == IFLA_IFNAME) name = attr_str(attr);
                 });
   return name;
 }
@@ -216,7 +250,7 @@ void RouteSocket::send_and_collect(Batch& batch, const std::vector<size_t>& part
   std::vector<bool> acked(part.size(), false);
   size_t pending = part.size();
   while (pending > 0) {
-    ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+    ssize_t got = receive_from_kernel(nl_, rxbuf_.data(), rxbuf_.size());
     if (got < 0) {
       int err = errno;
       if (err == EINTR) continue;
@@ -229,13 +263,14 @@ void RouteSocket::send_and_collect(Batch& batch, const std::vector<size_t>& part
     }
     const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
     int len = static_cast<int>(got);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
       uint32_t offset = nlh->nlmsg_seq - first_seq;
       if (offset >= part.size() || acked[offset]) continue;
-      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      auto error = ack_error(nlh);
+      if (!error) continue;
       OpResult& r = results[part[offset]];
-      r.error = -err->error;
+      r.error = *error;
       r.message = extack_message(nlh);
       acked[offset] = true;
       pending--;
@@ -269,17 +304,17 @@ void RouteSocket::resolve_names(const Batch& batch, size_t first) {
     sendmsg_calls_++;
     size_t pending = n;
     while (pending > 0) {
-      ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+      ssize_t got = receive_from_kernel(nl_, rxbuf_.data(), rxbuf_.size());
       if (got < 0) {
         if (errno == EINTR) continue;
         return;
       }
       const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
       int len = static_cast<int>(got);
-      for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      for (; message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
         uint32_t offset = nlh->nlmsg_seq - first_seq;
         if (offset >= n) continue;
-        if (nlh->nlmsg_type == RTM_NEWLINK) {
+        if (nlh->nlmsg_type == RTM_NEWLINK && has_header(nlh, sizeof(ifinfomsg))) {
           const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
           names_[wanted[k + offset]] = static_cast<uint32_t>(ifi->ifi_index);
           pending--;
@@ -359,7 +394,7 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
     sendmsg_calls_++;
     bool done = false, interrupted = false;
     while (!done) {
-      ssize_t got = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
+      ssize_t got = receive_from_kernel(nl_, rxbuf_.data(), rxbuf_.size());
       if (got < 0) {
         int err = errno;
         if (err == EINTR) continue;
@@ -367,7 +402,7 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
       }
       const nlmsghdr* msg = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
       int len = static_cast<int>(got);
-      for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
+      for (; message_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
         if (msg->nlmsg_seq != seq) continue;
         if (msg->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
         if (msg->nlmsg_type == NLMSG_DONE) {
@@ -375,8 +410,9 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
           break;
         }
         if (msg->nlmsg_type == NLMSG_ERROR) {
-          const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          if (err->error == 0) {
+          auto error = ack_error(msg);
+          if (!error) continue;
+          if (*error == 0) {
             // A get ends with its acknowledgement.
             if (get) {
               done = true;
@@ -385,7 +421,7 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
             continue;
           }
           // What an optional request asks for may not be there: no such interface, qdisc or hook.
-          int code = -err->error;
+          int code = *error;
           if (req.optional && (code == ENODEV || code == ENOENT || code == EINVAL)) {
             out.offsets.clear();
             out.data.clear();
@@ -398,6 +434,7 @@ void RouteSocket::dump_one(const DumpRequest& req, DumpReply& out) {
         out.offsets.push_back(out.data.size());
         const auto* bytes = reinterpret_cast<const uint8_t*>(msg);
         out.data.insert(out.data.end(), bytes, bytes + msg->nlmsg_len);
+        out.data.resize(NLMSG_ALIGN(out.data.size()));  // the next message aligned, as decoders read it
       }
     }
     if (!interrupted) return;

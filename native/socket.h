@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -47,9 +48,21 @@ class ReceiveBuffer {
   std::unique_ptr<uint8_t[]> data_{new uint8_t[kSize]};
 };
 
-// A route-netlink socket in a namespace ("" for the caller's, a name under /var/run/netns, or a
-// path), unbound.
-mnl_socket* open_in_namespace(const std::string& netns);
+// A netlink socket (route by default) in a namespace ("" for the caller's, a name under
+// /var/run/netns, or a path), unbound.
+mnl_socket* open_in_namespace(const std::string& netns, int protocol = NETLINK_ROUTE);
+// The errno an NLMSG_ERROR message carries (0: an acknowledgement), or nullopt when the message
+// is too short to be one.
+std::optional<int> ack_error(const nlmsghdr* nlh);
+// The extended-ack attributes of an NLMSG_ERROR message into tb (NLMSGERR_ATTR_*); false when
+// it has none.
+bool ack_attributes(const nlmsghdr* nlh, const nlattr** tb);
+// The kernel's extended-ack text in an NLMSG_ERROR message ("" when it has none).
+std::string extack_message(const nlmsghdr* nlh);
+// recv on a netlink socket, keeping only what the kernel sent: another process that learns the
+// socket's port id can send to it, and its messages must not pass for the kernel's answers.
+// Returns recv's result (-1 with errno; ENOSPC for a message cut short).
+ssize_t receive_from_kernel(mnl_socket* nl, void* buf, size_t size, int flags = 0);
 // setsockopt, or with fallback_name when that fails (SO_RCVBUFFORCE needs CAP_NET_ADMIN).
 void set_option(mnl_socket* nl, int level, int name, int value, int fallback_name = 0);
 

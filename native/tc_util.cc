@@ -60,15 +60,29 @@ const ControlName kControls[] = {
     {"stolen", TC_ACT_STOLEN}, {"continue", TC_ACT_UNSPEC}, {"trap", TC_ACT_TRAP},
 };
 
+// The decimal number that follows `prefix` and ends the string ("goto chain 5": 5); sscanf
+// would also take "goto chain 5x", " jump 5" or a number that wraps.
+bool digits_after(const std::string& s, const char* prefix, uint64_t& n) {
+  size_t start = std::strlen(prefix);
+  if (s.compare(0, start, prefix) != 0 || s.size() == start || s.size() - start > 18) return false;
+  n = 0;
+  for (size_t i = start; i < s.size(); i++) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    n = n * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
+  return true;
+}
+
 }  // namespace
 
 uint16_t read_protocol(const FieldReader& r, uint16_t fallback) {
   if (!r.has("protocol")) return fallback;
-  if (auto s = r.string("protocol")) {
+  if (r.is_string("protocol")) {
+    auto s = r.string("protocol");
     for (const auto& p : kProtocols)
       if (*s == p.name) return p.value;
-    r.fail("protocol", "\"" + *s +
-                           "\" is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
+    r.fail("protocol", quote(*s) +
+                           " is not a protocol (allowed: all, ip, ipv6, arp, 802.1q, "
                            "802.1ad, or an EtherType number)");
   }
   return static_cast<uint16_t>(r.u64_in("protocol", 0, 0xFFFF, fallback));
@@ -84,7 +98,8 @@ std::string protocol_name(uint16_t value) {
 
 uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx, uint32_t fallback) {
   if (!r.has(field)) return fallback;
-  if (auto s = r.string(field)) {
+  if (r.is_string(field)) {
+    auto s = r.string(field);
     if (*s == "root") return TC_H_ROOT;
     if (ctx == HandleContext::QdiscParent && (*s == "ingress" || *s == "clsact")) return TC_H_INGRESS;
     if (ctx == HandleContext::FilterParent && *s == "ingress")
@@ -96,7 +111,7 @@ uint32_t parse_handle(const FieldReader& r, const char* field, HandleContext ctx
     std::string names = ctx == HandleContext::FilterParent  ? "root, ingress, egress, "
                         : ctx == HandleContext::QdiscParent ? "root, ingress, "
                                                             : "";
-    r.fail(field, "\"" + *s + "\" is not a handle (allowed: " + names +
+    r.fail(field, quote(*s) + " is not a handle (allowed: " + names +
                       "\"MAJOR:\" or \"MAJOR:MINOR\" in hex, or a number)");
   }
   return static_cast<uint32_t>(r.u64_in(field, 0, 0xFFFFFFFFu, fallback));
@@ -120,15 +135,15 @@ int32_t parse_control(const FieldReader& r, const char* field, int32_t fallback)
   if (!s) return fallback;
   for (const auto& c : kControls)
     if (*s == c.name) return c.value;
-  unsigned long n = 0;
-  bool chain = std::sscanf(s->c_str(), "goto chain %lu", &n) == 1;
-  if (chain || std::sscanf(s->c_str(), "jump %lu", &n) == 1) {
+  uint64_t n = 0;
+  bool chain = digits_after(*s, "goto chain ", n);
+  if (chain || digits_after(*s, "jump ", n)) {
     if (n > TC_ACT_EXT_VAL_MASK)
-      r.fail(field, "\"" + *s + "\": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
+      r.fail(field, quote(*s) + ": the number must be at most " + std::to_string(TC_ACT_EXT_VAL_MASK));
     return static_cast<int32_t>((chain ? TC_ACT_GOTO_CHAIN : TC_ACT_JUMP) | static_cast<uint32_t>(n));
   }
-  r.fail(field, "\"" + *s +
-                    "\" is not a control action (allowed: ok, pass, drop, reclassify, "
+  r.fail(field, quote(*s) +
+                    " is not a control action (allowed: ok, pass, drop, reclassify, "
                     "pipe, stolen, continue, trap, \"goto chain N\", \"jump N\")");
 }
 
@@ -161,10 +176,10 @@ std::vector<uint8_t> parse_hex(const FieldReader& r, const char* field, size_t m
   std::vector<uint8_t> out;
   if (!s) return out;
   if (s->empty() || s->size() % 2 || s->size() / 2 > max_bytes)
-    r.fail(field, "\"" + *s + "\" must be 1.." + std::to_string(max_bytes) + " bytes of hex digits");
+    r.fail(field, quote(*s) + " must be 1.." + std::to_string(max_bytes) + " bytes of hex digits");
   for (size_t i = 0; i < s->size(); i += 2) {
     int hi = hex_digit((*s)[i]), lo = hex_digit((*s)[i + 1]);
-    if (hi < 0 || lo < 0) r.fail(field, "\"" + *s + "\" is not hex");
+    if (hi < 0 || lo < 0) r.fail(field, quote(*s) + " is not hex");
     out.push_back(static_cast<uint8_t>(hi << 4 | lo));
   }
   return out;
@@ -193,7 +208,7 @@ uint32_t read_named(const FieldReader& r, const char* field, const NamedValue* n
     if (*s == names[i].name) return names[i].value;
     allowed += (allowed.empty() ? "" : ", ") + std::string(names[i].name);
   }
-  r.fail(field, "\"" + *s + "\" is not allowed (allowed: " + allowed + ")");
+  r.fail(field, quote(*s) + " is not allowed (allowed: " + allowed + ")");
 }
 
 const char* name_of(const NamedValue* names, size_t count, uint32_t value) {
@@ -217,11 +232,11 @@ IpPrefix read_ip(const FieldReader& r, const char* field, int family, bool with_
   std::string text = *s;
   size_t slash = text.find('/');
   if (slash != std::string::npos) {
-    if (!with_prefix) r.fail(field, "\"" + *s + "\" must be " + what + " without a prefix length");
+    if (!with_prefix) r.fail(field, quote(*s) + " must be " + what + " without a prefix length");
     std::string bits = text.substr(slash + 1);
     text.resize(slash);
     if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos)
-      r.fail(field, "\"" + *s + "\" has a bad prefix length");
+      r.fail(field, quote(*s) + " has a bad prefix length");
     p.bits = std::stoi(bits);
   }
   if ((family != AF_INET6) && inet_pton(AF_INET, text.c_str(), p.addr) == 1) {
@@ -231,11 +246,11 @@ IpPrefix read_ip(const FieldReader& r, const char* field, int family, bool with_
     p.family = AF_INET6;
     p.len = 16;
   } else {
-    r.fail(field, "\"" + *s + "\" is not " + what + (with_prefix ? " (with an optional /prefix)" : ""));
+    r.fail(field, quote(*s) + " is not " + what + (with_prefix ? " (with an optional /prefix)" : ""));
   }
   if (slash == std::string::npos) p.bits = static_cast<int>(p.len * 8);
   if (p.bits > static_cast<int>(p.len * 8))
-    r.fail(field, "\"" + *s + "\" has a prefix longer than the address");
+    r.fail(field, quote(*s) + " has a prefix longer than the address");
   return p;
 }
 

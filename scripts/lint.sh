@@ -4,7 +4,7 @@
 # `bash scripts/lint.sh --fix` rewrites what the formatters can fix.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-native=$(git ls-files '*.cc' '*.h' '*.c' 2>/dev/null || find native lib bench test -name '*.cc' -o -name '*.h' -o -name '*.c')
+native=$(git ls-files --cached --others --exclude-standard '*.cc' '*.h' '*.c' 2>/dev/null || find native lib bench test -name '*.cc' -o -name '*.h' -o -name '*.c')
 if [ "${1:-}" = --fix ]; then
   npx eslint --fix . ; npx prettier --log-level warn --write . ; clang-format -i $native
   exit 0

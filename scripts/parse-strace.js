@@ -211,6 +211,14 @@ function main() {
   process.exit(2);
 }
 
-module.exports = { parseStrace, splitNetlink, allMessages, pickRequest, isModifyRequest, RTM_NAMES };
+module.exports = {
+  parseStrace,
+  splitNetlink,
+  allMessages,
+  pickRequest,
+  isModifyRequest,
+  parseArgs,
+  RTM_NAMES,
+};
 
 if (require.main === module) main();

@@ -64,6 +64,33 @@ export interface Agent {
 
 export const DEFAULT_LISTEN = '127.0.0.1:9465';
 
+/** CNI commands that change interfaces (the others only read). */
+const CNI_CHANGES = new Set(['ADD', 'DEL', 'GC']);
+
+/**
+ * The HTTP server's bounds: what one client can make the agent hold. Scrapes share one rendered
+ * exposition (AgentMetrics.exposition), so the scrapes in flight cost a waiting callback each.
+ */
+export const HTTP_LIMITS = {
+  /** Request line and headers together, bytes (more: 431). */
+  maxHeaderSize: 8192,
+  maxHeadersCount: 64,
+  /** Open connections (more are closed at once). */
+  maxConnections: 256,
+  /** Scrapes of /metrics waiting for their answer (more: 503 with Retry-After). */
+  maxScrapesInFlight: 128,
+  /** A request must arrive whole within (ms). */
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  /**
+   * A keep-alive connection is closed this long (ms) after its last answer was handed to the
+   * kernel. Node's 5 s reset connections whose client was still reading a large exposition.
+   */
+  keepAliveTimeoutMs: 30_000,
+  /** A connection with no traffic at all for this long (ms) is closed (one that never sends a request). */
+  idleTimeoutMs: 60_000,
+} as const;
+
 /** "127.0.0.1:9465", "[::1]:9465", ":9465" (all addresses) -> host and port. */
 export function parseListen(listen: string): { host?: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
@@ -172,28 +199,61 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const listen = options.listen === undefined ? DEFAULT_LISTEN : options.listen;
     if (listen) {
       const { host, port } = parseListen(listen);
-      server = http.createServer((req, res) => {
-        void handle(req, res);
-      });
+      server = http.createServer(
+        {
+          maxHeaderSize: HTTP_LIMITS.maxHeaderSize,
+          requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+          headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+          keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+        },
+        (req, res) => void handle(req, res),
+      );
+      server.maxHeadersCount = HTTP_LIMITS.maxHeadersCount;
+      server.maxConnections = HTTP_LIMITS.maxConnections;
+      server.timeout = HTTP_LIMITS.idleTimeoutMs;
+      let scrapes = 0;
       const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const url = (req.url ?? '/').split('?')[0];
-        const send = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
-          res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+        const send = (
+          code: number,
+          body: string | Buffer,
+          type = 'text/plain; charset=utf-8',
+          extra: http.OutgoingHttpHeaders = {},
+        ) => {
+          if (res.destroyed) return;
+          res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...extra });
           res.end(req.method === 'HEAD' ? undefined : body);
         };
-        if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          return send(405, 'method not allowed\n', undefined, { connection: 'close' });
+        // No endpoint takes a body: refused unread, and the connection closed rather than drained.
+        if (req.headers['transfer-encoding'] || Number(req.headers['content-length'] ?? 0) > 0)
+          return send(413, 'request bodies are not accepted\n', undefined, { connection: 'close' });
         try {
-          if (url === '/metrics') return send(200, await metrics.metrics(), metrics.contentType);
+          if (url === '/metrics') {
+            if (scrapes >= HTTP_LIMITS.maxScrapesInFlight)
+              return send(503, 'too many scrapes at once; try again\n', undefined, { 'retry-after': '1' });
+            scrapes++;
+            try {
+              return send(200, await metrics.exposition(), metrics.contentType);
+            } finally {
+              scrapes--;
+            }
+          }
           if (url === '/healthz') {
             // Alive unless the loop stalled: passes run at least every resync.
             const last = rec.lastPass;
             const stale = last > 0 && Date.now() - last > 3 * resyncMs + 30_000;
             return stale || stopped ? send(503, 'reconcile loop stalled\n') : send(200, 'ok\n');
           }
-          if (url === '/readyz')
-            return rec.ready && !stopped
+          if (url === '/readyz') {
+            if (stopped) return send(503, 'not ready: stopping\n');
+            const lost = rec.namespaceProblem;
+            if (lost) return send(503, `not ready: ${lost}\n`);
+            return rec.ready
               ? send(200, 'ready\n')
               : send(503, 'not ready: the first sync has not completed\n');
+          }
           return send(404, 'not found: try /metrics, /healthz or /readyz\n');
         } catch (e) {
           logger.warn({ url, err: (e as Error).message }, 'serving an HTTP request failed');
@@ -216,7 +276,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       const cniLog = logger.child({ component: 'cni' });
       cni = await startCniServer({
         socket: options.cniSocket,
-        log: (level, msg, fields) => cniLog[level](fields ?? {}, msg),
+        log: (level, msg, fields) => {
+          // An ADD, DEL or GC may have changed a pod's interface the reconciler also shapes:
+          // the reconciler looks again, so the pod source's QoS is what stays (README).
+          if (msg === 'served' && CNI_CHANGES.has(String(fields?.command))) rec.externalChange();
+          cniLog[level](fields ?? {}, msg);
+        },
       });
     }
 

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from 'pino';
-import { InputError, podsFromManifest } from '../cli/input';
+import { ManifestError, podsFromManifest } from '../manifest';
 import {
   fingerprint,
   makePod,
@@ -204,7 +204,7 @@ export class ManifestSource implements PodSource {
       if (before?.error) logger.info({ file }, 'the manifest is readable again');
       return { signature, pods: out };
     } catch (e) {
-      const error = e instanceof InputError ? e.problems.join('; ') : (e as Error).message;
+      const error = e instanceof ManifestError ? e.problems.join('; ') : (e as Error).message;
       logger.warn(
         { file, err: error, keeping: before?.pods.length ?? 0 },
         'cannot read the manifest; its pods stay as they were',

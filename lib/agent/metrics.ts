@@ -1,7 +1,11 @@
 // Prometheus metrics (prom-client, a registry of the agent's own). Per-pod traffic statistics
-// are read from the kernel (readQos) once per scrape (concurrent scrapes share a read), and
-// exposed as counters: the kernel's counters are monotonic until netqos replaces the object, which
-// Prometheus sees as a counter reset.
+// are read from the kernel (readQos) and exposed as counters: the kernel's counters are monotonic
+// until netqos replaces the object, which Prometheus sees as a counter reset.
+//
+// Scrapes are served from one rendered exposition (exposition()): rendered by one scrape at a
+// time, shared by every scrape until the agent's state changes (invalidate()) or it is older than
+// maxAgeMs. So many scrapes at once cost one kernel read and one rendering, and the memory of one
+// exposition, however many there are.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type Direction = 'ingress' | 'egress';
@@ -42,8 +46,15 @@ export const METRIC_NAMES = {
   orphans: 'netqos_agent_orphans_collected_total',
   sourceEvents: 'netqos_agent_source_events_total',
   ready: 'netqos_agent_ready',
+  namespaceUp: 'netqos_agent_namespace_up',
   lastSync: 'netqos_agent_last_sync_timestamp_seconds',
 } as const;
+
+interface Rendered {
+  generation: number;
+  at: number;
+  body: Buffer;
+}
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -54,6 +65,7 @@ export class AgentMetrics {
   readonly orphans: Counter<'kind'>;
   readonly sourceEvents: Counter<'event'>;
   readonly ready: Gauge;
+  readonly namespaceUp: Gauge;
   readonly lastSync: Gauge;
   private readonly podCounters: Record<(typeof COUNTED)[number], Counter<PodLabel>>;
   private readonly podBacklog: Gauge<PodLabel>;
@@ -64,6 +76,11 @@ export class AgentMetrics {
   private refreshing: Promise<void> | undefined;
   private refreshedAt = 0;
   private messagesSeen = 0;
+  /** Bumped when the agent's state changes: an exposition rendered before is not served after. */
+  private generation = 0;
+  private rendered: Rendered | undefined;
+  private rendering: Promise<Rendered> | undefined;
+  private readonly maxAgeMs: number;
 
   constructor(
     private readonly sources: {
@@ -74,8 +91,13 @@ export class AgentMetrics {
       /** Pods by reconcile state. */
       podStates: () => Record<string, number>;
     },
-    options: { defaultMetrics?: boolean } = {},
+    options: {
+      defaultMetrics?: boolean;
+      /** How long one rendered exposition serves scrapes at most (ms, default 1000). */
+      maxAgeMs?: number;
+    } = {},
   ) {
+    this.maxAgeMs = options.maxAgeMs ?? 1000;
     const registers = [this.registry];
     const refresh = () => this.refresh();
     const counter = (name: string, help: string) =>
@@ -124,7 +146,7 @@ export class AgentMetrics {
     });
     this.reconcileErrors = new Counter({
       name: METRIC_NAMES.reconcileErrors,
-      help: "Reconcile errors by reason: annotations (invalid), interface (name not derivable), conflict (another tool's objects), netlink (the kernel refused), pass (a whole pass failed), report (an Event could not be created)",
+      help: "Reconcile errors by reason: annotations (invalid), interface (name not derivable), conflict (another tool's objects), netlink (the kernel refused), pass (a whole pass failed), report (an Event could not be created), namespace (the pods' network namespace was deleted or replaced)",
       labelNames: ['reason'],
       registers,
     });
@@ -170,6 +192,11 @@ export class AgentMetrics {
       help: '1 once the first complete reconcile succeeded',
       registers,
     });
+    this.namespaceUp = new Gauge({
+      name: METRIC_NAMES.namespaceUp,
+      help: "1 while the agent holds the pods' network namespace; 0 once it was deleted or replaced under its name, until the agent has opened it again",
+      registers,
+    });
     this.lastSync = new Gauge({
       name: METRIC_NAMES.lastSync,
       help: 'Unix time of the last successful full reconcile (start or resync)',
@@ -180,8 +207,40 @@ export class AgentMetrics {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  /** Renders the registry now (every scrape should use exposition()). */
   async metrics(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /**
+   * The exposition for a scrape: the last one rendered while it is current (same state, younger
+   * than maxAgeMs), else a new one, rendered once for every scrape waiting for it.
+   */
+  async exposition(): Promise<Buffer> {
+    // At least as new as the state when the scrape came: a rendering begun before a later
+    // change still serves it (else, with passes ending all the time, a scrape could wait forever).
+    const asked = this.generation;
+    for (;;) {
+      const r = this.rendered;
+      if (r && r.generation >= asked && Date.now() - r.at < this.maxAgeMs) return r.body;
+      this.rendering ??= this.render().finally(() => (this.rendering = undefined));
+      const got = await this.rendering;
+      if (got.generation >= asked) return got.body;
+      // Begun before a change this scrape came after: once more, at most.
+    }
+  }
+
+  /** The agent's state changed (a pass, the namespace): the next scrape renders afresh. */
+  invalidate(): void {
+    this.generation++;
+  }
+
+  private async render(): Promise<Rendered> {
+    const generation = this.generation;
+    const at = Date.now();
+    const body = Buffer.from(await this.registry.metrics());
+    this.rendered = { generation, at, body };
+    return this.rendered;
   }
 
   get contentType(): string {

@@ -17,35 +17,41 @@
 //      interface of the operation the kernel refused) is set aside and the call is repeated
 //      without it, so one pod never blocks the others;
 //   5. IFBs netqos made whose interface is gone are deleted.
+//
+// Before each pass (and after a failed one) the namespace's name is checked against the
+// namespace the handles are in (namespace.ts): deleted or replaced, the handles are closed, the
+// pods wait and /readyz says why; once the name leads to a namespace again, new handles and a
+// full pass.
 import type { Logger } from 'pino';
-import {
-  NetlinkError,
-  linkTarget,
-  openNetlink,
-  type LinkState,
-  type NetlinkHandle,
-  type Operation,
-} from '../netlink';
-import {
-  AnnotationError,
-  QosConflictError,
-  applyQos,
-  ifbDeletion,
-  ifbNameFor,
-  isNetqosIfbName,
-  isValidInterfaceName,
-  parseAnnotations,
-  readQos,
-  type AnnotationMode,
-  type QosSpec,
-  type QosTarget,
-  type TbfProfile,
-  type DirectionStatus,
-} from '../qos';
+import type { LinkState, NetlinkHandle, TcMirror } from '../netlink';
+import { applyQos, readQos, type AnnotationMode, type DirectionStatus, type TbfProfile } from '../qos';
+import { applyIsolated } from './isolate';
 import type { AgentMetrics, PodStats } from './metrics';
+import { connect, lostReason, namespaceExists, type Connection } from './namespace';
+import { orphanDeletion, orphanDeletionResult, orphanIfbs } from './orphans';
 import { fingerprint, type AgentPod, type PodReport, type PodSource } from './pods';
+import {
+  RETRY_STATES,
+  changedElsewhere,
+  chooseWork,
+  claimInterfaces,
+  clearable,
+  errorText,
+  judgePods,
+  linkChanges,
+  passRetryDelay,
+  placePods,
+  podVerdict,
+  retryDelay,
+  seenOf,
+  unclaimedInterfaces,
+  vanished,
+  type PodRecord,
+  type PodState,
+} from './work';
 
-export type PodState = 'applied' | 'none' | 'waiting' | 'invalid' | 'conflict' | 'failed';
+export type { PodState } from './work';
+export { errorText } from './work';
 export type Trigger = 'start' | 'event' | 'resync' | 'retry';
 
 export interface ReconcilerOptions {
@@ -76,50 +82,25 @@ export interface ReconcilerOptions {
   linkCheckMs?: number;
   /** Called once, after the first successful full pass. */
   onReady?: () => void;
+  /** Opens the handles on the namespace (default: namespace.ts connect, netlink handles). */
+  connect?: (netns: string | undefined) => Connection;
 }
 
-interface PodRecord {
-  pod: AgentPod;
-  fp: string;
-  state: PodState | 'new';
-  attempts: number;
-  nextAt: number;
-  /** The interface this pod's QoS was last put on, and its index then. */
-  ifname?: string;
-  ifindex?: number;
-  /** The interface was replaced or removed since (the link check saw it): look again. */
-  stale?: boolean;
-  /** The last problem reported (reported again only when it changes). */
-  reported?: string;
-  /** Calico-mode warnings already logged for this fingerprint. */
-  warned?: string;
-}
-
+/** A target of the pass's applyQos call: a pod's interface, or one to clear. */
 type Meta = { kind: 'pod'; rec: PodRecord } | { kind: 'clear'; ifname: string; reason: string };
-type Outcome = { ok: true; operations: number; warnings: string[] } | { ok: false; error: unknown };
-
-const RETRY_STATES = new Set<PodRecord['state']>(['waiting', 'conflict', 'failed']);
-
-function hasQos(spec: QosSpec): boolean {
-  return (
-    Object.values(spec.ingress).some((v) => v !== undefined) ||
-    Object.values(spec.egress).some((v) => v !== undefined)
-  );
-}
-
-/** The device an operation names (for finding the pod at fault). */
-function operationDevice(op: Operation | undefined): string | number | undefined {
-  if (!op) return undefined;
-  if ('qdisc' in op) return op.qdisc.dev;
-  if ('filter' in op) return op.filter.dev;
-  return 'link' in op ? linkTarget(op.link) : undefined;
-}
 
 export class Reconciler {
-  /** Reads and changes (its counters() are the agent's modifying messages). */
-  readonly handle: NetlinkHandle;
-  /** Statistics for /metrics, on a socket of its own so a scrape never waits behind a batch. */
-  private readonly statsHandle: NetlinkHandle;
+  /**
+   * The handles on the namespace (reads and changes; statistics for /metrics on a socket of its
+   * own, so a scrape never waits behind a batch), or undefined while the namespace is lost.
+   */
+  private conn: Connection | undefined;
+  /** Why the namespace cannot be reached now (deleted, replaced, not reopened yet). */
+  private lost: string | undefined;
+  /** The last namespace problem logged (each is logged once). */
+  private lostLogged: string | undefined;
+  /** Modifying messages sent through handles closed since (a lost namespace's). */
+  private messagesBefore = 0;
   private readonly records = new Map<string, PodRecord>();
   private readonly dirty = new Set<string>();
   /** Interfaces named explicitly (netqos.io/interface) during this run: in the GC scope. */
@@ -129,6 +110,11 @@ export class Reconciler {
   private timerAt = Infinity;
   private running: Promise<void> | undefined;
   private again = false;
+  /** Changes made by someone else in this process (the CNI server) since the last pass looked. */
+  private externalChanges = 0;
+  private recheck = false;
+  /** A change of someone else's overlapped a pass: every pod is looked at on the next recheck. */
+  private recheckAll = false;
   private stopped = false;
   private passFailures = 0;
   private linkTimer: NodeJS.Timeout | undefined;
@@ -136,15 +122,13 @@ export class Reconciler {
   private readyFired = false;
   private lastPassAt = 0;
   private lastFullAt = 0;
-  private readonly handles: Map<string, NetlinkHandle>;
 
   constructor(
     private readonly source: PodSource,
     private readonly options: ReconcilerOptions,
   ) {
-    this.handle = openNetlink({ netns: options.netns });
-    this.statsHandle = openNetlink({ netns: options.netns });
-    this.handles = new Map([[options.netns ?? '', this.handle]]);
+    this.conn = (options.connect ?? connect)(options.netns);
+    options.metrics?.namespaceUp.set(1);
     const every = options.linkCheckMs ?? 2000;
     if (every > 0) {
       this.linkTimer = setInterval(() => void this.checkLinks(), every);
@@ -165,9 +149,25 @@ export class Reconciler {
     return this.lastFullAt;
   }
 
+  /** Why the pods' namespace cannot be reached now (deleted or replaced), or undefined. */
+  get namespaceProblem(): string | undefined {
+    return this.lost;
+  }
+
   /** Pods changed in the source. */
   changed(keys: readonly string[]): void {
     for (const k of keys) this.dirty.add(k);
+    this.schedule(this.options.debounceMs ?? 100);
+  }
+
+  /**
+   * Someone else in this process changed interfaces of this namespace (the agent's CNI server
+   * served an ADD or DEL): the pods whose interface or IFB changed since the last pass are
+   * reconciled again, so the pod source's QoS wins in the next pass, not at the next resync.
+   */
+  externalChange(): void {
+    this.externalChanges++;
+    this.recheck = true;
     this.schedule(this.options.debounceMs ?? 100);
   }
 
@@ -184,8 +184,7 @@ export class Reconciler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
-    this.handle.close();
-    this.statsHandle.close();
+    this.disconnect();
   }
 
   /** Waits until no pass runs. */
@@ -215,19 +214,20 @@ export class Reconciler {
   /** Modifying netlink messages sent so far by this agent. */
   messages(): number {
     try {
-      return this.handle.counters().messages;
+      return this.messagesBefore + (this.conn?.handle.counters().messages ?? 0);
     } catch {
-      return 0;
+      return this.messagesBefore;
     }
   }
 
   /** Per-pod statistics of the pods whose QoS is in force, read from the kernel now. */
   async podStats(): Promise<PodStats[]> {
     const recs = [...this.records.values()].filter((r) => r.state === 'applied' && r.ifname);
-    if (!recs.length || this.stopped) return [];
+    const conn = this.conn;
+    if (!recs.length || this.stopped || !conn) return [];
     const statuses = await readQos(
       recs.map((r) => ({ ifname: r.ifname!, netns: this.options.netns })),
-      { handles: new Map([[this.options.netns ?? '', this.statsHandle]]) },
+      { handles: new Map([[this.options.netns ?? '', conn.stats]]) },
     );
     const out: PodStats[] = [];
     statuses.forEach((s, i) => {
@@ -245,27 +245,31 @@ export class Reconciler {
     return out;
   }
 
-  /** One link dump: pods whose interface appeared, vanished or was replaced are looked at now. */
+  /**
+   * One link dump: pods whose interface appeared, vanished or was replaced are looked at now. And
+   * the namespace itself: lost, or back (a pass then says so and acts).
+   */
   private async checkLinks(): Promise<void> {
-    if (this.stopped || this.linkChecking || !this.records.size) return;
+    if (this.stopped || this.linkChecking) return;
+    const conn = this.conn;
+    if (conn ? lostReason(this.options.netns, conn) : namespaceExists(this.options.netns!)) {
+      this.requestFull('resync');
+      return;
+    }
+    if (!conn || !this.records.size) return;
     this.linkChecking = true;
     try {
-      const links = await this.statsHandle.dump({ type: 'link' });
+      const links = await conn.stats.dump({ type: 'link' });
       if (this.stopped) return;
-      const index = new Map(links.map((l) => [l.name, l.index]));
-      let found = false;
-      for (const [key, rec] of this.records) {
-        const now = rec.pod.ifname ? index.get(rec.pod.ifname) : undefined;
-        if (rec.state === 'applied' && rec.ifindex !== undefined && now !== rec.ifindex) {
-          rec.stale = true;
-          this.dirty.add(key);
-          found = true;
-        } else if (rec.state === 'waiting' && now !== undefined && rec.nextAt > Date.now()) {
-          rec.nextAt = 0;
-          this.dirty.add(key);
-          found = true;
-        }
-      }
+      const { stale, due } = linkChanges(
+        this.records,
+        new Map(links.map((l) => [l.name, l.index])),
+        Date.now(),
+      );
+      for (const key of stale) this.records.get(key)!.stale = true;
+      for (const key of due) this.records.get(key)!.nextAt = 0;
+      for (const key of [...stale, ...due]) this.dirty.add(key);
+      const found = stale.length + due.length > 0;
       if (found) this.schedule(0);
     } catch {
       /* the next pass reports kernel trouble */
@@ -305,17 +309,16 @@ export class Reconciler {
   private async loop(): Promise<void> {
     do {
       this.again = false;
-      const trigger: Trigger = this.pendingFull ?? (this.dirty.size ? 'event' : 'retry');
+      const trigger: Trigger = this.pendingFull ?? (this.dirty.size || this.recheck ? 'event' : 'retry');
       this.pendingFull = undefined;
       await this.timedPass(trigger);
-    } while (this.again && !this.stopped && (this.pendingFull || this.dirty.size));
+    } while (this.again && !this.stopped && (this.pendingFull || this.dirty.size || this.recheck));
   }
 
   private afterLoop(): void {
     if (this.stopped) return;
-    if (this.pendingFull)
-      return this.schedule(Math.min(500 * 2 ** Math.max(0, this.passFailures - 1), 30_000));
-    if (this.dirty.size) return this.schedule(this.options.debounceMs ?? 100);
+    if (this.pendingFull) return this.schedule(passRetryDelay(this.passFailures));
+    if (this.dirty.size || this.recheck) return this.schedule(this.options.debounceMs ?? 100);
     let next = Infinity;
     for (const r of this.records.values()) if (RETRY_STATES.has(r.state) && r.nextAt < next) next = r.nextAt;
     if (next < Infinity) this.schedule(Math.max(0, next - Date.now()));
@@ -326,13 +329,13 @@ export class Reconciler {
     const end = metrics?.reconcileDuration.startTimer({ trigger });
     const full = trigger === 'start' || trigger === 'resync';
     try {
-      const did = await this.pass(trigger);
+      const done = await this.pass(trigger);
       this.passFailures = 0;
-      if (did) {
+      if (done === 'partial' || done === 'full') {
         metrics?.reconciles.inc({ trigger, result: 'ok' });
         end?.();
       }
-      if (did && full) {
+      if (done === 'full') {
         this.lastFullAt = Date.now();
         metrics?.lastSync.set(this.lastFullAt / 1000);
         if (!this.readyFired) {
@@ -344,6 +347,13 @@ export class Reconciler {
       }
     } catch (e) {
       end?.();
+      // A pass fails when the namespace went away under it: that is what to say.
+      const why = this.conn && lostReason(this.options.netns, this.conn);
+      if (why) {
+        this.loseNamespace(why);
+        this.pendingFull = 'resync';
+        return;
+      }
       this.passFailures++;
       metrics?.reconciles.inc({ trigger, result: 'error' });
       metrics?.reconcileErrors.inc({ reason: 'pass' });
@@ -352,184 +362,155 @@ export class Reconciler {
       this.pendingFull = full ? trigger : 'resync';
     } finally {
       this.lastPassAt = Date.now();
+      metrics?.invalidate();
     }
   }
 
-  /** One pass; false when there was nothing to do (the source has not listed yet). */
-  private async pass(trigger: Trigger): Promise<boolean> {
+  /**
+   * One pass: 'full' or 'partial' (every pod or some), 'idle' when the source has not listed yet,
+   * 'lost' when the namespace cannot be reached (the pods wait for it).
+   */
+  private async pass(trigger: Trigger): Promise<'full' | 'partial' | 'idle' | 'lost'> {
     const { logger, metrics } = this.options;
     const pods = this.source.pods();
-    if (!pods) return false; // not listed yet: the source's synced() asks for the first pass
+    if (!pods) return 'idle'; // not listed yet: the source's synced() asks for the first pass
     const started = Date.now();
-    const full = trigger === 'start' || trigger === 'resync';
     const now = Date.now();
+    const held = this.connection(pods);
+    if (!held) return 'lost';
+    const { conn } = held;
+    // A namespace back (a new one, or the same reopened): everything again.
+    const full = trigger === 'start' || trigger === 'resync' || held.reopened;
 
-    // Which pod claims which interface (the first by key when two name the same one).
-    const claimedBy = new Map<string, string>();
-    for (const key of [...pods.keys()].sort()) {
-      const ifname = pods.get(key)!.ifname;
-      if (ifname && !claimedBy.has(ifname)) claimedBy.set(ifname, key);
+    const claimedBy = claimInterfaces(pods);
+    const externalAtStart = this.externalChanges;
+    let links: LinkState[] | undefined;
+    if (full) this.recheckAll = false;
+    if (this.recheck) {
+      this.recheck = false;
+      if (!full) {
+        links = await this.currentLinks(conn, false);
+        this.markChangedElsewhere(conn.handle.mirror!, pods);
+      }
     }
 
-    const work = new Set<string>(full ? pods.keys() : []);
-    for (const k of this.dirty) work.add(k);
+    const work = chooseWork(pods, this.records, this.dirty, full, now);
     this.dirty.clear();
-    for (const [k, r] of this.records) {
-      if (!pods.has(k) || (RETRY_STATES.has(r.state) && r.nextAt <= now)) work.add(k);
-    }
+    const judged = judgePods(work, pods, this.records, {
+      full,
+      now,
+      claimedBy,
+      mode: this.options.mode,
+      prefix: this.prefix,
+    });
+    for (const { key, rec } of judged.removed)
+      logger.info({ pod: key, interface: rec.ifname ?? rec.pod.ifname }, 'pod removed');
+    for (const ifname of judged.explicit) this.explicitSeen.add(ifname);
+    for (const { rec, warnings } of judged.warnings)
+      logger.warn(
+        { pod: rec.pod.key, interface: rec.pod.ifname, warnings },
+        'QoS annotations adjusted as Calico would',
+      );
+    for (const { rec, reason, message } of judged.invalid) this.invalid(rec, reason, message);
+    if (!judged.ready.length && !judged.toClear.size && !full) return 'partial';
 
-    const ready: { rec: PodRecord; spec: QosSpec }[] = [];
-    const toClear = new Map<string, string>();
-    const clearIfUnclaimed = (ifname: string | undefined, reason: string) => {
-      if (ifname && !claimedBy.has(ifname) && !toClear.has(ifname)) toClear.set(ifname, reason);
-    };
-    for (const key of work) {
-      const pod = pods.get(key);
-      let rec = this.records.get(key);
-      if (!pod) {
-        if (rec) {
-          clearIfUnclaimed(rec.ifname, `pod ${key} was deleted`);
-          clearIfUnclaimed(rec.pod.ifname, `pod ${key} was deleted`);
-          this.records.delete(key);
-          logger.info({ pod: key, interface: rec.ifname ?? rec.pod.ifname }, 'pod removed');
-        }
-        continue;
-      }
-      const fp = fingerprint(pod);
-      if (
-        !full &&
-        rec &&
-        rec.fp === fp &&
-        !rec.stale &&
-        !(RETRY_STATES.has(rec.state) && rec.nextAt <= now) &&
-        rec.state !== 'new'
-      )
-        continue;
-      if (!rec) {
-        rec = { pod, fp, state: 'new', attempts: 0, nextAt: 0 };
-        this.records.set(key, rec);
-      } else if (rec.fp !== fp) {
-        rec.fp = fp;
-        rec.attempts = 0;
-      }
-      rec.stale = false;
-      if (rec.ifname && rec.ifname !== pod.ifname)
-        clearIfUnclaimed(rec.ifname, `pod ${key} now uses ${pod.ifname ?? 'no interface'}`);
-      rec.pod = pod;
-      if (!pod.ifname) {
-        this.invalid(rec, 'interface', pod.interfaceError ?? 'no interface');
-        continue;
-      }
-      if (claimedBy.get(pod.ifname) !== key) {
-        this.invalid(
-          rec,
-          'interface',
-          `interface ${pod.ifname} is already the interface of pod ${claimedBy.get(pod.ifname)}`,
-        );
-        continue;
-      }
-      if (!pod.ifname.startsWith(this.options.prefix ?? 'cali')) this.explicitSeen.add(pod.ifname);
-      let spec: QosSpec;
-      try {
-        const parsed = parseAnnotations(pod.annotations, { mode: this.options.mode });
-        spec = parsed.spec;
-        if (parsed.warnings.length && rec.warned !== fp) {
-          rec.warned = fp;
-          logger.warn(
-            { pod: key, interface: pod.ifname, warnings: parsed.warnings },
-            'QoS annotations adjusted as Calico would',
-          );
-        }
-      } catch (e) {
-        if (!(e instanceof AnnotationError)) throw e;
-        this.invalid(rec, 'annotations', e.problems.map((p) => p.message).join('; '));
-        continue;
-      }
-      ready.push({ rec, spec });
-    }
-
-    if (!ready.length && !toClear.size && !full) return true;
-
-    const links = await this.currentLinks(trigger === 'resync');
+    links ??= await this.currentLinks(conn, trigger === 'resync');
     const indexes = new Map(links.map((l) => [l.name, l.index]));
     const names = new Set(indexes.keys());
-    const targets: QosTarget[] = [];
-    const meta: Meta[] = [];
-    for (const { rec, spec } of ready) {
-      const ifname = rec.pod.ifname!;
-      if (!names.has(ifname)) {
-        if (!hasQos(spec)) {
-          this.setState(rec, 'none');
-          continue;
-        }
-        if (rec.state !== 'waiting')
-          logger.info(
-            { pod: rec.pod.key, interface: ifname },
-            "the pod's interface does not exist yet; waiting for it",
-          );
-        this.retryLater(rec, 'waiting');
-        continue;
-      }
-      targets.push({ ifname, netns: this.options.netns, annotations: rec.pod.annotations });
-      meta.push({ kind: 'pod', rec });
+    const placed = placePods(judged.ready, names);
+    for (const rec of placed.none) this.setState(rec, 'none');
+    for (const rec of placed.absent) {
+      if (rec.state !== 'waiting')
+        logger.info(
+          { pod: rec.pod.key, interface: rec.pod.ifname },
+          "the pod's interface does not exist yet; waiting for it",
+        );
+      this.retryLater(rec, 'waiting');
     }
+    const { toClear } = judged;
     if (full) {
       // Forget explicit interfaces that are gone and that no pod names any more.
       for (const n of this.explicitSeen) if (!names.has(n) && !claimedBy.has(n)) this.explicitSeen.delete(n);
     }
     if (full && this.source.complete()) {
-      for (const l of links) {
-        if (isNetqosIfbName(l.name) || claimedBy.has(l.name) || !this.inScope(l.name)) continue;
-        clearIfUnclaimed(l.name, 'no pod claims this interface');
-      }
+      for (const ifname of unclaimedInterfaces(links, claimedBy, (n) => this.inScope(n)))
+        if (!toClear.has(ifname)) toClear.set(ifname, 'no pod claims this interface');
     }
-    for (const [ifname, reason] of toClear) {
-      if (!names.has(ifname) || claimedBy.has(ifname) || !isValidInterfaceName(ifname)) continue;
-      targets.push({ ifname, netns: this.options.netns, annotations: {} });
-      meta.push({ kind: 'clear', ifname, reason });
-    }
+    const meta: Meta[] = [
+      ...placed.present.map((rec): Meta => ({ kind: 'pod', rec })),
+      ...clearable(toClear, names, claimedBy).map(([ifname, reason]): Meta => ({
+        kind: 'clear',
+        ifname,
+        reason,
+      })),
+    ];
 
-    let sent = 0;
-    let changedPods = 0;
-    if (targets.length) {
-      const outcomes = await this.applyIsolated(targets, meta);
-      outcomes.forEach((o, i) => {
+    const applied = meta.length
+      ? await this.applyTargets(conn, meta, indexes, trigger)
+      : { sent: 0, changed: 0 };
+    const sent = applied.sent + (await this.collectOrphans(conn, links));
+    await this.noteSeen(conn, externalAtStart);
+    metrics?.operations.inc(sent);
+    const summary = {
+      trigger,
+      pods: pods.size,
+      checked: meta.length,
+      changed: applied.changed,
+      operations: sent,
+      ms: Date.now() - started,
+    };
+    if (sent) logger.info(summary, 'reconciled');
+    else logger.debug(summary, 'reconciled; nothing to change');
+    return full ? 'full' : 'partial';
+  }
+
+  /**
+   * The handles for this pass: the namespace checked first (deleted or replaced: the handles are
+   * closed), opened again when lost (`reopened`). Undefined while it cannot be: the pods wait.
+   */
+  private connection(
+    pods: ReadonlyMap<string, AgentPod>,
+  ): { conn: Connection; reopened: boolean } | undefined {
+    const why = this.conn && lostReason(this.options.netns, this.conn);
+    if (why) this.loseNamespace(why);
+    if (this.conn) return { conn: this.conn, reopened: false };
+    const conn = this.reconnect();
+    if (conn) return { conn, reopened: true };
+    this.waitForNamespace(pods);
+    return undefined;
+  }
+
+  /** The pass's one applyQos call (isolate.ts), and what each outcome makes of its pod. */
+  private async applyTargets(
+    conn: Connection,
+    meta: readonly Meta[],
+    indexes: ReadonlyMap<string, number>,
+    trigger: Trigger,
+  ): Promise<{ sent: number; changed: number }> {
+    const { logger, metrics, netns } = this.options;
+    const targets = meta.map((m) =>
+      m.kind === 'pod'
+        ? { ifname: m.rec.pod.ifname!, netns, annotations: m.rec.pod.annotations }
+        : { ifname: m.ifname, netns, annotations: {} },
+    );
+    const handles = new Map<string, NetlinkHandle>([[netns ?? '', conn.handle]]);
+    const options = { mode: this.options.mode, profile: this.options.profile, handles };
+    const outcomes = await applyIsolated(
+      targets,
+      (t) => applyQos(t, options),
+      logger,
+      (i) => {
         const m = meta[i];
-        if (o.ok) sent += o.operations;
-        if (m.kind === 'pod') {
-          const { rec } = m;
-          if (o.ok) {
-            rec.ifname = rec.pod.ifname;
-            rec.ifindex = indexes.get(rec.ifname!);
-            rec.attempts = 0;
-            rec.reported = undefined;
-            if (o.operations) {
-              changedPods++;
-              logger.info(
-                {
-                  pod: rec.pod.key,
-                  interface: rec.ifname,
-                  operations: o.operations,
-                  annotations: rec.pod.annotations,
-                  repaired: trigger === 'resync' && rec.state === 'applied',
-                },
-                'QoS applied',
-              );
-            }
-            this.setState(rec, 'applied');
-          } else if (vanished(o.error)) {
-            // The interface went away between the link dump and the batch: wait for it again.
-            this.retryLater(rec, 'waiting');
-          } else if (o.error instanceof QosConflictError) {
-            metrics?.reconcileErrors.inc({ reason: 'conflict' });
-            this.report(rec, { reason: 'QoSConflict', message: o.error.message });
-            this.retryLater(rec, 'conflict');
-          } else {
-            metrics?.reconcileErrors.inc({ reason: 'netlink' });
-            this.report(rec, { reason: 'QoSApplyFailed', message: errorText(o.error) });
-            this.retryLater(rec, 'failed');
-          }
-        } else if (o.ok) {
+        return m.kind === 'pod' ? m.rec.pod.key : undefined;
+      },
+    );
+    let sent = 0;
+    let changed = 0;
+    outcomes.forEach((o, i) => {
+      const m = meta[i];
+      if (o.ok) sent += o.operations;
+      if (m.kind === 'clear') {
+        if (o.ok) {
           if (o.operations) {
             metrics?.orphans.inc({ kind: 'interface' });
             logger.info({ interface: m.ifname, operations: o.operations, reason: m.reason }, 'QoS cleared');
@@ -541,49 +522,179 @@ export class Reconciler {
             'clearing QoS failed; trying again on the next resync',
           );
         }
-      });
-    }
+        return;
+      }
+      const { rec } = m;
+      const verdict = podVerdict(o);
+      if (verdict.state === 'applied') {
+        rec.ifname = rec.pod.ifname;
+        rec.ifindex = indexes.get(rec.ifname!);
+        rec.attempts = 0;
+        rec.reported = undefined;
+        if (verdict.operations) {
+          changed++;
+          logger.info(
+            {
+              pod: rec.pod.key,
+              interface: rec.ifname,
+              operations: verdict.operations,
+              annotations: rec.pod.annotations,
+              repaired: trigger === 'resync' && rec.state === 'applied',
+            },
+            'QoS applied',
+          );
+        }
+        this.setState(rec, 'applied');
+      } else if (verdict.state === 'waiting') {
+        this.retryLater(rec, 'waiting');
+      } else {
+        metrics?.reconcileErrors.inc({ reason: verdict.errorReason });
+        this.report(rec, verdict.report);
+        this.retryLater(rec, verdict.state);
+      }
+    });
+    return { sent, changed };
+  }
 
-    // IFBs netqos made for interfaces that are gone.
-    const parents = new Set<string>();
-    for (const l of links)
-      if (!isNetqosIfbName(l.name) && isValidInterfaceName(l.name)) parents.add(ifbNameFor(l.name));
-    const orphans = links.filter((l) => isNetqosIfbName(l.name) && !parents.has(l.name)).map((l) => l.name);
-    if (orphans.length) {
-      const ops: Operation[] = ifbDeletion(orphans);
-      try {
-        const r = await this.handle.apply(ops);
-        sent += r.count;
-        metrics?.orphans.inc({ kind: 'ifb' }, orphans.length);
+  /** Deletes the IFBs netqos made whose interface is gone (orphans.ts); the operations sent. */
+  private async collectOrphans(conn: Connection, links: readonly LinkState[]): Promise<number> {
+    const { logger, metrics } = this.options;
+    const orphans = orphanIfbs(links);
+    if (!orphans.length) return 0;
+    try {
+      const r = await conn.handle.apply(orphanDeletion(orphans), { throwOnFailure: false });
+      // Gone already (another agent, a human) is fine; anything else is logged. When the group
+      // delete fails, the IFBs moved into it stay netqos's (isOwnIfb) and the next pass retries.
+      const { deleted, sent, failures } = orphanDeletionResult(orphans, r);
+      if (deleted.length) {
+        metrics?.orphans.inc({ kind: 'ifb' }, deleted.length);
         logger.info(
           {
-            ifbs: orphans.length > 10 ? `${orphans.slice(0, 10).join(', ')}, ...` : orphans.join(', '),
-            count: orphans.length,
+            ifbs: deleted.length > 10 ? `${deleted.slice(0, 10).join(', ')}, ...` : deleted.join(', '),
+            count: deleted.length,
           },
           'orphan IFBs deleted',
         );
-      } catch (e) {
-        const err = e as NetlinkError;
-        // Gone already (another agent, a human) is fine; anything else is logged.
-        const real = (err.failures ?? []).filter((f) => f.code !== 'ENODEV' && f.code !== 'ENOENT');
-        const okCount = ops.length - (err.failures?.length ?? ops.length);
-        sent += Math.max(0, okCount);
-        if (okCount > 0) metrics?.orphans.inc({ kind: 'ifb' }, okCount);
-        if (real.length || !err.failures) logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
       }
+      if (failures.length) logger.warn({ err: failures.join('; ') }, 'deleting orphan IFBs failed');
+      return sent;
+    } catch (e) {
+      logger.warn({ err: errorText(e) }, 'deleting orphan IFBs failed');
+      return 0;
     }
-    metrics?.operations.inc(sent);
-    const summary = {
-      trigger,
-      pods: pods.size,
-      checked: targets.length,
-      changed: changedPods,
-      operations: sent,
-      ms: Date.now() - started,
-    };
-    if (sent) logger.info(summary, 'reconciled');
-    else logger.debug(summary, 'reconciled; nothing to change');
-    return true;
+  }
+
+  /**
+   * Each pod's interface and IFB as they are now, this pass's changes included: a difference
+   * found by a later recheck is someone else's. When someone else changed something during the
+   * pass, whose change is whose cannot be told: the next recheck looks at every pod.
+   */
+  private async noteSeen(conn: Connection, externalAtStart: number): Promise<void> {
+    const mirror = conn.handle.mirror;
+    if (!mirror) return;
+    await conn.handle.read(mirror.plan());
+    if (this.externalChanges !== externalAtStart) this.recheckAll = true;
+    else
+      for (const r of this.records.values())
+        if (r.state === 'applied' && r.ifname) r.seen = seenOf(mirror, r.ifname);
+  }
+
+  /**
+   * After someone else's change: applied pods whose interface or IFB changed since the last pass
+   * are reconciled again (all of them after recheckAll), and waiting pods whose interface is
+   * there now are tried now.
+   */
+  private markChangedElsewhere(mirror: TcMirror, pods: ReadonlyMap<string, AgentPod>): void {
+    const { stale, due } = changedElsewhere(
+      this.records,
+      pods,
+      (ifname) => seenOf(mirror, ifname),
+      (ifname) => mirror.link(ifname) !== undefined,
+      this.recheckAll,
+    );
+    for (const key of stale) {
+      this.records.get(key)!.stale = true;
+      this.dirty.add(key);
+    }
+    for (const key of due) this.records.get(key)!.nextAt = 0;
+    this.recheckAll = false;
+  }
+
+  /**
+   * The namespace is gone or another under its name: the handles are closed (they kept the old
+   * one alive), the pods wait for it, and every check tries to open it again.
+   */
+  private loseNamespace(why: string): void {
+    const { logger, metrics, netns } = this.options;
+    logger.error(
+      { netns, reason: why },
+      `${why}; the pods' QoS cannot be kept in force until it is back (checked every few seconds)`,
+    );
+    this.lost = why;
+    this.lostLogged = why;
+    this.disconnect();
+    metrics?.namespaceUp.set(0);
+    metrics?.reconcileErrors.inc({ reason: 'namespace' });
+    this.explicitSeen.clear();
+    for (const rec of this.records.values()) this.awaitNamespace(rec);
+  }
+
+  /** Opens the namespace again; undefined (and the reason kept) while it cannot be. */
+  private reconnect(): Connection | undefined {
+    const { logger, metrics, netns } = this.options;
+    try {
+      this.conn = (this.options.connect ?? connect)(netns);
+    } catch (e) {
+      const why = `${this.lost ?? `network namespace "${netns}" cannot be reached`}; opening it again failed: ${errorText(e)}`;
+      if (namespaceExists(netns!) && this.lostLogged !== why) {
+        this.lostLogged = why;
+        logger.warn({ netns, reason: why }, 'the network namespace cannot be opened yet');
+      }
+      return undefined;
+    }
+    logger.info({ netns, was: this.lost }, 'the network namespace is back; reconciling every pod');
+    this.lost = undefined;
+    this.lostLogged = undefined;
+    metrics?.namespaceUp.set(1);
+    return this.conn;
+  }
+
+  /** While the namespace is lost: the pods the source has are known, all waiting. */
+  private waitForNamespace(pods: ReadonlyMap<string, AgentPod>): void {
+    this.dirty.clear();
+    for (const key of this.records.keys()) if (!pods.has(key)) this.records.delete(key);
+    for (const [key, pod] of pods) {
+      let rec = this.records.get(key);
+      if (!rec)
+        this.records.set(key, (rec = { pod, fp: fingerprint(pod), state: 'new', attempts: 0, nextAt: 0 }));
+      rec.pod = pod;
+      rec.fp = fingerprint(pod);
+      this.awaitNamespace(rec);
+    }
+  }
+
+  private awaitNamespace(rec: PodRecord): void {
+    rec.state = 'waiting';
+    rec.nextAt = Infinity; // the namespace check, not a retry, brings it back
+    rec.attempts = 0;
+    rec.ifname = undefined;
+    rec.ifindex = undefined;
+    rec.stale = false;
+    rec.reported = undefined;
+    rec.seen = undefined;
+  }
+
+  private disconnect(): void {
+    const conn = this.conn;
+    if (!conn) return;
+    this.conn = undefined;
+    try {
+      this.messagesBefore += conn.handle.counters().messages;
+    } catch {
+      /* closed already */
+    }
+    conn.handle.close();
+    conn.stats.close();
   }
 
   /**
@@ -591,86 +702,20 @@ export class Reconciler {
    * reads only what changed since the last one, and applyQos reads nothing). A resync reads
    * everything again, so nothing the mirror might have missed outlives one resync period.
    */
-  private async currentLinks(resync: boolean): Promise<LinkState[]> {
-    const mirror = this.handle.mirror ?? (await this.handle.watch());
+  private async currentLinks({ handle }: Connection, resync: boolean): Promise<LinkState[]> {
+    const mirror = handle.mirror ?? (await handle.watch());
     if (resync) mirror.invalidate();
-    await this.handle.read(mirror.plan());
+    await handle.read(mirror.plan());
     return [...mirror.allLinks()];
   }
 
-  /** One applyQos call; on failure, sets the pod at fault aside and repeats without it. */
-  private async applyIsolated(targets: QosTarget[], meta: Meta[]): Promise<Outcome[]> {
-    const out: Outcome[] = new Array(targets.length);
-    const options = { mode: this.options.mode, profile: this.options.profile, handles: this.handles };
-    let live = targets.map((_, i) => i);
-    for (let round = 0; live.length; round++) {
-      try {
-        const r = await applyQos(
-          live.map((i) => targets[i]),
-          options,
-        );
-        live.forEach(
-          (i, j) =>
-            (out[i] = {
-              ok: true,
-              operations: r.targets[j].operations.length,
-              warnings: r.targets[j].warnings,
-            }),
-        );
-        return out;
-      } catch (e) {
-        const culprit = this.culprit(e, live, targets);
-        if (culprit === undefined || round >= 16) {
-          // Cannot tell who: each on its own.
-          this.options.logger.warn(
-            { err: errorText(e), targets: live.length },
-            'the batch failed; applying pod by pod',
-          );
-          for (const i of live) {
-            try {
-              const r = await applyQos([targets[i]], options);
-              out[i] = {
-                ok: true,
-                operations: r.targets[0].operations.length,
-                warnings: r.targets[0].warnings,
-              };
-            } catch (e2) {
-              out[i] = { ok: false, error: e2 };
-            }
-          }
-          return out;
-        }
-        out[culprit] = { ok: false, error: e };
-        const m = meta[culprit];
-        this.options.logger.debug(
-          {
-            interface: targets[culprit].ifname,
-            pod: m.kind === 'pod' ? m.rec.pod.key : undefined,
-            err: errorText(e),
-          },
-          'set aside from the batch',
-        );
-        live = live.filter((i) => i !== culprit);
-      }
-    }
-    return out;
-  }
-
-  private culprit(e: unknown, live: number[], targets: QosTarget[]): number | undefined {
-    let dev: string | number | undefined;
-    if (e instanceof QosConflictError) dev = e.ifname;
-    else if (e instanceof NetlinkError) dev = operationDevice(e.operation);
-    if (dev === undefined) return undefined;
-    return live.find(
-      (i) =>
-        targets[i].ifname === dev ||
-        (typeof dev === 'string' && isNetqosIfbName(dev) && ifbNameFor(targets[i].ifname) === dev),
-    );
+  private get prefix(): string {
+    return this.options.prefix ?? 'cali';
   }
 
   private inScope(ifname: string): boolean {
     if (this.options.gcScope === 'all') return true;
-    return ifname.startsWith(this.options.prefix ?? 'cali') || this.explicitSeen.has(ifname);
+    return ifname.startsWith(this.prefix) || this.explicitSeen.has(ifname);
   }
 
   private setState(rec: PodRecord, state: PodState): void {
@@ -679,10 +724,7 @@ export class Reconciler {
   }
 
   private retryLater(rec: PodRecord, state: PodState): void {
-    const delay = Math.min(
-      (this.options.retryMinMs ?? 500) * 2 ** rec.attempts,
-      this.options.retryMaxMs ?? 30_000,
-    );
+    const delay = retryDelay(rec.attempts, this.options.retryMinMs, this.options.retryMaxMs);
     rec.attempts++;
     rec.nextAt = Date.now() + delay;
     rec.state = state;
@@ -725,12 +767,6 @@ export class Reconciler {
   }
 }
 
-/** The interface is gone (deleted while the pass ran). */
-function vanished(e: unknown): boolean {
-  if (e instanceof QosConflictError) return /the interface does not exist/.test(e.message);
-  return e instanceof NetlinkError && e.code === 'ENODEV';
-}
-
 function directionStats(
   d: DirectionStatus,
 ): Omit<PodStats, 'namespace' | 'pod' | 'interface' | 'direction'> | undefined {
@@ -744,10 +780,4 @@ function directionStats(
     backlog: d.shaper?.backlog ?? 0,
     ...(d.bandwidth !== undefined ? { rate: d.bandwidth } : {}),
   };
-}
-
-export function errorText(e: unknown): string {
-  if (e instanceof NetlinkError)
-    return e.kernelMessage ? `${e.message} (kernel: ${e.kernelMessage})` : e.message;
-  return e instanceof Error ? e.message : String(e);
 }

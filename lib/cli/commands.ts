@@ -6,22 +6,27 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { NetlinkError, openNetlink, type NetlinkHandle } from '../netlink';
 import {
   AnnotationError,
+  QosBusyError,
   QosConflictError,
   applyQos,
   clearQos,
   isNetqosIfbName,
   isValidInterfaceName,
-  parseAnnotations,
+  parseQosAnnotations,
   planQos,
   readQos,
   type AnnotationMode,
+  type Dataplane,
   type QosStatus,
   type TargetPlan,
   type TbfProfile,
 } from '../qos';
+import { quoteValue } from '../qos/errors';
 import { InputError, collectAnnotations, parseAnnotationArg } from './input';
+import { ManifestError } from '../manifest';
 import { formatStatusTable, hasQos } from '../qos';
 import { formatForeign, formatResult, resultJson, statusJson } from './format';
+import { runTop, type TopSort, type TopTerminal } from './top';
 
 /** Exit codes (also in main.ts and `netqos --help`). */
 export const EXIT = {
@@ -65,11 +70,15 @@ Annotations (Calico's; values are Kubernetes quantities, e.g. 10M = 10,000,000):
   qos.projectcalico.org/{ingress,egress}Minburst      bytes     needs the peakrate
   qos.projectcalico.org/{ingress,egress}PacketRate    packets/s 1 .. 10k
   qos.projectcalico.org/{ingress,egress}PacketBurst   packets   needs the packet rate
+  qos.projectcalico.org/{ingress,egress}MaxConnections  TCP connections (new ones beyond: reset)
   qos.projectcalico.org/dscp                          0-63, DF, EF, AFxy, CSx (traffic from the pod)
   kubernetes.io/{ingress,egress}-bandwidth            bit/s     (the Calico key wins)
 "ingress" is traffic to the pod, "egress" traffic from it. -a KEY=VALUE overrides the manifest's
 value of the same key. A manifest may hold several documents (---) or a List; exactly one Pod
-among them is used.`;
+among them is used.
+Bandwidth is a TBF (tc); connection limits are nftables rules (conntrack's ct count); packet rate
+and DSCP go where --dataplane says: tc (police; pedit + csum + skbedit), nftables (limit; dscp
+set), or auto (default): tc where the kernel has those actions, nftables where not.`;
 
 /** package.json's version, found by walking up from this file (lib/cli or dist/lib/cli). */
 function packageVersion(): string {
@@ -85,6 +94,50 @@ function packageVersion(): string {
     }
   }
   return '0.0.0';
+}
+
+/** "2", "1.5", "500ms", "2s" -> milliseconds (a bare number is seconds, as top's -d). */
+function parseInterval(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : 1000) : NaN;
+  if (!(ms >= 100 && ms <= 3_600_000))
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value.slice(0, 64))} is not a duration from 100ms to 3600s (e.g. 1s, 500ms, 2)`,
+    );
+  return ms;
+}
+
+function parseCount(value: string): number {
+  const n = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1))
+    throw new InvalidArgumentError(`${JSON.stringify(value.slice(0, 64))} is not a whole number from 1`);
+  return n;
+}
+
+/** This process's terminal for `netqos top`: keys in raw mode while it runs. */
+function processTerminal(): TopTerminal {
+  const out = process.stdout;
+  return {
+    isTTY: !!out.isTTY,
+    columns: out.isTTY ? out.columns : undefined,
+    rows: out.isTTY ? out.rows : undefined,
+    write: (text) => void out.write(text),
+    keys(onKey) {
+      const stdin = process.stdin;
+      if (!stdin.isTTY) return () => {};
+      stdin.setRawMode(true);
+      const onData = (data: Buffer) => {
+        for (const ch of data.toString('utf8')) onKey(ch);
+      };
+      stdin.on('data', onData);
+      stdin.resume();
+      return () => {
+        stdin.off('data', onData);
+        stdin.setRawMode(false);
+        stdin.pause();
+      };
+    },
+  };
 }
 
 function collectAnnotation(value: string, previous: string[] | undefined): string[] {
@@ -118,18 +171,36 @@ interface ApplyOptions extends CommonOptions {
   file?: string[];
   mode: AnnotationMode;
   profile: TbfProfile;
+  dataplane: Dataplane;
   dryRun?: boolean;
 }
 
 const where = (netns: string | undefined) =>
   netns ? `network namespace ${netns}` : 'this network namespace';
 
+/** --netns as the library takes it: a non-empty path or name (an empty one once meant "this one"). */
+function checkNetns(netns: string | undefined): void {
+  if (netns === undefined) return;
+  if (netns === '' || netns.includes('\0'))
+    throw new InputError(
+      `--netns ${quoteValue(netns)}: give a name under /var/run/netns or a path (leave --netns out for this namespace)`,
+    );
+}
+
 /** Opens the namespace's handle, runs `fn` with it (passed to the library as its handle), closes it. */
 async function withHandle<T>(
   netns: string | undefined,
   fn: (nl: NetlinkHandle, handles: Map<string, NetlinkHandle>) => Promise<T>,
 ): Promise<T> {
-  const nl = openNetlink({ netns });
+  checkNetns(netns);
+  let nl: NetlinkHandle;
+  try {
+    nl = openNetlink({ netns });
+  } catch (e) {
+    // Every failure to enter the namespace names it ("Invalid argument" alone does not).
+    if (!(e instanceof NetlinkError) || netns === undefined || e.message.includes(netns)) throw e;
+    throw new NetlinkError(`--netns ${quoteValue(netns)}: ${e.message}`, e);
+  }
   try {
     return await fn(nl, new Map([[netns ?? '', nl]]));
   } finally {
@@ -158,12 +229,12 @@ async function applyOrPlan(io: Io, ifname: string, opts: ApplyOptions, send: boo
     );
   }
   const { annotations } = collectAnnotations({ annotation: opts.annotation, file: opts.file });
-  // Judge the annotations before touching the namespace: input errors come first (exit 2).
-  parseAnnotations(annotations, { mode: opts.mode });
+  // Judge the annotations as apply will, before touching the namespace: input errors first (exit 2).
+  parseQosAnnotations(annotations, { mode: opts.mode, profile: opts.profile });
   const target = { ifname, netns: opts.netns, annotations };
   return withHandle(opts.netns, async (nl, handles) => {
     await requireInterface(nl, ifname, opts.netns);
-    const options = { mode: opts.mode, profile: opts.profile, handles };
+    const options = { mode: opts.mode, profile: opts.profile, dataplane: opts.dataplane, handles };
     if (send) {
       const result = await applyQos([target], options);
       report(io, result.targets, result.sent, opts.json);
@@ -214,37 +285,43 @@ async function show(io: Io, ifnames: string[], opts: CommonOptions): Promise<num
   });
 }
 
-interface LabModule {
-  runLab?: (argv: string[]) => Promise<number>;
+/**
+ * The lab and the agent are loaded only when asked for: the agent's Kubernetes client and the
+ * lab's modules would cost every other command their start-up time. Typed lazy imports: tsc
+ * checks the modules and their entry points as if they were imported at the top.
+ */
+const loadLab = () => import('../lab');
+const loadAgent = () => import('../agent');
+
+/** A module of this build that is not there (a trimmed copy of dist/lib), by its path. */
+function moduleMissing(e: unknown, specifier: string): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return (
+    err?.code === 'MODULE_NOT_FOUND' &&
+    typeof err.message === 'string' &&
+    err.message.includes(`'${specifier}'`)
+  );
 }
 
-/** `netqos lab ...`: everything after `lab` goes to lib/lab's runLab, loaded only when asked for. */
+/** `netqos lab ...`: everything after `lab` goes to lib/lab's runLab. */
 async function lab(io: Io, argv: string[]): Promise<number> {
-  // A string variable: TypeScript neither resolves nor type-checks the lab module here.
-  const specifier: string = '../lab';
-  let mod: LabModule;
+  let mod: Awaited<ReturnType<typeof loadLab>>;
   try {
-    mod = (await import(specifier)) as LabModule;
+    mod = await loadLab();
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'MODULE_NOT_FOUND' && err.message.includes(`'${specifier}'`)) {
+    if (moduleMissing(e, '../lab')) {
       io.stderr('error: the lab is not part of this build of netqos (lib/lab is missing)\n');
       return EXIT.FAILURE;
     }
     throw e;
   }
-  if (typeof mod.runLab !== 'function') {
-    io.stderr('error: the lab module does not export runLab(argv)\n');
-    return EXIT.FAILURE;
-  }
   return mod.runLab(argv);
 }
 
-/** `netqos agent ...`: everything after `agent` goes to lib/agent's runAgent, loaded only when asked for. */
+/** `netqos agent ...`: everything after `agent` goes to lib/agent's runAgent. */
 async function agent(io: Io, argv: string[]): Promise<number> {
-  const specifier: string = '../agent';
-  const mod = (await import(specifier)) as { runAgent: (argv: string[], io: Io) => Promise<number> };
-  return mod.runAgent(argv, io);
+  const { runAgent } = await loadAgent();
+  return runAgent(argv, io);
 }
 
 function addApplyOptions(cmd: Command): Command {
@@ -277,6 +354,14 @@ function addApplyOptions(cmd: Command): Command {
         .choices(['netqos', 'calico'])
         .default('netqos'),
     )
+    .addOption(
+      new Option(
+        '--dataplane <dataplane>',
+        'what enforces packet rate and DSCP: tc, nftables, or auto (tc where the kernel has the actions)',
+      )
+        .choices(['auto', 'tc', 'nftables'])
+        .default('auto'),
+    )
     .option('--json', 'print the result as JSON (see below)');
 }
 
@@ -285,17 +370,23 @@ JSON output (--json), version 1:
   { "version": 1, "sent": N,
     "targets": [ { "ifname": "cali0", "netns": "NS" | null,
                    "operations": [ { "description": "<the human line>", "operation": { ... } } ],
+                   "nftables": [ { "description": "...", "operation": { ... } } ],
+                   "enforcedBy": { "bandwidth"?: "tc", "packetRate"?, "dscp"?: "tc" | "nftables",
+                                   "maxConnections"?: "nftables" },
                    "warnings": [ "..." ] } ] }
-  "sent" counts the operations sent to the kernel (0 for a plan); "operation" is the library's
-  Operation object as sent.`;
+  "sent" counts the operations sent to the kernel, tc's and nftables' (0 for a plan);
+  "operation" is the library's Operation (tc) or NftOperation (nftables) object as sent.`;
 
 const STATUS_JSON_HELP = `
 JSON output (--json), version 1:
   { "version": 1,
     "interfaces": [ { "ifname": "cali0", "netns": "NS" | null, "exists": true,
                       "ingress": { "bandwidth", "burst", "limit", "peakrate", "minburst",
-                                   "packetRate", "packetBurst", "shaper": Stats, "policer": Stats },
-                      "egress": { ...the same, "ifb", "dscp" },
+                                   "packetRate", "packetBurst", "maxConnections",
+                                   "enforcedBy": { control: "tc" | "nftables" },
+                                   "shaper": Stats, "policer": Stats,
+                                   "packetRateDrops", "rejectedConnections" },
+                      "egress": { ...the same, "ifb", "dscp", "remarkedPackets" },
                       "foreign": { "root", "filters" } } ] }
   Rates in bit/s, sizes in bytes, packet rates in packets/s; absent fields mean no such control.
   Stats: { "bytes", "packets", "drops", "overlimits", "requeues", "backlog", "qlen" }.
@@ -385,8 +476,10 @@ ${EXIT_CODES_HELP}`,
       'after',
       `
 The table has one row per interface and direction: RATE, BURST and LIMIT of the shaper, PKT RATE
-(packets/s / burst in packets) of the policer, DSCP written into traffic from the pod, and the
-counters: BYTES and PACKETS passed by the shaper (else the policer), DROPS and OVERLIMITS of both.
+(packets/s / burst in packets) of the packet-rate limit, DSCP written into traffic from the pod,
+MAX CONN (TCP connections), and the counters: BYTES and PACKETS passed by the shaper (else the
+tc policer), DROPS (the shaper's, and packets over the packet rate), OVERLIMITS, RESETS
+(connections reset over MAX CONN); DATAPLANE says what enforces them (tc, nftables).
 A named interface without netqos objects shows "(none)"; one that does not exist is an error.
 ${STATUS_JSON_HELP}
 
@@ -397,6 +490,60 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (ifnames: string[], opts: CommonOptions) => setCode(await show(io, ifnames, opts)));
+
+  program
+    .command('top')
+    .description('a live view of every pod interface: limits and measured rates, drops per second')
+    .option(
+      '-n, --netns <ns>',
+      'network namespace: a name under /var/run/netns or a path (default: this one)',
+    )
+    .option('--interval <duration>', 'time between refreshes: seconds or 500ms, 2s, ...', parseInterval, 1000)
+    .addOption(
+      new Option('--sort <by>', 'busiest first by rate, by drops, or by name')
+        .choices(['rate', 'drops', 'name'])
+        .default('rate'),
+    )
+    .option('--json', 'one JSON document per refresh (a line each) instead of the table')
+    .option('--iterations <n>', 'stop after n refreshes', parseCount)
+    .addHelpText(
+      'after',
+      `
+One row per interface and direction that has a control: "to" the pod (its ingress limit), "from"
+it (egress). LIMIT is the configured bandwidth, RATE what the shaper passed over the last
+interval (wire bytes: TCP goodput reads about 4.4% lower at MTU 1500), PKT/s its packets, DROP/s
+and OVER/s the shaper's and policer's drops and overlimits, PKTLIM the packet-rate limit, DSCP
+what traffic from the pod is marked with. The first refresh has no rates yet ("-").
+In a terminal the table is redrawn in place; q or Ctrl-C quits. Otherwise (a pipe, a file) each
+refresh prints a time-stamped block. Reads only: nothing it does shows in tc monitor.
+
+Examples:
+  netqos top
+  netqos top -n node --interval 2s --sort drops
+  netqos top --json --iterations 5 | jq '.rows[] | select(.direction == "to")'
+${EXIT_CODES_HELP}`,
+    )
+    .action(
+      async (opts: {
+        netns?: string;
+        interval: number;
+        sort: TopSort;
+        json?: boolean;
+        iterations?: number;
+      }) =>
+        setCode(
+          await runTop(
+            {
+              netns: opts.netns,
+              intervalMs: opts.interval,
+              sort: opts.sort,
+              json: opts.json,
+              iterations: opts.iterations,
+            },
+            processTerminal(),
+          ),
+        ),
+    );
 
   program
     .command('clear')
@@ -522,7 +669,7 @@ Exit codes: 0 after a signal, 1 when the socket cannot be served.`,
 export function reportError(io: Io, e: unknown): number {
   const line = (s: string) => io.stderr(`${s}\n`);
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE; // commander printed it
-  if (e instanceof InputError) {
+  if (e instanceof InputError || e instanceof ManifestError) {
     for (const p of e.problems) line(`error: ${p}`);
     return EXIT.USAGE;
   }
@@ -533,6 +680,15 @@ export function reportError(io: Io, e: unknown): number {
   if (e instanceof QosConflictError) {
     line(`error: ${e.message}`);
     return EXIT.CONFLICT;
+  }
+  // Any argument the library or the engine refuses before sending: bad input, nothing changed.
+  if (e instanceof Error && (e as { code?: unknown }).code === 'ERR_NETQOS_INVALID_ARGUMENT') {
+    line(`error: ${e.message}`);
+    return EXIT.USAGE;
+  }
+  if (e instanceof QosBusyError) {
+    line(`error: ${e.message}`);
+    return EXIT.FAILURE;
   }
   if (e instanceof NetlinkError) {
     line(`error: ${e.message}`);

@@ -8,22 +8,34 @@
 //                    "netns": "ns1" | null,        // null: the namespace netqos runs in
 //                    "operations": [ { "description": "replace tbf qdisc on cali0 root: rate 10Mbit ...",
 //                                      "operation": { "op": "replace", "qdisc": { ... } } } ],
+//                    "nftables": [ { "description": "add rule netdev netqos from-cali0-7: rate ip",
+//                                    "operation": { "op": "add", "rule": { ... } } } ],
+//                    "enforcedBy": { "bandwidth": "tc", "packetRate": "nftables", ... },
 //                    "warnings": [ "..." ] } ] }
-//   "operation" is the library's Operation object exactly as netqos sends it (lib/netlink/types.ts).
+//   "operation" is the library's Operation (lib/netlink/types.ts) or NftOperation
+//   (lib/nftables/types.ts) exactly as netqos sends it.
 //
 // show (--json):
 //   { "version": 1, "interfaces": [ QosStatus, ... ] }
 //   QosStatus (lib/qos/qos.ts): { "ifname", "netns": string | null, "exists": boolean,
 //     "ingress": { "bandwidth"?, "burst"?, "limit"?, "peakrate"?, "minburst"?, "packetRate"?,
-//                  "packetBurst"?, "shaper"?: Stats, "policer"?: Stats },
-//     "egress": { ...the same, "ifb"?: string, "dscp"?: number },
+//                  "packetBurst"?, "maxConnections"?, "enforcedBy"?: { control: "tc" | "nftables" },
+//                  "shaper"?: Stats, "policer"?: Stats, "packetRateDrops"?, "rejectedConnections"? },
+//     "egress": { ...the same, "ifb"?: string, "dscp"?: number, "remarkedPackets"? },
 //     "foreign": { "root"?: string, "filters": number } }
 //   Rates in bit/s, burst/limit/minburst in bytes, packet rate in packets/s; Stats: { bytes,
 //   packets, drops, overlimits, requeues, backlog, qlen }. "ingress" is traffic to the pod (the
 //   TBF at the interface's root), "egress" traffic from it (the IFB's TBF). Absent fields mean
 //   "no such control".
 import type { Operation } from '../netlink';
-import { describeQosOperation, type QosStatus, type TargetPlan } from '../qos';
+import type { NftOperation } from '../nftables';
+import {
+  describeQosNftOperation,
+  describeQosOperation,
+  type Enforcement,
+  type QosStatus,
+  type TargetPlan,
+} from '../qos';
 
 export const JSON_VERSION = 1;
 
@@ -31,6 +43,8 @@ export interface TargetJson {
   ifname: string;
   netns: string | null;
   operations: { description: string; operation: Operation }[];
+  nftables: { description: string; operation: NftOperation }[];
+  enforcedBy: Enforcement;
   warnings: string[];
 }
 
@@ -51,6 +65,11 @@ export function resultJson(targets: readonly TargetPlan[], sent: number): Result
         description: describeQosOperation(operation),
         operation,
       })),
+      nftables: t.nftables.map((operation) => ({
+        description: describeQosNftOperation(operation),
+        operation,
+      })),
+      enforcedBy: t.enforcedBy,
       warnings: [...t.warnings],
     })),
   };
@@ -58,7 +77,10 @@ export function resultJson(targets: readonly TargetPlan[], sent: number): Result
 
 /** The human form of apply/plan/clear: one line per operation, or `no change`. */
 export function formatResult(targets: readonly TargetPlan[]): string {
-  const lines = targets.flatMap((t) => t.operations.map(describeQosOperation));
+  const lines = targets.flatMap((t) => [
+    ...t.operations.map(describeQosOperation),
+    ...t.nftables.map(describeQosNftOperation),
+  ]);
   return lines.length ? lines.join('\n') : 'no change';
 }
 

@@ -12,11 +12,13 @@
 //   0  success, also "no change"
 //   1  runtime or kernel failure (NetlinkError: "error: <message>", then "kernel: <its words>"),
 //      a network namespace or interface that does not exist
-//   2  usage or input error: bad flags, an unreadable or invalid manifest, invalid annotations
-//      (AnnotationError: one "error: " line per problem); nothing is sent to the kernel
+//   2  usage or input error: bad flags (InputError), an unreadable or invalid manifest
+//      (ManifestError), invalid annotations (AnnotationError): one "error: " line per problem;
+//      nothing is sent to the kernel
 //   3  conflict with another tool's objects (QosConflictError); nothing is changed
 // Errors go to stderr; stdout carries only results (lines, the table, or JSON documented in
-// format.ts). The commands live in commands.ts, input parsing in input.ts, output in format.ts.
+// format.ts). The commands live in commands.ts, -a and -f in input.ts (manifests: lib/manifest),
+// output in format.ts.
 import { run } from './commands';
 
 // `netqos show | head` closes the pipe early: that is not a failure.

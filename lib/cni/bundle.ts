@@ -7,7 +7,7 @@
  *
  * The bundle is the compiled CommonJS modules of this installation, each wrapped in a function
  * with its own file name, directory and a require() that resolves the others inside the bundle
- * and everything else (node: builtins, `bindings`) as the original file would.
+ * and everything else (node: builtins, the addon) as the original file would.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -62,21 +62,6 @@ ${parts.join('\n')}
 };
 const cache = Object.create(null);
 const path = createRequire(${JSON.stringify(entry)})('path');
-// The \`bindings\` package finds an addon by trying a dozen paths with require(), each failed
-// attempt a module-path search: milliseconds per run. Try the build directories first.
-function fastBindings(outside) {
-  return (opts) => {
-    for (const dir of ['Release', 'Debug']) {
-      const file = path.join(opts.module_root, 'build', dir, opts.bindings);
-      try {
-        return outside(file);
-      } catch (e) {
-        if (e.code !== 'MODULE_NOT_FOUND') throw e;
-      }
-    }
-    return outside('bindings')(opts);
-  };
-}
 function load(file) {
   if (cache[file]) return cache[file].exports;
   const module = { exports: {}, filename: file, loaded: false };
@@ -88,7 +73,6 @@ function load(file) {
       const base = path.resolve(dir, spec);
       for (const f of [base, base + '.js', base + '/index.js']) if (defs[f]) return load(f);
     }
-    if (spec === 'bindings') return fastBindings(outside);
     return outside(spec);
   };
   defs[file].call(module.exports, module.exports, req, module, file, dir);

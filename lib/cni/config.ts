@@ -22,6 +22,15 @@
  * Packet rates and DSCP come from the annotations only. The bandwidth fields become the
  * equivalent annotations (rate -> {dir}Bandwidth, burst bits -> {dir}Burst), so one validator
  * and one mapping serve all sources.
+ *
+ * Keys are read as Go's encoding/json reads them into a struct (go-json.ts), as the reference
+ * plugin and the runtimes do: `"IngressRate"` (what containerd and CRI-O send, go-cni's struct
+ * having no json tags) fills ingressRate; the annotations' own keys are matched exactly.
+ *
+ * Bounds (everything the record store or the kernel must hold is checked before either is
+ * touched): standard input MAX_STDIN_BYTES; each CNI_* variable MAX_ENV_VALUE_BYTES, no NUL;
+ * CNI_CONTAINERID and CNI_IFNAME together one file name (records.ts); the network name one
+ * directory name; dataDir short enough for both below it.
  */
 import {
   AnnotationError,
@@ -32,11 +41,15 @@ import {
   type Direction,
   type QosSpec,
 } from '../qos/annotations';
-import type { TbfProfile } from '../qos/policy';
+import { checkBuckets, type TbfProfile } from '../qos/policy';
 import { CNI_CODE, CniError } from './errors';
+import { ANY, NUMBER, STRING, decodeStruct, type Schema } from './go-json';
+import { MAX_ENV_VALUE_BYTES, MAX_STDIN_BYTES } from './limits';
+import { NAME_MAX, recordNameProblem } from './records';
 import { SUPPORTED_VERSIONS } from './version';
 
 export { SUPPORTED_VERSIONS, LATEST_VERSION } from './version';
+export { MAX_ENV_VALUE_BYTES, MAX_STDIN_BYTES } from './limits';
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -55,8 +68,15 @@ export const DEFAULT_DATA_DIR = '/var/lib/cni/netqos';
  */
 export const RUNTIME_PLACEHOLDER_BURSTS: readonly number[] = [4294967295, 34359738359];
 
-/** The largest bucket a TBF can report back: 2^32-1 psched ticks of 64 ns, about 274.9 s. */
-export const MAX_BUCKET_USEC = 4294967295 / 15.625;
+const PATH_MAX = 4096;
+/** dataDir, with a network's directory and a record below it, within PATH_MAX. */
+export const MAX_DATA_DIR_BYTES = PATH_MAX - 1 - 2 * (NAME_MAX + 1);
+
+/** At most `max` characters of a value for an error message, and its size when cut. */
+export function excerpt(value: string, max = 64): string {
+  if (value.length <= max) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, max))}... (${Buffer.byteLength(value)} bytes)`;
+}
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const MAX_UINT32 = 4294967295;
@@ -82,6 +102,17 @@ export function readEnvironment(env: NodeJS.ProcessEnv): Invocation | undefined 
     throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, `unknown CNI_COMMAND: ${command}`);
   }
   const cmd = command as Command;
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith('CNI_') || value === undefined) continue;
+    if (value.includes('\0'))
+      throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, `${key} contains a NUL character`, excerpt(value));
+    if (Buffer.byteLength(value) > MAX_ENV_VALUE_BYTES)
+      throw new CniError(
+        CNI_CODE.INVALID_ENVIRONMENT,
+        `${key} is too long`,
+        `${Buffer.byteLength(value)} bytes, at most ${MAX_ENV_VALUE_BYTES}: ${excerpt(value)}`,
+      );
+  }
   const attachment = cmd === 'ADD' || cmd === 'CHECK' || cmd === 'DEL';
   const required = attachment
     ? ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH', ...(cmd === 'DEL' ? [] : ['CNI_NETNS'])]
@@ -99,10 +130,17 @@ export function readEnvironment(env: NodeJS.ProcessEnv): Invocation | undefined 
   };
   if (attachment) {
     if (!NAME_RE.test(inv.containerId!)) {
-      throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, 'invalid characters in containerID', inv.containerId);
+      throw new CniError(
+        CNI_CODE.INVALID_ENVIRONMENT,
+        'invalid characters in containerID',
+        excerpt(inv.containerId!),
+      );
     }
     const problem = interfaceNameProblem(inv.ifname!);
-    if (problem) throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, problem, inv.ifname);
+    if (problem) throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, problem, excerpt(inv.ifname!));
+    // DEL of an attachment ADD refused (it had no record) still cleans up and succeeds.
+    const tooLong = recordNameProblem(inv.containerId!, inv.ifname!);
+    if (tooLong && cmd !== 'DEL') throw new CniError(CNI_CODE.INVALID_ENVIRONMENT, tooLong);
   }
   return inv;
 }
@@ -131,31 +169,62 @@ export function versionAtLeast(v: string, min: string): boolean {
 
 export type RawConfig = Record<string, unknown>;
 
-/** Standard input -> the configuration object, with the checks every verb shares. */
+const BANDWIDTH_ENTRY: Record<string, Schema> = {
+  ingressRate: NUMBER,
+  ingressBurst: NUMBER,
+  egressRate: NUMBER,
+  egressBurst: NUMBER,
+  unshapedSubnets: { kind: 'slice', of: STRING },
+  shapedSubnets: { kind: 'slice', of: STRING },
+};
+const ATTACHMENTS: Schema = {
+  kind: 'slice',
+  of: { kind: 'struct', fields: { containerID: STRING, ifname: STRING } },
+};
+/**
+ * The configuration as a Go struct would declare it (libcni's NetConf, the reference plugin's
+ * BandwidthEntry, netqos's own fields): what go-json.ts matches keys against. Keys not here are
+ * not read.
+ */
+const NET_CONF: Record<string, Schema> = {
+  cniVersion: STRING,
+  name: STRING,
+  type: STRING,
+  prevResult: { kind: 'map', of: ANY },
+  mode: STRING,
+  profile: STRING,
+  dataDir: STRING,
+  ...BANDWIDTH_ENTRY,
+  runtimeConfig: {
+    kind: 'struct',
+    fields: {
+      bandwidth: { kind: 'struct', pointer: true, fields: BANDWIDTH_ENTRY },
+      'io.kubernetes.cri.pod-annotations': { kind: 'map', of: ANY },
+    },
+  },
+  'cni.dev/valid-attachments': ATTACHMENTS,
+  'cni.dev/attachments': ATTACHMENTS,
+};
+
+/** Standard input -> the configuration object, keys as Go reads them (see the top). */
 export function decodeConfig(stdin: string): RawConfig {
-  let conf: unknown;
-  try {
-    conf = JSON.parse(stdin);
-  } catch (e) {
-    throw new CniError(
-      CNI_CODE.DECODING_FAILURE,
-      'error decoding the network configuration',
-      (e as Error).message,
-    );
-  }
-  if (!conf || typeof conf !== 'object' || Array.isArray(conf)) {
-    throw new CniError(
-      CNI_CODE.DECODING_FAILURE,
-      'error decoding the network configuration',
-      'not a JSON object',
-    );
-  }
-  return conf as RawConfig;
+  if (stdin.length > MAX_STDIN_BYTES || Buffer.byteLength(stdin) > MAX_STDIN_BYTES) throw stdinTooLarge();
+  return decodeStruct(stdin, NET_CONF);
 }
 
-/** The configuration's cniVersion if it is a string (for error objects), else undefined. */
+export function stdinTooLarge(): CniError {
+  return new CniError(
+    CNI_CODE.INVALID_CONFIG,
+    'network configuration too large',
+    `more than ${MAX_STDIN_BYTES} bytes on standard input`,
+  );
+}
+
+/** The configuration's cniVersion if it looks like one (for error objects), else undefined. */
 export function versionOf(conf: RawConfig | undefined): string | undefined {
-  return conf && typeof conf.cniVersion === 'string' && conf.cniVersion ? conf.cniVersion : undefined;
+  // Digits and dots only (as the native shim reads it): an error object never echoes junk.
+  const v = conf?.cniVersion;
+  return typeof v === 'string' && /^[0-9.]{1,14}$/.test(v) ? v : undefined;
 }
 
 /** Name and version checks (skel's order: name, then version), and the verb's minimum version. */
@@ -166,7 +235,14 @@ export function checkCommon(conf: RawConfig, command: Command): string {
     throw new CniError(
       CNI_CODE.INVALID_CONFIG,
       'invalid characters found in network name',
-      String(conf.name),
+      excerpt(String(conf.name)),
+    );
+  }
+  if (Buffer.byteLength(conf.name) > NAME_MAX) {
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'network name is too long',
+      `${Buffer.byteLength(conf.name)} bytes, at most ${NAME_MAX} (it names the directory of the network's records): ${excerpt(conf.name)}`,
     );
   }
   // As libcni's decoder: a configuration without cniVersion is 0.1.0.
@@ -238,6 +314,8 @@ export interface PluginConfig {
   annotations: Record<string, string>;
   /** Where each direction's shaper came from (undefined: no shaper that way). */
   sources: Record<Direction, QosSource | undefined>;
+  /** The annotations parsed and bounded (calico mode: clamped). */
+  spec: QosSpec;
 }
 
 export interface CniInterface {
@@ -322,7 +400,11 @@ export function mergeQos(conf: RawConfig): {
 
   const pod = object(runtime[POD_ANNOTATIONS_KEY], `runtimeConfig["${POD_ANNOTATIONS_KEY}"]`) ?? {};
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(pod)) annotations[k] = v as string; // non-strings: parseAnnotations says so
+  // Runtimes send strings (Kubernetes' annotations are). Other JSON values go on for the policy
+  // to refuse (strict) or ignore (calico), objects and arrays as their JSON text: an object's own
+  // "toString" key would make it fail to print.
+  for (const [k, v] of Object.entries(pod))
+    annotations[k] = (v !== null && typeof v === 'object' ? JSON.stringify(v) : v) as string;
   const sources: Record<Direction, QosSource | undefined> = { ingress: undefined, egress: undefined };
   for (const d of DIRECTIONS) {
     const rate = bw[`${d}Rate`] ?? 0;
@@ -352,7 +434,7 @@ function option<T extends string>(conf: RawConfig, key: string, allowed: readonl
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
     throw new CniError(
       CNI_CODE.INVALID_CONFIG,
-      `invalid ${key}: ${JSON.stringify(v)} (allowed: ${allowed.join(', ')})`,
+      `invalid ${key}: ${excerpt(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)))} (allowed: ${allowed.join(', ')})`,
     );
   }
   return v as T;
@@ -361,8 +443,17 @@ function option<T extends string>(conf: RawConfig, key: string, allowed: readonl
 export function dataDirOf(conf: RawConfig): string {
   const v = conf.dataDir;
   if (v === undefined || v === null || v === '') return DEFAULT_DATA_DIR;
-  if (typeof v !== 'string' || !v.startsWith('/'))
-    throw new CniError(CNI_CODE.INVALID_CONFIG, `invalid dataDir: ${JSON.stringify(v)} (an absolute path)`);
+  if (typeof v !== 'string' || !v.startsWith('/') || v.includes('\0'))
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      `invalid dataDir: ${excerpt(String(typeof v === 'string' ? v : JSON.stringify(v)))} (an absolute path)`,
+    );
+  if (Buffer.byteLength(v) > MAX_DATA_DIR_BYTES)
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'dataDir is too long',
+      `${Buffer.byteLength(v)} bytes, at most ${MAX_DATA_DIR_BYTES}: ${excerpt(v)}`,
+    );
   return v;
 }
 
@@ -410,19 +501,19 @@ export function readPluginConfig(
     );
   }
   const spec = parsed.spec;
-  if (profile === 'netqos') {
-    for (const d of DIRECTIONS) {
-      const q = spec[d];
-      if (!q.bandwidth || q.burst === undefined) continue;
-      const usec = (Math.ceil(q.burst / 8) / Math.floor(q.bandwidth / 8)) * 1e6;
-      if (usec >= MAX_BUCKET_USEC) {
-        throw new CniError(
-          CNI_CODE.INVALID_CONFIG,
-          `${d} burst too large for the rate`,
-          `${q.burst} bits at ${q.bandwidth} bit/s is a ${(usec / 1e6).toFixed(1)} s bucket; a TBF holds at most ${(MAX_BUCKET_USEC / 1e6).toFixed(1)} s (from ${SOURCE_WORDS[sources[d] ?? 'annotations']})`,
-        );
-      }
-    }
+  const warnings = parsed.warnings;
+  // The kernel's longest bucket: strict mode refuses a longer one, calico mode clamps it (as
+  // Calico's saturating arithmetic does) and says so.
+  try {
+    warnings.push(...checkBuckets(spec, profile, mode));
+  } catch (e) {
+    if (!(e instanceof AnnotationError)) throw e;
+    const d = e.problems[0].key.includes('ingress') ? 'ingress' : 'egress';
+    throw new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      `${d} burst too large for the rate`,
+      `${e.problems.map((p) => p.message).join('\n')} (from ${SOURCE_WORDS[sources[d] ?? 'annotations']})`,
+    );
   }
   return {
     config: {
@@ -434,9 +525,10 @@ export function readPluginConfig(
       dataDir,
       annotations,
       sources,
+      spec,
     },
     spec,
-    warnings: parsed.warnings,
+    warnings,
   };
 }
 

@@ -52,3 +52,9 @@ export class CniError extends Error {
     return { cniVersion, code: this.code, msg: this.msg, ...(this.details ? { details: this.details } : {}) };
   }
 }
+
+/** Anything unexpected: code 999 with the error's own words (never a stack: it is for users). */
+export function internalError(e: unknown, what = 'internal error'): CniError {
+  const words = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new CniError(NETQOS_CODE.INTERNAL, what, words.length > 1000 ? `${words.slice(0, 1000)}...` : words);
+}

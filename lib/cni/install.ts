@@ -1,14 +1,15 @@
 // `netqos cni-install --dir /opt/cni/bin`: puts an executable named `netqos` (the configuration's
-// "type") into the runtime's CNI bin directory: a copy of the native shim
-// (build/Release/netqos-cni, lib/cni/shim/netqos-cni.c) with a trailer that names the socket of
+// "type") into the runtime's CNI bin directory: a copy of the native shim (build/Release/netqos-cni
+// or the package's prebuilt one; lib/cni/shim/netqos-cni.c) with a trailer that names the socket of
 // the resident server and the fallback, this installation's dist/lib/cni/main.js run with this
-// Node. One file, no configuration beside it. Without a built shim (no compiler when netqos was
-// installed) it writes the two-line shell script that runs main.js directly instead. Either way
-// NODE_OPTIONS and NODE_EXTRA_CA_CERTS are dropped for Node (a CA bundle alone costs Node ~40 ms
-// of startup, on every pod). Also writes the Node plugin's one-file bundle and V8 code cache next
-// to main.js (bundle.ts), and prints the conflist snippet to use.
+// Node. One file, no configuration beside it. Without a shim (none prebuilt for this platform, no
+// compiler when netqos was installed) it writes the two-line shell script that runs main.js
+// directly instead. Either way NODE_OPTIONS and NODE_EXTRA_CA_CERTS are dropped for Node (a CA
+// bundle alone costs Node ~40 ms of startup, on every pod). Also writes the Node plugin's one-file
+// bundle and V8 code cache next to main.js (bundle.ts), and prints the conflist snippet to use.
 import * as fs from 'fs';
 import * as path from 'path';
+import { packageRoot, prebuiltFile } from '../netlink/binding';
 import { BUNDLE_FILE, CACHE_FILE, writeBundle } from './bundle';
 import { DEFAULT_SOCKET } from './protocol';
 
@@ -50,9 +51,14 @@ export function pluginMain(): string {
   return path.join(dir, 'main.js');
 }
 
-/** The shim as node-gyp builds it (binding.gyp's netqos-cni target). */
+/**
+ * The shim: as node-gyp builds it (binding.gyp's netqos-cni target) when built here, else the
+ * prebuilt one the package ships for this platform (scripts/prebuild.sh).
+ */
 export function shimBinary(): string {
-  return path.resolve(path.dirname(pluginMain()), '..', '..', '..', 'build', 'Release', 'netqos-cni');
+  const built = path.join(packageRoot(), 'build', 'Release', 'netqos-cni');
+  const prebuilt = prebuiltFile('netqos-cni');
+  return !fs.existsSync(built) && fs.existsSync(prebuilt) ? prebuilt : built;
 }
 
 // What the shim reads from the end of its own file (read_trailer in netqos-cni.c): three
@@ -137,12 +143,12 @@ export function installPlugin(options: InstallOptions): InstallResult {
   } else {
     if (!fallback)
       throw new Error(
-        `${shim} is missing (netqos was built without a C compiler), and without the fallback nothing could run the plugin`,
+        `${shim} is missing (none prebuilt for this platform, none built here), and without the fallback nothing could run the plugin`,
       );
     content = Buffer.from(wrapperScript(node, main));
     result = { executable, main, kind: 'script', fallback, conflist: sampleConflist(name) };
     if (options.shim !== false)
-      result.shimMissing = `${shim} is missing (netqos was built without a C compiler?)`;
+      result.shimMissing = `${shim} is missing (none prebuilt for this platform, none built here)`;
   }
   // A new file renamed over the old one: a runtime running the old executable keeps it intact.
   const tmp = `${executable}.${process.pid}.tmp`;

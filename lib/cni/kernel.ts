@@ -9,9 +9,10 @@ import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
 import { applyQosSync, clearQosSync, planQos, readQos, type QosStatus } from '../qos/qos';
 import { QosConflictError } from '../qos/reconcile';
+import { AnnotationError } from '../qos/annotations';
 import { ifbNameFor, isNetqosIfbName, isValidInterfaceName } from '../qos/naming';
 import type { Invocation, PluginConfig, PrevResult, CniInterface } from './config';
-import { CNI_CODE, CniError, NETQOS_CODE } from './errors';
+import { CNI_CODE, CniError, NETQOS_CODE, internalError } from './errors';
 import { listRecords, readRecord, removeRecord, writeRecord, type AttachmentRecord } from './records';
 
 export type Log = (line: string) => void;
@@ -36,6 +37,12 @@ export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
   if (e instanceof QosConflictError)
     return new CniError(NETQOS_CODE.CONFLICT, "conflict with another tool's traffic control", e.message);
+  if (e instanceof AnnotationError)
+    return new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'invalid QoS configuration',
+      e.problems.map((p) => p.message).join('\n'),
+    );
   if (e instanceof NetlinkError) {
     const transient = e.code === 'EBUSY' || e.code === 'EAGAIN';
     const words =
@@ -48,18 +55,24 @@ export function toCniError(e: unknown): CniError {
       words,
     );
   }
-  return new CniError(
-    NETQOS_CODE.INTERNAL,
-    'internal error',
-    e instanceof Error ? (e.stack ?? e.message) : String(e),
-  );
+  if (isInvalidArgument(e))
+    return new CniError(
+      CNI_CODE.INVALID_CONFIG,
+      'the configuration asks for values the kernel cannot hold',
+      e.message,
+    );
+  return internalError(e);
 }
+
+/** The engine's refusal of a value before anything is sent (a TypeError with this code). */
+const isInvalidArgument = (e: unknown): e is Error =>
+  e instanceof Error && (e as NodeJS.ErrnoException).code === 'ERR_NETQOS_INVALID_ARGUMENT';
 
 function openContainer(netns: string): NetlinkHandle {
   try {
     return openNetlink({ netns });
   } catch (e) {
-    if (e instanceof NetlinkError) {
+    if (e instanceof NetlinkError || isInvalidArgument(e)) {
       throw new CniError(
         CNI_CODE.INVALID_ENVIRONMENT,
         `CNI_NETNS ${netns} is not a network namespace`,
@@ -139,23 +152,14 @@ export function macAddress(address: string): string {
  * only the difference, nothing when it matches), record the attachment, and pass prevResult on
  * with the IFB netqos shapes the pod's egress on.
  */
-export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Context = {}): PrevResult {
+export function add(inv: Invocation, config: PluginConfig, ctx: Context = {}): PrevResult {
   const { host, release } = openHost(ctx);
   try {
     const peer = hostInterface(inv, config.prevResult, host);
-    const handles = new Map([['', host]]);
-    const result = applyQosSync([{ ifname: peer.name, annotations: config.annotations }], {
-      mode: config.mode,
-      profile: config.profile,
-      handles,
-    });
-    const target = result.targets[0]; // its warnings were logged when the configuration was read
     const ifbName = ifbNameFor(peer.name);
-    let ifb: CniInterface | undefined;
-    if (target.spec.egress.bandwidth) {
-      const [link] = host.dumpSync({ type: 'link', dev: ifbName });
-      ifb = { name: ifbName, ...(link?.address ? { mac: macAddress(link.address) } : {}) };
-    }
+    const shapesEgress = !!config.spec.egress.bandwidth;
+    // The record first: an attachment netqos could not record would be one DEL (without the
+    // pod's namespace) and GC cannot find, so ADD fails before the kernel is touched.
     const record: AttachmentRecord = {
       version: 1,
       network: config.name,
@@ -164,13 +168,34 @@ export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Contex
       netns: inv.netns,
       hostIfname: peer.name,
       hostIfindex: peer.index,
-      ...(ifb ? { ifb: ifb.name } : {}),
+      ...(shapesEgress ? { ifb: ifbName } : {}),
     };
+    let created: boolean;
     try {
-      writeRecord(config.dataDir, record);
+      created = writeRecord(config.dataDir, record);
     } catch (e) {
-      // The QoS is in place; only DEL-without-namespace and GC lose this attachment's record.
-      log(`netqos: warning: cannot record the attachment in ${config.dataDir}: ${(e as Error).message}`);
+      throw new CniError(
+        CNI_CODE.IO_FAILURE,
+        `cannot record the attachment in ${config.dataDir}`,
+        `${(e as Error).message}; nothing was changed`,
+      );
+    }
+    try {
+      const handles = new Map([['', host]]);
+      applyQosSync([{ ifname: peer.name, annotations: config.annotations }], {
+        mode: config.mode,
+        profile: config.profile,
+        handles,
+      }); // its warnings were logged when the configuration was read
+    } catch (e) {
+      // The batch was rolled back: the record goes too, unless an earlier ADD's is still true.
+      if (created) removeRecordQuietly(config, inv);
+      throw e;
+    }
+    let ifb: CniInterface | undefined;
+    if (shapesEgress) {
+      const [link] = host.dumpSync({ type: 'link', dev: ifbName });
+      ifb = { name: ifbName, ...(link?.address ? { mac: macAddress(link.address) } : {}) };
     }
     const prev = config.prevResult!;
     const out: PrevResult = { ...prev, cniVersion: config.cniVersion };
@@ -181,6 +206,18 @@ export function add(inv: Invocation, config: PluginConfig, log: Log, ctx: Contex
     return out;
   } finally {
     release();
+  }
+}
+
+function removeRecordQuietly(
+  config: Pick<PluginConfig, 'name' | 'dataDir'>,
+  inv: Invocation,
+): string | undefined {
+  try {
+    removeRecord(config.dataDir, config.name, inv.containerId!, inv.ifname!);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
   }
 }
 
@@ -256,7 +293,11 @@ export function del(
       }
     }
     for (const name of names) clearInterface(host, links, name, log);
-    removeRecord(config.dataDir, config.name, inv.containerId!, inv.ifname!);
+    // What netqos made is gone: a record that cannot be removed is no reason to fail DEL (the
+    // runtime would retry it forever). It names an interface that is gone or someone else's
+    // now, which GC and a later ADD check before acting on it.
+    const left = removeRecordQuietly(config, inv);
+    if (left) log(`netqos: warning: cannot remove the attachment's record: ${left}`);
   } finally {
     release();
   }

@@ -23,10 +23,10 @@ const plugin: typeof PluginModule =
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is preferred
   (require('./plugin') as typeof PluginModule);
 plugin
-  .runPlugin(process.env, () => fs.readFileSync(0, 'utf8'))
+  .runPlugin(process.env, () => plugin.readStdin(0))
   .then(finish, (e: unknown) => {
     // runPlugin turns every failure into a CNI error; this is a last resort.
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     finish({
       code: 1,
       stdout: `${JSON.stringify({ cniVersion: '1.1.0', code: 999, msg: 'internal error', details: msg })}\n`,

@@ -2,8 +2,11 @@
 // the exit code out. Checks run in the reference library's order (CNI_* variables, the
 // configuration's JSON, network name, cniVersion, the verb's own fields) and all of them before
 // the kernel is touched, so a bad invocation changes nothing.
+import * as fs from 'fs';
 import type * as KernelModule from './kernel';
 import {
+  MAX_STDIN_BYTES,
+  stdinTooLarge,
   checkCommon,
   dataDirOf,
   decodeConfig,
@@ -15,7 +18,7 @@ import {
   type PrevResult,
   type RawConfig,
 } from './config';
-import { CNI_CODE, CniError } from './errors';
+import { CNI_CODE, CniError, internalError } from './errors';
 import { ABOUT, LATEST_VERSION, SUPPORTED_VERSIONS } from './version';
 
 export interface PluginOutput {
@@ -61,9 +64,37 @@ export function preload(): void {
   readPluginConfig(decodeConfig(JSON.stringify(sample)), 'ADD');
 }
 
+/** A descriptor's whole content (standard input), refused beyond MAX_STDIN_BYTES without reading on. */
+export function readStdin(fd: number): string {
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.allocUnsafe(65536);
+  let total = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EOF') break;
+      if (code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // a non-blocking pipe
+      continue;
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_STDIN_BYTES) throw stdinTooLarge();
+    chunks.push(Buffer.from(chunk.subarray(0, n))); // a copy: a trickle holds only its bytes
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
 function toError(e: unknown): CniError {
   if (e instanceof CniError) return e;
-  return kernel().toCniError(e);
+  try {
+    return kernel().toCniError(e);
+  } catch {
+    return internalError(e); // the kernel half itself did not load
+  }
 }
 
 /**
@@ -100,17 +131,20 @@ export async function runPlugin(
     try {
       stdin = readStdin();
     } catch (e) {
+      if (e instanceof CniError) throw e;
       throw new CniError(CNI_CODE.IO_FAILURE, 'error reading from stdin', (e as Error).message);
     }
-    // Decode leniently first, so even an environment error carries the configuration's version.
+    // Decoded first, so even an environment error carries the configuration's version; but the
+    // environment's errors come first, as in the reference library.
+    let decodeError: unknown;
     try {
       conf = decodeConfig(stdin);
-    } catch {
-      conf = undefined;
+    } catch (e) {
+      decodeError = e;
     }
     const inv = readEnvironment(env) as Invocation;
-    conf = decodeConfig(stdin);
-    const stdout = await dispatch(inv, conf, log, ctx);
+    if (decodeError) throw decodeError;
+    const stdout = await dispatch(inv, conf!, log, ctx);
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = toError(e);
@@ -129,7 +163,7 @@ async function dispatch(
     case 'ADD': {
       const { config, warnings } = readPluginConfig(conf, 'ADD');
       for (const w of warnings) log(`netqos: warning: ${w}`);
-      const result: PrevResult = kernel().add(inv, config, log, ctx);
+      const result: PrevResult = kernel().add(inv, config, ctx);
       return `${JSON.stringify(result)}\n`;
     }
     case 'CHECK': {

@@ -28,15 +28,21 @@
  * compiled shim against this decoder.
  */
 
+import { NetqosError } from '../errors';
+import { MAX_ENV_BYTES, MAX_STDIN_BYTES } from './limits';
+
 /** Where the shim looks for the server unless cni-install or NETQOS_CNI_SOCKET says otherwise. */
 export const DEFAULT_SOCKET = '/run/netqos/cni.sock';
 export const REQUEST_MAGIC = 'NQCR';
 export const RESPONSE_MAGIC = 'NQCA';
 export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 12;
-/** Larger bodies are refused (a CNI configuration is kilobytes; a result too). */
-export const MAX_BODY_BYTES = 64 * 1024 * 1024;
-export const MAX_ENV_ENTRIES = 4096;
+/**
+ * Larger request bodies are refused as soon as the header says so: a configuration within the
+ * plugin's bound, the CNI_* variables within theirs, the fixed fields.
+ */
+export const MAX_BODY_BYTES = MAX_STDIN_BYTES + MAX_ENV_BYTES + 4096;
+export const MAX_ENV_ENTRIES = 64;
 
 export const STATUS_DONE = 0;
 export const STATUS_FALLBACK = 1;
@@ -61,7 +67,9 @@ export interface CniRequest {
 export type CniResponse =
   { status: 'done'; code: number; stdout: string; stderr: string } | { status: 'fallback'; reason: string };
 
-export class ProtocolError extends Error {
+export class ProtocolError extends NetqosError {
+  readonly code = 'ERR_NETQOS_CNI_PROTOCOL';
+
   constructor(message: string) {
     super(message);
     this.name = 'ProtocolError';
@@ -187,14 +195,23 @@ export function decodeRequestBody(body: Buffer): CniRequest {
   if (count > MAX_ENV_ENTRIES)
     throw new ProtocolError(`${count} environment entries is over the limit of ${MAX_ENV_ENTRIES}`);
   const env: Record<string, string> = {};
+  let envBytes = 0;
   for (let i = 0; i < count; i++) {
-    const entry = r.bytes(`environment entry ${i}`).toString('utf8');
+    const raw = r.bytes(`environment entry ${i}`);
+    envBytes += raw.length;
+    if (envBytes > MAX_ENV_BYTES)
+      throw new ProtocolError(`environment entries of more than ${MAX_ENV_BYTES} bytes in all`);
+    const entry = raw.toString('utf8');
     const eq = entry.indexOf('=');
     if (eq <= 0) throw new ProtocolError(`environment entry ${i} is not KEY=VALUE`);
     env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
   const present = r.u32('stdin flag');
   const stdin = r.bytes('stdin');
+  if (stdin.length > MAX_STDIN_BYTES)
+    throw new ProtocolError(
+      `standard input of ${stdin.length} bytes is over the limit of ${MAX_STDIN_BYTES}`,
+    );
   r.end();
   return { pid, netns, mntns, cniNetns, env, stdin: present ? stdin : undefined };
 }
@@ -227,7 +244,8 @@ export function decodeResponseBody(body: Buffer): CniResponse {
  */
 export class MessageCollector {
   private chunks: Buffer[] = [];
-  private have = 0;
+  /** Bytes received so far. */
+  have = 0;
   header?: Header;
 
   constructor(private readonly magic: string) {}

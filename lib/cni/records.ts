@@ -17,25 +17,57 @@ export interface AttachmentRecord {
   ifb?: string;
 }
 
+/** The longest file name (Linux NAME_MAX): a record's, a network's directory. */
+export const NAME_MAX = 255;
+
 const dirOf = (dataDir: string, network: string) => path.join(dataDir, network);
 // containerID has no '@' (CNI allows [A-Za-z0-9_.-]), so the name is unambiguous.
+const nameOf = (containerID: string, ifname: string) => `${containerID}@${ifname}.json`;
 const fileOf = (dataDir: string, network: string, containerID: string, ifname: string) =>
-  path.join(dirOf(dataDir, network), `${containerID}@${ifname}.json`);
+  path.join(dirOf(dataDir, network), nameOf(containerID, ifname));
 
-export function writeRecord(dataDir: string, r: AttachmentRecord): void {
+/** Why an attachment cannot have a record (its file name would be too long), or undefined. */
+export function recordNameProblem(containerID: string, ifname: string): string | undefined {
+  const bytes = Buffer.byteLength(nameOf(containerID, ifname));
+  if (bytes <= NAME_MAX) return undefined;
+  const most = NAME_MAX - Buffer.byteLength(nameOf('', ifname));
+  return `CNI_CONTAINERID is too long: ${Buffer.byteLength(containerID)} bytes; netqos records the attachment as <containerID>@<ifname>.json, a file name of at most ${NAME_MAX} bytes, so at most ${most} with CNI_IFNAME ${ifname}`;
+}
+
+let tmpSeq = 0;
+
+/**
+ * Writes (or leaves, when unchanged) an attachment's record. Returns whether there was none
+ * before. Throws the file system's error.
+ */
+export function writeRecord(dataDir: string, r: AttachmentRecord): boolean {
   const file = fileOf(dataDir, r.network, r.containerID, r.ifname);
   const text = `${JSON.stringify(r)}\n`;
   // A repeated ADD finds its record unchanged: replacing a file by rename makes ext4 start
   // writeback (auto_da_alloc), a millisecond or more per ADD.
+  let existed = false;
   try {
-    if (fs.readFileSync(file, 'utf8') === text) return;
+    const now = fs.readFileSync(file, 'utf8');
+    if (now === text) return false;
+    existed = true;
   } catch {
     /* not there yet */
   }
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o644 });
-  fs.renameSync(tmp, file);
+  // A name of its own length, whatever the record's (which may be NAME_MAX long).
+  const tmp = path.join(path.dirname(file), `.${process.pid}.${++tmpSeq}.tmp`);
+  try {
+    fs.writeFileSync(tmp, text, { mode: 0o644 });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* the first error is the one to report */
+    }
+    throw e;
+  }
+  return !existed;
 }
 
 export function readRecord(
@@ -44,6 +76,7 @@ export function readRecord(
   containerID: string,
   ifname: string,
 ): AttachmentRecord | undefined {
+  if (recordNameProblem(containerID, ifname)) return undefined;
   try {
     return parse(fs.readFileSync(fileOf(dataDir, network, containerID, ifname), 'utf8'));
   } catch {
@@ -51,7 +84,9 @@ export function readRecord(
   }
 }
 
+/** Removes a record; none there is no error (the file system's other errors are thrown). */
 export function removeRecord(dataDir: string, network: string, containerID: string, ifname: string): void {
+  if (recordNameProblem(containerID, ifname)) return; // such a record was never written
   fs.rmSync(fileOf(dataDir, network, containerID, ifname), { force: true });
 }
 

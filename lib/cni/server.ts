@@ -19,11 +19,13 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { dataDirOf, decodeConfig, versionOf } from './config';
-import { CniError, NETQOS_CODE } from './errors';
+import { internalError } from './errors';
 import { openNetlink, type NetlinkHandle } from '../netlink/handle';
 import { runPlugin, preload } from './plugin';
 import {
   DEFAULT_SOCKET,
+  HEADER_BYTES,
+  MAX_BODY_BYTES,
   MessageCollector,
   PROTOCOL_VERSION,
   REQUEST_MAGIC,
@@ -36,8 +38,20 @@ import {
 import { LATEST_VERSION } from './version';
 
 export { DEFAULT_SOCKET };
-/** A client that has not sent its whole request by then is dropped (it is blocked on us, or gone). */
-const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A client that has not sent its whole request this long after connecting is dropped: the shim
+ * sends all of it at once, so one that trickles is stuck or hostile.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Request bytes held for all clients together: a request's declared length is reserved from
+ * this when its header arrives, and a connection that does not fit is dropped at once (its
+ * client falls back to the Node plugin). Room for four requests of the largest size and a
+ * mebibyte beside them for real ones (kilobytes each).
+ */
+export const MEMORY_BUDGET_BYTES = 4 * (MAX_BODY_BYTES + HEADER_BYTES) + 1024 * 1024;
+/** Connections beyond this are closed on arrival (their clients fall back). */
+export const MAX_CONNECTIONS = 256;
 /** sockaddr_un.sun_path holds 108 bytes with the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -48,12 +62,17 @@ export interface CniServerOptions {
   /** The unix socket (default /run/netqos/cni.sock); its directory is created when missing. */
   socket?: string;
   log?: ServerLog;
+  /** Tests: REQUEST_TIMEOUT_MS and MEMORY_BUDGET_BYTES otherwise. */
+  requestTimeoutMs?: number;
+  memoryBudget?: number;
 }
 
 export interface CniServer {
   readonly socket: string;
-  /** Requests answered so far, by outcome. */
-  readonly counts: { done: number; fallback: number; failed: number };
+  /** Requests answered so far, by outcome, and connections dropped (bad, too slow, no room). */
+  readonly counts: { done: number; fallback: number; failed: number; dropped: number };
+  /** Request bytes held or reserved for clients now (at most the memory budget). */
+  readonly heldBytes: number;
   /** Stops accepting, answers queued requests "fallback", waits for the one running, removes the socket. */
   close(): Promise<void>;
 }
@@ -87,7 +106,9 @@ export function sameDirectoryFor(dir: string, pid: number): boolean {
     try {
       theirs = fs.lstatSync(root + prefix, { bigint: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || statId(prefix)) return false;
+      // Missing (or below a file) there: it must be missing here too.
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || statId(prefix)) return false;
       break;
     }
     if (theirs.isSymbolicLink()) return false;
@@ -187,11 +208,7 @@ export async function serveRequest(req: CniRequest, own?: NetlinkHandle): Promis
     } catch {
       /* keep the latest */
     }
-    const err = new CniError(
-      NETQOS_CODE.INTERNAL,
-      'internal error in the netqos CNI server',
-      e instanceof Error ? (e.stack ?? e.message) : String(e),
-    );
+    const err = internalError(e, 'internal error in the netqos CNI server');
     return { status: 'done', code: 1, stdout: `${JSON.stringify(err.toJSON(version))}\n`, stderr: '' };
   } finally {
     for (const fd of fds) fs.closeSync(fd);
@@ -240,7 +257,10 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
   preload();
   const own = openNetlink();
 
-  const counts = { done: 0, fallback: 0, failed: 0 };
+  const counts = { done: 0, fallback: 0, failed: 0, dropped: 0 };
+  const timeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const budget = Math.max(options.memoryBudget ?? MEMORY_BUDGET_BYTES, HEADER_BYTES);
+  let held = 0;
   let closing = false;
   // One request at a time: two ADDs never interleave their reads and writes of the kernel.
   let tail: Promise<unknown> = Promise.resolve();
@@ -267,29 +287,66 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
 
   const server = net.createServer((conn) => {
     sockets.add(conn);
-    conn.on('close', () => sockets.delete(conn));
-    conn.on('error', () => {}); // the client went away: nothing to answer
-    conn.setTimeout(REQUEST_TIMEOUT_MS, () => conn.destroy());
     const collector = new MessageCollector(REQUEST_MAGIC);
+    // What this connection counts against the budget: the bytes received until the header is
+    // in, then its whole declared length; released once it is answered, dropped, or gone before
+    // its request was whole.
+    let charged = 0;
+    const charge = (bytes: number) => {
+      held += bytes - charged;
+      charged = bytes;
+    };
     let received = false;
+    const drop = (why: string) => {
+      received = true;
+      counts.dropped++;
+      charge(0);
+      log('warn', `dropped a connection: ${why}`);
+      conn.destroy();
+    };
+    const deadline = setTimeout(
+      () => drop(`no complete request within ${timeoutMs} ms (${collector.have} bytes received)`),
+      timeoutMs,
+    );
+    conn.on('close', () => {
+      clearTimeout(deadline);
+      if (!received) charge(0); // a whole request stays charged until it is served
+      sockets.delete(conn);
+    });
+    conn.on('error', () => {}); // the client went away: nothing to answer
     const reply = (resp: CniResponse) => {
+      charge(0);
       counts[resp.status === 'fallback' ? 'fallback' : resp.code === 0 ? 'done' : 'failed']++;
       if (!conn.destroyed) conn.end(encodeResponse(resp));
     };
     conn.on('data', (chunk: Buffer) => {
       if (received) return;
+      const hadHeader = !!collector.header;
+      if (!hadHeader && held - charged + Math.min(collector.have + chunk.length, HEADER_BYTES) > budget) {
+        drop('no room for another request');
+        return;
+      }
       let body: Buffer | undefined;
       try {
         body = collector.feed(chunk);
       } catch (e) {
-        received = true;
-        log('warn', `dropped a connection: ${(e as Error).message}`);
-        conn.destroy();
+        drop((e as Error).message);
         return;
       }
+      if (collector.header) {
+        const want = HEADER_BYTES + collector.header.length;
+        if (!hadHeader && held - charged + want > budget) {
+          drop(`no room for a request of ${collector.header.length} bytes now`);
+          return;
+        }
+        charge(want);
+      } else {
+        charge(collector.have);
+      }
       if (!body) return;
+      // Still charged while it waits its turn: queued requests count against the budget too.
       received = true;
-      conn.setTimeout(0);
+      clearTimeout(deadline);
       if (collector.header!.version !== PROTOCOL_VERSION) {
         reply({
           status: 'fallback',
@@ -307,6 +364,7 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
       void enqueue(req).then(reply);
     });
   });
+  server.maxConnections = MAX_CONNECTIONS;
 
   // Owner-only from the moment it exists (bind creates it with the umask's mode).
   const umask = process.umask(0o177);
@@ -334,6 +392,9 @@ export async function startCniServer(options: CniServerOptions = {}): Promise<Cn
   return {
     socket,
     counts,
+    get heldBytes() {
+      return held;
+    },
     close() {
       closed ??= (async () => {
         closing = true;

@@ -1,16 +1,26 @@
-// The lab's "additional QoS controls": packet rate (police) and DSCP marking (pedit + csum +
-// skbedit). Each is applied through applyQos like the bandwidth; when the kernel lacks a piece,
-// the apply fails (and is rolled back), and the lab names the missing module instead of failing.
+// The lab's "additional QoS controls": packet rate, DSCP marking and connection limits. Each is
+// applied through applyQos like the bandwidth, on whichever dataplane the kernel supports (tc's
+// police / pedit + csum + skbedit, or nftables' limit / dscp set; connection limits are always
+// nftables' ct count), then measured on real traffic. When the kernel lacks every way, the apply
+// fails (and is rolled back), and the lab names what is missing instead of failing.
 //
 // The kernel's words ("Failed to load TC action module.") do not say which module, so when a
 // failing operation holds more than one action the lab probes each kind alone on a scratch IFB in
 // the node namespace (removed at once) to name exactly the ones missing.
 import { randomBytes } from 'crypto';
 import { NetlinkError, type NetlinkHandle, type Operation, type Action } from '../netlink';
-import { applyQos, clearQos, planQos, readQos, type QosTarget } from '../qos';
-import { runIperf, type IperfRun } from './iperf';
+import {
+  QosDataplaneError,
+  applyQos,
+  clearQos,
+  planQos,
+  readQos,
+  type Enforcer,
+  type QosTarget,
+} from '../qos';
 import type { Resources } from './resources';
 import type { Pod } from './topology';
+import { arrivals, pings, tcpConnections, udpStream } from './traffic';
 
 export interface ControlReport {
   supported: boolean;
@@ -22,6 +32,8 @@ export interface ControlReport {
   missingModules?: string[];
   /** The kernel's extended-ack text. */
   kernelMessage?: string;
+  /** When supported: what enforced it (readQos's enforcedBy). */
+  dataplane?: Enforcer;
   /** When supported: what readQos reports, and measurements. */
   readBack?: Record<string, unknown>;
   measured?: Record<string, number>;
@@ -136,8 +148,9 @@ export interface ControlContext {
 async function tryApply(
   ctx: ControlContext,
   annotations: Record<string, string>,
+  pod: Pod = ctx.client,
 ): Promise<ControlReport | undefined> {
-  const target: QosTarget = { ifname: ctx.client.hostInterface, netns: ctx.node, annotations };
+  const target: QosTarget = { ifname: pod.hostInterface, netns: ctx.node, annotations };
   const handles = new Map([[ctx.node, ctx.nl]]);
   const plan = await planQos([target], { handles });
   const ops = plan.batches.flatMap((b) => b.operations);
@@ -145,6 +158,13 @@ async function tryApply(
     await applyQos([target], { handles });
     return undefined;
   } catch (e) {
+    if (e instanceof QosDataplaneError)
+      return {
+        supported: false,
+        annotations,
+        reason: `not supported by this kernel (missing ${e.missing.join(' / ')})`,
+        missingModules: [...e.missing],
+      };
     if (!(e instanceof NetlinkError)) throw e;
     const missing = await missingModules(ctx.nl, e, ops, ctx.present);
     // An atomic apply rolls back; clear anyway so the next step starts from nothing.
@@ -161,13 +181,16 @@ async function tryApply(
 }
 
 export const PACKET_RATE = 100;
-const UDP_LENGTH = 100;
 /** Offered load: four times the packet rate. */
 const UDP_PPS = PACKET_RATE * 4;
+export const MAX_CONNECTIONS = 3;
+const CONNECTIONS_TRIED = 5;
+const PINGS = 50;
 
 /**
- * qos.projectcalico.org/egressPacketRate on the client: police at PACKET_RATE packets/s. When
- * the kernel has act_police, UDP at four times the rate shows what passes and what is dropped.
+ * qos.projectcalico.org/egressPacketRate on the client: PACKET_RATE packets/s. A UDP stream at
+ * four times the rate (no control connection beside it) shows what passes: counted where it
+ * arrives, on the server pod's eth0.
  */
 export async function packetRateControl(ctx: ControlContext): Promise<ControlReport> {
   const annotations = { 'qos.projectcalico.org/egressPacketRate': String(PACKET_RATE) };
@@ -175,48 +198,130 @@ export async function packetRateControl(ctx: ControlContext): Promise<ControlRep
   if (refused) return refused;
   const target = { ifname: ctx.client.hostInterface, netns: ctx.node };
   const handles = new Map([[ctx.node, ctx.nl]]);
+  const counter = await arrivals(ctx.server.netns, 'eth0', 'udp');
   try {
     const seconds = Math.min(ctx.seconds, 3);
-    const run: IperfRun = await runIperf(ctx.resources, {
-      server: ctx.server,
-      client: ctx.client,
-      seconds,
-      signal: ctx.signal,
-      onTick: ctx.onTick,
-      udp: { bitrate: String(UDP_PPS * UDP_LENGTH * 8), length: UDP_LENGTH },
-    });
+    const started = Date.now();
+    const ticker = setInterval(() => void ctx.onTick?.((Date.now() - started) / 1000, undefined), 250);
+    let sent: number;
+    try {
+      sent = await udpStream(ctx.resources, {
+        netns: ctx.client.netns,
+        to: ctx.server.address,
+        pps: UDP_PPS,
+        seconds,
+        signal: ctx.signal,
+      });
+    } finally {
+      clearInterval(ticker);
+    }
+    const received = (await counter.read()).all;
     const [status] = await readQos([target], { handles });
-    const policer = status.egress.policer;
-    const received = (run.packets ?? 0) - (run.lostPackets ?? 0);
     return {
       supported: true,
       annotations,
-      readBack: { packetRate: status.egress.packetRate, packetBurst: status.egress.packetBurst },
+      dataplane: status.egress.enforcedBy?.packetRate,
+      readBack: {
+        packetRate: status.egress.packetRate,
+        packetBurst: status.egress.packetBurst,
+        enforcedBy: status.egress.enforcedBy?.packetRate,
+      },
       measured: {
         seconds,
         offeredPps: UDP_PPS,
-        sentPackets: run.packets ?? 0,
+        sentPackets: sent,
         receivedPackets: received,
         receivedPps: received / seconds,
-        policerPackets: policer?.packets ?? 0,
-        policerDrops: policer?.drops ?? 0,
+        droppedPackets: status.egress.packetRateDrops ?? 0,
       },
     };
   } finally {
+    await counter.close();
     await clearQos([target], { handles });
   }
 }
 
-/** qos.projectcalico.org/dscp: EF on the client: DS field rewrite read back from the kernel. */
+/**
+ * qos.projectcalico.org/dscp: EF on the client. Pings sent with ECT(0) (TOS 0x02) are counted
+ * where they arrive: all of them, and those carrying EF with ECT(0) kept (TOS 0xba); every reply
+ * shows a request whose rewritten IPv4 header had a valid checksum.
+ */
 export async function dscpControl(ctx: ControlContext): Promise<ControlReport> {
   const annotations = { 'qos.projectcalico.org/dscp': 'EF' };
   const refused = await tryApply(ctx, annotations);
   if (refused) return refused;
   const target = { ifname: ctx.client.hostInterface, netns: ctx.node };
   const handles = new Map([[ctx.node, ctx.nl]]);
+  const EF_ECT0 = (46 << 2) | 2;
+  const counter = await arrivals(ctx.server.netns, 'eth0', 'echo', EF_ECT0);
   try {
+    const replies = await pings(ctx.resources, {
+      netns: ctx.client.netns,
+      to: ctx.server.address,
+      count: PINGS,
+      tos: 2,
+      signal: ctx.signal,
+    });
+    const arrived = await counter.read();
     const [status] = await readQos([target], { handles });
-    return { supported: true, annotations, readBack: { dscp: status.egress.dscp } };
+    return {
+      supported: true,
+      annotations,
+      dataplane: status.egress.enforcedBy?.dscp,
+      readBack: {
+        dscp: status.egress.dscp,
+        enforcedBy: status.egress.enforcedBy?.dscp,
+        ...(status.egress.remarkedPackets !== undefined
+          ? { remarkedPackets: status.egress.remarkedPackets }
+          : {}),
+      },
+      measured: {
+        sentPackets: PINGS,
+        receivedPackets: arrived.all,
+        receivedEfEct0: arrived.tos ?? 0,
+        replies,
+      },
+    };
+  } finally {
+    await counter.close();
+    await clearQos([target], { handles });
+  }
+}
+
+/**
+ * qos.projectcalico.org/ingressMaxConnections on the server: the client opens five TCP
+ * connections at once (MAX_CONNECTIONS held, the rest reset), closes one, and tries again.
+ */
+export async function maxConnectionsControl(ctx: ControlContext): Promise<ControlReport> {
+  const annotations = { 'qos.projectcalico.org/ingressMaxConnections': String(MAX_CONNECTIONS) };
+  const refused = await tryApply(ctx, annotations, ctx.server);
+  if (refused) return refused;
+  const target = { ifname: ctx.server.hostInterface, netns: ctx.node };
+  const handles = new Map([[ctx.node, ctx.nl]]);
+  try {
+    const result = await tcpConnections(ctx.resources, {
+      server: { netns: ctx.server.netns, address: ctx.server.address },
+      client: { netns: ctx.client.netns },
+      count: CONNECTIONS_TRIED,
+      signal: ctx.signal,
+    });
+    const [status] = await readQos([target], { handles });
+    return {
+      supported: true,
+      annotations,
+      dataplane: status.ingress.enforcedBy?.maxConnections,
+      readBack: {
+        maxConnections: status.ingress.maxConnections,
+        enforcedBy: status.ingress.enforcedBy?.maxConnections,
+        rejectedConnections: status.ingress.rejectedConnections,
+      },
+      measured: {
+        attempted: result.attempted,
+        established: result.established,
+        reset: result.reset,
+        admittedAfterClose: result.admittedAfterClose ? 1 : 0,
+      },
+    };
   } finally {
     await clearQos([target], { handles });
   }

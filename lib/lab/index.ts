@@ -1,6 +1,7 @@
 // `netqos lab`: the Calico QoS lab (../shared/reference/calico-qos-lab.txt) on one machine,
 // without Kubernetes: namespaces for a node and two pods, iperf3 before, with and after the
-// annotations' limits, packet rate and DSCP where the kernel has them, a plot, and cleanup of
+// annotations' limits, packet rate, DSCP and max connections (through tc or nftables, whichever
+// the kernel has), a plot, and cleanup of
 // everything it made, on success, failure, Ctrl-C or SIGTERM.
 //
 // Exit codes: 0 the lab ran and the limit held (QoS goodput within ±5 % of the ceiling, and the
@@ -13,7 +14,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import type { Writable } from 'stream';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { InputError } from '../cli/input';
+import { ManifestError } from '../manifest';
 import { AnnotationError } from '../qos';
 import { defaultManifestDir, loadLabAnnotations, type LabAnnotations } from './manifests';
 import { runSections, TOLERANCE, type LabDocument, type LabOptions } from './lab';
@@ -124,7 +125,7 @@ export async function runLab(
   try {
     annotations = loadLabAnnotations(dir, o.rate);
   } catch (e) {
-    if (e instanceof InputError || e instanceof AnnotationError) return fail(e.message, 2);
+    if (e instanceof ManifestError || e instanceof AnnotationError) return fail(e.message, 2);
     if (e instanceof Error) return fail(e.message, 2);
     throw e;
   }

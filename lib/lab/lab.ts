@@ -1,6 +1,6 @@
 // The lab's sections, in the order of the Calico lab (../shared/reference/calico-qos-lab.txt):
 // topology, baseline, apply the annotations, test with QoS, compare, remove and test again; then
-// packet rate and DSCP, and the throughput plot. Each section prints its part of the narrative
+// packet rate, DSCP and max connections, and the throughput plot. Each section prints its part of the narrative
 // and fills its part of the result document. All traffic control goes through netqos's API.
 import * as fs from 'fs';
 import { openNetlink, type NetlinkHandle } from '../netlink';
@@ -8,6 +8,7 @@ import { applyQos, clearQos, readQos, type QosStatus, type QosTarget } from '../
 import { describeQosOperation, formatStatusTable } from '../qos';
 import {
   dscpControl,
+  maxConnectionsControl,
   modulesUsed,
   packetRateControl,
   type ControlContext,
@@ -77,6 +78,7 @@ export interface LabDocument {
   cleared?: { operations: string[] };
   packetRate?: ControlReport;
   dscp?: ControlReport;
+  maxConnections?: ControlReport;
   plot: string | null;
   cleanup?: {
     namespacesRemoved: string[];
@@ -380,7 +382,7 @@ async function section7(
   present: Set<string>,
 ): Promise<void> {
   const { say } = ctx;
-  say.heading('7. Additional QoS controls: packet rate and DSCP');
+  say.heading('7. Additional QoS controls: packet rate, DSCP, max connections');
   const cc: ControlContext = {
     resources: ctx.resources,
     nl,
@@ -391,21 +393,15 @@ async function section7(
     seconds: ctx.options.duration,
     signal: ctx.signal,
   };
-  const show = (r: ControlReport) => {
+  const show = (r: ControlReport, pod: Pod, said: (m: Record<string, number>) => string) => {
     const [key, value] = Object.entries(r.annotations)[0];
-    say.block(`${key}: "${value}" on pod ${topo.client.name}`);
+    say.block(`${key}: "${value}" on pod ${pod.name}`);
     if (!r.supported) {
       say.block(`  -> ${r.reason}`);
       return;
     }
-    say.block(`  -> applied; readQos: ${JSON.stringify(r.readBack)}`);
-    if (r.measured) {
-      const m = r.measured;
-      say.block(
-        `     UDP at ${m.offeredPps} packets/s for ${m.seconds} s: ${m.receivedPps.toFixed(0)} packets/s arrived;` +
-          ` the policer saw ${m.policerPackets} packets and dropped ${m.policerDrops}`,
-      );
-    }
+    say.block(`  -> enforced by ${r.dataplane ?? 'netqos'}; readQos: ${JSON.stringify(r.readBack)}`);
+    if (r.measured) say.block(`     ${said(r.measured)}`);
   };
   ctx.progress.start('packet rate', Math.min(ctx.options.duration, 3));
   cc.onTick = (elapsed, live) => ctx.progress.update(elapsed, live);
@@ -414,13 +410,35 @@ async function section7(
   } finally {
     ctx.progress.done();
   }
-  show(ctx.doc.packetRate);
+  show(
+    ctx.doc.packetRate,
+    topo.client,
+    (m) =>
+      `UDP at ${m.offeredPps} packets/s for ${m.seconds} s: ${m.receivedPackets} of ${m.sentPackets} arrived ` +
+      `(${m.receivedPps.toFixed(0)}/s); ${m.droppedPackets} dropped over the rate`,
+  );
   checkAborted(ctx.signal);
   ctx.doc.dscp = await dscpControl(cc);
-  show(ctx.doc.dscp);
-  if (!ctx.doc.packetRate.supported || !ctx.doc.dscp.supported) {
+  show(
+    ctx.doc.dscp,
+    topo.client,
+    (m) =>
+      `${m.sentPackets} pings sent with ECT(0): ${m.receivedEfEct0} of ${m.receivedPackets} arrived as EF with ECT(0) ` +
+      `(TOS 0xba); ${m.replies} answered (valid checksums)`,
+  );
+  checkAborted(ctx.signal);
+  ctx.doc.maxConnections = await maxConnectionsControl(cc);
+  show(
+    ctx.doc.maxConnections,
+    topo.server,
+    (m) =>
+      `${m.attempted} TCP connections at once: ${m.established} established, ${m.reset} reset; ` +
+      `after closing one, a new one was ${m.admittedAfterClose ? 'admitted' : 'refused'}`,
+  );
+  const refused = [ctx.doc.packetRate, ctx.doc.dscp, ctx.doc.maxConnections].filter((r) => !r.supported);
+  if (refused.length) {
     say.block(
-      '(netqos supports both; this kernel lacks the modules. The UML test suite runs them: npm run test:uml)',
+      '(netqos enforces these through tc or nftables; this kernel has neither for them. The UML test suite runs them: npm run test:uml)',
     );
   }
 }

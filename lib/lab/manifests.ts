@@ -4,7 +4,7 @@
 // missing. --rate replaces both bandwidth values.
 import * as fs from 'fs';
 import * as path from 'path';
-import { podFromManifests, readManifest, type Annotations } from '../cli/input';
+import { podFromManifests, readManifest, type Annotations } from '../manifest';
 import { parseAnnotations } from '../qos';
 
 export const SERVER_MANIFEST = 'iperf-server-qos.yaml';
@@ -68,7 +68,7 @@ function loadOne(dir: string, file: string, notes: string[]): PodAnnotations {
 
 /**
  * Reads both manifests, applies --rate, and validates the result as applyQos will (strict mode),
- * so a bad value stops the lab before it builds anything. Throws InputError or AnnotationError.
+ * so a bad value stops the lab before it builds anything. Throws ManifestError or AnnotationError.
  */
 export function loadLabAnnotations(dir: string, rate?: string): LabAnnotations {
   const notes: string[] = [];

@@ -2,6 +2,7 @@
 // name) and child processes (by pid). Undone in a finally block, on SIGINT/SIGTERM and, as a last
 // resort, on process exit; each step is idempotent.
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'child_process';
+import { existsSync } from 'fs';
 
 /** Runs `ip ARGS...`, bounded in time; throws with ip's own message on failure. */
 export function ip(args: readonly string[]): string {
@@ -57,22 +58,25 @@ export class Resources {
     return this.children.size;
   }
 
-  /** Removes the namespaces (newest first); returns those that could not be removed. */
+  /**
+   * Removes the namespaces (newest first); returns those that could not be removed. A namespace
+   * whose last `ip netns exec` child is still exiting is busy for a moment (its mount is held in
+   * that child's mount namespace), so removal is retried for up to 5 s.
+   */
   removeNamespacesSync(): string[] {
     const failed: string[] = [];
     while (this.namespaces.length) {
       const name = this.namespaces.pop()!;
-      try {
-        execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
-      } catch {
-        // Not there (never made, or removed by someone else) is fine; anything else is reported.
+      const file = `/run/netns/${name}`;
+      for (let attempt = 0; existsSync(file) && attempt < 20; attempt++) {
+        if (attempt) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
         try {
-          execFileSync('ip', ['netns', 'pids', name], { stdio: 'ignore', timeout: 10_000 });
-          failed.push(name);
+          execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
         } catch {
-          /* gone */
+          /* busy or already gone: the file says which */
         }
       }
+      if (existsSync(file)) failed.push(name);
     }
     return failed;
   }

@@ -1,10 +1,19 @@
 // Atomic batches: before sending, remember the state of every interface the batch touches; if
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
+import { NetqosArgumentError } from '../errors';
 import type { DumpPlan } from './dump';
-import { hasClasses, hookParents, inPlaceChange, isRestorable, nameActionInterfaces } from './kinds';
+import {
+  FILTER_KINDS,
+  QDISC_KINDS,
+  hasClasses,
+  hookParents,
+  inPlaceChange,
+  isRestorable,
+  nameActionInterfaces,
+} from './kinds';
 import type { ChainState, ClassState, Dev, FilterState, LinkState, Operation, QdiscState } from './types';
-import { linkTarget } from './link/link';
+import { linkTarget, type LinkDelete } from './link/link';
 
 type Raw = Record<string, unknown>;
 
@@ -29,19 +38,146 @@ export interface DeviceSnapshot {
   chains?: ChainState[];
 }
 
+/** Which qdisc slot an operation names: the root, the hook (ingress/clsact), or another parent. */
+function qdiscSlot(q: { kind?: string; parent?: string | number }): 'root' | 'ingress' | undefined {
+  if (q.kind !== undefined && QDISC_KINDS.get(q.kind)?.hooks) return 'ingress';
+  const p = q.parent;
+  if (p === undefined || p === 'root' || p === 0xffffffff || p === 'ffff:ffff') return 'root';
+  if (p === 'ingress' || p === 0xfffffff1 || p === 'ffff:fff1') return 'ingress';
+  return undefined;
+}
+
+/** A handle as the kernel's read-back names it ('1:10'), from a caller's string or number. */
+function handleText(h: string | number | undefined): string | undefined {
+  if (typeof h === 'number') return `${(h >>> 16).toString(16)}:${(h & 0xffff).toString(16)}`;
+  return h?.toLowerCase();
+}
+
+/**
+ * Why an atomic batch must not be sent as it is: an operation that would replace or delete an
+ * object the rollback could not bring back (another tool's qdisc, a veth, a class a qdisc made
+ * itself), or one whose kind of object the snapshot does not cover (classes and chains, when the
+ * caller's snapshot was not read whole), so a failure would leave it changed. Undefined when
+ * every change can be undone. `before` must cover the interfaces the operations touch (as
+ * planSnapshot reads them).
+ */
+export function unrestorableChange(ops: readonly Operation[], before: Snapshot): string | undefined {
+  const byIndex = new Map(before.links.map((l) => [l.index, l]));
+  const byName = new Map(before.links.map((l) => [l.name, l]));
+  const linkOf = (dev: Dev) => (typeof dev === 'number' ? byIndex.get(dev) : byName.get(dev));
+  const deviceOf = (dev: Dev) => {
+    const name = linkOf(dev)?.name ?? (typeof dev === 'string' ? dev : undefined);
+    return { name, device: name === undefined ? undefined : before.devices.get(name) };
+  };
+  const malformed = (v: unknown) => typeof v !== 'object' || v === null;
+  const objectOf = (o: Operation): unknown =>
+    'qdisc' in o
+      ? o.qdisc
+      : 'filter' in o
+        ? o.filter
+        : 'class' in o
+          ? o.class
+          : 'chain' in o
+            ? o.chain
+            : o.link;
+  const notRead = (at: string, what: string) =>
+    `${at}: the snapshot given holds no ${what} (read it whole with planSnapshot), so a rollback could not put them back`;
+  for (const [i, o] of ops.entries()) {
+    const at = `ops[${i}]`;
+    // Malformed operations are left to the engine, which refuses the batch before sending any.
+    if (malformed(o) || malformed(objectOf(o))) continue;
+    if ('qdisc' in o) {
+      const q = o.qdisc as { kind?: string; parent?: string | number; dev: Dev };
+      const slot = qdiscSlot(q);
+      const { name, device } = deviceOf(q.dev);
+      if (slot === undefined && device && !device.classes)
+        return `${at}: an atomic batch restores only root and hook qdiscs, not one at parent ${String(q.parent)}`;
+      if (o.op === 'add') continue; // the kernel refuses to add over an existing qdisc
+      const parent = slot ?? handleText(q.parent);
+      const existing = device?.qdiscs.find((x) => x.parent === parent);
+      if (existing && existing.handle !== '0:' && !isRestorable(existing.kind))
+        return `${at}: ${o.op} would remove the ${parent} qdisc ${existing.kind} ${existing.handle} on ${name}, which a rollback cannot put back`;
+      // What hangs below the root goes with it.
+      const below =
+        slot === 'root' && o.op !== 'change'
+          ? device?.qdiscs.find(
+              (x) =>
+                x.parent !== 'root' && x.parent !== 'ingress' && x.handle !== '0:' && !isRestorable(x.kind),
+            )
+          : undefined;
+      if (below)
+        return `${at}: ${o.op} would remove the qdisc ${below.kind} ${below.handle} at ${below.parent} on ${name}, which a rollback cannot put back`;
+    } else if ('class' in o) {
+      const c = o.class as { classid?: string | number; dev: Dev };
+      const { name, device } = deviceOf(c.dev);
+      if (device && !device.classes) return notRead(at, 'classes');
+      if (o.op === 'add') continue;
+      const existing = device?.classes?.find((x) => x.classid === handleText(c.classid));
+      if (existing && (!hasClasses(existing.kind) || existing.classid.endsWith(':')))
+        return `${at}: ${o.op} would change the ${existing.kind} class ${existing.classid} on ${name}, which its qdisc made and a rollback cannot put back`;
+    } else if ('chain' in o) {
+      const { device } = deviceOf((o.chain as { dev: Dev }).dev);
+      if (device && !device.chains) return notRead(at, 'chains');
+    } else if ('filter' in o) {
+      if (o.op === 'add') continue;
+      const f = o.filter as {
+        dev: Dev;
+        parent: string | number;
+        priority?: number;
+        protocol?: unknown;
+        handle?: number;
+      };
+      const { name, device } = deviceOf(f.dev);
+      const hit = (device?.filters ?? []).find(
+        (x) =>
+          x.parent === f.parent &&
+          (f.priority === undefined || x.priority === f.priority) &&
+          (f.protocol === undefined || x.protocol === f.protocol) &&
+          (f.handle === undefined || x.handle === f.handle) &&
+          !FILTER_KINDS.get(x.kind)?.restorable,
+      );
+      if (hit)
+        return `${at}: ${o.op} would remove the ${hit.kind} filter ${hit.parent} priority ${hit.priority} on ${name}, which a rollback cannot put back`;
+    } else if (o.op === 'delete') {
+      const target = linkTarget(o.link);
+      const doomed =
+        target === undefined
+          ? before.links.filter((l) => l.group === (o.link as { group: number }).group)
+          : [linkOf(target)].filter((l): l is LinkState => !!l);
+      const lost = doomed.find((l) => l.kind !== 'ifb');
+      if (lost)
+        return `${at}: delete would remove ${lost.name}, a ${lost.kind ?? 'link of unknown kind'}, which a rollback cannot put back (only IFBs are recreated)`;
+    }
+  }
+  return undefined;
+}
+
 /** The interfaces (by name or index) an operation list changes. */
 export function touchedDevices(ops: readonly Operation[]): Dev[] {
   const devs = new Set<Dev>();
-  for (const o of ops) {
-    if ('qdisc' in o) devs.add(o.qdisc.dev);
-    else if ('filter' in o) devs.add(o.filter.dev);
-    else if ('class' in o) devs.add(o.class.dev);
-    else if ('chain' in o) devs.add(o.chain.dev);
-    else {
-      // A whole-group delete names no interface: its members were named when moved into it.
-      const target = linkTarget(o.link);
-      if (target !== undefined) devs.add(target);
-    }
+  // Malformed operations are skipped: the engine refuses the batch before sending any of it.
+  const add = (dev: unknown) => {
+    if (typeof dev === 'string' || typeof dev === 'number') devs.add(dev);
+  };
+  for (const o of ops as readonly unknown[]) {
+    if (typeof o !== 'object' || o === null) continue;
+    const {
+      qdisc,
+      filter,
+      class: klass,
+      chain,
+      link,
+    } = o as {
+      qdisc?: { dev?: unknown };
+      filter?: { dev?: unknown };
+      class?: { dev?: unknown };
+      chain?: { dev?: unknown };
+      link?: unknown;
+    };
+    const object = qdisc ?? filter ?? klass ?? chain;
+    if (object) add(object.dev);
+    // A whole-group delete names no interface: its members were named when moved into it.
+    else if (typeof link === 'object' && link !== null) add(linkTarget(link as LinkDelete));
   }
   return [...devs];
 }
@@ -103,6 +239,12 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   return { links: links.filter((l) => names.has(l.name)), devices };
 }
 
+/** Throws a NetqosArgumentError (nothing sent) on an unrestorableChange. */
+export function refuseUnrestorable(ops: readonly Operation[], before: Snapshot): void {
+  const why = unrestorableChange(ops, before);
+  if (why !== undefined) throw new NetqosArgumentError(`atomic apply refused, nothing sent: ${why}`);
+}
+
 /**
  * Operations that turn `after` back into `before`, for the interfaces in `before`: links first
  * (a restored filter may redirect to a restored IFB), then root and hook qdiscs, then what hangs
@@ -122,6 +264,16 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
   // Links the batch created go, with everything on them.
   for (const [name, link] of linkAfter) {
     if (!linkBefore.has(name) && link.kind === 'ifb') links.push({ op: 'delete', link: { name } });
+  }
+  // Attributes the batch changed on links that are still there (an IFB moved to the deletion group).
+  for (const [name, was] of linkBefore) {
+    const now = linkAfter.get(name);
+    if (!now) continue;
+    const change: { name: string; up?: boolean; mtu?: number; group?: number } = { name };
+    if (was.group !== undefined && now.group !== was.group) change.group = was.group;
+    if (was.mtu !== undefined && now.mtu !== was.mtu) change.mtu = was.mtu;
+    if (now.up !== was.up) change.up = was.up;
+    if (Object.keys(change).length > 1) links.push({ op: 'change', link: change });
   }
   for (const [name, state] of before.devices) {
     const link = linkBefore.get(name);

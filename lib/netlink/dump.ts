@@ -11,10 +11,13 @@ type Raw = Record<string, unknown>;
  * interface, the qdisc, the hook) reads as nothing instead of an error.
  */
 export type DumpRequest = {
-  type: 'qdisc' | 'class' | 'filter' | 'chain' | 'link';
+  type: 'qdisc' | 'class' | 'filter' | 'chain' | 'link' | 'action';
   dev?: Dev;
   parent?: string | number;
   optional?: boolean;
+  /** action: the kind to list ("mirred"); with `index`, the one action of that index is got. */
+  kind?: string;
+  index?: number;
 };
 /** Yields batches of requests, receives their replies, returns the objects. */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;

@@ -1,3 +1,4 @@
+import { NetqosError } from '../errors';
 import type { Operation } from './types';
 
 /** Details the native engine or the handle attach to a failure. */
@@ -29,7 +30,7 @@ export interface OperationFailure {
 }
 
 /** A kernel or socket failure: `code` is the errno name, `kernelMessage` the kernel's own words. */
-export class NetlinkError extends Error {
+export class NetlinkError extends NetqosError {
   readonly errno: number;
   readonly code: string;
   readonly kernelMessage?: string;

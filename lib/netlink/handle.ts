@@ -1,10 +1,11 @@
 // The public face of the engine: a handle on one network namespace.
 import { native, type NativeBatchResult, type NativeHandle } from './binding';
-import { planSnapshot, restoreOperations, touchedDevices, type Snapshot } from './atomic';
+import { planSnapshot, refuseUnrestorable, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
 import { describe } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
 import { TcMirror } from './mirror';
+import { NftablesHandle } from '../nftables/handle';
 import type {
   ChainState,
   ClassState,
@@ -14,6 +15,14 @@ import type {
   Operation,
   QdiscState,
 } from './types';
+import {
+  checkApplyOptions,
+  checkDumpQuery,
+  checkOpenOptions,
+  checkOperations,
+  checkPlan,
+  checkWatchOptions,
+} from './validate';
 
 export interface OpenOptions {
   /**
@@ -80,18 +89,22 @@ export class NetlinkHandle {
   readonly netns: string | undefined;
   private native: NativeHandle | undefined;
   private watched: TcMirror | undefined;
+  private nft: NftablesHandle | undefined;
 
   constructor(options: OpenOptions = {}) {
-    this.netns = options.netns;
-    this.native = new (native().Handle)(options.netns ?? '');
+    this.netns = checkOpenOptions(options);
+    this.native = new (native().Handle)(this.netns);
   }
 
   /** Sends the operations as one batch, off the JavaScript thread. Throws NetlinkError on failure. */
   async apply(ops: readonly Operation[], options: ApplyOptions = {}): Promise<ApplyResult> {
     const h = this.open();
+    checkOperations(ops);
+    checkApplyOptions(options);
     const known = knownPairs(options.interfaces);
     if (!options.atomic) return this.check(ops, options, await h.apply(ops, known));
     const before = options.snapshot ?? (await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r)));
+    refuseUnrestorable(ops, before);
     const result = await h.apply(ops, known);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = await runDump(planSnapshot(touchedDevices(ops)), (r) => h.dump(r));
@@ -102,10 +115,13 @@ export class NetlinkHandle {
   /** The same, blocking: for short-lived processes such as a CNI plugin. */
   applySync(ops: readonly Operation[], options: ApplyOptions = {}): ApplyResult {
     const h = this.open();
+    checkOperations(ops);
+    checkApplyOptions(options);
     const known = knownPairs(options.interfaces);
     if (!options.atomic) return this.check(ops, options, h.applySync(ops, known));
     const before: Snapshot =
       options.snapshot ?? runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
+    refuseUnrestorable(ops, before);
     const result = h.applySync(ops, known);
     if (result.failures.length === 0) return this.check(ops, options, result);
     const after = runDumpSync(planSnapshot(touchedDevices(ops)), (r) => h.dumpSync(r));
@@ -116,11 +132,13 @@ export class NetlinkHandle {
   /** Reads qdiscs, classes, filters (with their actions), chains or links back, with statistics. */
   async dump<Q extends DumpQuery>(query: Q): Promise<DumpResult<Q>> {
     const h = this.open();
+    checkDumpQuery(query);
     return runDump(planDump(query) as DumpPlan<DumpResult<Q>>, (r: DumpRequest[]) => h.dump(r));
   }
 
   dumpSync<Q extends DumpQuery>(query: Q): DumpResult<Q> {
     const h = this.open();
+    checkDumpQuery(query);
     return runDumpSync(planDump(query) as DumpPlan<DumpResult<Q>>, (r: DumpRequest[]) => h.dumpSync(r));
   }
 
@@ -128,13 +146,15 @@ export class NetlinkHandle {
    * Runs a read plan: a generator that yields batches of raw dump requests and receives their
    * decoded replies (see dump.ts). Each batch is one trip to the worker thread.
    */
-  read<T>(plan: DumpPlan<T>): Promise<T> {
+  async read<T>(plan: DumpPlan<T>): Promise<T> {
     const h = this.open();
+    checkPlan(plan);
     return runDump(plan, (r) => h.dump(r));
   }
 
   readSync<T>(plan: DumpPlan<T>): T {
     const h = this.open();
+    checkPlan(plan);
     return runDumpSync(plan, (r) => h.dumpSync(r));
   }
 
@@ -164,15 +184,7 @@ export class NetlinkHandle {
   private startWatching(options: WatchOptions): TcMirror {
     const h = this.open();
     if (!this.watched) {
-      const size = options.receiveBuffer;
-      if (size !== undefined && (!Number.isInteger(size) || size < 4096 || size > 2 ** 30)) {
-        throw Object.assign(
-          new TypeError(
-            `watch: receiveBuffer: ${size} is not a whole number of bytes from 4096 to 1073741824`,
-          ),
-          { code: 'ERR_NETQOS_INVALID_ARGUMENT' },
-        );
-      }
+      const size = checkWatchOptions(options);
       h.watch(size ?? 0);
       this.watched = new TcMirror({ events: () => h.events() });
     }
@@ -184,11 +196,25 @@ export class NetlinkHandle {
     return this.open().counters();
   }
 
+  /**
+   * nf_tables in the same namespace: its own NETLINK_NETFILTER socket, opened on first use and
+   * closed with this handle. (One handle for both, so that a change spanning tc and nftables can
+   * be applied as one: tc first, with its rollback, then the nftables batch, which the kernel
+   * commits whole or not at all.)
+   */
+  get nftables(): NftablesHandle {
+    this.open();
+    this.nft ??= new NftablesHandle({ netns: this.netns });
+    return this.nft;
+  }
+
   /** Closes the socket. Work already queued finishes first. */
   close(): void {
     this.native?.close();
     this.native = undefined;
     this.watched = undefined;
+    this.nft?.close();
+    this.nft = undefined;
   }
 
   private open(): NativeHandle {

@@ -37,6 +37,8 @@ export interface ClassKind<C = never> {
 export interface FilterKind<F = never> {
   readonly family: 'filter';
   readonly kind: string;
+  /** What a dump reads back is a valid add: an atomic batch can put it back as it was. */
+  readonly restorable: boolean;
   /** Its own parameters (not the actions), tc style; '' if none. */
   describe(f: F): string;
 }

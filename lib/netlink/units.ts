@@ -103,9 +103,20 @@ export function formatSize(bytes: number): string {
   return `${bytes}b`;
 }
 
-/** Bytes exactly: "12500b", or tc's binary units when they are exact ("32Kb", "1Mb"). */
+/**
+ * Bytes exactly: "12500b", or tc's binary units when they say the same number ("32Kb", "1.5Mb",
+ * "1025Kb": "1.001Mb" would be 25 bytes more).
+ */
 export function sizeText(bytes: number): string {
-  return bytes >= 1024 && bytes % 1024 === 0 ? formatSize(bytes) : `${bytes}b`;
+  if (bytes < 1024 || bytes % 1024 !== 0) return `${bytes}b`;
+  for (const [unit, f] of [
+    ['Gb', 1024 ** 3],
+    ['Mb', 1024 ** 2],
+  ] as const) {
+    const count = +(bytes / f).toFixed(3);
+    if (bytes >= f && Math.round(count * f) === bytes) return `${count}${unit}`;
+  }
+  return `${bytes / 1024}Kb`;
 }
 
 /** The bucket raw buffer ticks stand for: the kernel keeps them as 64 ns each (PSCHED_SHIFT 6). */

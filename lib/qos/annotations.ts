@@ -9,11 +9,11 @@
  *   qos.projectcalico.org/{ingress,egress}Minburst     bytes    1k .. 100M          needs peakrate
  *   qos.projectcalico.org/{ingress,egress}PacketRate   pkt/s    1 .. 10k
  *   qos.projectcalico.org/{ingress,egress}PacketBurst  packets  1 .. 10k (default 5) needs packet rate
+ *   qos.projectcalico.org/{ingress,egress}MaxConnections  connections  1 .. 4294967295
  *   qos.projectcalico.org/dscp                         0..63 or a name, on egress traffic
  *   kubernetes.io/{ingress,egress}-bandwidth           bit/s    1k .. 1P (the Calico key wins)
  * Also accepted: qos.projectcalico.org/{ingress,egress}Packets as aliases of the packet-rate keys
  * (the Calico lab text uses them; Calico itself does not read them), with a warning.
- * Recognised, not enforced: qos.projectcalico.org/{ingress,egress}MaxConnections (a warning).
  *
  * Modes:
  * - 'strict' (default): every invalid value, out-of-range value, broken dependency or unknown
@@ -28,8 +28,11 @@
  * All numbers in the spec are integers below 2^53 (the bounds guarantee it).
  */
 
+import { NetqosError } from '../errors';
 import { parseDscp, DscpError, DSCP_ALLOWED_FORMS } from './dscp';
+import { QosArgumentError, quoteValue } from './errors';
 import { parseQuantity, QuantityError } from './quantity';
+import { MAX_TBF_BURST_BYTES } from './tc-limits';
 
 export type AnnotationMode = 'strict' | 'calico';
 export type Direction = 'ingress' | 'egress';
@@ -48,6 +51,8 @@ export interface DirectionQos {
   packetRate?: number;
   /** Policed packet burst, packets. */
   packetBurst?: number;
+  /** Open TCP connections at most (to the pod: accepted; from it: made); more are reset. */
+  maxConnections?: number;
 }
 
 /** Egress (from the pod) adds DSCP marking; Calico marks only traffic leaving the pod. */
@@ -82,7 +87,8 @@ export interface AnnotationProblem {
   message: string;
 }
 
-export class AnnotationError extends Error {
+export class AnnotationError extends NetqosError {
+  readonly code = 'ERR_NETQOS_ANNOTATION';
   readonly problems: readonly AnnotationProblem[];
 
   constructor(problems: AnnotationProblem[]) {
@@ -138,7 +144,8 @@ const QUANTITY_RULES: Readonly<Record<QuantityField, QuantityRule>> = {
     what: 'burst',
     unit: 'bits',
     min: 1000n,
-    max: 34359738360n,
+    // The TBF bucket's 32 bits of bytes; Calico's bound is the same number.
+    max: BigInt(MAX_TBF_BURST_BYTES) * 8n,
     minText: '1k',
     maxText: '34359738360',
     calicoMinText: '1k',
@@ -193,6 +200,18 @@ const QUANTITY_RULES: Readonly<Record<QuantityField, QuantityRule>> = {
     calicoMaxText: '10k',
     examples: '5, 10, 100',
   },
+  maxConnections: {
+    keySuffix: 'MaxConnections',
+    what: 'max connections',
+    unit: 'connections',
+    min: 1n,
+    max: 4294967295n,
+    minText: '1',
+    maxText: '4294967295',
+    calicoMinText: '1',
+    calicoMaxText: '4294967295',
+    examples: '3, 100, 10k',
+  },
 };
 
 /** The bounds per field, as numbers, for help texts and other layers. */
@@ -214,6 +233,7 @@ const FIELD_ORDER: readonly QuantityField[] = [
   'minburst',
   'packetRate',
   'packetBurst',
+  'maxConnections',
 ];
 
 /** The Calico annotation key of a field, e.g. ('ingress', 'bandwidth') -> qos.projectcalico.org/ingressBandwidth. */
@@ -227,20 +247,15 @@ export function kubernetesBandwidthKey(direction: Direction): string {
 }
 
 const packetsAliasKey = (direction: Direction): string => `${CALICO_QOS_PREFIX}${direction}Packets`;
-const maxConnectionsKey = (direction: Direction): string => `${CALICO_QOS_PREFIX}${direction}MaxConnections`;
 export const DSCP_KEY = `${CALICO_QOS_PREFIX}dscp`;
 
-/** Every qos.projectcalico.org/ key netqos reads (aliases and MaxConnections excluded). */
+/** Every qos.projectcalico.org/ key netqos reads (aliases excluded). */
 export const CALICO_QOS_KEYS: readonly string[] = Object.freeze([
   ...DIRECTIONS.flatMap((direction) => FIELD_ORDER.map((field) => calicoQosKey(direction, field))),
   DSCP_KEY,
 ]);
 
-const RECOGNISED_CALICO_KEYS = new Set<string>([
-  ...CALICO_QOS_KEYS,
-  ...DIRECTIONS.map(packetsAliasKey),
-  ...DIRECTIONS.map(maxConnectionsKey),
-]);
+const RECOGNISED_CALICO_KEYS = new Set<string>([...CALICO_QOS_KEYS, ...DIRECTIONS.map(packetsAliasKey)]);
 
 /** Collects problems (strict) and warnings (both modes) while parsing. */
 class Findings {
@@ -250,12 +265,12 @@ class Findings {
   constructor(readonly mode: AnnotationMode) {}
 
   /** Record a problem worded `<key>: "<value>" <detail>`, e.g. `... "10Mb" is not a quantity (...)`. */
-  problem(key: string, value: string, detail: string): void {
-    this.problemWithMessage(key, value, `${key}: ${JSON.stringify(value)} ${detail}`);
+  problem(key: string, value: unknown, detail: string): void {
+    this.problemWithMessage(key, value, `${key}: ${quoteValue(value)} ${detail}`);
   }
 
-  problemWithMessage(key: string, value: string, message: string): void {
-    this.problems.push({ key, value, message });
+  problemWithMessage(key: string, value: unknown, message: string): void {
+    this.problems.push({ key, value: typeof value === 'string' ? value : quoteValue(value), message });
   }
 
   warn(message: string): void {
@@ -289,18 +304,18 @@ function readQuantity(
   raw: unknown,
 ): Reading {
   const rule = QUANTITY_RULES[field];
-  const text = typeof raw === 'string' ? raw : String(raw);
   const calicoContext = `error parsing ${direction} ${rule.what} annotation`;
 
   if (typeof raw !== 'string') {
+    const text = quoteValue(raw);
     if (findings.mode === 'strict') {
       findings.problem(
         key,
-        text,
+        raw,
         `must be a string (quote it in YAML), e.g. "${rule.examples.split(',')[0]}"`,
       );
     } else {
-      findings.warn(`${key}: ${JSON.stringify(text)}: ${calicoContext}: not a string; control off`);
+      findings.warn(`${key}: ${text}: ${calicoContext}: not a string; control off`);
     }
     return { key, raw: text, value: findings.mode === 'strict' ? undefined : 0n };
   }
@@ -319,7 +334,7 @@ function readQuantity(
       return { key, raw, value: undefined };
     } else {
       findings.warn(
-        `${key}: ${JSON.stringify(raw)}: ${calicoContext}: ${error.goError ?? error.message}; control off`,
+        `${key}: ${quoteValue(raw)}: ${calicoContext}: ${error.goError ?? error.message}; control off`,
       );
       return { key, raw, value: 0n };
     }
@@ -335,7 +350,7 @@ function readQuantity(
       return { key, raw, value: undefined };
     }
     findings.warn(
-      `${key}: ${JSON.stringify(raw)}: ${calicoContext}: resource specified is too small ` +
+      `${key}: ${quoteValue(raw)}: ${calicoContext}: resource specified is too small ` +
         `(less than ${rule.calicoMinText}), setting it to ${rule.calicoMinText}`,
     );
     return { key, raw, value: rule.min };
@@ -350,7 +365,7 @@ function readQuantity(
       return { key, raw, value: undefined };
     }
     findings.warn(
-      `${key}: ${JSON.stringify(raw)}: ${calicoContext}: resource specified is too large ` +
+      `${key}: ${quoteValue(raw)}: ${calicoContext}: resource specified is too large ` +
         `(more than ${rule.calicoMaxText}), setting it to ${rule.calicoMaxText}`,
     );
     return { key, raw, value: rule.max };
@@ -380,14 +395,14 @@ function readDirection(
   if (has(annotations, calicoBandwidthKey)) {
     if (readings.bandwidth) {
       findings.warn(
-        `${k8sKey} (${JSON.stringify(annotations[k8sKey])}) is overridden by ${calicoBandwidthKey} ` +
-          `(${JSON.stringify(annotations[calicoBandwidthKey])})`,
+        `${k8sKey} (${quoteValue(annotations[k8sKey])}) is overridden by ${calicoBandwidthKey} ` +
+          `(${quoteValue(annotations[calicoBandwidthKey])})`,
       );
     }
     readings.bandwidth = read('bandwidth', calicoBandwidthKey);
   }
 
-  for (const field of ['burst', 'peakrate', 'minburst', 'packetBurst'] as const) {
+  for (const field of ['burst', 'peakrate', 'minburst', 'packetBurst', 'maxConnections'] as const) {
     const key = calicoQosKey(direction, field);
     if (has(annotations, key)) readings[field] = read(field, key);
   }
@@ -404,14 +419,6 @@ function readDirection(
       `${aliasKey} is an alias: use ${packetRateKey} (Calico itself reads only ${packetRateKey})`,
     );
     readings.packetRate = read('packetRate', aliasKey);
-  }
-
-  const connectionsKey = maxConnectionsKey(direction);
-  if (has(annotations, connectionsKey)) {
-    findings.warn(
-      `${connectionsKey}: ${JSON.stringify(annotations[connectionsKey])}: recognised but not enforced by ` +
-        'netqos (Calico enforces it with connlimit rules, not traffic control); ignored',
-    );
   }
   return readings;
 }
@@ -447,7 +454,7 @@ function strictDirection(
       findings.problem(
         peakrate.key,
         peakrate.raw,
-        `must be greater than the ${direction} bandwidth (${bandwidth.key}: ${JSON.stringify(bandwidth.raw)})`,
+        `must be greater than the ${direction} bandwidth (${bandwidth.key}: ${quoteValue(bandwidth.raw)})`,
       );
     }
   }
@@ -477,6 +484,7 @@ function strictDirection(
     minburst: minburst?.value,
     packetRate: packetRate?.value,
     packetBurst: packetBurstValue,
+    maxConnections: readings.maxConnections?.value,
   });
 }
 
@@ -496,7 +504,7 @@ function calicoDirection(
   const dropped = (field: QuantityField, message: string): void => {
     const reading = readings[field] as Reading;
     findings.warn(
-      `${reading.key}: ${JSON.stringify(reading.raw)}: ${message}; ${QUANTITY_RULES[field].what} dropped`,
+      `${reading.key}: ${quoteValue(reading.raw)}: ${message}; ${QUANTITY_RULES[field].what} dropped`,
     );
   };
 
@@ -521,13 +529,21 @@ function calicoDirection(
   }
   if (bandwidth !== 0n && burst === 0n) burst = BigInt(CALICO_DEFAULT_BURST_BITS);
   if (packetRate !== 0n && packetBurst === 0n) packetBurst = BigInt(DEFAULT_PACKET_BURST);
-  return toDirectionQos({ bandwidth, burst, peakrate, minburst, packetRate, packetBurst });
+  return toDirectionQos({
+    bandwidth,
+    burst,
+    peakrate,
+    minburst,
+    packetRate,
+    packetBurst,
+    maxConnections: value('maxConnections'),
+  });
 }
 
 function readDscp(findings: Findings, annotations: Annotations): number | undefined {
   if (!has(annotations, DSCP_KEY)) return undefined;
   const raw: unknown = annotations[DSCP_KEY];
-  const text = typeof raw === 'string' ? raw : String(raw);
+  const text = typeof raw === 'string' ? raw : quoteValue(raw);
   try {
     if (typeof raw !== 'string') throw new DscpError(text, 'unknown', `${text} is not a valid DSCP value`);
     return parseDscp(raw, { calico: findings.mode === 'calico' });
@@ -536,11 +552,11 @@ function readDscp(findings: Findings, annotations: Annotations): number | undefi
     if (findings.mode === 'strict') {
       const what = error.reason === 'out-of-range' ? 'is out of range' : 'is not a valid DSCP value';
       const hint = typeof raw === 'string' ? '' : ' (annotation values are strings: quote it in YAML)';
-      findings.problem(DSCP_KEY, text, `${what}: use ${DSCP_ALLOWED_FORMS}${hint}`);
+      findings.problem(DSCP_KEY, raw, `${what}: use ${DSCP_ALLOWED_FORMS}${hint}`);
     } else {
       const cs7 = text.trim().toUpperCase() === 'CS7' ? ' (Calico does not know CS7; write 56)' : '';
       findings.warn(
-        `${DSCP_KEY}: ${JSON.stringify(text)}: error parsing DSCP annotation: ` +
+        `${DSCP_KEY}: ${quoteValue(raw)}: error parsing DSCP annotation: ` +
           `${error.calicoMessage}${cs7}; DSCP left unset`,
       );
     }
@@ -568,11 +584,15 @@ function editDistance(a: string, b: string): number {
 function suggestKey(unknownKey: string): string | undefined {
   let best: { key: string; distance: number } | undefined;
   for (const key of RECOGNISED_CALICO_KEYS) {
+    if (Math.abs(unknownKey.length - key.length) > 3) continue; // at least that many edits apart
     const distance = editDistance(unknownKey.toLowerCase(), key.toLowerCase());
     if (distance <= 3 && (!best || distance < best.distance)) best = { key, distance };
   }
   return best?.key;
 }
+
+/** Longer unknown keys are quoted like values, cut short. */
+const MAX_QUOTED_KEY = 128;
 
 function checkUnknownKeys(findings: Findings, annotations: Annotations): void {
   const unknown = Object.keys(annotations)
@@ -581,12 +601,13 @@ function checkUnknownKeys(findings: Findings, annotations: Annotations): void {
   for (const key of unknown) {
     const suggestion = suggestKey(key);
     const hint = suggestion ? `did you mean ${suggestion}?` : `known keys: ${CALICO_QOS_KEYS.join(', ')}`;
+    const shown = key.length <= MAX_QUOTED_KEY ? key : quoteValue(key);
     if (findings.mode === 'strict') {
-      const value = String(annotations[key]);
-      const message = `${key}: unknown QoS annotation (${hint}); its value was ${JSON.stringify(value)}`;
+      const value: unknown = annotations[key];
+      const message = `${shown}: unknown QoS annotation (${hint}); its value was ${quoteValue(value)}`;
       findings.problemWithMessage(key, value, message);
     } else {
-      findings.warn(`${key}: unknown QoS annotation, ignored as Calico ignores it (${hint})`);
+      findings.warn(`${shown}: unknown QoS annotation, ignored as Calico ignores it (${hint})`);
     }
   }
 }
@@ -629,23 +650,63 @@ const isQosKey = (key: string) =>
 const KUBERNETES_INGRESS_KEY = kubernetesBandwidthKey('ingress');
 const KUBERNETES_EGRESS_KEY = kubernetesBandwidthKey('egress');
 
+/** Kubernetes' bound on a pod's annotations, keys and values together (TotalAnnotationSizeLimitB). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+/** The annotations' size in bytes (UTF-8 keys and string values, as Kubernetes counts) when over the bound. */
+export function oversizeAnnotations(annotations: Readonly<Record<string, unknown>>): number | undefined {
+  const strings: string[] = [];
+  let units = 0;
+  for (const key in annotations) {
+    if (!Object.hasOwn(annotations, key)) continue;
+    const value = annotations[key];
+    strings.push(key);
+    if (typeof value === 'string') strings.push(value);
+    units += key.length + (typeof value === 'string' ? value.length : 0);
+  }
+  // A UTF-16 unit takes at most 3 bytes: most annotations are counted without encoding them.
+  if (units * 3 <= MAX_ANNOTATIONS_BYTES) return undefined;
+  const bytes = strings.reduce((n, text) => n + Buffer.byteLength(text), 0);
+  return bytes > MAX_ANNOTATIONS_BYTES ? bytes : undefined;
+}
+
+/** Throws AnnotationError for annotations over Kubernetes' bound. */
+export function checkAnnotationsSize(annotations: Readonly<Record<string, unknown>>): void {
+  const size = oversizeAnnotations(annotations);
+  if (size === undefined) return;
+  throw new AnnotationError([
+    {
+      key: '',
+      value: '',
+      message: `the annotations take ${size} bytes (keys and values); Kubernetes allows at most ${MAX_ANNOTATIONS_BYTES}`,
+    },
+  ]);
+}
+
 /**
- * Parse a pod's annotations into a QoS spec. Annotations with other prefixes are ignored.
- * Strict mode throws AnnotationError listing every problem; calico mode never throws.
+ * Parse a pod's annotations into a QoS spec. Annotations with other prefixes are ignored; none
+ * at all (undefined, or null in some JSON) is no QoS. Strict mode throws AnnotationError listing
+ * every problem; calico mode never throws, except for annotations over Kubernetes' 256 KiB,
+ * which no pod can carry (an AnnotationError in both modes).
  */
 export function parseAnnotations(
   annotations: Readonly<Record<string, string>> | undefined | null,
   options: ParseAnnotationsOptions = {},
 ): ParsedAnnotations {
+  if (options === null || typeof options !== 'object')
+    throw new QosArgumentError('options', `${quoteValue(options)} is not an options object`);
   const mode = options.mode ?? 'strict';
   if (mode !== 'strict' && mode !== 'calico') {
-    throw new TypeError(`unknown annotation mode ${JSON.stringify(mode)}: use 'strict' or 'calico'`);
+    throw new QosArgumentError('options.mode', `${quoteValue(mode)} is not 'strict' or 'calico'`);
   }
-  // A pod without annotations has none at all (undefined, or null in some JSON).
   annotations ??= {};
-  if (typeof annotations !== 'object') {
-    throw new TypeError('annotations must be an object of string keys and string values');
+  if (typeof annotations !== 'object' || Array.isArray(annotations)) {
+    throw new QosArgumentError(
+      'annotations',
+      `${quoteValue(annotations)} is not an object of string keys and string values`,
+    );
   }
+  checkAnnotationsSize(annotations);
   const findings = new Findings(mode);
 
   const spec = { ingress: {}, egress: {} } as QosSpec;

@@ -1,6 +1,7 @@
 // QoS plans and status for people: one line per operation (netqos's IFB group deletion said
 // plainly) and the status table that `netqos show` and the lab print.
 import { describeOperation, formatRate, linkTarget, sizeText, type Operation, type Stats } from '../netlink';
+import { describeNft, type NftOperation } from '../nftables';
 import { dscpText } from '../netlink/dsfield';
 import { NETQOS_DOOMED_GROUP } from './policy';
 import type { DirectionStatus, QosStatus } from './qos';
@@ -15,9 +16,16 @@ export function describeQosOperation(op: Operation): string {
   return describeOperation(op);
 }
 
+/** One line per nftables operation, e.g. `add rule inet netqos from-cali0-7: rate ip`. */
+export function describeQosNftOperation(op: NftOperation): string {
+  const comment = 'rule' in op ? (op.rule as { comment?: string }).comment : undefined;
+  return comment ? `${describeNft(op)}: ${comment}` : describeNft(op);
+}
+
 /** True when the interface carries any netqos control. */
 export function hasQos(s: QosStatus): boolean {
-  const controls = (d: DirectionStatus) => d.bandwidth !== undefined || d.packetRate !== undefined;
+  const controls = (d: DirectionStatus) =>
+    d.bandwidth !== undefined || d.packetRate !== undefined || d.maxConnections !== undefined;
   return (
     controls(s.ingress) || controls(s.egress) || s.egress.dscp !== undefined || s.egress.ifb !== undefined
   );
@@ -31,27 +39,43 @@ export const TABLE_COLUMNS = [
   'LIMIT',
   'PKT RATE',
   'DSCP',
+  'MAX CONN',
   'BYTES',
   'PACKETS',
   'DROPS',
   'OVERLIMITS',
+  'RESETS',
+  'DATAPLANE',
 ] as const;
 
 const sum = (...xs: (number | undefined)[]) =>
   xs.some((x) => x !== undefined) ? xs.reduce<number>((a, x) => a + (x ?? 0), 0) : undefined;
 const text = (v: string | number | undefined) => (v === undefined ? '-' : String(v));
 
+/** "tc", "nftables" or "tc+nftables": what enforces the direction's controls. */
+function dataplanes(d: DirectionStatus): string {
+  const used = new Set(Object.values(d.enforcedBy ?? {}));
+  return ['tc', 'nftables'].filter((x) => used.has(x as never)).join('+') || '-';
+}
+
 /**
  * One row per interface and direction that has a control. BYTES and PACKETS are what the shaper
- * passed (the policer's count when there is no shaper); DROPS and OVERLIMITS add up the shaper's
- * and the policer's (a policer's drops are the packets over the packet rate).
+ * passed (the policer's count when there is no shaper); DROPS adds up the shaper's drops and the
+ * packets over the packet rate (tc's policer or nftables' limit), OVERLIMITS the shaper's and the
+ * policer's; RESETS counts connections reset over MAX CONN.
  */
 function rows(s: QosStatus): string[][] {
   const out: string[][] = [];
   for (const direction of ['ingress', 'egress'] as const) {
     const d: DirectionStatus & { dscp?: number } = s[direction];
     const dscp = direction === 'egress' ? s.egress.dscp : undefined;
-    if (d.bandwidth === undefined && d.packetRate === undefined && dscp === undefined) continue;
+    if (
+      d.bandwidth === undefined &&
+      d.packetRate === undefined &&
+      dscp === undefined &&
+      d.maxConnections === undefined
+    )
+      continue;
     const counted: Stats | undefined = d.shaper ?? d.policer;
     out.push([
       s.ifname,
@@ -61,10 +85,13 @@ function rows(s: QosStatus): string[][] {
       d.limit !== undefined ? sizeText(d.limit) : '-',
       d.packetRate !== undefined ? `${d.packetRate}pps/${d.packetBurst ?? 5}` : '-',
       dscp !== undefined ? dscpText(dscp) : '-',
+      text(d.maxConnections),
       text(counted?.bytes),
       text(counted?.packets),
-      text(sum(d.shaper?.drops, d.policer?.drops)),
+      text(sum(d.shaper?.drops, d.packetRateDrops)),
       text(sum(d.shaper?.overlimits, d.policer?.overlimits)),
+      text(d.rejectedConnections),
+      dataplanes(d),
     ]);
   }
   if (!out.length)
@@ -81,7 +108,7 @@ export function formatStatusTable(statuses: readonly QosStatus[]): string {
   const body = statuses.flatMap(rows);
   const all = [[...TABLE_COLUMNS], ...body];
   const widths = TABLE_COLUMNS.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  const numeric = new Set([7, 8, 9, 10]);
+  const numeric = new Set([8, 9, 10, 11, 12]);
   return all
     .map((r) =>
       r

@@ -10,6 +10,9 @@
  * but not from numbers (" 46" is invalid).
  */
 
+import { NetqosError } from '../errors';
+import { quoteValue } from './errors';
+
 export const DSCP_MIN = 0;
 export const DSCP_MAX = 63;
 
@@ -46,7 +49,8 @@ export const DSCP_ALLOWED_FORMS = 'a number 0-63 or a name DF, EF, CS0-CS7, AF11
 
 export type DscpErrorReason = 'unknown' | 'out-of-range';
 
-export class DscpError extends Error {
+export class DscpError extends NetqosError {
+  readonly code = 'ERR_NETQOS_DSCP';
   /** The string that failed to parse, unchanged. */
   readonly input: string;
   readonly reason: DscpErrorReason;
@@ -56,8 +60,8 @@ export class DscpError extends Error {
   constructor(input: string, reason: DscpErrorReason, calicoMessage: string) {
     super(
       reason === 'out-of-range'
-        ? `DSCP ${JSON.stringify(input)} is out of range: use ${DSCP_ALLOWED_FORMS}`
-        : `${JSON.stringify(input)} is not a valid DSCP value: use ${DSCP_ALLOWED_FORMS}`,
+        ? `DSCP ${quoteValue(input)} is out of range: use ${DSCP_ALLOWED_FORMS}`
+        : `${quoteValue(input)} is not a valid DSCP value: use ${DSCP_ALLOWED_FORMS}`,
     );
     this.name = 'DscpError';
     this.input = input;

@@ -2,6 +2,8 @@ export * from './annotations';
 export * from './quantity';
 export * from './dscp';
 export * from './naming';
+export { isOwnIfb } from './ownership';
+export { QosArgumentError, QosBusyError, quoteValue, MAX_QUOTED_CHARS } from './errors';
 export { calicoTbf, tcTbf } from './tbf-values';
 export {
   desiredState,
@@ -17,7 +19,29 @@ export {
   type DesiredState,
 } from './policy';
 export { QosConflictError } from './reconcile';
-export { describeQosOperation, formatStatusTable, hasQos, TABLE_COLUMNS } from './describe';
+export {
+  QosDataplaneError,
+  DATAPLANES,
+  type Dataplane,
+  type Enforcer,
+  type Placement,
+  type KernelCapabilities,
+} from './dataplane';
+export {
+  NFT_TABLE,
+  NFT_TABLE_COMMENT,
+  NFT_PREROUTING_PRIORITY,
+  NFT_FILTER_PRIORITY,
+  podChainName,
+  parsePodChainName,
+} from './nft-policy';
+export {
+  describeQosOperation,
+  describeQosNftOperation,
+  formatStatusTable,
+  hasQos,
+  TABLE_COLUMNS,
+} from './describe';
 export {
   applyQos,
   applyQosSync,
@@ -27,6 +51,7 @@ export {
   clearQosSync,
   readQos,
   readQosSync,
+  parseQosAnnotations,
 } from './qos';
 export type {
   QosTarget,
@@ -37,4 +62,5 @@ export type {
   TargetPlan,
   QosStatus,
   DirectionStatus,
+  Enforcement,
 } from './qos';

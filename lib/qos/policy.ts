@@ -23,6 +23,15 @@ import {
 import { dscpToPriority } from './dscp';
 import { ifbNameFor } from './naming';
 import { calicoTbf } from './tbf-values';
+import {
+  MAX_BUCKET_SECONDS,
+  MAX_TBF_BURST_BYTES,
+  MAX_TBF_LIMIT_BYTES,
+  bucketFits,
+  largestBucket,
+} from './tc-limits';
+
+export { MAX_BUCKET_SECONDS };
 
 /** How TBF numbers are derived: netqos's (tc's arithmetic, a rate-scaled burst) or Calico's. */
 export type TbfProfile = 'netqos' | 'calico';
@@ -89,6 +98,15 @@ export interface DesiredState {
   filters: Map<Role, U32Filter>;
 }
 
+/**
+ * The peak bucket, bytes: raised to a full frame by the policy, so cut back to the longest the
+ * kernel reports back at the peak rate (an annotated minburst beyond that was refused or clamped
+ * by checkEngineBuckets; only the frame raise, a jumbo MTU at a few kbit/s, gets here).
+ */
+function peakBucket(bytes: number, peakrate: number): number {
+  return Math.min(bytes, Math.max(1, largestBucket(Math.floor(peakrate / 8))));
+}
+
 /** TBF parameters for one direction's bandwidth. Exported for tests and the CLI's plan view. */
 export function tbfFor(dev: string, qos: DirectionQos, options: PolicyOptions): TbfQdisc | undefined {
   if (!qos.bandwidth) return undefined;
@@ -113,26 +131,35 @@ export function tbfFor(dev: string, qos: DirectionQos, options: PolicyOptions): 
     tbf.limit = v.limit;
     if (v.peakrate) {
       tbf.peakrate = qos.peakrate;
-      tbf.minburst = v.minburst;
+      tbf.minburst = peakBucket(v.minburst, qos.peakrate!);
     }
     return tbf;
   }
   const rateBytes = Math.floor(qos.bandwidth / 8);
+  // The default bucket is netqos's choice, so it yields to the kernel's bounds: at most 2^32-1
+  // bytes (from 3.4 Tbit/s) and at most the longest bucket the kernel holds (a jumbo MTU at a
+  // few kbit/s). An annotated burst was checked against both (annotations.ts, checkBuckets).
   tbf.burst =
     qos.burst !== undefined
       ? Math.ceil(qos.burst / 8)
-      : Math.max(Math.ceil((rateBytes * DEFAULT_BURST_MS) / 1000), DEFAULT_BURST_FRAMES * frame);
+      : Math.min(
+          Math.max(Math.ceil((rateBytes * DEFAULT_BURST_MS) / 1000), DEFAULT_BURST_FRAMES * frame),
+          MAX_TBF_BURST_BYTES,
+          Math.max(1, largestBucket(rateBytes)),
+        );
   // tc's formula: limit = rate x latency + burst (with a peak rate, the smaller of that and
-  // peak x latency + minburst).
+  // peak x latency + minburst), as tc saturated to the kernel's 32 bits (from about 1 Tbit/s:
+  // a 25 ms queue is more than 4 GiB there).
   tbf.limit = Math.floor((rateBytes * LATENCY_US) / 1e6 + tbf.burst!);
   if (qos.peakrate) {
     tbf.peakrate = qos.peakrate;
-    tbf.minburst = Math.max(qos.minburst ?? 0, frame);
+    tbf.minburst = peakBucket(Math.max(qos.minburst ?? 0, frame), qos.peakrate);
     tbf.limit = Math.min(
       tbf.limit,
       Math.floor((Math.floor(qos.peakrate / 8) * LATENCY_US) / 1e6 + tbf.minburst),
     );
   }
+  tbf.limit = Math.min(tbf.limit, MAX_TBF_LIMIT_BYTES);
   return tbf;
 }
 
@@ -171,9 +198,6 @@ export function dscpActions(dscp: number, family: 4 | 6, cookie: string): Action
   return actions;
 }
 
-/** The longest bucket the kernel reports back: 2^32-1 ticks of 64 ns, about 274.9 s. */
-export const MAX_BUCKET_SECONDS = 0xffffffff / (15.625 * 1e6);
-
 /**
  * A bucket that lasts longer than the kernel can report at this rate would never read back as
  * written (so never converge). Strict mode refuses it, naming the annotation; calico mode clamps
@@ -190,14 +214,16 @@ export function checkBuckets(
   for (const direction of ['ingress', 'egress'] as const) {
     const qos = spec[direction];
     if (!qos.bandwidth || qos.burst === undefined) continue;
+    // As sent: whole bytes of bucket at whole bytes/s.
+    const rateBytes = Math.floor(qos.bandwidth / 8);
+    if (bucketFits(Math.ceil(qos.burst / 8), rateBytes)) continue;
     const seconds = qos.burst / qos.bandwidth;
-    if (seconds <= MAX_BUCKET_SECONDS) continue;
     const key = calicoQosKey(direction, 'burst');
-    const longest = Math.floor(qos.bandwidth * MAX_BUCKET_SECONDS);
+    const longest = largestBucket(rateBytes) * 8;
     problems.push({
       key,
       value: String(qos.burst),
-      message: `${key}: ${qos.burst} bits at ${qos.bandwidth} bit/s is a ${seconds.toFixed(1)} s bucket; the kernel holds at most ${MAX_BUCKET_SECONDS.toFixed(1)} s (at most ${longest} bits at this rate)`,
+      message: `${key}: ${qos.burst} bits at ${qos.bandwidth} bit/s is a ${seconds.toFixed(3)} s bucket; the kernel holds at most ${MAX_BUCKET_SECONDS.toFixed(3)} s (at most ${longest} bits at this rate)`,
     });
     if (mode === 'calico') qos.burst = longest;
   }
@@ -207,8 +233,102 @@ export function checkBuckets(
   );
 }
 
+/**
+ * The other buckets the engine or the kernel bounds in time: the peak bucket (minburst bytes at
+ * the peak rate, which the kernel reports back in 32-bit ticks, so a longer one never reads back
+ * as written and never converges) and the packet-rate policer's (packet burst at the packet
+ * rate, which the engine refuses at 2^32-1 ticks: a packet burst of 10k at 1 packet/s), and
+ * with Calico's TBF numbers, the shortest bucket they can express. Strict mode refuses them
+ * naming the annotation; calico mode clamps them to what fits and says so.
+ */
+export function checkEngineBuckets(
+  spec: QosSpec,
+  profile: TbfProfile | undefined,
+  mode: 'strict' | 'calico' = 'strict',
+): string[] {
+  const problems: AnnotationProblem[] = [];
+  const warnings: string[] = [];
+  // Calico's numbers need a bucket of at least one microsecond at the rate (makeTBF refuses a
+  // zero buffer, "invalid value(s) for TokenBucketState"): strict refuses, calico raises it.
+  if (profile === 'calico')
+    for (const direction of ['ingress', 'egress'] as const) {
+      const qos = spec[direction];
+      if (!qos.bandwidth || qos.burst === undefined) continue;
+      const rateBytes = Math.floor(qos.bandwidth / 8);
+      const shortest = Math.ceil(rateBytes / 1e6) * 8; // bits: one microsecond of the rate
+      if (Math.floor(qos.burst / 8) * 1e6 >= rateBytes) continue;
+      const key = calicoQosKey(direction, 'burst');
+      const message = `${key}: ${qos.burst} bits at ${qos.bandwidth} bit/s is under a microsecond; Calico's TBF numbers need at least ${shortest} bits at this rate`;
+      if (mode === 'strict') problems.push({ key, value: String(qos.burst), message });
+      else {
+        qos.burst = shortest;
+        warnings.push(`${message}: using ${shortest}`);
+      }
+    }
+  const judge = (
+    key: string,
+    size: number,
+    unit: string,
+    perSecond: number,
+    rateText: string,
+    clamp: (largest: number) => void,
+  ): void => {
+    if (bucketFits(size, perSecond)) return;
+    const largest = largestBucket(perSecond);
+    const message = `${key}: ${size} ${unit} at ${rateText} is a ${(size / perSecond).toFixed(3)} s bucket; the kernel holds at most ${MAX_BUCKET_SECONDS.toFixed(3)} s (at most ${largest} ${unit} at this rate)`;
+    if (mode === 'strict') problems.push({ key, value: String(size), message });
+    else {
+      clamp(largest);
+      warnings.push(`${message}: using ${largest}`);
+    }
+  };
+  for (const direction of ['ingress', 'egress'] as const) {
+    const qos = spec[direction];
+    // The engine and the kernel keep rates in whole bytes/s: 1010 bit/s is not above 1008.
+    if (qos.peakrate && qos.bandwidth && Math.floor(qos.peakrate / 8) <= Math.floor(qos.bandwidth / 8)) {
+      const key = calicoQosKey(direction, 'peakrate');
+      const message = `${key}: ${qos.peakrate} bit/s is ${Math.floor(qos.peakrate / 8)} bytes/s, not above the bandwidth's ${Math.floor(qos.bandwidth / 8)} bytes/s (the kernel keeps whole bytes/s)`;
+      if (mode === 'strict') problems.push({ key, value: String(qos.peakrate), message });
+      else {
+        delete qos.peakrate;
+        delete qos.minburst;
+        warnings.push(`${message}; peakrate dropped`);
+      }
+    }
+    if (qos.peakrate && qos.minburst !== undefined) {
+      const peakBytes = Math.floor(qos.peakrate / 8);
+      judge(
+        calicoQosKey(direction, 'minburst'),
+        qos.minburst,
+        'bytes',
+        peakBytes,
+        `${qos.peakrate} bit/s`,
+        (n) => {
+          qos.minburst = n;
+        },
+      );
+    }
+    // (A packet burst also has MAX_PACKET_BURST, far above the annotations' 10k.)
+    if (qos.packetRate && qos.packetBurst !== undefined) {
+      judge(
+        calicoQosKey(direction, 'packetBurst'),
+        qos.packetBurst,
+        'packets',
+        qos.packetRate,
+        `${qos.packetRate} packets/s`,
+        (n) => {
+          qos.packetBurst = n;
+        },
+      );
+    }
+  }
+  if (problems.length) throw new AnnotationError(problems);
+  return warnings;
+}
+
 export function desiredState(ifname: string, spec: QosSpec, options: PolicyOptions): DesiredState {
   checkBuckets(spec, options.profile);
+  checkEngineBuckets(spec, options.profile);
   const filters = new Map<Role, U32Filter>();
   const u32 = (
     role: Role,

@@ -9,21 +9,39 @@ import {
   type ApplyResult,
   type FilterState,
   type QdiscState,
-  type DumpPlan,
   type Snapshot,
   type TcMirror,
 } from '../netlink';
 import {
   AnnotationError,
+  checkAnnotationsSize,
   parseAnnotations,
   qosEntries,
   sameQosEntries,
   type AnnotationMode,
+  type ParsedAnnotations,
   type QosSpec,
 } from './annotations';
+import { checkOptions, checkTargets, namespaceKey, type TargetKind } from './arguments';
 import { BoundedCache } from './bounded-cache';
+import { lockInterfaces, lockInterfacesSync } from './locks';
 import { ifbNameFor } from './naming';
-import { checkBuckets, desiredState, Role, type TbfProfile } from './policy';
+import {
+  checkPlacement,
+  controlsOf,
+  placement,
+  type Dataplane,
+  type Enforcer,
+  type KernelCapabilities,
+  type Placement,
+} from './dataplane';
+import type { NftOperation } from '../nftables';
+import { desiredNft, tcPart } from './nft-policy';
+import { reconcileNft, type NftTarget } from './nft-reconcile';
+import type { NftState } from './nft-state';
+import { nftStatus } from './nft-status';
+import { kernelSteps, type Step } from './steps';
+import { checkBuckets, checkEngineBuckets, desiredState, Role, type TbfProfile } from './policy';
 import { emptyPhases, flatten, reconcile, type Phases } from './reconcile';
 import {
   interfaceState,
@@ -49,6 +67,21 @@ export interface QosOptions {
   profile?: TbfProfile;
   /** Handles to use, by netns name ('' for the current one); others are opened and closed. */
   handles?: Map<string, NetlinkHandle>;
+  /**
+   * Which subsystem enforces packet rate and DSCP: 'tc' (police; pedit + csum + skbedit),
+   * 'nftables' (limit; payload rewrite), or 'auto' (default): tc where the kernel has those
+   * actions, nftables where not. Bandwidth is always tc's TBF, connection limits always
+   * nftables' ct count.
+   */
+  dataplane?: Dataplane;
+}
+
+/** Which subsystem enforces each control a target has. */
+export interface Enforcement {
+  bandwidth?: 'tc';
+  packetRate?: Enforcer;
+  dscp?: Enforcer;
+  maxConnections?: 'nftables';
 }
 
 export interface TargetPlan {
@@ -56,17 +89,25 @@ export interface TargetPlan {
   netns?: string;
   spec: QosSpec;
   warnings: string[];
+  /** tc operations. */
   operations: Operation[];
+  /** nftables operations (table and map ones under the first target needing them). */
+  nftables: NftOperation[];
+  /** Where each of the spec's controls is enforced. */
+  enforcedBy: Enforcement;
 }
 
 export interface QosPlan {
   targets: TargetPlan[];
-  /** Every operation, per namespace in sending order. */
-  batches: { netns?: string; operations: Operation[] }[];
+  /**
+   * Every operation, per namespace in sending order: the tc batch (atomic by rollback), then
+   * the nftables batch (atomic in the kernel); when the second fails, the first is undone.
+   */
+  batches: { netns?: string; operations: Operation[]; nftables: NftOperation[] }[];
 }
 
 export interface QosApplyResult extends QosPlan {
-  /** Operations sent (0 when everything already matched). */
+  /** Operations sent, tc's and nftables' (0 when everything already matched). */
   sent: number;
 }
 
@@ -91,20 +132,38 @@ const parsedFor = new WeakMap<
   { mode?: AnnotationMode; profile?: TbfProfile; entries: string[]; parsed: Parsed }
 >();
 
+/**
+ * Annotations judged exactly as applyQos judges them (the parser, then the buckets the kernel
+ * can hold at those rates): what it accepts, planning builds and the engine applies.
+ */
+export function parseQosAnnotations(
+  annotations: Readonly<Record<string, string>>,
+  options: Pick<QosOptions, 'mode' | 'profile'> = {},
+): ParsedAnnotations {
+  const result = parseAnnotations(annotations, { mode: options.mode });
+  result.warnings.push(...checkBuckets(result.spec, options.profile, options.mode));
+  result.warnings.push(...checkEngineBuckets(result.spec, options.profile, options.mode));
+  return result;
+}
+
+/** Longer inputs are parsed every time rather than kept as a cache key. */
+const MAX_MEMO_KEY = 4096;
+
 function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed {
   const annotations = t.annotations;
+  checkAnnotationsSize(annotations); // before the memos, which look only at the QoS keys
   const seen = annotations && typeof annotations === 'object' ? parsedFor.get(annotations) : undefined;
   if (seen && seen.mode === mode && seen.profile === profile && sameQosEntries(annotations, seen.entries))
     return seen.parsed;
   const entries = qosEntries(annotations);
-  const key =
+  let key =
     entries === undefined
       ? undefined
       : `${mode ?? 'strict'}|${profile ?? 'netqos'}|${JSON.stringify(entries)}`;
+  if (key !== undefined && key.length > MAX_MEMO_KEY) key = undefined;
   let parsed = key === undefined ? undefined : parsedCache.get(key);
   if (!parsed) {
-    const result = parseAnnotations(annotations, { mode });
-    result.warnings.push(...checkBuckets(result.spec, profile, mode));
+    const result = parseQosAnnotations(annotations, { mode, profile });
     parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
     if (key !== undefined) parsedCache.set(key, parsed);
   }
@@ -165,15 +224,27 @@ interface InSync {
   parsed: Parsed;
   stamp: number;
   ifbStamp: number | undefined;
+  /** The placement it was computed for. */
+  where: string;
 }
 const inSync = new WeakMap<TcMirror, BoundedCache<string, InSync>>();
 
 /** Where a namespace's interface states come from: a fresh read, or the handle's mirror. */
 type States = { get(ifname: string): InterfaceState; mirror?: TcMirror };
 
+const placementKey = (w: Placement) => `${w.packetRate}/${w.dscp}`;
+
+/** Which subsystem enforces each control the spec has. */
+function enforcement(spec: QosSpec, where: Placement): Enforcement {
+  const out: Enforcement = {};
+  if (spec.ingress.bandwidth || spec.egress.bandwidth) out.bandwidth = 'tc';
+  for (const control of controlsOf(spec)) (out as Record<string, Enforcer>)[control] = where[control];
+  return out;
+}
+
 /**
- * Plans one namespace's targets from the interfaces' states; returns the operations and the
- * states it looked at (the snapshot an atomic apply restores).
+ * Plans one namespace's targets from the interfaces' states (tc's part of each spec); returns
+ * the operations and the states it looked at (the snapshot an atomic apply restores).
  */
 function planGroup(
   targets: readonly QosTarget[],
@@ -181,11 +252,13 @@ function planGroup(
   parsed: Parsed[],
   states: States,
   options: QosOptions,
+  where: Placement,
   plans: TargetPlan[],
 ): { operations: Operation[]; read: InterfaceState[] } {
   const phases: Phases = emptyPhases();
   const read: InterfaceState[] = [];
   const mirror = states.mirror;
+  const whereKey = placementKey(where);
   let verified: BoundedCache<string, InSync> | undefined;
   if (mirror) {
     verified = inSync.get(mirror);
@@ -200,6 +273,8 @@ function planGroup(
       spec: p.spec,
       warnings: p.warnings.length ? [...p.warnings] : [],
       operations: [],
+      nftables: [],
+      enforcedBy: enforcement(p.spec, where),
     };
     plans[i] = plan;
     let now: InSync | undefined;
@@ -208,15 +283,22 @@ function planGroup(
       if (stamp !== undefined) {
         const ifbStamp = mirror!.stamp(ifbNameFor(t.ifname));
         const was = verified.get(t.ifname);
-        if (was && was.parsed === p && was.stamp === stamp && was.ifbStamp === ifbStamp) continue;
-        now = { parsed: p, stamp, ifbStamp };
+        if (
+          was &&
+          was.parsed === p &&
+          was.stamp === stamp &&
+          was.ifbStamp === ifbStamp &&
+          was.where === whereKey
+        )
+          continue;
+        now = { parsed: p, stamp, ifbStamp, where: whereKey };
       }
     }
     const state = states.get(t.ifname);
     read.push(state);
     const own = emptyPhases();
     reconcile(
-      desiredState(t.ifname, p.spec, {
+      desiredState(t.ifname, tcPart(p.spec, where), {
         profile: options.profile,
         mtu: state.link?.mtu ?? 1500,
         ifindex: state.link?.index ?? 0,
@@ -231,6 +313,28 @@ function planGroup(
   return { operations: flatten(phases), read };
 }
 
+/** The nftables half of one namespace's plan: the batch, each target's share in its plan. */
+function planNftGroup(
+  targets: readonly QosTarget[],
+  indexes: number[],
+  parsed: Parsed[],
+  states: States,
+  where: Placement,
+  nft: NftState,
+  plans: TargetPlan[],
+): NftOperation[] {
+  const nftTargets = indexes.map((i): NftTarget => {
+    const t = targets[i];
+    const index = states.mirror?.link(t.ifname)?.index ?? states.get(t.ifname).link?.index;
+    // (An interface that is not there was refused by the tc half already.)
+    return { ifname: t.ifname, want: index ? desiredNft(t.ifname, index, parsed[i].spec, where) : undefined };
+  });
+  if (!nft.available) return [];
+  const plan = reconcileNft(nft, nftTargets);
+  indexes.forEach((i, k) => (plans[i].nftables = plan.perTarget[k]));
+  return plan.operations;
+}
+
 function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]): NetlinkHandle {
   const given = options.handles?.get(netns);
   if (given) return given;
@@ -238,18 +342,6 @@ function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]):
   opened.push(h);
   return h;
 }
-
-/** What the pipeline needs from the kernel next: a read or a batch. */
-type ReadStep = { kind: 'read'; nl: NetlinkHandle; plan: DumpPlan<unknown> };
-type Step =
-  | ReadStep
-  | {
-      kind: 'apply';
-      nl: NetlinkHandle;
-      operations: Operation[];
-      snapshot: Snapshot;
-      interfaces: Map<string, number>;
-    };
 
 /** The interfaces the read found, by name: the batch need not look them up again. */
 function interfacesOf(states: readonly InterfaceState[]): Map<string, number> {
@@ -277,6 +369,19 @@ function snapshotOf(states: readonly InterfaceState[]): Snapshot {
   return snapshot;
 }
 
+/** A batch whose ruleset moved since its read (ERESTART) is planned again from a new read, this often. */
+const NFT_ATTEMPTS = 5;
+
+/** The target whose share of the nftables batch holds operation `index`. */
+function nftCulprit(
+  plans: TargetPlan[],
+  indexes: number[],
+  op: NftOperation | undefined,
+): string | undefined {
+  for (const i of indexes) if (op && plans[i].nftables.includes(op)) return plans[i].ifname;
+  return undefined;
+}
+
 /**
  * Parse, read, diff and (when `send`) apply, namespace by namespace. A generator, so the
  * Promise and the blocking drivers below share every step but the kernel calls.
@@ -288,11 +393,19 @@ function* pipeline(
   opened: NetlinkHandle[],
 ): Generator<Step, QosApplyResult, unknown> {
   const parsed = parseAll(targets, options.mode, options.profile);
+  const dataplane = options.dataplane ?? 'auto';
   const plans: TargetPlan[] = new Array(targets.length);
   const batches: QosPlan['batches'] = [];
   let sent = 0;
   for (const [netns, indexes] of byNamespace(targets)) {
     const nl = handleFor(netns, options, opened);
+    // Which subsystem gets packet rate and DSCP: asked of the kernel once per namespace, and only
+    // when a target has one of them (and the choice is not made already).
+    let caps: KernelCapabilities | undefined;
+    const choosing = indexes.some((i) => controlsOf(parsed[i].spec).some((c) => c !== 'maxConnections'));
+    if (choosing && dataplane !== 'nftables')
+      caps = (yield { kind: 'probe', nl, key: namespaceKey(nl.netns) }) as KernelCapabilities;
+    const where = placement(dataplane, caps);
     let states: States;
     // A watching handle's mirror answers for the kernel (see NetlinkHandle.watch), once it has
     // taken in what the kernel announced since; while another call is updating it, this one
@@ -309,108 +422,157 @@ function* pipeline(
       }) as Map<string, InterfaceState>;
       states = { get: (ifname) => read.get(ifname)! };
     }
-    const { operations, read } = planGroup(targets, indexes, parsed, states, options, plans);
-    batches.push({ netns: netns || undefined, operations });
-    if (send && operations.length) {
+    let nft = (yield { kind: 'nftRead', nl }) as NftState;
+    for (const i of indexes)
+      checkPlacement(targets[i].ifname, parsed[i].spec, dataplane, where, {
+        tcActions: caps?.tcActions ?? {},
+        nftables: nft.available,
+      });
+    const { operations, read } = planGroup(targets, indexes, parsed, states, options, where, plans);
+    let nftOperations = planNftGroup(targets, indexes, parsed, states, where, nft, plans);
+    const batch = { netns: netns || undefined, operations, nftables: nftOperations };
+    batches.push(batch);
+    if (!send) continue;
+    const snapshot = snapshotOf(read);
+    if (operations.length) {
       sent += (
         (yield {
           kind: 'apply',
           nl,
           operations,
-          snapshot: snapshotOf(read),
+          snapshot,
           interfaces: interfacesOf(read),
         }) as ApplyResult
       ).count;
     }
+    for (let attempt = 1; nftOperations.length; attempt++) {
+      try {
+        sent += (
+          (yield { kind: 'nftApply', nl, operations: nftOperations, generation: nft.generation }) as {
+            count: number;
+          }
+        ).count;
+        break;
+      } catch (e) {
+        // Someone changed the ruleset since the read (another netqos call included): read again.
+        if ((e as { code?: string }).code === 'ERESTART' && attempt < NFT_ATTEMPTS) {
+          nft = (yield { kind: 'nftRead', nl }) as NftState;
+          nftOperations = batch.nftables = planNftGroup(targets, indexes, parsed, states, where, nft, plans);
+          continue;
+        }
+        // Nothing of the nftables batch was applied: neither stays of the tc batch.
+        if (operations.length) yield { kind: 'undo', nl, operations, snapshot, cause: e };
+        const op = (e as { nftOperation?: NftOperation }).nftOperation;
+        const ifname = nftCulprit(plans, indexes, op);
+        if (ifname && e instanceof Error) Object.assign(e, { ifname });
+        throw e;
+      }
+    }
   }
   return { targets: plans, batches, sent };
+}
+
+/** Checks the arguments; returns each target's namespace key (see arguments.ts). */
+function check(targets: unknown, options: unknown, kind: TargetKind): string[] {
+  checkOptions(options);
+  return checkTargets(targets, kind, (options as QosOptions | undefined)?.handles);
 }
 
 async function run(
   targets: readonly QosTarget[],
   options: QosOptions,
   send: boolean,
+  nsKeys?: readonly string[],
 ): Promise<QosApplyResult> {
+  // A call that changes the kernel holds its interfaces from its read to the end of its batch.
+  const release =
+    nsKeys && send
+      ? await lockInterfaces(
+          nsKeys,
+          targets.map((t) => t.ifname),
+        )
+      : undefined;
   const opened: NetlinkHandle[] = [];
   try {
-    const steps = pipeline(targets, options, send, opened);
-    let step = steps.next();
-    while (!step.done) {
-      const s = step.value;
-      step = steps.next(
-        s.kind === 'read'
-          ? await s.nl.read(s.plan)
-          : await s.nl.apply(s.operations, { atomic: true, snapshot: s.snapshot, interfaces: s.interfaces }),
-      );
-    }
-    return step.value;
+    return await kernelSteps.drive(pipeline(targets, options, send, opened));
   } finally {
     for (const h of opened) h.close();
+    release?.();
   }
 }
 
-function runSync(targets: readonly QosTarget[], options: QosOptions, send: boolean): QosApplyResult {
+function runSync(
+  targets: readonly QosTarget[],
+  options: QosOptions,
+  send: boolean,
+  nsKeys?: readonly string[],
+): QosApplyResult {
+  const release =
+    nsKeys && send
+      ? lockInterfacesSync(
+          nsKeys,
+          targets.map((t) => t.ifname),
+        )
+      : undefined;
   const opened: NetlinkHandle[] = [];
   try {
-    const steps = pipeline(targets, options, send, opened);
-    let step = steps.next();
-    while (!step.done) {
-      const s = step.value;
-      step = steps.next(
-        s.kind === 'read'
-          ? s.nl.readSync(s.plan)
-          : s.nl.applySync(s.operations, { atomic: true, snapshot: s.snapshot, interfaces: s.interfaces }),
-      );
-    }
-    return step.value;
+    return kernelSteps.driveSync(pipeline(targets, options, send, opened));
   } finally {
     for (const h of opened) h.close();
+    release?.();
   }
 }
 
-/** Makes the kernel match the annotations, sending only the difference (atomically per namespace). */
-export function applyQos(targets: readonly QosTarget[], options: QosOptions = {}): Promise<QosApplyResult> {
-  return run(targets, options, true);
+/**
+ * Makes the kernel match the annotations, sending only the difference (atomically per
+ * namespace). Calls on the same interface are serialized (see locks.ts): the later call wins.
+ */
+export async function applyQos(
+  targets: readonly QosTarget[],
+  options: QosOptions = {},
+): Promise<QosApplyResult> {
+  const nsKeys = check(targets, options, 'annotated');
+  return run(targets, options, true, nsKeys);
 }
+/** The same, blocking; QosBusyError when a Promise call of this process is changing one of the interfaces. */
 export function applyQosSync(targets: readonly QosTarget[], options: QosOptions = {}): QosApplyResult {
-  return runSync(targets, options, true);
+  const nsKeys = check(targets, options, 'annotated');
+  return runSync(targets, options, true, nsKeys);
 }
 
 /** The operations applyQos would send now; sends nothing. */
 export async function planQos(targets: readonly QosTarget[], options: QosOptions = {}): Promise<QosPlan> {
+  check(targets, options, 'annotated');
   const { targets: t, batches } = await run(targets, options, false);
   return { targets: t, batches };
 }
 export function planQosSync(targets: readonly QosTarget[], options: QosOptions = {}): QosPlan {
+  check(targets, options, 'annotated');
   const { targets: t, batches } = runSync(targets, options, false);
   return { targets: t, batches };
 }
 
-/** Removes every netqos object from the interfaces (other tools' objects stay). */
 /** An interface, or several, to read or clear. */
 export type QosInterface = Omit<QosTarget, 'annotations'>;
 const list = (t: QosInterface | readonly QosInterface[]) =>
-  (Array.isArray(t) ? t : [t]) as readonly QosInterface[];
+  (Array.isArray(t) || t === null || typeof t !== 'object' ? t : [t]) as readonly QosInterface[];
+const unannotated = (targets: readonly QosInterface[]): QosTarget[] =>
+  targets.map((t) => ({ ifname: t.ifname, netns: t.netns, annotations: {} }));
 
-export function clearQos(
+/** Removes every netqos object from the interfaces, tc's and nftables' (other tools' objects stay). */
+export async function clearQos(
   targets: QosInterface | readonly QosInterface[],
   options: QosOptions = {},
 ): Promise<QosApplyResult> {
-  return run(
-    list(targets).map((t) => ({ ...t, annotations: {} })),
-    options,
-    true,
-  );
+  const nsKeys = check(list(targets), options, 'interface');
+  return run(unannotated(list(targets)), options, true, nsKeys);
 }
 export function clearQosSync(
   targets: QosInterface | readonly QosInterface[],
   options: QosOptions = {},
 ): QosApplyResult {
-  return runSync(
-    list(targets).map((t) => ({ ...t, annotations: {} })),
-    options,
-    true,
-  );
+  const nsKeys = check(list(targets), options, 'interface');
+  return runSync(unannotated(list(targets)), options, true, nsKeys);
 }
 
 export interface DirectionStatus {
@@ -424,10 +586,18 @@ export interface DirectionStatus {
   minburst?: number;
   packetRate?: number;
   packetBurst?: number;
+  /** Open TCP connections at most (nftables' ct count, per IP family). */
+  maxConnections?: number;
+  /** Which subsystem enforces each control found here. */
+  enforcedBy?: Enforcement;
   /** The shaping TBF's counters (bytes, packets, drops, overlimits, backlog). */
   shaper?: Stats;
-  /** The packet-rate policer's counters (drops = packets over the rate). */
+  /** The tc packet-rate policer's counters (drops = packets over the rate). */
   policer?: Stats;
+  /** Packets dropped for exceeding the packet rate (tc's policer or nftables' limit). */
+  packetRateDrops?: number;
+  /** Connections reset for exceeding maxConnections. */
+  rejectedConnections?: number;
 }
 
 export interface QosStatus {
@@ -437,7 +607,12 @@ export interface QosStatus {
   /** To the pod. */
   ingress: DirectionStatus;
   /** From the pod. */
-  egress: DirectionStatus & { ifb?: string; dscp?: number };
+  egress: DirectionStatus & {
+    ifb?: string;
+    dscp?: number;
+    /** Packets whose DSCP netqos rewrote (nftables; tc's pedit does not count them). */
+    remarkedPackets?: number;
+  };
   /** Objects on the interface that other tools own. */
   foreign: { root?: string; filters: number };
 }
@@ -458,32 +633,50 @@ function tbfStatus(q: QdiscState | undefined): DirectionStatus {
     peakrate: t.peakrate,
     minburst: t.minburst,
     shaper: t.stats,
+    enforcedBy: { bandwidth: 'tc' },
   };
 }
 
 function policeStatus(f: FilterState | undefined): DirectionStatus {
   const p = f?.actions?.find((a) => a.kind === 'police') as
     { pktRate?: number; pktBurst?: number; stats?: Stats } | undefined;
-  return p ? { packetRate: p.pktRate, packetBurst: p.pktBurst, policer: p.stats } : {};
+  return p
+    ? {
+        packetRate: p.pktRate,
+        packetBurst: p.pktBurst,
+        policer: p.stats,
+        packetRateDrops: p.stats?.drops,
+        enforcedBy: { packetRate: 'tc' },
+      }
+    : {};
 }
 
-function statusOf(target: QosInterface, s: InterfaceState): QosStatus {
+const strip = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/** Two partial statuses of one direction as one (their enforcedBy merged). */
+function both<T extends DirectionStatus>(a: T, b: Partial<T>): T {
+  const enforcedBy = { ...a.enforcedBy, ...b.enforcedBy };
+  return strip({ ...a, ...b, enforcedBy: Object.keys(enforcedBy).length ? enforcedBy : undefined });
+}
+
+function statusOf(target: QosInterface, s: InterfaceState, nft: NftState): QosStatus {
   const pedit = s.own.get(Role.DscpIpv4)?.actions?.find((a) => a.kind === 'pedit') as
     { keys?: { value: number }[] } | undefined;
   const dscp = pedit?.keys?.[0] ? (pedit.keys[0].value >>> 18) & 0x3f : undefined;
-  const strip = <T extends object>(o: T): T =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const fromNft = s.link ? nftStatus(nft, target.ifname, s.link.index) : { ingress: {}, egress: {} };
   return {
     ifname: target.ifname,
     netns: target.netns,
     exists: !!s.link,
-    ingress: strip({ ...tbfStatus(s.root), ...policeStatus(s.own.get(Role.ToPod)) }),
-    egress: strip({
-      ...tbfStatus(s.ifb?.root),
-      ...policeStatus(s.own.get(Role.FromPod)),
-      ifb: s.ifb?.link.name,
-      dscp,
-    }),
+    ingress: both(both(tbfStatus(s.root), policeStatus(s.own.get(Role.ToPod))), fromNft.ingress),
+    egress: both(
+      both(
+        both(tbfStatus(s.ifb?.root), policeStatus(s.own.get(Role.FromPod))),
+        strip({ ifb: s.ifb?.link.name, dscp, enforcedBy: dscp !== undefined ? { dscp: 'tc' } : undefined }),
+      ),
+      fromNft.egress,
+    ),
     foreign: strip({
       root: s.root && !isOwnTbf(s.root) && s.root.handle !== '0:' ? describeQdisc(s.root) : undefined,
       filters: s.foreign.length,
@@ -491,7 +684,7 @@ function statusOf(target: QosInterface, s: InterfaceState): QosStatus {
   };
 }
 
-/** The QoS in force on interfaces, read back from the kernel, with statistics. */
+/** The QoS in force on interfaces, read back from the kernel (tc and nftables), with statistics. */
 export async function readQos(
   target: QosInterface,
   options?: Pick<QosOptions, 'handles'>,
@@ -504,12 +697,11 @@ export async function readQos(
   input: QosInterface | readonly QosInterface[],
   options: Pick<QosOptions, 'handles'> = {},
 ): Promise<QosStatus | QosStatus[]> {
+  check(list(input), options, 'read');
   const opened: NetlinkHandle[] = [];
   try {
-    const steps = readSteps(list(input), options, opened);
-    let step = steps.next();
-    while (!step.done) step = steps.next(await step.value.nl.read(step.value.plan));
-    return Array.isArray(input) ? step.value : step.value[0];
+    const out = await kernelSteps.drive(readSteps(list(input), options, opened));
+    return Array.isArray(input) ? out : out[0];
   } finally {
     for (const h of opened) h.close();
   }
@@ -524,12 +716,11 @@ export function readQosSync(
   input: QosInterface | readonly QosInterface[],
   options: Pick<QosOptions, 'handles'> = {},
 ): QosStatus | QosStatus[] {
+  check(list(input), options, 'read');
   const opened: NetlinkHandle[] = [];
   try {
-    const steps = readSteps(list(input), options, opened);
-    let step = steps.next();
-    while (!step.done) step = steps.next(step.value.nl.readSync(step.value.plan));
-    return Array.isArray(input) ? step.value : step.value[0];
+    const out = kernelSteps.driveSync(readSteps(list(input), options, opened));
+    return Array.isArray(input) ? out : out[0];
   } finally {
     for (const h of opened) h.close();
   }
@@ -539,7 +730,7 @@ function* readSteps(
   targets: readonly QosInterface[],
   options: Pick<QosOptions, 'handles'>,
   opened: NetlinkHandle[],
-): Generator<ReadStep, QosStatus[], unknown> {
+): Generator<Step, QosStatus[], unknown> {
   const out: QosStatus[] = new Array(targets.length);
   for (const [netns, indexes] of byNamespace(targets as QosTarget[])) {
     const nl = handleFor(netns, options, opened);
@@ -549,7 +740,8 @@ function* readSteps(
         ? planReadMirroredWithStats(nl.mirror, ifnames)
         : planReadInterfaces(ifnames);
     const states = (yield { kind: 'read', nl, plan }) as Map<string, InterfaceState>;
-    for (const i of indexes) out[i] = statusOf(targets[i], states.get(targets[i].ifname)!);
+    const nft = (yield { kind: 'nftRead', nl }) as NftState;
+    for (const i of indexes) out[i] = statusOf(targets[i], states.get(targets[i].ifname)!, nft);
   }
   return out;
 }

@@ -25,6 +25,9 @@
  *   'too-large' rather than materialised.
  */
 
+import { NetqosError } from '../errors';
+import { quoteValue } from './errors';
+
 export type QuantityErrorReason =
   /** Empty string. Go: ErrFormatWrong. */
   | 'empty'
@@ -56,7 +59,8 @@ const REASON_TEXT: Record<QuantityErrorReason, string> = {
   'too-large': 'is too large',
 };
 
-export class QuantityError extends Error {
+export class QuantityError extends NetqosError {
+  readonly code = 'ERR_NETQOS_QUANTITY';
   /** The string that failed to parse, unchanged. */
   readonly input: string;
   readonly reason: QuantityErrorReason;
@@ -65,7 +69,7 @@ export class QuantityError extends Error {
 
   constructor(input: string, reason: QuantityErrorReason) {
     super(
-      `${JSON.stringify(input)} ${REASON_TEXT[reason]}: expected a Kubernetes quantity such as 10M, 500k, ` +
+      `${quoteValue(input)} ${REASON_TEXT[reason]}: expected a Kubernetes quantity such as 10M, 500k, ` +
         '1.5G, 4Gi or 1e6 (decimal suffixes n u m k M G T P E, binary Ki Mi Gi Ti Pi Ei)',
     );
     this.name = 'QuantityError';

@@ -4,11 +4,20 @@
 //   2. TBFs are added or replaced in place, the hook qdisc is added, filters added or replaced,
 //   3. filters that are no longer wanted are deleted, then the root TBF,
 //   4. IFBs and empty hook qdiscs go last.
+import { NetqosError } from '../errors';
 import type { FilterState, Operation, QdiscState, TbfQdisc, U32Filter } from '../netlink';
+import { describeForeignLink } from './ownership';
 import { ifbDeletion, NETQOS_IFB_GROUP, NETQOS_TBF_HANDLE, Role, type DesiredState } from './policy';
 import { isOwnTbf, type InterfaceState } from './state';
+import { PSCHED_TICKS_PER_USEC } from './tc-limits';
 
-export class QosConflictError extends Error {
+/**
+ * Applying would mean changing or replacing another tool's object (or the interface is
+ * missing): nothing is sent. `ifname` is the pod interface at fault.
+ */
+export class QosConflictError extends NetqosError {
+  readonly code = 'ERR_NETQOS_CONFLICT';
+
   constructor(
     readonly ifname: string,
     message: string,
@@ -17,6 +26,10 @@ export class QosConflictError extends Error {
     this.name = 'QosConflictError';
   }
 }
+
+/** Root qdiscs netqos may replace: none at all, the kernel's default (handle 0:) or its own TBF. */
+const replaceable = (root: QdiscState | undefined): boolean =>
+  !root || root.handle === '0:' || isOwnTbf(root);
 
 export interface Phases {
   links: Operation[];
@@ -36,12 +49,10 @@ export const flatten = (p: Phases): Operation[] => [
   ...ifbDeletion(p.ifbs),
 ];
 
-const TICK_IN_USEC = 15.625;
-
 /** The bucket the kernel will report for a TBF we asked for (it keeps the ticks we send). */
 function expectedBurst(want: TbfQdisc): number | undefined {
   if (want.bufferTicks === undefined) return want.burst;
-  return Math.round((Math.floor(want.rate / 8) * want.bufferTicks) / TICK_IN_USEC / 1e6);
+  return Math.round((Math.floor(want.rate / 8) * want.bufferTicks) / PSCHED_TICKS_PER_USEC / 1e6);
 }
 
 export function sameTbf(want: TbfQdisc, have: QdiscState | undefined): boolean {
@@ -57,11 +68,13 @@ export function sameTbf(want: TbfQdisc, have: QdiscState | undefined): boolean {
   const slack = (rate: number) => Math.ceil(((rate / 8) * 64) / 1e9) + 1;
   const close = (a: number | undefined, b: number | undefined, rate: number) =>
     a === undefined ? b === undefined : b !== undefined && Math.abs(a - b) <= slack(rate);
+  // The kernel keeps rates in bytes/s: 1010 bit/s reads back as 1008.
+  const bytes = (bits: number | undefined) => Math.floor((bits ?? 0) / 8);
   return (
-    h.rate === want.rate &&
+    bytes(h.rate) === bytes(want.rate) &&
     h.limit === want.limit &&
     close(expectedBurst(want), h.burst, want.rate) &&
-    (h.peakrate ?? 0) === (want.peakrate ?? 0) &&
+    bytes(h.peakrate) === bytes(want.peakrate) &&
     (!want.peakrate || close(want.minburst, h.minburst, want.peakrate))
   );
 }
@@ -101,25 +114,42 @@ export function reconcile(want: DesiredState, have: InterfaceState, out: Phases)
   const dev = want.ifname;
   if (!have.link) throw new QosConflictError(dev, 'the interface does not exist');
 
-  // 1. The IFB for egress shaping.
+  // A link squatting the IFB's name is someone else's: neither used, replaced nor deleted.
+  const squatter = have.ifbNameTakenBy;
+  if (want.ifb && squatter) {
+    throw new QosConflictError(
+      dev,
+      `egress shaping needs the IFB ${squatter.name}, but that name is taken by ${describeForeignLink(squatter)} that is not netqos's; netqos leaves it alone (rename or remove it)`,
+    );
+  }
+  if (want.ifb && !replaceable(have.ifb?.root)) {
+    const root = have.ifb!.root!;
+    throw new QosConflictError(
+      dev,
+      `the root qdisc ${root.kind} ${root.handle} on netqos's IFB ${have.ifb!.link.name} belongs to another tool; netqos replaces only the kernel's default or its own (handle ${NETQOS_TBF_HANDLE})`,
+    );
+  }
+  if (want.rootTbf && !sameTbf(want.rootTbf, have.root) && !replaceable(have.root)) {
+    throw new QosConflictError(
+      dev,
+      `the root qdisc ${have.root!.kind} ${have.root!.handle} belongs to another tool; netqos replaces only the kernel's default or its own (handle ${NETQOS_TBF_HANDLE})`,
+    );
+  }
+
+  // 1. The IFB for egress shaping (one left in the deletion group by an interrupted call is kept).
   if (want.ifb && !have.ifb)
     out.links.push({
       op: 'add',
       link: { kind: 'ifb', name: want.ifb.name, mtu: want.ifb.mtu, up: true, group: NETQOS_IFB_GROUP },
     });
+  else if (want.ifb && have.ifb!.link.group !== NETQOS_IFB_GROUP)
+    out.links.push({ op: 'change', link: { name: want.ifb.name, group: NETQOS_IFB_GROUP } });
 
   // 2. TBFs, in place; the hook qdisc; filters.
   if (want.ifb && !sameTbf(want.ifb.tbf, have.ifb?.root))
     out.changes.push({ op: 'replace', qdisc: want.ifb.tbf });
-  if (want.rootTbf && !sameTbf(want.rootTbf, have.root)) {
-    if (have.root && !isOwnTbf(have.root) && have.root.handle !== '0:') {
-      throw new QosConflictError(
-        dev,
-        `the root qdisc ${have.root.kind} ${have.root.handle} belongs to another tool; netqos replaces only the kernel's default or its own (handle ${NETQOS_TBF_HANDLE})`,
-      );
-    }
+  if (want.rootTbf && !sameTbf(want.rootTbf, have.root))
     out.changes.push({ op: 'replace', qdisc: want.rootTbf });
-  }
   const needsEgressHook = [...want.filters.values()].some((f) => f.parent === 'egress');
   if (want.filters.size && !have.hook) out.changes.push({ op: 'add', qdisc: { dev, kind: 'clsact' } });
   if (needsEgressHook && have.hook?.kind === 'ingress') {

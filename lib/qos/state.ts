@@ -11,6 +11,7 @@ import {
 } from '../netlink';
 import { COOKIE_PREFIX, NETQOS_TBF_HANDLE, Role } from './policy';
 import { ifbNameFor, isValidInterfaceName } from './naming';
+import { isOwnIfb } from './ownership';
 
 type Raw = Record<string, unknown>;
 
@@ -23,6 +24,8 @@ export interface InterfaceState {
   hook?: QdiscState;
   /** netqos's IFB for this interface, and its root qdisc. */
   ifb?: { link: LinkState; root?: QdiscState };
+  /** A link that carries the IFB's name but is not netqos's (another kind, or another group). */
+  ifbNameTakenBy?: LinkState;
   own: Map<Role, FilterState>;
   /** Every filter on the hooks that is not netqos's. */
   foreign: FilterState[];
@@ -68,9 +71,10 @@ export function interfaceState(view: TcView, ifname: string): InterfaceState {
   const { root, hook } = view.qdiscs(link.index);
   state.root = root;
   state.hook = hook;
-  // Only an IFB is netqos's, whatever else might carry the name.
+  // Only netqos's own IFB is netqos's, whatever else might carry the name.
   const ifbLink = view.link(ifbNameFor(ifname));
-  if (ifbLink?.kind === 'ifb') state.ifb = { link: ifbLink, root: view.qdiscs(ifbLink.index).root };
+  if (isOwnIfb(ifbLink)) state.ifb = { link: ifbLink!, root: view.qdiscs(ifbLink!.index).root };
+  else if (ifbLink) state.ifbNameTakenBy = ifbLink;
   for (const f of view.filters(link.index)) {
     const role = roleOf(f, link.index);
     if (role !== undefined && !state.own.has(role)) state.own.set(role, f);

@@ -14,11 +14,14 @@
  * `buffer` and `mtu` out are psched ticks (tick_in_usec ticks per microsecond).
  */
 
+import { NetqosError } from '../errors';
+import { PSCHED_TICKS_PER_USEC, U32_MAX } from './tc-limits';
+
 /** Ticks per microsecond on every kernel since 2.6.x with hrtimers: /proc/net/psched "3e8 40 f4240". */
-export const PSCHED_TICK_IN_USEC = 15.625;
+export const PSCHED_TICK_IN_USEC = PSCHED_TICKS_PER_USEC;
 /** Calico's and the CNI plugin's fixed queueing latency, in microseconds (latencyMillis = 25). */
 export const CALICO_LATENCY_USEC = 25_000;
-export const MAX_UINT32 = 0xffff_ffff;
+export const MAX_UINT32 = U32_MAX;
 /** Calico raises minburst to MTU + the Ethernet header, the largest frame TBF must pass. */
 export const ETHERNET_HEADER_BYTES = 14;
 
@@ -64,7 +67,9 @@ export interface TcTbfValues extends TbfValues {
   mtu: number;
 }
 
-export class TbfValuesError extends Error {
+export class TbfValuesError extends NetqosError {
+  readonly code = 'ERR_NETQOS_TBF_VALUES';
+
   constructor(message: string) {
     super(message);
     this.name = 'TbfValuesError';

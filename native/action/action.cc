@@ -21,8 +21,8 @@ void encode_actions(Message& m, uint16_t type, const FieldReader& r) {
     if (!kind_name) a->fail("kind", "is required (" + action_kind_names() + ")");
     const ActionKind* kind = find_action_kind(*kind_name);
     if (!kind)
-      a->fail("kind", "\"" + *kind_name +
-                          "\" is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
+      a->fail("kind", quote(*kind_name) +
+                          " is not an action kind netqos knows (allowed: " + action_kind_names() + ")");
     nlattr* slot = m.nest_start(static_cast<uint16_t>(i + 1));
     m.put_strz(TCA_ACT_KIND, kind->name);
     nlattr* options = m.nest_start(TCA_ACT_OPTIONS | NLA_F_NESTED);
@@ -41,7 +41,7 @@ void decode_actions(const nlattr* list, FieldWriter& w) {
     parse_nested(slot, tb, TCA_ACT_MAX);
     if (!tb[TCA_ACT_KIND]) return;
     auto a = w.append("actions");
-    std::string kind = mnl_attr_get_str(tb[TCA_ACT_KIND]);
+    std::string kind = attr_str(tb[TCA_ACT_KIND]);
     a->set_string("kind", kind);
     const ActionKind* k = find_action_kind(kind);
     if (k && tb[TCA_ACT_OPTIONS]) k->decode(tb[TCA_ACT_OPTIONS], *a);
@@ -63,7 +63,7 @@ void decode_stats(const nlattr* stats2, FieldWriter& w, XstatsDecoder xstats) {
     bytes = basic.bytes;
     packets = basic.packets;
   }
-  if (tb[TCA_STATS_PKT64]) packets = mnl_attr_get_u64(tb[TCA_STATS_PKT64]);
+  if (tb[TCA_STATS_PKT64]) packets = attr_u64(tb[TCA_STATS_PKT64]);
   s->set_u64("bytes", bytes);
   s->set_u64("packets", packets);
   gnet_stats_queue queue{};

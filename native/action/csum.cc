@@ -28,10 +28,13 @@ uint32_t flag_for(const FieldReader& r, const std::string& name) {
   for (const auto& f : kFlags)
     if (name == f.name) return f.value;
   if (name == "ip4h") return TCA_CSUM_UPDATE_FLAG_IPV4HDR;  // tc's spelling
-  r.fail("update", "\"" + name + "\" is not a checksum (allowed: " + std::string(kAllowed) + ")");
+  r.fail("update", quote(name) + " is not a checksum (allowed: " + std::string(kAllowed) + ")");
 }
 
 uint32_t read_update(const FieldReader& r) {
+  // Seven checksums, and tc's spelling of one: a longer list only repeats them.
+  if (r.array_length("update") > 16)
+    r.fail("update", "has " + std::to_string(r.array_length("update")) + " names (at most 16)");
   auto names = r.strings("update");
   if (!names || names->empty())
     r.fail("update", "is required (a list of the checksums to recompute: " + std::string(kAllowed) + ")");

@@ -54,7 +54,7 @@ void encode(Message& m, const FieldReader& r) {
     // Without a type, NAT is applied as the connection already has it (tc's bare "nat").
     if (auto type = nat->string("type")) {
       if (*type != "src" && *type != "dst")
-        nat->fail("type", "\"" + *type + "\" is not a NAT type (allowed: src, dst)");
+        nat->fail("type", quote(*type) + " is not a NAT type (allowed: src, dst)");
       flags |= *type == "src" ? TCA_CT_ACT_NAT_SRC : TCA_CT_ACT_NAT_DST;
       if (!commit) nat->fail("type", "needs commit (source or destination NAT is set up on commit)");
       if (!nat->has("addrMin")) nat->fail("addrMin", "is required with a NAT type");
@@ -87,18 +87,17 @@ void decode(const nlattr* options, FieldWriter& w) {
   parse_nested(options, tb, TCA_CT_MAX);
   tc_ct p;
   if (!read_parms(tb, TCA_CT_PARMS, p)) return;
-  uint16_t flags = tb[TCA_CT_ACTION] && mnl_attr_get_payload_len(tb[TCA_CT_ACTION]) >= 2
-                       ? mnl_attr_get_u16(tb[TCA_CT_ACTION])
-                       : 0;
+  uint16_t flags =
+      tb[TCA_CT_ACTION] && mnl_attr_get_payload_len(tb[TCA_CT_ACTION]) >= 2 ? attr_u16(tb[TCA_CT_ACTION]) : 0;
   if (flags & TCA_CT_ACT_COMMIT) w.set_bool("commit", true);
   if (flags & TCA_CT_ACT_FORCE) w.set_bool("force", true);
   if (flags & TCA_CT_ACT_CLEAR) w.set_bool("clear", true);
   get_uint_field(tb, TCA_CT_ZONE, 2, w, "zone");
   // The kernel reports a mark and labels only when set (non-zero masks).
   if (tb[TCA_CT_MARK_MASK] && mnl_attr_get_payload_len(tb[TCA_CT_MARK_MASK]) >= 4 &&
-      mnl_attr_get_u32(tb[TCA_CT_MARK_MASK])) {
+      attr_u32(tb[TCA_CT_MARK_MASK])) {
     get_uint_field(tb, TCA_CT_MARK, 4, w, "mark");
-    if (mnl_attr_get_u32(tb[TCA_CT_MARK_MASK]) != ~0U) get_uint_field(tb, TCA_CT_MARK_MASK, 4, w, "markMask");
+    if (attr_u32(tb[TCA_CT_MARK_MASK]) != ~0U) get_uint_field(tb, TCA_CT_MARK_MASK, 4, w, "markMask");
   }
   if (tb[TCA_CT_LABELS] && tb[TCA_CT_LABELS_MASK]) {
     const auto* mask = static_cast<const uint8_t*>(mnl_attr_get_payload(tb[TCA_CT_LABELS_MASK]));
@@ -128,8 +127,7 @@ void decode(const nlattr* options, FieldWriter& w) {
     addr("addrMax", TCA_CT_NAT_IPV4_MAX, TCA_CT_NAT_IPV6_MAX);
     for (auto [type, field] :
          {std::pair{TCA_CT_NAT_PORT_MIN, "portMin"}, std::pair{TCA_CT_NAT_PORT_MAX, "portMax"}})
-      if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 2)
-        nat->set_u64(field, ntohs(mnl_attr_get_u16(tb[type])));
+      if (tb[type] && mnl_attr_get_payload_len(tb[type]) >= 2) nat->set_u64(field, ntohs(attr_u16(tb[type])));
   }
   write_action_head(p, w);
 }

@@ -16,9 +16,9 @@ void encode(Message& m, const FieldReader& r) {
   std::string direction = r.string("direction").value_or("egress");
   std::string mode = r.string("mode").value_or("redirect");
   if (direction != "egress" && direction != "ingress")
-    r.fail("direction", "\"" + direction + "\" is not a direction (allowed: egress, ingress)");
+    r.fail("direction", quote(direction) + " is not a direction (allowed: egress, ingress)");
   if (mode != "redirect" && mode != "mirror")
-    r.fail("mode", "\"" + mode + "\" is not a mode (allowed: redirect, mirror)");
+    r.fail("mode", quote(mode) + " is not a mode (allowed: redirect, mirror)");
   bool redirect = mode == "redirect";
   auto* p = static_cast<tc_mirred*>(m.put_zeroed(TCA_MIRRED_PARMS, sizeof(tc_mirred)));
   p->index = static_cast<uint32_t>(r.u64_in("index", 0, 0xFFFFFFFFu, 0));

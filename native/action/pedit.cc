@@ -33,7 +33,6 @@ template <size_t N>
 uint16_t read_name(const FieldReader& r, const char* field, const Name (&table)[N], const char* fallback) {
   auto s = r.string(field);
   if (!s) {
-    if (r.has(field)) r.fail(field, "expected a string");
     if (!fallback) r.fail(field, "is required");
     s = fallback;
   }
@@ -42,7 +41,7 @@ uint16_t read_name(const FieldReader& r, const char* field, const Name (&table)[
     if (*s == n.name) return n.value;
     allowed += (allowed.empty() ? "" : ", ") + std::string(n.name);
   }
-  r.fail(field, "\"" + *s + "\" is not allowed (allowed: " + allowed + ")");
+  r.fail(field, quote(*s) + " is not allowed (allowed: " + allowed + ")");
 }
 
 template <size_t N>
@@ -126,8 +125,8 @@ void decode(const nlattr* options, FieldWriter& w) {
       if (mnl_attr_get_type(key) != TCA_PEDIT_KEY_EX || i >= n) return;
       const nlattr* kt[TCA_PEDIT_KEY_EX_MAX + 1];
       parse_nested(key, kt, TCA_PEDIT_KEY_EX_MAX);
-      if (kt[TCA_PEDIT_KEY_EX_HTYPE]) ex[i].htype = mnl_attr_get_u16(kt[TCA_PEDIT_KEY_EX_HTYPE]);
-      if (kt[TCA_PEDIT_KEY_EX_CMD]) ex[i].cmd = mnl_attr_get_u16(kt[TCA_PEDIT_KEY_EX_CMD]);
+      if (kt[TCA_PEDIT_KEY_EX_HTYPE]) ex[i].htype = attr_u16(kt[TCA_PEDIT_KEY_EX_HTYPE]);
+      if (kt[TCA_PEDIT_KEY_EX_CMD]) ex[i].cmd = attr_u16(kt[TCA_PEDIT_KEY_EX_CMD]);
       i++;
     });
   }

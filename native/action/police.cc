@@ -104,7 +104,7 @@ void decode(const nlattr* options, FieldWriter& w) {
   std::memcpy(&p, mnl_attr_get_payload(tb[TCA_POLICE_TBF]), sizeof p);
   auto u64_attr = [&](int type) -> uint64_t {
     const nlattr* a = tb[type];
-    return a && mnl_attr_get_payload_len(a) >= sizeof(uint64_t) ? mnl_attr_get_u64(a) : 0;
+    return a && mnl_attr_get_payload_len(a) >= sizeof(uint64_t) ? attr_u64(a) : 0;
   };
 
   uint64_t rate = u64_attr(TCA_POLICE_RATE64);
@@ -130,7 +130,7 @@ void decode(const nlattr* options, FieldWriter& w) {
   // Conforming packets: TC_ACT_OK (0) when the kernel leaves TCA_POLICE_RESULT out.
   int32_t conform =
       tb[TCA_POLICE_RESULT] && mnl_attr_get_payload_len(tb[TCA_POLICE_RESULT]) >= sizeof(uint32_t)
-          ? static_cast<int32_t>(mnl_attr_get_u32(tb[TCA_POLICE_RESULT]))
+          ? static_cast<int32_t>(attr_u32(tb[TCA_POLICE_RESULT]))
           : TC_ACT_OK;
   w.set_string("conform", control_name(conform));
   w.set_string("exceed", control_name(p.action));

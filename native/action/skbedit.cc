@@ -23,11 +23,12 @@ const PacketType kPacketTypes[] = {{"host", PACKET_HOST},
                                    {"otherhost", PACKET_OTHERHOST}};
 
 uint16_t read_ptype(const FieldReader& r) {
-  if (auto s = r.string("ptype")) {
+  if (r.is_string("ptype")) {
+    auto s = r.string("ptype");
     for (const auto& t : kPacketTypes)
       if (*s == t.name) return t.value;
-    r.fail("ptype", "\"" + *s +
-                        "\" is not a packet type (allowed: host, broadcast, multicast, "
+    r.fail("ptype", quote(*s) +
+                        " is not a packet type (allowed: host, broadcast, multicast, "
                         "otherhost, or a PACKET_* number)");
   }
   return static_cast<uint16_t>(r.u64_in("ptype", 0, 0xFFFF, 0));
@@ -67,13 +68,12 @@ void decode(const nlattr* options, FieldWriter& w) {
   std::memcpy(&p, mnl_attr_get_payload(tb[TCA_SKBEDIT_PARMS]), sizeof p);
   auto has = [&](int type, size_t len) { return tb[type] && mnl_attr_get_payload_len(tb[type]) >= len; };
   if (has(TCA_SKBEDIT_PRIORITY, 4))
-    w.set_string("priority", handle_name(mnl_attr_get_u32(tb[TCA_SKBEDIT_PRIORITY]), HandleContext::ClassId));
-  if (has(TCA_SKBEDIT_MARK, 4)) w.set_u64("mark", mnl_attr_get_u32(tb[TCA_SKBEDIT_MARK]));
-  if (has(TCA_SKBEDIT_MASK, 4)) w.set_u64("mask", mnl_attr_get_u32(tb[TCA_SKBEDIT_MASK]));
-  if (has(TCA_SKBEDIT_QUEUE_MAPPING, 2))
-    w.set_u64("queueMapping", mnl_attr_get_u16(tb[TCA_SKBEDIT_QUEUE_MAPPING]));
-  if (has(TCA_SKBEDIT_PTYPE, 2)) w.set_u64("ptype", mnl_attr_get_u16(tb[TCA_SKBEDIT_PTYPE]));
-  if (has(TCA_SKBEDIT_FLAGS, 8) && (mnl_attr_get_u64(tb[TCA_SKBEDIT_FLAGS]) & SKBEDIT_F_INHERITDSFIELD))
+    w.set_string("priority", handle_name(attr_u32(tb[TCA_SKBEDIT_PRIORITY]), HandleContext::ClassId));
+  if (has(TCA_SKBEDIT_MARK, 4)) w.set_u64("mark", attr_u32(tb[TCA_SKBEDIT_MARK]));
+  if (has(TCA_SKBEDIT_MASK, 4)) w.set_u64("mask", attr_u32(tb[TCA_SKBEDIT_MASK]));
+  if (has(TCA_SKBEDIT_QUEUE_MAPPING, 2)) w.set_u64("queueMapping", attr_u16(tb[TCA_SKBEDIT_QUEUE_MAPPING]));
+  if (has(TCA_SKBEDIT_PTYPE, 2)) w.set_u64("ptype", attr_u16(tb[TCA_SKBEDIT_PTYPE]));
+  if (has(TCA_SKBEDIT_FLAGS, 8) && (attr_u64(tb[TCA_SKBEDIT_FLAGS]) & SKBEDIT_F_INHERITDSFIELD))
     w.set_bool("inheritDsfield", true);
   w.set_string("control", control_name(p.action));
   w.set_u64("index", p.index);

@@ -58,13 +58,13 @@ void decode(const nlattr* options, FieldWriter& w) {
   addr("srcIp", TCA_TUNNEL_KEY_ENC_IPV4_SRC, TCA_TUNNEL_KEY_ENC_IPV6_SRC);
   addr("dstIp", TCA_TUNNEL_KEY_ENC_IPV4_DST, TCA_TUNNEL_KEY_ENC_IPV6_DST);
   if (tb[TCA_TUNNEL_KEY_ENC_KEY_ID] && mnl_attr_get_payload_len(tb[TCA_TUNNEL_KEY_ENC_KEY_ID]) >= 4)
-    w.set_u64("keyId", ntohl(mnl_attr_get_u32(tb[TCA_TUNNEL_KEY_ENC_KEY_ID])));
+    w.set_u64("keyId", ntohl(attr_u32(tb[TCA_TUNNEL_KEY_ENC_KEY_ID])));
   if (tb[TCA_TUNNEL_KEY_ENC_DST_PORT] && mnl_attr_get_payload_len(tb[TCA_TUNNEL_KEY_ENC_DST_PORT]) >= 2)
-    w.set_u64("dstPort", ntohs(mnl_attr_get_u16(tb[TCA_TUNNEL_KEY_ENC_DST_PORT])));
+    w.set_u64("dstPort", ntohs(attr_u16(tb[TCA_TUNNEL_KEY_ENC_DST_PORT])));
   get_uint_field(tb, TCA_TUNNEL_KEY_ENC_TOS, 1, w, "tos");
   get_uint_field(tb, TCA_TUNNEL_KEY_ENC_TTL, 1, w, "ttl");
   if (set && tb[TCA_TUNNEL_KEY_NO_CSUM] && mnl_attr_get_payload_len(tb[TCA_TUNNEL_KEY_NO_CSUM]) >= 1)
-    w.set_bool("checksum", mnl_attr_get_u8(tb[TCA_TUNNEL_KEY_NO_CSUM]) == 0);
+    w.set_bool("checksum", attr_u8(tb[TCA_TUNNEL_KEY_NO_CSUM]) == 0);
   write_action_head(p, w);
 }
 

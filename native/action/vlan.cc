@@ -21,7 +21,7 @@ void put_mac(Message& m, const FieldReader& r, const char* field, uint16_t type)
   auto s = r.string(field);
   if (!s) r.fail(field, "is required with push_eth (a MAC address, e.g. \"02:00:00:00:00:01\")");
   uint8_t mac[6];
-  if (!parse_mac(*s, mac)) r.fail(field, "\"" + *s + "\" is not a MAC address (e.g. \"02:00:00:00:00:01\")");
+  if (!parse_mac(*s, mac)) r.fail(field, quote(*s) + " is not a MAC address (e.g. \"02:00:00:00:00:01\")");
   m.put(type, mac, sizeof mac);
 }
 
@@ -39,7 +39,7 @@ void encode(Message& m, const FieldReader& r) {
   if (r.has("id")) m.put_u16(TCA_VLAN_PUSH_VLAN_ID, static_cast<uint16_t>(r.u64_in("id", 0, 4095, 0)));
   if (auto proto = r.string("protocol")) {
     uint16_t v = *proto == "802.1q" ? ETH_P_8021Q : *proto == "802.1ad" ? ETH_P_8021AD : 0;
-    if (!v) r.fail("protocol", "\"" + *proto + "\" is not a VLAN protocol (allowed: 802.1q, 802.1ad)");
+    if (!v) r.fail("protocol", quote(*proto) + " is not a VLAN protocol (allowed: 802.1q, 802.1ad)");
     m.put_u16(TCA_VLAN_PUSH_VLAN_PROTOCOL, htons(v));
   }
   put_u8_field(m, r, "priority", TCA_VLAN_PUSH_VLAN_PRIORITY, 0, 7);
@@ -57,9 +57,8 @@ void decode(const nlattr* options, FieldWriter& w) {
   if (const char* verb = name_of(kVerbs, static_cast<uint32_t>(p.v_action))) w.set_string("action", verb);
   get_uint_field(tb, TCA_VLAN_PUSH_VLAN_ID, 2, w, "id");
   if (tb[TCA_VLAN_PUSH_VLAN_PROTOCOL] && mnl_attr_get_payload_len(tb[TCA_VLAN_PUSH_VLAN_PROTOCOL]) >= 2)
-    w.set_string("protocol", ntohs(mnl_attr_get_u16(tb[TCA_VLAN_PUSH_VLAN_PROTOCOL])) == ETH_P_8021AD
-                                 ? "802.1ad"
-                                 : "802.1q");
+    w.set_string("protocol",
+                 ntohs(attr_u16(tb[TCA_VLAN_PUSH_VLAN_PROTOCOL])) == ETH_P_8021AD ? "802.1ad" : "802.1q");
   get_uint_field(tb, TCA_VLAN_PUSH_VLAN_PRIORITY, 1, w, "priority");
   for (auto [type, field] :
        {std::pair{TCA_VLAN_PUSH_ETH_DST, "dstMac"}, std::pair{TCA_VLAN_PUSH_ETH_SRC, "srcMac"}})

@@ -32,7 +32,7 @@ void encode_matches(Message& m, const FieldReader& r) {
   for (size_t i = 0; i < n; i++) {
     auto e = r.element("matches", i);
     std::string kind = e->string("kind").value_or("cmp");
-    if (kind != "cmp") e->fail("kind", "\"" + kind + "\" is not an ematch netqos knows (allowed: cmp)");
+    if (kind != "cmp") e->fail("kind", quote(kind) + " is not an ematch netqos knows (allowed: cmp)");
     uint32_t relation = read_named(*e, "relation", kRelations, TCF_EM_REL_END);
     if (i + 1 < n && relation == TCF_EM_REL_END)
       e->fail("relation", "is required between ematches (and, or)");
@@ -110,7 +110,7 @@ void decode(const nlattr* options, FieldWriter& w) {
   parse_nested(options, tb, TCA_BASIC_MAX);
   if (tb[TCA_BASIC_EMATCHES]) decode_matches(tb[TCA_BASIC_EMATCHES], w);
   if (tb[TCA_BASIC_CLASSID] && mnl_attr_get_payload_len(tb[TCA_BASIC_CLASSID]) >= 4)
-    w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_BASIC_CLASSID]), HandleContext::ClassId));
+    w.set_string("classid", handle_name(attr_u32(tb[TCA_BASIC_CLASSID]), HandleContext::ClassId));
   if (tb[TCA_BASIC_ACT]) decode_actions(tb[TCA_BASIC_ACT], w);
 }
 

@@ -29,13 +29,13 @@ void decode(const nlattr* options, FieldWriter& w) {
   const nlattr* tb[TCA_BPF_MAX + 1];
   parse_nested(options, tb, TCA_BPF_MAX);
   if (tb[TCA_BPF_CLASSID] && mnl_attr_get_payload_len(tb[TCA_BPF_CLASSID]) >= 4)
-    w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_BPF_CLASSID]), HandleContext::ClassId));
+    w.set_string("classid", handle_name(attr_u32(tb[TCA_BPF_CLASSID]), HandleContext::ClassId));
   get_bpf_program(tb, kAttrs, w);
   if (tb[TCA_BPF_FLAGS] && mnl_attr_get_payload_len(tb[TCA_BPF_FLAGS]) >= 4 &&
-      (mnl_attr_get_u32(tb[TCA_BPF_FLAGS]) & TCA_BPF_FLAG_ACT_DIRECT))
+      (attr_u32(tb[TCA_BPF_FLAGS]) & TCA_BPF_FLAG_ACT_DIRECT))
     w.set_bool("directAction", true);
   if (tb[TCA_BPF_FLAGS_GEN] && mnl_attr_get_payload_len(tb[TCA_BPF_FLAGS_GEN]) >= 4)
-    write_cls_flags(mnl_attr_get_u32(tb[TCA_BPF_FLAGS_GEN]), w);
+    write_cls_flags(attr_u32(tb[TCA_BPF_FLAGS_GEN]), w);
   if (tb[TCA_BPF_ACT]) decode_actions(tb[TCA_BPF_ACT], w);
 }
 

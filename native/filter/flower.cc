@@ -61,9 +61,9 @@ void put_masked(Message& m, const FieldReader& r, const Masked& k) {
 }
 
 uint64_t get_number(const nlattr* a, int bytes, bool be) {
-  if (bytes == 1) return mnl_attr_get_u8(a);
-  if (bytes == 2) return be ? ntohs(mnl_attr_get_u16(a)) : mnl_attr_get_u16(a);
-  return be ? ntohl(mnl_attr_get_u32(a)) : mnl_attr_get_u32(a);
+  if (bytes == 1) return attr_u8(a);
+  if (bytes == 2) return be ? ntohs(attr_u16(a)) : attr_u16(a);
+  return be ? ntohl(attr_u32(a)) : attr_u32(a);
 }
 
 void get_masked(const nlattr* const* tb, const Masked& k, FieldWriter& w) {
@@ -86,7 +86,7 @@ void read_flags(const FieldReader& r, const char* field, const Flag (&table)[N],
   while (at < s.size()) {
     bool on = true;
     if (signs) {
-      if (s[at] != '+' && s[at] != '-') r.fail(field, "\"" + s + "\": each state starts with + or -");
+      if (s[at] != '+' && s[at] != '-') r.fail(field, quote(s) + ": each state starts with + or -");
       on = s[at++] == '+';
     } else {
       if (s[at] == '/') at++;
@@ -103,7 +103,7 @@ void read_flags(const FieldReader& r, const char* field, const Flag (&table)[N],
     if (!hit) {
       std::string names;
       for (const Flag& f : table) names += (names.empty() ? "" : ", ") + std::string(f.name);
-      r.fail(field, "\"" + s + "\" is not understood (flags: " + names + ")");
+      r.fail(field, quote(s) + " is not understood (flags: " + names + ")");
     }
     at += std::strlen(hit->name);
     if (on) value |= hit->bit;
@@ -137,12 +137,12 @@ void put_mac(Message& m, const FieldReader& r, const char* field, uint16_t type,
   }
   uint8_t mac[6], mask[6];
   if (!parse_mac(addr, mac))
-    r.fail(field, "\"" + *s + "\" is not a MAC address (e.g. \"02:00:00:00:00:01\", \"/24\" for a prefix)");
+    r.fail(field, quote(*s) + " is not a MAC address (e.g. \"02:00:00:00:00:01\", \"/24\" for a prefix)");
   std::memset(mask, 0xff, sizeof mask);
   if (!mask_text.empty() && !parse_mac(mask_text, mask)) {
     if (mask_text.size() > 2 || mask_text.find_first_not_of("0123456789") != std::string::npos ||
         std::stoi(mask_text) > 48)
-      r.fail(field, "\"" + *s + "\" has a bad mask (a MAC address or a prefix length 0..48)");
+      r.fail(field, quote(*s) + " has a bad mask (a MAC address or a prefix length 0..48)");
     int bits = std::stoi(mask_text);
     std::memset(mask, 0, sizeof mask);
     for (int i = 0; i < bits; i++) mask[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
@@ -216,7 +216,7 @@ uint16_t read_ethtype(const FieldReader& r, const char* field) {
   if (auto s = r.string(field)) {
     for (const Name& n : names)
       if (*s == n.name) return htons(n.value);
-    r.fail(field, "\"" + *s + "\" is not an EtherType (ip, ipv6, arp, 802.1q, 802.1ad, or a number)");
+    r.fail(field, quote(*s) + " is not an EtherType (ip, ipv6, arp, 802.1q, 802.1ad, or a number)");
   }
   return htons(static_cast<uint16_t>(r.u64_in(field, 0, 0xFFFF, 0)));
 }
@@ -232,9 +232,8 @@ uint8_t read_ip_proto(const FieldReader& r, uint16_t eth_type) {
     if (*s == "sctp") return IPPROTO_SCTP;
     if (*s == "icmp" && eth_type == htons(ETH_P_IP)) return IPPROTO_ICMP;
     if (*s == "icmpv6" && eth_type == htons(ETH_P_IPV6)) return IPPROTO_ICMPV6;
-    r.fail(
-        "ipProto",
-        "\"" + *s + "\" is not allowed here (tcp, udp, sctp, icmp with ip, icmpv6 with ipv6, or a number)");
+    r.fail("ipProto",
+           quote(*s) + " is not allowed here (tcp, udp, sctp, icmp with ip, icmpv6 with ipv6, or a number)");
   }
   return static_cast<uint8_t>(r.u64_in("ipProto", 0, 0xFF, 0));
 }
@@ -294,8 +293,8 @@ void get_port(const nlattr* const* tb, bool dst, FieldWriter& w) {
   int max = dst ? TCA_FLOWER_KEY_PORT_DST_MAX : TCA_FLOWER_KEY_PORT_SRC_MAX;
   if (tb[min] && tb[max] && mnl_attr_get_payload_len(tb[min]) >= 2 &&
       mnl_attr_get_payload_len(tb[max]) >= 2) {
-    w.set_u64(field, ntohs(mnl_attr_get_u16(tb[min])));
-    w.set_u64(max_field, ntohs(mnl_attr_get_u16(tb[max])));
+    w.set_u64(field, ntohs(attr_u16(tb[min])));
+    w.set_u64(max_field, ntohs(attr_u16(tb[max])));
   }
 }
 
@@ -355,7 +354,7 @@ void encode(Message& m, const FieldReader& r) {
     m.put(TCA_FLOWER_KEY_CT_LABELS_MASK, mask.data(), mask.size());
   }
   if (auto indev = r.string("indev")) {
-    if (indev->empty() || indev->size() > 15) r.fail("indev", "\"" + *indev + "\" is not an interface name");
+    if (indev->empty() || indev->size() > 15) r.fail("indev", quote(*indev) + " is not an interface name");
     m.put_strz(TCA_FLOWER_INDEV, *indev);
   }
   bool vlan = is_vlan(tc_proto);
@@ -428,22 +427,22 @@ void decode(const nlattr* options, FieldWriter& w) {
   const nlattr* tb[TCA_FLOWER_MAX + 1];
   parse_nested(options, tb, TCA_FLOWER_MAX);
   if (tb[TCA_FLOWER_CLASSID] && mnl_attr_get_payload_len(tb[TCA_FLOWER_CLASSID]) >= 4)
-    w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_FLOWER_CLASSID]), HandleContext::ClassId));
+    w.set_string("classid", handle_name(attr_u32(tb[TCA_FLOWER_CLASSID]), HandleContext::ClassId));
   if (tb[TCA_FLOWER_FLAGS] && mnl_attr_get_payload_len(tb[TCA_FLOWER_FLAGS]) >= 4)
-    write_cls_flags(mnl_attr_get_u32(tb[TCA_FLOWER_FLAGS]), w);
+    write_cls_flags(attr_u32(tb[TCA_FLOWER_FLAGS]), w);
   auto u32_pair = [&](int type, int mask_type, bool be, uint32_t& v, uint32_t& mask) {
     if (!tb[type] || !tb[mask_type] || mnl_attr_get_payload_len(tb[type]) < 4) return false;
-    v = be ? ntohl(mnl_attr_get_u32(tb[type])) : mnl_attr_get_u32(tb[type]);
-    mask = be ? ntohl(mnl_attr_get_u32(tb[mask_type])) : mnl_attr_get_u32(tb[mask_type]);
+    v = be ? ntohl(attr_u32(tb[type])) : attr_u32(tb[type]);
+    mask = be ? ntohl(attr_u32(tb[mask_type])) : attr_u32(tb[mask_type]);
     return true;
   };
   uint32_t v, mask;
   if (u32_pair(TCA_FLOWER_KEY_FLAGS, TCA_FLOWER_KEY_FLAGS_MASK, true, v, mask) && mask)
     w.set_string("ipFlags", flags_text(kIpFlags, false, v, mask));
   if (tb[TCA_FLOWER_KEY_CT_STATE] && tb[TCA_FLOWER_KEY_CT_STATE_MASK] &&
-      mnl_attr_get_u16(tb[TCA_FLOWER_KEY_CT_STATE_MASK]))
-    w.set_string("ctState", flags_text(kCtStates, true, mnl_attr_get_u16(tb[TCA_FLOWER_KEY_CT_STATE]),
-                                       mnl_attr_get_u16(tb[TCA_FLOWER_KEY_CT_STATE_MASK])));
+      attr_u16(tb[TCA_FLOWER_KEY_CT_STATE_MASK]))
+    w.set_string("ctState", flags_text(kCtStates, true, attr_u16(tb[TCA_FLOWER_KEY_CT_STATE]),
+                                       attr_u16(tb[TCA_FLOWER_KEY_CT_STATE_MASK])));
   get_masked(tb, kCtZone, w);
   get_masked(tb, kCtMark, w);
   if (tb[TCA_FLOWER_KEY_CT_LABELS]) {
@@ -460,20 +459,20 @@ void decode(const nlattr* options, FieldWriter& w) {
   // keys, where flower keeps the innermost EtherType there instead.
   if (tb[TCA_FLOWER_KEY_ETH_TYPE] && mnl_attr_get_payload_len(tb[TCA_FLOWER_KEY_ETH_TYPE]) >= 2 &&
       !tb[TCA_FLOWER_KEY_VLAN_ETH_TYPE])
-    w.set_string("protocol", protocol_name(ntohs(mnl_attr_get_u16(tb[TCA_FLOWER_KEY_ETH_TYPE]))));
-  if (tb[TCA_FLOWER_INDEV]) w.set_string("indev", mnl_attr_get_str(tb[TCA_FLOWER_INDEV]));
+    w.set_string("protocol", protocol_name(ntohs(attr_u16(tb[TCA_FLOWER_KEY_ETH_TYPE]))));
+  if (tb[TCA_FLOWER_INDEV]) w.set_string("indev", attr_str(tb[TCA_FLOWER_INDEV]));
   get_uint_field(tb, TCA_FLOWER_KEY_VLAN_ID, 2, w, "vlanId");
   get_uint_field(tb, TCA_FLOWER_KEY_VLAN_PRIO, 1, w, "vlanPrio");
   if (tb[TCA_FLOWER_KEY_VLAN_ETH_TYPE])
-    w.set_string("vlanEthType", protocol_name(ntohs(mnl_attr_get_u16(tb[TCA_FLOWER_KEY_VLAN_ETH_TYPE]))));
+    w.set_string("vlanEthType", protocol_name(ntohs(attr_u16(tb[TCA_FLOWER_KEY_VLAN_ETH_TYPE]))));
   get_uint_field(tb, TCA_FLOWER_KEY_CVLAN_ID, 2, w, "cvlanId");
   get_uint_field(tb, TCA_FLOWER_KEY_CVLAN_PRIO, 1, w, "cvlanPrio");
   if (tb[TCA_FLOWER_KEY_CVLAN_ETH_TYPE])
-    w.set_string("cvlanEthType", protocol_name(ntohs(mnl_attr_get_u16(tb[TCA_FLOWER_KEY_CVLAN_ETH_TYPE]))));
+    w.set_string("cvlanEthType", protocol_name(ntohs(attr_u16(tb[TCA_FLOWER_KEY_CVLAN_ETH_TYPE]))));
   get_mac(tb, TCA_FLOWER_KEY_ETH_DST, TCA_FLOWER_KEY_ETH_DST_MASK, w, "dstMac");
   get_mac(tb, TCA_FLOWER_KEY_ETH_SRC, TCA_FLOWER_KEY_ETH_SRC_MASK, w, "srcMac");
   if (tb[TCA_FLOWER_KEY_IP_PROTO]) {
-    uint8_t proto = mnl_attr_get_u8(tb[TCA_FLOWER_KEY_IP_PROTO]);
+    uint8_t proto = attr_u8(tb[TCA_FLOWER_KEY_IP_PROTO]);
     const char* name = proto == IPPROTO_TCP      ? "tcp"
                        : proto == IPPROTO_UDP    ? "udp"
                        : proto == IPPROTO_SCTP   ? "sctp"
@@ -496,10 +495,10 @@ void decode(const nlattr* options, FieldWriter& w) {
   get_ip(tb, kEncDstIp, w, "encDstIp");
   get_ip(tb, kEncSrcIp, w, "encSrcIp");
   if (tb[TCA_FLOWER_KEY_ENC_KEY_ID] && mnl_attr_get_payload_len(tb[TCA_FLOWER_KEY_ENC_KEY_ID]) >= 4)
-    w.set_u64("encKeyId", ntohl(mnl_attr_get_u32(tb[TCA_FLOWER_KEY_ENC_KEY_ID])));
+    w.set_u64("encKeyId", ntohl(attr_u32(tb[TCA_FLOWER_KEY_ENC_KEY_ID])));
   if (tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT] &&
       mnl_attr_get_payload_len(tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT]) >= 2)
-    w.set_u64("encDstPort", ntohs(mnl_attr_get_u16(tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT])));
+    w.set_u64("encDstPort", ntohs(attr_u16(tb[TCA_FLOWER_KEY_ENC_UDP_DST_PORT])));
   get_masked(tb, kEncTos, w);
   get_masked(tb, kEncTtl, w);
   if (tb[TCA_FLOWER_ACT]) decode_actions(tb[TCA_FLOWER_ACT], w);

@@ -16,7 +16,7 @@ void encode(Message& m, const FieldReader& r) {
   put_u32_field(m, r, "mask", TCA_FW_MASK);
   if (r.has("classid")) m.put_u32(TCA_FW_CLASSID, parse_handle(r, "classid", HandleContext::ClassId, 0));
   if (auto indev = r.string("indev")) {
-    if (indev->empty() || indev->size() > 15) r.fail("indev", "\"" + *indev + "\" is not an interface name");
+    if (indev->empty() || indev->size() > 15) r.fail("indev", quote(*indev) + " is not an interface name");
     m.put_strz(TCA_FW_INDEV, *indev);
   }
   encode_actions(m, TCA_FW_ACT, r);
@@ -28,8 +28,8 @@ void decode(const nlattr* options, FieldWriter& w) {
   parse_nested(options, tb, TCA_FW_MAX);
   get_uint_field(tb, TCA_FW_MASK, 4, w, "mask");
   if (tb[TCA_FW_CLASSID] && mnl_attr_get_payload_len(tb[TCA_FW_CLASSID]) >= 4)
-    w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_FW_CLASSID]), HandleContext::ClassId));
-  if (tb[TCA_FW_INDEV]) w.set_string("indev", mnl_attr_get_str(tb[TCA_FW_INDEV]));
+    w.set_string("classid", handle_name(attr_u32(tb[TCA_FW_CLASSID]), HandleContext::ClassId));
+  if (tb[TCA_FW_INDEV]) w.set_string("indev", attr_str(tb[TCA_FW_INDEV]));
   if (tb[TCA_FW_ACT]) decode_actions(tb[TCA_FW_ACT], w);
 }
 

@@ -27,9 +27,8 @@ void decode(const nlattr* options, FieldWriter& w) {
   const nlattr* tb[TCA_MATCHALL_MAX + 1];
   parse_nested(options, tb, TCA_MATCHALL_MAX);
   if (tb[TCA_MATCHALL_CLASSID] && mnl_attr_get_payload_len(tb[TCA_MATCHALL_CLASSID]) >= 4)
-    w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_MATCHALL_CLASSID]), HandleContext::ClassId));
-  if (tb[TCA_MATCHALL_FLAGS] && mnl_attr_get_payload_len(tb[TCA_MATCHALL_FLAGS]) >= 4)
-    write_cls_flags(mnl_attr_get_u32(tb[TCA_MATCHALL_FLAGS]), w);
+    w.set_string("classid", handle_name(attr_u32(tb[TCA_MATCHALL_CLASSID]), HandleContext::ClassId));
+  if (tb[TCA_MATCHALL_FLAGS]) write_cls_flags(attr_u32(tb[TCA_MATCHALL_FLAGS]), w);
   if (tb[TCA_MATCHALL_ACT]) decode_actions(tb[TCA_MATCHALL_ACT], w);
 }
 

@@ -70,8 +70,8 @@ void decode(const nlattr* options, FieldWriter& w) {
     }
   }
   if (tb[TCA_U32_CLASSID])
-    w.set_string("classid", handle_name(mnl_attr_get_u32(tb[TCA_U32_CLASSID]), HandleContext::ClassId));
-  if (tb[TCA_U32_FLAGS]) write_cls_flags(mnl_attr_get_u32(tb[TCA_U32_FLAGS]), w);
+    w.set_string("classid", handle_name(attr_u32(tb[TCA_U32_CLASSID]), HandleContext::ClassId));
+  if (tb[TCA_U32_FLAGS]) write_cls_flags(attr_u32(tb[TCA_U32_FLAGS]), w);
   if (tb[TCA_U32_ACT]) decode_actions(tb[TCA_U32_ACT], w);
 }
 

@@ -36,7 +36,7 @@ template <size_t N>
 void get_name(const nlattr* const* tb, int type, const NamedValue (&names)[N], FieldWriter& w,
               const char* field) {
   if (!tb[type] || mnl_attr_get_payload_len(tb[type]) < 4) return;
-  uint32_t v = mnl_attr_get_u32(tb[type]);
+  uint32_t v = attr_u32(tb[type]);
   if (const char* name = name_of(names, v))
     w.set_string(field, name);
   else
@@ -91,7 +91,7 @@ void decode(const nlattr* options, FieldWriter& w) {
   const nlattr* tb[TCA_CAKE_MAX + 1];
   parse_nested(options, tb, TCA_CAKE_MAX);
   if (tb[TCA_CAKE_BASE_RATE64] && mnl_attr_get_payload_len(tb[TCA_CAKE_BASE_RATE64]) >= 8)
-    w.set_u64("bandwidth", mnl_attr_get_u64(tb[TCA_CAKE_BASE_RATE64]) * 8);
+    w.set_u64("bandwidth", attr_u64(tb[TCA_CAKE_BASE_RATE64]) * 8);
   get_name(tb, TCA_CAKE_DIFFSERV_MODE, kDiffserv, w, "diffserv");
   get_name(tb, TCA_CAKE_ATM, kAtm, w, "atm");
   get_name(tb, TCA_CAKE_FLOW_MODE, kFlowModes, w, "flowMode");

@@ -50,7 +50,7 @@ void decode(const nlattr* options, FieldWriter& w) {
   parse_nested(options, tb, TCA_FQ_MAX);
   auto rate = [&](const char* field, int type) {
     if (!tb[type] || mnl_attr_get_payload_len(tb[type]) < 4) return;
-    uint32_t bytes = mnl_attr_get_u32(tb[type]);
+    uint32_t bytes = attr_u32(tb[type]);
     if (bytes != ~0U) w.set_u64(field, static_cast<uint64_t>(bytes) * 8);  // ~0: no limit
   };
   get_uint_field(tb, TCA_FQ_PLIMIT, 4, w, "limit");
@@ -61,19 +61,19 @@ void decode(const nlattr* options, FieldWriter& w) {
   rate("maxrate", TCA_FQ_FLOW_MAX_RATE);
   rate("lowRateThreshold", TCA_FQ_LOW_RATE_THRESHOLD);
   if (tb[TCA_FQ_BUCKETS_LOG] && mnl_attr_get_payload_len(tb[TCA_FQ_BUCKETS_LOG]) >= 4) {
-    uint32_t log = mnl_attr_get_u32(tb[TCA_FQ_BUCKETS_LOG]);
+    uint32_t log = attr_u32(tb[TCA_FQ_BUCKETS_LOG]);
     if (log < 32) w.set_u64("buckets", 1ull << log);
   }
   get_uint_field(tb, TCA_FQ_FLOW_REFILL_DELAY, 4, w, "refillDelayUs");
   get_uint_field(tb, TCA_FQ_ORPHAN_MASK, 4, w, "orphanMask");
   // ~0 is "none" for the CE threshold.
   if (tb[TCA_FQ_CE_THRESHOLD] && mnl_attr_get_payload_len(tb[TCA_FQ_CE_THRESHOLD]) >= 4 &&
-      mnl_attr_get_u32(tb[TCA_FQ_CE_THRESHOLD]) != ~0U)
-    w.set_u64("ceThresholdUs", mnl_attr_get_u32(tb[TCA_FQ_CE_THRESHOLD]));
+      attr_u32(tb[TCA_FQ_CE_THRESHOLD]) != ~0U)
+    w.set_u64("ceThresholdUs", attr_u32(tb[TCA_FQ_CE_THRESHOLD]));
   get_uint_field(tb, TCA_FQ_TIMER_SLACK, 4, w, "timerSlackNs");
   get_uint_field(tb, TCA_FQ_HORIZON, 4, w, "horizonUs");
   if (tb[TCA_FQ_HORIZON_DROP] && mnl_attr_get_payload_len(tb[TCA_FQ_HORIZON_DROP]) >= 1)
-    w.set_bool("horizonDrop", mnl_attr_get_u8(tb[TCA_FQ_HORIZON_DROP]) != 0);
+    w.set_bool("horizonDrop", attr_u8(tb[TCA_FQ_HORIZON_DROP]) != 0);
 }
 
 void xstats(const nlattr* app, FieldWriter& w) {

@@ -40,7 +40,7 @@ void decode_qdisc(const nlattr* options, FieldWriter& w) {
     w.set_u64("defaultClass", opt.defcls);
   }
   if (tb[TCA_HTB_DIRECT_QLEN] && mnl_attr_get_payload_len(tb[TCA_HTB_DIRECT_QLEN]) >= 4)
-    w.set_u64("directQlen", mnl_attr_get_u32(tb[TCA_HTB_DIRECT_QLEN]));
+    w.set_u64("directQlen", attr_u32(tb[TCA_HTB_DIRECT_QLEN]));
 }
 
 // The bucket of `rate` as ticks, refusing what the kernel's 32-bit ticks cannot hold.
@@ -88,7 +88,7 @@ void decode_class(const nlattr* options, FieldWriter& w) {
   std::memcpy(&opt, mnl_attr_get_payload(tb[TCA_HTB_PARMS]), sizeof opt);
   auto u64_attr = [&](int type, uint64_t fallback) {
     const nlattr* a = tb[type];
-    return a && mnl_attr_get_payload_len(a) >= sizeof(uint64_t) ? mnl_attr_get_u64(a) : fallback;
+    return a && mnl_attr_get_payload_len(a) >= sizeof(uint64_t) ? attr_u64(a) : fallback;
   };
   uint64_t rate = u64_attr(TCA_HTB_RATE64, opt.rate.rate);
   uint64_t ceil = u64_attr(TCA_HTB_CEIL64, opt.ceil.rate);

@@ -75,9 +75,8 @@ std::vector<int16_t> read_distribution(const FieldReader& r, const char* field) 
   if (auto name = r.string(field)) {
     const auto& table = named_table(*name);
     if (table.empty())
-      r.fail(field,
-             "\"" + *name +
-                 "\" is not a table netqos has (allowed: normal, pareto, paretonormal, or the values)");
+      r.fail(field, quote(*name) +
+                        " is not a table netqos has (allowed: normal, pareto, paretonormal, or the values)");
     return table;
   }
   auto values = r.integers_in(field, SHRT_MIN, SHRT_MAX, kMaxDist);
@@ -89,7 +88,7 @@ std::vector<int16_t> read_distribution(const FieldReader& r, const char* field) 
 uint32_t percent(const FieldReader& r, const char* field, double fallback = 0) {
   auto p = r.number(field);
   if (!p) return static_cast<uint32_t>(std::rint(fallback / 100 * UINT32_MAX));
-  if (*p < 0 || *p > 100) r.fail(field, number_text(*p) + " is not a percentage (0..100)");
+  if (*p < 0 || *p > 100) r.fail(field, describe_number(*p) + " is not a percentage (0..100)");
   return static_cast<uint32_t>(std::rint(*p / 100 * UINT32_MAX));
 }
 
@@ -135,7 +134,7 @@ void encode_loss(Message& m, const FieldReader& loss) {
     ge.k1 = percent(loss, "oneMinusK", 0);
     m.put(NETEM_LOSS_GE, &ge, sizeof ge);
   } else {
-    loss.fail("model", "\"" + model + "\" is not a loss model (allowed: random, state, gemodel)");
+    loss.fail("model", quote(model) + " is not a loss model (allowed: random, state, gemodel)");
   }
   m.nest_end(nest);
 }
@@ -233,10 +232,10 @@ void decode(const nlattr* options, FieldWriter& w) {
   w.set_u64("limit", opt.limit);
   // The nanosecond attributes when the kernel has them (the ticks cap at about 274 s).
   uint64_t delay = has(TCA_NETEM_LATENCY64, 8)
-                       ? static_cast<uint64_t>(mnl_attr_get_u64(tb[TCA_NETEM_LATENCY64])) / 1000
+                       ? static_cast<uint64_t>(attr_u64(tb[TCA_NETEM_LATENCY64])) / 1000
                        : from_ticks(opt.latency);
   uint64_t jitter = has(TCA_NETEM_JITTER64, 8)
-                        ? static_cast<uint64_t>(mnl_attr_get_u64(tb[TCA_NETEM_JITTER64])) / 1000
+                        ? static_cast<uint64_t>(attr_u64(tb[TCA_NETEM_JITTER64])) / 1000
                         : from_ticks(opt.jitter);
   if (delay) w.set_u64("delayUs", delay);
   if (jitter) w.set_u64("jitterUs", jitter);
@@ -289,11 +288,11 @@ void decode(const nlattr* options, FieldWriter& w) {
     w.set_number("corrupt", percent_of(corrupt.probability));
     if (corrupt.correlation) w.set_number("corruptCorrelation", percent_of(corrupt.correlation));
   }
-  if (has(TCA_NETEM_ECN, 4) && mnl_attr_get_u32(tb[TCA_NETEM_ECN])) w.set_bool("ecn", true);
+  if (has(TCA_NETEM_ECN, 4) && attr_u32(tb[TCA_NETEM_ECN])) w.set_bool("ecn", true);
   tc_netem_rate rate{};
   if (has(TCA_NETEM_RATE, sizeof rate))
     std::memcpy(&rate, mnl_attr_get_payload(tb[TCA_NETEM_RATE]), sizeof rate);
-  uint64_t rate_bytes = has(TCA_NETEM_RATE64, 8) ? mnl_attr_get_u64(tb[TCA_NETEM_RATE64]) : rate.rate;
+  uint64_t rate_bytes = has(TCA_NETEM_RATE64, 8) ? attr_u64(tb[TCA_NETEM_RATE64]) : rate.rate;
   if (rate_bytes) {
     w.set_u64("rate", rate_bytes * 8);
     if (rate.packet_overhead) w.set_i64("packetOverhead", rate.packet_overhead);

@@ -81,12 +81,12 @@ void decode(const nlattr* options, FieldWriter& w) {
   if (!tb[TCA_TBF_PARMS] || mnl_attr_get_payload_len(tb[TCA_TBF_PARMS]) < sizeof(tc_tbf_qopt)) return;
   tc_tbf_qopt opt;
   std::memcpy(&opt, mnl_attr_get_payload(tb[TCA_TBF_PARMS]), sizeof opt);
-  uint64_t rate = tb[TCA_TBF_RATE64] ? mnl_attr_get_u64(tb[TCA_TBF_RATE64]) : opt.rate.rate;
+  uint64_t rate = tb[TCA_TBF_RATE64] ? attr_u64(tb[TCA_TBF_RATE64]) : opt.rate.rate;
   w.set_u64("rate", rate * 8);
   w.set_u64("burst", xmitsize(rate, opt.buffer));
   w.set_u64("limit", opt.limit);
   if (opt.rate.mpu) w.set_u64("mpu", opt.rate.mpu);
-  uint64_t peak = tb[TCA_TBF_PRATE64] ? mnl_attr_get_u64(tb[TCA_TBF_PRATE64]) : opt.peakrate.rate;
+  uint64_t peak = tb[TCA_TBF_PRATE64] ? attr_u64(tb[TCA_TBF_PRATE64]) : opt.peakrate.rate;
   if (peak) {
     w.set_u64("peakrate", peak * 8);
     w.set_u64("minburst", xmitsize(peak, opt.mtu));

@@ -129,6 +129,18 @@ export function badConfigurations(
       100,
       'container interface eth9 not found',
     ],
+    [
+      'a CNI_CONTAINERID no record can hold (10 KB)',
+      () => [conf(prev(), changed), { CNI_CONTAINERID: 'c'.repeat(10_000) }],
+      4,
+      'CNI_CONTAINERID is too long: 10000 bytes; netqos records the attachment as <containerID>@<ifname>.json, a file name of at most 255 bytes, so at most 245 with CNI_IFNAME eth0',
+    ],
+    [
+      'a dataDir no record can be written in',
+      () => [conf(prev(), { ...changed, dataDir: '/etc/hostname/netqos' }), {}],
+      5,
+      'cannot record the attachment in /etc/hostname/netqos',
+    ],
   ];
 }
 

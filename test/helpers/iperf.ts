@@ -9,8 +9,14 @@ export interface IperfResult {
   raw: any;
 }
 
+/** The command that runs a program in `ns`: a name under /var/run/netns, or a path (nsenter). */
+function inNetns(ns: string): [string, ...string[]] {
+  return ns.startsWith('/') ? ['nsenter', `--net=${ns}`] : ['ip', 'netns', 'exec', ns];
+}
+
 export function startServer(ns: string, port = 5201): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, 'iperf3', '-s', '-1', '-p', String(port)], { stdio: 'ignore' });
+  const [cmd, ...prefix] = inNetns(ns);
+  return spawn(cmd, [...prefix, 'iperf3', '-s', '-1', '-p', String(port)], { stdio: 'ignore' });
 }
 
 /** Runs a client for `seconds` (+ `omit`), resolving with its JSON report. */
@@ -20,10 +26,9 @@ export function runClient(
   seconds: number,
   opts: { omit?: number; port?: number; reverse?: boolean; udp?: string; length?: number; tos?: number } = {},
 ): Promise<IperfResult> {
+  const [cmd, ...prefix] = inNetns(ns);
   const args = [
-    'netns',
-    'exec',
-    ns,
+    ...prefix,
     'iperf3',
     '-c',
     server,
@@ -41,7 +46,7 @@ export function runClient(
   if (opts.length) args.push('-l', String(opts.length));
   if (opts.tos !== undefined) args.push('-S', String(opts.tos));
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => (out += d));

@@ -44,6 +44,22 @@ export class Netns {
     return tcJson<T>(this.name, ...args);
   }
 
+  /** `nft ...` run inside this namespace. */
+  nft(...args: string[]): string {
+    return sh('ip', ['netns', 'exec', this.name, 'nft', ...args]);
+  }
+
+  /** The filters of both hooks of `dev` as tc prints them ('none' for a hook that is not there). */
+  hookFilters(dev: string): unknown[] {
+    return ['ingress', 'egress'].map((hook) => {
+      try {
+        return JSON.parse(sh('tc', ['-n', this.name, '-j', 'filter', 'show', 'dev', dev, hook]) || '[]');
+      } catch {
+        return 'none';
+      }
+    });
+  }
+
   ifindex(dev: string): number {
     return JSON.parse(ipIn(this.name, '-j', 'link', 'show', dev))[0].ifindex;
   }

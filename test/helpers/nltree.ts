@@ -54,7 +54,16 @@ export interface TcaMsgHeader {
   family: number;
 }
 
-export type FixedHeader = TcMsgHeader | IfInfoMsgHeader | TcaMsgHeader;
+/** nfnetlink's header (test/helpers/nfttree.ts decodes nf_tables messages). */
+export interface NfGenMsgHeader {
+  kind: 'nfgenmsg';
+  family: number;
+  version: number;
+  /** res_id as sent (network order for the batch messages' subsystem id) */
+  resId: number;
+}
+
+export type FixedHeader = TcMsgHeader | IfInfoMsgHeader | TcaMsgHeader | NfGenMsgHeader;
 
 export interface Tree {
   /** nlmsghdr without len / seq / pid */
@@ -68,9 +77,9 @@ export interface Tree {
 // ---------------------------------------------------------------------------------------------
 // Attribute layouts
 
-type Fmt = 'string' | 'u8' | 'u16' | 'u32' | 'u64' | 'handle';
+export type Fmt = 'string' | 'u8' | 'u16' | 'u32' | 'u64' | 'handle';
 
-interface AttrSpec {
+export interface AttrSpec {
   name: string;
   /** rendering hint for leaves */
   fmt?: Fmt;
@@ -82,7 +91,7 @@ interface AttrSpec {
   byKind?: (kind: string | undefined) => Layout | undefined;
 }
 
-interface Layout {
+export interface Layout {
   name: string;
   attrs: Record<number, AttrSpec>;
   /** sibling attribute whose string value selects the byKind layouts */
@@ -90,7 +99,7 @@ interface Layout {
 }
 
 /** A nest whose children are not described: they are decoded as leaves. */
-const GENERIC: Layout = { name: 'generic', attrs: {} };
+export const GENERIC: Layout = { name: 'generic', attrs: {} };
 
 // TBF: include/uapi/linux/pkt_sched.h
 const TBF_OPTIONS: Layout = {
@@ -468,7 +477,7 @@ function kindOf(raws: RawAttr[], kindAttr: number | undefined): string | undefin
   return k.payload.subarray(0, nul < 0 ? k.payload.length : nul).toString('latin1');
 }
 
-function decodeAttrs(buf: Buffer, layout: Layout): NlAttr[] {
+export function decodeAttrs(buf: Buffer, layout: Layout): NlAttr[] {
   const raws = parseRawAttrs(buf);
   const kind = kindOf(raws, layout.kindAttr);
   return raws.map((r) => decodeAttr(r, layout.attrs[r.type], kind));
@@ -830,7 +839,8 @@ function leafText(a: NlAttr, fmt: Fmt | undefined, maxHexBytes: number): string 
 
 /** display format of each named leaf (names are unique across layouts) */
 const FMT_BY_NAME = new Map<string, Fmt>();
-(function collect(layouts: Layout[]) {
+/** Registers the display formats of these layouts' leaves (for renderTree). */
+export function addFormats(layouts: Layout[]): void {
   const seen = new Set<Layout>();
   const visit = (l: Layout) => {
     if (seen.has(l)) return;
@@ -842,7 +852,8 @@ const FMT_BY_NAME = new Map<string, Fmt>();
     }
   };
   layouts.forEach(visit);
-})([
+}
+addFormats([
   QDISC_TOP,
   FILTER_TOP,
   ACTION_TOP,
@@ -878,6 +889,8 @@ export function renderTree(t: Tree, opts: RenderOptions = {}): string {
     lines.push(
       `ifinfomsg family=${h.family} type=${h.type} index=${h.index} flags=${hx(h.flags)} change=${hx(h.change)}`,
     );
+  } else if (h.kind === 'nfgenmsg') {
+    lines.push(`nfgenmsg family=${h.family} version=${h.version} res_id=${hx(h.resId)}`);
   } else {
     lines.push(`tcamsg family=${h.family}`);
   }

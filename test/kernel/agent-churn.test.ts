@@ -7,8 +7,8 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { makeLogger, startAgent, type Agent } from '../../lib/agent';
-import { openNetlink } from '../../lib/netlink';
 import { calicoInterfaceName } from '../../lib/qos';
+import { waitForAddon } from '../helpers/agent';
 import { sh, tempNetns, type Netns } from '../helpers/netns';
 
 // Removing 1,000 pods deletes 1,000 IFBs, each a synchronize_net() in the kernel (~20 ms here, more
@@ -25,18 +25,6 @@ async function waitFor(what: string, fn: () => boolean, timeoutMs = 30_000): Pro
   while (!fn()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
-  }
-}
-
-async function waitForAddon(): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      openNetlink().close();
-      return;
-    } catch (e) {
-      if (!String((e as Error).message).includes('cannot load the native engine') || i > 30) throw e;
-      await sleep(2000);
-    }
   }
 }
 

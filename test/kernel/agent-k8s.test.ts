@@ -10,9 +10,11 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { NativeEngineMissingError } from '../../lib/errors';
 import { openNetlink } from '../../lib/netlink';
-import { calicoInterfaceName, ifbNameFor } from '../../lib/qos';
-import { sh, tempNetns, type Netns } from '../helpers/netns';
+import { calicoInterfaceName } from '../../lib/qos';
+import { get, sample, tcRates } from '../helpers/agent';
+import { tempNetns, type Netns } from '../helpers/netns';
 
 jest.setTimeout(60_000);
 
@@ -244,43 +246,7 @@ class FakeApiServer {
   }
 }
 
-/** The QoS on an interface as tc sees it: root TBF and IFB TBF rates, bit/s. */
-function rates(ns: Netns, ifname: string): { in?: number; out?: number } {
-  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show']) || '[]') as {
-    dev: string;
-    kind: string;
-    handle: string;
-    root?: boolean;
-    options?: { rate?: number };
-  }[];
-  const rate = (dev: string) => {
-    const r = qdiscs.find((q) => q.dev === dev && q.kind === 'tbf' && q.handle === '4e51:' && q.root)?.options
-      ?.rate;
-    return r === undefined ? undefined : r * 8;
-  };
-  return { in: rate(ifname), out: rate(ifbNameFor(ifname)) };
-}
-
-function get(port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
-
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
+const rates = (ns: Netns, ifname: string) => tcRates(ns.name, ifname);
 
 let ns: Netns;
 let api: FakeApiServer;
@@ -311,7 +277,7 @@ beforeAll(async () => {
       openNetlink().close();
       break;
     } catch (e) {
-      if (!String((e as Error).message).includes('cannot load the native engine') || i > 30) throw e;
+      if (!(e instanceof NativeEngineMissingError) || i > 30) throw e;
       await sleep(2000);
     }
   }

@@ -4,13 +4,25 @@
 // start, a kill in the middle of a reconcile, and /metrics moving while iperf3 runs through a pod.
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { Writable } from 'stream';
 import { makeLogger, startAgent, type Agent, type AgentOptions } from '../../lib/agent';
 import { openNetlink } from '../../lib/netlink';
 import { applyQos, calicoInterfaceName, ifbNameFor, readQos } from '../../lib/qos';
+import {
+  IN,
+  OUT,
+  captureLogs,
+  get,
+  podYaml,
+  sample,
+  sleep,
+  tcQdiscs,
+  tcRates,
+  waitFor,
+  waitForAddon,
+  type Captured,
+} from '../helpers/agent';
 import { runClient, startServer, stop as stopProcess } from '../helpers/iperf';
 import { sh, tempNetns, type Netns } from '../helpers/netns';
 
@@ -18,53 +30,6 @@ jest.setTimeout(60_000);
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist/lib/cli/main.js');
-const IN = 'qos.projectcalico.org/ingressBandwidth';
-const OUT = 'qos.projectcalico.org/egressBandwidth';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | Promise<T>,
-  timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-      );
-    await sleep(50);
-  }
-}
-
-/** The native engine may be rebuilt by someone else right now: wait for it to come back. */
-async function waitForAddon(): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      openNetlink().close();
-      return;
-    } catch (e) {
-      if (!String((e as Error).message).includes('cannot load the native engine') || i > 30) throw e;
-      await sleep(2000);
-    }
-  }
-}
-
-function podYaml(name: string, annotations: Record<string, string>, namespace?: string): string {
-  const ann = Object.entries(annotations)
-    .map(([k, v]) => `    ${k}: "${v}"`)
-    .join('\n');
-  return `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ''}${ann ? `  annotations:\n${ann}\n` : ''}spec:\n  containers:\n  - name: c\n    image: busybox\n`;
-}
 
 /** Writes a manifest atomically (as tools do: a temporary file renamed into place). */
 function writePod(dir: string, file: string, text: string): void {
@@ -73,23 +38,11 @@ function writePod(dir: string, file: string, text: string): void {
   fs.renameSync(tmp, path.join(dir, file));
 }
 
-/** The QoS on an interface as tc sees it: root TBF and IFB TBF rates, bit/s. */
+/** The QoS on an interface as tc sees it: root TBF and IFB TBF rates, bit/s, and whether its IFB exists. */
 function rates(ns: Netns, ifname: string): { in?: number; out?: number; ifb: boolean } {
-  const qdiscs = JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show']) || '[]') as {
-    dev: string;
-    kind: string;
-    handle: string;
-    root?: boolean;
-    options?: { rate?: number };
-  }[];
-  const tbf = (dev: string) =>
-    qdiscs.find((q) => q.dev === dev && q.kind === 'tbf' && q.handle === '4e51:' && q.root);
   const links = JSON.parse(sh('ip', ['-n', ns.name, '-j', 'link', 'show']) || '[]') as { ifname: string }[];
-  const inRate = tbf(ifname)?.options?.rate;
-  const outRate = tbf(ifbNameFor(ifname))?.options?.rate;
   return {
-    in: inRate === undefined ? undefined : inRate * 8,
-    out: outRate === undefined ? undefined : outRate * 8,
+    ...tcRates(ns.name, ifname, tcQdiscs(ns.name)),
     ifb: links.some((l) => l.ifname === ifbNameFor(ifname)),
   };
 }
@@ -97,44 +50,6 @@ function rates(ns: Netns, ifname: string): { in?: number; out?: number; ifb: boo
 function ifbCount(ns: Netns): number {
   return (JSON.parse(sh('ip', ['-n', ns.name, '-j', 'link', 'show', 'type', 'ifb']) || '[]') as unknown[])
     .length;
-}
-
-interface Captured {
-  lines: Record<string, unknown>[];
-  stream: Writable;
-}
-
-function captureLogs(): Captured {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, stream };
-}
-
-function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath, timeout: 5000 }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
-
-/** One sample of a metric from Prometheus text, matching every label given. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
 }
 
 const running = new Set<Agent>();
@@ -350,7 +265,10 @@ describe('manifest directory', () => {
     ns.veth(gone, 'pe0');
     await applyQos([{ ifname: gone, netns: ns.name, annotations: { [IN]: '4M', [OUT]: '4M' } }]);
     // An IFB netqos made for an interface that no longer exists.
-    sh('ip', ['-n', ns.name, 'link', 'add', ifbNameFor('vanished0'), 'type', 'ifb']);
+    ns.veth('vanished0', 'pv0');
+    await applyQos([{ ifname: 'vanished0', netns: ns.name, annotations: { [OUT]: '4M' } }]);
+    ns.ip('link', 'del', 'vanished0');
+    expect(ns.ip('-j', 'link', 'show').includes(ifbNameFor('vanished0'))).toBe(true);
     // Not netqos's: left alone.
     ns.veth('other0', 'other1');
     sh('tc', [
@@ -383,6 +301,34 @@ describe('manifest directory', () => {
     expect(sample(metrics, 'netqos_agent_orphans_collected_total', { kind: 'ifb' })).toBe(1);
     expect(sample(metrics, 'netqos_agent_orphans_collected_total', { kind: 'interface' })).toBe(1);
     await stopAgent(agent);
+  });
+
+  test("orphan collection deletes netqos's IFBs only: a veth or an IFB of another group named like one stays", async () => {
+    // A real orphan: netqos's IFB (kind ifb, group 0x4e51) whose interface was deleted.
+    ns.veth('gone1', 'pg1');
+    await applyQos([{ ifname: 'gone1', netns: ns.name, annotations: { [OUT]: '4M' } }]);
+    ns.ip('link', 'del', 'gone1');
+    // Squatters named as netqos names an orphan IFB: a veth pair (deleting one end destroys
+    // the other) and an IFB someone else made (group 0).
+    const veth = ifbNameFor('nothere1');
+    const foreignIfb = ifbNameFor('nothere2');
+    ns.ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'squat-peer');
+    ns.ip('link', 'add', foreignIfb, 'type', 'ifb');
+    const names = () =>
+      (JSON.parse(ns.ip('-j', 'link', 'show')) as { ifname: string }[]).map((l) => l.ifname);
+    expect(names()).toEqual(expect.arrayContaining([ifbNameFor('gone1'), veth, 'squat-peer', foreignIfb]));
+
+    const { agent } = await agentFor(ns, dir);
+    await agent.whenReady();
+    await sleep(1300); // and a resync
+    const after = names();
+    expect(after).not.toContain(ifbNameFor('gone1'));
+    expect(after).toEqual(expect.arrayContaining([veth, 'squat-peer', foreignIfb]));
+    const metrics = (await get(agent.address!.port, '/metrics')).body;
+    expect(sample(metrics, 'netqos_agent_orphans_collected_total', { kind: 'ifb' })).toBe(1);
+    await stopAgent(agent);
+    ns.ip('link', 'del', veth);
+    ns.ip('link', 'del', foreignIfb);
   });
 
   test("a conflict with another tool's qdisc sets that pod aside, the rest of the batch is applied; retried until it clears", async () => {

@@ -20,10 +20,13 @@ const COLUMNS = [
   'LIMIT',
   'PKT RATE',
   'DSCP',
+  'MAX CONN',
   'BYTES',
   'PACKETS',
   'DROPS',
   'OVERLIMITS',
+  'RESETS',
+  'DATAPLANE',
 ];
 
 let ns: Netns;
@@ -51,17 +54,9 @@ const netqos = (...args: string[]) => runCli(args);
 
 /** Everything tc and ip show of the namespace (no statistics), to prove "no change". */
 function kernel(): unknown {
-  const filters = (dev: string) =>
-    ['ingress', 'egress'].map((hook) => {
-      try {
-        return JSON.parse(sh('tc', ['-n', ns.name, '-j', 'filter', 'show', 'dev', dev, hook]) || '[]');
-      } catch {
-        return 'none';
-      }
-    });
   return {
     qdiscs: JSON.parse(sh('tc', ['-n', ns.name, '-j', 'qdisc', 'show']) || '[]'),
-    filters: { cali0: filters('cali0'), eth0: filters('eth0') },
+    filters: { cali0: ns.hookFilters('cali0'), eth0: ns.hookFilters('eth0') },
     links: JSON.parse(ns.ip('-j', 'link', 'show'))
       .map((l: { ifname: string; flags: string[] }) => `${l.ifname} ${l.flags.join(',')}`)
       .sort(),
@@ -170,7 +165,16 @@ describe('apply, plan, show, clear on a live interface', () => {
     expect(JSON.parse(json.stdout)).toEqual({
       version: 1,
       sent: 0,
-      targets: [{ ifname: 'cali0', netns: ns.name, operations: [], warnings: [] }],
+      targets: [
+        {
+          ifname: 'cali0',
+          netns: ns.name,
+          operations: [],
+          nftables: [],
+          enforcedBy: { bandwidth: 'tc' },
+          warnings: [],
+        },
+      ],
     });
     expect(kernel()).toEqual(before);
   });
@@ -211,6 +215,8 @@ describe('apply, plan, show, clear on a live interface', () => {
               },
             },
           ],
+          nftables: [],
+          enforcedBy: { bandwidth: 'tc' },
           warnings: [],
         },
       ],
@@ -232,14 +238,16 @@ describe('apply, plan, show, clear on a live interface', () => {
       .map((l) => l.split(/ {2,}/).map((c) => c.trim()));
     expect(rows[0]).toEqual(COLUMNS);
     expect(rows).toHaveLength(3);
-    expect(rows[1].slice(0, 7)).toEqual(['cali0', 'ingress', '10Mbit', '12500b', '43750b', '-', '-']);
-    expect(rows[2].slice(0, 7)).toEqual(['cali0', 'egress', '10Mbit', '12500b', '43750b', '-', '-']);
+    expect(rows[1].slice(0, 8)).toEqual(['cali0', 'ingress', '10Mbit', '12500b', '43750b', '-', '-', '-']);
+    expect(rows[2].slice(0, 8)).toEqual(['cali0', 'egress', '10Mbit', '12500b', '43750b', '-', '-', '-']);
     for (const row of rows.slice(1))
-      expect(row.slice(7)).toEqual([
+      expect(row.slice(8)).toEqual([
         expect.stringMatching(/^\d+$/),
         expect.stringMatching(/^\d+$/),
         '0',
         expect.stringMatching(/^\d+$/),
+        '-',
+        'tc',
       ]);
   });
 
@@ -278,8 +286,21 @@ describe('apply, plan, show, clear on a live interface', () => {
           ifname: 'cali0',
           netns: ns.name,
           exists: true,
-          ingress: { bandwidth: 10_000_000, burst: 12_500, limit: 43_750, shaper: stats },
-          egress: { bandwidth: 10_000_000, burst: 12_500, limit: 43_750, shaper: stats, ifb },
+          ingress: {
+            bandwidth: 10_000_000,
+            burst: 12_500,
+            limit: 43_750,
+            shaper: stats,
+            enforcedBy: { bandwidth: 'tc' },
+          },
+          egress: {
+            bandwidth: 10_000_000,
+            burst: 12_500,
+            limit: 43_750,
+            shaper: stats,
+            ifb,
+            enforcedBy: { bandwidth: 'tc' },
+          },
           foreign: { filters: 0 },
         },
       ],
@@ -306,7 +327,7 @@ describe('apply, plan, show, clear on a live interface', () => {
     );
     // Calico's default 4Gi-bit burst is a 429 s bucket at 10M: clamped to what the kernel holds.
     expect(r.stderr).toMatch(
-      /^warning: qos\.projectcalico\.org\/ingressBurst: 4294967296 bits .* using 2748779068$/m,
+      /^warning: qos\.projectcalico\.org\/ingressBurst: 4294967296 bits .* using 2748779064$/m,
     );
     const doc = JSON.parse(r.stdout);
     expect(doc.targets[0].warnings).toEqual([
@@ -322,7 +343,7 @@ describe('apply, plan, show, clear on a live interface', () => {
     );
   });
 
-  test("DSCP: applied where the kernel has pedit/csum/skbedit, else exit 1 with the kernel's words and nothing changed", () => {
+  test("DSCP on --dataplane tc: applied where the kernel has pedit/csum/skbedit, else exit 1 with the kernel's words and nothing changed", () => {
     const before = kernel();
     const r = netqos(
       'apply',
@@ -333,6 +354,8 @@ describe('apply, plan, show, clear on a live interface', () => {
       SERVER,
       '-a',
       'qos.projectcalico.org/dscp=EF',
+      '--dataplane',
+      'tc',
     );
     if (r.code === 0) {
       expect(r.stdout).toContain(
@@ -346,6 +369,55 @@ describe('apply, plan, show, clear on a live interface', () => {
       expect(r.stderr).toMatch(/^error: add u32 filter on cali0 ingress .*\nkernel: .+\n$/);
       expect(kernel()).toEqual(before);
     }
+  });
+
+  test('DSCP and a connection limit on --dataplane auto: nftables rules where the kernel lacks the tc actions; show says which', () => {
+    const r = netqos(
+      'apply',
+      'cali0',
+      '--netns',
+      ns.name,
+      '-f',
+      SERVER,
+      '-a',
+      'qos.projectcalico.org/dscp=EF',
+      '-a',
+      'qos.projectcalico.org/ingressMaxConnections=3',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const viaTc = r.stdout.includes('pedit ipv4 dscp 46');
+    if (!viaTc) expect(r.stdout).toMatch(/^add rule inet netqos from-cali0-\d+: dscp ip$/m);
+    expect(r.stdout).toMatch(/^add rule inet netqos to-cali0-\d+: connections ip$/m);
+    const shown = netqos('show', 'cali0', '--netns', ns.name);
+    expect(shown.stdout).toMatch(
+      viaTc ? /egress .*46 \(EF\).*tc\s*$/m : /egress .*46 \(EF\).*tc\+nftables\s*$/m,
+    );
+    expect(shown.stdout).toMatch(/ingress .* 3 .*nftables\s*$/m);
+    const doc = JSON.parse(netqos('show', 'cali0', '--netns', ns.name, '--json').stdout);
+    expect(doc.interfaces[0].ingress).toMatchObject({
+      maxConnections: 3,
+      rejectedConnections: 0,
+      enforcedBy: { bandwidth: 'tc', maxConnections: 'nftables' },
+    });
+    expect(doc.interfaces[0].egress.enforcedBy.dscp).toBe(viaTc ? 'tc' : 'nftables');
+    // The same again: nothing to do, in either subsystem.
+    const again = netqos(
+      'apply',
+      'cali0',
+      '--netns',
+      ns.name,
+      '-f',
+      SERVER,
+      '-a',
+      'qos.projectcalico.org/dscp=EF',
+      '-a',
+      'qos.projectcalico.org/ingressMaxConnections=3',
+      '--json',
+    );
+    expect(JSON.parse(again.stdout)).toMatchObject({ sent: 0 });
+    expect(netqos('apply', 'cali0', '--netns', ns.name, '-f', SERVER).code).toBe(0);
+    expect(sh('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'ruleset']).trim()).toBe('');
   });
 
   describe('bad input: the documented exit code, the message on stderr, the kernel unchanged', () => {
@@ -478,7 +550,9 @@ describe('apply, plan, show, clear on a live interface', () => {
     expect(JSON.parse(netqos('clear', 'cali0', '--netns', ns.name, '--json').stdout)).toEqual({
       version: 1,
       sent: 0,
-      targets: [{ ifname: 'cali0', netns: ns.name, operations: [], warnings: [] }],
+      targets: [
+        { ifname: 'cali0', netns: ns.name, operations: [], nftables: [], enforcedBy: {}, warnings: [] },
+      ],
     });
     expect(netqos('show', '--netns', ns.name)).toEqual({
       code: 0,

@@ -352,6 +352,87 @@ describe('bad configurations: the right CNI error code, and nothing changes', ()
   });
 });
 
+describe('records and bounds (issue 10): DEL never fails for want of a record', () => {
+  const limits = { ingressRate: RATE, ingressBurst: 100_000, egressRate: RATE, egressBurst: 100_000 };
+
+  test('a CNI_CONTAINERID too long for a record: ADD refused (4) with the kernel untouched; DEL succeeds', () => {
+    const pod = bed.pod('longid');
+    const prev = bed.addPtp(pod, NETWORK, SUBNET);
+    const env = { CNI_CONTAINERID: 'c'.repeat(10_000) };
+    const before = bed.snapshot();
+    expect(netqos('ADD', conf(prev, limits), pod, env).json).toMatchObject({ code: 4 });
+    expect(bed.snapshot()).toEqual(before);
+    expectOk(netqos('DEL', conf(prev, limits), pod, env));
+    expectOk(netqos('DEL', conf(prev, limits), pod, { ...env, CNI_NETNS: undefined }));
+  });
+
+  test('a record that cannot be removed: DEL removes the QoS, warns, and succeeds (a retried DEL too)', () => {
+    const pod = bed.pod('stuck');
+    const prev = bed.addPtp(pod, NETWORK, SUBNET);
+    expect(netqos('ADD', conf(prev, limits), pod).code).toBe(0);
+    const record = path.join(dataDir, NETWORK, `${pod.containerId}@eth0.json`);
+    fs.rmSync(record);
+    fs.mkdirSync(path.join(record, 'in-the-way'), { recursive: true });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = netqos('DEL', conf(prev, limits), pod);
+        expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: '' });
+        expect(r.stderr).toContain("netqos: warning: cannot remove the attachment's record");
+      }
+      expect(qdiscs(hostVeth(prev)).map((q) => q.kind)).toEqual(['noqueue']);
+    } finally {
+      fs.rmSync(record, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('limits at the edges (issue 10 item 6, issue 11): a clear code, or the pod runs in calico mode', () => {
+  const annotated = (
+    prev: unknown,
+    annotations: Record<string, string>,
+    extra: Record<string, unknown> = {},
+  ) => conf(prev, { runtimeConfig: { 'io.kubernetes.cri.pod-annotations': annotations }, ...extra });
+
+  test('calico mode, kubernetes.io/ingress-bandwidth alone: the pod runs; its 4Gi-bit bucket is clamped to 274.9 s, with a warning', () => {
+    const pod = bed.pod('calk8s');
+    const prev = bed.addPtp(pod, NETWORK, SUBNET);
+    const input = annotated(prev, { 'kubernetes.io/ingress-bandwidth': '10M' }, { mode: 'calico' });
+    const strictly = netqos('ADD', { ...input, mode: 'strict' }, pod);
+    expect(strictly.code).toBe(0); // strict fills no default burst: nothing to clamp
+    const r = netqos('ADD', input, pod);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      'netqos: warning: qos.projectcalico.org/ingressBurst: 4294967296 bits at 10000000 bit/s is a 429.497 s bucket; the kernel holds at most 274.878 s',
+    );
+    expect(rootOf(hostVeth(prev))).toMatchObject({ kind: 'tbf', options: { rate: RATE / 8 } });
+    expectOk(netqos('CHECK', { ...input, prevResult: r.json }, pod));
+    expectOk(netqos('DEL', input, pod));
+  });
+
+  test('1P each way, the documented maximum: both modes apply it (default bucket and queue saturated), never 999', () => {
+    const pod = bed.pod('peta');
+    const prev = bed.addPtp(pod, NETWORK, SUBNET);
+    const peta = {
+      'qos.projectcalico.org/ingressBandwidth': '1P',
+      'qos.projectcalico.org/egressBandwidth': '1P',
+    };
+    // The kernel gives a veth made with txqlen 0 (ptp's) a txqlen of 1000 when a qdisc is first
+    // attached, as with tc; the rest must be as it was.
+    const shape = () => {
+      const s = bed.snapshot();
+      return { ...s, links: (s.links as { txqlen?: number }[]).map(({ txqlen: _, ...l }) => l) };
+    };
+    const before = shape();
+    for (const mode of ['strict', 'calico'] as const) {
+      const r = netqos('ADD', annotated(prev, peta, { mode }), pod);
+      expect([mode, r.code, r.stdout]).toEqual([mode, 0, expect.not.stringMatching(/\n\s+at /)]);
+      expect(rootOf(hostVeth(prev))).toMatchObject({ kind: 'tbf', options: { rate: 125_000_000_000_000 } });
+      expectOk(netqos('DEL', annotated(prev, peta, { mode }), pod));
+      expect(shape()).toEqual(before);
+    }
+  });
+});
+
 describe('iperf3 between two pods', () => {
   test('10 Mbit/s each way: goodput within 5 % of the ceiling (1448/1514 of the rate), both directions', async () => {
     await expectShapedPair(

@@ -132,10 +132,12 @@ test('a bad annotation fails with its key, value and what is allowed, and change
 });
 
 test('a change the kernel refuses halfway is rolled back whole', async () => {
-  // This kernel lacks act_pedit: the DSCP filters fail after the IFB, its TBF and the clsact
-  // hook went in; the whole batch comes back out.
+  // This kernel lacks act_pedit: on the tc dataplane the DSCP filters fail after the IFB, its
+  // TBF and the clsact hook went in; the whole batch comes back out.
   const before = view();
-  const err = await applyQos([target({ ...LIMITS, 'qos.projectcalico.org/dscp': 'EF' })]).catch((e) => e);
+  const err = await applyQos([target({ ...LIMITS, 'qos.projectcalico.org/dscp': 'EF' })], {
+    dataplane: 'tc',
+  }).catch((e) => e);
   if (err === undefined) return; // a kernel with pedit: nothing to roll back
   expect(err).toMatchObject({ name: 'NetlinkError', rolledBack: true });
   expect(view()).toEqual(before);

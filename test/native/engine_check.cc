@@ -20,47 +20,16 @@
 #include <string>
 #include <vector>
 
+#include "check.h"
 #include "monitor.h"
 #include "operation.h"
 #include "plain_fields.h"
 #include "socket.h"
 
 using namespace netqos;
+using namespace netqos::check;
 
 namespace {
-
-int g_passed = 0;
-int g_failed = 0;
-
-template <typename... Args>
-std::string cat(const Args&... args) {
-  std::ostringstream out;
-  (out << ... << args);
-  return out.str();
-}
-
-void check_impl(bool ok, const char* expr, const char* file, int line, const std::string& what) {
-  if (ok) {
-    g_passed++;
-    return;
-  }
-  g_failed++;
-  std::fprintf(stderr, "FAIL %s:%d: %s\n     (%s)\n", file, line, what.c_str(), expr);
-}
-#define CHECK(cond, ...) check_impl(static_cast<bool>(cond), #cond, __FILE__, __LINE__, cat(__VA_ARGS__))
-
-// A failure that makes the rest of a section meaningless.
-struct Fatal : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-#define REQUIRE(cond, ...)                                        \
-  do {                                                            \
-    bool ok_ = static_cast<bool>(cond);                           \
-    check_impl(ok_, #cond, __FILE__, __LINE__, cat(__VA_ARGS__)); \
-    if (!ok_) throw Fatal(cat("required: ", #cond));              \
-  } while (0)
-
-void section(const char* name) { std::printf("-- %s\n", name); }
 
 // ---- small helpers over the engine ----
 
@@ -186,8 +155,12 @@ void check_reader_semantics() {
   CHECK(r.has("s") && r.has("nul") && !r.has("undef") && !r.has("missing"),
         "has(): present, null, undefined, absent");
   CHECK(r.string("s") == std::optional<std::string>("v0"), "string() of a string");
-  CHECK(!r.string("n") && !r.string("frac") && !r.string("big") && !r.string("missing"),
-        "string() of numbers and absent fields is nullopt");
+  CHECK(!r.string("missing"), "string() of an absent field is nullopt");
+  CHECK(r.is_string("s") && !r.is_string("n") && !r.is_string("missing"), "is_string()");
+  throws(
+      "string(7)", [&] { r.string("n"); }, "t.n: expected a string, got 7");
+  throws(
+      "string(2^60)", [&] { r.string("big"); }, "t.big: expected a string, got 1152921504606846976");
   throws(
       "string(bool)", [&] { r.string("b"); }, "t.b: expected a string, got true");
   throws(
@@ -198,7 +171,7 @@ void check_reader_semantics() {
   throws(
       "u64(-1)", [&] { r.u64("neg"); }, "t.neg: -1 is not a non-negative integer");
   throws(
-      "u64(1.5)", [&] { r.u64("frac"); }, "t.frac: 1.500000 is not a non-negative integer");
+      "u64(1.5)", [&] { r.u64("frac"); }, "t.frac: 1.5 is not a non-negative integer");
   throws(
       "u64(-2^60)", [&] { r.u64("bigneg"); }, "t.bigneg:");
   throws(
@@ -591,7 +564,7 @@ void check_errors(RouteSocket& sock, const std::string& netns) {
       {op("add", "filter", with_actions(heavy)), "message too large"},
       {op("add", "filter", with_actions(many)), "ops[2].filter.actions: has 33 actions (at most 32)"},
       {op("add", "qdisc", tbf_neg), "ops[2].qdisc.rate: -5 is not a non-negative integer"},
-      {op("add", "qdisc", tbf_frac), "ops[2].qdisc.rate: 1.500000 is not a non-negative integer"},
+      {op("add", "qdisc", tbf_frac), "ops[2].qdisc.rate: 1.5 is not a non-negative integer"},
       {op("add", "qdisc", tbf_text), "ops[2].qdisc.rate: expected a non-negative integer, got \"10mbit\""},
       {op("add", "qdisc", tbf_no_burst), "ops[2].qdisc.burst: is required"},
       {op("frobnicate", "qdisc", tbf("v0", "1:", 10000000)), "ops[2].op: \"frobnicate\" is not an operation"},
@@ -832,9 +805,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string netns = argv[1];
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  bool built = false;
-  try {
+  return run_checks([&] {
+    bool built = false;
     check_reader_semantics();
     check_action_encoding();
     RouteSocket sock(netns);
@@ -852,16 +824,5 @@ int main(int argc, char** argv) {
       if (built) cleanup(sock, false);
       throw;
     }
-  } catch (const Fatal& e) {
-    std::fprintf(stderr, "stopped: %s\n", e.what());
-    g_failed++;
-  } catch (const SystemError& e) {
-    std::fprintf(stderr, "unexpected SystemError (errno %d): %s\n", e.error, e.what());
-    g_failed++;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "unexpected exception: %s\n", e.what());
-    g_failed++;
-  }
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed ? 1 : 0;
+  });
 }

@@ -12,7 +12,11 @@ import {
   type PodStats,
 } from '../../lib/agent';
 import { buildAgentCommand } from '../../lib/agent/cli';
-import { calicoInterfaceName } from '../../lib/qos';
+import { lostReason, namespaceId, namespacePath, type Connection } from '../../lib/agent/namespace';
+import { orphanDeletion, orphanIfbs } from '../../lib/agent/orphans';
+import { isOwnIfb } from '../../lib/qos';
+import type { LinkState } from '../../lib/netlink';
+import { NETQOS_DOOMED_GROUP, NETQOS_IFB_GROUP, calicoInterfaceName, ifbNameFor } from '../../lib/qos';
 
 const IN = 'qos.projectcalico.org/ingressBandwidth';
 
@@ -107,6 +111,45 @@ describe('Kubernetes pods', () => {
     expect(podFromKubernetes(pod({ status: { phase: 'Failed' } }), {})).toBeUndefined();
     expect(podFromKubernetes(pod({ status: { phase: 'Pending' } }), {})).toBeDefined();
     expect(podFromKubernetes({ metadata: {} }, {})).toBeUndefined();
+  });
+});
+
+describe('orphan IFBs', () => {
+  let index = 1;
+  const link = (name: string, kind?: string, group = 0): LinkState => ({
+    type: 'link',
+    index: index++,
+    name,
+    up: true,
+    flags: 0,
+    ...(kind ? { kind } : {}),
+    group,
+  });
+  const own = (name: string) => link(name, 'ifb', NETQOS_IFB_GROUP);
+
+  test("netqos's IFB is kind ifb, netqos's name and group, all three", () => {
+    const name = ifbNameFor('cali0');
+    expect(isOwnIfb(own(name))).toBe(true);
+    expect(isOwnIfb(link(name, 'ifb', NETQOS_DOOMED_GROUP))).toBe(true);
+    expect(isOwnIfb(link(name, 'veth', NETQOS_IFB_GROUP))).toBe(false);
+    expect(isOwnIfb(link(name, undefined, NETQOS_IFB_GROUP))).toBe(false);
+    expect(isOwnIfb(link(name, 'ifb', 0))).toBe(false);
+    expect(isOwnIfb(link('ifb0', 'ifb', NETQOS_IFB_GROUP))).toBe(false);
+    expect(isOwnIfb(link('nqifbXYZ', 'ifb', NETQOS_IFB_GROUP))).toBe(false);
+  });
+
+  test('orphans: own IFBs whose interface is gone; deleted by index through the doomed group', () => {
+    const kept = own(ifbNameFor('cali1'));
+    const orphan = own(ifbNameFor('gone0'));
+    const veth = link(ifbNameFor('gone1'), 'veth', NETQOS_IFB_GROUP);
+    const foreign = link(ifbNameFor('gone2'), 'ifb');
+    const found = orphanIfbs([link('cali1', 'veth'), kept, orphan, veth, foreign, link('lo')]);
+    expect(found).toEqual([orphan]);
+    expect(orphanDeletion(found)).toEqual([
+      { op: 'change', link: { index: orphan.index, group: NETQOS_DOOMED_GROUP } },
+      { op: 'delete', link: { group: NETQOS_DOOMED_GROUP } },
+    ]);
+    expect(orphanDeletion([])).toEqual([]);
   });
 });
 
@@ -217,5 +260,81 @@ describe('metrics', () => {
     text = await scrape();
     expect(value(text, 'netqos_pod_bytes_total')).toBeUndefined();
     expect(text).toContain('# TYPE netqos_agent_reconcile_duration_seconds histogram');
+  });
+});
+
+describe('the /metrics exposition', () => {
+  test('scrapes at once share one rendering and one kernel read; a state change or its age renders afresh', async () => {
+    let reads = 0;
+    let applied = 1;
+    const m = new AgentMetrics(
+      {
+        podStats: async () => {
+          reads++;
+          await new Promise((r) => setTimeout(r, 20));
+          return [];
+        },
+        messages: () => 0,
+        podStates: () => ({ applied }),
+      },
+      { maxAgeMs: 300 },
+    );
+    const first = await Promise.all(Array.from({ length: 50 }, () => m.exposition()));
+    expect(reads).toBe(1);
+    expect(new Set(first).size).toBe(1); // the same Buffer for all
+    expect(first[0].toString()).toContain('netqos_agent_pods{state="applied"} 1\n');
+    expect(await m.exposition()).toBe(first[0]); // still current
+    applied = 2;
+    m.invalidate();
+    const second = await m.exposition();
+    expect(second.toString()).toContain('netqos_agent_pods{state="applied"} 2\n');
+    // A change while a rendering runs: a scrape that came before it takes that rendering, one
+    // that came after gets a newer one; neither waits for more than that, however many changes.
+    applied = 3;
+    m.invalidate();
+    const during = m.exposition();
+    m.invalidate();
+    applied = 4;
+    const after = m.exposition();
+    const storm = setInterval(() => m.invalidate(), 1); // passes ending all the time
+    try {
+      expect((await during).toString()).toContain('state="applied"} 3\n');
+      expect((await after).toString()).toContain('state="applied"} 4\n');
+    } finally {
+      clearInterval(storm);
+    }
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await m.exposition()).not.toBe(await after); // older than maxAgeMs
+  });
+});
+
+describe("the agent's namespace identity", () => {
+  test('a name under /var/run/netns or a path, as the engine reads it', () => {
+    expect(namespacePath('node')).toBe('/var/run/netns/node');
+    expect(namespacePath('/proc/1/ns/net')).toBe('/proc/1/ns/net');
+  });
+
+  test('deleted and replaced are told apart from the same', () => {
+    const fs = require('fs') as typeof import('fs');
+    const os = require('os') as typeof import('os');
+    const path = require('path') as typeof import('path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-nsid-'));
+    try {
+      const file = path.join(dir, 'ns');
+      fs.writeFileSync(file, '');
+      const conn = { id: namespaceId(file) } as Connection;
+      expect(lostReason(file, conn)).toBeUndefined();
+      expect(lostReason(undefined, conn)).toBeUndefined(); // this process's own: never lost
+      fs.renameSync(file, path.join(dir, 'old')); // kept: its inode cannot be reused meanwhile
+      expect(lostReason(file, conn)).toBe(
+        `network namespace "${file}" was deleted (${file} no longer exists)`,
+      );
+      fs.writeFileSync(file, '');
+      expect(lostReason(file, conn)).toBe(
+        `network namespace "${file}" was replaced: ${file} now names another namespace`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

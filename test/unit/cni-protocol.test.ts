@@ -73,7 +73,7 @@ describe('requests', () => {
     expect(() => decodeRequestBody(b)).toThrow('environment entry 0 is not KEY=VALUE');
     const many = Buffer.from(body(encodeRequest({ ...REQ, env: {} }), REQUEST_MAGIC));
     many.writeUInt32LE(5000, 4 + 8 * 4 + 4 + 16);
-    expect(() => decodeRequestBody(many)).toThrow('5000 environment entries is over the limit of 4096');
+    expect(() => decodeRequestBody(many)).toThrow('5000 environment entries is over the limit of 64');
   });
 });
 

@@ -228,11 +228,13 @@ maybe('the resident CNI server', () => {
 });
 
 describe('sameDirectoryFor: a directory as another process sees it', () => {
-  test("this process sees its own directories as they are, also ones not made yet; not a file's missing child", () => {
+  test("this process sees its own directories as they are, also ones not made yet, and a file's child (that no one can make)", () => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-same-'));
     try {
       expect(sameDirectoryFor(d, process.pid)).toBe(true);
       expect(sameDirectoryFor(path.join(d, 'not', 'yet'), process.pid)).toBe(true);
+      fs.writeFileSync(path.join(d, 'file'), '');
+      expect(sameDirectoryFor(path.join(d, 'file', 'child'), process.pid)).toBe(true);
       // A symbolic link on the client's side is refused (/proc/<pid>/root would resolve it here).
       fs.symlinkSync(d, `${d}-link`);
       expect(sameDirectoryFor(path.join(`${d}-link`, 'x'), process.pid)).toBe(false);

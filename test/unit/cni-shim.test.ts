@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { decodeConfig, versionOf, type RawConfig } from '../../lib/cni/config';
 import { installPlugin, readTrailer, shimBinary } from '../../lib/cni/install';
 import {
   MessageCollector,
@@ -302,6 +303,37 @@ maybe('the native CNI plugin (shim)', () => {
     expect(JSON.parse(bare.stdout.toString()).details).toContain(
       'no install trailer: run `netqos cni-install`',
     );
+  });
+
+  test("the error object's cniVersion is the configuration's as the Node plugin reads it (Go's key matching)", async () => {
+    const none = installPlugin({
+      dir: path.join(dir, 'nofb2'),
+      socket,
+      bundle: false,
+      fallback: false,
+    }).executable;
+    const cases = [
+      '{"CNIVERSION":"0.4.0","name":"n"}',
+      '{"prevResult":{"cniVersion":"1.0.0"},"cniVersion":"0.3.1"}',
+      '{"cniVersion":"0.4.0","CniVersion":"1.0.0"}',
+      '{"cniVer\\u017fion":"0.3.0"}',
+      '{"cniVer\u017fion":"0.3.0"}',
+      '{"cniVersion":"0.4.0","cniversion":null}',
+      '{"a":"\\"cniVersion\\":\\"9.9.9\\"","b":["cniVersion",{"cniVersion":"9.9.8"}],"cniVersion":"0.3.1"}',
+      '{"cniVersion":1}',
+      '{"cniVersion":"not a version"}',
+      '{"cniVersion":"0.4.0"',
+    ];
+    for (const conf of cases) {
+      const r = await runShim(ENV, conf, none);
+      let node: RawConfig | undefined;
+      try {
+        node = decodeConfig(conf);
+      } catch {
+        node = undefined;
+      }
+      expect([conf, JSON.parse(r.stdout.toString()).cniVersion]).toEqual([conf, versionOf(node) ?? '1.1.0']);
+    }
   });
 
   test('the fallback is the real Node plugin by default: VERSION and a decoding error as it prints them', async () => {

@@ -1,7 +1,12 @@
 // The rollback's plan (restoreOperations): the operations that turn the state after a failed
 // batch back into the state before it, for what the kernel lets change in place and what it
 // does not, the kernel's own objects, and chains with templates.
-import { restoreOperations, type DeviceSnapshot, type Snapshot } from '../../lib/netlink/atomic';
+import {
+  restoreOperations,
+  unrestorableChange,
+  type DeviceSnapshot,
+  type Snapshot,
+} from '../../lib/netlink/atomic';
 import type { ChainState, ClassState, FilterState, QdiscState } from '../../lib/netlink/types';
 
 const link = { type: 'link', name: 'a0', index: 2, kind: 'veth', mtu: 1500, up: true } as never;
@@ -164,5 +169,51 @@ describe('chains', () => {
     before.devices.get('a0')!.chains = undefined;
     const ops = restoreOperations(before, snapshot({ qdiscs: [clsact], chains: [chain(7, template)] }));
     expect(ops).toEqual([{ op: 'add', filter: expect.objectContaining({ priority: 1 }) }]);
+  });
+});
+
+describe('what an atomic batch refuses to send (unrestorableChange)', () => {
+  const tree = snapshot({
+    qdiscs: [qdisc({ kind: 'hfsc' }), qdisc({ kind: 'red', parent: '1:10', handle: '10:' })],
+    classes: [
+      klass({ kind: 'hfsc', parent: 'root', classid: '1:' }),
+      klass({ kind: 'hfsc', parent: '1:', classid: '1:10', ls: { m2: 1e6 } }),
+      klass({ kind: 'hfsc', parent: '1:', classid: '1:20', ls: { m2: 1e6 } }),
+    ],
+  });
+  const refused = (ops: unknown[], s: Snapshot = tree) => unrestorableChange(ops as never, s);
+
+  test('classes and the qdiscs below them, when the snapshot holds them', () => {
+    expect(
+      refused([{ op: 'change', class: { dev: 'a0', classid: '1:10', kind: 'hfsc', ls: { m2: 2e6 } } }]),
+    ).toBe(undefined);
+    expect(refused([{ op: 'add', qdisc: { dev: 'a0', parent: '1:20', kind: 'sfq' } }])).toBe(undefined);
+    expect(refused([{ op: 'delete', class: { dev: 'a0', classid: '1:20' } }])).toBe(undefined);
+  });
+
+  test("a class its qdisc made, another tool's qdisc below a class, or below a replaced root", () => {
+    expect(refused([{ op: 'delete', class: { dev: 'a0', classid: '1:' } }])).toMatch(
+      /^ops\[0\]: delete would change the hfsc class 1: on a0, which its qdisc made/,
+    );
+    expect(refused([{ op: 'delete', qdisc: { dev: 'a0', parent: '1:10' } }])).toMatch(
+      /^ops\[0\]: delete would remove the 1:10 qdisc red 10: on a0, which a rollback cannot put back/,
+    );
+    expect(refused([{ op: 'delete', qdisc: { dev: 'a0', parent: 0x10010 } }])).toMatch(/qdisc red 10:/);
+    expect(refused([{ op: 'replace', qdisc: { dev: 'a0', parent: 'root', kind: 'tbf' } }])).toMatch(
+      /^ops\[0\]: replace would remove the qdisc red 10: at 1:10 on a0/,
+    );
+  });
+
+  test('classes and chains with a snapshot read without them (as the QoS layer reads)', () => {
+    const partial: Snapshot = { links: [link], devices: new Map([['a0', { qdiscs: [], filters: [] }]]) };
+    expect(
+      refused([{ op: 'add', class: { dev: 'a0', classid: '1:1', kind: 'htb', rate: 1e6 } }], partial),
+    ).toMatch(/^ops\[0\]: the snapshot given holds no classes/);
+    expect(refused([{ op: 'add', chain: { dev: 'a0', parent: 'ingress', chain: 1 } }], partial)).toMatch(
+      /^ops\[0\]: the snapshot given holds no chains/,
+    );
+    expect(refused([{ op: 'add', qdisc: { dev: 'a0', parent: '1:10', kind: 'sfq' } }], partial)).toMatch(
+      /restores only root and hook qdiscs, not one at parent 1:10/,
+    );
   });
 });

@@ -33,10 +33,13 @@ extern char** environ;
 #define PROTOCOL_VERSION 1
 #define HEADER_BYTES 12
 #define MAX_BODY (64u * 1024 * 1024)
+// lib/cni/limits.ts MAX_STDIN_BYTES: a larger configuration is refused as the Node plugin does.
+#define MAX_STDIN (4u * 1024 * 1024)
 #define TRAILER_MAGIC "NQCNITR1"
 #define MAX_TRAILER 65536
-// CNI's well-known codes: 5 I/O failure, 11 try again later.
+// CNI's well-known codes: 5 I/O failure, 7 invalid network configuration, 11 try again later.
 #define CNI_IO_FAILURE 5
+#define CNI_INVALID_CONFIG 7
 #define CNI_TRY_AGAIN 11
 
 struct buf {
@@ -89,23 +92,111 @@ static int write_all(int fd, const char* p, size_t n) {
   return 0;
 }
 
-// The configuration's cniVersion for an error object (a plain scan: the first "cniVersion" key
-// is the top-level one in what runtimes send), else the newest version netqos speaks.
+// A JSON string at *pp (after its opening quote) decoded into out (at most cap-1 bytes, the
+// rest dropped: such a key matches nothing netqos looks for); *pp ends after the closing quote.
+// Returns the decoded length, or -1 when the string does not end.
+static int json_string(const char** pp, const char* end, char* out, size_t cap) {
+  const char* p = *pp;
+  size_t n = 0;
+  while (p < end && *p != '"') {
+    unsigned c = (unsigned char)*p++;
+    if (c == '\\') {
+      if (p >= end) return -1;
+      char e = *p++;
+      c = e == 'b'   ? '\b'
+          : e == 'f' ? '\f'
+          : e == 'n' ? '\n'
+          : e == 'r' ? '\r'
+          : e == 't' ? '\t'
+                     : (unsigned char)e;
+      if (e == 'u') {
+        if (end - p < 4) return -1;
+        unsigned u = 0;
+        for (int i = 0; i < 4; i++) {
+          char h = p[i];
+          u = u * 16 + (unsigned)(h >= '0' && h <= '9'   ? h - '0'
+                                  : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                  : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                         : 0);
+        }
+        p += 4;
+        // As UTF-8 (only the code points folding onto ASCII matter: U+017F, U+212A).
+        unsigned char enc[3];
+        size_t len = u < 0x80 ? 1 : u < 0x800 ? 2 : 3;
+        if (len == 1)
+          enc[0] = (unsigned char)u;
+        else if (len == 2)
+          enc[0] = (unsigned char)(0xc0 | u >> 6), enc[1] = (unsigned char)(0x80 | (u & 0x3f));
+        else
+          enc[0] = (unsigned char)(0xe0 | u >> 12), enc[1] = (unsigned char)(0x80 | ((u >> 6) & 0x3f)),
+          enc[2] = (unsigned char)(0x80 | (u & 0x3f));
+        for (size_t i = 0; i < len; i++)
+          if (n + 1 < cap) out[n++] = (char)enc[i];
+        continue;
+      }
+    }
+    if (n + 1 < cap) out[n++] = (char)c;
+  }
+  if (p >= end) return -1;
+  *pp = p + 1;
+  out[n] = 0;
+  return (int)n;
+}
+
+// Whether a key is "cniVersion" as Go's encoding/json matches struct fields: ASCII letters in
+// any case, and U+017F LONG S for s (the only other character folding onto its letters).
+static int is_cni_version_key(const char* k) {
+  const char* want = "cniversion";
+  for (; *want; want++) {
+    if (*want == 's' && (unsigned char)k[0] == 0xc5 && (unsigned char)k[1] == 0xbf) {
+      k += 2;
+      continue;
+    }
+    char c = *k++;
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != *want) return 0;
+  }
+  return *k == 0;
+}
+
+// The configuration's cniVersion for an error object, read as the Node plugin reads it: the last
+// top-level key matching "cniVersion" (see above) whose value is a string of digits and dots,
+// else the newest version netqos speaks (also when the text is cut short). A scan, not a
+// validating parser.
 static void cni_version(const struct buf* in, char out[16]) {
   strcpy(out, "1.1.0");
   if (!in || !in->len) return;
-  const char* end = in->p + in->len;
-  const char key[] = "\"cniVersion\"";
-  const char* k = memmem(in->p, in->len, key, sizeof key - 1);
-  if (!k) return;
-  const char* p = k + sizeof key - 1;
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':')) p++;
-  if (p >= end || *p++ != '"') return;
-  size_t n = 0;
-  while (p + n < end && n < 15 && ((p[n] >= '0' && p[n] <= '9') || p[n] == '.')) n++;
-  if (p + n >= end || p[n] != '"' || n == 0) return;
-  memcpy(out, p, n);
-  out[n] = 0;
+  const char *p = in->p, *end = in->p + in->len;
+  int depth = 0, expect_key = 0, closed = 0;
+  char key[32], value[16], found[16] = "";
+  while (p < end && !closed) {
+    char c = *p++;
+    if (c == '{' || c == '[') {
+      depth++;
+      expect_key = c == '{' && depth == 1;
+    } else if (c == '}' || c == ']') {
+      closed = --depth == 0;
+    } else if (c == ',') {
+      expect_key = depth == 1;
+    } else if (c == '"') {
+      if (!expect_key) {
+        if (json_string(&p, end, value, sizeof value) < 0) return;
+        continue;
+      }
+      expect_key = 0;
+      if (json_string(&p, end, key, sizeof key) < 0) return;
+      while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':')) p++;
+      if (p >= end || *p != '"' || !is_cni_version_key(key)) continue;
+      p++;
+      int n = json_string(&p, end, value, sizeof value);
+      if (n < 0) return;
+      size_t ok = n > 0 && (size_t)n < sizeof value - 1;
+      for (int i = 0; ok && i < n; i++) ok = (value[i] >= '0' && value[i] <= '9') || value[i] == '.';
+      if (ok) strcpy(found, value);
+    }
+  }
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  if (closed && p == end && *found) strcpy(out, found);
 }
 
 static void put_json_string(struct buf* b, const char* s) {
@@ -185,13 +276,15 @@ static int read_trailer(struct trailer* t) {
   return ok;
 }
 
-static int read_all(int fd, struct buf* b) {
+// Reads fd to its end; 1 when it holds more than `max` bytes (reading stops there).
+static int read_all(int fd, struct buf* b, size_t max) {
   char chunk[65536];
   for (;;) {
     ssize_t r = read(fd, chunk, sizeof chunk);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return -1;
     if (r == 0) return 0;
+    if (b->len + (size_t)r > max) return 1;
     put(b, chunk, (size_t)r);
   }
 }
@@ -300,8 +393,15 @@ int main(int argc, char** argv) {
   const char* command = getenv("CNI_COMMAND");
   int have_stdin = command && *command && strcmp(command, "VERSION") != 0;
   struct buf in = {0};
-  if (have_stdin && read_all(0, &in) != 0)
-    fail(NULL, CNI_IO_FAILURE, "error reading from stdin", strerror(errno));
+  if (have_stdin) {
+    int r = read_all(0, &in, MAX_STDIN);
+    if (r < 0) fail(NULL, CNI_IO_FAILURE, "error reading from stdin", strerror(errno));
+    if (r > 0) {
+      char details[96];
+      snprintf(details, sizeof details, "more than %u bytes on standard input", MAX_STDIN);
+      fail(NULL, CNI_INVALID_CONFIG, "network configuration too large", details);
+    }
+  }
 
   // The request (protocol.ts), whole before connecting: the server then wakes once, with all
   // of it waiting, instead of once for the connection and again for the data.

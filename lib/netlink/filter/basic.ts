@@ -32,6 +32,7 @@ const ematchText = (e: CmpEmatch) =>
 
 export const basic: FilterKind<BasicFilter> = {
   family: 'filter',
+  restorable: true,
   kind: 'basic',
   describe: (f) =>
     [

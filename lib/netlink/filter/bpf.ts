@@ -45,6 +45,8 @@ export function bpfProgramText(p: BpfProgram, name?: string): string {
 
 export const bpf: FilterKind<BpfFilter> = {
   family: 'filter',
+  // Comes back by its program's id: the program lives on while a pin or an open fd holds it.
+  restorable: true,
   kind: 'bpf',
   describe: (f) =>
     [

@@ -105,6 +105,7 @@ export function flowerKeysText(f: FlowerKeys & { dstPortMax?: number; srcPortMax
 
 export const flower: FilterKind<FlowerFilter> = {
   family: 'filter',
+  restorable: true,
   kind: 'flower',
   describe: (f) =>
     [flowerKeysText(f), f.classid !== undefined ? `classid ${f.classid}` : ''].filter(Boolean).join(' '),

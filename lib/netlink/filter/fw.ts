@@ -12,6 +12,7 @@ export interface FwFilter extends FilterCommon {
 
 export const fw: FilterKind<FwFilter> = {
   family: 'filter',
+  restorable: true,
   kind: 'fw',
   describe: (f) =>
     [

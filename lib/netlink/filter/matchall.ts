@@ -11,6 +11,7 @@ export interface MatchallFilter extends FilterCommon {
 
 export const matchall: FilterKind<MatchallFilter> = {
   family: 'filter',
+  restorable: true,
   kind: 'matchall',
   describe: (f) => (f.classid !== undefined ? `classid ${f.classid}` : ''),
 };

@@ -21,6 +21,7 @@ export interface U32Filter extends FilterCommon {
 
 export const u32: FilterKind<U32Filter> = {
   family: 'filter',
+  restorable: true,
   kind: 'u32',
   describe: (f) => {
     const keys = f.keys ?? [];

@@ -74,7 +74,9 @@ describe('strict mode: accepted annotations', () => {
       [
         'dscp',
         ...['ingress', 'egress'].flatMap((d) =>
-          ['Bandwidth', 'Burst', 'Peakrate', 'Minburst', 'PacketRate', 'PacketBurst'].map((f) => `${d}${f}`),
+          ['Bandwidth', 'Burst', 'Peakrate', 'Minburst', 'PacketRate', 'PacketBurst', 'MaxConnections'].map(
+            (f) => `${d}${f}`,
+          ),
         ),
       ]
         .map((name) => Q + name)
@@ -208,19 +210,34 @@ describe('packet-rate aliases (ingressPackets / egressPackets)', () => {
 });
 
 describe('MaxConnections annotations', () => {
-  test.each(['strict', 'calico'] as const)('recognised, not enforced, a warning (%s)', (mode) => {
+  test('parsed as quantities, 1 .. 4294967295 connections', () => {
+    const { spec, warnings } = parseAnnotations({
+      [`${Q}ingressMaxConnections`]: '100',
+      [`${Q}egressMaxConnections`]: '2k',
+    });
+    expect(spec).toEqual({ ingress: { maxConnections: 100 }, egress: { maxConnections: 2000 } });
+    expect(warnings).toEqual([]);
+  });
+
+  test('strict: garbage and out-of-range values are problems naming the key', () => {
+    expect(() => parseAnnotations({ [`${Q}egressMaxConnections`]: 'garbage' })).toThrow(
+      new RegExp(`${Q}egressMaxConnections: "garbage" is not a quantity`),
+    );
+    expect(() => parseAnnotations({ [`${Q}ingressMaxConnections`]: '0' })).toThrow(
+      /ingressMaxConnections: "0" is below the minimum 1 connections/,
+    );
+    expect(() => parseAnnotations({ [`${Q}ingressMaxConnections`]: '5G' })).toThrow(
+      /ingressMaxConnections: "5G" is above the maximum 4294967295 connections/,
+    );
+  });
+
+  test('calico: unparseable is off, out of range clamped, as Calico does', () => {
     const { spec, warnings } = parseAnnotations(
-      { [`${Q}ingressMaxConnections`]: '100', [`${Q}egressMaxConnections`]: 'garbage' },
-      { mode },
+      { [`${Q}ingressMaxConnections`]: '5G', [`${Q}egressMaxConnections`]: 'garbage' },
+      { mode: 'calico' },
     );
-    expect(spec).toEqual({ ingress: {}, egress: {} });
+    expect(spec).toEqual({ ingress: { maxConnections: 4294967295 }, egress: {} });
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toBe(
-      `${Q}ingressMaxConnections: "100": recognised but not enforced by netqos ` +
-        '(Calico enforces it with connlimit rules, not traffic control); ignored',
-    );
-    expect(warnings[1]).toContain(`${Q}egressMaxConnections`);
-    expect(warnings[1]).toContain('not enforced by netqos');
   });
 });
 
@@ -342,7 +359,7 @@ describe("strict mode: bounds (exactly Calico's)", () => {
   test('a value that is not a string (an unquoted YAML number) is refused', () => {
     const problem = onlyProblem({ [`${Q}ingressPacketRate`]: 100 as unknown as string });
     expect(problem.message).toBe(
-      `${Q}ingressPacketRate: "100" must be a string (quote it in YAML), e.g. "100"`,
+      `${Q}ingressPacketRate: 100 must be a string (quote it in YAML), e.g. "100"`,
     );
     expect(onlyProblem({ [`${Q}dscp`]: 46 as unknown as string }).message).toContain('quote it in YAML');
   });

@@ -1,0 +1,103 @@
+// What the decoder targets share: an input is one receive buffer of netlink messages, as a
+// socket hands it over. Each message is given one of the target's message types (so the fuzzer
+// explores that decoder, not the rest), copied out back to back as RouteSocket::dump_one
+// collects a dump, and decoded as the addon decodes a reply (replies_to_js) or a notification
+// (Handle::Events), into a SinkWriter.
+#pragma once
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "operation.h"
+#include "socket.h"
+
+namespace netqos_fuzz {
+
+// Takes what a decoder writes and only reads it (every byte of every string), so a run costs
+// the decoder's work, not building a tree: ASan's bookkeeping of each allocation made a
+// PlainWriter most of the time of a run.
+class SinkWriter : public netqos::FieldWriter {
+ public:
+  void set_u64(const char* name, uint64_t v) override { mix(name, v); }
+  void set_i64(const char* name, int64_t v) override { mix(name, static_cast<uint64_t>(v)); }
+  void set_number(const char* name, double v) override {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    mix(name, bits);
+  }
+  void set_bool(const char* name, bool v) override { mix(name, v); }
+  void set_string(const char* name, const std::string& v) override {
+    for (unsigned char c : v) mix(name, c);
+  }
+  void set_strings(const char* name, const std::vector<std::string>& v) override {
+    for (const auto& s : v) set_string(name, s);
+  }
+  std::unique_ptr<netqos::FieldWriter> object(const char* name) override {
+    mix(name, 1);
+    return std::make_unique<SinkWriter>();
+  }
+  std::unique_ptr<netqos::FieldWriter> append(const char* name) override {
+    mix(name, 2);
+    return std::make_unique<SinkWriter>();
+  }
+
+ private:
+  static void mix(const char* name, uint64_t v) {
+    static volatile uint64_t sink;
+    sink = sink * 31 + v + static_cast<unsigned char>(name[0]);
+  }
+};
+
+// The messages of `data` (a copy: the decoders may read it as nlmsghdr and nlattr), each with
+// its type replaced by types[type % count] unless `keep_types`.
+inline std::vector<std::vector<uint8_t>> messages(const uint8_t* data, size_t size,
+                                                  std::initializer_list<uint16_t> types,
+                                                  bool keep_types = false) {
+  std::vector<uint32_t> aligned((size + 3) / 4);
+  if (size) std::memcpy(aligned.data(), data, size);
+  std::vector<std::vector<uint8_t>> out;
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(aligned.data());
+  int len = static_cast<int>(size);
+  for (; netqos::message_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(nlh);
+    out.emplace_back(bytes, bytes + nlh->nlmsg_len);
+    auto* copy = reinterpret_cast<nlmsghdr*>(out.back().data());
+    if (!keep_types) copy->nlmsg_type = types.begin()[copy->nlmsg_type % types.size()];
+  }
+  return out;
+}
+
+// Decodes the messages as one dump reply: stored back to back, each aligned (as dump_one keeps
+// them), each asked which interface it is about (the filter of a get by index) and decoded into
+// a fresh object.
+inline void decode_reply(const std::vector<std::vector<uint8_t>>& msgs) {
+  netqos::DumpReply reply;
+  for (const auto& m : msgs) {
+    reply.offsets.push_back(reply.data.size());
+    reply.data.insert(reply.data.end(), m.begin(), m.end());
+    reply.data.resize(NLMSG_ALIGN(reply.data.size()));
+  }
+  for (size_t offset : reply.offsets) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(reply.data.data() + offset);
+    (void)netqos::message_ifindex(nlh);
+    SinkWriter w;
+    netqos::decode_object(nlh, w);
+  }
+}
+
+// Decodes the messages as notifications (what a watching handle's events() returns).
+inline void decode_events(const std::vector<std::vector<uint8_t>>& msgs) {
+  for (const auto& m : msgs) {
+    SinkWriter w;
+    netqos::decode_event(reinterpret_cast<const nlmsghdr*>(m.data()), w);
+  }
+}
+
+}  // namespace netqos_fuzz

@@ -1,0 +1,234 @@
+// Serialization of the QoS calls that change the kernel (applyQos, clearQos and their Sync twins).
+//
+// - In this process, per network namespace + interface: a FIFO per interface, a call waits until
+//   it is first in the queue of every interface it changes, so two calls on one interface run one
+//   after the other, in call order (the later call wins), and calls on different interfaces run
+//   side by side. A blocking (Sync) call cannot wait for a Promise call (that one needs this very
+//   thread to finish): it throws QosBusyError when any of its interfaces is taken or awaited.
+// - Between processes, per network namespace: an flock(2) on /run/netqos/locks/netns-DEV-INO.lock
+//   (the namespace file's device and inode), held from the read to the end of the batch, so
+//   whichever process changes an interface last does so from a fresh read and its change is the
+//   one that stays. The kernel drops the lock with its holder; the holder unlinks the file first,
+//   so no file outlives a call (a waiter that got the lock on an unlinked file tries again). Calls
+//   of this process share the namespace lock they hold. Where the directory cannot be made (not
+//   root, a read-only /run), calls are serialized within this process only.
+import * as fs from 'fs';
+import * as path from 'path';
+import { native } from '../netlink/binding';
+import { QosBusyError } from './errors';
+
+export type Release = () => void;
+
+/** Where the namespace lock files live (NETQOS_LOCK_DIR overrides it). */
+export const LOCK_DIR = process.env.NETQOS_LOCK_DIR || '/run/netqos/locks';
+/** How long a call waits for another process's lock before giving up with QosBusyError. */
+export const LOCK_WAIT_MS = 30_000;
+
+interface Waiter {
+  keys: readonly string[];
+  grant: () => void;
+  granted: boolean;
+}
+
+/** FIFO queues per key; a waiter runs once it heads the queue of each of its keys. */
+class KeyedQueues {
+  private readonly queues = new Map<string, Waiter[]>();
+
+  /** Waits for every key; the release hands them on. Keys must be distinct. */
+  acquire(keys: readonly string[]): Promise<Release> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = { keys, granted: false, grant: () => resolve(() => this.release(waiter)) };
+      for (const k of keys) {
+        const q = this.queues.get(k);
+        if (q) q.push(waiter);
+        else this.queues.set(k, [waiter]);
+      }
+      this.grantIfFirst(waiter);
+    });
+  }
+
+  /** Takes every key now, or returns the first key someone holds or waits for. */
+  tryAcquire(keys: readonly string[]): Release | string {
+    const busy = keys.find((k) => this.queues.has(k));
+    if (busy !== undefined) return busy;
+    const waiter: Waiter = { keys, granted: true, grant: () => {} };
+    for (const k of keys) this.queues.set(k, [waiter]);
+    return () => this.release(waiter);
+  }
+
+  private grantIfFirst(w: Waiter): void {
+    if (w.granted || !w.keys.every((k) => this.queues.get(k)![0] === w)) return;
+    w.granted = true;
+    w.grant();
+  }
+
+  private release(w: Waiter): void {
+    const next: Waiter[] = [];
+    for (const k of w.keys) {
+      const q = this.queues.get(k)!;
+      q.shift();
+      if (q.length) next.push(q[0]);
+      else this.queues.delete(k);
+    }
+    for (const n of next) this.grantIfFirst(n);
+  }
+}
+
+const interfaces = new KeyedQueues();
+
+/** Namespace locks this process holds: the lock file's descriptor and how many calls use it. */
+const held = new Map<string, { fd: number; users: number }>();
+let lockDirUsable: boolean | undefined;
+
+function lockDir(): boolean {
+  if (lockDirUsable === undefined) {
+    try {
+      fs.mkdirSync(path.dirname(LOCK_DIR), { recursive: true, mode: 0o755 });
+      fs.mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
+      fs.accessSync(LOCK_DIR, fs.constants.W_OK);
+      lockDirUsable = true;
+    } catch {
+      lockDirUsable = false;
+    }
+  }
+  return lockDirUsable;
+}
+
+const lockFile = (nsKey: string) => path.join(LOCK_DIR, `netns-${nsKey.replace(/[^0-9A-Za-z]/g, '-')}.lock`);
+
+/** One attempt at the namespace's file lock: its descriptor, or undefined when another has it. */
+function tryFileLock(file: string): number | undefined {
+  for (;;) {
+    const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    let mine = false;
+    try {
+      if (!native().tryLockFile(fd)) return undefined;
+      // The previous holder may have unlinked the file after we opened it: lock the current one.
+      const a = fs.fstatSync(fd);
+      const b = fs.statSync(file, { throwIfNoEntry: false });
+      mine = !!b && a.ino === b.ino && a.dev === b.dev;
+      if (mine) return fd;
+    } finally {
+      if (!mine) fs.closeSync(fd);
+    }
+  }
+}
+
+function unlockFile(nsKey: string): void {
+  const h = held.get(nsKey)!;
+  if (--h.users > 0) return;
+  held.delete(nsKey);
+  try {
+    fs.unlinkSync(lockFile(nsKey));
+  } finally {
+    fs.closeSync(h.fd);
+  }
+}
+
+const busyElsewhere = (what: string) =>
+  new QosBusyError(
+    what,
+    `another process has been changing this network namespace for over ${LOCK_WAIT_MS / 1000} s (lock files in ${LOCK_DIR}); nothing was sent`,
+  );
+
+/**
+ * Takes the namespaces' locks in key order (the same order in every process: no deadlock),
+ * sharing those this process holds. Yields how long to pause before trying again; returns the
+ * release. On a throw (or a wait past LOCK_WAIT_MS) it gives back what it took.
+ */
+function* lockNamespaces(nsKeys: readonly string[], what: string): Generator<number, Release, void> {
+  const namespaces = lockDir() ? [...new Set(nsKeys)].sort() : [];
+  const taken: string[] = [];
+  const release = () => {
+    for (const k of taken.splice(0)) unlockFile(k);
+  };
+  try {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    let pause = 1;
+    for (const key of namespaces) {
+      for (;;) {
+        const h = held.get(key);
+        if (h) h.users++;
+        else {
+          const fd = tryFileLock(lockFile(key));
+          if (fd === undefined) {
+            if (Date.now() > deadline) throw busyElsewhere(what);
+            yield pause;
+            pause = Math.min(pause * 2, 20);
+            continue;
+          }
+          held.set(key, { fd, users: 1 });
+        }
+        taken.push(key);
+        break;
+      }
+    }
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return release;
+}
+
+/** In-process keys: namespace + interface. */
+const interfaceKeys = (nsKeys: readonly string[], ifnames: readonly string[]) => [
+  ...new Set(ifnames.map((ifname, i) => `${nsKeys[i]}\0${ifname}`)),
+];
+
+const both =
+  (first: Release, second: Release): Release =>
+  () => {
+    try {
+      first();
+    } finally {
+      second();
+    }
+  };
+
+/**
+ * Serializes a Promise call on these interfaces (target i: ifnames[i] in namespace nsKeys[i]):
+ * resolves with the release once this call may change them.
+ */
+export async function lockInterfaces(
+  nsKeys: readonly string[],
+  ifnames: readonly string[],
+): Promise<Release> {
+  const releaseInterfaces = await interfaces.acquire(interfaceKeys(nsKeys, ifnames));
+  try {
+    const steps = lockNamespaces(nsKeys, ifnames[0]);
+    let step = steps.next();
+    while (!step.done) {
+      await new Promise((r) => setTimeout(r, step.value as number));
+      step = steps.next();
+    }
+    return both(step.value, releaseInterfaces);
+  } catch (e) {
+    releaseInterfaces();
+    throw e;
+  }
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** The same for a blocking call: QosBusyError when a Promise call of this process has an interface. */
+export function lockInterfacesSync(nsKeys: readonly string[], ifnames: readonly string[]): Release {
+  const got = interfaces.tryAcquire(interfaceKeys(nsKeys, ifnames));
+  if (typeof got === 'string') {
+    throw new QosBusyError(
+      got.slice(got.indexOf('\0') + 1),
+      'an unfinished applyQos or clearQos (Promise) of this process is changing this interface, and a blocking call cannot wait for it: nothing was sent, try again',
+    );
+  }
+  try {
+    const steps = lockNamespaces(nsKeys, ifnames[0]);
+    let step = steps.next();
+    while (!step.done) {
+      sleepSync(step.value as number);
+      step = steps.next();
+    }
+    return both(step.value, got);
+  } catch (e) {
+    got();
+    throw e;
+  }
+}

@@ -1,0 +1,30 @@
+// An exclusive flock(2) on an open file, never waiting: the cross-process lock of the QoS calls
+// (lib/qos/locks.ts). Node has no flock; the kernel drops the lock when its holder dies.
+#include <napi.h>
+#include <sys/file.h>
+#include <uv.h>
+
+#include <cerrno>
+
+namespace netqos {
+
+// tryLockFile(fd): true when this open file now holds the lock, false when another holds it.
+Napi::Value TryLockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "tryLockFile: fd must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int rc;
+  do rc = flock(fd, LOCK_EX | LOCK_NB);
+  while (rc < 0 && errno == EINTR);
+  if (rc == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  Napi::Error e = Napi::Error::New(env, std::string("flock: ") + uv_strerror(-errno));
+  e.Set("code", Napi::String::New(env, uv_err_name(-errno)));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+}  // namespace netqos

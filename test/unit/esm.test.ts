@@ -1,0 +1,32 @@
+// The package as an ES module: `import ... from 'netqos'` through package.json's "exports" (the
+// package resolving its own name) reaches dist/lib/index.mjs, which carries every name the
+// CommonJS entry exports, as the same objects. Runs test/esm/import.mjs with Node on the built
+// dist/ (`npx tsc -p tsconfig.json`).
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+test('import from an ES module: every CommonJS export, the same instances', () => {
+  const entry = path.join(ROOT, 'dist/lib/index.mjs');
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: build with npx tsc -p tsconfig.json`);
+  const out = JSON.parse(
+    execFileSync(process.execPath, [path.join(ROOT, 'test/esm/import.mjs')], { cwd: ROOT, encoding: 'utf8' }),
+  );
+  expect(out.resolved).toBe(`file://${entry}`);
+  expect(out.cjs).toContain('openNetlink');
+  expect(out.cjs.length).toBeGreaterThan(50);
+  expect(out.esm).toEqual(out.cjs);
+  expect(out.defaultIsCjs).toBe(true);
+  expect(out.sameInstances).toBe(true);
+  expect(out.version).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+});
+
+test('require() of the package name reaches the CommonJS entry', () => {
+  const out = execFileSync(process.execPath, ['-p', "require.resolve('netqos')"], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  expect(out.trim()).toBe(path.join(ROOT, 'dist/lib/index.js'));
+});
