@@ -1,6 +1,7 @@
 #include "psched.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 namespace netqos {
@@ -22,6 +23,13 @@ const Psched& psched() {
     return p;
   }();
   return value;
+}
+
+// A byte count computed in doubles, as a u64: a reply's rate can be any 64-bit number, and a
+// product past 2^64 saturates (converting it would be undefined behaviour).
+uint64_t saturate_u64(double d) {
+  if (!(d > 0)) return 0;
+  return d >= 18446744073709551616.0 ? UINT64_MAX : static_cast<uint64_t>(d);
 }
 
 }  // namespace
@@ -65,14 +73,14 @@ uint32_t xmittime(uint64_t rate_bytes, uint64_t size) {
 
 uint64_t xmitsize(uint64_t rate_bytes, uint32_t ticks) {
   double usec = static_cast<double>(ticks) / tick_in_usec();
-  return static_cast<uint64_t>(std::llround(static_cast<double>(rate_bytes) * usec / 1e6));
+  return saturate_u64(std::round(static_cast<double>(rate_bytes) * usec / 1e6));
 }
 
 uint64_t bytes_for_ticks(uint64_t rate_bytes, uint32_t ticks) {
   // xmittime truncates twice: bytes to whole microseconds, microseconds to ticks. Undo both:
   // the fewest microseconds that give these ticks, then the fewest bytes that take as long.
   double usec = std::ceil(static_cast<double>(ticks) / tick_in_usec());
-  return static_cast<uint64_t>(std::ceil(usec * static_cast<double>(rate_bytes) / 1e6 - 1e-9));
+  return saturate_u64(std::ceil(usec * static_cast<double>(rate_bytes) / 1e6 - 1e-9));
 }
 
 uint32_t codel_time_us(uint32_t reported) {

@@ -5,6 +5,7 @@
 //   engine_check <netns>      the namespace must exist and hold a veth pair v0/v1
 //
 // Prints one line per failed check and "N passed, M failed"; exits non-zero on any failure.
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -24,6 +25,7 @@
 #include "monitor.h"
 #include "operation.h"
 #include "plain_fields.h"
+#include "psched.h"
 #include "socket.h"
 
 using namespace netqos;
@@ -660,6 +662,41 @@ void check_kind_encoding() {
   std::printf("   %zu operations\n", cases.size());
 }
 
+// Replies carrying rates near 2^64 bytes/s with the longest buckets (any process may set them):
+// the bucket in bytes is past 2^64 and reads back saturated, not through an out-of-range
+// conversion (undefined behaviour; the class fuzzer found it in an htb class).
+void check_rates_past_64_bits() {
+  section("decoding saturates buckets past 2^64 bytes");
+  alignas(nlmsghdr) uint8_t buf[512];
+  auto reply = [&](uint16_t type, const char* kind, uint16_t parms, const void* opt, size_t len,
+                   uint16_t rate64) {
+    std::memset(buf, 0, sizeof buf);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = type;
+    auto* tcm = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
+    tcm->tcm_ifindex = 1;
+    tcm->tcm_handle = 0x10010;
+    tcm->tcm_parent = 0x10000;
+    mnl_attr_put_strz(nlh, TCA_KIND, kind);
+    nlattr* options = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+    mnl_attr_put(nlh, parms, len, opt);
+    mnl_attr_put_u64(nlh, rate64, UINT64_MAX);
+    mnl_attr_nest_end(nlh, options);
+    Value obj = Value::object();
+    PlainWriter w(obj);
+    bool decoded = decode_object(nlh, w);
+    return decoded ? obj : Value::object();
+  };
+  tc_htb_opt htb{};
+  htb.buffer = htb.cbuffer = kMaxTicks;
+  Value c = reply(RTM_NEWTCLASS, "htb", TCA_HTB_PARMS, &htb, sizeof htb, TCA_HTB_RATE64);
+  CHECK(num(&c, "burst") == UINT64_MAX && num(&c, "cburst") == 0, "htb class: ", to_json(c));
+  tc_tbf_qopt tbf{};
+  tbf.buffer = kMaxTicks;
+  Value q = reply(RTM_NEWQDISC, "tbf", TCA_TBF_PARMS, &tbf, sizeof tbf, TCA_TBF_RATE64);
+  CHECK(num(&q, "burst") == UINT64_MAX, "tbf: ", to_json(q));
+}
+
 // HTB with classes, a chain with a filter, and a classic BPF classifier: what this kernel has
 // of the new kinds, sent and read back (classes and chains through their own dumps).
 void check_classes_and_chains(RouteSocket& sock) {
@@ -990,6 +1027,7 @@ int main(int argc, char** argv) {
     check_reader_semantics();
     check_action_encoding();
     check_kind_encoding();
+    check_rates_past_64_bits();
     RouteSocket sock(netns);
     try {
       check_build(sock);
