@@ -40,6 +40,9 @@ class SinkWriter : public netqos::FieldWriter {
   void set_strings(const char* name, const std::vector<std::string>& v) override {
     for (const auto& s : v) set_string(name, s);
   }
+  void set_numbers(const char* name, const std::vector<double>& v) override {
+    for (double d : v) set_number(name, d);
+  }
   std::unique_ptr<netqos::FieldWriter> object(const char* name) override {
     mix(name, 1);
     return std::make_unique<SinkWriter>();
