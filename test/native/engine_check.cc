@@ -499,6 +499,22 @@ Value without_stats(const Value& v) {
   return out;
 }
 
+// The requests read together into one record stream (as the addon reads them), each one's
+// objects unpacked; `sendmsgs`: the sendmsg calls the read took.
+std::vector<std::vector<Value>> read_stream(RouteSocket& sock, const std::vector<Value>& requests,
+                                            std::vector<DumpRequest>& reqs, uint64_t& sendmsgs) {
+  reqs.clear();
+  for (size_t i = 0; i < requests.size(); i++)
+    reqs.push_back(read_dump_request(PlainReader(requests[i], cat("requests[", i, "]"))));
+  RecordStream stream;
+  RecordSink sink(stream, reqs);
+  uint64_t before = sock.sendmsg_calls();
+  sock.read(reqs, sink);
+  sink.finish();
+  sendmsgs = sock.sendmsg_calls() - before;
+  return unpack(stream, reqs.size());
+}
+
 void check_records(RouteSocket& sock) {
   section("reads into a record stream, as the addon hands them to JavaScript");
   std::vector<Value> requests = {
@@ -517,16 +533,10 @@ void check_records(RouteSocket& sock) {
       Value::object({{"type", "filter"}, {"dev", "v1"}, {"parent", "ingress"}, {"optional", true}}),
   };
   std::vector<DumpRequest> reqs;
-  for (size_t i = 0; i < requests.size(); i++)
-    reqs.push_back(read_dump_request(PlainReader(requests[i], cat("requests[", i, "]"))));
-  RecordStream stream;
-  RecordSink sink(stream, reqs);
-  uint64_t before = sock.sendmsg_calls();
-  sock.read(reqs, sink);
-  sink.finish();
+  uint64_t sendmsgs = 0;
+  auto got = read_stream(sock, requests, reqs, sendmsgs);
   std::printf("   %zu requests in %llu sendmsg calls\n", reqs.size(),
-              static_cast<unsigned long long>(sock.sendmsg_calls() - before));
-  auto got = unpack(stream, reqs.size());
+              static_cast<unsigned long long>(sendmsgs));
   // Each request on its own, decoded through PlainWriter: the same objects.
   for (size_t i = 0; i < reqs.size(); i++) {
     DumpReply reply;
@@ -588,7 +598,8 @@ void check_records(RouteSocket& sock) {
     list->set_string("s", "one");
     auto second = a.append("items");  // the same array, one more element
     second->set_bool("b", true);
-    RecordWriter b(odd);  // closes a (and its open children)
+    a.set_numbers("numbers", {1, 2.5});  // ends the array "items"
+    RecordWriter b(odd);                 // closes a (and its open children)
     b.set_string("k", "v");
     RecordWriter discarded(odd);
     discarded.set_u64("gone", 1);
@@ -598,7 +609,8 @@ void check_records(RouteSocket& sock) {
   auto odd_objects = unpack(odd, 1);
   CHECK(odd_objects[0].size() == 2 &&
             to_json(odd_objects[0][0]) ==
-                "{\"after\":2,\"inner\":{\"x\":1},\"items\":[{\"s\":\"one\"},{\"b\":true}]}" &&
+                "{\"after\":2,\"inner\":{\"x\":1},\"items\":[{\"s\":\"one\"},{\"b\":true}],"
+                "\"numbers\":[1,2.5]}" &&
             to_json(odd_objects[0][1]) == "{\"k\":\"v\"}",
         "out-of-order writers: ", to_json(odd_objects[0].at(0)), " ",
         odd_objects[0].size() > 1 ? to_json(odd_objects[0][1]) : "");
@@ -943,6 +955,53 @@ void check_classes_and_chains(RouteSocket& sock) {
   CHECK(f && num(f, "chain") == 3 && num(f, "program.bytecode[0].k") == 0xffffffffu &&
             str(f, "classid") == "1:10",
         "the bpf classifier reads back in chain 3: ", json(f));
+
+  // As the addon reads them: classes and chains dumped by the kernel for the one interface (by
+  // name or index), a chain named by the parent asked for (the kernel says ffff: for a hook).
+  uint32_t v1 = sock.resolve("v1");
+  std::vector<DumpRequest> reqs;
+  uint64_t sendmsgs = 0;
+  auto got = read_stream(
+      sock,
+      {V::object({{"type", "class"}, {"dev", "v1"}, {"stats", false}}),
+       V::object({{"type", "class"}, {"dev", v1}}),
+       V::object({{"type", "chain"}, {"dev", "v1"}, {"parent", "ingress"}}),
+       V::object({{"type", "chain"}, {"dev", v1}, {"parent", "egress"}}),
+       V::object({{"type", "chain"}, {"dev", "v1"}, {"parent", "1:"}}),
+       V::object({{"type", "class"}, {"dev", "v0"}}),
+       V::object({{"type", "class"}, {"dev", "nosuch0"}, {"optional", true}}),
+       V::object({{"type", "chain"}, {"dev", "nosuch0"}, {"parent", "ingress"}, {"optional", true}})},
+      reqs, sendmsgs);
+  auto no_stats = [](const std::vector<Value>& list) {
+    for (const Value& o : list)
+      if (o.find("stats")) return false;
+    return true;
+  };
+  const Value* r10 = find_if(got[1], [](const Value& x) { return str(&x, "classid") == "1:10"; });
+  CHECK(got[0].size() == 3 && no_stats(got[0]) && got[1].size() == 3 && r10 && num(r10, "rate") == 5000000 &&
+            r10->find("stats.xstats.tokens") && num(r10, "dev") == v1,
+        "classes by name without statistics, by index with them: ", json(r10));
+  const Value* in3 = find_if(got[2], [](const Value& x) { return num(&x, "chain") == 3; });
+  CHECK(in3 && str(in3, "parent") == "ingress" && num(in3, "ifindex") == v1,
+        "chain 3 read as the ingress hook's: ", json(in3));
+  CHECK(!find_if(got[3], [](const Value& x) { return num(&x, "chain") == 3; }) &&
+            !find_if(got[4], [](const Value& x) { return num(&x, "chain") == 3; }),
+        "the egress hook and the htb have no chain 3");
+  uint32_t v0 = sock.resolve("v0");
+  CHECK(
+      !find_if(got[5], [&](const Value& x) { return num(&x, "ifindex") != v0 || str(&x, "kind") == "htb"; }),
+      "v0's classes are v0's only: ", got[5].empty() ? "none" : to_json(got[5][0]));
+  CHECK(got[6].empty() && got[7].empty(), "a missing interface's classes and chains read as nothing");
+  std::printf("   %zu requests in %llu sendmsg calls\n", reqs.size(),
+              static_cast<unsigned long long>(sendmsgs));
+  bool threw = false;
+  try {
+    DumpReply reply;
+    sock.dump(read_dump_request(PlainReader(V::object({{"type", "class"}, {"dev", "nosuch0"}}), "r")), reply);
+  } catch (const SystemError& e) {
+    threw = e.error == ENODEV;
+  }
+  CHECK(threw, "classes of a missing interface, not optional: ENODEV");
 }
 
 void check_errors(RouteSocket& sock, const std::string& netns) {
