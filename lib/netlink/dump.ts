@@ -14,9 +14,10 @@ import {
 import { hookParents, nameActionInterfaces } from './kinds';
 import type { ChainState, ClassState, Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
 /**
- * One read: everything of a type (link, qdisc) or of one hook (filter, with dev and parent), or
- * one object (a link with dev, a qdisc with dev and parent). `optional`: what is not there (the
- * interface, the qdisc, the hook) reads as nothing instead of an error.
+ * One read: everything of a type (link, qdisc), of one interface (class, with dev) or of one hook
+ * or classful qdisc (filter and chain, with dev and parent), or one object (a link with dev, a
+ * qdisc with dev and parent). `optional`: what is not there (the interface, the qdisc, the hook)
+ * reads as nothing instead of an error.
  */
 export type DumpRequest = {
   type: 'qdisc' | 'class' | 'filter' | 'chain' | 'link' | 'action';
