@@ -3,7 +3,7 @@
 // it. Run in a throwaway namespace by fuzz/gen-corpus.sh; built there with the C compiler alone
 // (no sanitizer), so it runs inside User-Mode Linux too.
 //
-//   capture DIR dumps           link, qdisc, filter and action dumps and gets
+//   capture DIR dumps           link, qdisc, class, filter, chain and action dumps and gets
 //   capture DIR errors          acknowledgements and errors, with extended acks (capped or not)
 //   capture DIR monitor         link and tc notifications until SIGTERM
 //   capture DIR nft             nf_tables dumps and gets (tables, chains, rules, sets, elements)
@@ -63,9 +63,23 @@ static struct mnl_socket* open_socket(unsigned groups, int cap_ack) {
   return open_protocol(NETLINK_ROUTE, groups, cap_ack);
 }
 
+// The next file number of `what`: each kind of capture counts on its own, so a request added to
+// one kind leaves the other kinds' file names as they were.
+static int next_number(const char* what) {
+  static const char* names[16];
+  static int counts[16];
+  size_t i = 0;
+  while (i < 16 && names[i] && strcmp(names[i], what)) i++;
+  if (i == 16) {
+    fprintf(stderr, "capture: too many kinds of capture\n");
+    exit(1);
+  }
+  names[i] = what;
+  return counts[i]++;
+}
+
 // Sends one request and saves every buffer of its answer (several for a long dump).
 static void exchange(struct mnl_socket* nl, struct nlmsghdr* req, const char* what) {
-  static int counter;
   req->nlmsg_seq = seq++;
   if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
     perror("sendto");
@@ -77,7 +91,7 @@ static void exchange(struct mnl_socket* nl, struct nlmsghdr* req, const char* wh
       perror("recv");
       exit(1);
     }
-    save(what, counter++, buf, (size_t)got);
+    save(what, next_number(what), buf, (size_t)got);
     int len = (int)got, done = 0;
     for (const struct nlmsghdr* m = (const struct nlmsghdr*)buf; mnl_nlmsg_ok(m, len);
          m = mnl_nlmsg_next(m, &len))
@@ -138,11 +152,27 @@ static void dumps(void) {
       nlh = header(space, RTM_GETTFILTER, NLM_F_DUMP);
       tc_header(nlh, (int)p->if_index, parents[k], 0);
       exchange(nl, nlh, "filter");
+      // The chains of each block (hooks and classful qdiscs), with their templates.
+      if (k == 0) continue;
+      nlh = header(space, RTM_GETCHAIN, NLM_F_DUMP);
+      tc_header(nlh, (int)p->if_index, parents[k], 0);
+      exchange(nl, nlh, "chain");
     }
+    // A classful root (handle 1:): its filters, its chains, every class of the interface.
+    nlh = header(space, RTM_GETTFILTER, NLM_F_DUMP);
+    tc_header(nlh, (int)p->if_index, TC_H_MAKE(1U << 16, 0), 0);
+    exchange(nl, nlh, "filter");
+    nlh = header(space, RTM_GETCHAIN, NLM_F_DUMP);
+    tc_header(nlh, (int)p->if_index, TC_H_MAKE(1U << 16, 0), 0);
+    exchange(nl, nlh, "chain");
+    nlh = header(space, RTM_GETTCLASS, NLM_F_DUMP);
+    tc_header(nlh, (int)p->if_index, 0, 0);
+    exchange(nl, nlh, "class");
   }
   if_freenameindex(ifs);
 
-  const char* kinds[] = {"mirred", "police", "pedit", "csum", "skbedit", "gact"};
+  const char* kinds[] = {"mirred",     "police",   "pedit", "csum",   "skbedit", "gact", "vlan",
+                         "tunnel_key", "connmark", "ct",    "sample", "bpf",     "nat"};
   for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
     nlh = header(space, RTM_GETACTION, NLM_F_DUMP);
     struct tcamsg* tca = mnl_nlmsg_put_extra_header(nlh, sizeof *tca);

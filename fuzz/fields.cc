@@ -24,7 +24,25 @@ using netqos::Value;
 namespace {
 
 // What a field holds, for generating a plausible value of it.
-enum class T { U8, U16, U32, U64, Rate, I32, Bool, Dev, Handle, Word, Control, Hex, Objects, Strings };
+enum class T {
+  U8,
+  U16,
+  U32,
+  U64,
+  Rate,
+  I32,
+  Bool,
+  Dev,
+  Handle,
+  Word,
+  Control,
+  Hex,
+  Objects,
+  Strings,
+  Percent,  // a number 0..100, fractions too
+  Ints,     // a list of small integers (a priomap, a distribution table)
+  Object,   // one object of `items`' shape
+};
 struct Field {
   const char* name;
   T type;
@@ -36,8 +54,11 @@ struct Shape {
 };
 
 const char* const kVerbs[] = {"add", "replace", "change", "delete", nullptr};
-const char* const kQdiscKinds[] = {"tbf", "ingress", "clsact", "htb", nullptr};
-const char* const kFilterKinds[] = {"u32", "matchall", "flower", nullptr};
+const char* const kQdiscKinds[] = {"tbf",        "ingress", "clsact", "htb", "hfsc",     "prio",
+                                   "pfifo_fast", "pfifo",   "bfifo",  "sfq", "fq_codel", "codel",
+                                   "fq",         "cake",    "netem",  "red", nullptr};
+const char* const kClassKinds[] = {"htb", "hfsc", "prio", nullptr};
+const char* const kFilterKinds[] = {"u32", "matchall", "flower", "fw", "bpf", "basic", "flow", nullptr};
 const char* const kProtocols[] = {"all", "ip", "ipv6", "arp", "802.1q", "802.1ad", "ipx", nullptr};
 const char* const kDirections[] = {"egress", "ingress", "up", nullptr};
 const char* const kModes[] = {"redirect", "mirror", "steal", nullptr};
@@ -47,8 +68,34 @@ const char* const kChecksums[] = {"ipv4h", "ip4h",    "icmp", "igmp", "tcp",
                                   "udp",   "udplite", "sctp", "ah",   nullptr};
 const char* const kPtypes[] = {"host", "broadcast", "multicast", "otherhost", "loopback", nullptr};
 const char* const kLinkKinds[] = {"ifb", "veth", "dummy", nullptr};
-const char* const kDumpTypes[] = {"qdisc", "filter", "link", "action", "class", nullptr};
-const char* const kActionKinds[] = {"police", "mirred", "pedit", "csum", "skbedit", "gact", "nat", nullptr};
+const char* const kDumpTypes[] = {"qdisc", "filter", "link", "action", "class", "chain", nullptr};
+const char* const kActionKinds[] = {"police", "mirred", "pedit", "csum",       "skbedit",
+                                    "gact",   "nat",    "vlan",  "tunnel_key", "connmark",
+                                    "ct",     "sample", "bpf",   "ife",        nullptr};
+const char* const kDistributions[] = {"normal", "pareto", "paretonormal", "uniform", nullptr};
+const char* const kLossModels[] = {"random", "state", "gemodel", "burst", nullptr};
+const char* const kDiffserv[] = {"besteffort", "diffserv3", "diffserv4", "diffserv8", "precedence", nullptr};
+const char* const kFlowModes[] = {"flowblind",    "srchost",      "dsthost",        "hosts", "flows",
+                                  "dual-srchost", "dual-dsthost", "triple-isolate", nullptr};
+const char* const kAckFilters[] = {"none", "filter", "aggressive", nullptr};
+const char* const kAtm[] = {"none", "atm", "ptm", "noatm", nullptr};
+const char* const kIpProtos[] = {"tcp", "udp", "sctp", "icmp", "icmpv6", "gre", "6", nullptr};
+const char* const kAddresses[] = {"198.18.0.1",  "198.18.0.0/15", "0.0.0.0/0", "2001:2::1",
+                                  "2001:2::/48", "198.18.0.1/33", "::/129",    "198.18.0.256",
+                                  "1.2.3",       nullptr};
+const char* const kMacs[] = {
+    "02:00:00:00:00:01", "02:00:00:00:00:00/24", "02:00:00:00:00:00/ff:ff:00:00:00:00",
+    "02:00:00:00:00",    "02:00:00:00:00:00/49", nullptr};
+const char* const kCtStates[] = {"+trk+est", "-trk", "+new+rel+inv+rpl", "trk", "+bogus", "", nullptr};
+const char* const kIpFlags[] = {"frag", "nofrag", "firstfrag", "frag/nofirstfrag", "bogus", nullptr};
+const char* const kVlanActions[] = {"pop", "push", "modify", "pop_eth", "push_eth", "set", "unset", nullptr};
+const char* const kNatTypes[] = {"src", "dst", "masq", nullptr};
+const char* const kAligns[] = {"u8", "u16", "u32", "u64", nullptr};
+const char* const kLayers[] = {"link", "network", "transport", "session", nullptr};
+const char* const kEmatchKinds[] = {"cmp", "meta", nullptr};
+const char* const kCmpOps[] = {"eq", "lt", "gt", "ne", nullptr};
+const char* const kRelations[] = {"and", "or", "xor", nullptr};
+const char* const kNames[] = {"/sys/fs/bpf/nq", "cls:[*fsobj]", "prog", "", "/", nullptr};
 
 const Shape kU32Key{{{"value", T::U32}, {"mask", T::U32}, {"offset", T::I32}, {"offmask", T::I32}}};
 const Shape kPeditKey{{{"htype", T::Word, kHtypes},
@@ -59,6 +106,14 @@ const Shape kPeditKey{{{"htype", T::Word, kHtypes},
                        {"at", T::U32},
                        {"offmask", T::U32},
                        {"shift", T::U8}}};
+const Shape kInsn{{{"code", T::U16}, {"jt", T::U8}, {"jf", T::U8}, {"k", T::U32}}};
+const Shape kProgramBytecode{
+    {{"bytecode", T::Objects, nullptr, &kInsn}, {"fd", T::U32}, {"pinned", T::Word, kNames}, {"id", T::U32}}};
+const Shape kNat{{{"type", T::Word, kNatTypes},
+                  {"addrMin", T::Word, kAddresses},
+                  {"addrMax", T::Word, kAddresses},
+                  {"portMin", T::U16},
+                  {"portMax", T::U16}}};
 // Every action kind's fields in one shape: the generator picks some of them.
 const Shape kAction{{{"kind", T::Word, kActionKinds},
                      {"cookie", T::Hex},
@@ -82,7 +137,63 @@ const Shape kAction{{{"kind", T::Word, kActionKinds},
                      {"mask", T::U32},
                      {"queueMapping", T::U16},
                      {"ptype", T::Word, kPtypes},
-                     {"inheritDsfield", T::Bool}}};
+                     {"inheritDsfield", T::Bool},
+                     {"action", T::Word, kVlanActions},
+                     {"id", T::U16},
+                     {"protocol", T::Word, nullptr},
+                     {"dstMac", T::Word, kMacs},
+                     {"srcMac", T::Word, kMacs},
+                     {"srcIp", T::Word, kAddresses},
+                     {"dstIp", T::Word, kAddresses},
+                     {"keyId", T::U32},
+                     {"dstPort", T::U16},
+                     {"tos", T::U8},
+                     {"ttl", T::U8},
+                     {"checksum", T::Bool},
+                     {"zone", T::U16},
+                     {"commit", T::Bool},
+                     {"force", T::Bool},
+                     {"clear", T::Bool},
+                     {"markMask", T::U32},
+                     {"label", T::Hex},
+                     {"labelMask", T::Hex},
+                     {"nat", T::Object, nullptr, &kNat},
+                     {"group", T::U32},
+                     {"trunc", T::U32},
+                     {"program", T::Object, nullptr, &kProgramBytecode},
+                     {"name", T::Word, kNames},
+                     {"old", T::Word, kAddresses},
+                     {"new", T::Word, kAddresses}}};
+const Shape kLoss{{{"model", T::Word, kLossModels},
+                   {"percent", T::Percent},
+                   {"correlation", T::Percent},
+                   {"p13", T::Percent},
+                   {"p31", T::Percent},
+                   {"p32", T::Percent},
+                   {"p23", T::Percent},
+                   {"p14", T::Percent},
+                   {"p", T::Percent},
+                   {"r", T::Percent},
+                   {"oneMinusH", T::Percent},
+                   {"oneMinusK", T::Percent}}};
+const Shape kSlot{{{"minDelayUs", T::U64},
+                   {"maxDelayUs", T::U64},
+                   {"packets", T::I32},
+                   {"bytes", T::I32},
+                   {"distribution", T::Word, kDistributions},
+                   {"delayUs", T::U64},
+                   {"jitterUs", T::U64}}};
+const Shape kCurve{{{"m1", T::Rate}, {"dUs", T::U64}, {"m2", T::Rate}}};
+const Shape kEmatch{{{"kind", T::Word, kEmatchKinds},
+                     {"align", T::Word, kAligns},
+                     {"offset", T::U16},
+                     {"layer", T::Word, kLayers},
+                     {"mask", T::U32},
+                     {"op", T::Word, kCmpOps},
+                     {"value", T::U32},
+                     {"trans", T::Bool},
+                     {"invert", T::Bool},
+                     {"relation", T::Word, kRelations}}};
 const Shape kQdisc{{{"dev", T::Dev},
                     {"kind", T::Word, kQdiscKinds},
                     {"parent", T::Handle},
@@ -94,7 +205,82 @@ const Shape kQdisc{{{"dev", T::Dev},
                     {"bufferTicks", T::U32},
                     {"peakrate", T::Rate},
                     {"minburst", T::U32},
-                    {"mpu", T::U16}}};
+                    {"mpu", T::U16},
+                    {"defaultClass", T::U32},
+                    {"r2q", T::U32},
+                    {"directQlen", T::U32},
+                    {"bands", T::U8},
+                    {"priomap", T::Ints},
+                    {"quantum", T::U32},
+                    {"perturbSec", T::U32},
+                    {"divisor", T::U32},
+                    {"flows", T::U32},
+                    {"depth", T::U32},
+                    {"headdrop", T::Bool},
+                    {"targetUs", T::U32},
+                    {"intervalUs", T::U32},
+                    {"ecn", T::Bool},
+                    {"ceThresholdUs", T::U32},
+                    {"memoryLimit", T::U32},
+                    {"dropBatch", T::U32},
+                    {"flowLimit", T::U32},
+                    {"initialQuantum", T::U32},
+                    {"pacing", T::Bool},
+                    {"maxrate", T::Rate},
+                    {"lowRateThreshold", T::Rate},
+                    {"refillDelayUs", T::U32},
+                    {"buckets", T::U32},
+                    {"orphanMask", T::U32},
+                    {"timerSlackNs", T::U32},
+                    {"horizonUs", T::U32},
+                    {"horizonDrop", T::Bool},
+                    {"bandwidth", T::Rate},
+                    {"rttUs", T::U32},
+                    {"diffserv", T::Word, kDiffserv},
+                    {"flowMode", T::Word, kFlowModes},
+                    {"nat", T::Bool},
+                    {"wash", T::Bool},
+                    {"splitGso", T::Bool},
+                    {"ingress", T::Bool},
+                    {"autorateIngress", T::Bool},
+                    {"ackFilter", T::Word, kAckFilters},
+                    {"atm", T::Word, kAtm},
+                    {"overhead", T::I32},
+                    {"raw", T::Bool},
+                    {"memlimit", T::U32},
+                    {"fwmark", T::U32},
+                    {"delayUs", T::U64},
+                    {"jitterUs", T::U64},
+                    {"delayCorrelation", T::Percent},
+                    {"distribution", T::Word, kDistributions},
+                    {"loss", T::Object, nullptr, &kLoss},
+                    {"duplicate", T::Percent},
+                    {"duplicateCorrelation", T::Percent},
+                    {"reorder", T::Percent},
+                    {"reorderCorrelation", T::Percent},
+                    {"gap", T::U32},
+                    {"corrupt", T::Percent},
+                    {"corruptCorrelation", T::Percent},
+                    {"packetOverhead", T::I32},
+                    {"cellSize", T::U32},
+                    {"cellOverhead", T::I32},
+                    {"slot", T::Object, nullptr, &kSlot}}};
+const Shape kClass{{{"dev", T::Dev},
+                    {"kind", T::Word, kClassKinds},
+                    {"parent", T::Handle},
+                    {"classid", T::Handle},
+                    {"rate", T::Rate},
+                    {"ceil", T::Rate},
+                    {"burst", T::U32},
+                    {"cburst", T::U32},
+                    {"prio", T::U8},
+                    {"quantum", T::U32},
+                    {"mtu", T::U32},
+                    {"mpu", T::U16},
+                    {"overhead", T::U16},
+                    {"rt", T::Object, nullptr, &kCurve},
+                    {"ls", T::Object, nullptr, &kCurve},
+                    {"ul", T::Object, nullptr, &kCurve}}};
 const Shape kFilter{{{"dev", T::Dev},
                      {"kind", T::Word, kFilterKinds},
                      {"parent", T::Handle},
@@ -106,7 +292,58 @@ const Shape kFilter{{{"dev", T::Dev},
                      {"skipHw", T::Bool},
                      {"skipSw", T::Bool},
                      {"keys", T::Objects, nullptr, &kU32Key},
-                     {"actions", T::Objects, nullptr, &kAction}}};
+                     {"actions", T::Objects, nullptr, &kAction},
+                     {"indev", T::Dev},
+                     {"dstMac", T::Word, kMacs},
+                     {"srcMac", T::Word, kMacs},
+                     {"vlanId", T::U16},
+                     {"vlanPrio", T::U8},
+                     {"vlanEthType", T::Word, kProtocols},
+                     {"cvlanId", T::U16},
+                     {"cvlanPrio", T::U8},
+                     {"cvlanEthType", T::Word, kProtocols},
+                     {"ipProto", T::Word, kIpProtos},
+                     {"ipTos", T::U8},
+                     {"ipTosMask", T::U8},
+                     {"ipTtl", T::U8},
+                     {"ipTtlMask", T::U8},
+                     {"dstIp", T::Word, kAddresses},
+                     {"srcIp", T::Word, kAddresses},
+                     {"dstPort", T::U16},
+                     {"dstPortMask", T::U16},
+                     {"dstPortMax", T::U16},
+                     {"srcPort", T::U16},
+                     {"srcPortMask", T::U16},
+                     {"srcPortMax", T::U16},
+                     {"tcpFlags", T::U16},
+                     {"tcpFlagsMask", T::U16},
+                     {"icmpType", T::U8},
+                     {"icmpTypeMask", T::U8},
+                     {"icmpCode", T::U8},
+                     {"icmpCodeMask", T::U8},
+                     {"ipFlags", T::Word, kIpFlags},
+                     {"ctState", T::Word, kCtStates},
+                     {"ctZone", T::U16},
+                     {"ctZoneMask", T::U16},
+                     {"ctMark", T::U32},
+                     {"ctMarkMask", T::U32},
+                     {"ctLabel", T::Hex},
+                     {"ctLabelMask", T::Hex},
+                     {"encDstIp", T::Word, kAddresses},
+                     {"encSrcIp", T::Word, kAddresses},
+                     {"encKeyId", T::U32},
+                     {"encDstPort", T::U16},
+                     {"encTos", T::U8},
+                     {"encTosMask", T::U8},
+                     {"encTtl", T::U8},
+                     {"encTtlMask", T::U8},
+                     {"mask", T::U32},
+                     {"program", T::Object, nullptr, &kProgramBytecode},
+                     {"name", T::Word, kNames},
+                     {"directAction", T::Bool},
+                     {"matches", T::Objects, nullptr, &kEmatch}}};
+const Shape kChain{
+    {{"dev", T::Dev}, {"parent", T::Handle}, {"chain", T::U32}, {"template", T::Object, nullptr, &kFilter}}};
 const Shape kLink{{{"name", T::Dev},
                    {"kind", T::Word, kLinkKinds},
                    {"index", T::U32},
@@ -143,11 +380,11 @@ class Gen {
     return obj;
   }
 
-  // {op, <object>}: usually one of qdisc, filter or link, sometimes none or several.
+  // {op, <object>}: usually one of qdisc, class, filter, chain or link, sometimes none or several.
   Value operation() {
     Value op = Value::object();
     op["op"] = p_.ConsumeIntegralInRange<int>(0, 15) ? Value(word(kVerbs)) : any(2);
-    switch (p_.ConsumeIntegralInRange<int>(0, 7)) {
+    switch (p_.ConsumeIntegralInRange<int>(0, 9)) {
       case 0:
       case 1:
       case 2:
@@ -160,6 +397,12 @@ class Gen {
         break;
       case 6:
         op["link"] = object(kLink, 1);
+        break;
+      case 7:
+        op["class"] = object(kClass, 1);
+        break;
+      case 8:
+        op["chain"] = object(kChain, 1);
         break;
       default:
         op["qdisc"] = object(kQdisc, 1);
@@ -220,7 +463,18 @@ class Gen {
       case T::Handle:
         return p_.ConsumeBool() ? Value(pick(kHandles)) : Value(up_to(0xFFFFFFFFu));
       case T::Word:
-        return Value(word(f.words));
+        return Value(word(f.words ? f.words : kProtocols));
+      case T::Percent:
+        return p_.ConsumeBool() ? Value(p_.ConsumeFloatingPointInRange<double>(-1, 101)) : Value(up_to(100));
+      case T::Ints: {
+        Value list = Value::array();
+        size_t n = p_.ConsumeIntegralInRange<size_t>(0, p_.ConsumeIntegralInRange<int>(0, 7) ? 17 : 70000);
+        for (size_t i = 0; i < n && p_.remaining_bytes(); i++)
+          list.push_back(Value(p_.ConsumeIntegralInRange<int64_t>(-40000, 40000)));
+        return list;
+      }
+      case T::Object:
+        return depth < 3 ? object(*f.items, depth + 1) : any(depth + 1);
       case T::Control:
         return Value(pick(kControls));
       case T::Hex:
@@ -237,8 +491,9 @@ class Gen {
         Value list = Value::array();
         size_t n = p_.ConsumeIntegralInRange<size_t>(0, p_.ConsumeIntegralInRange<int>(0, 7) ? 3 : 130);
         for (size_t i = 0; i < n && p_.remaining_bytes(); i++)
-          list.push_back(depth < 3 && p_.ConsumeIntegralInRange<int>(0, 15) ? object(*f.items, depth + 1)
-                                                                            : any(depth + 1));
+          list.push_back(depth < 3 && f.items && p_.ConsumeIntegralInRange<int>(0, 15)
+                             ? object(*f.items, depth + 1)
+                             : any(depth + 1));
         return list;
       }
     }

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Regenerates the fuzzers' seed corpus from real kernel replies: builds fuzz/capture.c, makes a
 # throwaway namespace with veths, IFBs, TBFs (plain, with peakrate, above 4 GiB/s), ingress and
-# clsact hooks, u32 filters with mirred redirects and mirrors, and an htb (a kind netqos does not
-# decode), and on the host an nf_tables ruleset (sets, maps, verdict maps, base chains, rules
+# clsact hooks, u32 filters with mirred redirects and mirrors, an htb with classes, a chain and a
+# bpf classifier (in UML also every other qdisc, class, classifier, action and a chain template),
+# and on the host an nf_tables ruleset (sets, maps, verdict maps, base chains, rules
 # with limits, conntrack counts, DSCP and priority writes); records the notifications all that
 # causes, then the dumps and gets the engine makes and the errors and acknowledgements it meets,
-# and the deletions. The namespace is removed on every exit. Needs root.
+# and the deletions (filters, classes, chains, actions, qdiscs, links). The namespace is removed
+# on every exit. Needs root.
 #
-#   bash fuzz/gen-corpus.sh          the host kernel: links, qdiscs, u32, mirred
-#   bash fuzz/gen-corpus.sh --uml    inside User-Mode Linux as well, whose kernel has every action
-#                                    (police, pedit, csum, skbedit, gact) and matchall
+#   bash fuzz/gen-corpus.sh          the host kernel: links, tbf, htb, u32, bpf, mirred, chains
+#   bash fuzz/gen-corpus.sh --uml    inside User-Mode Linux as well, whose kernel has every other
+#                                    qdisc, classifier and action netqos knows
 #
 # Files go to fuzz/corpus/<target>/kernel-<what>-<n>[-uml] (each a buffer as received), beside
 # the regression inputs (regression-*), which are kept.
@@ -63,6 +65,10 @@ if [ "${1:-}" = --inside ]; then
   nsx tc filter add dev v1 ingress protocol ip prio 2 u32 match ip dst 198.18.0.1/32 \
     action mirred egress mirror dev ifb1
   nsx tc filter add dev v1 egress protocol all prio 3 u32 match u32 0 0 classid 1:10
+  # Classes, chains and a classic BPF classifier (the host kernel has htb, chains and cls_bpf).
+  nsx tc class add dev ifb1 parent 1:10 classid 1:20 htb rate 1mbit ceil 5mbit prio 2
+  nsx tc chain add dev v1 ingress chain 3
+  nsx tc filter add dev ifb1 parent 1: protocol ip prio 1 bpf bytecode '1,6 0 0 4294967295,' classid 1:20
   if [ "$extended" = 1 ]; then
     nsx tc filter add dev v1 egress protocol all prio 4 matchall \
       action police rate 1mbit burst 20k conform-exceed drop/pipe \
@@ -71,6 +77,50 @@ if [ "${1:-}" = --inside ]; then
       action pedit ex munge ip dsfield set 0xb8 retain 0xfc pipe action csum ip4h tcp pipe \
       action skbedit priority 1:5 mark 7 action gact drop
     nsx tc actions add action police rate 2mbit burst 30k index 9
+    # The other qdiscs, classes, classifiers, actions and chain templates (User-Mode Linux has
+    # them all as modules).
+    nsx ip link add v2 type veth peer name v3
+    nsx ip link add v4 type veth peer name v5
+    for l in v2 v3 v4 v5; do nsx ip link set "$l" up; done
+    nsx tc qdisc add dev v2 root handle 1: netem delay 50ms 5ms 25% distribution normal \
+      loss gemodel 1% 10% 70% 0.1% duplicate 1% reorder 25% 50% gap 5 corrupt 0.1% rate 50mbit 20 100 -4 \
+      slot 1ms 5ms packets 10 bytes 15000
+    nsx tc qdisc add dev v3 root handle 1: cake bandwidth 20mbit diffserv4 dual-dsthost nat wash \
+      ack-filter ptm overhead 18 mpu 64 memlimit 32mb fwmark 0xff
+    nsx tc qdisc add dev v4 root handle 1: hfsc default 10
+    nsx tc class add dev v4 parent 1: classid 1:1 hfsc ls m2 20mbit ul m2 30mbit
+    nsx tc class add dev v4 parent 1:1 classid 1:10 hfsc rt m1 20mbit d 10ms m2 10mbit ls m2 15mbit
+    nsx tc class add dev v4 parent 1:1 classid 1:20 hfsc ls m2 5mbit
+    nsx tc qdisc add dev v4 parent 1:10 handle 10: fq_codel limit 2000 target 4ms interval 80ms ce_threshold 2ms
+    nsx tc qdisc add dev v4 parent 1:20 handle 20: prio bands 4 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 3 3
+    nsx tc qdisc add dev v4 parent 20:1 handle 21: sfq perturb 10 quantum 1514 divisor 1024 headdrop
+    nsx tc qdisc add dev v4 parent 20:2 handle 22: codel limit 1000 target 5ms ecn
+    nsx tc qdisc add dev v4 parent 20:3 handle 23: fq maxrate 100mbit flow_limit 50 horizon 5s horizon_drop
+    nsx tc qdisc add dev v4 parent 20:4 handle 24: bfifo limit 64000
+    nsx tc qdisc add dev v5 root handle 1: pfifo limit 100
+    nsx tc filter add dev v4 parent 1: protocol ip prio 1 handle 16/0xff fw classid 1:10
+    nsx tc filter add dev v4 parent 1: protocol ip prio 2 basic match 'cmp(u8 at 9 layer network eq 6)' \
+      and 'cmp(u16 at 0 layer transport mask 0xff00 gt 1023)' classid 1:20
+    nsx tc filter add dev v4 parent 1: protocol ip prio 3 flower ip_proto tcp dst_port 1000-2000 \
+      dst_ip 198.18.0.0/15 classid 1:10
+    nsx tc qdisc add dev v2 clsact
+    nsx tc chain add dev v2 ingress protocol ip chain 5 flower ip_proto tcp dst_ip 0.0.0.0/16
+    nsx tc filter add dev v2 ingress protocol ip prio 1 chain 5 flower ip_proto tcp dst_ip 198.18.0.0/16 \
+      action gact drop
+    nsx tc filter add dev v2 ingress protocol 802.1ad prio 2 flower vlan_id 100 vlan_prio 3 \
+      vlan_ethtype 802.1q cvlan_id 200 cvlan_ethtype ip dst_ip 198.18.0.2 \
+      action vlan push id 100 protocol 802.1ad priority 5 pipe action vlan pop pipe \
+      action gact goto chain 5
+    nsx tc filter add dev v2 ingress protocol ip prio 3 flower ct_state +trk+est ct_mark 0x10/0xff \
+      enc_dst_ip 198.18.0.2 enc_key_id 42 enc_dst_port 4789 \
+      action tunnel_key set src_ip 198.18.0.1 dst_ip 198.18.0.2 id 42 dst_port 4789 tos 0x10 ttl 64 nocsum \
+      action connmark zone 5 pipe \
+      action ct commit mark 0x10/0xff label 000102030405060708090a0b0c0d0e0f \
+        nat src addr 198.18.0.1-198.18.0.10 port 1000-2000 pipe \
+      action sample rate 100 group 5 trunc 128 \
+      action nat ingress 198.18.0.0/16 198.19.0.0 \
+      action bpf bytecode '1,6 0 0 0,' pipe
+    nsx tc filter add dev v2 egress protocol ip prio 4 bpf bytecode '1,6 0 0 4294967295,' da
   fi
   if [ "$nft" = 1 ]; then
     nsx nft -f - <<'NFT'
@@ -107,6 +157,15 @@ NFT
   nsx "$work/capture" "$out" dumps
   nsx "$work/capture" "$out" errors
   nsx tc filter del dev v0 parent ffff: prio 1
+  nsx tc filter del dev ifb1 parent 1: prio 1
+  nsx tc class del dev ifb1 classid 1:20
+  nsx tc chain del dev v1 ingress chain 3
+  if [ "$extended" = 1 ]; then
+    nsx tc filter del dev v4 parent 1: prio 2
+    nsx tc class del dev v4 classid 1:20
+    nsx tc chain del dev v2 ingress chain 5
+    nsx tc actions del action police index 9
+  fi
   nsx tc qdisc del dev v1 clsact
   nsx tc qdisc del dev v0 root
   nsx ip link del ifb1
@@ -140,7 +199,9 @@ place() { # from-dir suffix
     case $base in
       kernel-link-*) target=link ;;
       kernel-qdisc-*) target=qdisc ;;
+      kernel-class-*) target=class ;;
       kernel-filter-*) target=filter ;;
+      kernel-chain-*) target=chain ;;
       kernel-action-*) target=action ;;
       kernel-ack-*) target=ack ;;
       kernel-event-*) target=monitor ;;
@@ -150,12 +211,12 @@ place() { # from-dir suffix
     cp "$f" "$ROOT/fuzz/corpus/$target/$base$suffix"
   done
 }
-for t in link qdisc filter action ack monitor nft; do
+for t in link qdisc class filter chain action ack monitor nft; do
   mkdir -p "$ROOT/fuzz/corpus/$t"
   rm -f "$ROOT/fuzz/corpus/$t"/kernel-*
 done
 place "$stage/host" ""
 [ "$uml" = 1 ] && place "$stage/uml" "-uml"
-for t in link qdisc filter action ack monitor nft; do
+for t in link qdisc class filter chain action ack monitor nft; do
   printf '%-8s %s files\n' "$t" "$(ls "$ROOT/fuzz/corpus/$t" | wc -l)"
 done

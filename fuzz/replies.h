@@ -40,6 +40,9 @@ class SinkWriter : public netqos::FieldWriter {
   void set_strings(const char* name, const std::vector<std::string>& v) override {
     for (const auto& s : v) set_string(name, s);
   }
+  void set_numbers(const char* name, const std::vector<double>& v) override {
+    for (double d : v) set_number(name, d);
+  }
   std::unique_ptr<netqos::FieldWriter> object(const char* name) override {
     mix(name, 1);
     return std::make_unique<SinkWriter>();
@@ -76,11 +79,12 @@ inline std::vector<std::vector<uint8_t>> messages(const uint8_t* data, size_t si
 }
 
 // Decodes the messages as RouteSocket::read hands them to the addon: each to every request of a
-// read that wants it (one of each kind; links also by name only, without statistics), into one
-// record stream; the first request's answer restarted midway, as an interrupted dump's is.
+// read that wants it (one of each kind; links also by name only, without statistics; classes
+// without statistics; chains of a hook, named by it), into one record stream; the first
+// request's answer restarted midway, as an interrupted dump's is.
 inline void decode_records(const std::vector<std::vector<uint8_t>>& msgs) {
   using netqos::DumpKind;
-  std::vector<netqos::DumpRequest> requests(5);
+  std::vector<netqos::DumpRequest> requests(7);
   requests[0].kind = DumpKind::Qdisc;
   requests[1].kind = DumpKind::Filter;
   requests[2].kind = DumpKind::Link;
@@ -88,6 +92,10 @@ inline void decode_records(const std::vector<std::vector<uint8_t>>& msgs) {
   requests[3].names_only = true;
   requests[3].stats = false;
   requests[4].kind = DumpKind::Action;
+  requests[5].kind = DumpKind::Class;
+  requests[5].stats = false;
+  requests[6].kind = DumpKind::Chain;
+  requests[6].parent = 0xFFFFFFF2;  // egress
   // The stream's storage kept from run to run: a read of a whole namespace reserves room for a
   // big answer, which under ASan would cost more than the decoding.
   static std::vector<double> values;

@@ -535,6 +535,7 @@ Napi::Value Kinds(const Napi::CallbackInfo& info) {
   };
   Napi::Object out = Napi::Object::New(env);
   out.Set("qdisc", list(qdisc_kinds()));
+  out.Set("class", list(class_kinds()));
   out.Set("filter", list(filter_kinds()));
   out.Set("action", list(action_kinds()));
   return out;

@@ -16,7 +16,8 @@ namespace netqos {
 uint32_t message_ifindex(const nlmsghdr* nlh) {
   if (nlh->nlmsg_type == RTM_NEWLINK && has_header(nlh, sizeof(ifinfomsg)))
     return static_cast<uint32_t>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh))->ifi_index);
-  if ((nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER) &&
+  if ((nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_NEWTFILTER ||
+       nlh->nlmsg_type == RTM_NEWTCLASS || nlh->nlmsg_type == RTM_NEWCHAIN) &&
       has_header(nlh, sizeof(tcmsg)))
     return static_cast<uint32_t>(static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
   return 0;
@@ -28,11 +29,66 @@ namespace {
 // then has the field from the start, which keeps it in V8's compact form.
 void put_dev(const tcmsg* tcm, FieldWriter& w) { w.set_u64("dev", static_cast<uint32_t>(tcm->tcm_ifindex)); }
 
-// Decodes a link, qdisc, filter or action message of type `type` (a NEW type; deletions decode
-// the same). With `deleted`, a filter message without a handle is kept: it stands for every
-// filter of its priority and protocol.
+// The tcmsg of a tc message, its attributes into tb; null when the message is too short for one.
+const tcmsg* parse_tc(const nlmsghdr* nlh, const nlattr* (&tb)[TCA_MAX + 1]) {
+  if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcmsg)))) return nullptr;
+  const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
+  parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
+                mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcmsg)), tb, TCA_MAX);
+  return tcm;
+}
+
+// A class: its parent (a class, or "root" for a top-level one), its id, the qdisc attached to it
+// (leaf), and the classful qdisc's own fields and statistics.
+bool decode_class(const nlmsghdr* nlh, FieldWriter& w) {
+  const nlattr* tb[TCA_MAX + 1];
+  const tcmsg* tcm = parse_tc(nlh, tb);
+  if (!tcm || !tb[TCA_KIND]) return false;
+  std::string kind = attr_str(tb[TCA_KIND]);
+  w.set_string("type", "class");
+  w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
+  w.set_string("kind", kind);
+  w.set_string("parent", handle_name(tcm->tcm_parent, HandleContext::ClassId));
+  w.set_string("classid", handle_name(tcm->tcm_handle, HandleContext::ClassId));
+  if (tcm->tcm_info) w.set_string("leaf", handle_name(tcm->tcm_info, HandleContext::Handle));
+  const ClassKind* k = find_class_kind(kind);
+  if (k && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], w);
+  if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w, k ? k->xstats : nullptr);
+  put_dev(tcm, w);
+  return true;
+}
+
+// A chain of a filter hook or classful qdisc, with its template if it has one. The kernel names
+// the chain's block by its qdisc (ffff: for both clsact hooks): a dump names the parent it asked
+// for instead (`parent`, when given).
+bool decode_chain(const nlmsghdr* nlh, FieldWriter& w, const uint32_t* parent = nullptr) {
+  const nlattr* tb[TCA_MAX + 1];
+  const tcmsg* tcm = parse_tc(nlh, tb);
+  if (!tcm || !tb[TCA_CHAIN]) return false;
+  w.set_string("type", "chain");
+  w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
+  w.set_string("parent", handle_name(parent ? *parent : tcm->tcm_parent, HandleContext::FilterParent));
+  w.set_u64("chain", attr_u32(tb[TCA_CHAIN]));
+  if (tb[TCA_KIND]) {
+    std::string kind = attr_str(tb[TCA_KIND]);
+    auto t = w.object("template");
+    t->set_string("kind", kind);
+    // No protocol from tcm_info: the kernel does not fill it in chain messages (the classifier's
+    // options carry it).
+    const FilterKind* k = find_filter_kind(kind);
+    if (k && k->decode && tb[TCA_OPTIONS]) k->decode(tb[TCA_OPTIONS], *t);
+  }
+  put_dev(tcm, w);
+  return true;
+}
+
+// Decodes a link, qdisc, class, filter, chain or action message of type `type` (a NEW type;
+// deletions decode the same). With `deleted`, a filter message without a handle is kept: it
+// stands for every filter of its priority and protocol.
 bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWriter& w) {
   if (type == RTM_NEWLINK) return decode_link(nlh, w);
+  if (type == RTM_NEWTCLASS) return decode_class(nlh, w);
+  if (type == RTM_NEWCHAIN) return decode_chain(nlh, w);
   // Action dumps come back with the request's type (RTM_GETACTION), notifications as NEWACTION.
   if (type == RTM_NEWACTION || type == RTM_GETACTION) {
     if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcamsg)))) return false;
@@ -45,12 +101,9 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
   }
   bool qdisc = type == RTM_NEWQDISC;
   if (!qdisc && type != RTM_NEWTFILTER) return false;
-  if (!has_header(nlh, NLMSG_ALIGN(sizeof(tcmsg)))) return false;
-  const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
   const nlattr* tb[TCA_MAX + 1];
-  parse_payload(reinterpret_cast<const uint8_t*>(tcm) + NLMSG_ALIGN(sizeof(tcmsg)),
-                mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(tcmsg)), tb, TCA_MAX);
-  if (!tb[TCA_KIND]) return false;
+  const tcmsg* tcm = parse_tc(nlh, tb);
+  if (!tcm || !tb[TCA_KIND]) return false;
   std::string kind = attr_str(tb[TCA_KIND]);
   w.set_string("type", qdisc ? "qdisc" : "filter");
   w.set_u64("ifindex", static_cast<uint32_t>(tcm->tcm_ifindex));
@@ -60,7 +113,7 @@ bool decode_message(const nlmsghdr* nlh, uint16_t type, bool deleted, FieldWrite
     w.set_string("handle", handle_name(tcm->tcm_handle, HandleContext::Handle));
     const QdiscKind* k = find_qdisc_kind(kind);
     if (k && k->decode) k->decode(tb[TCA_OPTIONS], w);
-    if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w);
+    if (tb[TCA_STATS2]) decode_stats(tb[TCA_STATS2], w, k ? k->xstats : nullptr);
     put_dev(tcm, w);
     return true;
   }
@@ -87,6 +140,8 @@ bool decode_object(const nlmsghdr* nlh, FieldWriter& w) {
 }
 
 bool decode_reply(const DumpRequest& req, const nlmsghdr* nlh, FieldWriter& w) {
+  if (req.kind == DumpKind::Chain && nlh->nlmsg_type == RTM_NEWCHAIN)
+    return decode_chain(nlh, w, &req.parent);
   if (!req.names_only || nlh->nlmsg_type != RTM_NEWLINK) return decode_object(nlh, w);
   if (!has_header(nlh, NLMSG_ALIGN(sizeof(ifinfomsg)))) return false;
   const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));

@@ -15,7 +15,7 @@ namespace netqos {
 DumpRequest read_dump_request(const FieldReader& r) {
   DumpRequest req;
   auto type = r.string("type");
-  if (!type) r.fail("type", "is required (qdisc, filter, link or action)");
+  if (!type) r.fail("type", "is required (qdisc, class, filter, chain, link or action)");
   if (*type == "qdisc")
     req.kind = DumpKind::Qdisc;
   else if (*type == "filter")
@@ -24,8 +24,12 @@ DumpRequest read_dump_request(const FieldReader& r) {
     req.kind = DumpKind::Link;
   else if (*type == "action")
     req.kind = DumpKind::Action;
+  else if (*type == "class")
+    req.kind = DumpKind::Class;
+  else if (*type == "chain")
+    req.kind = DumpKind::Chain;
   else
-    r.fail("type", quote(*type) + " is not dumpable (allowed: qdisc, filter, link, action)");
+    r.fail("type", quote(*type) + " is not dumpable (allowed: qdisc, class, filter, chain, link, action)");
   if (auto dev = r.iface("dev")) req.dev = *dev;
   if (auto optional = r.boolean("optional")) req.optional = *optional;
   if (auto stats = r.boolean("stats")) req.stats = *stats;
@@ -37,6 +41,12 @@ DumpRequest read_dump_request(const FieldReader& r) {
     if (!r.iface("dev")) r.fail("dev", "is required to get the qdisc at a parent");
     req.parent = parse_handle(r, "parent", HandleContext::QdiscParent, 0);
     req.has_parent = true;
+  }
+  if (req.kind == DumpKind::Class && !r.iface("dev")) r.fail("dev", "is required to list classes");
+  if (req.kind == DumpKind::Chain) {
+    if (!r.iface("dev")) r.fail("dev", "is required to list chains");
+    if (!r.has("parent")) r.fail("parent", "is required to list chains (ingress, egress, root, or a handle)");
+    req.parent = parse_handle(r, "parent", HandleContext::FilterParent, 0);
   }
   if (req.kind == DumpKind::Filter) {
     if (!r.iface("dev")) r.fail("dev", "is required to list filters");
@@ -99,15 +109,27 @@ void encode_dump(Batch& batch, const DumpRequest& req) {
     return;
   }
   switch (req.kind) {
-    case DumpKind::Qdisc:
-    case DumpKind::Filter: {
-      Message m(batch, req.kind == DumpKind::Qdisc ? RTM_GETQDISC : RTM_GETTFILTER, NLM_F_DUMP);
+    case DumpKind::Qdisc: {
+      Message m(batch, RTM_GETQDISC, NLM_F_DUMP);
       auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
       tcm->tcm_family = AF_UNSPEC;
-      if (req.kind == DumpKind::Filter) {
-        m.put_ifindex_at(&tcm->tcm_ifindex, req.dev);
-        tcm->tcm_parent = req.parent;
-      }
+      m.finish();
+      break;
+    }
+    case DumpKind::Filter:
+    case DumpKind::Class:
+    case DumpKind::Chain: {
+      // The kernel lists one interface's objects (filters and chains: of one parent; classes: of
+      // every qdisc), whether the socket checks strictly or not.
+      Message m(batch,
+                req.kind == DumpKind::Filter  ? RTM_GETTFILTER
+                : req.kind == DumpKind::Class ? RTM_GETTCLASS
+                                              : RTM_GETCHAIN,
+                NLM_F_DUMP);
+      auto* tcm = static_cast<tcmsg*>(m.put_extra_header(sizeof(tcmsg)));
+      tcm->tcm_family = AF_UNSPEC;
+      m.put_ifindex_at(&tcm->tcm_ifindex, req.dev);
+      tcm->tcm_parent = req.parent;
       m.finish();
       break;
     }

@@ -13,15 +13,17 @@
 namespace netqos {
 
 // What to dump.
-enum class DumpKind { Qdisc, Filter, Link, Action };
-// One read: every object of a kind, one hook's filters, one link (a get: with `dev`), or the
-// qdiscs of one interface (`dev`), or the one at a parent (`dev` and `parent`). Qdiscs are
-// always read by a dump of the whole namespace, filtered here: a qdisc get makes the kernel
-// announce the qdisc to every listener of tc notifications, and its dump filters nothing.
+enum class DumpKind { Qdisc, Filter, Link, Action, Class, Chain };
+// One read: every object of a kind, one hook's filters or chains (`dev` and `parent`), one
+// interface's classes (`dev`), one link (a get: with `dev`), or the qdiscs of one interface
+// (`dev`), or the one at a parent (`dev` and `parent`). Qdiscs are always read by a dump of the
+// whole namespace, filtered here: a qdisc get makes the kernel announce the qdisc to every
+// listener of tc notifications, and its dump filters nothing. Filters, classes and chains are
+// dumped by the kernel for the one interface (and parent) the request names.
 struct DumpRequest {
   DumpKind kind;
-  IfRef dev;            // qdisc/filter: limit to this interface (filter: required); link: get it
-  uint32_t parent = 0;  // filter: the parent (block) to list; qdisc: the one there only
+  IfRef dev;            // qdisc: limit to this interface; filter, class, chain: required; link: get it
+  uint32_t parent = 0;  // filter, chain: the parent (block) to list; qdisc: the one there only
   bool has_parent = false;
   std::string action_kind;  // action: the kind to list ("mirred", ...)
   // action: get the one of this index instead of listing them. The kernel answers ENOENT when
@@ -44,8 +46,13 @@ struct DumpRequest {
     return (kind == DumpKind::Link && (dev.index || dev.by_name())) ||
            (kind == DumpKind::Action && (has_index || load));
   }
-  // Reads one object or one hook: small answers, whatever the namespace holds (but qdiscs).
-  bool one_object() const { return get() || kind == DumpKind::Filter; }
+  // Dumped by the kernel for one interface only: the request carries the interface's index
+  // (and the parent), so a name is resolved before it is sent.
+  bool per_interface() const {
+    return kind == DumpKind::Filter || kind == DumpKind::Class || kind == DumpKind::Chain;
+  }
+  // Reads one object, hook or interface: small answers, whatever the namespace holds (but qdiscs).
+  bool one_object() const { return get() || per_interface(); }
 };
 DumpRequest read_dump_request(const FieldReader& r);
 // Appends the request message for `req` to the batch (with the resolved ifindex fixup). Qdisc

@@ -110,6 +110,8 @@ class FieldReader {
   virtual std::optional<IfRef> iface(const char* name) const = 0;
   // A list of strings (nullopt when absent).
   virtual std::optional<std::vector<std::string>> strings(const char* name) const = 0;
+  // A list of finite numbers (nullopt when absent).
+  virtual std::optional<std::vector<double>> numbers(const char* name) const = 0;
   virtual std::unique_ptr<FieldReader> object(const char* name) const = 0;  // null when absent
   virtual size_t array_length(const char* name) const = 0;                  // 0 when absent
   virtual std::unique_ptr<FieldReader> element(const char* name, size_t i) const = 0;
@@ -132,6 +134,8 @@ class FieldReader {
     return *v;
   }
   uint64_t u64_in(const char* name, uint64_t lo, uint64_t hi, uint64_t fallback) const;
+  // numbers(name) as whole numbers in lo..hi, at most max_count of them (empty when absent).
+  std::vector<int64_t> integers_in(const char* name, int64_t lo, int64_t hi, size_t max_count) const;
 };
 
 class FieldWriter {
@@ -143,6 +147,7 @@ class FieldWriter {
   virtual void set_bool(const char* name, bool v) = 0;
   virtual void set_string(const char* name, const std::string& v) = 0;
   virtual void set_strings(const char* name, const std::vector<std::string>& v) = 0;
+  virtual void set_numbers(const char* name, const std::vector<double>& v) = 0;
   virtual std::unique_ptr<FieldWriter> object(const char* name) = 0;
   // Appends a new object to the array field `name` (created on first use).
   virtual std::unique_ptr<FieldWriter> append(const char* name) = 0;
@@ -157,6 +162,7 @@ class NullWriter : public FieldWriter {
   void set_bool(const char*, bool) override {}
   void set_string(const char*, const std::string&) override {}
   void set_strings(const char*, const std::vector<std::string>&) override {}
+  void set_numbers(const char*, const std::vector<double>&) override {}
   std::unique_ptr<FieldWriter> object(const char*) override { return std::make_unique<NullWriter>(); }
   std::unique_ptr<FieldWriter> append(const char*) override { return std::make_unique<NullWriter>(); }
 };
@@ -168,6 +174,24 @@ inline uint64_t FieldReader::u64_in(const char* name, uint64_t lo, uint64_t hi, 
     fail(name, std::to_string(*v) + " is out of range (allowed " + std::to_string(lo) + ".." +
                    std::to_string(hi) + ")");
   return *v;
+}
+
+inline std::vector<int64_t> FieldReader::integers_in(const char* name, int64_t lo, int64_t hi,
+                                                     size_t max_count) const {
+  std::vector<int64_t> out;
+  auto list = numbers(name);
+  if (!list) return out;
+  if (list->size() > max_count)
+    fail(name,
+         "has " + std::to_string(list->size()) + " entries (at most " + std::to_string(max_count) + ")");
+  for (size_t i = 0; i < list->size(); i++) {
+    double d = (*list)[i];
+    if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::trunc(d))
+      throw InvalidArgument(path() + "." + name + "[" + std::to_string(i) + "]: " + describe_number(d) +
+                            " is not a whole number in " + std::to_string(lo) + ".." + std::to_string(hi));
+    out.push_back(static_cast<int64_t>(d));
+  }
+  return out;
 }
 
 }  // namespace netqos

@@ -1,10 +1,27 @@
 #include "message.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "operation.h"
 
 namespace netqos {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Message::own_fd(UniqueFd fd) { batch_.fds.push_back(std::move(fd)); }
 
 Message::Message(Batch& batch, uint16_t type, uint16_t flags) : batch_(batch) {
   start_ = batch.buf.size();
@@ -33,6 +50,13 @@ void* Message::put_zeroed(uint16_t type, size_t len) {
   if (len > sizeof zeros) throw InvalidArgument("attribute too large");
   put(type, zeros, len);
   return mnl_attr_get_payload(attr);
+}
+
+void Message::put_raw(const void* data, size_t len) {
+  nlmsghdr* nlh = header();
+  if (nlh->nlmsg_len + MNL_ALIGN(len) > kMaxMessage)
+    throw InvalidArgument("message too large (over " + std::to_string(kMaxMessage) + " bytes)");
+  std::memcpy(mnl_nlmsg_put_extra_header(nlh, len), data, len);
 }
 
 nlattr* Message::nest_start(uint16_t type) {

@@ -19,6 +19,22 @@ struct IfFixup {
   std::string name;
 };
 
+// A file descriptor closed when its owner goes (a pinned BPF program a message refers to).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
 // Largest single message we build (a police action carries two 1 KiB rate tables).
 constexpr size_t kMaxMessage = 64 * 1024;
 
@@ -39,12 +55,17 @@ class Message {
   void put_strz(uint16_t type, const std::string& s) { put(type, s.c_str(), s.size() + 1); }
   // Appends a zero-filled attribute and returns its payload, for structs filled in place.
   void* put_zeroed(uint16_t type, size_t len);
+  // Appends bytes that are not an attribute (a struct that leads a nest's payload, as netem's,
+  // prio's and the ematches' do), padded to the attribute alignment.
+  void put_raw(const void* data, size_t len);
   // Opens a nest with exactly this type (add NLA_F_NESTED where iproute2 does).
   nlattr* nest_start(uint16_t type);
   void nest_end(nlattr* nest);
   // Writes ref's index at `where` (a u32 inside this message), or records a fixup to write it
   // once the name is resolved.
   void put_ifindex_at(void* where, const IfRef& ref);
+  // Keeps `fd` open until the batch is sent (the message carries its number), then closes it.
+  void own_fd(UniqueFd fd);
   // Finishes the message; returns its length.
   size_t finish();
 
@@ -68,6 +89,7 @@ T attr_value(const nlattr* a) {
   if (mnl_attr_get_payload_len(a) >= sizeof v) std::memcpy(&v, mnl_attr_get_payload(a), sizeof v);
   return v;
 }
+inline uint8_t attr_u8(const nlattr* a) { return attr_value<uint8_t>(a); }
 inline uint16_t attr_u16(const nlattr* a) { return attr_value<uint16_t>(a); }
 inline uint32_t attr_u32(const nlattr* a) { return attr_value<uint32_t>(a); }
 inline uint64_t attr_u64(const nlattr* a) { return attr_value<uint64_t>(a); }

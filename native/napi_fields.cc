@@ -151,6 +151,24 @@ std::optional<std::vector<std::string>> JsReader::strings(const char* name) cons
   return out;
 }
 
+std::optional<std::vector<double>> JsReader::numbers(const char* name) const {
+  Napi::Value v = get(name);
+  if (v.IsUndefined()) return std::nullopt;
+  if (!v.IsArray()) fail(name, "expected an array of numbers, got " + describe(v));
+  auto list = v.As<Napi::Array>();
+  std::vector<double> out;
+  out.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value e = list.Get(i);
+    double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : NAN;
+    if (!std::isfinite(d))
+      throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) +
+                            "]: expected a finite number, got " + describe(e));
+    out.push_back(d);
+  }
+  return out;
+}
+
 std::unique_ptr<FieldReader> JsReader::object(const char* name) const {
   Napi::Value v = get(name);
   if (v.IsUndefined()) return nullptr;
@@ -188,6 +206,13 @@ void JsWriter::set_strings(const char* name, const std::vector<std::string>& v) 
   Napi::Array list = Napi::Array::New(obj_.Env(), v.size());
   for (size_t i = 0; i < v.size(); i++)
     list.Set(static_cast<uint32_t>(i), Napi::String::New(obj_.Env(), v[i]));
+  obj_.Set(name, list);
+}
+
+void JsWriter::set_numbers(const char* name, const std::vector<double>& v) {
+  Napi::Array list = Napi::Array::New(obj_.Env(), v.size());
+  for (size_t i = 0; i < v.size(); i++)
+    list.Set(static_cast<uint32_t>(i), Napi::Number::New(obj_.Env(), v[i]));
   obj_.Set(name, list);
 }
 

@@ -1,5 +1,6 @@
-// Operations (add/replace/change/delete of qdiscs, filters and links) encoded into a batch of
-// request messages. Reads are in dump_request.h, replies and notifications in decode.h.
+// Operations (add/replace/change/delete of qdiscs, classes, filters, chains and links) encoded
+// into a batch of request messages. Reads are in dump_request.h, replies and notifications in
+// decode.h.
 #pragma once
 
 #include <linux/netlink.h>
@@ -47,6 +48,7 @@ class Batch {
   Buffer buf;
   std::vector<size_t> starts;   // offset of each message in buf
   std::vector<IfFixup> fixups;  // ordered by offset
+  std::vector<UniqueFd> fds;    // descriptors the messages refer to, open until the batch goes
   // Interface indexes by name that the caller has just read and vouches for: these names are
   // not looked up again when the batch is sent (unless a link message of the batch changes them).
   std::unordered_map<std::string, uint32_t> known;
@@ -56,6 +58,7 @@ class Batch {
     buf.clear();
     starts.clear();
     fixups.clear();
+    fds.clear();
     known.clear();
   }
 };

@@ -441,6 +441,21 @@ std::optional<std::vector<std::string>> PlainReader::strings(const char* name) c
   return out;
 }
 
+std::optional<std::vector<double>> PlainReader::numbers(const char* name) const {
+  const Value* v = get(name);
+  if (!v) return std::nullopt;
+  if (!v->is_array()) fail(name, "expected an array of numbers, got " + describe(*v));
+  std::vector<double> out;
+  for (size_t i = 0; i < v->size(); i++) {
+    const Value& e = v->at(i);
+    if (!e.is_number() || !std::isfinite(e.as_double()))
+      throw InvalidArgument(path_ + "." + name + "[" + std::to_string(i) +
+                            "]: expected a finite number, got " + describe(e));
+    out.push_back(e.as_double());
+  }
+  return out;
+}
+
 std::unique_ptr<FieldReader> PlainReader::object(const char* name) const {
   const Value* v = get(name);
   if (!v) return nullptr;
@@ -482,6 +497,13 @@ void PlainWriter::set_strings(const char* name, const std::vector<std::string>& 
   Value::Array list;
   list.reserve(v.size());
   for (const std::string& s : v) list.emplace_back(s);
+  (*obj_)[name] = Value(std::move(list));
+}
+
+void PlainWriter::set_numbers(const char* name, const std::vector<double>& v) {
+  Value::Array list;
+  list.reserve(v.size());
+  for (double d : v) list.emplace_back(d);
   (*obj_)[name] = Value(std::move(list));
 }
 

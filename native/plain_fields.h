@@ -143,6 +143,7 @@ class PlainReader : public FieldReader {
   bool is_string(const char* name) const override;
   std::optional<IfRef> iface(const char* name) const override;
   std::optional<std::vector<std::string>> strings(const char* name) const override;
+  std::optional<std::vector<double>> numbers(const char* name) const override;
   std::unique_ptr<FieldReader> object(const char* name) const override;
   size_t array_length(const char* name) const override;
   std::unique_ptr<FieldReader> element(const char* name, size_t i) const override;
@@ -167,6 +168,7 @@ class PlainWriter : public FieldWriter {
   void set_bool(const char* name, bool v) override;
   void set_string(const char* name, const std::string& v) override;
   void set_strings(const char* name, const std::vector<std::string>& v) override;
+  void set_numbers(const char* name, const std::vector<double>& v) override;
   std::unique_ptr<FieldWriter> object(const char* name) override;
   std::unique_ptr<FieldWriter> append(const char* name) override;
 

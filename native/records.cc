@@ -251,6 +251,16 @@ void RecordWriter::set_strings(const char* name, const std::vector<std::string>&
   for (const std::string& one : v) s_.values.push_back(s_.intern(one));
 }
 
+void RecordWriter::set_numbers(const char* name, const std::vector<double>& v) {
+  if (!field(name)) return;
+  s_.values.push_back(kArray);
+  for (double d : v) {
+    s_.values.push_back(kNumber);
+    s_.values.push_back(d);
+  }
+  s_.values.push_back(kArrayEnd);
+}
+
 std::unique_ptr<FieldWriter> RecordWriter::object(const char* name) {
   if ((!stats_ && std::strcmp(name, "stats") == 0) || !field(name)) return std::make_unique<NullWriter>();
   s_.values.push_back(kObject);
@@ -268,7 +278,7 @@ RecordSink::RecordSink(RecordStream& stream, const std::vector<DumpRequest>& req
   // A read of a whole namespace: room to start with (reserved, not touched: only what is
   // written costs pages), so the stream is not copied again and again as it grows.
   for (const DumpRequest& r : requests) {
-    if (r.get() || (r.kind == DumpKind::Filter && requests.size() < 64)) continue;
+    if (r.get() || (r.per_interface() && requests.size() < 64)) continue;
     s_.values.reserve(1 << 16);
     s_.strings.reserve(1 << 16);
     break;

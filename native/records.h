@@ -124,6 +124,7 @@ class RecordWriter : public FieldWriter {
   void set_bool(const char* name, bool v) override;
   void set_string(const char* name, const std::string& v) override;
   void set_strings(const char* name, const std::vector<std::string>& v) override;
+  void set_numbers(const char* name, const std::vector<double>& v) override;
   std::unique_ptr<FieldWriter> object(const char* name) override;
   std::unique_ptr<FieldWriter> append(const char* name) override;
 

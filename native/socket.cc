@@ -515,8 +515,9 @@ void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink)
       queue.pop_front();
       Wire& wire = wires[w];
       bool fits = !wire.dump() || dumps < 2;
-      // A filter dump needs its interface's index in the request: known from an earlier round.
-      // The qdisc dump is filtered as it arrives: a get before it in the same sendmsg will do.
+      // A filter, class or chain dump needs its interface's index in the request: known from an
+      // earlier round. The qdisc dump is filtered as it arrives: a get before it in the same
+      // sendmsg will do.
       bool ready = true;
       for (const std::string& name : wire.names) {
         if (name.empty() || names_.count(name)) continue;
@@ -527,7 +528,7 @@ void RouteSocket::read(const std::vector<DumpRequest>& requests, DumpSink& sink)
         later.push_back(w);
         continue;
       }
-      if (wire.req.kind == DumpKind::Filter && wire.names[0].size()) {
+      if (wire.req.per_interface() && wire.names[0].size()) {
         uint32_t index = names_[wire.names[0]];
         if (!index) {
           // No such interface: nothing to read for an optional request.

@@ -4,6 +4,7 @@
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <cstring>
@@ -193,6 +194,101 @@ std::string to_hex(const void* data, size_t len) {
     out.push_back(digits[p[i] & 15]);
   }
   return out;
+}
+
+uint32_t read_named(const FieldReader& r, const char* field, const NamedValue* names, size_t count,
+                    uint32_t fallback) {
+  auto s = r.string(field);
+  if (!s) {
+    if (r.has(field)) r.fail(field, "expected a string");
+    return fallback;
+  }
+  std::string allowed;
+  for (size_t i = 0; i < count; i++) {
+    if (*s == names[i].name) return names[i].value;
+    allowed += (allowed.empty() ? "" : ", ") + std::string(names[i].name);
+  }
+  r.fail(field, quote(*s) + " is not allowed (allowed: " + allowed + ")");
+}
+
+const char* name_of(const NamedValue* names, size_t count, uint32_t value) {
+  for (size_t i = 0; i < count; i++)
+    if (names[i].value == value) return names[i].name;
+  return nullptr;
+}
+
+void IpPrefix::mask(uint8_t out[16]) const {
+  std::memset(out, 0, 16);
+  for (int i = 0; i < bits; i++) out[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
+}
+
+IpPrefix read_ip(const FieldReader& r, const char* field, int family, bool with_prefix) {
+  auto s = r.string(field);
+  const char* what = family == AF_INET    ? "an IPv4 address"
+                     : family == AF_INET6 ? "an IPv6 address"
+                                          : "an IP address";
+  if (!s) r.fail(field, std::string("is required (") + what + ")");
+  IpPrefix p;
+  std::string text = *s;
+  size_t slash = text.find('/');
+  if (slash != std::string::npos) {
+    if (!with_prefix) r.fail(field, quote(*s) + " must be " + what + " without a prefix length");
+    std::string bits = text.substr(slash + 1);
+    text.resize(slash);
+    if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos)
+      r.fail(field, quote(*s) + " has a bad prefix length");
+    p.bits = std::stoi(bits);
+  }
+  if ((family != AF_INET6) && inet_pton(AF_INET, text.c_str(), p.addr) == 1) {
+    p.family = AF_INET;
+    p.len = 4;
+  } else if ((family != AF_INET) && inet_pton(AF_INET6, text.c_str(), p.addr) == 1) {
+    p.family = AF_INET6;
+    p.len = 16;
+  } else {
+    r.fail(field, quote(*s) + " is not " + what + (with_prefix ? " (with an optional /prefix)" : ""));
+  }
+  if (slash == std::string::npos) p.bits = static_cast<int>(p.len * 8);
+  if (p.bits > static_cast<int>(p.len * 8))
+    r.fail(field, quote(*s) + " has a prefix longer than the address");
+  return p;
+}
+
+std::string ip_text(int family, const void* addr) {
+  char buf[INET6_ADDRSTRLEN];
+  return inet_ntop(family, addr, buf, sizeof buf) ? buf : "?";
+}
+
+std::string ip_masked_text(int family, const uint8_t* addr, const uint8_t* mask) {
+  size_t len = family == AF_INET ? 4 : 16;
+  int bits = 0;
+  bool contiguous = true;
+  for (size_t i = 0; i < len * 8; i++) {
+    bool set = mask[i / 8] & (0x80 >> (i % 8));
+    if (set && bits != static_cast<int>(i)) contiguous = false;
+    if (set) bits++;
+  }
+  std::string text = ip_text(family, addr);
+  if (contiguous && bits == static_cast<int>(len * 8)) return text;
+  if (contiguous) return text + "/" + std::to_string(bits);
+  return text + "/" + ip_text(family, mask);
+}
+
+bool parse_mac(const std::string& s, uint8_t out[6]) {
+  if (s.size() != 17) return false;
+  for (int i = 0; i < 6; i++) {
+    int hi = hex_digit(s[i * 3]), lo = hex_digit(s[i * 3 + 1]);
+    if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':')) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+std::string mac_text(const uint8_t* mac) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+                mac[5]);
+  return buf;
 }
 
 uint32_t read_cls_flags(const FieldReader& r) {

@@ -34,6 +34,48 @@ void write_cls_flags(uint32_t flags, FieldWriter& w);
 // and not required.
 uint64_t read_rate_bytes(const FieldReader& r, const char* field, bool required);
 
+// An IPv4 or IPv6 address with an optional prefix length ("198.18.0.0/15", "2001:2::1").
+struct IpPrefix {
+  int family = 0;  // AF_INET or AF_INET6
+  uint8_t addr[16] = {};
+  size_t len = 0;  // 4 or 16
+  int bits = 0;    // the prefix length (len * 8 when none was given)
+  // The mask of `bits` leading ones, len bytes.
+  void mask(uint8_t out[16]) const;
+};
+// r's `field` as an address (family AF_INET, AF_INET6, or AF_UNSPEC for either); with_prefix:
+// "/N" allowed.
+IpPrefix read_ip(const FieldReader& r, const char* field, int family, bool with_prefix);
+std::string ip_text(int family, const void* addr);
+// An address and its mask as text: the address alone for a full mask, "/N" for a prefix, else
+// "address/mask".
+std::string ip_masked_text(int family, const uint8_t* addr, const uint8_t* mask);
+
+// MAC addresses: "02:00:00:00:00:01".
+bool parse_mac(const std::string& s, uint8_t out[6]);
+std::string mac_text(const uint8_t* mac);
+
+// Fields that take one of a few names ("diffserv4", "push", "transport", ...).
+struct NamedValue {
+  const char* name;
+  uint32_t value;
+};
+// r's `field` as the value of one of `names` (`fallback` when absent); another string fails,
+// listing the names.
+uint32_t read_named(const FieldReader& r, const char* field, const NamedValue* names, size_t count,
+                    uint32_t fallback);
+template <size_t N>
+uint32_t read_named(const FieldReader& r, const char* field, const NamedValue (&names)[N],
+                    uint32_t fallback) {
+  return read_named(r, field, names, N, fallback);
+}
+// The name of `value` in `names`, or null.
+const char* name_of(const NamedValue* names, size_t count, uint32_t value);
+template <size_t N>
+const char* name_of(const NamedValue (&names)[N], uint32_t value) {
+  return name_of(names, N, value);
+}
+
 // Hex strings (cookies) to bytes and back.
 int hex_digit(char c);
 std::vector<uint8_t> parse_hex(const FieldReader& r, const char* field, size_t max_bytes);

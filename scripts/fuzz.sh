@@ -7,7 +7,7 @@
 #   bash scripts/fuzz.sh [--seconds N | --runs N] [--short] [--jobs N] [--merge] [TARGET...]
 #
 #   (no option)   npm run fuzz: 600 s per target (NETQOS_FUZZ_SECONDS overrides)
-#   --short       what scripts/test.sh runs: 4 s per target, about 30 s in all
+#   --short       what scripts/test.sh runs: 4 s per target, about a minute in all
 #   --runs N      each target until N executions instead of a time
 #   --jobs N      N targets at once (default 1; the machine is shared)
 #   --merge       afterwards, fold new coverage into fuzz/corpus/<target>/ (minimized)

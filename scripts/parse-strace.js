@@ -15,8 +15,9 @@
 //        [--ifindex-json J] [--exit RC] [--stderr-file F]
 //       print one fixture entry (JSON) for the RTM_NEW*/RTM_DEL* request in FILE;
 //       exits 3 when FILE holds no such request.
-//   node scripts/parse-strace.js assemble --psched-file F --iproute2 V OUT ENTRY.json...
-//       write the fixture file { psched, iproute2, cases: [...] } to OUT.
+//   node scripts/parse-strace.js assemble [--merge EXISTING] --psched-file F --iproute2 V OUT ENTRY.json...
+//       write the fixture file { psched, iproute2, cases: [...] } to OUT; with --merge, the cases
+//       of EXISTING are kept, those of the same name replaced in place and new ones appended.
 
 const fs = require('fs');
 
@@ -184,7 +185,19 @@ function main() {
   }
   if (mode === 'assemble') {
     const [out, ...files] = o._;
-    const cases = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+    let cases = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+    if (o.merge) {
+      const existing = JSON.parse(fs.readFileSync(o.merge, 'utf8'));
+      const psched = fs.readFileSync(o['psched-file'], 'utf8').trim();
+      if (existing.psched !== psched)
+        throw new Error(
+          `--merge: ${o.merge} was captured with psched "${existing.psched}", this machine has "${psched}"`,
+        );
+      const fresh = new Map(cases.map((c) => [c.name, c]));
+      const merged = existing.cases.map((c) => fresh.get(c.name) ?? c);
+      const kept = new Set(existing.cases.map((c) => c.name));
+      cases = [...merged, ...cases.filter((c) => !kept.has(c.name))];
+    }
     const doc = {
       psched: fs.readFileSync(o['psched-file'], 'utf8').trim(),
       iproute2: (o.iproute2 || '').trim(),

@@ -18,7 +18,7 @@ uml=$?
 # The engine alone under AddressSanitizer and UBSan (ends with its own "N passed, N failed").
 bash test/native/run-asan.sh | tee "$out/asan.txt"
 asan=${PIPESTATUS[0]}
-# The decoders and field readers under libFuzzer, about 30 s in all (ends with "fuzz: N passed, N failed").
+# The decoders and field readers under libFuzzer, about a minute in all (ends with "fuzz: N passed, N failed").
 bash scripts/fuzz.sh --short | tee "$out/fuzz.txt"
 fuzz=${PIPESTATUS[0]}
 

@@ -275,6 +275,7 @@ export function toCommand(o: Operation): Command {
     if (q.peakrate) args.push('peakrate', `${q.peakrate}bit`, 'minburst', String(q.minburst));
     return { tool: 'tc', args };
   }
+  if (!('filter' in o)) throw new Error('only qdisc, filter and link operations are translated');
   const f = o.filter as unknown as Record<string, unknown>;
   const head = [
     'filter',

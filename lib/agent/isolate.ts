@@ -18,6 +18,8 @@ function operationDevice(op: Operation | undefined): string | number | undefined
   if (!op) return undefined;
   if ('qdisc' in op) return op.qdisc.dev;
   if ('filter' in op) return op.filter.dev;
+  if ('class' in op) return op.class.dev;
+  if ('chain' in op) return op.chain.dev;
   return linkTarget(op.link);
 }
 

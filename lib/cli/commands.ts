@@ -25,7 +25,7 @@ import { quoteValue } from '../qos/errors';
 import { InputError, collectAnnotations, parseAnnotationArg } from './input';
 import { ManifestError } from '../manifest';
 import { formatStatusTable, hasQos } from '../qos';
-import { formatResult, resultJson, statusJson } from './format';
+import { formatForeign, formatResult, resultJson, statusJson } from './format';
 import { runTop, type TopSort, type TopTerminal } from './top';
 
 /** Exit codes (also in main.ts and `netqos --help`). */
@@ -277,7 +277,7 @@ async function show(io: Io, ifnames: string[], opts: CommonOptions): Promise<num
       ).filter(hasQos);
     }
     if (opts.json) io.stdout(`${JSON.stringify(statusJson(statuses), null, 2)}\n`);
-    else if (statuses.length) io.stdout(`${formatStatusTable(statuses)}\n`);
+    else if (statuses.length) io.stdout(`${formatStatusTable(statuses)}\n${formatForeign(statuses)}`);
     else io.stdout(`no interface in ${where(opts.netns)} carries netqos objects\n`);
     const missing = statuses.filter((s) => !s.exists);
     for (const s of missing) io.stderr(`error: ${s.ifname}: no such interface in ${where(opts.netns)}\n`);

@@ -102,3 +102,21 @@ export function statusJson(statuses: readonly QosStatus[]): {
     })),
   };
 }
+
+/**
+ * The other tools' objects on each interface, a line each, described by their kinds
+ * ("cali0 also carries: root qdisc netem 1: delay 50ms loss 10%; 2 other filters"); '' if none.
+ */
+export function formatForeign(statuses: readonly QosStatus[]): string {
+  return statuses
+    .flatMap((s) => {
+      const parts = [
+        ...(s.foreign.root ? [`root qdisc ${s.foreign.root}`] : []),
+        ...(s.foreign.filters
+          ? [`${s.foreign.filters} other filter${s.foreign.filters === 1 ? '' : 's'}`]
+          : []),
+      ];
+      return parts.length ? [`${s.ifname} also carries: ${parts.join('; ')}\n`] : [];
+    })
+    .join('');
+}

@@ -2,17 +2,41 @@
 // any operation fails, put those interfaces back as they were (by difference, so it also undoes
 // operations whose exact inverse is unknown, such as a filter whose handle the kernel chose).
 import { NetqosArgumentError } from '../errors';
-import { decodeFilter, decodeLinks, decodeQdisc, namesOf } from './decode';
+import { decodeChain, decodeClass, decodeFilter, decodeLinks, decodeQdisc, namesOf } from './decode';
 import type { DumpPlan } from './dump';
-import { FILTER_KINDS, QDISC_KINDS, hookParents, isRestorable, nameActionInterfaces } from './kinds';
-import type { Dev, FilterState, LinkState, Operation, QdiscState } from './types';
+import {
+  FILTER_KINDS,
+  QDISC_KINDS,
+  hasClasses,
+  hookParents,
+  inPlaceChange,
+  isRestorable,
+  nameActionInterfaces,
+} from './kinds';
+import type { ChainState, ClassState, Dev, FilterState, LinkState, Operation, QdiscState } from './types';
 import { linkTarget, type LinkDelete } from './link/link';
 
 type Raw = Record<string, unknown>;
 
 export interface Snapshot {
   links: LinkState[];
-  devices: Map<string, { qdiscs: QdiscState[]; filters: FilterState[] }>;
+  devices: Map<string, DeviceSnapshot>;
+}
+
+export interface DeviceSnapshot {
+  qdiscs: QdiscState[];
+  filters: FilterState[];
+  /**
+   * Present when the interface was read whole (planSnapshot): every qdisc, the classes of its
+   * classful qdiscs and the filters attached to them. Only then are classes and the qdiscs below
+   * them restored; a snapshot without it restores root and hook qdiscs and hook filters.
+   */
+  classes?: ClassState[];
+  /**
+   * The chains of the hooks and classful qdiscs (present when read whole): a chain's template is
+   * state of its own, which the filters in it do not bring back.
+   */
+  chains?: ChainState[];
 }
 
 /** Which qdisc slot an operation names: the root, the hook (ingress/clsact), or another parent. */
@@ -24,32 +48,77 @@ function qdiscSlot(q: { kind?: string; parent?: string | number }): 'root' | 'in
   return undefined;
 }
 
+/** A handle as the kernel's read-back names it ('1:10'), from a caller's string or number. */
+function handleText(h: string | number | undefined): string | undefined {
+  if (typeof h === 'number') return `${(h >>> 16).toString(16)}:${(h & 0xffff).toString(16)}`;
+  return h?.toLowerCase();
+}
+
 /**
  * Why an atomic batch must not be sent as it is: an operation that would replace or delete an
- * object the rollback could not bring back (another tool's htb, a veth, a classful child, a
- * flower filter), so a failure would leave it destroyed. Undefined when every change can be
- * undone. `before` must cover the interfaces the operations touch (as planSnapshot reads them).
+ * object the rollback could not bring back (another tool's qdisc, a veth, a class a qdisc made
+ * itself), or one whose kind of object the snapshot does not cover (classes and chains, when the
+ * caller's snapshot was not read whole), so a failure would leave it changed. Undefined when
+ * every change can be undone. `before` must cover the interfaces the operations touch (as
+ * planSnapshot reads them).
  */
 export function unrestorableChange(ops: readonly Operation[], before: Snapshot): string | undefined {
   const byIndex = new Map(before.links.map((l) => [l.index, l]));
   const byName = new Map(before.links.map((l) => [l.name, l]));
   const linkOf = (dev: Dev) => (typeof dev === 'number' ? byIndex.get(dev) : byName.get(dev));
+  const deviceOf = (dev: Dev) => {
+    const name = linkOf(dev)?.name ?? (typeof dev === 'string' ? dev : undefined);
+    return { name, device: name === undefined ? undefined : before.devices.get(name) };
+  };
   const malformed = (v: unknown) => typeof v !== 'object' || v === null;
+  const objectOf = (o: Operation): unknown =>
+    'qdisc' in o
+      ? o.qdisc
+      : 'filter' in o
+        ? o.filter
+        : 'class' in o
+          ? o.class
+          : 'chain' in o
+            ? o.chain
+            : o.link;
+  const notRead = (at: string, what: string) =>
+    `${at}: the snapshot given holds no ${what} (read it whole with planSnapshot), so a rollback could not put them back`;
   for (const [i, o] of ops.entries()) {
     const at = `ops[${i}]`;
     // Malformed operations are left to the engine, which refuses the batch before sending any.
-    if (malformed(o) || malformed('qdisc' in o ? o.qdisc : 'filter' in o ? o.filter : o.link)) continue;
+    if (malformed(o) || malformed(objectOf(o))) continue;
     if ('qdisc' in o) {
       const q = o.qdisc as { kind?: string; parent?: string | number; dev: Dev };
       const slot = qdiscSlot(q);
-      if (slot === undefined)
+      const { name, device } = deviceOf(q.dev);
+      if (slot === undefined && device && !device.classes)
         return `${at}: an atomic batch restores only root and hook qdiscs, not one at parent ${String(q.parent)}`;
       if (o.op === 'add') continue; // the kernel refuses to add over an existing qdisc
-      const name = linkOf(q.dev)?.name ?? (typeof q.dev === 'string' ? q.dev : undefined);
-      const existing =
-        name === undefined ? undefined : before.devices.get(name)?.qdiscs.find((x) => x.parent === slot);
+      const parent = slot ?? handleText(q.parent);
+      const existing = device?.qdiscs.find((x) => x.parent === parent);
       if (existing && existing.handle !== '0:' && !isRestorable(existing.kind))
-        return `${at}: ${o.op} would remove the ${slot} qdisc ${existing.kind} ${existing.handle} on ${name}, which a rollback cannot put back`;
+        return `${at}: ${o.op} would remove the ${parent} qdisc ${existing.kind} ${existing.handle} on ${name}, which a rollback cannot put back`;
+      // What hangs below the root goes with it.
+      const below =
+        slot === 'root' && o.op !== 'change'
+          ? device?.qdiscs.find(
+              (x) =>
+                x.parent !== 'root' && x.parent !== 'ingress' && x.handle !== '0:' && !isRestorable(x.kind),
+            )
+          : undefined;
+      if (below)
+        return `${at}: ${o.op} would remove the qdisc ${below.kind} ${below.handle} at ${below.parent} on ${name}, which a rollback cannot put back`;
+    } else if ('class' in o) {
+      const c = o.class as { classid?: string | number; dev: Dev };
+      const { name, device } = deviceOf(c.dev);
+      if (device && !device.classes) return notRead(at, 'classes');
+      if (o.op === 'add') continue;
+      const existing = device?.classes?.find((x) => x.classid === handleText(c.classid));
+      if (existing && (!hasClasses(existing.kind) || existing.classid.endsWith(':')))
+        return `${at}: ${o.op} would change the ${existing.kind} class ${existing.classid} on ${name}, which its qdisc made and a rollback cannot put back`;
+    } else if ('chain' in o) {
+      const { device } = deviceOf((o.chain as { dev: Dev }).dev);
+      if (device && !device.chains) return notRead(at, 'chains');
     } else if ('filter' in o) {
       if (o.op === 'add') continue;
       const f = o.filter as {
@@ -59,8 +128,8 @@ export function unrestorableChange(ops: readonly Operation[], before: Snapshot):
         protocol?: unknown;
         handle?: number;
       };
-      const name = linkOf(f.dev)?.name ?? (typeof f.dev === 'string' ? f.dev : undefined);
-      const hit = (name === undefined ? [] : (before.devices.get(name)?.filters ?? [])).find(
+      const { name, device } = deviceOf(f.dev);
+      const hit = (device?.filters ?? []).find(
         (x) =>
           x.parent === f.parent &&
           (f.priority === undefined || x.priority === f.priority) &&
@@ -93,13 +162,21 @@ export function touchedDevices(ops: readonly Operation[]): Dev[] {
   };
   for (const o of ops as readonly unknown[]) {
     if (typeof o !== 'object' || o === null) continue;
-    const { qdisc, filter, link } = o as {
+    const {
+      qdisc,
+      filter,
+      class: klass,
+      chain,
+      link,
+    } = o as {
       qdisc?: { dev?: unknown };
       filter?: { dev?: unknown };
+      class?: { dev?: unknown };
+      chain?: { dev?: unknown };
       link?: unknown;
     };
-    if (qdisc) add(qdisc.dev);
-    else if (filter) add(filter.dev);
+    const object = qdisc ?? filter ?? klass ?? chain;
+    if (object) add(object.dev);
     // A whole-group delete names no interface: its members were named when moved into it.
     else if (typeof link === 'object' && link !== null) add(linkTarget(link as LinkDelete));
   }
@@ -124,22 +201,34 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
     if (list) list.push(q);
     else qdiscsByIndex.set(q.ifindex, [q]);
   }
-  const filterRequests: { type: 'filter'; dev: number; parent: string; name: string }[] = [];
+  const requests: { type: 'filter' | 'chain' | 'class'; dev: number; parent?: string; name: string }[] = [];
   for (const name of names) {
     const link = linkByName.get(name);
     const qdiscs = link ? (qdiscsByIndex.get(link.index) ?? []) : [];
-    devices.set(name, { qdiscs, filters: [] });
-    for (const q of qdiscs)
-      for (const parent of hookParents(q.kind))
-        filterRequests.push({ type: 'filter', dev: link!.index, parent, name });
+    devices.set(name, { qdiscs, filters: [], classes: [], chains: [] });
+    // The filters and chains of each hook, and of each classful qdisc (which classify into its
+    // classes); then the classes.
+    const classful = qdiscs.filter((q) => hasClasses(q.kind));
+    const blocks = [...qdiscs.flatMap((q) => hookParents(q.kind)), ...classful.map((q) => q.handle)];
+    for (const parent of blocks) {
+      requests.push({ type: 'filter', dev: link!.index, parent, name });
+      requests.push({ type: 'chain', dev: link!.index, parent, name });
+    }
+    if (classful.length > 0) requests.push({ type: 'class', dev: link!.index, name });
   }
-  if (filterRequests.length > 0) {
-    const replies = yield filterRequests.map(({ type, dev, parent }) => ({ type, dev, parent }));
+  if (requests.length > 0) {
+    const replies = yield requests.map(({ type, dev, parent }) => ({ type, dev, parent }));
     replies.forEach((raws, i) => {
-      const filters = raws.map((raw) => decodeFilter(raw, nameOf));
-      // Actions' interfaces by name: a deleted IFB comes back with a new index.
-      nameActionInterfaces(filters, nameOf);
-      devices.get(filterRequests[i].name)!.filters.push(...filters);
+      const { type, name } = requests[i];
+      const device = devices.get(name)!;
+      if (type === 'class') device.classes = raws.map((raw) => decodeClass(raw, nameOf));
+      else if (type === 'chain') device.chains!.push(...raws.map((raw) => decodeChain(raw, nameOf)));
+      else {
+        const filters = raws.map((raw) => decodeFilter(raw, nameOf));
+        // Actions' interfaces by name: a deleted IFB comes back with a new index.
+        nameActionInterfaces(filters, nameOf);
+        device.filters.push(...filters);
+      }
     });
   }
   return { links: links.filter((l) => names.has(l.name)), devices };
@@ -153,12 +242,18 @@ export function refuseUnrestorable(ops: readonly Operation[], before: Snapshot):
 
 /**
  * Operations that turn `after` back into `before`, for the interfaces in `before`: links first
- * (a restored filter may redirect to a restored IFB), then qdiscs, then filters.
+ * (a restored filter may redirect to a restored IFB), then root and hook qdiscs, then what hangs
+ * below them (classes and their qdiscs, removed deepest first and added shallowest first), then
+ * chains (before the filters that join them), then filters.
  */
 export function restoreOperations(before: Snapshot, after: Snapshot): Operation[] {
   const links: Operation[] = [];
   const qdiscs: Operation[] = [];
-  const filters: Operation[] = [];
+  const trees: Operation[] = [];
+  const filterDeletes: Operation[] = [];
+  const filterAdds: Operation[] = [];
+  const chainDeletes: Operation[] = [];
+  const chainAdds: Operation[] = [];
   const linkAfter = new Map(after.links.map((l) => [l.name, l]));
   const linkBefore = new Map(before.links.map((l) => [l.name, l]));
   // Links the batch created go, with everything on them.
@@ -188,50 +283,231 @@ export function restoreOperations(before: Snapshot, after: Snapshot): Operation[
       now = { qdiscs: [], filters: [] };
     }
     now ??= { qdiscs: [], filters: [] };
-    restoreQdiscs(name, state.qdiscs, now.qdiscs, qdiscs);
-    restoreFilters(name, state, now, filters);
+    const replaced = restoreQdiscs(name, state.qdiscs, now.qdiscs, qdiscs);
+    if (state.classes) restoreTree(name, state, now, replaced.has('root'), trees);
+    const gone = goneBlocks(state, now, replaced.has('root'));
+    const flushed = state.chains
+      ? restoreChains(name, state, now, gone, chainDeletes, chainAdds)
+      : new Set<string>();
+    restoreFilters(name, state, now, filterDeletes, filterAdds, gone, flushed);
   }
-  return [...links, ...qdiscs, ...filters];
+  // A chain's deletion takes its filters; filters go before the classes they point to (a class
+  // in use cannot be deleted), and come back after them and after their chains.
+  return [...links, ...qdiscs, ...chainDeletes, ...filterDeletes, ...trees, ...chainAdds, ...filterAdds];
 }
 
-function restoreQdiscs(dev: string, before: QdiscState[], after: QdiscState[], ops: Operation[]): void {
+/**
+ * A qdisc the rollback may delete and add back: a restorable kind that is not the kernel's
+ * default (handle 0:, as noqueue or a NIC's pfifo_fast), which comes back by itself.
+ */
+const restorable = (q: QdiscState) => q.handle !== '0:' && isRestorable(q.kind);
+
+/**
+ * The classes someone added (RTM_NEWTCLASS), which rollback may delete and add back: not those
+ * a qdisc makes itself (prio's bands, mq's queues, HFSC's root class 'MAJ:'), which come and go
+ * with their qdisc.
+ */
+const added = (s: DeviceSnapshot): ClassState[] =>
+  (s.classes ?? []).filter((c) => hasClasses(c.kind) && !c.classid.endsWith(':'));
+
+/** Restores the root and hook qdiscs; returns the slots whose qdisc was deleted or added. */
+function restoreQdiscs(
+  dev: string,
+  before: QdiscState[],
+  after: QdiscState[],
+  ops: Operation[],
+): Set<string> {
+  const replaced = new Set<string>();
   for (const parent of ['root', 'ingress']) {
     const b = before.find((q) => q.parent === parent);
     const a = after.find((q) => q.parent === parent);
     if (b && a && canonical(b) === canonical(a)) continue;
-    const bOurs = b && isRestorable(b.kind);
-    const aOurs = a && isRestorable(a.kind);
+    const bOurs = b && restorable(b);
+    const aOurs = a && restorable(a);
     if (!bOurs) {
       // The kernel's default (noqueue, pfifo_fast, ...) comes back when ours is deleted.
       if (aOurs) ops.push({ op: 'delete', qdisc: { dev, parent: a!.parent, kind: a!.kind } });
+      if (aOurs) replaced.add(parent);
       continue;
     }
-    if (aOurs && a!.kind === b!.kind && b!.kind === 'tbf') {
-      ops.push({ op: 'replace', qdisc: asInput(b!, dev) as never });
+    // A classless qdisc of the same kind is changed in place where the kernel can; a classful
+    // one is recreated (its classes follow in restoreTree).
+    const change = aOurs && a!.kind === b!.kind && !hasClasses(b!.kind) ? changeOf(b!, a!, dev) : undefined;
+    if (change) {
+      ops.push({ op: 'replace', qdisc: change as never });
       continue;
     }
     if (aOurs) ops.push({ op: 'delete', qdisc: { dev, parent: a!.parent, kind: a!.kind } });
     ops.push({ op: 'add', qdisc: asInput(b!, dev) as never });
+    replaced.add(parent);
   }
+  return replaced;
+}
+
+/**
+ * Restores the classes of classful qdiscs and the qdiscs attached below the root (to classes),
+ * by difference: what the batch added or changed goes deepest first, what it removed or changed
+ * comes back shallowest first (a class after its parent, a qdisc after its class). When the
+ * root qdisc was recreated, nothing of the batch's tree is left and the whole tree comes back.
+ */
+function restoreTree(
+  dev: string,
+  before: DeviceSnapshot,
+  after: DeviceSnapshot,
+  rootRecreated: boolean,
+  ops: Operation[],
+): void {
+  const inner = (s: DeviceSnapshot) => s.qdiscs.filter((q) => q.parent !== 'root' && q.parent !== 'ingress');
+  const rootBack = rootRecreated ? before.qdiscs.some((q) => q.parent === 'root' && restorable(q)) : true;
+  const keep = <T>(list: T[]) => (rootBack ? list : []);
+  const b = { qdiscs: keep(inner(before)), classes: keep(added(before)) };
+  const a = rootRecreated ? { qdiscs: [], classes: [] } : { qdiscs: inner(after), classes: added(after) };
+  type Node = { q: QdiscState } | { c: ClassState };
+  const depthIn = (s: { qdiscs: QdiscState[]; classes: ClassState[] }) => {
+    const classes = new Map(s.classes.map((c) => [c.classid, c]));
+    const qdiscAt = new Map(s.qdiscs.map((q) => [q.handle, q]));
+    const depth = (n: Node, seen = 0): number => {
+      if (seen > 64) return seen; // a loop cannot happen in the kernel; never recurse forever
+      if ('q' in n) {
+        const parent = classes.get(n.q.parent);
+        return parent ? depth({ c: parent }, seen + 1) + 1 : 1;
+      }
+      const parent = classes.get(n.c.parent);
+      if (parent) return depth({ c: parent }, seen + 1) + 1;
+      const owner = qdiscAt.get(`${n.c.classid.split(':')[0]}:`);
+      return owner ? depth({ q: owner }, seen + 1) + 1 : 1;
+    };
+    return depth;
+  };
+  const key = (n: Node) => ('q' in n ? `qdisc ${n.q.parent}` : `class ${n.c.classid}`);
+  const nodes = (s: { qdiscs: QdiscState[]; classes: ClassState[] }) =>
+    new Map<string, Node>(
+      [...s.qdiscs.map((q) => ({ q })), ...s.classes.map((c) => ({ c }))].map((n) => [key(n), n]),
+    );
+  const beforeNodes = nodes(b);
+  const afterNodes = nodes(a);
+  const same = (x: Node, y: Node) => canonical('q' in x ? x.q : x.c) === canonical('q' in y ? y.q : y.c);
+  // Deletions, deepest first: a class's removal takes its qdisc and its own classes with it.
+  const depthAfter = depthIn(a);
+  const removed = [...afterNodes.values()]
+    .filter((n) => {
+      const was = beforeNodes.get(key(n));
+      if (!was) return true;
+      // A qdisc of another kind or handle at the same class cannot be changed into it, nor one
+      // the kernel cannot change as needed.
+      return (
+        'q' in n &&
+        'q' in was &&
+        (n.q.kind !== was.q.kind ||
+          n.q.handle !== was.q.handle ||
+          (canonical(n.q) !== canonical(was.q) && !changeOf(was.q, n.q, dev)))
+      );
+    })
+    .sort((x, y) => depthAfter(y) - depthAfter(x));
+  const removedClasses = new Set(removed.flatMap((n) => ('c' in n ? [n.c.classid] : [])));
+  for (const n of removed) {
+    if ('q' in n) {
+      if (!removedClasses.has(n.q.parent)) ops.push({ op: 'delete', qdisc: { dev, parent: n.q.parent } });
+    } else if (!removedClasses.has(n.c.parent)) {
+      ops.push({ op: 'delete', class: { dev, classid: n.c.classid } });
+    } else {
+      removedClasses.add(n.c.classid);
+    }
+  }
+  // Additions and changes back to what was, shallowest first.
+  const depthBefore = depthIn(b);
+  const restored = [...beforeNodes.values()]
+    .filter((n) => {
+      const now = afterNodes.get(key(n));
+      return !now || !same(n, now);
+    })
+    .sort((x, y) => depthBefore(x) - depthBefore(y));
+  for (const n of restored) {
+    const kept = afterNodes.has(key(n)) && !removed.some((r) => key(r) === key(n));
+    if ('q' in n) {
+      const now = kept ? (afterNodes.get(key(n)) as { q: QdiscState }).q : undefined;
+      ops.push({
+        op: kept ? 'replace' : 'add',
+        qdisc: (now ? changeOf(n.q, now, dev) : asInput(n.q, dev)) as never,
+      });
+    } else ops.push({ op: kept ? 'replace' : 'add', class: asInput(n.c, dev) as never });
+  }
+}
+
+/**
+ * The parents (hooks, the root qdisc's handle) of `after` whose filters and chains the restore
+ * takes away: a hook qdisc being recreated takes its hooks', a recreated root its own.
+ */
+function goneBlocks(before: DeviceSnapshot, after: DeviceSnapshot, rootRecreated: boolean): Set<string> {
+  const hook = (s: DeviceSnapshot) => s.qdiscs.find((q) => q.parent === 'ingress');
+  const gone = new Set<string>();
+  const b = hook(before)?.kind;
+  const a = hook(after)?.kind;
+  if (a && b !== a) for (const parent of hookParents(a)) gone.add(parent);
+  const root = after.qdiscs.find((q) => q.parent === 'root');
+  if (root && rootRecreated) gone.add(root.handle);
+  return gone;
+}
+
+const chainKey = (parent: string, chain: number) => `${parent}/${chain}`;
+
+/**
+ * Restores chains: a chain `after` has that `before` lacks, or whose template differs, is
+ * deleted (taking its filters); one `before` has that is missing (or was deleted) comes back
+ * with its template. Returns the chains deleted, whose filters are gone with them.
+ */
+function restoreChains(
+  dev: string,
+  before: DeviceSnapshot,
+  after: DeviceSnapshot,
+  gone: ReadonlySet<string>,
+  deletes: Operation[],
+  adds: Operation[],
+): Set<string> {
+  const template = (c: ChainState) => JSON.stringify(sortKeys(c.template ?? null));
+  const beforeByKey = new Map((before.chains ?? []).map((c) => [chainKey(c.parent, c.chain), c]));
+  const afterByKey = new Map(
+    (after.chains ?? []).filter((c) => !gone.has(c.parent)).map((c) => [chainKey(c.parent, c.chain), c]),
+  );
+  const flushed = new Set<string>();
+  for (const [k, c] of afterByKey) {
+    const b = beforeByKey.get(k);
+    if (b && template(b) === template(c)) continue;
+    deletes.push({ op: 'delete', chain: { dev, parent: c.parent, chain: c.chain } });
+    flushed.add(k);
+  }
+  for (const [k, c] of beforeByKey) {
+    if (afterByKey.has(k) && !flushed.has(k)) continue;
+    // A chain without a template comes back with its filters (the kernel makes it for them).
+    if (!c.template && before.filters.some((f) => f.parent === c.parent && f.chain === c.chain)) continue;
+    adds.push({
+      op: 'add',
+      chain: { dev, parent: c.parent, chain: c.chain, ...(c.template ? { template: c.template } : {}) },
+    });
+  }
+  return flushed;
 }
 
 function restoreFilters(
   dev: string,
   before: { qdiscs: QdiscState[]; filters: FilterState[] },
   after: { qdiscs: QdiscState[]; filters: FilterState[] },
-  ops: Operation[],
+  deletes: Operation[],
+  adds: Operation[],
+  gone: ReadonlySet<string>,
+  flushed: ReadonlySet<string>,
 ): void {
-  const hookKind = (s: { qdiscs: QdiscState[] }) => s.qdiscs.find((q) => q.parent === 'ingress')?.kind;
-  // If the hook qdisc is being recreated, its filters went with it.
-  const recreated = hookKind(before) !== hookKind(after) || !hookKind(after);
-  const afterFilters = recreated ? [] : after.filters;
+  // Filters of a recreated hook or root, or of a deleted chain, went with it.
+  const afterFilters = after.filters.filter(
+    (f) => !gone.has(f.parent) && !flushed.has(chainKey(f.parent, f.chain)),
+  );
   const key = (f: FilterState) => `${f.parent}/${f.priority}/${f.protocol}/${f.chain}/${f.handle}`;
   const beforeByKey = new Map(before.filters.map((f) => [key(f), f]));
   const afterByKey = new Map(afterFilters.map((f) => [key(f), f]));
   for (const [k, f] of afterByKey) {
     const b = beforeByKey.get(k);
     if (b && canonical(b) === canonical(f)) continue;
-    ops.push({
+    deletes.push({
       op: 'delete',
       filter: {
         dev,
@@ -247,14 +523,18 @@ function restoreFilters(
   for (const [k, f] of beforeByKey) {
     const a = afterByKey.get(k);
     if (a && canonical(a) === canonical(f)) continue;
-    ops.push({ op: 'add', filter: asInput(f, dev) as never });
+    adds.push({ op: 'add', filter: asInput(f, dev) as never });
   }
 }
 
-const STATE_ONLY = new Set(['type', 'ifindex', 'stats', 'dev']);
+/** The read-back `was` as a change of `now` in place, or undefined where the kernel cannot. */
+const changeOf = (was: QdiscState, now: QdiscState, dev: string) =>
+  inPlaceChange(was as never, now as never, asInput(was, dev));
+
+const STATE_ONLY = new Set(['type', 'ifindex', 'stats', 'dev', 'leaf']);
 
 /** A read-back object as an operation input: state-only fields and action indexes dropped. */
-export function asInput(o: QdiscState | FilterState, dev: string): Raw {
+export function asInput(o: QdiscState | ClassState | FilterState, dev: string): Raw {
   const out: Raw = { dev };
   for (const [k, v] of Object.entries(o)) {
     if (STATE_ONLY.has(k)) continue;
@@ -266,7 +546,7 @@ export function asInput(o: QdiscState | FilterState, dev: string): Raw {
 }
 
 /** Order-independent identity of an object's configuration (statistics and indexes ignored). */
-export function canonical(o: QdiscState | FilterState): string {
+export function canonical(o: QdiscState | ClassState | FilterState): string {
   return JSON.stringify(sortKeys(asInput(o, '')));
 }
 

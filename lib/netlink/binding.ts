@@ -36,7 +36,7 @@ export interface NativeAddon {
   setRecordReader(reader: typeof unpackRecords): void;
   tickInUsec(): number;
   /** The kinds the engine's registry holds, by family. */
-  kinds(): { qdisc: string[]; filter: string[]; action: string[] };
+  kinds(): { qdisc: string[]; class: string[]; filter: string[]; action: string[] };
   /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
   tryLockFile(fd: number): boolean;
 }

@@ -4,7 +4,7 @@
 // is not what was asked for (an engine and a library out of step) is a NetlinkError (EPROTO)
 // naming what came, never an object of the wrong shape passed on.
 import { NetlinkError } from './errors';
-import type { FilterState, LinkState, QdiscState } from './types';
+import type { ChainState, ClassState, FilterState, LinkState, QdiscState } from './types';
 
 /** An object as the engine returns it: decoded, not yet typed. */
 export type Raw = Record<string, unknown>;
@@ -14,6 +14,8 @@ export type NameOf = (ifindex: number) => string | undefined;
 type Shape = Readonly<Record<string, 'number' | 'string'>>;
 const LINK: Shape = { index: 'number', name: 'string' };
 const QDISC: Shape = { ifindex: 'number', kind: 'string', parent: 'string', handle: 'string' };
+const CLASS: Shape = { ifindex: 'number', kind: 'string', parent: 'string', classid: 'string' };
+const CHAIN: Shape = { ifindex: 'number', parent: 'string', chain: 'number' };
 const FILTER: Shape = {
   ifindex: 'number',
   kind: 'string',
@@ -49,6 +51,25 @@ export function decodeQdisc(raw: Raw, nameOf: NameOf): QdiscState {
   const q = raw as unknown as QdiscState;
   q.dev = nameOf(q.ifindex) ?? String(q.ifindex);
   return q;
+}
+
+/** A class with `dev` (as decodeQdisc). */
+export function decodeClass(raw: Raw, nameOf: NameOf): ClassState {
+  check(raw, 'class', CLASS);
+  const c = raw as unknown as ClassState;
+  c.dev = nameOf(c.ifindex) ?? String(c.ifindex);
+  return c;
+}
+
+/**
+ * A chain with `dev` (as decodeQdisc). A dump's chains carry the parent it asked for (the kernel
+ * names a chain's block by its qdisc: ffff: for both clsact hooks).
+ */
+export function decodeChain(raw: Raw, nameOf: NameOf): ChainState {
+  check(raw, 'chain', CHAIN);
+  const c = raw as unknown as ChainState;
+  c.dev = nameOf(c.ifindex) ?? String(c.ifindex);
+  return c;
 }
 
 /**

@@ -1,16 +1,26 @@
 // Reading the kernel's state back: which dump requests a query needs, and how their raw replies
 // become typed objects with interface names. Written as a generator so the synchronous and the
 // Promise paths share one plan.
-import { decodeFilter, decodeLinks, decodeQdisc, namesOf, type Raw } from './decode';
+import {
+  decodeChain,
+  decodeClass,
+  decodeFilter,
+  decodeLinks,
+  decodeQdisc,
+  namesOf,
+  type NameOf,
+  type Raw,
+} from './decode';
 import { hookParents, nameActionInterfaces } from './kinds';
-import type { Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
+import type { ChainState, ClassState, Dev, DumpQuery, FilterState, LinkState, QdiscState } from './types';
 /**
- * One read: everything of a type (link, qdisc) or of one hook (filter, with dev and parent), or
- * one object (a link with dev, a qdisc with dev and parent). `optional`: what is not there (the
- * interface, the qdisc, the hook) reads as nothing instead of an error.
+ * One read: everything of a type (link, qdisc), of one interface (class, with dev) or of one hook
+ * or classful qdisc (filter and chain, with dev and parent), or one object (a link with dev, a
+ * qdisc with dev and parent). `optional`: what is not there (the interface, the qdisc, the hook)
+ * reads as nothing instead of an error.
  */
 export type DumpRequest = {
-  type: 'qdisc' | 'filter' | 'link' | 'action';
+  type: 'qdisc' | 'class' | 'filter' | 'chain' | 'link' | 'action';
   dev?: Dev;
   parent?: string | number;
   optional?: boolean;
@@ -35,7 +45,9 @@ export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
 /** The interfaces' names, to name other objects' interfaces by. */
 const NAMES: DumpRequest = { type: 'link', namesOnly: true };
 
-export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState | LinkState)[]> {
+export function* planDump(
+  query: DumpQuery,
+): DumpPlan<(QdiscState | ClassState | FilterState | ChainState | LinkState)[]> {
   if (query.type === 'link') {
     const [links] = yield [
       query.dev === undefined
@@ -48,6 +60,21 @@ export function* planDump(query: DumpQuery): DumpPlan<(QdiscState | FilterState 
     const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
     const names = namesOf(decodeLinks(links));
     return qdiscs.map((q) => decodeQdisc(q, (i) => names.get(i)));
+  }
+  if (query.type === 'class' || query.type === 'chain') {
+    // Every object is on `dev` and refers to no other interface: a name names them all, an
+    // index is named by a get of that one link.
+    const request: DumpRequest = { type: query.type, dev: query.dev };
+    if (query.type === 'chain') request.parent = query.parent;
+    const byIndex = typeof query.dev === 'number';
+    const [objects, links = []] = yield byIndex
+      ? [request, { type: 'link', dev: query.dev, optional: true, namesOnly: true }]
+      : [request];
+    const name = byIndex ? decodeLinks(links)[0]?.name : (query.dev as string);
+    const nameOf: NameOf = () => name;
+    return query.type === 'class'
+      ? objects.map((c) => decodeClass(c, nameOf))
+      : objects.map((c) => decodeChain(c, nameOf));
   }
   let parents: (string | number)[];
   let links: Raw[];

@@ -6,7 +6,15 @@ import { summarizeOperation } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
 import { TcMirror } from './mirror';
 import { NftablesHandle } from '../nftables/handle';
-import type { DumpQuery, FilterState, LinkState, Operation, QdiscState } from './types';
+import type {
+  ChainState,
+  ClassState,
+  DumpQuery,
+  FilterState,
+  LinkState,
+  Operation,
+  QdiscState,
+} from './types';
 import {
   checkApplyOptions,
   checkDumpQuery,
@@ -69,9 +77,13 @@ export interface ApplyResult {
 
 type DumpResult<Q extends DumpQuery> = Q extends { type: 'qdisc' }
   ? QdiscState[]
-  : Q extends { type: 'filter' }
-    ? FilterState[]
-    : LinkState[];
+  : Q extends { type: 'class' }
+    ? ClassState[]
+    : Q extends { type: 'filter' }
+      ? FilterState[]
+      : Q extends { type: 'chain' }
+        ? ChainState[]
+        : LinkState[];
 
 export class NetlinkHandle {
   readonly netns: string | undefined;
@@ -117,7 +129,7 @@ export class NetlinkHandle {
     return this.check(ops, options, result, undo);
   }
 
-  /** Reads qdiscs, filters (with their actions) or links back, with statistics. */
+  /** Reads qdiscs, classes, filters (with their actions), chains or links back, with statistics. */
   async dump<Q extends DumpQuery>(query: Q): Promise<DumpResult<Q>> {
     const h = this.open();
     checkDumpQuery(query);

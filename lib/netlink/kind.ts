@@ -16,8 +16,22 @@ export interface QdiscKind<Q = never> {
    * it back as it was. Kinds that are not restorable are never replaced by netqos's rollback.
    */
   readonly restorable: boolean;
+  /**
+   * Fields the kernel refuses to change on an existing qdisc (fq_codel's flows), or 'all' for a
+   * kind it cannot change in place at all (sfq): rollback leaves such fields out of an in-place
+   * change when they are unchanged, and otherwise deletes the qdisc and adds it back.
+   */
+  readonly fixed?: readonly string[] | 'all';
   /** Its parameters on one line, tc style ("rate 10Mbit burst 12500b limit 43750b"); '' if none. */
   describe(q: Q): string;
+}
+
+/** The classes of a classful qdisc kind (RTM_NEWTCLASS), registered under the qdisc's kind name. */
+export interface ClassKind<C = never> {
+  readonly family: 'class';
+  readonly kind: string;
+  /** Its parameters on one line, tc style ("rate 10Mbit ceil 20Mbit"); '' if none. */
+  describe(c: C): string;
 }
 
 export interface FilterKind<F = never> {

@@ -3,8 +3,29 @@
 import type { TbfQdisc } from './qdisc/tbf';
 import type { IngressQdisc } from './qdisc/ingress';
 import type { ClsactQdisc } from './qdisc/clsact';
+import type { HtbClass, HtbQdisc } from './qdisc/htb';
+import type { HfscClass, HfscQdisc } from './qdisc/hfsc';
+import type { PfifoFastQdisc, PrioQdisc } from './qdisc/prio';
+import type { BfifoQdisc, PfifoQdisc } from './qdisc/fifo';
+import type { SfqQdisc } from './qdisc/sfq';
+import type { FqCodelQdisc } from './qdisc/fq_codel';
+import type { CodelQdisc } from './qdisc/codel';
+import type { FqQdisc } from './qdisc/fq';
+import type { CakeQdisc } from './qdisc/cake';
+import type { NetemQdisc } from './qdisc/netem';
 import type { U32Filter } from './filter/u32';
 import type { MatchallFilter } from './filter/matchall';
+import type { FlowerFilter } from './filter/flower';
+import type { FwFilter } from './filter/fw';
+import type { BpfFilter } from './filter/bpf';
+import type { BasicFilter } from './filter/basic';
+import type { VlanAction } from './action/vlan';
+import type { TunnelKeyAction } from './action/tunnel_key';
+import type { ConnmarkAction } from './action/connmark';
+import type { CtAction } from './action/ct';
+import type { SampleAction } from './action/sample';
+import type { BpfAction } from './action/bpf';
+import type { NatAction } from './action/nat';
 import type { PoliceAction } from './action/police';
 import type { MirredAction } from './action/mirred';
 import type { PeditAction } from './action/pedit';
@@ -47,6 +68,8 @@ export interface Stats {
   backlog: number;
   /** Packets queued now. */
   qlen: number;
+  /** The kind's own statistics, when it has them (e.g. HtbClassXstats, FqCodelXstats). */
+  xstats?: Record<string, unknown>;
 }
 
 export interface QdiscCommon {
@@ -55,6 +78,17 @@ export interface QdiscCommon {
   parent?: TcHandle;
   /** Default: the kernel picks one. */
   handle?: TcHandle;
+}
+
+export interface ClassCommon {
+  dev: Dev;
+  /** The class, 'MAJ:MIN' ('1:10'): the major is its qdisc's handle. */
+  classid: TcHandle;
+  /**
+   * The parent class ('1:1'), or for a top-level class its qdisc: HTB takes '1:' or 'root' (and
+   * reads back 'root'), HFSC '1:', its root class (which reads back itself, parent 'root').
+   */
+  parent?: TcHandle;
 }
 
 export interface FilterCommon {
@@ -78,9 +112,38 @@ export interface ActionCommon {
   index?: number;
 }
 
-export type Qdisc = TbfQdisc | IngressQdisc | ClsactQdisc;
-export type Filter = U32Filter | MatchallFilter;
-export type Action = PoliceAction | MirredAction | PeditAction | CsumAction | SkbeditAction | GactAction;
+export type Qdisc =
+  | TbfQdisc
+  | IngressQdisc
+  | ClsactQdisc
+  | HtbQdisc
+  | HfscQdisc
+  | PrioQdisc
+  | PfifoFastQdisc
+  | PfifoQdisc
+  | BfifoQdisc
+  | SfqQdisc
+  | FqCodelQdisc
+  | CodelQdisc
+  | FqQdisc
+  | CakeQdisc
+  | NetemQdisc;
+export type Class = HtbClass | HfscClass;
+export type Filter = U32Filter | MatchallFilter | FlowerFilter | FwFilter | BpfFilter | BasicFilter;
+export type Action =
+  | PoliceAction
+  | MirredAction
+  | PeditAction
+  | CsumAction
+  | SkbeditAction
+  | GactAction
+  | VlanAction
+  | TunnelKeyAction
+  | ConnmarkAction
+  | CtAction
+  | SampleAction
+  | BpfAction
+  | NatAction;
 
 /** Enough to name a qdisc for deletion. */
 export interface QdiscRef {
@@ -88,6 +151,31 @@ export interface QdiscRef {
   parent?: TcHandle;
   handle?: TcHandle;
   kind?: Qdisc['kind'];
+}
+
+/** Enough to name a class for deletion. */
+export interface ClassRef {
+  dev: Dev;
+  classid: TcHandle;
+  parent?: TcHandle;
+  kind?: Class['kind'];
+}
+
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A classifier's keys without its actions or target: what every filter of a chain must fit. */
+export type FilterTemplate = OmitEach<
+  Filter,
+  Exclude<keyof FilterCommon, 'protocol'> | 'classid' | 'skipHw' | 'skipSw'
+>;
+
+/** A filter chain of a hook or classful qdisc; filters join it with `chain`. */
+export interface Chain {
+  dev: Dev;
+  parent: TcHandle;
+  chain: number;
+  /** A classifier template: filters of the chain must use this kind and these keys' masks. */
+  template?: FilterTemplate;
 }
 
 /** Enough to name a filter (or all filters of a priority) for deletion. */
@@ -104,8 +192,12 @@ export interface FilterRef {
 export type Operation =
   | { op: 'add' | 'replace' | 'change'; qdisc: Qdisc }
   | { op: 'delete'; qdisc: QdiscRef }
+  | { op: 'add' | 'replace' | 'change'; class: Class }
+  | { op: 'delete'; class: ClassRef }
   | { op: 'add' | 'replace'; filter: Filter }
   | { op: 'delete'; filter: FilterRef }
+  | { op: 'add'; chain: Chain }
+  | { op: 'delete'; chain: Omit<Chain, 'template'> }
   | { op: 'add'; link: IfbLink }
   | { op: 'change'; link: LinkChange }
   | { op: 'delete'; link: LinkDelete };
@@ -119,6 +211,17 @@ export type QdiscState = Qdisc & {
   handle: string;
   stats: Stats;
 };
+export type ClassState = Class & {
+  type: 'class';
+  dev: string;
+  ifindex: number;
+  parent: string;
+  classid: string;
+  /** The handle of the qdisc attached to the class, if one was added there. */
+  leaf?: string;
+  stats: Stats;
+};
+export type ChainState = Chain & { type: 'chain'; dev: string; ifindex: number; parent: string };
 export type FilterState = Filter & {
   type: 'filter';
   dev: string;
@@ -135,6 +238,8 @@ export type { LinkState };
 
 export type DumpQuery =
   | { type: 'qdisc'; dev?: Dev }
+  | { type: 'class'; dev: Dev }
   | { type: 'filter'; dev: Dev; parent?: TcHandle }
+  | { type: 'chain'; dev: Dev; parent: TcHandle }
   /** kind: only links of this kind ('ifb', 'veth', ...), filtered by the kernel (not with dev). */
   | { type: 'link'; dev?: Dev; kind?: string };

@@ -123,3 +123,10 @@ export function sizeText(bytes: number): string {
 export function bytesOfTicks(rate: number, ticks: number): number {
   return Math.round((rate / 8) * ticks * 64e-9);
 }
+
+/** 50000 -> "50ms", 1500 -> "1.5ms", 20 -> "20us" (microseconds, for display). */
+export function formatTime(us: number): string {
+  if (us >= 1e6) return `${+(us / 1e6).toFixed(3)}s`;
+  if (us >= 1e3) return `${+(us / 1e3).toFixed(3)}ms`;
+  return `${us}us`;
+}

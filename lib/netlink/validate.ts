@@ -143,11 +143,19 @@ export function checkOperations(ops: unknown): void {
     throw invalidArgument('operations', `expected an array, got ${describeValue(ops)}`);
 }
 
-const QUERY_TYPES = ['qdisc', 'filter', 'link'] as const;
+const QUERY_TYPES = ['qdisc', 'class', 'filter', 'chain', 'link'] as const;
 const QUERY_FIELDS: Record<(typeof QUERY_TYPES)[number], readonly string[]> = {
   qdisc: ['type', 'dev'],
+  class: ['type', 'dev'],
   filter: ['type', 'dev', 'parent'],
+  chain: ['type', 'dev', 'parent'],
   link: ['type', 'dev', 'kind'],
+};
+/** What each query type reads: for messages ("to read filters"). */
+const QUERY_WHAT: Partial<Record<(typeof QUERY_TYPES)[number], string>> = {
+  class: 'classes',
+  filter: 'filters',
+  chain: 'chains',
 };
 
 /** dump()'s query: a known type, its own fields only, an interface where one is needed. */
@@ -165,7 +173,8 @@ export function checkDumpQuery(query: unknown): void {
     );
   checkObject('query', query, QUERY_FIELDS[type as (typeof QUERY_TYPES)[number]]);
   if (query.dev !== undefined) checkDev('query.dev', query.dev);
-  else if (type === 'filter') throw invalidArgument('query.dev', 'is required to read filters');
+  else if (QUERY_WHAT[type as keyof typeof QUERY_WHAT])
+    throw invalidArgument('query.dev', `is required to read ${QUERY_WHAT[type as keyof typeof QUERY_WHAT]}`);
   const kind = query.kind;
   if (kind !== undefined) {
     if (typeof kind !== 'string' || kind.length === 0 || Buffer.byteLength(kind) >= 64)
@@ -175,6 +184,8 @@ export function checkDumpQuery(query: unknown): void {
       throw invalidArgument('query.kind', 'lists links of a kind: give it without dev');
   }
   const parent = query.parent;
+  if (parent === undefined && type === 'chain')
+    throw invalidArgument('query.parent', 'is required to read chains (ingress, egress, root, or a handle)');
   if (parent !== undefined) {
     if (typeof parent === 'string') checkText('query.parent', parent);
     else if (typeof parent !== 'number')

@@ -1,6 +1,7 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
 import {
+  describeQdisc,
   openNetlink,
   type NetlinkHandle,
   type Operation,
@@ -728,8 +729,7 @@ function statusOf(target: QosInterface, s: InterfaceState, nft: NftState): QosSt
       fromNft.egress,
     ),
     foreign: strip({
-      root:
-        s.root && !isOwnTbf(s.root) && s.root.handle !== '0:' ? `${s.root.kind} ${s.root.handle}` : undefined,
+      root: s.root && !isOwnTbf(s.root) && s.root.handle !== '0:' ? describeQdisc(s.root) : undefined,
       filters: s.foreign.length,
     }),
   };

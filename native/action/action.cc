@@ -52,7 +52,7 @@ void decode_actions(const nlattr* list, FieldWriter& w) {
   });
 }
 
-void decode_stats(const nlattr* stats2, FieldWriter& w) {
+void decode_stats(const nlattr* stats2, FieldWriter& w, XstatsDecoder xstats) {
   const nlattr* tb[TCA_STATS_MAX + 1];
   parse_nested(stats2, tb, TCA_STATS_MAX);
   auto s = w.object("stats");
@@ -74,6 +74,7 @@ void decode_stats(const nlattr* stats2, FieldWriter& w) {
   s->set_u64("requeues", queue.requeues);
   s->set_u64("backlog", queue.backlog);
   s->set_u64("qlen", queue.qlen);
+  if (xstats && tb[TCA_STATS_APP]) xstats(tb[TCA_STATS_APP], *s->object("xstats"));
 }
 
 }  // namespace netqos

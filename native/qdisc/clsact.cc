@@ -5,6 +5,7 @@
 
 namespace netqos {
 
-extern const QdiscKind clsact_qdisc = {"clsact", TC_H_CLSACT, TC_H_MAKE(TC_H_CLSACT, 0), nullptr, nullptr};
+extern const QdiscKind clsact_qdisc = {"clsact", TC_H_CLSACT, TC_H_MAKE(TC_H_CLSACT, 0),
+                                       nullptr,  nullptr,     nullptr};
 
 }  // namespace netqos

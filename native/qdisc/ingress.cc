@@ -5,7 +5,7 @@
 
 namespace netqos {
 
-extern const QdiscKind ingress_qdisc = {"ingress", TC_H_INGRESS, TC_H_MAKE(TC_H_INGRESS, 0), nullptr,
-                                        nullptr};
+extern const QdiscKind ingress_qdisc = {"ingress", TC_H_INGRESS, TC_H_MAKE(TC_H_INGRESS, 0),
+                                        nullptr,   nullptr,      nullptr};
 
 }  // namespace netqos

@@ -95,6 +95,6 @@ void decode(const nlattr* options, FieldWriter& w) {
 
 }  // namespace
 
-extern const QdiscKind tbf_qdisc = {"tbf", 0, 0, encode, decode};
+extern const QdiscKind tbf_qdisc = {"tbf", 0, 0, encode, decode, nullptr};
 
 }  // namespace netqos

@@ -261,6 +261,29 @@ const MATCHALL_OPTIONS: Layout = {
   },
 };
 
+// The newer classifiers: their action lists decoded, the rest as leaves.
+const withActions = (name: string, act: number): Layout => ({
+  name,
+  attrs: { [act]: { name: `${name.toUpperCase()}_ACT`, listOf: ACTION } },
+});
+const FLOWER_OPTIONS = withActions('flower', 3);
+const FW_OPTIONS = withActions('fw', 4);
+const BPF_OPTIONS = withActions('bpf', 1);
+const BASIC_OPTIONS: Layout = {
+  name: 'basic',
+  attrs: {
+    1: { name: 'TCA_BASIC_CLASSID', fmt: 'handle' },
+    2: {
+      name: 'TCA_BASIC_EMATCHES',
+      nested: {
+        name: 'ematch tree',
+        attrs: { 1: { name: 'TCA_EMATCH_TREE_HDR' }, 2: { name: 'TCA_EMATCH_TREE_LIST', nested: GENERIC } },
+      },
+    },
+    3: { name: 'TCA_BASIC_ACT', listOf: ACTION },
+  },
+};
+
 const QDISC_OPTIONS: Record<string, Layout> = { tbf: TBF_OPTIONS };
 /** qdiscs / classes whose TCA_OPTIONS is a plain nest (pfifo, prio, netem, sfq, ... are structs) */
 const QDISC_NESTED_GENERIC = new Set([
@@ -282,7 +305,14 @@ const QDISC_NESTED_GENERIC = new Set([
   'ingress',
   'clsact',
 ]);
-const FILTER_OPTIONS: Record<string, Layout> = { u32: U32_OPTIONS, matchall: MATCHALL_OPTIONS };
+const FILTER_OPTIONS: Record<string, Layout> = {
+  u32: U32_OPTIONS,
+  matchall: MATCHALL_OPTIONS,
+  flower: FLOWER_OPTIONS,
+  fw: FW_OPTIONS,
+  bpf: BPF_OPTIONS,
+  basic: BASIC_OPTIONS,
+};
 const FILTER_NESTED_GENERIC = new Set(['flower', 'basic', 'bpf', 'fw', 'route', 'cgroup', 'flow']);
 
 function tcTopLayout(options: (kind: string | undefined) => Layout | undefined): Layout {

@@ -229,7 +229,7 @@ describe('loose edges: typed errors naming the field', () => {
   test.each([
     [
       'dump of an unknown type',
-      /^query\.type: "bogus" is not a type \(allowed: qdisc, filter, link\)/,
+      /^query\.type: "bogus" is not a type \(allowed: qdisc, class, filter, chain, link\)/,
       'query.type',
     ],
     ['dump with null', /^query: expected an object/, 'query'],
@@ -240,7 +240,7 @@ describe('loose edges: typed errors naming the field', () => {
     ['watch with null options', /^options: expected an object, got null/, 'options'],
     [
       'operation with qdisc and filter',
-      /^ops\[0\]: an operation carries one of qdisc, filter or link/,
+      /^ops\[0\]: an operation carries one of qdisc, class, filter, chain or link/,
       undefined,
     ],
     [

@@ -103,8 +103,11 @@ describe('a link squatting the IFB name', () => {
 });
 
 describe('atomic batches never destroy what they cannot restore', () => {
-  test("replacing another tool's htb is refused before anything is sent", async () => {
+  test("replacing another tool's qdisc of a kind netqos cannot restore is refused before anything is sent", async () => {
     const ns = squatted('veth');
+    // htb netqos restores; pfifo_head_drop (built into every kernel) it does not know.
+    sh('tc', ['-n', ns.name, 'qdisc', 'del', 'dev', IFB, 'root']);
+    sh('tc', ['-n', ns.name, 'qdisc', 'add', 'dev', IFB, 'root', 'handle', '1:', 'pfifo_head_drop']);
     const before = kernel(ns);
     const nl = openNetlink({ netns: ns.name });
     const err = await nl
@@ -128,7 +131,9 @@ describe('atomic batches never destroy what they cannot restore', () => {
       )
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_NETQOS_INVALID_ARGUMENT' });
-    expect((err as Error).message).toMatch(/ops\[1\]: replace would remove the root qdisc htb 1: on nqifb/);
+    expect((err as Error).message).toMatch(
+      /ops\[1\]: replace would remove the root qdisc pfifo_head_drop 1: on nqifb/,
+    );
     expect(() => nl.applySync([{ op: 'delete', link: { name: IFB } }], { atomic: true })).toThrow(
       /ops\[0\]: delete would remove nqifb[0-9a-f]+, a veth/,
     );

@@ -120,6 +120,14 @@ describe('in a namespace with pods configured by netqos and other tools', () => 
       ...['-n', ns.name, 'qdisc', 'replace', 'dev', 'peer4', 'root'],
       ...['tbf', 'rate', '5mbit', 'burst', '32k', 'latency', '10ms'],
     ]);
+    // An HTB tree and a chain on a hook, for the reads of classes and chains.
+    ns.veth('tree0', 'tree1');
+    const tc = (...args: string[]) => sh('tc', ['-n', ns.name, ...args]);
+    tc('qdisc', 'add', 'dev', 'tree0', 'root', 'handle', '1:', 'htb', 'default', '10');
+    tc('class', 'add', 'dev', 'tree0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '20mbit');
+    tc('class', 'add', 'dev', 'tree0', 'parent', '1:1', 'classid', '1:10', 'htb', 'rate', '5mbit');
+    tc('qdisc', 'add', 'dev', 'tree0', 'clsact');
+    tc('chain', 'add', 'dev', 'tree0', 'egress', 'chain', '5');
     listeners = new Listeners(ns.name, 'mark0');
   });
   afterAll(() => listeners?.stop());
@@ -154,6 +162,34 @@ describe('in a namespace with pods configured by netqos and other tools', () => 
           await nl.watch();
           await readQos(targets(), { handles });
           expect((await applyQos(targets(), { handles })).sent).toBe(0);
+        } finally {
+          nl.close();
+        }
+      },
+    ],
+    [
+      'classes and chains, by name and by index',
+      async () => {
+        const nl = openNetlink({ netns: ns.name });
+        try {
+          const [tree] = nl.dumpSync({ type: 'link', dev: 'tree0' });
+          const classes = await nl.dump({ type: 'class', dev: 'tree0' });
+          expect(classes.map((c) => `${c.dev} ${c.classid} ${c.parent}`).sort()).toEqual([
+            'tree0 1:1 root',
+            'tree0 1:10 1:1',
+          ]);
+          expect(nl.dumpSync({ type: 'class', dev: tree!.index }).map((c) => c.dev)).toEqual([
+            'tree0',
+            'tree0',
+          ]);
+          const chain5 = { type: 'chain', dev: 'tree0', parent: 'egress', chain: 5 };
+          expect(await nl.dump({ type: 'chain', dev: 'tree0', parent: 'egress' })).toContainEqual(
+            expect.objectContaining(chain5),
+          );
+          expect(nl.dumpSync({ type: 'chain', dev: tree!.index, parent: 'egress' })).toContainEqual(
+            expect.objectContaining(chain5),
+          );
+          expect(await nl.dump({ type: 'chain', dev: 'tree0', parent: 'ingress' })).toEqual([]);
         } finally {
           nl.close();
         }

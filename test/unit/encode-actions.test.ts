@@ -281,6 +281,8 @@ const EXTRA_CASES: Record<string, FilterOf> = {
 /** Commands of the fixture file that use a kind this file covers. */
 const COVERED =
   /\b(matchall|police|pedit|csum|skbedit|gact)\b|\baction (drop|pass|ok|pipe|reclassify|continue|shot)\b/;
+/** Commands with kinds test/unit/encode-kinds.test.ts covers (they may use the ones above too). */
+const COVERED_ELSEWHERE = /\b(flower|fw|bpf|basic|vlan|tunnel_key|connmark|ct|sample|nat)\b/;
 
 function encodeFilter(filter: Record<string, unknown>): Buffer {
   const out = addon.encode([{ op: 'add', filter }]);
@@ -314,7 +316,9 @@ describe('actions and matchall encode as iproute2 does', () => {
   });
 
   test('every fixture case that uses these kinds has an equivalent operation here', () => {
-    const uncovered = fixtures.cases.filter((c) => COVERED.test(c.command) && !FIXTURE_CASES[c.name]);
+    const uncovered = fixtures.cases.filter(
+      (c) => COVERED.test(c.command) && !COVERED_ELSEWHERE.test(c.command) && !FIXTURE_CASES[c.name],
+    );
     expect(uncovered.map((c) => `${c.name}: ${c.command}`)).toEqual([]);
   });
 

@@ -159,21 +159,25 @@ describe('operations and lists', () => {
   test('an operation with two objects', () => {
     expectRefused(
       [{ op: 'add', qdisc: tbf().qdisc, filter: filter().filter }],
-      /ops\[0\]: an operation carries one of qdisc, filter or link, not several/,
+      /ops\[0\]: an operation carries one of qdisc, class, filter, chain or link, not several/,
     );
     expectRefused(
       [{ op: 'delete', qdisc: { dev: 'v0' }, link: { name: 'v0' } }],
-      /ops\[0\]: an operation carries one of qdisc, filter or link/,
+      /ops\[0\]: an operation carries one of qdisc, class, filter, chain or link/,
+    );
+    expectRefused(
+      [{ op: 'add', class: { dev: 'v0', classid: '1:1', kind: 'htb', rate: 1e6 }, chain: { dev: 'v0' } }],
+      /ops\[0\]: an operation carries one of qdisc, class, filter, chain or link/,
     );
   });
   test('unknown operations and kinds name what is allowed', () => {
     expectRefused([{ op: 'upsert', qdisc: tbf().qdisc }], /allowed: add, replace, change, delete/);
     expectRefused(
-      [tbf({ kind: 'htb' })],
-      /"htb" is not a qdisc kind netqos knows \(allowed: tbf, ingress, clsact\)/,
+      [tbf({ kind: 'red' })],
+      /"red" is not a qdisc kind netqos knows \(allowed: tbf, ingress, clsact, htb, .*netem\)/,
     );
-    expectRefused([filter({ kind: 'flower' })], /"flower" is not a classifier kind .*allowed: u32, matchall/);
-    expectRefused([filter({}, [{ kind: 'nat' }])], /"nat" is not an action kind .*allowed: police, mirred/);
+    expectRefused([filter({ kind: 'flow' })], /"flow" is not a classifier kind .*allowed: u32, matchall/);
+    expectRefused([filter({}, [{ kind: 'ife' }])], /"ife" is not an action kind .*allowed: police, mirred/);
     expectRefused([{ op: 'add', link: { kind: 'veth', name: 'x' } }], /link\.kind: must be "ifb"/);
   });
   test('lists longer than the kernel takes', () => {
@@ -273,7 +277,7 @@ describe('the handle refuses options it does not know or cannot use', () => {
   });
   test('dump queries: a known type with its own fields', () => {
     expect(() => checkDumpQuery({ type: 'bogus' })).toThrow(
-      /query\.type: "bogus" is not a type \(allowed: qdisc, filter, link\)/,
+      /query\.type: "bogus" is not a type \(allowed: qdisc, class, filter, chain, link\)/,
     );
     expect(() => checkDumpQuery(null)).toThrow(/query: expected an object/);
     expect(() => checkDumpQuery({})).toThrow(/query\.type: is required/);
@@ -295,5 +299,13 @@ describe('the handle refuses options it does not know or cannot use', () => {
       /query\.kind: lists links of a kind: give it without dev/,
     );
     expect(() => checkDumpQuery({ type: 'qdisc', kind: 'tbf' })).toThrow(/query\.kind: is not an option/);
+    expect(() => checkDumpQuery({ type: 'class' })).toThrow(/query\.dev: is required to read classes/);
+    expect(() => checkDumpQuery({ type: 'class', dev: 'v0', parent: '1:' })).toThrow(
+      /query\.parent: is not an option/,
+    );
+    expect(() => checkDumpQuery({ type: 'chain', dev: 'v0' })).toThrow(
+      /query\.parent: is required to read chains/,
+    );
+    expect(() => checkDumpQuery({ type: 'chain', dev: 'v0', parent: 'ingress' })).not.toThrow();
   });
 });

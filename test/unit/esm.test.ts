@@ -23,6 +23,7 @@ const PUBLIC = [
   'NetlinkError',
   'TcMirror',
   'describeOperation',
+  'describeObject',
   'parseRate',
   'parseSize',
   'parseTime',
