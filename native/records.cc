@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <new>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -78,6 +79,58 @@ void release_memory(size_t bytes) {
 #else
   (void)bytes;
 #endif
+}
+
+void ValueBuffer::reserve(size_t n) {
+  if (n <= capacity_) return;
+  void* grown = std::realloc(data_, n * sizeof(double));
+  if (!grown) throw std::bad_alloc();
+  data_ = static_cast<double*>(grown);
+  capacity_ = n;
+}
+
+namespace {
+
+// Buffers of finished streams, for the next ones (a few, of a bounded size: a handle's reads
+// mostly come one after another). Never destroyed: a stream may end while the process exits.
+struct SpareBuffers {
+  std::mutex mutex;
+  std::vector<std::pair<ValueBuffer, std::string>> buffers;
+};
+SpareBuffers& spares() {
+  static SpareBuffers* s = new SpareBuffers();
+  return *s;
+}
+constexpr size_t kSpareBuffers = 2;
+constexpr size_t kSpareValues = 512 * 1024;  // 4 MiB: a read of a thousand pods fits
+constexpr size_t kSpareStrings = 1 << 20;
+
+}  // namespace
+
+RecordStream::RecordStream() {
+  SpareBuffers& s = spares();
+  std::lock_guard<std::mutex> guard(s.mutex);
+  if (s.buffers.empty()) return;
+  values = std::move(s.buffers.back().first);
+  strings = std::move(s.buffers.back().second);
+  s.buffers.pop_back();
+}
+
+RecordStream::~RecordStream() {
+  if (values.capacity() <= kSpareValues && strings.capacity() <= kSpareStrings) {
+    values.clear();
+    strings.clear();
+    SpareBuffers& s = spares();
+    std::lock_guard<std::mutex> guard(s.mutex);
+    if (s.buffers.size() < kSpareBuffers) {
+      s.buffers.emplace_back(std::move(values), std::move(strings));
+      return;
+    }
+  }
+  size_t bytes = values.capacity() * sizeof(double) + strings.capacity();
+  values = ValueBuffer();
+  strings = std::string();
+  release_memory(bytes);
 }
 
 size_t shape_count() {

@@ -17,9 +17,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dump_request.h"
@@ -45,6 +47,47 @@ enum RecordTag : uint32_t {
 // that is a lot (a big read's stream): glibc keeps them otherwise, in every thread's arena.
 void release_memory(size_t bytes);
 
+// A stream's numbers: a growable array of doubles whose append is inline (the decoders append
+// millions) and whose growth is realloc (a large block is moved by remapping, not copied).
+class ValueBuffer {
+ public:
+  ValueBuffer() = default;
+  ~ValueBuffer() { std::free(data_); }
+  ValueBuffer(ValueBuffer&& o) noexcept : data_(o.data_), size_(o.size_), capacity_(o.capacity_) {
+    o.data_ = nullptr;
+    o.size_ = o.capacity_ = 0;
+  }
+  ValueBuffer& operator=(ValueBuffer&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    std::swap(capacity_, o.capacity_);
+    return *this;
+  }
+  ValueBuffer(const ValueBuffer&) = delete;
+  ValueBuffer& operator=(const ValueBuffer&) = delete;
+
+  void push_back(double v) {
+    if (size_ == capacity_) reserve(capacity_ ? capacity_ * 2 : 1024);
+    data_[size_++] = v;
+  }
+  void reserve(size_t n);
+  // Shrinks to n values (a stream only ever cuts back what it wrote).
+  void resize(size_t n) { size_ = n < size_ ? n : size_; }
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  bool empty() const { return size_ == 0; }
+  double* data() { return data_; }
+  const double* data() const { return data_; }
+  double& operator[](size_t i) { return data_[i]; }
+  double operator[](size_t i) const { return data_[i]; }
+
+ private:
+  double* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
 // How many shapes there are so far, and the keys of shape `shape` (process-wide numbers).
 size_t shape_count();
 std::vector<std::string> shape_keys(size_t shape);
@@ -54,7 +97,17 @@ class RecordStream {
   static constexpr uint32_t kDropped = ~0u;
   static constexpr size_t kInternedLength = 10;
 
-  std::vector<double> values;
+  // The buffers of an earlier stream, when one is spare (see the destructor): a read then
+  // writes into memory that is mapped already instead of faulting in fresh pages, which on a
+  // virtual machine took more time than decoding.
+  RecordStream();
+  // Keeps the buffers for the next stream unless they are large (then they go back to the
+  // system): the values are no longer needed once JavaScript has built its objects.
+  ~RecordStream();
+  RecordStream(const RecordStream&) = delete;
+  RecordStream& operator=(const RecordStream&) = delete;
+
+  ValueBuffer values;
   std::string strings;
 
   // Starts a segment of reply `request`; objects written until end_segment() belong to it.

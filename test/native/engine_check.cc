@@ -413,7 +413,7 @@ std::vector<std::vector<Value>> unpack(const RecordStream& stream, size_t reques
     return Value(d);
   };
   std::vector<std::vector<Value>> out(requests);
-  const std::vector<double>& v = stream.values;
+  const ValueBuffer& v = stream.values;
   std::vector<Value> stack;
   std::vector<size_t> bases;
   for (size_t i = 0; i < v.size();) {
