@@ -52,9 +52,14 @@ export function unpackRecords(
   const text = strings.length ? strings.split('\0') : [];
   const out: Raw[][] = [];
   for (let r = 0; r < replies; r++) out.push([]);
+  // The values of the objects being built, innermost last, up to `top`. Slots above it are
+  // overwritten, never cut off: shortening an array makes V8 trim its storage, and the next push
+  // allocates it again (that was most of what a read allocated).
   const stack: unknown[] = [];
+  let top = 0;
   // Where each open object's or array's values begin.
   const bases: number[] = [];
+  let depth = 0;
   let i = 0;
   while (i < values.length) {
     const tag = values[i++];
@@ -73,45 +78,45 @@ export function unpackRecords(
           // As a small integer where it is one: V8 then keeps it in the object itself, instead
           // of a 16-byte number box per field (most fields are counts, indexes and flags).
           const v = values[i++];
-          stack.push(v === (v | 0) ? v | 0 : v);
+          stack[top++] = v === (v | 0) ? v | 0 : v;
           break;
         }
         case STRING:
-          stack.push(text[values[i++]]);
+          stack[top++] = text[values[i++]];
           break;
         case TRUE:
-          stack.push(true);
+          stack[top++] = true;
           break;
         case FALSE:
-          stack.push(false);
+          stack[top++] = false;
           break;
         case STRINGS: {
           const n = values[i++];
           const names: string[] = new Array(n);
           for (let k = 0; k < n; k++) names[k] = text[values[i++]];
-          stack.push(names);
+          stack[top++] = names;
           break;
         }
         case OBJECT:
         case ARRAY:
-          bases.push(stack.length);
+          bases[depth++] = top;
           break;
         case END: {
-          const base = bases.pop();
           const build = shapes[values[i++]];
-          if (base === undefined || !build) return malformed(i - 2);
+          if (depth === 0 || !build) return malformed(i - 2);
+          const base = bases[--depth];
           const o = build(stack, base);
-          stack.length = base;
-          if (bases.length) stack.push(o);
+          top = base;
+          if (depth) stack[top++] = o;
           else list.push(o);
           break;
         }
         case ARRAY_END: {
-          const base = bases.pop();
-          if (base === undefined) return malformed(i - 1);
-          const a = stack.slice(base);
-          stack.length = base;
-          stack.push(a);
+          if (depth === 0) return malformed(i - 1);
+          const base = bases[--depth];
+          const a = stack.slice(base, top);
+          top = base;
+          stack[top++] = a;
           break;
         }
         default:
