@@ -36,24 +36,34 @@ Registry& registry() {
   return *r;
 }
 
-// The number of a field name. Names are string literals, so each thread remembers them by address.
+// The number of a field name. Names are string literals, so each thread remembers them by
+// address, in a table probed linearly (two names whose addresses hash alike must not evict each
+// other: each eviction costs a lookup under the lock).
 uint32_t key_number(const char* name) {
   struct Slot {
     const char* name = nullptr;
     uint32_t number = 0;
   };
-  thread_local Slot cache[256];
-  Slot& slot = cache[(reinterpret_cast<uintptr_t>(name) >> 3) % 256];
-  if (slot.name == name) return slot.number;
-  Registry& r = registry();
-  std::lock_guard<std::mutex> guard(r.mutex);
-  auto found = r.key_numbers.find(name);
-  if (found == r.key_numbers.end()) {
-    found = r.key_numbers.emplace(name, static_cast<uint32_t>(r.keys.size())).first;
-    r.keys.emplace_back(name);
+  constexpr size_t kSlots = 512;  // far more than there are field names
+  thread_local Slot cache[kSlots];
+  size_t at = (reinterpret_cast<uintptr_t>(name) * 0x9E3779B97F4A7C15ull) >> 55;
+  for (size_t probes = 0; probes < kSlots; probes++, at = (at + 1) % kSlots) {
+    if (cache[at].name == name) return cache[at].number;
+    if (!cache[at].name) break;
   }
-  slot = {name, found->second};
-  return found->second;
+  Registry& r = registry();
+  uint32_t number;
+  {
+    std::lock_guard<std::mutex> guard(r.mutex);
+    auto found = r.key_numbers.find(name);
+    if (found == r.key_numbers.end()) {
+      found = r.key_numbers.emplace(name, static_cast<uint32_t>(r.keys.size())).first;
+      r.keys.emplace_back(name);
+    }
+    number = found->second;
+  }
+  if (!cache[at].name) cache[at] = {name, number};  // (a full table just stops caching)
+  return number;
 }
 
 uint32_t shape_number(const std::vector<uint32_t>& keys) {
@@ -223,11 +233,22 @@ void RecordStream::open_level(uint64_t owner) {
   l.owner = owner;
 }
 
+uint32_t RecordStream::shape_of(size_t depth, const std::vector<uint32_t>& keys) {
+  if (depth > kRecentDepths) return shape_number(keys);
+  RecentShape* recent = recent_[depth - 1];
+  for (size_t i = 0; i < kRecentShapes; i++)
+    if (recent[i].shape != ~0u && recent[i].keys == keys) return recent[i].shape;
+  RecentShape& slot = recent[recent_next_[depth - 1]++ % kRecentShapes];
+  slot.keys = keys;
+  slot.shape = shape_number(keys);
+  return slot.shape;
+}
+
 void RecordStream::close_level() {
   Level& l = levels_[depth_ - 1];
   if (l.open_array != ~0u) values.push_back(kArrayEnd);
   values.push_back(kEnd);
-  values.push_back(shape_number(l.keys));
+  values.push_back(shape_of(depth_, l.keys));
   l.owner = 0;
   depth_--;
 }

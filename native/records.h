@@ -137,6 +137,18 @@ class RecordStream {
   uint64_t next_owner() { return ++owners_; }
 
  private:
+  // The shape of these keys: one of the last few seen at this depth (objects of a read repeat
+  // a few shapes), else the process-wide number.
+  uint32_t shape_of(size_t depth, const std::vector<uint32_t>& keys);
+  struct RecentShape {
+    std::vector<uint32_t> keys;
+    uint32_t shape = ~0u;
+  };
+  static constexpr size_t kRecentShapes = 4;
+  static constexpr size_t kRecentDepths = 4;
+  RecentShape recent_[kRecentDepths][kRecentShapes];
+  uint8_t recent_next_[kRecentDepths] = {};
+
   // The string table's index: open addressing over (hash, offset in `strings`, length, index),
   // so looking a string up allocates nothing.
   struct StringSlot {
