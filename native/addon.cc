@@ -163,10 +163,17 @@ Napi::Value records_to_js(Napi::Env env, RecordStream& stream, size_t replies) {
   if (shapes > data->shapes_known) {
     Napi::Array list = Napi::Array::New(env, shapes - data->shapes_known);
     for (size_t i = data->shapes_known; i < shapes; i++) {
-      std::vector<std::string> keys = shape_keys(i);
-      Napi::Array names = Napi::Array::New(env, keys.size());
-      for (size_t k = 0; k < keys.size(); k++) names.Set(static_cast<uint32_t>(k), keys[k]);
-      list.Set(static_cast<uint32_t>(i - data->shapes_known), names);
+      ShapeFields fields = shape_fields(i);
+      Napi::Array keys = Napi::Array::New(env, fields.keys.size());
+      Napi::Array types = Napi::Array::New(env, fields.types.size());
+      for (uint32_t k = 0; k < fields.keys.size(); k++) {
+        keys.Set(k, fields.keys[k]);
+        types.Set(k, Napi::Number::New(env, fields.types[k]));
+      }
+      Napi::Array shape = Napi::Array::New(env, 2);
+      shape.Set(0u, keys);
+      shape.Set(1u, types);
+      list.Set(static_cast<uint32_t>(i - data->shapes_known), shape);
     }
     data->shapes_known = shapes;
     fresh = list;

@@ -149,11 +149,14 @@ size_t shape_count() {
   return r.shapes.size();
 }
 
-std::vector<std::string> shape_keys(size_t shape) {
+ShapeFields shape_fields(size_t shape) {
   Registry& r = registry();
   std::lock_guard<std::mutex> guard(r.mutex);
-  std::vector<std::string> out;
-  for (uint32_t k : r.shapes.at(shape)) out.push_back(r.keys[k]);
+  ShapeFields out;
+  for (uint32_t field : r.shapes.at(shape)) {
+    out.keys.push_back(r.keys[field >> 3]);
+    out.types.push_back(static_cast<FieldType>(field & 7));
+  }
   return out;
 }
 
@@ -229,6 +232,8 @@ void RecordStream::open_level(uint64_t owner) {
   if (levels_.size() <= depth_) levels_.resize(depth_ + 1);
   Level& l = levels_[depth_++];
   l.keys.clear();
+  l.shape_at = values.size();
+  values.push_back(0);  // the shape's number, once known
   l.open_array = ~0u;
   l.owner = owner;
 }
@@ -246,9 +251,7 @@ uint32_t RecordStream::shape_of(size_t depth, const std::vector<uint32_t>& keys)
 
 void RecordStream::close_level() {
   Level& l = levels_[depth_ - 1];
-  if (l.open_array != ~0u) values.push_back(kArrayEnd);
-  values.push_back(kEnd);
-  values.push_back(shape_of(depth_, l.keys));
+  values[l.shape_at] = shape_of(depth_, l.keys);
   l.owner = 0;
   depth_--;
 }
@@ -257,14 +260,10 @@ RecordWriter::RecordWriter(RecordStream& stream, bool stats) : RecordWriter(stre
 
 RecordWriter::RecordWriter(RecordStream& stream, bool stats, size_t depth)
     : s_(stream), stats_(stats), depth_(depth), owner_(stream.next_owner()) {
-  if (depth == 1) {
-    // A top-level object: whatever another top-level writer left open ends first.
+  // A top-level object: whatever another top-level writer left open ends first.
+  if (depth == 1)
     while (s_.depth() > 0) s_.close_level();
-    start_ = s_.values.size();
-    s_.values.push_back(kObject);
-  } else {
-    start_ = s_.values.size() - 1;  // the parent wrote its kObject tag
-  }
+  start_ = s_.values.size();
   s_.open_level(owner_);
 }
 
@@ -284,56 +283,51 @@ void RecordWriter::discard() {
   s_.values.resize(start_);
 }
 
-bool RecordWriter::field(const char* name, bool array_element) {
+bool RecordWriter::field(const char* name, FieldType type) {
   if (!live()) return false;
   while (s_.depth() > depth_) s_.close_level();
-  uint32_t key = key_number(name);
+  uint32_t key = key_number(name) << 3 | type;
   RecordStream::Level& level = s_.level(depth_);
-  if (level.open_array != ~0u) {
-    if (array_element && level.open_array == key) return true;  // one more element of it
-    s_.values.push_back(kArrayEnd);
-    level.open_array = ~0u;
+  if (type == kArray && level.open_array == key) {
+    s_.values[level.count_at]++;  // one more element of it
+    return true;
   }
+  level.open_array = ~0u;
   level.keys.push_back(key);
-  if (array_element) {
-    s_.values.push_back(kArray);
+  if (type == kArray) {
     level.open_array = key;
+    level.count_at = s_.values.size();
+    s_.values.push_back(1);
   }
   return true;
 }
 
 void RecordWriter::number(const char* name, double v) {
-  if (!field(name)) return;
-  s_.values.push_back(kNumber);
-  s_.values.push_back(v);
+  if (field(name, kNumber)) s_.values.push_back(v);
 }
 
 void RecordWriter::set_bool(const char* name, bool v) {
-  if (field(name)) s_.values.push_back(v ? kTrue : kFalse);
+  if (field(name, kBool)) s_.values.push_back(v ? 1 : 0);
 }
 
 void RecordWriter::set_string(const char* name, const std::string& v) {
-  if (!field(name)) return;
-  s_.values.push_back(kString);
-  s_.values.push_back(s_.intern(v));
+  if (field(name, kString)) s_.values.push_back(s_.intern(v));
 }
 
 void RecordWriter::set_strings(const char* name, const std::vector<std::string>& v) {
-  if (!field(name)) return;
-  s_.values.push_back(kStrings);
+  if (!field(name, kStrings)) return;
   s_.values.push_back(static_cast<double>(v.size()));
   for (const std::string& one : v) s_.values.push_back(s_.intern(one));
 }
 
 std::unique_ptr<FieldWriter> RecordWriter::object(const char* name) {
-  if ((!stats_ && std::strcmp(name, "stats") == 0) || !field(name)) return std::make_unique<NullWriter>();
-  s_.values.push_back(kObject);
+  if ((!stats_ && std::strcmp(name, "stats") == 0) || !field(name, kObject))
+    return std::make_unique<NullWriter>();
   return std::unique_ptr<FieldWriter>(new RecordWriter(s_, stats_, depth_ + 1));
 }
 
 std::unique_ptr<FieldWriter> RecordWriter::append(const char* name) {
-  if (!field(name, true)) return std::make_unique<NullWriter>();
-  s_.values.push_back(kObject);
+  if (!field(name, kArray)) return std::make_unique<NullWriter>();
   return std::unique_ptr<FieldWriter>(new RecordWriter(s_, stats_, depth_ + 1));
 }
 

@@ -7,13 +7,15 @@
 //
 // The stream (values), read front to back:
 //   kSegment request length   the next `length` values hold objects of reply `request`
-//                             (request ~0u: dropped, skip them)
-//   kObject ... kEnd shape    an object: its values in key order, then its shape's number
-//   kArray ... kArrayEnd      an array of the values between
-//   kNumber x | kString s | kTrue | kFalse | kStrings n s1..sn   one value (s: string index)
+//                             (request ~0u: dropped, skip them), one after another
+//   an object                 its shape's number, then its fields' values in key order
+// A shape is the object's keys in order, each with the type of its value, so the values carry
+// no tags: a JavaScript function compiled per shape reads them straight through.
+//   kNumber x | kString s | kBool 0/1 | kStrings n s1..sn | kObject (an object) |
+//   kArray n (n objects)                                   (s: a string's index)
 // strings: each string of the table followed by a NUL (strings come from C strings, so hold
-// none). Shapes are numbered once per process (shape_keys() tells their keys), so JavaScript
-// compiles each one once.
+// none). Shapes are numbered once per process (shape_fields() tells their keys and types), so
+// JavaScript compiles each one once.
 #pragma once
 
 #include <cstdint>
@@ -30,18 +32,10 @@
 
 namespace netqos {
 
-enum RecordTag : uint32_t {
-  kNumber = 1,
-  kString,
-  kTrue,
-  kFalse,
-  kStrings,
-  kObject,
-  kEnd,
-  kArray,
-  kArrayEnd,
-  kSegment,
-};
+// The type of a field's value (lib/netlink/records.ts knows them by these numbers).
+enum FieldType : uint8_t { kNumber, kString, kBool, kStrings, kObject, kArray };
+// The first value of a segment's header.
+constexpr double kSegment = 10;
 
 // Gives the memory allocator's free pages back to the system after `bytes` were freed, when
 // that is a lot (a big read's stream): glibc keeps them otherwise, in every thread's arena.
@@ -88,9 +82,14 @@ class ValueBuffer {
   size_t capacity_ = 0;
 };
 
-// How many shapes there are so far, and the keys of shape `shape` (process-wide numbers).
+// How many shapes there are so far, and the keys of shape `shape` (process-wide numbers) with
+// the types of their values.
 size_t shape_count();
-std::vector<std::string> shape_keys(size_t shape);
+struct ShapeFields {
+  std::vector<std::string> keys;
+  std::vector<FieldType> types;
+};
+ShapeFields shape_fields(size_t shape);
 
 class RecordStream {
  public:
@@ -121,16 +120,19 @@ class RecordStream {
   uint32_t intern(const char* s, size_t len);
   uint32_t intern(const std::string& s) { return intern(s.data(), s.size()); }
 
-  // The objects being written, outermost first (see RecordWriter): each one's keys (process-wide
-  // numbers) so far, the array being appended to (if any), and its writer.
+  // The objects being written, outermost first (see RecordWriter): each one's fields so far
+  // (process-wide key numbers, times 8, plus the type), where its shape's number goes, the
+  // array field being appended to (if any) and where its length goes, and its writer.
   struct Level {
     std::vector<uint32_t> keys;
+    size_t shape_at = 0;
     uint32_t open_array = ~0u;
+    size_t count_at = 0;
     uint64_t owner = 0;
   };
-  // Opens an object at depth() + 1 for writer `owner` (its kObject tag is written already).
+  // Opens an object at depth() + 1 for writer `owner`: a place for its shape's number.
   void open_level(uint64_t owner);
-  // Closes the innermost object: ends its open array, writes kEnd and its shape.
+  // Closes the innermost object: writes its shape's number in its place.
   void close_level();
   size_t depth() const { return depth_; }
   Level& level(size_t depth) { return levels_[depth - 1]; }
@@ -197,9 +199,10 @@ class RecordWriter : public FieldWriter {
   // Whether this writer's object is still open (not closed by its own or another's doing).
   bool live() const;
   // Makes this writer's object the innermost open one, closing any child left open; then
-  // records the key and closes an array being appended to under another key. False when the
-  // writer is not live (the write is dropped).
-  bool field(const char* name, bool array_element = false);
+  // records the key and its type (an array element: one more element when the array being
+  // appended to is this key's, a new array otherwise). False when the writer is not live (the
+  // write is dropped).
+  bool field(const char* name, FieldType type);
   void number(const char* name, double v);
 
   RecordStream& s_;
