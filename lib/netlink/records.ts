@@ -42,7 +42,7 @@ function countAt(values: Float64Array, at: number): number {
   return n >= 0 && n <= values.length - at - 1 ? n : malformed(at);
 }
 
-/** The source of one field's read, into `f${k}`, advancing `i`. */
+/** The source of one field's read, into `f${k}`, advancing `i` (arrays grow by index). */
 function readField(type: number, k: number): string {
   const nested = (into: string) => `c.at = i + 1; ${into} = at(v, i)(v, t); i = c.at;`;
   switch (type) {
@@ -55,11 +55,11 @@ function readField(type: number, k: number): string {
     case BOOL:
       return `const f${k} = v[i++] !== 0;`;
     case STRINGS:
-      return `n = count(v, i++); const f${k} = new Array(n); for (let e = 0; e < n; e++) f${k}[e] = t[v[i++]];`;
+      return `n = count(v, i++); const f${k} = []; for (let e = 0; e < n; e++) f${k}[e] = t[v[i++]];`;
     case OBJECT:
       return `let f${k}; ${nested(`f${k}`)}`;
     case ARRAY:
-      return `n = count(v, i++); const f${k} = []; for (let e = 0; e < n; e++) { let o; ${nested('o')} f${k}.push(o); }`;
+      return `n = count(v, i++); const f${k} = []; for (let e = 0; e < n; e++) { let o; ${nested('o')} f${k}[e] = o; }`;
     default:
       throw new Error(`netqos: unknown field type ${type} in a record shape`);
   }
@@ -91,10 +91,10 @@ export function unpackRecords(
   replies: number,
   newShapes?: [string[], number[]][],
 ): Raw[][] {
-  if (newShapes) for (const [keys, types] of newShapes) builders.push(compile(keys, types));
+  if (newShapes) for (const [keys, types] of newShapes) builders[builders.length] = compile(keys, types);
   const text = strings.length ? strings.split('\0') : [];
   const out: Raw[][] = [];
-  for (let r = 0; r < replies; r++) out.push([]);
+  for (let r = 0; r < replies; r++) out[r] = [];
   let i = 0;
   while (i < values.length) {
     if (values[i] !== SEGMENT || i + 3 > values.length) return malformed(i);
@@ -110,7 +110,7 @@ export function unpackRecords(
     while (i < end) {
       const build = builderAt(values, i);
       cursor.at = i + 1;
-      list.push(build(values, text));
+      list[list.length] = build(values, text);
       i = cursor.at;
     }
     if (i !== end) return malformed(i);
