@@ -138,35 +138,42 @@ bool read_dumps(Napi::Env env, Napi::Value requests, std::vector<DumpRequest>& o
   return true;
 }
 
-// The objects of a stream, one array per reply (`replies` of them), built by the JavaScript side
-// (which takes the stream's values).
+// The objects of a stream, one array per reply (`replies` of them), built by the JavaScript side.
 Napi::Value records_to_js(Napi::Env env, RecordStream& stream, size_t replies) {
   auto* data = env.GetInstanceData<AddonData>();
   if (!data || data->unpack_records.IsEmpty())
     throw Napi::Error::New(env, "netqos: the record reader is not set (load the addon through lib/netlink)");
-  // The values go over without a copy: the ArrayBuffer takes the vector, freed with it.
+  // The values go over without a copy: the ArrayBuffer lends the stream's memory to
+  // JavaScript, and is detached once the objects are built (the stream keeps its memory for the
+  // next read, see RecordStream).
   size_t count = stream.values.size();
-  auto* values = new std::vector<double>(std::move(stream.values));
-  Napi::ArrayBuffer buffer = values->empty() ? Napi::ArrayBuffer::New(env, 0)
-                                             : Napi::ArrayBuffer::New(
-                                                   env, values->data(), count * sizeof(double),
-                                                   [](Napi::Env, void*, std::vector<double>* v) {
-                                                     size_t bytes = v->capacity() * sizeof(double);
-                                                     delete v;
-                                                     release_memory(bytes);
-                                                   },
-                                                   values);
-  if (values->empty()) delete values;
+  Napi::ArrayBuffer buffer = count == 0
+                                 ? Napi::ArrayBuffer::New(env, 0)
+                                 : Napi::ArrayBuffer::New(env, stream.values.data(), count * sizeof(double));
+  struct Detach {
+    Napi::Env env;
+    napi_value buffer;
+    ~Detach() {
+      if (buffer) napi_detach_arraybuffer(env, buffer);
+    }
+  } detach{env, count == 0 ? nullptr : static_cast<napi_value>(buffer)};
   // The keys of the shapes new since the last call (each compiled once).
   Napi::Value fresh = env.Undefined();
   size_t shapes = shape_count();
   if (shapes > data->shapes_known) {
     Napi::Array list = Napi::Array::New(env, shapes - data->shapes_known);
     for (size_t i = data->shapes_known; i < shapes; i++) {
-      std::vector<std::string> keys = shape_keys(i);
-      Napi::Array names = Napi::Array::New(env, keys.size());
-      for (size_t k = 0; k < keys.size(); k++) names.Set(static_cast<uint32_t>(k), keys[k]);
-      list.Set(static_cast<uint32_t>(i - data->shapes_known), names);
+      ShapeFields fields = shape_fields(i);
+      Napi::Array keys = Napi::Array::New(env, fields.keys.size());
+      Napi::Array types = Napi::Array::New(env, fields.types.size());
+      for (uint32_t k = 0; k < fields.keys.size(); k++) {
+        keys.Set(k, fields.keys[k]);
+        types.Set(k, Napi::Number::New(env, fields.types[k]));
+      }
+      Napi::Array shape = Napi::Array::New(env, 2);
+      shape.Set(0u, keys);
+      shape.Set(1u, types);
+      list.Set(static_cast<uint32_t>(i - data->shapes_known), shape);
     }
     data->shapes_known = shapes;
     fresh = list;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <new>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -35,24 +36,34 @@ Registry& registry() {
   return *r;
 }
 
-// The number of a field name. Names are string literals, so each thread remembers them by address.
+// The number of a field name. Names are string literals, so each thread remembers them by
+// address, in a table probed linearly (two names whose addresses hash alike must not evict each
+// other: each eviction costs a lookup under the lock).
 uint32_t key_number(const char* name) {
   struct Slot {
     const char* name = nullptr;
     uint32_t number = 0;
   };
-  thread_local Slot cache[256];
-  Slot& slot = cache[(reinterpret_cast<uintptr_t>(name) >> 3) % 256];
-  if (slot.name == name) return slot.number;
-  Registry& r = registry();
-  std::lock_guard<std::mutex> guard(r.mutex);
-  auto found = r.key_numbers.find(name);
-  if (found == r.key_numbers.end()) {
-    found = r.key_numbers.emplace(name, static_cast<uint32_t>(r.keys.size())).first;
-    r.keys.emplace_back(name);
+  constexpr size_t kSlots = 512;  // far more than there are field names
+  thread_local Slot cache[kSlots];
+  size_t at = (reinterpret_cast<uintptr_t>(name) * 0x9E3779B97F4A7C15ull) >> 55;
+  for (size_t probes = 0; probes < kSlots; probes++, at = (at + 1) % kSlots) {
+    if (cache[at].name == name) return cache[at].number;
+    if (!cache[at].name) break;
   }
-  slot = {name, found->second};
-  return found->second;
+  Registry& r = registry();
+  uint32_t number;
+  {
+    std::lock_guard<std::mutex> guard(r.mutex);
+    auto found = r.key_numbers.find(name);
+    if (found == r.key_numbers.end()) {
+      found = r.key_numbers.emplace(name, static_cast<uint32_t>(r.keys.size())).first;
+      r.keys.emplace_back(name);
+    }
+    number = found->second;
+  }
+  if (!cache[at].name) cache[at] = {name, number};  // (a full table just stops caching)
+  return number;
 }
 
 uint32_t shape_number(const std::vector<uint32_t>& keys) {
@@ -80,17 +91,72 @@ void release_memory(size_t bytes) {
 #endif
 }
 
+void ValueBuffer::reserve(size_t n) {
+  if (n <= capacity_) return;
+  void* grown = std::realloc(data_, n * sizeof(double));
+  if (!grown) throw std::bad_alloc();
+  data_ = static_cast<double*>(grown);
+  capacity_ = n;
+}
+
+namespace {
+
+// Buffers of finished streams, for the next ones (a few, of a bounded size: a handle's reads
+// mostly come one after another). Never destroyed: a stream may end while the process exits.
+struct SpareBuffers {
+  std::mutex mutex;
+  std::vector<std::pair<ValueBuffer, std::string>> buffers;
+};
+SpareBuffers& spares() {
+  static SpareBuffers* s = new SpareBuffers();
+  return *s;
+}
+constexpr size_t kSpareBuffers = 2;
+constexpr size_t kSpareValues = 512 * 1024;  // 4 MiB: a read of a thousand pods fits
+constexpr size_t kSpareStrings = 1 << 20;
+
+}  // namespace
+
+RecordStream::RecordStream() {
+  SpareBuffers& s = spares();
+  std::lock_guard<std::mutex> guard(s.mutex);
+  if (s.buffers.empty()) return;
+  values = std::move(s.buffers.back().first);
+  strings = std::move(s.buffers.back().second);
+  s.buffers.pop_back();
+}
+
+RecordStream::~RecordStream() {
+  if (values.capacity() <= kSpareValues && strings.capacity() <= kSpareStrings) {
+    values.clear();
+    strings.clear();
+    SpareBuffers& s = spares();
+    std::lock_guard<std::mutex> guard(s.mutex);
+    if (s.buffers.size() < kSpareBuffers) {
+      s.buffers.emplace_back(std::move(values), std::move(strings));
+      return;
+    }
+  }
+  size_t bytes = values.capacity() * sizeof(double) + strings.capacity();
+  values = ValueBuffer();
+  strings = std::string();
+  release_memory(bytes);
+}
+
 size_t shape_count() {
   Registry& r = registry();
   std::lock_guard<std::mutex> guard(r.mutex);
   return r.shapes.size();
 }
 
-std::vector<std::string> shape_keys(size_t shape) {
+ShapeFields shape_fields(size_t shape) {
   Registry& r = registry();
   std::lock_guard<std::mutex> guard(r.mutex);
-  std::vector<std::string> out;
-  for (uint32_t k : r.shapes.at(shape)) out.push_back(r.keys[k]);
+  ShapeFields out;
+  for (uint32_t field : r.shapes.at(shape)) {
+    out.keys.push_back(r.keys[field >> 3]);
+    out.types.push_back(static_cast<FieldType>(field & 7));
+  }
   return out;
 }
 
@@ -166,15 +232,26 @@ void RecordStream::open_level(uint64_t owner) {
   if (levels_.size() <= depth_) levels_.resize(depth_ + 1);
   Level& l = levels_[depth_++];
   l.keys.clear();
+  l.shape_at = values.size();
+  values.push_back(0);  // the shape's number, once known
   l.open_array = ~0u;
   l.owner = owner;
 }
 
+uint32_t RecordStream::shape_of(size_t depth, const std::vector<uint32_t>& keys) {
+  if (depth > kRecentDepths) return shape_number(keys);
+  RecentShape* recent = recent_[depth - 1];
+  for (size_t i = 0; i < kRecentShapes; i++)
+    if (recent[i].shape != ~0u && recent[i].keys == keys) return recent[i].shape;
+  RecentShape& slot = recent[recent_next_[depth - 1]++ % kRecentShapes];
+  slot.keys = keys;
+  slot.shape = shape_number(keys);
+  return slot.shape;
+}
+
 void RecordStream::close_level() {
   Level& l = levels_[depth_ - 1];
-  if (l.open_array != ~0u) values.push_back(kArrayEnd);
-  values.push_back(kEnd);
-  values.push_back(shape_number(l.keys));
+  values[l.shape_at] = shape_of(depth_, l.keys);
   l.owner = 0;
   depth_--;
 }
@@ -183,14 +260,10 @@ RecordWriter::RecordWriter(RecordStream& stream, bool stats) : RecordWriter(stre
 
 RecordWriter::RecordWriter(RecordStream& stream, bool stats, size_t depth)
     : s_(stream), stats_(stats), depth_(depth), owner_(stream.next_owner()) {
-  if (depth == 1) {
-    // A top-level object: whatever another top-level writer left open ends first.
+  // A top-level object: whatever another top-level writer left open ends first.
+  if (depth == 1)
     while (s_.depth() > 0) s_.close_level();
-    start_ = s_.values.size();
-    s_.values.push_back(kObject);
-  } else {
-    start_ = s_.values.size() - 1;  // the parent wrote its kObject tag
-  }
+  start_ = s_.values.size();
   s_.open_level(owner_);
 }
 
@@ -210,43 +283,39 @@ void RecordWriter::discard() {
   s_.values.resize(start_);
 }
 
-bool RecordWriter::field(const char* name, bool array_element) {
+bool RecordWriter::field(const char* name, FieldType type) {
   if (!live()) return false;
   while (s_.depth() > depth_) s_.close_level();
-  uint32_t key = key_number(name);
+  uint32_t key = key_number(name) << 3 | type;
   RecordStream::Level& level = s_.level(depth_);
-  if (level.open_array != ~0u) {
-    if (array_element && level.open_array == key) return true;  // one more element of it
-    s_.values.push_back(kArrayEnd);
-    level.open_array = ~0u;
+  if (type == kArray && level.open_array == key) {
+    s_.values[level.count_at]++;  // one more element of it
+    return true;
   }
+  level.open_array = ~0u;
   level.keys.push_back(key);
-  if (array_element) {
-    s_.values.push_back(kArray);
+  if (type == kArray) {
     level.open_array = key;
+    level.count_at = s_.values.size();
+    s_.values.push_back(1);
   }
   return true;
 }
 
 void RecordWriter::number(const char* name, double v) {
-  if (!field(name)) return;
-  s_.values.push_back(kNumber);
-  s_.values.push_back(v);
+  if (field(name, kNumber)) s_.values.push_back(v);
 }
 
 void RecordWriter::set_bool(const char* name, bool v) {
-  if (field(name)) s_.values.push_back(v ? kTrue : kFalse);
+  if (field(name, kBool)) s_.values.push_back(v ? 1 : 0);
 }
 
 void RecordWriter::set_string(const char* name, const std::string& v) {
-  if (!field(name)) return;
-  s_.values.push_back(kString);
-  s_.values.push_back(s_.intern(v));
+  if (field(name, kString)) s_.values.push_back(s_.intern(v));
 }
 
 void RecordWriter::set_strings(const char* name, const std::vector<std::string>& v) {
-  if (!field(name)) return;
-  s_.values.push_back(kStrings);
+  if (!field(name, kStrings)) return;
   s_.values.push_back(static_cast<double>(v.size()));
   for (const std::string& one : v) s_.values.push_back(s_.intern(one));
 }
@@ -262,14 +331,13 @@ void RecordWriter::set_numbers(const char* name, const std::vector<double>& v) {
 }
 
 std::unique_ptr<FieldWriter> RecordWriter::object(const char* name) {
-  if ((!stats_ && std::strcmp(name, "stats") == 0) || !field(name)) return std::make_unique<NullWriter>();
-  s_.values.push_back(kObject);
+  if ((!stats_ && std::strcmp(name, "stats") == 0) || !field(name, kObject))
+    return std::make_unique<NullWriter>();
   return std::unique_ptr<FieldWriter>(new RecordWriter(s_, stats_, depth_ + 1));
 }
 
 std::unique_ptr<FieldWriter> RecordWriter::append(const char* name) {
-  if (!field(name, true)) return std::make_unique<NullWriter>();
-  s_.values.push_back(kObject);
+  if (!field(name, kArray)) return std::make_unique<NullWriter>();
   return std::unique_ptr<FieldWriter>(new RecordWriter(s_, stats_, depth_ + 1));
 }
 

@@ -135,6 +135,7 @@ std::vector<Value> w6_ops(size_t n) {
 
 struct Run {
   double seconds = 0;
+  double cpu_seconds = 0;  // user + system time of the process (the kernel's work is in sendmsg)
   uint64_t messages = 0;
   uint64_t sendmsgs = 0;
   size_t failures = 0;
@@ -146,6 +147,7 @@ Run run(RouteSocket& sock, const std::vector<Value>& ops) {
   Run r;
   uint64_t messages = sock.messages_sent(), sendmsgs = sock.sendmsg_calls();
   std::vector<OpResult> results;
+  double cpu0 = cpu_seconds();
   auto start = Clock::now();
   {
     Batch batch;
@@ -154,6 +156,7 @@ Run run(RouteSocket& sock, const std::vector<Value>& ops) {
     sock.execute(batch, results);
   }
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.cpu_seconds = cpu_seconds() - cpu0;
   r.messages = sock.messages_sent() - messages;
   r.sendmsgs = sock.sendmsg_calls() - sendmsgs;
   for (size_t i = 0; i < results.size(); i++) {
@@ -169,10 +172,10 @@ Run run(RouteSocket& sock, const std::vector<Value>& ops) {
 void print(const char* workload, size_t n, const Run& r, const std::string& extra = "") {
   std::printf(
       "{\"workload\":\"%s\",\"n\":%zu,\"seconds\":%.6f,\"perItemUs\":%.3f,\"messages\":%llu,"
-      "\"sendmsgCalls\":%llu,\"failures\":%zu%s}\n",
+      "\"sendmsgCalls\":%llu,\"cpuSeconds\":%.6f,\"failures\":%zu%s}\n",
       workload, n, r.seconds, r.seconds * 1e6 / static_cast<double>(n ? n : 1),
-      static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.sendmsgs), r.failures,
-      extra.c_str());
+      static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.sendmsgs), r.cpu_seconds,
+      r.failures, extra.c_str());
   if (r.failures)
     std::fprintf(stderr, "%s: %zu failures, first: %s\n", workload, r.failures, r.first_failure.c_str());
 }
@@ -234,6 +237,7 @@ int main(int argc, char** argv) {
         Run r = run(sock, one);
         samples.push_back(r.seconds * 1e6);
         total.seconds += r.seconds;
+        total.cpu_seconds += r.cpu_seconds;
         total.messages += r.messages;
         total.sendmsgs += r.sendmsgs;
         total.failures += r.failures;

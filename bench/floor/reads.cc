@@ -257,14 +257,6 @@ Walk run_once(Reader& r, const std::string& workload, const std::vector<HookOwne
   return w;
 }
 
-// User and system time of the process: less disturbed than wall time by other work on a busy
-// machine (the kernel's part of a dump runs in the process's system calls).
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 int timed_reads(Reader& r, const std::string& workload, size_t n, unsigned long long repeats) {
   try {
     std::vector<HookOwner> hooks;
@@ -290,6 +282,12 @@ int timed_reads(Reader& r, const std::string& workload, size_t n, unsigned long 
 }
 
 }  // namespace
+
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 bool is_read_workload(const std::string& workload) {
   return workload == "links" || workload == "qdiscs" || workload == "named-qdiscs" || workload == "filters" ||

@@ -414,14 +414,51 @@ std::vector<std::vector<Value>> unpack(const RecordStream& stream, size_t reques
     if (d == std::floor(d) && d < 0 && d > -9.2e18) return Value(static_cast<int64_t>(d));
     return Value(d);
   };
+  const ValueBuffer& v = stream.values;
+  size_t i = 0;
+  size_t end = 0;
+  auto next = [&] {
+    REQUIRE(i < end, "a value within the segment at ", i);
+    return v[i++];
+  };
+  std::function<Value()> object = [&] {
+    double shape = next();
+    REQUIRE(shape >= 0 && shape < static_cast<double>(shape_count()), "a known shape at ", i - 1);
+    ShapeFields fields = shape_fields(static_cast<size_t>(shape));
+    Value o = Value::object();
+    for (size_t k = 0; k < fields.keys.size(); k++) {
+      Value& f = o[fields.keys[k]];
+      switch (fields.types[k]) {
+        case kNumber:
+          f = number(next());
+          break;
+        case kString:
+          f = text.at(static_cast<size_t>(next()));
+          break;
+        case kBool:
+          f = next() != 0;
+          break;
+        case kStrings:
+          f = Value::array();
+          for (size_t n = static_cast<size_t>(next()); n > 0; n--)
+            f.push_back(text.at(static_cast<size_t>(next())));
+          break;
+        case kObject:
+          f = object();
+          break;
+        case kArray:
+          f = Value::array();
+          for (size_t n = static_cast<size_t>(next()); n > 0; n--) f.push_back(object());
+          break;
+      }
+    }
+    return o;
+  };
   std::vector<std::vector<Value>> out(requests);
-  const std::vector<double>& v = stream.values;
-  std::vector<Value> stack;
-  std::vector<size_t> bases;
-  for (size_t i = 0; i < v.size();) {
+  while (i < v.size()) {
     REQUIRE(v[i] == kSegment && i + 3 <= v.size(), "a segment starts at ", i);
     uint32_t request = static_cast<uint32_t>(v[i + 1]);
-    size_t end = i + 3 + static_cast<size_t>(v[i + 2]);
+    end = i + 3 + static_cast<size_t>(v[i + 2]);
     REQUIRE(end <= v.size(), "the segment at ", i, " ends within the stream");
     i += 3;
     if (request == RecordStream::kDropped) {
@@ -429,58 +466,7 @@ std::vector<std::vector<Value>> unpack(const RecordStream& stream, size_t reques
       continue;
     }
     REQUIRE(request < requests, "segment of request ", request);
-    while (i < end) {
-      switch (static_cast<uint32_t>(v[i++])) {
-        case kNumber:
-          stack.push_back(number(v[i++]));
-          break;
-        case kString:
-          stack.push_back(text.at(static_cast<size_t>(v[i++])));
-          break;
-        case kTrue:
-        case kFalse:
-          stack.push_back(v[i - 1] == kTrue);
-          break;
-        case kStrings: {
-          Value list = Value::array();
-          for (size_t n = static_cast<size_t>(v[i++]); n > 0; n--)
-            list.push_back(text.at(static_cast<size_t>(v[i++])));
-          stack.push_back(std::move(list));
-          break;
-        }
-        case kObject:
-        case kArray:
-          bases.push_back(stack.size());
-          break;
-        case kEnd: {
-          REQUIRE(!bases.empty(), "an object ends where one began");
-          size_t base = bases.back();
-          bases.pop_back();
-          std::vector<std::string> keys = shape_keys(static_cast<size_t>(v[i++]));
-          REQUIRE(keys.size() == stack.size() - base, "an object's values match its shape's keys");
-          Value o = Value::object();
-          for (size_t k = 0; k < keys.size(); k++) o[keys[k]] = std::move(stack[base + k]);
-          stack.resize(base);
-          if (bases.empty())
-            out[request].push_back(std::move(o));
-          else
-            stack.push_back(std::move(o));
-          break;
-        }
-        case kArrayEnd: {
-          REQUIRE(!bases.empty(), "an array ends where one began");
-          Value list = Value::array();
-          for (size_t k = bases.back(); k < stack.size(); k++) list.push_back(std::move(stack[k]));
-          stack.resize(bases.back());
-          bases.pop_back();
-          stack.push_back(std::move(list));
-          break;
-        }
-        default:
-          REQUIRE(false, "a known tag at ", i - 1, ": ", v[i - 1]);
-      }
-    }
-    REQUIRE(bases.empty() && stack.empty(), "every object of the segment ends in it");
+    while (i < end) out[request].push_back(object());
   }
   return out;
 }

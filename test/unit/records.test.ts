@@ -1,12 +1,11 @@
 // lib/netlink/records.ts: the objects of a native record stream (native/records.h), built from
 // hand-made streams: segments of several replies (and a dropped one), nested objects, arrays
-// of objects and of strings, every kind of value, shapes told once and used again.
+// of objects and of strings, every type of value, shapes told once and used again.
 import { unpackRecords } from '../../lib/netlink/records';
 
-// native/records.h RecordTag
-const [NUMBER, STRING, TRUE, FALSE, STRINGS, OBJECT, END, ARRAY, ARRAY_END, SEGMENT] = [
-  1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-];
+// native/records.h FieldType, kSegment, RecordStream::kDropped
+const [NUMBER, STRING, BOOL, STRINGS, OBJECT, ARRAY] = [0, 1, 2, 3, 4, 5];
+const SEGMENT = 10;
 const DROPPED = 0xffffffff;
 
 /** A segment of reply `request` holding `body`. */
@@ -14,68 +13,37 @@ const segment = (request: number, body: number[]) => [SEGMENT, request, body.len
 const strings = (...s: string[]) => s.join('\0') + '\0';
 
 // Shapes are numbered per process: this file's start where the module's list is (empty).
-const shapes = [
-  ['type', 'index', 'name', 'up'], // 0
-  ['kind', 'dev', 'keys', 'actions'], // 1
-  ['value', 'offset'], // 2
-  ['kind', 'cookie', 'stats'], // 3
-  ['bytes', 'packets'], // 4
+const shapes: [string[], number[]][] = [
+  [
+    ['type', 'index', 'name', 'up'],
+    [STRING, NUMBER, STRING, BOOL],
+  ], // 0
+  [
+    ['kind', 'dev', 'keys', 'actions'],
+    [STRING, NUMBER, ARRAY, ARRAY],
+  ], // 1
+  [
+    ['value', 'offset'],
+    [NUMBER, NUMBER],
+  ], // 2
+  [
+    ['kind', 'cookie', 'stats'],
+    [STRING, STRING, OBJECT],
+  ], // 3
+  [
+    ['bytes', 'packets'],
+    [NUMBER, NUMBER],
+  ], // 4
 ];
 
 test('objects by reply, in order; a dropped segment is skipped; shapes compiled once and reused', () => {
   const text = strings('link', 'v0', 'v1', 'u32', 'mirred', '6e7100aa', 'gone');
-  const link = (index: number, name: number, up: boolean) => [
-    OBJECT,
-    STRING,
-    0,
-    NUMBER,
-    index,
-    STRING,
-    name,
-    up ? TRUE : FALSE,
-    END,
-    0,
-  ];
+  const link = (index: number, name: number, up: boolean) => [0, 0, index, name, up ? 1 : 0];
+  // prettier-ignore
   const filter = [
-    OBJECT,
-    STRING,
-    3,
-    NUMBER,
-    -7,
-    ARRAY,
-    OBJECT,
-    NUMBER,
-    0xffffffff,
-    NUMBER,
-    -4,
-    END,
-    2,
-    OBJECT,
-    NUMBER,
-    1.5,
-    NUMBER,
-    0,
-    END,
-    2,
-    ARRAY_END,
-    ARRAY,
-    OBJECT,
-    STRING,
-    4,
-    STRING,
-    5,
-    OBJECT,
-    NUMBER,
-    2 ** 40,
-    NUMBER,
-    3,
-    END,
-    4,
-    END,
-    3,
-    ARRAY_END,
-    END,
-    1,
+    1, 3, -7,
+    2, /* keys */ 2, 0xffffffff, -4, /* */ 2, 1.5, 0,
+    1, /* actions */ 3, 4, 5, /* stats */ 4, 2 ** 40, 3,
   ];
   const values = new Float64Array([
     ...segment(0, [...link(1, 1, true), ...link(2, 2, false)]),
@@ -103,7 +71,7 @@ test('objects by reply, in order; a dropped segment is skipped; shapes compiled 
       },
     ],
   ]);
-  expect(Object.keys(out[0][0])).toEqual(shapes[0]);
+  expect(Object.keys(out[0][0])).toEqual(shapes[0][0]);
   // The same shape numbers again, no new shapes told: the compiled builders are reused.
   expect(unpackRecords(new Float64Array(segment(1, link(4, 2, false))), text, 2)).toEqual([
     [],
@@ -113,17 +81,24 @@ test('objects by reply, in order; a dropped segment is skipped; shapes compiled 
 
 test('lists of strings; an empty stream; a malformed one is an error, never a wrong object', () => {
   unpackRecords(new Float64Array(), '', 0, []); // nothing new
-  const next = unpackRecords(
-    new Float64Array(segment(0, [OBJECT, STRINGS, 2, 1, 0, STRINGS, 0, END, 5])),
-    strings('b', 'a'),
-    1,
-    [['names', 'none']],
-  );
+  const next = unpackRecords(new Float64Array(segment(0, [5, 2, 1, 0, 0])), strings('b', 'a'), 1, [
+    [
+      ['names', 'none'],
+      [STRINGS, STRINGS],
+    ],
+  ]);
   expect(next).toEqual([[{ names: ['a', 'b'], none: [] }]]);
   expect(unpackRecords(new Float64Array(), '', 2)).toEqual([[], []]);
-  expect(() => unpackRecords(new Float64Array([OBJECT, END, 0]), '', 1)).toThrow(/malformed record stream/);
-  expect(() => unpackRecords(new Float64Array(segment(0, [42])), '', 1)).toThrow(/malformed record stream/);
-  expect(() => unpackRecords(new Float64Array(segment(0, [END, 0])), '', 1)).toThrow(/malformed/);
-  expect(() => unpackRecords(new Float64Array(segment(0, [OBJECT, END, 999])), '', 1)).toThrow(/malformed/);
-  expect(() => unpackRecords(new Float64Array(segment(0, [ARRAY_END])), '', 1)).toThrow(/malformed/);
+  const bad =
+    (values: number[], replies = 1) =>
+    () =>
+      unpackRecords(new Float64Array(values), 'a\0', replies);
+  expect(bad([0, 0, 1, 0, 1])).toThrow(/malformed record stream/); // no segment
+  expect(bad(segment(0, [42]))).toThrow(/malformed record stream/); // no such shape
+  expect(bad(segment(0, [0, 0]))).toThrow(/malformed/); // values missing
+  expect(bad(segment(0, [4, 1, 2, 3]))).toThrow(/malformed/); // values left over
+  expect(bad(segment(0, [5, 1e9, 0, 0]))).toThrow(/malformed/); // a list longer than the stream
+  expect(bad(segment(0, [1, 0, 0, 1, 999]))).toThrow(/malformed/); // an element of no shape
+  expect(bad([SEGMENT, 0, 5, 4, 1, 2])).toThrow(/malformed/); // a segment past the end
+  expect(bad(segment(3, [4, 1, 2]))).toThrow(/malformed/); // a reply nobody asked for
 });
