@@ -321,13 +321,9 @@ void RecordWriter::set_strings(const char* name, const std::vector<std::string>&
 }
 
 void RecordWriter::set_numbers(const char* name, const std::vector<double>& v) {
-  if (!field(name)) return;
-  s_.values.push_back(kArray);
-  for (double d : v) {
-    s_.values.push_back(kNumber);
-    s_.values.push_back(d);
-  }
-  s_.values.push_back(kArrayEnd);
+  if (!field(name, kNumbers)) return;
+  s_.values.push_back(static_cast<double>(v.size()));
+  for (double d : v) s_.values.push_back(d);
 }
 
 std::unique_ptr<FieldWriter> RecordWriter::object(const char* name) {

@@ -12,7 +12,7 @@
 // A shape is the object's keys in order, each with the type of its value, so the values carry
 // no tags: a JavaScript function compiled per shape reads them straight through.
 //   kNumber x | kString s | kBool 0/1 | kStrings n s1..sn | kObject (an object) |
-//   kArray n (n objects)                                   (s: a string's index)
+//   kArray n (n objects) | kNumbers n x1..xn               (s: a string's index)
 // strings: each string of the table followed by a NUL (strings come from C strings, so hold
 // none). Shapes are numbered once per process (shape_fields() tells their keys and types), so
 // JavaScript compiles each one once.
@@ -33,7 +33,7 @@
 namespace netqos {
 
 // The type of a field's value (lib/netlink/records.ts knows them by these numbers).
-enum FieldType : uint8_t { kNumber, kString, kBool, kStrings, kObject, kArray };
+enum FieldType : uint8_t { kNumber, kString, kBool, kStrings, kObject, kArray, kNumbers };
 // The first value of a segment's header.
 constexpr double kSegment = 10;
 

@@ -15,6 +15,7 @@ const BOOL = 2;
 const STRINGS = 3;
 const OBJECT = 4;
 const ARRAY = 5;
+const NUMBERS = 6;
 // native/records.h kSegment, RecordStream::kDropped.
 const SEGMENT = 10;
 const DROPPED = 0xffffffff;
@@ -56,6 +57,8 @@ function readField(type: number, k: number): string {
       return `const f${k} = v[i++] !== 0;`;
     case STRINGS:
       return `n = count(v, i++); const f${k} = []; for (let e = 0; e < n; e++) f${k}[e] = t[v[i++]];`;
+    case NUMBERS:
+      return `n = count(v, i++); const f${k} = []; for (let e = 0; e < n; e++) f${k}[e] = v[i++];`;
     case OBJECT:
       return `let f${k}; ${nested(`f${k}`)}`;
     case ARRAY:

@@ -450,6 +450,10 @@ std::vector<std::vector<Value>> unpack(const RecordStream& stream, size_t reques
           f = Value::array();
           for (size_t n = static_cast<size_t>(next()); n > 0; n--) f.push_back(object());
           break;
+        case kNumbers:
+          f = Value::array();
+          for (size_t n = static_cast<size_t>(next()); n > 0; n--) f.push_back(number(next()));
+          break;
       }
     }
     return o;
