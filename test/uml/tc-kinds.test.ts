@@ -168,7 +168,9 @@ test('fq_codel under a 10 Mbit/s TBF keeps ping RTT under load below 15 ms; a pl
     await nl.apply([{ op: 'add', qdisc: { dev: 'a0', parent: '1:1', handle: '10:', kind: 'fq_codel' } }]);
     const codel = await rttUnderLoad();
     console.log(`10 Mbit/s TBF under load: ping RTT ${plain} ms plain, ${codel} ms with fq_codel`);
-    expect(plain).toBeGreaterThan(50);
+    // The control: a standing queue at least twice the bound fq_codel is held to. (How deep it
+    // gets depends on the sender's buffers: 48-50 ms in UML runs, so 50 was a coin toss.)
+    expect(plain).toBeGreaterThan(30);
     expect(codel).toBeLessThan(15);
     const child = (await nl.dump({ type: 'qdisc', dev: 'a0' })).find((q) => q.kind === 'fq_codel')!;
     expect(child).toMatchObject({ parent: '1:1', handle: '10:' });
