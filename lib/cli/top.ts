@@ -5,7 +5,7 @@
 // handle: the configuration comes from its mirror, the counters from one qdisc dump per refresh
 // (plus the hooks of pods with packet-rate policers) and one read of netqos's nftables table;
 // nothing it reads makes the kernel notify anyone else.
-import { formatRate, openNetlink, type NetlinkHandle, type Stats } from '../netlink';
+import { openNetlink, type NetlinkHandle, type Stats } from '../netlink';
 import { dscpText } from '../netlink/dsfield';
 import {
   hasControl,
@@ -171,13 +171,33 @@ export const TOP_COLUMNS = [
   'PKTLIM',
   'DSCP',
 ];
-// Widths that fit 80 columns with two spaces between (the interface name is at most 15 bytes).
-const WIDTHS = [15, 4, 9, 9, 7, 7, 7, 8, 7];
+// Widths that fit 80 columns with two spaces between (the interface name is at most 15 bytes):
+// rates in the annotations' own notation ("10M", "9.9M"), packet limits as plain numbers.
+const WIDTHS = [15, 4, 7, 7, 6, 6, 6, 6, 7];
 const NUMERIC = new Set([2, 3, 4, 5, 6, 7]);
 
 const whole = (v: number | undefined) => (v === undefined ? '-' : String(Math.round(v)));
-const shortRate = (v: number | undefined) =>
-  v === undefined ? '-' : formatRate(Math.round(v)).replace(/(\.\d)\d+/, '$1');
+
+const SI = [
+  ['T', 1e12],
+  ['G', 1e9],
+  ['M', 1e6],
+  ['K', 1e3],
+] as const;
+
+/** `n` with an SI suffix from `from` up, cut (not rounded) to one decimal: 9_950_000 -> "9.9M". */
+function si(n: number, from: number): string {
+  for (const [unit, f] of SI) {
+    if (n >= f && n >= from) return `${Math.floor((n / f) * 10) / 10}${unit}`;
+  }
+  return String(n);
+}
+
+/** Bits per second as Calico's annotations write them ("10M", "9.9M"). */
+export const shortRate = (v: number | undefined) => (v === undefined ? '-' : si(Math.round(v), 1e3));
+
+/** A count per second: exact up to 99,999, then "123.4K" style, so it keeps its column. */
+export const shortCount = (v: number | undefined) => (v === undefined ? '-' : si(Math.round(v), 1e5));
 
 /** "46 (EF)" -> "46/EF". */
 const dscpCell = (v: number | undefined) =>
@@ -189,10 +209,10 @@ function cells(r: TopRow): string[] {
     r.direction,
     r.limit === undefined ? '-' : shortRate(r.limit),
     shortRate(r.bitsPerSecond),
-    whole(r.packetsPerSecond),
-    whole(r.dropsPerSecond),
-    whole(r.overlimitsPerSecond),
-    r.packetLimit === undefined ? '-' : `${r.packetLimit}pps`,
+    shortCount(r.packetsPerSecond),
+    shortCount(r.dropsPerSecond),
+    shortCount(r.overlimitsPerSecond),
+    whole(r.packetLimit),
     dscpCell(r.dscp),
   ];
 }
@@ -229,12 +249,12 @@ function nftCells(r: TopRow): string[] {
   return [
     r.ifname,
     r.direction,
-    nft('packetRate', r.packetLimit === undefined ? '-' : `${r.packetLimit}pps`),
-    nft('packetRate', whole(r.policerDropsPerSecond)),
+    nft('packetRate', whole(r.packetLimit)),
+    nft('packetRate', shortCount(r.policerDropsPerSecond)),
     nft('dscp', dscpCell(r.dscp)),
-    nft('dscp', whole(r.remarkedPerSecond)),
+    nft('dscp', shortCount(r.remarkedPerSecond)),
     nft('maxConnections', r.maxConnections === undefined ? '-' : String(r.maxConnections)),
-    nft('maxConnections', whole(r.rejectedPerSecond)),
+    nft('maxConnections', shortCount(r.rejectedPerSecond)),
   ];
 }
 

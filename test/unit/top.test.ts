@@ -1,6 +1,6 @@
 // netqos top's arithmetic: counters of two samples -> rates, order, and a table that fits 80
 // columns whatever the values.
-import { formatTopTable, sortRows, topRows, type TopSample } from '../../lib/cli/top';
+import { formatTopTable, shortCount, shortRate, sortRows, topRows, type TopSample } from '../../lib/cli/top';
 import type { QosStatus } from '../../lib/qos';
 
 const stats = (bytes: number, packets: number, drops = 0, overlimits = 0) => ({
@@ -63,13 +63,54 @@ test('sorted busiest first, an interface keeps its two rows together', () => {
   expect(byDrops[0]).toBe('cali-b');
 });
 
-test('the table fits 80 columns with the longest names and values', () => {
-  const huge = status('cali0123456789a', 1e15, 1e15, 1e12);
+test('the table fits 80 columns with the longest names and values, every cell whole', () => {
+  const huge = status('cali0123456789a', 1e14, 1e14, 1e11);
+  huge.egress.dscp = 34;
+  huge.egress.packetRate = 10_000;
   const lines = formatTopTable(
     topRows({ at: 1000, statuses: [huge] }, { at: 0, statuses: [status('cali0123456789a', 0, 0)] }),
   );
   for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
-  expect(lines[0]).toMatch(/^INTERFACE/);
+  expect(lines[0]!.split(/\s+/)).toEqual([
+    'INTERFACE',
+    'DIR',
+    'LIMIT',
+    'RATE',
+    'PKT/s',
+    'DROP/s',
+    'OVER/s',
+    'PKTLIM',
+    'DSCP',
+  ]);
+  // 1e14 bytes in a second: 800 Tbit/s and 1e11 packets; the limits as the annotations say them.
+  expect(lines[1]!.split(/\s+/)).toEqual([
+    'cali0123456789a',
+    'to',
+    '10M',
+    '800T',
+    '100G',
+    '100G',
+    '0',
+    '-',
+    '-',
+  ]);
+  expect(lines[2]!.split(/\s+/)).toEqual([
+    'cali0123456789a',
+    'from',
+    '20M',
+    '800T',
+    '100G',
+    '0',
+    '0',
+    '10000',
+    '34/AF41',
+  ]);
+});
+
+test("rates in the annotations' notation, counts exact to 99,999; cut (not rounded) to one decimal", () => {
+  const values = [undefined, 999, 1000, 99_999, 123_456, 9_999_999, 10_000_000, 1_250_000_000];
+  expect(values.map(shortRate)).toEqual(['-', '999', '1K', '99.9K', '123.4K', '9.9M', '10M', '1.2G']);
+  expect(values.map(shortCount)).toEqual(['-', '999', '1000', '99999', '123.4K', '9.9M', '10M', '1.2G']);
 });
 
 /** A pod whose packet rate, DSCP and connection limit nftables enforces (no shaper). */
@@ -126,7 +167,7 @@ test("nftables' counters: drops over the rate, packets re-marked, connections re
   expect(lines[nft]).toMatch(/^NFTABLES\s+DIR\s+PKTLIM\s+LIMDROP\/s\s+DSCP\s+MARK\/s\s+MAXCONN\s+RESET\/s$/);
   expect(lines.slice(nft + 1).map((l) => l.split(/\s+/))).toEqual([
     ['cali1', 'to', '-', '-', '-', '-', '3', '2'],
-    ['cali1', 'from', '100pps', '300', '46/EF', '100', '-', '-'],
+    ['cali1', 'from', '100', '300', '46/EF', '100', '-', '-'],
   ]);
   for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
 });
