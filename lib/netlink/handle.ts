@@ -6,6 +6,7 @@ import { summarizeOperation } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
 import { TcMirror } from './mirror';
 import { NftablesHandle } from '../nftables/handle';
+import { checkKnownFields } from './known-fields';
 import type {
   ChainState,
   ClassState,
@@ -100,6 +101,7 @@ export class NetlinkHandle {
   async apply(ops: readonly Operation[], options: ApplyOptions = {}): Promise<ApplyResult> {
     const h = this.open();
     checkOperations(ops);
+    checkKnownFields(ops);
     checkApplyOptions(options);
     const known = knownPairs(options.interfaces);
     if (!options.atomic) return this.check(ops, options, await h.apply(ops, known));
@@ -116,6 +118,7 @@ export class NetlinkHandle {
   applySync(ops: readonly Operation[], options: ApplyOptions = {}): ApplyResult {
     const h = this.open();
     checkOperations(ops);
+    checkKnownFields(ops);
     checkApplyOptions(options);
     const known = knownPairs(options.interfaces);
     if (!options.atomic) return this.check(ops, options, h.applySync(ops, known));

@@ -4,6 +4,7 @@
 // the nftables one failed). So the Promise and the Sync entry points share every other line.
 import type { ApplyResult, DumpPlan, NetlinkHandle, Operation, Snapshot } from '../netlink';
 import { planSnapshot, restoreOperations, touchedDevices } from '../netlink/atomic';
+import { builtByNetqos } from '../netlink/known-fields';
 import type { NftApplyResult, NftOperation } from '../nftables';
 import { isNoNftables, probeKernel, probeKernelSync, type KernelCapabilities } from './dataplane';
 import { noNftables, planReadNft, stateAfter, type NftState } from './nft-state';
@@ -96,7 +97,7 @@ async function runAsync(step: Step): Promise<unknown> {
         throw e;
       }
     case 'apply':
-      return step.nl.apply(step.operations, {
+      return step.nl.apply(builtByNetqos(step.operations), {
         atomic: true,
         snapshot: step.snapshot,
         interfaces: step.interfaces,
@@ -112,7 +113,7 @@ async function runAsync(step: Step): Promise<unknown> {
     case 'undo':
       try {
         const after = await step.nl.read(planSnapshot(touchedDevices(step.operations)));
-        await step.nl.apply(restoreOperations(step.snapshot, after));
+        await step.nl.apply(builtByNetqos(restoreOperations(step.snapshot, after)));
       } catch (e) {
         throw undoFailed(step.cause, e);
       }
@@ -138,7 +139,7 @@ function runSync(step: Step): unknown {
         throw e;
       }
     case 'apply':
-      return step.nl.applySync(step.operations, {
+      return step.nl.applySync(builtByNetqos(step.operations), {
         atomic: true,
         snapshot: step.snapshot,
         interfaces: step.interfaces,
@@ -154,7 +155,7 @@ function runSync(step: Step): unknown {
     case 'undo':
       try {
         const after = step.nl.readSync(planSnapshot(touchedDevices(step.operations)));
-        step.nl.applySync(restoreOperations(step.snapshot, after));
+        step.nl.applySync(builtByNetqos(restoreOperations(step.snapshot, after)));
       } catch (e) {
         throw undoFailed(step.cause, e);
       }

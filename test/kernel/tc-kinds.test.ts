@@ -97,6 +97,16 @@ test('HTB: the qdisc and its classes read back as written, with statistics and x
       /class htb 1:10 parent 1:1 prio 1 rate 5Mbit ceil 20Mbit burst 1600b cburst 1600b/,
     );
 
+    // What a read returns is an operation's object again (its statistics and indexes included);
+    // a misspelt field is refused before anything is sent.
+    await nl.apply([{ op: 'change', qdisc: q! }, ...list.map((c) => ({ op: 'change' as const, class: c }))]);
+    const typo = { ...list[1]!, ciel: 30 * mbit } as HtbClass;
+    await expect(nl.apply([{ op: 'change', class: typo }])).rejects.toMatchObject({
+      code: 'ERR_NETQOS_INVALID_ARGUMENT',
+      message: 'ops[0].class.ciel: is not a field of the htb class kind (did you mean ceil?)',
+    });
+    expect((await classes(nl, 'a0'))[1]).toMatchObject({ classid: '1:10', ceil: 20 * mbit });
+
     // change keeps the class, replace creates or changes, delete removes a leaf.
     await nl.apply([
       {

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 import { bpfProgramText, type BpfProgram } from '../filter/bpf';
 
@@ -15,5 +15,6 @@ export interface BpfAction extends ActionCommon {
 export const bpfAction: ActionKind<BpfAction> = {
   family: 'action',
   kind: 'bpf',
+  fields: ownFields<BpfAction, ActionCommon>()('program', 'name', 'control'),
   describe: (a) => `bpf ${bpfProgramText(a.program, a.name)}`,
 };

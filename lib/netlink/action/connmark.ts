@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Copy the connection's conntrack mark to the packet (tc-connmark(8)). */
@@ -13,5 +13,6 @@ export interface ConnmarkAction extends ActionCommon {
 export const connmark: ActionKind<ConnmarkAction> = {
   family: 'action',
   kind: 'connmark',
+  fields: ownFields<ConnmarkAction, ActionCommon>()('control', 'zone'),
   describe: (a) => `connmark${a.zone ? ` zone ${a.zone}` : ''}`,
 };

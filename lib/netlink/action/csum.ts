@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Recompute checksums after an edit (ipv4h after a DSCP rewrite). */
@@ -11,5 +11,6 @@ export interface CsumAction extends ActionCommon {
 export const csum: ActionKind<CsumAction> = {
   family: 'action',
   kind: 'csum',
+  fields: ownFields<CsumAction, ActionCommon>()('control', 'update'),
   describe: (a) => `csum ${a.update.join(',')}`,
 };

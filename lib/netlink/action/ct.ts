@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** NAT a ct action applies: a type and a range for a committed connection, or none to reapply its NAT. */
@@ -35,6 +35,18 @@ export interface CtAction extends ActionCommon {
 export const ct: ActionKind<CtAction> = {
   family: 'action',
   kind: 'ct',
+  fields: ownFields<CtAction, ActionCommon>()(
+    'nat',
+    'control',
+    'zone',
+    'commit',
+    'force',
+    'clear',
+    'mark',
+    'markMask',
+    'label',
+    'labelMask',
+  ),
   describe(a) {
     const parts = ['ct'];
     if (a.clear) parts.push('clear');

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Generic action: a verdict ('drop', 'ok', 'pipe', 'goto chain 1', ...). */
@@ -10,5 +10,6 @@ export interface GactAction extends ActionCommon {
 export const gact: ActionKind<GactAction> = {
   family: 'action',
   kind: 'gact',
+  fields: ownFields<GactAction, ActionCommon>()('control'),
   describe: (a) => `gact ${a.control}`,
 };

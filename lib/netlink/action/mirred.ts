@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control, Dev } from '../types';
 
 /** Redirect or mirror packets to another interface (the IFB of an egress limit, say). */
@@ -16,6 +16,7 @@ export interface MirredAction extends ActionCommon {
 export const mirred: ActionKind<MirredAction> = {
   family: 'action',
   kind: 'mirred',
+  fields: ownFields<MirredAction, ActionCommon>()('dev', 'control', 'direction', 'mode'),
   interfaceFields: ['dev'],
   describe: (a) => `mirred ${a.direction ?? 'egress'} ${a.mode ?? 'redirect'} to ${a.dev}`,
 };

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Stateless IPv4 address translation (tc-nat(8)). */
@@ -17,5 +17,6 @@ export interface NatAction extends ActionCommon {
 export const nat: ActionKind<NatAction> = {
   family: 'action',
   kind: 'nat',
+  fields: ownFields<NatAction, ActionCommon>()('control', 'direction', 'old', 'new'),
   describe: (a) => `nat ${a.direction} ${a.old} ${a.new}`,
 };

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import { dscpText } from '../dsfield';
 import type { ActionCommon, Control } from '../types';
 
@@ -27,6 +27,7 @@ export interface PeditAction extends ActionCommon {
 export const pedit: ActionKind<PeditAction> = {
   family: 'action',
   kind: 'pedit',
+  fields: ownFields<PeditAction, ActionCommon>()('keys', 'control'),
   describe(a) {
     const k = a.keys[0];
     // The DS field edit netqos sends (one key at offset 0 of the IP header): say the DSCP.

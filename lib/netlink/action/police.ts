@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import { formatRate, sizeText } from '../units';
 import type { ActionCommon, Control } from '../types';
 
@@ -24,6 +24,16 @@ export interface PoliceAction extends ActionCommon {
 export const police: ActionKind<PoliceAction> = {
   family: 'action',
   kind: 'police',
+  fields: ownFields<PoliceAction, ActionCommon>()(
+    'rate',
+    'peakrate',
+    'burst',
+    'mtu',
+    'pktRate',
+    'pktBurst',
+    'conform',
+    'exceed',
+  ),
   describe(a) {
     const what =
       a.pktRate !== undefined

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Send one packet in `rate` to a psample group, for sFlow-style monitoring (tc-sample(8)). */
@@ -17,6 +17,7 @@ export interface SampleAction extends ActionCommon {
 export const sample: ActionKind<SampleAction> = {
   family: 'action',
   kind: 'sample',
+  fields: ownFields<SampleAction, ActionCommon>()('rate', 'control', 'group', 'trunc'),
   describe: (a) =>
     `sample rate ${a.rate} group ${a.group}${a.trunc !== undefined ? ` trunc ${a.trunc}` : ''}`,
 };

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Set packet metadata: priority (a class, 'MAJ:MIN' or number; reads back as 'MAJ:MIN'), mark, queue, ... */
@@ -21,6 +21,15 @@ const classText = (p: number | string) =>
 export const skbedit: ActionKind<SkbeditAction> = {
   family: 'action',
   kind: 'skbedit',
+  fields: ownFields<SkbeditAction, ActionCommon>()(
+    'priority',
+    'mask',
+    'control',
+    'mark',
+    'queueMapping',
+    'ptype',
+    'inheritDsfield',
+  ),
   describe: (a) =>
     `skbedit${a.priority !== undefined ? ` priority ${classText(a.priority)}` : ''}` +
     `${a.mark !== undefined ? ` mark ${a.mark}` : ''}`,

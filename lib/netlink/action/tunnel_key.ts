@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Set (or release) the metadata a collect-metadata tunnel device encapsulates with (tc-tunnel_key(8)). */
@@ -23,6 +23,17 @@ export interface TunnelKeyAction extends ActionCommon {
 export const tunnelKey: ActionKind<TunnelKeyAction> = {
   family: 'action',
   kind: 'tunnel_key',
+  fields: ownFields<TunnelKeyAction, ActionCommon>()(
+    'action',
+    'dstIp',
+    'srcIp',
+    'dstPort',
+    'control',
+    'keyId',
+    'tos',
+    'ttl',
+    'checksum',
+  ),
   describe(a) {
     if (a.action === 'unset') return 'tunnel_key unset';
     const parts = [`tunnel_key set src_ip ${a.srcIp} dst_ip ${a.dstIp}`];

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../kind';
+import { ownFields, type ActionKind } from '../kind';
 import type { ActionCommon, Control } from '../types';
 
 /** Pop, push or modify a VLAN tag, or pop or push an Ethernet header (tc-vlan(8)). */
@@ -21,6 +21,15 @@ export interface VlanAction extends ActionCommon {
 export const vlan: ActionKind<VlanAction> = {
   family: 'action',
   kind: 'vlan',
+  fields: ownFields<VlanAction, ActionCommon>()(
+    'action',
+    'priority',
+    'protocol',
+    'dstMac',
+    'srcMac',
+    'id',
+    'control',
+  ),
   describe(a) {
     const parts = ['vlan', a.action];
     if (a.id !== undefined) parts.push(`id ${a.id}`);

@@ -1,4 +1,4 @@
-import type { FilterKind } from '../kind';
+import { ownFields, type FilterKind } from '../kind';
 import type { FilterCommon, TcHandle } from '../types';
 
 /** A cmp ematch: (the `align` at `offset` of `layer`, masked) compared with `value`. */
@@ -34,6 +34,7 @@ export const basic: FilterKind<BasicFilter> = {
   family: 'filter',
   restorable: true,
   kind: 'basic',
+  fields: ownFields<BasicFilter, FilterCommon>()('classid', 'matches'),
   describe: (f) =>
     [
       f.matches?.length ? `match ${f.matches.map(ematchText).join(' ')}` : '',

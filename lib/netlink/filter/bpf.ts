@@ -1,4 +1,4 @@
-import type { FilterKind } from '../kind';
+import { ownFields, type FilterKind } from '../kind';
 import type { FilterCommon, TcHandle } from '../types';
 
 /** One classic BPF instruction (struct sock_filter), as tc's "bytecode" lists them. */
@@ -48,6 +48,14 @@ export const bpf: FilterKind<BpfFilter> = {
   // Comes back by its program's id: the program lives on while a pin or an open fd holds it.
   restorable: true,
   kind: 'bpf',
+  fields: ownFields<BpfFilter, FilterCommon>()(
+    'classid',
+    'skipHw',
+    'skipSw',
+    'program',
+    'name',
+    'directAction',
+  ),
   describe: (f) =>
     [
       bpfProgramText(f.program, f.name),

@@ -1,4 +1,4 @@
-import type { FilterKind } from '../kind';
+import { ownFields, type FilterKind } from '../kind';
 import type { FilterCommon, TcHandle } from '../types';
 
 /** The fw classifier (tc-fw(8)): `handle` is the firewall mark to match; `mask` selects its bits. */
@@ -14,6 +14,7 @@ export const fw: FilterKind<FwFilter> = {
   family: 'filter',
   restorable: true,
   kind: 'fw',
+  fields: ownFields<FwFilter, FilterCommon>()('classid', 'indev', 'mask'),
   describe: (f) =>
     [
       f.handle !== undefined

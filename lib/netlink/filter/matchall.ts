@@ -1,4 +1,4 @@
-import type { FilterKind } from '../kind';
+import { ownFields, type FilterKind } from '../kind';
 import type { FilterCommon, TcHandle } from '../types';
 
 /** The matchall classifier: every packet runs its actions. */
@@ -13,5 +13,6 @@ export const matchall: FilterKind<MatchallFilter> = {
   family: 'filter',
   restorable: true,
   kind: 'matchall',
+  fields: ownFields<MatchallFilter, FilterCommon>()('classid', 'skipHw', 'skipSw'),
   describe: (f) => (f.classid !== undefined ? `classid ${f.classid}` : ''),
 };

@@ -1,4 +1,4 @@
-import type { FilterKind } from '../kind';
+import { ownFields, type FilterKind } from '../kind';
 import type { FilterCommon, TcHandle } from '../types';
 
 /** One 32-bit comparison: (word at offset & mask) == value, in host order as tc prints them. */
@@ -23,6 +23,7 @@ export const u32: FilterKind<U32Filter> = {
   family: 'filter',
   restorable: true,
   kind: 'u32',
+  fields: ownFields<U32Filter, FilterCommon>()('keys', 'classid', 'skipHw', 'skipSw'),
   describe: (f) => {
     const keys = f.keys ?? [];
     const match = keys.length === 0 ? '' : `${keys.length} key${keys.length === 1 ? '' : 's'}`;

@@ -1,4 +1,4 @@
-import type { LinkKind } from '../kind';
+import { ownFields, type LinkKind } from '../kind';
 
 /** An IFB device: created up, with its MTU (and group), in one message. */
 export interface IfbLink {
@@ -52,5 +52,6 @@ export function linkTarget(l: IfbLink | LinkChange | LinkDelete): string | numbe
 export const ifb: LinkKind<IfbLink> = {
   family: 'link',
   kind: 'ifb',
+  fields: ownFields<IfbLink, object>()('mtu', 'name', 'group', 'up', 'txqlen'),
   describe: (l) => [l.mtu !== undefined ? `mtu ${l.mtu}` : '', l.up ? 'up' : ''].filter(Boolean).join(', '),
 };

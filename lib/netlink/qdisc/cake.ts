@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 import { formatRate, formatTime, sizeText } from '../units';
 
@@ -78,6 +78,25 @@ export interface CakeXstats {
 export const cake: QdiscKind<CakeQdisc> = {
   family: 'qdisc',
   kind: 'cake',
+  fields: ownFields<CakeQdisc, QdiscCommon>()(
+    'ingress',
+    'mpu',
+    'overhead',
+    'targetUs',
+    'atm',
+    'bandwidth',
+    'rttUs',
+    'diffserv',
+    'flowMode',
+    'nat',
+    'wash',
+    'splitGso',
+    'autorateIngress',
+    'ackFilter',
+    'raw',
+    'memlimit',
+    'fwmark',
+  ),
   restorable: true,
   describe(q) {
     const parts: string[] = [];

@@ -1,4 +1,5 @@
-import type { QdiscKind } from '../kind';
+import type { QdiscCommon } from '../types';
+import { ownFields, type QdiscKind } from '../kind';
 import type { Dev } from '../types';
 
 /** clsact: an ingress and an egress filter hook on one interface, no queue. */
@@ -10,6 +11,7 @@ export interface ClsactQdisc {
 export const clsact: QdiscKind<ClsactQdisc> = {
   family: 'qdisc',
   kind: 'clsact',
+  fields: ownFields<ClsactQdisc, QdiscCommon>()(),
   hooks: ['ingress', 'egress'],
   restorable: true,
   describe: () => '',

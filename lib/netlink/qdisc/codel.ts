@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 import { formatTime } from '../units';
 
@@ -50,6 +50,7 @@ export function codelText(q: {
 export const codel: QdiscKind<CodelQdisc> = {
   family: 'qdisc',
   kind: 'codel',
+  fields: ownFields<CodelQdisc, QdiscCommon>()('limit', 'ecn', 'targetUs', 'intervalUs', 'ceThresholdUs'),
   restorable: true,
   describe: (q) => codelText(q).join(' '),
 };

@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 import { sizeText } from '../units';
 
@@ -19,6 +19,7 @@ export interface BfifoQdisc extends QdiscCommon {
 export const pfifo: QdiscKind<PfifoQdisc> = {
   family: 'qdisc',
   kind: 'pfifo',
+  fields: ownFields<PfifoQdisc, QdiscCommon>()('limit'),
   restorable: true,
   describe: (q) => (q.limit !== undefined ? `limit ${q.limit}p` : ''),
 };
@@ -26,6 +27,7 @@ export const pfifo: QdiscKind<PfifoQdisc> = {
 export const bfifo: QdiscKind<BfifoQdisc> = {
   family: 'qdisc',
   kind: 'bfifo',
+  fields: ownFields<BfifoQdisc, QdiscCommon>()('limit'),
   restorable: true,
   describe: (q) => (q.limit !== undefined ? `limit ${sizeText(q.limit)}` : ''),
 };

@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 import { formatRate, formatTime } from '../units';
 
@@ -51,6 +51,22 @@ export interface FqXstats {
 export const fq: QdiscKind<FqQdisc> = {
   family: 'qdisc',
   kind: 'fq',
+  fields: ownFields<FqQdisc, QdiscCommon>()(
+    'limit',
+    'quantum',
+    'ceThresholdUs',
+    'flowLimit',
+    'initialQuantum',
+    'pacing',
+    'maxrate',
+    'lowRateThreshold',
+    'refillDelayUs',
+    'buckets',
+    'orphanMask',
+    'timerSlackNs',
+    'horizonUs',
+    'horizonDrop',
+  ),
   restorable: true,
   describe(q) {
     const parts: string[] = [];

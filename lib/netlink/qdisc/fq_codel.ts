@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 import { sizeText } from '../units';
 import { codelText } from './codel';
@@ -39,6 +39,17 @@ export interface FqCodelXstats {
 export const fqCodel: QdiscKind<FqCodelQdisc> = {
   family: 'qdisc',
   kind: 'fq_codel',
+  fields: ownFields<FqCodelQdisc, QdiscCommon>()(
+    'limit',
+    'quantum',
+    'flows',
+    'ecn',
+    'targetUs',
+    'intervalUs',
+    'ceThresholdUs',
+    'memoryLimit',
+    'dropBatch',
+  ),
   restorable: true,
   fixed: ['flows'], // EINVAL once its flow table exists
   describe(q) {

@@ -1,4 +1,4 @@
-import type { ClassKind, QdiscKind } from '../kind';
+import { ownFields, type ClassKind, type QdiscKind } from '../kind';
 import type { ClassCommon, QdiscCommon } from '../types';
 import { formatRate, formatTime } from '../units';
 
@@ -41,6 +41,7 @@ const curveText = (c: ServiceCurve) =>
 export const hfsc: QdiscKind<HfscQdisc> = {
   family: 'qdisc',
   kind: 'hfsc',
+  fields: ownFields<HfscQdisc, QdiscCommon>()('defaultClass'),
   restorable: true,
   describe: (q) => (q.defaultClass !== undefined ? `default ${q.defaultClass.toString(16)}` : ''),
 };
@@ -48,6 +49,7 @@ export const hfsc: QdiscKind<HfscQdisc> = {
 export const hfscClass: ClassKind<HfscClass> = {
   family: 'class',
   kind: 'hfsc',
+  fields: ownFields<HfscClass, ClassCommon>()('rt', 'ls', 'ul'),
   describe: (c) =>
     (['rt', 'ls', 'ul'] as const).flatMap((k) => (c[k] ? [`${k} ${curveText(c[k]!)}`] : [])).join(' '),
 };

@@ -1,4 +1,4 @@
-import type { ClassKind, QdiscKind } from '../kind';
+import { ownFields, type ClassKind, type QdiscKind } from '../kind';
 import type { ClassCommon, QdiscCommon } from '../types';
 import { formatRate, sizeText } from '../units';
 
@@ -50,6 +50,7 @@ export interface HtbClassXstats {
 export const htb: QdiscKind<HtbQdisc> = {
   family: 'qdisc',
   kind: 'htb',
+  fields: ownFields<HtbQdisc, QdiscCommon>()('defaultClass', 'r2q', 'directQlen'),
   restorable: true,
   describe(q) {
     const parts: string[] = [];
@@ -63,6 +64,17 @@ export const htb: QdiscKind<HtbQdisc> = {
 export const htbClass: ClassKind<HtbClass> = {
   family: 'class',
   kind: 'htb',
+  fields: ownFields<HtbClass, ClassCommon>()(
+    'rate',
+    'mpu',
+    'burst',
+    'ceil',
+    'cburst',
+    'prio',
+    'quantum',
+    'mtu',
+    'overhead',
+  ),
   describe(c) {
     const parts = [`rate ${formatRate(c.rate)}`];
     if (c.ceil !== undefined) parts.push(`ceil ${formatRate(c.ceil)}`);

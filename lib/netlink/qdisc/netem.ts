@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 import { formatRate, formatTime } from '../units';
 
@@ -82,6 +82,27 @@ const pct = (p: number) => `${+p.toFixed(6)}%`;
 export const netem: QdiscKind<NetemQdisc> = {
   family: 'qdisc',
   kind: 'netem',
+  fields: ownFields<NetemQdisc, QdiscCommon>()(
+    'limit',
+    'ecn',
+    'delayUs',
+    'jitterUs',
+    'delayCorrelation',
+    'distribution',
+    'loss',
+    'duplicate',
+    'duplicateCorrelation',
+    'reorder',
+    'reorderCorrelation',
+    'gap',
+    'corrupt',
+    'corruptCorrelation',
+    'rate',
+    'packetOverhead',
+    'cellSize',
+    'cellOverhead',
+    'slot',
+  ),
   restorable: true,
   describe(q) {
     const parts: string[] = [];

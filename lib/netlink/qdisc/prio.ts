@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 
 /** Strict-priority bands (tc-prio(8)): band 0 is always served first. */
@@ -24,6 +24,7 @@ export interface PfifoFastQdisc extends QdiscCommon {
 export const prio: QdiscKind<PrioQdisc> = {
   family: 'qdisc',
   kind: 'prio',
+  fields: ownFields<PrioQdisc, QdiscCommon>()('bands', 'priomap'),
   restorable: true,
   describe: (q) =>
     [q.bands !== undefined ? `bands ${q.bands}` : '', q.priomap ? `priomap ${q.priomap.join(' ')}` : '']
@@ -34,6 +35,7 @@ export const prio: QdiscKind<PrioQdisc> = {
 export const pfifoFast: QdiscKind<PfifoFastQdisc> = {
   family: 'qdisc',
   kind: 'pfifo_fast',
+  fields: ownFields<PfifoFastQdisc, QdiscCommon>()('bands', 'priomap'),
   restorable: true,
   describe: () => '',
 };

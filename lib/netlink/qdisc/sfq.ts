@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 
 /** Stochastic fairness queueing (tc-sfq(8)). Unset fields take the kernel's defaults (read back). */
@@ -22,6 +22,15 @@ export interface SfqQdisc extends QdiscCommon {
 export const sfq: QdiscKind<SfqQdisc> = {
   family: 'qdisc',
   kind: 'sfq',
+  fields: ownFields<SfqQdisc, QdiscCommon>()(
+    'limit',
+    'quantum',
+    'perturbSec',
+    'divisor',
+    'flows',
+    'depth',
+    'headdrop',
+  ),
   restorable: true,
   fixed: 'all', // "Change operation not supported by specified qdisc"
   describe(q) {

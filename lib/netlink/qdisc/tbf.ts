@@ -1,4 +1,4 @@
-import type { QdiscKind } from '../kind';
+import { ownFields, type QdiscKind } from '../kind';
 import type { QdiscCommon } from '../types';
 import { bytesOfTicks, formatRate, sizeText } from '../units';
 
@@ -43,6 +43,16 @@ export type TbfQdisc = TbfFields &
 export const tbf: QdiscKind<TbfQdisc> = {
   family: 'qdisc',
   kind: 'tbf',
+  fields: ownFields<TbfQdisc, QdiscCommon>()(
+    'rate',
+    'limit',
+    'latencyUs',
+    'peakrate',
+    'minburst',
+    'mpu',
+    'burst',
+    'bufferTicks',
+  ),
   restorable: true,
   describe(q) {
     const parts = [`rate ${formatRate(q.rate)}`];
