@@ -25,7 +25,8 @@
 // pods wait and /readyz says why; once the name leads to a namespace again, new handles and a
 // full pass.
 import type { Logger } from 'pino';
-import type { LinkState, NetlinkHandle, TcMirror } from '../netlink';
+import type { NetlinkHandle } from '../handle';
+import type { LinkState, TcMirror } from '../netlink';
 import {
   applyQos,
   collectNftOrphans,

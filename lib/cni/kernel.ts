@@ -3,7 +3,7 @@
 // run in (runtimes run plugins in the host's): this process's, or, for the resident server
 // (server.ts), the one its client runs in (`hostNetns`). Loaded only after the configuration is
 // valid.
-import { openNetlink, type NetlinkHandle } from '../netlink/handle';
+import { openNetlink, type NetlinkHandle } from '../handle';
 import { summarizeOperation } from '../netlink/describe';
 import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';

@@ -8,7 +8,8 @@
 // failing operation holds more than one action the lab probes each kind alone on a scratch IFB in
 // the node namespace (removed at once) to name exactly the ones missing.
 import { randomBytes } from 'crypto';
-import { NetlinkError, type NetlinkHandle, type Operation, type Action } from '../netlink';
+import type { NetlinkHandle } from '../handle';
+import { NetlinkError, type Operation, type Action } from '../netlink';
 import {
   QosDataplaneError,
   applyQos,

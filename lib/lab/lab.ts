@@ -3,7 +3,7 @@
 // packet rate, DSCP and max connections, and the throughput plot. Each section prints its part of the narrative
 // and fills its part of the result document. All traffic control goes through netqos's API.
 import * as fs from 'fs';
-import { openNetlink, type NetlinkHandle } from '../netlink';
+import { openNetlink, type NetlinkHandle } from '../handle';
 import { applyQos, clearQos, readQos, type QosStatus, type QosTarget } from '../qos';
 import { describeQosOperation, formatStatusTable } from '../qos';
 import {

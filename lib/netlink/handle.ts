@@ -1,11 +1,11 @@
-// The public face of the engine: a handle on one network namespace.
+// The tc side of the engine: a route-netlink handle on one network namespace (tc objects and
+// links). lib/handle.ts adds the nf_tables socket beside it for the public NetlinkHandle.
 import { native, type NativeBatchResult, type NativeHandle } from './binding';
 import { planSnapshot, refuseUnrestorable, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
 import { summarizeOperation } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
 import { TcMirror } from './mirror';
-import { NftablesHandle } from '../nftables/handle';
 import type {
   ChainState,
   ClassState,
@@ -85,11 +85,10 @@ type DumpResult<Q extends DumpQuery> = Q extends { type: 'qdisc' }
         ? ChainState[]
         : LinkState[];
 
-export class NetlinkHandle {
+export class RtnetlinkHandle {
   readonly netns: string | undefined;
   private native: NativeHandle | undefined;
   private watched: TcMirror | undefined;
-  private nft: NftablesHandle | undefined;
 
   constructor(options: OpenOptions = {}) {
     this.netns = checkOpenOptions(options);
@@ -196,28 +195,15 @@ export class NetlinkHandle {
     return this.open().counters();
   }
 
-  /**
-   * nf_tables in the same namespace: its own NETLINK_NETFILTER socket, opened on first use and
-   * closed with this handle. (One handle for both, so that a change spanning tc and nftables can
-   * be applied as one: tc first, with its rollback, then the nftables batch, which the kernel
-   * commits whole or not at all.)
-   */
-  get nftables(): NftablesHandle {
-    this.open();
-    this.nft ??= new NftablesHandle({ netns: this.netns });
-    return this.nft;
-  }
-
   /** Closes the socket. Work already queued finishes first. */
   close(): void {
     this.native?.close();
     this.native = undefined;
     this.watched = undefined;
-    this.nft?.close();
-    this.nft = undefined;
   }
 
-  private open(): NativeHandle {
+  /** The native handle; throws EBADF once closed. */
+  protected open(): NativeHandle {
     if (!this.native) throw new NetlinkError('the netlink handle is closed', { errno: 9, code: 'EBADF' });
     return this.native;
   }
@@ -270,9 +256,4 @@ function knownPairs(interfaces: ReadonlyMap<string, number> | undefined): (strin
   const pairs: (string | number)[] = [];
   for (const [name, index] of interfaces) pairs.push(name, index);
   return pairs;
-}
-
-/** Opens a route-netlink handle in a network namespace (default: this process's). */
-export function openNetlink(options: OpenOptions = {}): NetlinkHandle {
-  return new NetlinkHandle(options);
 }

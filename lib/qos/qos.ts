@@ -1,9 +1,8 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
+import { openNetlink, type NetlinkHandle } from '../handle';
 import {
   describeQdisc,
-  openNetlink,
-  type NetlinkHandle,
   type Operation,
   type Stats,
   type ApplyResult,
