@@ -214,7 +214,8 @@ export class RtnetlinkHandle {
     result: NativeBatchResult,
     undo?: NativeBatchResult,
   ): ApplyResult {
-    if (result.failures.length === 0 || options.throwOnFailure === false) {
+    const [first] = result.failures;
+    if (!first || options.throwOnFailure === false) {
       const rolledBack = undo ? undo.failures.length === 0 : undefined;
       return {
         count: result.count,
@@ -224,7 +225,6 @@ export class RtnetlinkHandle {
         ...(undo ? { rolledBack } : {}),
       };
     }
-    const first = result.failures[0];
     const op = ops[first.index];
     const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more failed)` : '';
     let rollback = '';
@@ -235,7 +235,7 @@ export class RtnetlinkHandle {
           : `; rolling back failed too: ${undo.failures.map((f) => `${f.code} ${f.message || f.description}`).join('; ')}`;
     }
     throw new NetlinkError(
-      `${summarizeOperation(op)} (operation ${first.index}) failed: ${first.code} (${first.description})` +
+      `${op ? summarizeOperation(op) : 'the batch'} (operation ${first.index}) failed: ${first.code} (${first.description})` +
         `${first.message ? `: ${first.message}` : ''}${more}${rollback}`,
       {
         errno: first.errno,
