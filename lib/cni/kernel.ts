@@ -332,8 +332,9 @@ export async function check(inv: Invocation, config: PluginConfig, ctx: Context 
       dataplane: config.dataplane,
       handles,
     });
-    const ops = plan.targets[0].operations;
-    const nft = plan.targets[0].nftables;
+    const [planned] = plan.targets; // one target, one plan
+    if (!planned) throw internalError(new Error(`planQos returned no plan for ${peer.name}`));
+    const { operations: ops, nftables: nft } = planned;
     if (ops.length + nft.length === 0) return;
     const [status] = await readQos([{ ifname: peer.name }], { handles });
     throw new CniError(
