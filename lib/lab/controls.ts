@@ -217,7 +217,7 @@ export async function packetRateControl(ctx: ControlContext): Promise<ControlRep
       clearInterval(ticker);
     }
     const received = (await counter.read()).all;
-    const [status] = await readQos([target], { handles });
+    const status = await readQos(target, { handles });
     return {
       supported: true,
       annotations,
@@ -264,7 +264,7 @@ export async function dscpControl(ctx: ControlContext): Promise<ControlReport> {
       signal: ctx.signal,
     });
     const arrived = await counter.read();
-    const [status] = await readQos([target], { handles });
+    const status = await readQos(target, { handles });
     return {
       supported: true,
       annotations,
@@ -306,7 +306,7 @@ export async function maxConnectionsControl(ctx: ControlContext): Promise<Contro
       count: CONNECTIONS_TRIED,
       signal: ctx.signal,
     });
-    const [status] = await readQos([target], { handles });
+    const status = await readQos(target, { handles });
     return {
       supported: true,
       annotations,
