@@ -2,7 +2,11 @@
 // a real runtime (e2e: containerd + runc in a throwaway node namespace), and tests that need tc
 // pieces this kernel lacks, run inside User-Mode Linux by scripts/uml-run.sh (uml).
 // testTimeout is a global option (a project's own is ignored).
-const base = { preset: 'ts-jest', testEnvironment: 'node' };
+// TypeScript through ts-jest, with the tests' compiler options (test/tsconfig.json).
+const base = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
+};
 module.exports = {
   testTimeout: 60000,
   projects: [

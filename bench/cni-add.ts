@@ -25,8 +25,9 @@ interface Stats {
 
 function stats(samples: number[]): Stats {
   const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { median: +at(0.5).toFixed(2), p90: +at(0.9).toFixed(2), min: +s[0].toFixed(2) };
+  // (No samples: NaN throughout.)
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  return { median: +at(0.5).toFixed(2), p90: +at(0.9).toFixed(2), min: +at(0).toFixed(2) };
 }
 
 export interface BenchResult {

@@ -142,7 +142,8 @@ export async function benchRunPodSandbox(runs = 20): Promise<CriBenchResult> {
       netqosFallback: [],
     };
     for (let run = 0; run < runs + 2; run++) {
-      const order = CONTENDERS.map((_, i) => CONTENDERS[(i + run) % CONTENDERS.length]);
+      const turn = run % CONTENDERS.length;
+      const order = [...CONTENDERS.slice(turn), ...CONTENDERS.slice(0, turn)];
       for (const c of order) {
         const rt = runtimes[c]!;
         const t0 = process.hrtime.bigint();
@@ -156,7 +157,7 @@ export async function benchRunPodSandbox(runs = 20): Promise<CriBenchResult> {
     if (server.events().some((e) => e.kind === 'fallback'))
       throw new Error('the resident server answered "fallback": its figures would be the fallback\'s');
     const ms = Object.fromEntries(CONTENDERS.map((c) => [c, stats(samples[c])])) as Record<Contender, Stats>;
-    const cost = (c: Contender) => +median(samples[c].map((t, i) => t - samples.ptp[i])).toFixed(1);
+    const cost = (c: Contender) => +median(samples[c].map((t, i) => t - (samples.ptp[i] ?? NaN))).toFixed(1);
     return {
       runs,
       runtime: `${version.runtime_name} ${version.runtime_version} (CRI ${version.runtime_api_version})`,

@@ -25,7 +25,10 @@ const annotations = (rate: number) => ({
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
+  if (i < 0) return fallback;
+  const value = process.argv[i + 1];
+  if (value === undefined) throw new Error(`--${name} needs a value (default ${fallback})`);
+  return value;
 }
 const SIZES = arg('sizes', '10,100,1000').split(',').map(Number);
 const RUNS = Number(arg('runs', '3'));
@@ -159,7 +162,8 @@ function nftBatchRun(n: number): Times {
     nft(t.node, text);
     const apply = ms(t0);
     // Changing one pod's rate as knftables would: flush that chain, write it again.
-    const h = t.hosts[0];
+    const [h] = t.hosts;
+    if (h === undefined) throw new Error('the testbed has no pod');
     const from = `from-${h}-${index.get(h)}`;
     t0 = process.hrtime.bigint();
     nft(
@@ -234,7 +238,7 @@ async function main(): Promise<void> {
     for (const [contender, list] of runs) {
       if (!list.length) continue;
       const pick = (k: keyof Times) =>
-        list[0][k] === undefined ? undefined : median(list.map((x) => x[k]!));
+        list[0]?.[k] === undefined ? undefined : median(list.map((x) => x[k]!));
       rows.push({
         n,
         contender,
@@ -246,7 +250,7 @@ async function main(): Promise<void> {
     }
     printRows(rows);
   }
-  console.log(`load average at the end: ${os.loadavg()[0].toFixed(1)}`);
+  console.log(`load average at the end: ${os.loadavg()[0]?.toFixed(1)}`);
 }
 
 process.on('exit', removeAll);

@@ -149,11 +149,19 @@ interface Plan {
   warmup: number;
 }
 
+type RepeatsWarmup = [repeats: number, warmup: number];
+
+const firstLine = (err: unknown): string => {
+  const [line = ''] = (err as Error).message.split('\n');
+  return line;
+};
+
 function plan(w: Workload, c: ContenderId, n: number, quick: boolean): Plan {
   if (w === 'LAT') return { repeats: 1000, warmup: 50 };
   const slow = c === 'tc-spawn' || c === 'cni' || c === 'nq-qos-one';
   const tier = n <= 10 ? 0 : n <= 100 ? 1 : n <= 1000 ? 2 : 3;
-  let table: [number, number][];
+  // [repeats, warmup] for each tier: four rows, so table[tier] is always there.
+  let table: [RepeatsWarmup, RepeatsWarmup, RepeatsWarmup, RepeatsWarmup];
   if (slow)
     table = quick
       ? [
@@ -218,7 +226,7 @@ interface Options {
 function parseArgs(argv: string[]): Options {
   const o: Options = { quick: false, sizes: [], only: new Set(WORKLOADS), noCaps: false, cni: true };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!; // i < argv.length (value() may step i on, then the loop checks again)
     const value = () => {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (v === undefined) usage(`${a} needs a value`);
@@ -455,7 +463,7 @@ async function measureGroup(opts: Options, w: Workload, n: number, entries: Entr
     (e) => (!opts.contenders || opts.contenders.has(e.c)) && !skipped(opts, w, e.c, n),
   );
   const interleave = n <= INTERLEAVE_MAX && w !== 'LAT';
-  const load = () => os.loadavg()[0];
+  const load = () => os.loadavg()[0] ?? NaN; // (Linux gives three averages)
   if (!interleave) {
     for (const e of todo) {
       const { repeats, warmup } = plan(w, e.c, n, opts.quick);
@@ -476,7 +484,7 @@ async function measureGroup(opts: Options, w: Workload, n: number, entries: Entr
         r = await worker.next<WorkerResult>();
         r.loadAvg = load();
       } catch (err) {
-        r = failed((err as Error).message.split('\n')[0]);
+        r = failed(firstLine(err));
       } finally {
         if (t && !e.shared) destroyTopology(t);
       }
@@ -519,7 +527,7 @@ async function measureGroup(opts: Options, w: Workload, n: number, entries: Entr
         }
       } catch (err) {
         l.done = true;
-        l.result = failed((err as Error).message.split('\n')[0]);
+        l.result = failed(firstLine(err));
       }
     }
     const rounds = Math.max(0, ...live.map((l) => l.repeats));
@@ -885,7 +893,9 @@ function textTable(
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (r: string[]) =>
     r
-      .map((c, i) => (i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .map((c, i) =>
+        i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0),
+      )
       .join('  ')
       .trimEnd();
   const lines = [
@@ -1012,13 +1022,11 @@ function report(
       '',
     );
   }
-  const loads = cells.filter((c) => c.loadAvg !== undefined).sort((a, b) => b.loadAvg! - a.loadAvg!);
+  const [top] = cells.filter((c) => c.loadAvg !== undefined).sort((a, b) => b.loadAvg! - a.loadAvg!);
   const loadLine =
     `Load: the 1-minute load average was ${m.loadAvg.toFixed(2)} at the start` +
-    (loads.length
-      ? `, at most ${loads[0].loadAvg!.toFixed(2)} during the runs (${loads[0].workload} N=${loads[0].n})`
-      : '') +
-    ` on ${m.cores} cores${loads.length && loads[0].loadAvg! > m.cores * 0.75 ? ': other work on the machine ran at the same time, so absolute times are noisy; the contenders of a workload ran interleaved (N <= 1,000), so ratios are less affected' : ''}.`;
+    (top ? `, at most ${top.loadAvg!.toFixed(2)} during the runs (${top.workload} N=${top.n})` : '') +
+    ` on ${m.cores} cores${top && top.loadAvg! > m.cores * 0.75 ? ': other work on the machine ran at the same time, so absolute times are noisy; the contenders of a workload ran interleaved (N <= 1,000), so ratios are less affected' : ''}.`;
   text.push(loadLine, '');
   md.push(loadLine, '');
   const trows = ts.map((t) => [t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED', t.target, t.measured]);
@@ -1101,16 +1109,10 @@ function plot(opts: Options, m: Machine): string {
         return { label: c, color: COLORS[c], points };
       })
       .filter((s) => s.points.length);
-    panels.push({
-      title:
-        TITLE[w].split(':')[0] +
-        ':' +
-        TITLE[w]
-          .split(':')[1]
-          .split('(')[0]
-          .replace(/ on N.*| of N.*/, ''),
-      series,
-    });
+    // "W2: pod QoS from nothing on N pods (...)" -> "W2: pod QoS from nothing"
+    const [name = '', about = ''] = TITLE[w].split(':');
+    const [subject = ''] = about.split('(');
+    panels.push({ title: `${name}:${subject.replace(/ on N.*| of N.*/, '')}`, series });
   }
   const legendLabel: Record<ContenderId, string> = {
     floor: 'C++ floor',

@@ -26,6 +26,7 @@ import {
   type DumpPlan,
   type NetlinkHandle,
   type Operation,
+  type QosOptions,
   type QosTarget,
 } from '../lib';
 import {
@@ -50,7 +51,9 @@ import {
 const execFileP = promisify(execFile);
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
-const spec: Spec = JSON.parse(process.argv[2]);
+const specArgument = process.argv[2];
+if (specArgument === undefined) throw new Error('usage: worker SPEC (the JSON that bench/run.ts hands over)');
+const spec: Spec = JSON.parse(specArgument);
 const notes = new Set<string>();
 const processSeconds: number[] = [];
 let units: number | undefined;
@@ -91,7 +94,7 @@ let checker: NetlinkHandle | undefined;
 /** What the namespace holds, read as lightly as possible (it weighs on the worker's peak RSS). */
 function counts(): { ifbs: number; tbfs: number; hooks: number; rates: Map<number, number> } {
   checker ??= openNetlink();
-  const [links, qdiscs] = checker.readSync(
+  const [links = [], qdiscs = []] = checker.readSync(
     (function* (): DumpPlan<Record<string, unknown>[][]> {
       return yield [
         { type: 'link', kind: 'ifb', namesOnly: true },
@@ -121,10 +124,17 @@ interface FloorLine {
   failures: number;
 }
 
-/** One of the floor's read workloads (reads.cc): its own time of the read. */
-async function floorRead(workload: string): Promise<number> {
+/** The floor's own time of one run of a workload (reads.cc's reads too). */
+async function floorSeconds(workload: string): Promise<number> {
   const [line] = await floor(workload, spec.n, 1);
+  if (!line) throw new Error(`the floor printed nothing for ${workload}`);
   return line.seconds;
+}
+
+/** The operations planQos plans for pods of this namespace (one batch; none when in sync). */
+async function plannedOperations(targets: QosTarget[], options: QosOptions = {}): Promise<Operation[]> {
+  const [batch] = (await planQos(targets, options)).batches;
+  return batch?.operations ?? [];
 }
 
 async function floor(workload: string, n: number, repeats: number): Promise<FloorLine[]> {
@@ -179,10 +189,11 @@ async function sendOps(contender: string, nl: NetlinkHandle, ops: Operation[]): 
       return;
     case 'tc-batch':
       for (const group of batchGroups(ops))
-        await runBatch(
-          group[0].tool,
-          group.map((c) => c.args.join(' ')),
-        );
+        if (group[0])
+          await runBatch(
+            group[0].tool,
+            group.map((c) => c.args.join(' ')),
+          );
       return;
     case 'pyroute2': {
       if (JSON.stringify(ops).includes('"cookie"')) notes.add('pyroute2 0.7 sends no action cookies');
@@ -222,8 +233,7 @@ async function w1(): Promise<Runner> {
   units = ops.length;
   const validate = () => check(counts().tbfs === spec.n, `${spec.n} TBFs`);
   const reset = () => resetRoots(hosts);
-  if (spec.contender === 'floor')
-    return runner(reset, async () => (await floor('w1', spec.n, 1))[0].seconds, validate);
+  if (spec.contender === 'floor') return runner(reset, () => floorSeconds('w1'), validate);
   const nl = openNetlink();
   return runner(reset, () => sendOps(spec.contender, nl, ops), validate);
 }
@@ -248,7 +258,7 @@ async function w2(): Promise<Runner> {
   switch (spec.contender) {
     case 'floor':
       units = 5 * spec.n;
-      return runner(reset, async () => (await floor('w2', spec.n, 1))[0].seconds, validate);
+      return runner(reset, () => floorSeconds('w2'), validate);
     case 'nq-qos':
       return runner(
         reset,
@@ -269,7 +279,7 @@ async function w2(): Promise<Runner> {
       units = spec.n;
       return runner(reset, () => cniAdd(hosts), validate);
     default: {
-      const ops = (await planQos(targets)).batches[0].operations;
+      const ops = await plannedOperations(targets);
       units = ops.length;
       const nl = openNetlink();
       return runner(reset, () => sendOps(spec.contender, nl, ops), validate);
@@ -334,27 +344,27 @@ function parseQdiscs(json: string, into: TcView['roots'], dev?: string): void {
   }
 }
 
-async function tcRead(hosts: string[], ifbs: string[], withStats: boolean): Promise<TcView> {
+/** A pod's host-side interface and its IFB. */
+type PodPair = { host: string; ifb: string };
+const podPairs = (hosts: string[]): PodPair[] => hosts.map((host) => ({ host, ifb: ifbNameFor(host) }));
+
+async function tcRead(pods: PodPair[], withStats: boolean): Promise<TcView> {
   const s = withStats ? ['-s'] : [];
   const view: TcView = { roots: new Map(), filters: new Map() };
   if (spec.contender === 'tc-spawn') {
-    for (let i = 0; i < hosts.length; i++) {
+    for (const { host, ifb } of pods) {
       parseQdiscs(
-        (await execFileP('tc', [...s, '-j', 'qdisc', 'show', 'dev', hosts[i]])).stdout,
+        (await execFileP('tc', [...s, '-j', 'qdisc', 'show', 'dev', host])).stdout,
         view.roots,
-        hosts[i],
+        host,
       );
       view.filters.set(
-        hosts[i],
+        host,
         JSON.parse(
-          (await execFileP('tc', [...s, '-j', 'filter', 'show', 'dev', hosts[i], 'ingress'])).stdout || '[]',
+          (await execFileP('tc', [...s, '-j', 'filter', 'show', 'dev', host, 'ingress'])).stdout || '[]',
         ),
       );
-      parseQdiscs(
-        (await execFileP('tc', [...s, '-j', 'qdisc', 'show', 'dev', ifbs[i]])).stdout,
-        view.roots,
-        ifbs[i],
-      );
+      parseQdiscs((await execFileP('tc', [...s, '-j', 'qdisc', 'show', 'dev', ifb])).stdout, view.roots, ifb);
     }
     return view;
   }
@@ -366,23 +376,23 @@ async function tcRead(hosts: string[], ifbs: string[], withStats: boolean): Prom
   );
   const out = await runBatch(
     'tc',
-    hosts.map((h) => `filter show dev ${h} ingress`),
+    pods.map(({ host }) => `filter show dev ${host} ingress`),
     [...s, '-j'],
   );
   const lines = out.split('\n').filter((l) => l.startsWith('['));
-  check(lines.length === hosts.length, `one filter listing per host (${lines.length} of ${hosts.length})`);
-  lines.forEach((l, i) => view.filters.set(hosts[i], JSON.parse(l)));
+  check(lines.length === pods.length, `one filter listing per host (${lines.length} of ${pods.length})`);
+  pods.forEach(({ host }, i) => view.filters.set(host, JSON.parse(lines[i]!))); // as many, checked above
   return view;
 }
 
 /** The agent's diff: does every pod have its two 10 Mbit/s TBFs and the redirect to its IFB? */
-function tcMatches(view: TcView, hosts: string[], ifbs: string[]): number {
+function tcMatches(view: TcView, pods: PodPair[]): number {
   let ok = 0;
-  for (let i = 0; i < hosts.length; i++) {
-    const root = view.roots.get(hosts[i]);
-    const ifbRoot = view.roots.get(ifbs[i]);
-    const redirect = (view.filters.get(hosts[i]) as any[]).some((f) =>
-      f.options?.actions?.some((a: any) => a.kind === 'mirred' && a.to_dev === ifbs[i]),
+  for (const { host, ifb } of pods) {
+    const root = view.roots.get(host);
+    const ifbRoot = view.roots.get(ifb);
+    const redirect = (view.filters.get(host) as any[]).some((f) =>
+      f.options?.actions?.some((a: any) => a.kind === 'mirred' && a.to_dev === ifb),
     );
     if (
       root?.kind === 'tbf' &&
@@ -398,12 +408,12 @@ function tcMatches(view: TcView, hosts: string[], ifbs: string[]): number {
 
 async function w3(): Promise<Runner> {
   const hosts = hostNames(spec.n, 'cali');
-  const ifbs = hosts.map(ifbNameFor);
+  const pods = podPairs(hosts);
   const targets = targetsOf(hosts, '10M');
   const none = () => {};
   switch (spec.contender) {
     case 'floor':
-      return runner(none, () => floorRead('w3read'));
+      return runner(none, () => floorSeconds('w3read'));
     case 'nq-qos':
       return runner(none, async () => check((await applyQos(targets)).sent === 0, 'nothing sent'));
     case 'nq-watch': {
@@ -418,7 +428,11 @@ async function w3(): Promise<Runner> {
         const nl = openNetlink();
         try {
           const mirror = await nl.watch();
-          check(mirror.qdiscs(mirror.link(hosts[0])!.index).hook !== undefined, 'the mirror has the pods');
+          const [first] = hosts;
+          check(
+            first !== undefined && mirror.qdiscs(mirror.link(first)!.index).hook !== undefined,
+            'the mirror has the pods',
+          );
         } finally {
           nl.close();
         }
@@ -433,7 +447,7 @@ async function w3(): Promise<Runner> {
     case 'tc-batch':
       units = spec.contender === 'tc-spawn' ? 3 * spec.n : 2;
       return runner(none, async () => {
-        const matched = tcMatches(await tcRead(hosts, ifbs, false), hosts, ifbs);
+        const matched = tcMatches(await tcRead(pods, false), pods);
         check(matched === spec.n, `all ${spec.n} pods match (${matched})`);
       });
     default:
@@ -448,7 +462,7 @@ async function w4(): Promise<Runner> {
     units = spec.n;
     return runner(
       () => {},
-      async () => (await floor('w1', spec.n, 1))[0].seconds,
+      () => floorSeconds('w1'),
     );
   }
   const hosts = hostNames(spec.n, 'cali');
@@ -463,7 +477,7 @@ async function w4(): Promise<Runner> {
   const validate = async () => {
     check(counts().rates.get(20_000_000) === spec.n, `${spec.n} TBFs at 20 Mbit/s`);
     if (handles) await synced(handles);
-    back ??= (await planQos(t10, { handles })).batches[0].operations;
+    back ??= await plannedOperations(t10, { handles });
     await nl.apply(back);
   };
   const none = () => {};
@@ -485,7 +499,7 @@ async function w4(): Promise<Runner> {
     case 'nq-qos-sync':
       return runner(none, () => check(applyQosSync(t20).sent === spec.n, 'N replaces'), validate);
     default: {
-      const ops = (await planQos(t20)).batches[0].operations;
+      const ops = await plannedOperations(t20);
       check(ops.length === spec.n, 'one replace per pod');
       units = ops.length;
       return runner(none, () => sendOps(spec.contender, nl, ops), validate);
@@ -495,7 +509,8 @@ async function w4(): Promise<Runner> {
 
 async function w5(): Promise<Runner> {
   const hosts = hostNames(spec.n, 'cali');
-  const ifbs = hosts.map(ifbNameFor);
+  const pods = podPairs(hosts);
+  const ifbs = pods.map((p) => p.ifb);
   const targets = hosts.map((ifname) => ({ ifname }));
   const none = () => {};
   const full = (s: Awaited<ReturnType<typeof readQos>>) =>
@@ -503,7 +518,7 @@ async function w5(): Promise<Runner> {
   switch (spec.contender) {
     case 'floor':
       // readQos without a mirror reads what applyQos does (W3).
-      return runner(none, () => floorRead('w3read'));
+      return runner(none, () => floorSeconds('w3read'));
     case 'nq-qos':
       return runner(none, async () => check(full(await readQos(targets)) === spec.n, 'every pod read'));
     case 'nq-watch': {
@@ -522,7 +537,7 @@ async function w5(): Promise<Runner> {
     case 'tc-batch':
       units = spec.contender === 'tc-spawn' ? 3 * spec.n : 2;
       return runner(none, async () =>
-        check(tcMatches(await tcRead(hosts, ifbs, true), hosts, ifbs) === spec.n, 'every pod read'),
+        check(tcMatches(await tcRead(pods, true), pods) === spec.n, 'every pod read'),
       );
     case 'pyroute2':
       return runner(none, async () => {
@@ -544,7 +559,7 @@ async function w6(): Promise<Runner> {
     units = 3 * spec.n;
     return runner(
       () => {},
-      async () => (await floor('w6', spec.n, 1))[0].seconds,
+      () => floorSeconds('w6'),
     );
   }
   const hosts = hostNames(spec.n, 'cali');
@@ -582,7 +597,7 @@ async function w6(): Promise<Runner> {
       let ops: Operation[] = [];
       const prepare = async () => {
         await configure();
-        ops = (await planQos(bare)).batches[0].operations;
+        ops = await plannedOperations(bare);
         units = ops.length;
       };
       return runner(prepare, () => sendOps(spec.contender, nl, ops), validate);
@@ -603,7 +618,7 @@ async function a1(): Promise<Runner> {
   units = spec.n;
   switch (spec.contender) {
     case 'floor':
-      return runner(reset, async () => (await floor('pod-tbf', spec.n, 1))[0].seconds, validate);
+      return runner(reset, () => floorSeconds('pod-tbf'), validate);
     case 'nq-qos':
       return runner(reset, async () => check((await applyQos(targets)).sent === spec.n, 'N TBFs'), validate);
     case 'nq-qos-sync':
@@ -651,7 +666,7 @@ async function reads(): Promise<Runner> {
   const floorWorkload = { RL: 'links', RQ: 'named-qdiscs', RF: 'filters' }[
     spec.workload as 'RL' | 'RQ' | 'RF'
   ];
-  if (spec.contender === 'floor') return runner(none, () => floorRead(floorWorkload));
+  if (spec.contender === 'floor') return runner(none, () => floorSeconds(floorWorkload));
   const nl = openNetlink();
   const sync = spec.contender === 'nq-dump-sync';
   if (spec.workload === 'RF') {
@@ -689,6 +704,7 @@ async function lat(res: WorkerResult): Promise<number[]> {
   switch (spec.contender) {
     case 'floor': {
       const [line] = await floor('rtt', 1, spec.repeats);
+      if (!line) throw new Error('the floor printed nothing for rtt');
       res.summary = { p50Us: line.p50Us!, p99Us: line.p99Us!, meanUs: line.perItemUs };
       return [];
     }
@@ -705,17 +721,18 @@ async function lat(res: WorkerResult): Promise<number[]> {
     case 'nq-qos-sync': {
       // One pod; the ingress bandwidth alternates 20M / 10M so that every apply sends one replace.
       const [host] = hostNames(1, 'cali');
+      if (!host) throw new Error('hostNames(1) gave no name');
       await applyQos([{ ifname: host, annotations: annotations('10M') }]);
-      const t = [annotations('20M'), annotations('10M')].map((a) => [{ ifname: host, annotations: a }]);
+      const up = [{ ifname: host, annotations: annotations('20M') }];
+      const down = [{ ifname: host, annotations: annotations('10M') }];
+      const t = (k: number) => (k % 2 ? down : up);
       if (spec.contender === 'nq-watch') {
         const handles = await watching();
-        return timeEach(async (k) =>
-          check((await applyQos(t[k % 2], { handles })).sent === 1, 'one replace'),
-        );
+        return timeEach(async (k) => check((await applyQos(t(k), { handles })).sent === 1, 'one replace'));
       }
       return spec.contender === 'nq-qos'
-        ? timeEach(async (k) => check((await applyQos(t[k % 2])).sent === 1, 'one replace'))
-        : timeEach((k) => check(applyQosSync(t[k % 2]).sent === 1, 'one replace'));
+        ? timeEach(async (k) => check((await applyQos(t(k))).sent === 1, 'one replace'))
+        : timeEach((k) => check(applyQosSync(t(k)).sent === 1, 'one replace'));
     }
     case 'tc-spawn': {
       const c = toCommand(op);
@@ -744,7 +761,10 @@ function finish(res: WorkerResult): never {
   process.exit(0);
 }
 
-const firstLine = (e: unknown) => (e as Error).message.split('\n')[0].slice(0, 400);
+const firstLine = (e: unknown) => {
+  const [line = ''] = (e as Error).message.split('\n');
+  return line.slice(0, 400);
+};
 
 async function main(): Promise<void> {
   const res: WorkerResult = {

@@ -7,10 +7,10 @@
 // Errors: every one a NetqosError with a stable `code`.
 export { NetqosError, NetqosArgumentError, NativeEngineMissingError } from './errors';
 
-// tc objects over rtnetlink: the handle, its operations and read-backs, the mirror.
+// The handle on a network namespace: tc over rtnetlink, and nf_tables beside it (nl.nftables).
+// tc objects: operations and read-backs, the mirror.
+export { openNetlink, NetlinkHandle } from './handle';
 export {
-  openNetlink,
-  NetlinkHandle,
   NetlinkError,
   TcMirror,
   describeOperation,

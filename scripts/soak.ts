@@ -48,8 +48,9 @@ function parseArgs(argv: string[]): Options {
     '--resync': 'resync',
   };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--short') continue;
-    const key = keys[argv[i]];
+    const flag = argv[i]!; // i < argv.length
+    if (flag === '--short') continue;
+    const key = keys[flag];
     const value = Number(argv[i + 1]);
     if (!key || !(value > 0))
       throw new Error(`usage: soak [--short] [--minutes M] [--pods N] [--cni-parallel K] [--resync S]`);

@@ -249,7 +249,7 @@ export class CniServerProcess {
     verbose: boolean,
   ) {
     const cli = path.join(path.dirname(pluginMain()), '..', 'cli', 'main.js');
-    const argv = [
+    const [command, ...args] = [
       ...launcher,
       process.execPath,
       cli,
@@ -258,7 +258,7 @@ export class CniServerProcess {
       socket,
       ...(verbose ? ['--verbose'] : []),
     ];
-    this.child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(command ?? process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
@@ -297,10 +297,11 @@ export class CniServerProcess {
   events(): ServerEvent[] {
     const out: ServerEvent[] = [];
     for (const line of this.stderr.split('\n')) {
-      const m = /^netqos cni-server: (?:(served)|warn: fallback: (.*?)) (\{.*\})$/.exec(line);
-      if (!m) continue;
-      const fields = JSON.parse(m[3]) as ServerEvent;
-      out.push({ ...fields, kind: m[1] ? 'served' : 'fallback', ...(m[2] ? { reason: m[2] } : {}) });
+      const [, served, reason, json] =
+        /^netqos cni-server: (?:(served)|warn: fallback: (.*?)) (\{.*\})$/.exec(line) ?? [];
+      if (json === undefined) continue;
+      const fields = JSON.parse(json) as ServerEvent;
+      out.push({ ...fields, kind: served ? 'served' : 'fallback', ...(reason ? { reason } : {}) });
     }
     return out;
   }

@@ -286,6 +286,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   /** The network namespace of a running sandbox (a cni-... file in netnsDir). */
   async netnsOf(id: string): Promise<string> {
     const { info } = await this.cri.podSandboxStatus(id);
+    if (info.info === undefined) throw new Error(`sandbox ${id}: the runtime gave no verbose info`);
     const spec = JSON.parse(info.info) as {
       runtimeSpec: { linux: { namespaces: { type: string; path?: string }[] } };
     };
@@ -343,7 +344,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       .readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .map((l) => l.split(' ')[4])
-      .filter((m) => m && (m === this.dir || m.startsWith(`${this.dir}/`)))
+      .filter((m): m is string => !!m && (m === this.dir || m.startsWith(`${this.dir}/`)))
       .sort((a, b) => b.length - a.length);
     for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
     fs.rmSync(this.dir, { recursive: true, force: true });

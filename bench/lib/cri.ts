@@ -60,10 +60,10 @@ export class CriClient {
   }
 
   private call<T>(client: Record<string, Call>, method: string, request: unknown): Promise<T> {
+    const call = client[method];
+    if (!call) return Promise.reject(new Error(`CRI: the service has no method ${method}`));
     return new Promise((resolve, reject) =>
-      client[method](request, { deadline: Date.now() + this.timeoutMs }, (e, r) =>
-        e ? reject(e) : resolve(r as T),
-      ),
+      call(request, { deadline: Date.now() + this.timeoutMs }, (e, r) => (e ? reject(e) : resolve(r as T))),
     );
   }
 

@@ -52,7 +52,7 @@ function gitState(): Machine['git'] {
 
 export function machine(): Machine {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1].trim() ?? os.cpus()[0]?.model ?? 'unknown CPU';
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown CPU';
   return {
     cpu: model,
     cores: os.cpus().length,
@@ -63,7 +63,7 @@ export function machine(): Machine {
     pyroute2: tryRun('dpkg-query', ['-W', '-f', '${Version}', 'python3-pyroute2']),
     cniPlugins: tryRun('dpkg-query', ['-W', '-f', '${Version}', 'containernetworking-plugins']),
     git: gitState(),
-    loadAvg: os.loadavg()[0],
+    loadAvg: os.loadavg()[0] ?? NaN,
   };
 }
 

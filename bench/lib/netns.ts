@@ -63,7 +63,7 @@ export function createTopology(tag: string, n: number, naming: Naming, podNamesp
   for (const ns of namespaces) live.add(ns);
   ipBatch(namespaces.map((ns) => `netns add ${ns}`));
   disableIpv6(node);
-  if (!podNamespaces) disableIpv6(pods[0]);
+  if (!podNamespaces) pods.forEach(disableIpv6); // the one shared pod namespace
   ipBatch(
     hosts.map(
       (h, i) =>

@@ -30,8 +30,9 @@ function panel(p: Panel, x0: number, y0: number): string {
   if (!pts.length) return '';
   const nx = decades(Math.min(...pts.map((q) => q.n)), Math.max(...pts.map((q) => q.n)));
   const ny = decades(Math.min(...pts.map((q) => q.us)), Math.max(...pts.map((q) => q.us)));
-  const [xl, xh] = [Math.log10(nx[0]), Math.log10(nx[nx.length - 1])];
-  const [yl, yh] = [Math.log10(ny[0]), Math.log10(ny[ny.length - 1])];
+  // (Each list holds at least the decade of the smallest value.)
+  const [xl, xh] = [Math.log10(nx[0] ?? 1), Math.log10(nx.at(-1) ?? 1)];
+  const [yl, yh] = [Math.log10(ny[0] ?? 1), Math.log10(ny.at(-1) ?? 1)];
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const X = (n: number) => x0 + M.left + ((Math.log10(n) - xl) / Math.max(xh - xl, 1e-9)) * pw;
@@ -61,12 +62,13 @@ function panel(p: Panel, x0: number, y0: number): string {
   );
   for (const s of p.series) {
     const ps = s.points.filter((q) => q.us > 0).sort((a, b) => a.n - b.n);
-    for (let i = 1; i < ps.length; i++) {
-      const dash = ps[i].extrapolated || ps[i - 1].extrapolated ? ' stroke-dasharray="4 3"' : '';
+    ps.slice(1).forEach((b, k) => {
+      const a = ps[k]!; // b's predecessor
+      const dash = b.extrapolated || a.extrapolated ? ' stroke-dasharray="4 3"' : '';
       out.push(
-        `<line x1="${X(ps[i - 1].n).toFixed(1)}" y1="${Y(ps[i - 1].us).toFixed(1)}" x2="${X(ps[i].n).toFixed(1)}" y2="${Y(ps[i].us).toFixed(1)}" stroke="${s.color}" stroke-width="2"${dash}/>`,
+        `<line x1="${X(a.n).toFixed(1)}" y1="${Y(a.us).toFixed(1)}" x2="${X(b.n).toFixed(1)}" y2="${Y(b.us).toFixed(1)}" stroke="${s.color}" stroke-width="2"${dash}/>`,
       );
-    }
+    });
     for (const q of ps) {
       out.push(
         q.extrapolated

@@ -10,7 +10,7 @@ export function percentile(xs: readonly number[], p: number): number {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const rank = Math.min(s.length - 1, Math.round(p * (s.length - 1)));
-  return s[rank];
+  return s[rank]!; // 0 <= rank < s.length
 }
 
 export function mean(xs: readonly number[]): number {
@@ -26,11 +26,10 @@ export function extrapolate(
   n: number,
 ): { seconds: number; exponent: number } | undefined {
   const ps = points.filter((p) => p.n < n && p.seconds > 0).sort((a, b) => a.n - b.n);
-  if (!ps.length) return undefined;
-  const p1 = ps[ps.length - 1];
+  const [p0, p1] = [ps.at(-2), ps.at(-1)];
+  if (!p1) return undefined;
   let k = 1;
-  if (ps.length >= 2) {
-    const p0 = ps[ps.length - 2];
+  if (p0) {
     k = Math.log(p1.seconds / p0.seconds) / Math.log(p1.n / p0.n);
     k = Math.min(2, Math.max(1, k));
   }

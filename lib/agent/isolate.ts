@@ -37,18 +37,18 @@ export function culprit(
   // (An nftables batch's error names the interface whose operation the kernel refused.)
   else if (e instanceof NetlinkError) dev = (e as { ifname?: string }).ifname ?? operationDevice(e.operation);
   if (dev === undefined) return undefined;
-  return live.find(
-    (i) =>
-      targets[i].ifname === dev ||
-      (typeof dev === 'string' && isNetqosIfbName(dev) && ifbNameFor(targets[i].ifname) === dev),
-  );
+  const names = (t: QosTarget | undefined) =>
+    t !== undefined &&
+    (t.ifname === dev || (typeof dev === 'string' && isNetqosIfbName(dev) && ifbNameFor(t.ifname) === dev));
+  return live.find((i) => names(targets[i]));
 }
 
-const applied = (r: Pick<QosApplyResult, 'targets'>, j: number): Outcome => ({
-  ok: true,
-  operations: r.targets[j].operations.length + r.targets[j].nftables.length,
-  warnings: r.targets[j].warnings,
-});
+/** The outcome of the j-th target of a call that succeeded (applyQos answers each, in order). */
+function applied(r: Pick<QosApplyResult, 'targets'>, j: number): Outcome {
+  const t = r.targets[j];
+  if (!t) return { ok: false, error: new Error(`netqos: no result for target ${j} of ${r.targets.length}`) };
+  return { ok: true, operations: t.operations.length + t.nftables.length, warnings: t.warnings };
+}
 
 /**
  * Applies every target in one call; on failure, sets the target at fault aside and repeats
@@ -62,20 +62,25 @@ export async function applyIsolated(
   podOf: (i: number) => string | undefined = () => undefined,
 ): Promise<Outcome[]> {
   const out: Outcome[] = new Array<Outcome>(targets.length);
-  let live = targets.map((_, i) => i);
+  // [index in targets, target] of those not set aside.
+  let live = [...targets.entries()];
   for (let round = 0; live.length; round++) {
     try {
-      const r = await apply(live.map((i) => targets[i]));
-      live.forEach((i, j) => (out[i] = applied(r, j)));
+      const r = await apply(live.map(([, t]) => t));
+      live.forEach(([i], j) => (out[i] = applied(r, j)));
       return out;
     } catch (e) {
-      const i = culprit(e, live, targets);
+      const i = culprit(
+        e,
+        live.map(([k]) => k),
+        targets,
+      );
       if (i === undefined || round >= MAX_SET_ASIDE) {
         // Cannot tell who: each on its own.
         logger.warn({ err: errorText(e), targets: live.length }, 'the batch failed; applying pod by pod');
-        for (const k of live) {
+        for (const [k, t] of live) {
           try {
-            out[k] = applied(await apply([targets[k]]), 0);
+            out[k] = applied(await apply([t]), 0);
           } catch (e2) {
             out[k] = { ok: false, error: e2 };
           }
@@ -84,10 +89,10 @@ export async function applyIsolated(
       }
       out[i] = { ok: false, error: e };
       logger.debug(
-        { interface: targets[i].ifname, pod: podOf(i), err: errorText(e) },
+        { interface: targets[i]?.ifname, pod: podOf(i), err: errorText(e) },
         'set aside from the batch',
       );
-      live = live.filter((k) => k !== i);
+      live = live.filter(([k]) => k !== i);
     }
   }
   return out;

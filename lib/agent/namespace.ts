@@ -7,7 +7,7 @@
 // inode, which is the namespace's own) is taken when the handles are opened and compared with
 // what the name points at now.
 import * as fs from 'fs';
-import { openNetlink, type NetlinkHandle } from '../netlink';
+import { openNetlink, type NetlinkHandle } from '../handle';
 
 export interface NamespaceId {
   dev: bigint;

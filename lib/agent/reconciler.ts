@@ -25,7 +25,8 @@
 // pods wait and /readyz says why; once the name leads to a namespace again, new handles and a
 // full pass.
 import type { Logger } from 'pino';
-import type { LinkState, NetlinkHandle, TcMirror } from '../netlink';
+import type { NetlinkHandle } from '../handle';
+import type { LinkState, TcMirror } from '../netlink';
 import {
   applyQos,
   collectNftOrphans,
@@ -242,9 +243,9 @@ export class Reconciler {
       { handles: new Map([[this.options.netns ?? '', conn.stats]]) },
     );
     const out: PodStats[] = [];
-    statuses.forEach((s, i) => {
-      if (!s.exists) return;
-      const { pod } = recs[i];
+    recs.forEach(({ pod }, i) => {
+      const s = statuses[i]; // readQos answers each target, in order
+      if (!s?.exists) return;
       for (const [direction, d] of [
         ['ingress', s.ingress],
         ['egress', s.egress],
@@ -521,13 +522,14 @@ export class Reconciler {
       logger,
       (i) => {
         const m = meta[i];
-        return m.kind === 'pod' ? m.rec.pod.key : undefined;
+        return m?.kind === 'pod' ? m.rec.pod.key : undefined;
       },
     );
     let sent = 0;
     let changed = 0;
-    outcomes.forEach((o, i) => {
-      const m = meta[i];
+    meta.forEach((m, i) => {
+      const o = outcomes[i];
+      if (!o) return; // applyIsolated answers each target, in order
       if (o.ok) sent += o.operations;
       if (m.kind === 'clear') {
         if (o.ok) {

@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { NetlinkError, openNetlink, type NetlinkHandle } from '../netlink';
+import { openNetlink, type NetlinkHandle } from '../handle';
+import { NetlinkError } from '../netlink';
 import {
   AnnotationError,
   QosBusyError,

@@ -5,7 +5,8 @@
 // handle: the configuration comes from its mirror, the counters from one qdisc dump per refresh
 // (plus the hooks of pods with packet-rate policers) and one read of netqos's nftables table;
 // nothing it reads makes the kernel notify anyone else.
-import { openNetlink, type NetlinkHandle, type Stats } from '../netlink';
+import { openNetlink, type NetlinkHandle } from '../handle';
+import type { Stats } from '../netlink';
 import { dscpText } from '../netlink/dsfield';
 import {
   hasControl,

@@ -28,8 +28,8 @@ function collect(entry: string): string[] {
     if (seen.has(file)) return;
     seen.add(file);
     const src = fs.readFileSync(file, 'utf8');
-    for (const m of src.matchAll(/\brequire\((["'])(\.{1,2}\/[^"']+)\1\)/g))
-      visit(resolveLocal(path.dirname(file), m[2]));
+    for (const [, , local] of src.matchAll(/\brequire\((["'])(\.{1,2}\/[^"']+)\1\)/g))
+      if (local !== undefined) visit(resolveLocal(path.dirname(file), local));
     order.push(file);
   };
   visit(entry);

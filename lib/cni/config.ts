@@ -157,16 +157,16 @@ function interfaceNameProblem(name: string): string | undefined {
 
 /** "1.0.0" -> [1, 0, 0]; undefined when not a version. */
 function parseVersion(v: string): [number, number, number] | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+  const [, major, minor, patch] = /^(\d+)\.(\d+)\.(\d+)$/.exec(v) ?? [];
+  return patch === undefined ? undefined : [Number(major), Number(minor), Number(patch)];
 }
 
 export function versionAtLeast(v: string, min: string): boolean {
   const a = parseVersion(v);
   const b = parseVersion(min)!;
   if (!a) return false;
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] > b[i];
-  return true;
+  const [[a0, a1, a2], [b0, b1, b2]] = [a, b];
+  return a0 !== b0 ? a0 > b0 : a1 !== b1 ? a1 > b1 : a2 >= b2;
 }
 
 export type RawConfig = Record<string, unknown>;
@@ -513,7 +513,7 @@ export function readPluginConfig(
     warnings.push(...checkBuckets(spec, profile, mode));
   } catch (e) {
     if (!(e instanceof AnnotationError)) throw e;
-    const d = e.problems[0].key.includes('ingress') ? 'ingress' : 'egress';
+    const d = e.problems[0]?.key.includes('ingress') ? 'ingress' : 'egress';
     throw new CniError(
       CNI_CODE.INVALID_CONFIG,
       `${d} burst too large for the rate`,

@@ -236,8 +236,9 @@ function decodeInto(schema: Schema, v: JsonValue, current: unknown): [unknown, b
       const { exact, folded } = indexOf(schema.fields);
       for (const [k, x] of v.entries) {
         const field = exact.has(k) ? k : folded.get(foldKey(k));
-        if (field === undefined || mistypedFields.get(out)?.has(field)) continue;
-        const [next, wrong] = decodeInto(schema.fields[field], x, out[field]);
+        const fieldSchema = field === undefined ? undefined : schema.fields[field];
+        if (field === undefined || fieldSchema === undefined || mistypedFields.get(out)?.has(field)) continue;
+        const [next, wrong] = decodeInto(fieldSchema, x, out[field]);
         if (wrong) {
           if (!mistypedFields.has(out)) mistypedFields.set(out, new Set());
           mistypedFields.get(out)!.add(field);

@@ -87,7 +87,9 @@ export function readTrailer(file: string): Trailer | undefined {
   const n = b.readUInt32LE(b.length - 12);
   if (n + 12 > b.length) return undefined;
   const [node, main, socket] = b.toString('utf8', b.length - 12 - n, b.length - 12).split('\0');
-  return socket === undefined ? undefined : { node, main, socket };
+  return node === undefined || main === undefined || socket === undefined
+    ? undefined
+    : { node, main, socket };
 }
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

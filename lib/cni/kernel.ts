@@ -3,7 +3,7 @@
 // run in (runtimes run plugins in the host's): this process's, or, for the resident server
 // (server.ts), the one its client runs in (`hostNetns`). Loaded only after the configuration is
 // valid.
-import { openNetlink, type NetlinkHandle } from '../netlink/handle';
+import { openNetlink, type NetlinkHandle } from '../handle';
 import { summarizeOperation } from '../netlink/describe';
 import { NetlinkError } from '../netlink/errors';
 import type { LinkState } from '../netlink/link/link';
@@ -332,8 +332,9 @@ export async function check(inv: Invocation, config: PluginConfig, ctx: Context 
       dataplane: config.dataplane,
       handles,
     });
-    const ops = plan.targets[0].operations;
-    const nft = plan.targets[0].nftables;
+    const [planned] = plan.targets; // one target, one plan
+    if (!planned) throw internalError(new Error(`planQos returned no plan for ${peer.name}`));
+    const { operations: ops, nftables: nft } = planned;
     if (ops.length + nft.length === 0) return;
     const [status] = await readQos([{ ifname: peer.name }], { handles });
     throw new CniError(

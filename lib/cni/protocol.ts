@@ -254,11 +254,13 @@ export class MessageCollector {
     this.chunks.push(chunk);
     this.have += chunk.length;
     if (!this.header && this.have >= HEADER_BYTES) {
-      this.chunks = [Buffer.concat(this.chunks)];
-      this.header = readHeader(this.chunks[0], this.magic);
+      const joined = Buffer.concat(this.chunks);
+      this.chunks = [joined];
+      this.header = readHeader(joined, this.magic);
     }
     if (!this.header || this.have < HEADER_BYTES + this.header.length) return undefined;
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const [only, ...more] = this.chunks;
+    const all = only && more.length === 0 ? only : Buffer.concat(this.chunks);
     return all.subarray(HEADER_BYTES, HEADER_BYTES + this.header.length);
   }
 }

@@ -20,7 +20,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { dataDirOf, decodeConfig, versionOf } from './config';
 import { internalError } from './errors';
-import { openNetlink, type NetlinkHandle } from '../netlink/handle';
+import { openNetlink, type NetlinkHandle } from '../handle';
 import { runPlugin, preload } from './plugin';
 import {
   DEFAULT_SOCKET,

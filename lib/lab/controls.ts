@@ -8,7 +8,8 @@
 // failing operation holds more than one action the lab probes each kind alone on a scratch IFB in
 // the node namespace (removed at once) to name exactly the ones missing.
 import { randomBytes } from 'crypto';
-import { NetlinkError, type NetlinkHandle, type Operation, type Action } from '../netlink';
+import type { NetlinkHandle } from '../handle';
+import { NetlinkError, type Operation, type Action } from '../netlink';
 import {
   QosDataplaneError,
   applyQos,
@@ -216,7 +217,7 @@ export async function packetRateControl(ctx: ControlContext): Promise<ControlRep
       clearInterval(ticker);
     }
     const received = (await counter.read()).all;
-    const [status] = await readQos([target], { handles });
+    const status = await readQos(target, { handles });
     return {
       supported: true,
       annotations,
@@ -263,7 +264,7 @@ export async function dscpControl(ctx: ControlContext): Promise<ControlReport> {
       signal: ctx.signal,
     });
     const arrived = await counter.read();
-    const [status] = await readQos([target], { handles });
+    const status = await readQos(target, { handles });
     return {
       supported: true,
       annotations,
@@ -305,7 +306,7 @@ export async function maxConnectionsControl(ctx: ControlContext): Promise<Contro
       count: CONNECTIONS_TRIED,
       signal: ctx.signal,
     });
-    const [status] = await readQos([target], { handles });
+    const status = await readQos(target, { handles });
     return {
       supported: true,
       annotations,

@@ -143,7 +143,8 @@ function rxBytes(pid: number | undefined): number | undefined {
     const line = readFileSync(`/proc/${pid}/net/dev`, 'utf8')
       .split('\n')
       .find((l) => l.trim().startsWith('eth0:'));
-    return line ? Number(line.split(':')[1].trim().split(/\s+/)[0]) : undefined;
+    const [, counters] = line?.split(':') ?? [];
+    return counters === undefined ? undefined : Number(counters.trim().split(/\s+/)[0]);
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
 // packet rate, DSCP and max connections, and the throughput plot. Each section prints its part of the narrative
 // and fills its part of the result document. All traffic control goes through netqos's API.
 import * as fs from 'fs';
-import { openNetlink, type NetlinkHandle } from '../netlink';
+import { openNetlink, type NetlinkHandle } from '../handle';
 import { applyQos, clearQos, readQos, type QosStatus, type QosTarget } from '../qos';
 import { describeQosOperation, formatStatusTable } from '../qos';
 import {
@@ -229,8 +229,8 @@ function wireRate(
   to: number,
 ): QosRunSummary['wire'] | undefined {
   const inside = samples.filter((s) => s.at >= from && s.at <= to);
-  if (inside.length < 2) return undefined;
-  const [a, b] = [inside[0], inside[inside.length - 1]];
+  const [a, b] = [inside[0], inside.at(-1)];
+  if (inside.length < 2 || !a || !b) return undefined;
   const seconds = b.at - a.at;
   if (seconds < 0.5) return undefined;
   return {
@@ -260,15 +260,14 @@ async function section4(
   const run = await iperf(ctx, topo, 'with QoS', async () => {
     const [client, server] = await readQos(targets, { handles });
     const at = Number(process.hrtime.bigint() - t0) / 1e9;
-    samples.push({
+    const sample = {
       at,
-      egress: client.egress.shaper?.bytes ?? 0,
-      ingress: server.ingress.shaper?.bytes ?? 0,
-    });
+      egress: client?.egress.shaper?.bytes ?? 0,
+      ingress: server?.ingress.shaper?.bytes ?? 0,
+    };
+    samples.push(sample);
     const last = samples.length > 4 ? samples[samples.length - 5] : undefined;
-    return last
-      ? `shaper ${formatBps(((samples[samples.length - 1].egress - last.egress) * 8) / (at - last.at))}`
-      : undefined;
+    return last ? `shaper ${formatBps(((sample.egress - last.egress) * 8) / (at - last.at))}` : undefined;
   });
   const rate = ctx.annotations.rate;
   const s = summary(run);
@@ -394,8 +393,8 @@ async function section7(
     signal: ctx.signal,
   };
   const show = (r: ControlReport, pod: Pod, said: (m: Record<string, number>) => string) => {
-    const [key, value] = Object.entries(r.annotations)[0];
-    say.block(`${key}: "${value}" on pod ${pod.name}`);
+    for (const [key, value] of Object.entries(r.annotations))
+      say.block(`${key}: "${value}" on pod ${pod.name}`);
     if (!r.supported) {
       say.block(`  -> ${r.reason}`);
       return;
@@ -415,7 +414,7 @@ async function section7(
     topo.client,
     (m) =>
       `UDP at ${m.offeredPps} packets/s for ${m.seconds} s: ${m.receivedPackets} of ${m.sentPackets} arrived ` +
-      `(${m.receivedPps.toFixed(0)}/s); ${m.droppedPackets} dropped over the rate`,
+      `(${m.receivedPps?.toFixed(0)}/s); ${m.droppedPackets} dropped over the rate`,
   );
   checkAborted(ctx.signal);
   ctx.doc.dscp = await dscpControl(cc);

@@ -9,6 +9,7 @@ export interface Series {
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+const seriesColor = (i: number): string => COLORS[i % COLORS.length]!; // i % length is in range
 
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -98,7 +99,7 @@ export function svgChart(
 
   // The runs: a line through each interval's midpoint, a dot per interval.
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const color = seriesColor(i);
     const pts = s.points.map((p) => `${f(xOf((p.start + p.end) / 2))},${f(yOf(p.bps))}`);
     if (pts.length)
       out.push(
@@ -113,7 +114,7 @@ export function svgChart(
   // Legend, right of the plot.
   const lx = m.left + pw + 18;
   const entries: { label: string; color: string; dash?: string }[] = [
-    ...series.map((s, i) => ({ label: s.label, color: COLORS[i % COLORS.length] })),
+    ...series.map((s, i) => ({ label: s.label, color: seriesColor(i) })),
     { label: `limit ${formatBps(limitBps, true)}`, color: '#ff7f0e', dash: '8 5' },
   ];
   entries.forEach((e, i) => {

@@ -81,8 +81,10 @@ export function podsFromManifest(source: string, text: string): { pods: Manifest
   list.forEach((doc, i) => {
     const docWhere = list.length > 1 ? `document ${i + 1}: ` : '';
     if (doc.errors.length) {
-      for (const err of doc.errors)
-        problems.push(`${source}: ${docWhere}${err.message.split('\n')[0].replace(/:\s*$/, '')}`);
+      for (const err of doc.errors) {
+        const [firstLine = ''] = err.message.split('\n');
+        problems.push(`${source}: ${docWhere}${firstLine.replace(/:\s*$/, '')}`);
+      }
       return;
     }
     let value: unknown;
@@ -149,7 +151,8 @@ export function podFromManifests(manifests: readonly { source: string; text: str
   }
   if (problems.length) throw new ManifestError(problems);
   const sources = manifests.map((m) => m.source).join(', ');
-  if (pods.length === 0) {
+  const [pod] = pods;
+  if (!pod) {
     const seen = skipped.length ? ` (found: ${[...new Set(skipped)].join(', ')})` : '';
     throw new ManifestError(
       `${sources}: no Pod found${seen}; netqos reads metadata.annotations of a Pod (kind: Pod)`,
@@ -160,5 +163,5 @@ export function podFromManifests(manifests: readonly { source: string; text: str
       `${pods.length} Pods found (${pods.map(podLabel).join('; ')}); give manifests that hold exactly one Pod`,
     );
   }
-  return pods[0];
+  return pod;
 }

@@ -184,7 +184,7 @@ export function touchedDevices(ops: readonly Operation[]): Dev[] {
 }
 
 export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
-  const [linkRaw, qdiscRaw] = yield [{ type: 'link' }, { type: 'qdisc' }];
+  const [linkRaw = [], qdiscRaw = []] = yield [{ type: 'link' }, { type: 'qdisc' }];
   const links = decodeLinks(linkRaw);
   const byIndex = namesOf(links);
   const nameOf = (i: number) => byIndex.get(i);
@@ -218,8 +218,8 @@ export function* planSnapshot(devs: readonly Dev[]): DumpPlan<Snapshot> {
   }
   if (requests.length > 0) {
     const replies = yield requests.map(({ type, dev, parent }) => ({ type, dev, parent }));
-    replies.forEach((raws, i) => {
-      const { type, name } = requests[i];
+    requests.forEach(({ type, name }, i) => {
+      const raws = replies[i] ?? [];
       const device = devices.get(name)!;
       if (type === 'class') device.classes = raws.map((raw) => decodeClass(raw, nameOf));
       else if (type === 'chain') device.chains!.push(...raws.map((raw) => decodeChain(raw, nameOf)));

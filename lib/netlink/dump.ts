@@ -39,7 +39,11 @@ export type DumpRequest = {
    */
   load?: boolean;
 };
-/** Yields batches of requests, receives their replies, returns the objects. */
+/**
+ * Yields batches of requests, receives their replies, returns the objects. The replies are one
+ * list per request, in order, empty when nothing came (records.ts makes each): a plan's `= []`
+ * on a reply it destructures never applies.
+ */
 export type DumpPlan<T> = Generator<DumpRequest[], T, Raw[][]>;
 
 /** The interfaces' names, to name other objects' interfaces by. */
@@ -49,7 +53,7 @@ export function* planDump(
   query: DumpQuery,
 ): DumpPlan<(QdiscState | ClassState | FilterState | ChainState | LinkState)[]> {
   if (query.type === 'link') {
-    const [links] = yield [
+    const [links = []] = yield [
       query.dev === undefined
         ? { type: 'link', kind: query.kind }
         : { type: 'link', dev: query.dev, optional: true, kind: query.kind },
@@ -57,7 +61,7 @@ export function* planDump(
     return decodeLinks(links);
   }
   if (query.type === 'qdisc') {
-    const [qdiscs, links] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
+    const [qdiscs = [], links = []] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
     const names = namesOf(decodeLinks(links));
     return qdiscs.map((q) => decodeQdisc(q, (i) => names.get(i)));
   }
@@ -67,7 +71,7 @@ export function* planDump(
     const request: DumpRequest = { type: query.type, dev: query.dev };
     if (query.type === 'chain') request.parent = query.parent;
     const byIndex = typeof query.dev === 'number';
-    const [objects, links = []] = yield byIndex
+    const [objects = [], links = []] = yield byIndex
       ? [request, { type: 'link', dev: query.dev, optional: true, namesOnly: true }]
       : [request];
     const name = byIndex ? decodeLinks(links)[0]?.name : (query.dev as string);
@@ -80,10 +84,10 @@ export function* planDump(
   let links: Raw[];
   if (query.parent !== undefined) {
     parents = [query.parent];
-    [links] = yield [NAMES];
+    [links = []] = yield [NAMES];
   } else {
     // Every filter hook the interface has: those of its ingress or clsact qdisc.
-    const [qdiscs, linkList] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
+    const [qdiscs = [], linkList = []] = yield [{ type: 'qdisc', dev: query.dev }, NAMES];
     links = linkList;
     parents = qdiscs.flatMap((q) => hookParents(q.kind as string));
   }

@@ -1,11 +1,11 @@
-// The public face of the engine: a handle on one network namespace.
+// The tc side of the engine: a route-netlink handle on one network namespace (tc objects and
+// links). lib/handle.ts adds the nf_tables socket beside it for the public NetlinkHandle.
 import { native, type NativeBatchResult, type NativeHandle } from './binding';
 import { planSnapshot, refuseUnrestorable, restoreOperations, touchedDevices, type Snapshot } from './atomic';
 import { planDump, runDump, runDumpSync, type DumpPlan, type DumpRequest } from './dump';
 import { summarizeOperation } from './describe';
 import { NetlinkError, type OperationFailure } from './errors';
 import { TcMirror } from './mirror';
-import { NftablesHandle } from '../nftables/handle';
 import { checkKnownFields } from './known-fields';
 import type {
   ChainState,
@@ -86,11 +86,10 @@ type DumpResult<Q extends DumpQuery> = Q extends { type: 'qdisc' }
         ? ChainState[]
         : LinkState[];
 
-export class NetlinkHandle {
+export class RtnetlinkHandle {
   readonly netns: string | undefined;
   private native: NativeHandle | undefined;
   private watched: TcMirror | undefined;
-  private nft: NftablesHandle | undefined;
 
   constructor(options: OpenOptions = {}) {
     this.netns = checkOpenOptions(options);
@@ -199,28 +198,15 @@ export class NetlinkHandle {
     return this.open().counters();
   }
 
-  /**
-   * nf_tables in the same namespace: its own NETLINK_NETFILTER socket, opened on first use and
-   * closed with this handle. (One handle for both, so that a change spanning tc and nftables can
-   * be applied as one: tc first, with its rollback, then the nftables batch, which the kernel
-   * commits whole or not at all.)
-   */
-  get nftables(): NftablesHandle {
-    this.open();
-    this.nft ??= new NftablesHandle({ netns: this.netns });
-    return this.nft;
-  }
-
   /** Closes the socket. Work already queued finishes first. */
   close(): void {
     this.native?.close();
     this.native = undefined;
     this.watched = undefined;
-    this.nft?.close();
-    this.nft = undefined;
   }
 
-  private open(): NativeHandle {
+  /** The native handle; throws EBADF once closed. */
+  protected open(): NativeHandle {
     if (!this.native) throw new NetlinkError('the netlink handle is closed', { errno: 9, code: 'EBADF' });
     return this.native;
   }
@@ -231,7 +217,8 @@ export class NetlinkHandle {
     result: NativeBatchResult,
     undo?: NativeBatchResult,
   ): ApplyResult {
-    if (result.failures.length === 0 || options.throwOnFailure === false) {
+    const [first] = result.failures;
+    if (!first || options.throwOnFailure === false) {
       const rolledBack = undo ? undo.failures.length === 0 : undefined;
       return {
         count: result.count,
@@ -241,7 +228,6 @@ export class NetlinkHandle {
         ...(undo ? { rolledBack } : {}),
       };
     }
-    const first = result.failures[0];
     const op = ops[first.index];
     const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more failed)` : '';
     let rollback = '';
@@ -252,7 +238,7 @@ export class NetlinkHandle {
           : `; rolling back failed too: ${undo.failures.map((f) => `${f.code} ${f.message || f.description}`).join('; ')}`;
     }
     throw new NetlinkError(
-      `${summarizeOperation(op)} (operation ${first.index}) failed: ${first.code} (${first.description})` +
+      `${op ? summarizeOperation(op) : 'the batch'} (operation ${first.index}) failed: ${first.code} (${first.description})` +
         `${first.message ? `: ${first.message}` : ''}${more}${rollback}`,
       {
         errno: first.errno,
@@ -273,9 +259,4 @@ function knownPairs(interfaces: ReadonlyMap<string, number> | undefined): (strin
   const pairs: (string | number)[] = [];
   for (const [name, index] of interfaces) pairs.push(name, index);
   return pairs;
-}
-
-/** Opens a route-netlink handle in a network namespace (default: this process's). */
-export function openNetlink(options: OpenOptions = {}): NetlinkHandle {
-  return new NetlinkHandle(options);
 }

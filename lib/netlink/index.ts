@@ -1,7 +1,7 @@
 export * from './types';
 export * from './errors';
 export * from './units';
-export { openNetlink, NetlinkHandle } from './handle';
+export { RtnetlinkHandle } from './handle';
 export { summarizeOperation, describeOperation, describeObject, describeQdisc } from './describe';
 export type { OpenOptions, ApplyOptions, ApplyResult, WatchOptions } from './handle';
 export type { DumpPlan, DumpRequest } from './dump';

@@ -177,7 +177,7 @@ export class TcMirror {
 
   private *addHooks(requests: DumpRequest[], owners: number[]): DumpPlan<void> {
     const replies = yield requests;
-    replies.forEach((filters, i) => this.addFilters(owners[i], filters));
+    owners.forEach((ifindex, i) => this.addFilters(ifindex, replies[i] ?? []));
   }
 
   /** Reads everything: links, qdiscs, then every hook's filters. */
@@ -190,7 +190,7 @@ export class TcMirror {
     this.doubtful.clear();
     this.references.clear();
     this.stamps.clear();
-    const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc', stats: false }];
+    const [links = [], qdiscs = []] = yield [{ type: 'link' }, { type: 'qdisc', stats: false }];
     for (const l of links) this.putLink(decodeLink(l));
     for (const q of qdiscs) this.putQdisc(decodeQdisc(q, this.nameOf));
     yield* this.readHooks([...this.hooks.keys()]);

@@ -34,13 +34,14 @@ function malformed(at: number): never {
 
 /** The builder at values[at] (an object's shape). */
 function builderAt(values: Float64Array, at: number): Build {
-  return builders[values[at]] ?? malformed(at);
+  const shape = values[at];
+  return (shape !== undefined && builders[shape]) || malformed(at);
 }
 
 /** The length at values[at] of a list of strings or objects (each at least one value). */
 function countAt(values: Float64Array, at: number): number {
   const n = values[at];
-  return n >= 0 && n <= values.length - at - 1 ? n : malformed(at);
+  return n !== undefined && n >= 0 && n <= values.length - at - 1 ? n : malformed(at);
 }
 
 /** The source of one field's read, into `f${k}`, advancing `i` (arrays grow by index). */
@@ -101,8 +102,9 @@ export function unpackRecords(
   let i = 0;
   while (i < values.length) {
     if (values[i] !== SEGMENT || i + 3 > values.length) return malformed(i);
-    const request = values[i + 1];
-    const end = i + 3 + values[i + 2];
+    // The segment's header is SEGMENT, request, length: i + 3 <= values.length, checked above.
+    const request = values[i + 1]!;
+    const end = i + 3 + values[i + 2]!;
     i += 3;
     if (end > values.length) return malformed(i - 1);
     if (request === DROPPED) {

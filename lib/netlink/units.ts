@@ -53,14 +53,14 @@ function parse(kind: string, input: string | number, units: Record<string, numbe
     if (Number.isFinite(input) && input >= 0) return input;
     throw new RangeError(`${kind}: ${input} must be a non-negative number`);
   }
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
-  const factor = m ? units[m[2].toLowerCase()] : undefined;
-  if (!m || factor === undefined) {
+  const [, digits, unit] = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input) ?? [];
+  const factor = unit === undefined ? undefined : units[unit.toLowerCase()];
+  if (digits === undefined || factor === undefined) {
     throw new RangeError(
       `${kind}: "${input}" is not understood (e.g. ${example}; units: ${Object.keys(units).filter(Boolean).join(', ')})`,
     );
   }
-  return Math.round(Number(m[1]) * factor);
+  return Math.round(Number(digits) * factor);
 }
 
 /** "10mbit" -> 10000000 (bit/s). A bare number is bit/s; note tc reads a bare number as bytes/s. */

@@ -21,7 +21,7 @@ function integerBytes(value: number | bigint, bytes: number, bigEndian: boolean)
 
 function addressBytes(text: string, v6: boolean): Buffer {
   if (!v6) return Buffer.from(text.split('.').map(Number));
-  const [head, tail = ''] = text.includes('::') ? text.split('::') : [text];
+  const [head = '', tail = ''] = text.includes('::') ? text.split('::') : [text];
   const words = (s: string) => (s ? s.split(':').map((w) => parseInt(w, 16)) : []);
   const h = words(head);
   const t = text.includes('::') ? words(tail) : [];
@@ -127,7 +127,11 @@ export function canonicalExpression(e: NftExpr): Raw {
 /** Whether two expression lists do the same (see canonicalExpression). */
 export function sameExpressions(a: readonly NftExpr[], b: readonly NftExpr[]): boolean {
   if (a.length !== b.length) return false;
-  return a.every(
-    (e, i) => JSON.stringify(canonicalExpression(e)) === JSON.stringify(canonicalExpression(b[i])),
-  );
+  return a.every((e, i) => {
+    const other = b[i]; // the lengths are equal
+    return (
+      other !== undefined &&
+      JSON.stringify(canonicalExpression(e)) === JSON.stringify(canonicalExpression(other))
+    );
+  });
 }

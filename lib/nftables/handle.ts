@@ -121,17 +121,18 @@ type ReadPlan<T> = Generator<Raw[], T, Raw[][]>;
 function* planQuery(query: NftQuery): ReadPlan<Raw[]> {
   if (query.type !== 'elements') {
     const { type, ...rest } = query as Raw;
-    const [objects] = yield [{ type, ...rest }];
+    const [objects = []] = yield [{ type, ...rest }];
     return objects;
   }
   let { keyType, dataType } = query as { keyType?: string; dataType?: string };
   const where = { family: query.family, table: query.table };
   if (keyType === undefined) {
-    const [sets] = yield [{ type: 'set', ...where, name: query.set }];
-    if (sets.length === 0) return [];
-    ({ keyType, dataType } = sets[0] as { keyType: string; dataType?: string });
+    const [sets = []] = yield [{ type: 'set', ...where, name: query.set }];
+    const [set] = sets;
+    if (!set) return [];
+    ({ keyType, dataType } = set as { keyType: string; dataType?: string });
   }
-  const [messages] = yield [{ type: 'elements', ...where, name: query.set, keyType, dataType }];
+  const [messages = []] = yield [{ type: 'elements', ...where, name: query.set, keyType, dataType }];
   const items = messages.flatMap((m) => m.items as Raw[]);
   return [{ type: 'elements', ...where, set: query.set, items }];
 }
@@ -158,8 +159,8 @@ function* nativeSteps<T>(plan: NftReadPlan<T>): Generator<Raw[], T, Raw[][]> {
       return { ...rest, name: set };
     });
     const replies = requests.length ? yield requests : [];
-    const objects = replies.map((objects, i): NftObjectState[] => {
-      const q = queries[i];
+    const objects = queries.map((q, i): NftObjectState[] => {
+      const objects = replies[i] ?? []; // one reply list per query
       if (q.type !== 'elements') return objects as unknown as NftObjectState[];
       const items = objects.flatMap((m) => m.items as Raw[]);
       return [{ type: 'elements', family: q.family, table: q.table, set: q.set, items } as NftElementsState];
@@ -347,12 +348,12 @@ export class NftablesHandle {
         },
       );
     }
-    if (result.failures.length === 0 || options.throwOnFailure === false) return out;
-    const first = result.failures[0];
+    const [first] = result.failures;
+    if (!first || options.throwOnFailure === false) return out;
     const op = ops[first.index];
     const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more failed)` : '';
     throw new NftablesError(
-      `${describeNft(op)} (operation ${first.index}) failed: ${first.code} (${first.description})` +
+      `${op ? describeNft(op) : 'the batch'} (operation ${first.index}) failed: ${first.code} (${first.description})` +
         `${first.message ? `: ${first.message}` : ''}${more}; nothing of the batch was applied`,
       {
         errno: first.errno,

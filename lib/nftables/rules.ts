@@ -110,9 +110,10 @@ export function dscpSet(o: { family: IpFamily; dscp: number; chainFamily: NftFam
 /** A tc class id "MAJOR:MINOR" (hex, as tc and nft write them) or its number. */
 export function classId(value: string | number): number {
   if (typeof value === 'number') return integer('priority', value, 0, 2 ** 32 - 1);
-  const m = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(value);
-  if (!m) invalid('priority', value, '"MAJOR:MINOR" in hex, such as "1:10", or a number');
-  return ((parseInt(m[1], 16) << 16) | parseInt(m[2], 16)) >>> 0;
+  const [, major, minor] = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(value) ?? [];
+  if (major === undefined || minor === undefined)
+    invalid('priority', value, '"MAJOR:MINOR" in hex, such as "1:10", or a number');
+  return ((parseInt(major, 16) << 16) | parseInt(minor, 16)) >>> 0;
 }
 
 /** `meta priority set MAJOR:MINOR`: the skb priority (the tc class a qdisc may use). */

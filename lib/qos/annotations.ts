@@ -566,19 +566,20 @@ function readDscp(findings: Findings, annotations: Annotations): number | undefi
 
 /** Levenshtein distance, for "did you mean" on misspelt keys. */
 function editDistance(a: string, b: string): number {
+  // Rows of b.length + 1 entries, filled left to right: every index read below is in range.
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
       current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
     }
     previous = current;
   }
-  return previous[b.length];
+  return previous[b.length]!;
 }
 
 function suggestKey(unknownKey: string): string | undefined {

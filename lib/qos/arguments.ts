@@ -2,7 +2,7 @@
 // QosArgumentError naming the target (targets[i].field) instead of a TypeError from deep inside,
 // or worse, a call on another namespace than meant (a netns of 5 or '' once meant "this one").
 import * as fs from 'fs';
-import { NetlinkHandle } from '../netlink';
+import { NetlinkHandle } from '../handle';
 import { checkDataplane } from './dataplane';
 import { QosArgumentError, quoteValue } from './errors';
 import { isValidInterfaceName, MAX_INTERFACE_NAME_LENGTH } from './naming';

@@ -12,7 +12,8 @@
 // anything; "Failed to load TC action module" (ENOENT) says it cannot. nf_tables is there when
 // its generation can be read.
 import { NetqosError } from '../errors';
-import { NetlinkError, type NetlinkHandle, type DumpPlan } from '../netlink';
+import type { NetlinkHandle } from '../handle';
+import { NetlinkError, type DumpPlan } from '../netlink';
 import type { NftablesHandle } from '../nftables';
 import type { QosSpec } from './annotations';
 import { BoundedCache } from './bounded-cache';

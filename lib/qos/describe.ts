@@ -108,12 +108,12 @@ function rows(s: QosStatus): string[][] {
 export function formatStatusTable(statuses: readonly QosStatus[]): string {
   const body = statuses.flatMap(rows);
   const all = [[...TABLE_COLUMNS], ...body];
-  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const numeric = new Set([8, 9, 10, 11, 12]);
   return all
     .map((r) =>
       r
-        .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+        .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
         .join('  ')
         .trimEnd(),
     )

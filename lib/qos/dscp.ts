@@ -93,7 +93,8 @@ export function parseDscp(input: string, options: ParseDscpOptions = {}): number
   if (options.calico || /^[A-Za-z0-9]+$/.test(candidate)) {
     const name = candidate.toUpperCase();
     const known = options.calico ? CALICO_DSCP_NAMES.has(name) : Object.hasOwn(DSCP_VALUES, name);
-    if (known) return DSCP_VALUES[name];
+    const value = known ? DSCP_VALUES[name] : undefined;
+    if (value !== undefined) return value;
   }
   throw new DscpError(text, 'unknown', `${text} is not a valid DSCP value`);
 }
@@ -152,5 +153,5 @@ export function dscpToPriority(dscp: number): number {
     throw new RangeError(`DSCP must be an integer between 0 and 63, got ${dscp}`);
   }
   const tos = dscp << 2;
-  return IP_TOS_TO_PRIO[(tos & 0x1e) >> 1];
+  return IP_TOS_TO_PRIO[(tos & 0x1e) >> 1]!; // 0..15: the table's 16 entries
 }

@@ -67,7 +67,8 @@ class KeyedQueues {
     for (const k of w.keys) {
       const q = this.queues.get(k)!;
       q.shift();
-      if (q.length) next.push(q[0]);
+      const [head] = q;
+      if (head) next.push(head);
       else this.queues.delete(k);
     }
     for (const n of next) this.grantIfFirst(n);
@@ -195,7 +196,7 @@ export async function lockInterfaces(
 ): Promise<Release> {
   const releaseInterfaces = await interfaces.acquire(interfaceKeys(nsKeys, ifnames));
   try {
-    const steps = lockNamespaces(nsKeys, ifnames[0]);
+    const steps = lockNamespaces(nsKeys, ifnames[0] ?? '');
     let step = steps.next();
     while (!step.done) {
       await new Promise((r) => setTimeout(r, step.value as number));
@@ -220,7 +221,7 @@ export function lockInterfacesSync(nsKeys: readonly string[], ifnames: readonly 
     );
   }
   try {
-    const steps = lockNamespaces(nsKeys, ifnames[0]);
+    const steps = lockNamespaces(nsKeys, ifnames[0] ?? '');
     let step = steps.next();
     while (!step.done) {
       sleepSync(step.value as number);

@@ -3,7 +3,8 @@
 // deleted, and the table when nothing else is left. The table is read before the interfaces, so
 // a chain made meanwhile for a new interface is never taken for an orphan (its interface existed
 // before it), and the batch is refused if the table moved since (then read again).
-import type { DumpPlan, LinkState, NetlinkHandle } from '../netlink';
+import type { NetlinkHandle } from '../handle';
+import type { DumpPlan, LinkState } from '../netlink';
 import { reconcileNft } from './nft-reconcile';
 import { podChains, type NftState } from './nft-state';
 import { kernelSteps, type Step } from './steps';

@@ -55,13 +55,13 @@ export const podChainName = (kind: PodChainKind, ifname: string, ifindex: number
 export function parsePodChainName(
   name: string,
 ): { kind: PodChainKind; ifname: string; ifindex: number } | undefined {
-  const m = /^(.+)-([1-9][0-9]{0,9})$/.exec(name);
-  if (!m) return undefined;
-  const kind = KINDS.find((k) => m[1].startsWith(`${k}-`));
+  const [, prefix, index] = /^(.+)-([1-9][0-9]{0,9})$/.exec(name) ?? [];
+  if (prefix === undefined || index === undefined) return undefined;
+  const kind = KINDS.find((k) => prefix.startsWith(`${k}-`));
   if (!kind) return undefined;
-  const ifname = m[1].slice(kind.length + 1);
+  const ifname = prefix.slice(kind.length + 1);
   if (!ifname || ifname.length > 15) return undefined;
-  return { kind, ifname, ifindex: Number(m[2]) };
+  return { kind, ifname, ifindex: Number(index) };
 }
 
 /**
@@ -96,7 +96,7 @@ export interface NftPodWant {
 const counted = (expressions: NftExpr[]): NftExpr[] => [
   ...expressions.slice(0, -1),
   { kind: 'counter' },
-  expressions[expressions.length - 1],
+  ...expressions.slice(-1),
 ];
 
 const FAMILIES = ['ip', 'ip6'] as const;

@@ -282,6 +282,6 @@ export function reconcileNft(state: NftState, targets: readonly NftTarget[]): Nf
     ...(dropTable ? [] : parts.flatMap((p) => p.removals)),
     ...tail,
   ];
-  if (targets.length && head.length + tail.length) perTarget[first ?? 0].push(...head, ...tail);
+  if (targets.length && head.length + tail.length) perTarget[first ?? 0]?.push(...head, ...tail);
   return { operations, perTarget };
 }

@@ -44,7 +44,7 @@ export const noNftables = (): NftState => empty(false);
 /** Reads netqos's table (the kernel's answers carry every rule's counters). */
 export function* planReadNft(): NftReadPlan<NftState> {
   const at = { family: 'inet', table: NFT_TABLE } as const;
-  const [tables, chains, rules] = yield [
+  const [tables = [], chains = [], rules = []] = yield [
     { type: 'table', family: 'inet', name: NFT_TABLE },
     { type: 'chain', ...at },
     { type: 'rule', ...at },
@@ -59,7 +59,7 @@ export function* planReadNft(): NftReadPlan<NftState> {
     else state.rules.set(r.chain, [r]);
   }
   // (A set dump of a table that is not there is an error, unlike a chain or rule dump.)
-  const [sets] = yield [{ type: 'set', ...at }];
+  const [sets = []] = yield [{ type: 'set', ...at }];
   for (const s of sets as NftSetState[]) state.sets.set(s.name, s);
   const maps = [FROM_POD_MAP, TO_POD_MAP].filter((m) => state.sets.has(m));
   if (maps.length) {
@@ -70,7 +70,10 @@ export function* planReadNft(): NftReadPlan<NftState> {
       keyType: 'iface_index',
       dataType: 'verdict',
     }));
-    maps.forEach((m, i) => state.elements.set(m, (elements[i][0] as { items: NftElementState[] }).items));
+    maps.forEach((m, i) => {
+      const [answer] = elements[i] ?? []; // one answer per query, in order
+      state.elements.set(m, (answer as { items: NftElementState[] } | undefined)?.items ?? []);
+    });
   }
   return state;
 }

@@ -1,9 +1,8 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
+import { openNetlink, type NetlinkHandle } from '../handle';
 import {
   describeQdisc,
-  openNetlink,
-  type NetlinkHandle,
   type Operation,
   type Stats,
   type ApplyResult,
@@ -204,6 +203,10 @@ function parseAll(
   return parsed.map((p) => p!);
 }
 
+/**
+ * The targets' positions, by namespace. Each position indexes the targets and the lists made
+ * parallel to them (parsed, plans, statuses): the `!` on such a lookup below rests on that.
+ */
 function byNamespace(targets: readonly QosTarget[]): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   targets.forEach((t, i) => {
@@ -266,8 +269,8 @@ function planGroup(
     if (!verified) inSync.set(mirror, (verified = new BoundedCache(65536)));
   }
   for (const i of indexes) {
-    const t = targets[i];
-    const p = parsed[i];
+    const t = targets[i]!; // a position from byNamespace
+    const p = parsed[i]!;
     const plan: TargetPlan = {
       ifname: t.ifname,
       netns: t.netns,
@@ -351,26 +354,28 @@ function planNftGroup(
   let verified = nftInSync.get(nft);
   if (!verified) nftInSync.set(nft, (verified = new Map()));
   const whereKey = placementKey(where);
-  const planned: { i: number; index?: number }[] = [];
+  const planned: { i: number; index?: number; ifname: string; p: Parsed }[] = [];
   const nftTargets: NftTarget[] = [];
   for (const i of indexes) {
-    const t = targets[i];
+    const t = targets[i]!; // a position from byNamespace
+    const p = parsed[i]!;
     // (An interface that is not there was refused by the tc half already.)
     const index = states.mirror?.link(t.ifname)?.index ?? states.get(t.ifname).link?.index;
     const was = verified.get(t.ifname);
-    if (was && was.parsed === parsed[i] && was.index === index && was.where === whereKey) continue;
-    planned.push({ i, index });
+    if (was && was.parsed === p && was.index === index && was.where === whereKey) continue;
+    planned.push({ i, index, ifname: t.ifname, p });
     nftTargets.push({
       ifname: t.ifname,
-      want: index ? desiredNft(t.ifname, index, parsed[i].spec, where) : undefined,
+      want: index ? desiredNft(t.ifname, index, p.spec, where) : undefined,
     });
   }
   if (!nftTargets.length) return [];
   const plan = reconcileNft(nft, nftTargets);
-  planned.forEach(({ i, index }, k) => {
-    plans[i].nftables = plan.perTarget[k];
-    if (!plan.perTarget[k].length && index && parsed[i].key !== undefined)
-      verified!.set(targets[i].ifname, { parsed: parsed[i], index, where: whereKey });
+  planned.forEach(({ i, index, ifname, p }, k) => {
+    const share = plan.perTarget[k] ?? []; // (one share per target, in order)
+    plans[i]!.nftables = share; // planGroup made every plan of the group
+    if (!share.length && index && p.key !== undefined)
+      verified!.set(ifname, { parsed: p, index, where: whereKey });
   });
   return plan.operations;
 }
@@ -418,7 +423,7 @@ function nftCulprit(
   indexes: number[],
   op: NftOperation | undefined,
 ): number | undefined {
-  for (const i of indexes) if (op && plans[i].nftables.includes(op)) return i;
+  for (const i of indexes) if (op && plans[i]?.nftables.includes(op)) return i;
   return undefined;
 }
 
@@ -442,7 +447,7 @@ function* pipeline(
     // Which subsystem gets packet rate and DSCP: asked of the kernel once per namespace, and only
     // when a target has one of them (and the choice is not made already).
     let caps: KernelCapabilities | undefined;
-    const choosing = indexes.some((i) => controlsOf(parsed[i].spec).some((c) => c !== 'maxConnections'));
+    const choosing = indexes.some((i) => controlsOf(parsed[i]!.spec).some((c) => c !== 'maxConnections'));
     if (choosing && dataplane !== 'nftables')
       caps = (yield { kind: 'probe', nl, key: namespaceKey(nl.netns) }) as KernelCapabilities;
     const where = placement(dataplane, caps);
@@ -459,7 +464,7 @@ function* pipeline(
         kind: 'read',
         nl,
         plan: planReadInterfaces(
-          indexes.map((i) => targets[i].ifname),
+          indexes.map((i) => targets[i]!.ifname),
           { stats: false },
         ),
       }) as Map<string, InterfaceState>;
@@ -467,7 +472,7 @@ function* pipeline(
     }
     let nft = (yield { kind: 'nftRead', nl, reuse: true }) as NftState;
     for (const i of indexes)
-      checkPlacement(targets[i].ifname, parsed[i].spec, dataplane, where, {
+      checkPlacement(targets[i]!.ifname, parsed[i]!.spec, dataplane, where, {
         tcActions: caps?.tcActions ?? {},
         nftables: nft.available,
       });
@@ -500,7 +505,7 @@ function* pipeline(
             nft,
             applied.state,
             nftOperations,
-            indexes.map((i) => plans[i]),
+            indexes.map((i) => plans[i]!),
           );
         break;
       } catch (e) {
@@ -513,10 +518,11 @@ function* pipeline(
         // Nothing of the nftables batch was applied: neither stays of the tc batch.
         if (operations.length) yield { kind: 'undo', nl, operations, snapshot, cause: e };
         const op = (e as { nftOperation?: NftOperation }).nftOperation;
-        const culprit = nftCulprit(plans, indexes, op) ?? indexes.find((i) => plans[i].nftables.length);
-        if (culprit === undefined) throw e;
-        if (e instanceof Error) Object.assign(e, { ifname: targets[culprit].ifname });
-        throw explainNftRefusal(e, targets[culprit].ifname, parsed[culprit].spec, dataplane, where);
+        const culprit = nftCulprit(plans, indexes, op) ?? indexes.find((i) => plans[i]?.nftables.length);
+        const [t, p] = culprit === undefined ? [] : [targets[culprit], parsed[culprit]];
+        if (!t || !p) throw e;
+        if (e instanceof Error) Object.assign(e, { ifname: t.ifname });
+        throw explainNftRefusal(e, t.ifname, p.spec, dataplane, where);
       }
     }
   }
@@ -752,7 +758,7 @@ export async function readQos(
   const opened: NetlinkHandle[] = [];
   try {
     const out = await kernelSteps.drive(readSteps(list(input), options, opened));
-    return Array.isArray(input) ? out : out[0];
+    return Array.isArray(input) ? out : out[0]!; // one target, one status
   } finally {
     for (const h of opened) h.close();
   }
@@ -771,7 +777,7 @@ export function readQosSync(
   const opened: NetlinkHandle[] = [];
   try {
     const out = kernelSteps.driveSync(readSteps(list(input), options, opened));
-    return Array.isArray(input) ? out : out[0];
+    return Array.isArray(input) ? out : out[0]!; // one target, one status
   } finally {
     for (const h of opened) h.close();
   }
@@ -785,14 +791,17 @@ function* readSteps(
   const out: QosStatus[] = new Array(targets.length);
   for (const [netns, indexes] of byNamespace(targets as QosTarget[])) {
     const nl = handleFor(netns, options, opened);
-    const ifnames = indexes.map((i) => targets[i].ifname);
+    const ifnames = indexes.map((i) => targets[i]!.ifname); // positions from byNamespace
     const plan =
       nl.mirror && !nl.mirror.busy
         ? planReadMirroredWithStats(nl.mirror, ifnames)
         : planReadInterfaces(ifnames);
     const states = (yield { kind: 'read', nl, plan }) as Map<string, InterfaceState>;
     const nft = (yield { kind: 'nftRead', nl }) as NftState;
-    for (const i of indexes) out[i] = statusOf(targets[i], states.get(targets[i].ifname)!, nft);
+    for (const i of indexes) {
+      const t = targets[i]!;
+      out[i] = statusOf(t, states.get(t.ifname)!, nft);
+    }
   }
   return out;
 }

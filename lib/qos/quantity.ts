@@ -127,7 +127,7 @@ interface ScannedQuantity {
   hasDigits: boolean;
 }
 
-const isDigit = (c: string): boolean => c >= '0' && c <= '9';
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 
 /** A port of apimachinery's parseQuantityString: same acceptance, same split. */
 function scanQuantity(str: string): ScannedQuantity | undefined {
@@ -163,7 +163,7 @@ function scanQuantity(str: string): ScannedQuantity | undefined {
   const hasDigits = /[0-9]/.test(str.slice(numberStart, pos));
 
   const suffixStart = pos;
-  while (pos < end && SUFFIX_LETTERS.includes(str[pos])) pos++;
+  while (pos < end && SUFFIX_LETTERS.includes(str.charAt(pos))) pos++;
   if (pos < end && (str[pos] === '-' || str[pos] === '+')) pos++;
   while (pos < end && isDigit(str[pos])) pos++;
   if (pos < end) return undefined; // a character no part of the grammar can take
@@ -185,12 +185,13 @@ function parseGoInt64(s: string): bigint | undefined {
 
 /** apimachinery's suffixer.interpret: the tables first, then e/E followed by an int64. */
 function interpretSuffix(suffix: string): Interpreted | undefined {
-  if (Object.hasOwn(DECIMAL_SUFFIX_EXPONENTS, suffix)) {
-    return { base: 10, exponent: DECIMAL_SUFFIX_EXPONENTS[suffix] };
-  }
-  if (Object.hasOwn(BINARY_SUFFIX_EXPONENTS, suffix)) {
-    return { base: 2, exponent: BINARY_SUFFIX_EXPONENTS[suffix] };
-  }
+  // (Own keys only: "constructor" is no suffix.)
+  const decimal = Object.hasOwn(DECIMAL_SUFFIX_EXPONENTS, suffix)
+    ? DECIMAL_SUFFIX_EXPONENTS[suffix]
+    : undefined;
+  if (decimal !== undefined) return { base: 10, exponent: decimal };
+  const binary = Object.hasOwn(BINARY_SUFFIX_EXPONENTS, suffix) ? BINARY_SUFFIX_EXPONENTS[suffix] : undefined;
+  if (binary !== undefined) return { base: 2, exponent: binary };
   if (suffix.length > 1 && (suffix[0] === 'e' || suffix[0] === 'E')) {
     const parsed = parseGoInt64(suffix.slice(1));
     if (parsed === undefined) return undefined;

@@ -91,10 +91,11 @@ export function covers(want: unknown, have: unknown): boolean {
     );
   }
   // skbedit reads its priority back as "MAJ:MIN".
-  if (typeof want === 'number' && typeof have === 'string' && /^[0-9a-f]+:[0-9a-f]*$/.test(have)) {
-    const [maj, min] = have.split(':');
-    return want === ((parseInt(maj, 16) << 16) | parseInt(min || '0', 16)) >>> 0;
-  }
+  const [, maj, min] =
+    typeof want === 'number' && typeof have === 'string'
+      ? (/^([0-9a-f]+):([0-9a-f]*)$/.exec(have) ?? [])
+      : [];
+  if (maj !== undefined) return want === ((parseInt(maj, 16) << 16) | parseInt(min || '0', 16)) >>> 0;
   return want === have;
 }
 

@@ -146,7 +146,7 @@ export function* planReadInterfaces(
   { stats = true }: { stats?: boolean } = {},
 ): DumpPlan<Map<string, InterfaceState>> {
   if (ifnames.length <= FEW_INTERFACES) return yield* planReadFew(ifnames, stats);
-  const [links, qdiscs] = yield [{ type: 'link' }, { type: 'qdisc', stats }];
+  const [links = [], qdiscs = []] = yield [{ type: 'link' }, { type: 'qdisc', stats }];
   const view = new ReadView(links, qdiscs);
   const requests: { type: 'filter'; dev: number; parent: string; stats: boolean }[] = [];
   const asked = new Set<number>();
@@ -159,7 +159,7 @@ export function* planReadInterfaces(
   }
   if (requests.length) {
     const replies = yield requests;
-    replies.forEach((filters, i) => view.addFilters(requests[i].dev, filters));
+    requests.forEach(({ dev }, i) => view.addFilters(dev, replies[i] ?? []));
   }
   return statesOf(view, ifnames);
 }
@@ -181,18 +181,27 @@ function* planReadFew(ifnames: readonly string[], stats: boolean): DumpPlan<Map<
     ];
   };
   const replies = names.length ? yield names.flatMap(per) : [];
-  const links: Raw[] = [];
-  const qdiscs: Raw[] = [];
-  names.forEach((_, k) => {
-    const r = replies.slice(7 * k, 7 * k + 7);
-    links.push(...r[0], ...r[1]);
-    qdiscs.push(...r[2], ...r[3], ...r[4]);
+  // Each name's seven replies, in per's order (a list for every request: see DumpPlan).
+  const read = names.map((ifname, k) => {
+    const [
+      link = [],
+      ifbLink = [],
+      root = [],
+      ingress = [],
+      ifbRoot = [],
+      egressHook = [],
+      ingressHook = [],
+    ] = replies.slice(7 * k, 7 * k + 7);
+    const hooks = { egress: egressHook, ingress: ingressHook };
+    return { ifname, links: [...link, ...ifbLink], qdiscs: [...root, ...ingress, ...ifbRoot], hooks };
   });
+  const links: Raw[] = read.flatMap((r) => r.links);
+  const qdiscs: Raw[] = read.flatMap((r) => r.qdiscs);
   // Other tools' filters may redirect to interfaces not read yet: read those too, to name them.
   const known = new Set(links.map((l) => l.index as number));
   const targets = new Set<number>();
-  names.forEach((_, k) => {
-    for (const f of [...replies[7 * k + 5], ...replies[7 * k + 6]]) {
+  read.forEach(({ hooks }) => {
+    for (const f of [...hooks.egress, ...hooks.ingress]) {
       for (const a of (f.actions as Raw[] | undefined) ?? [])
         if (a.kind === 'mirred' && typeof a.dev === 'number' && a.dev > 0 && !known.has(a.dev))
           targets.add(a.dev);
@@ -202,17 +211,13 @@ function* planReadFew(ifnames: readonly string[], stats: boolean): DumpPlan<Map<
     for (const found of yield [...targets].map((dev): DumpRequest => ({ type: 'link', dev, optional: true })))
       links.push(...found);
   const view = new ReadView(links, qdiscs);
-  names.forEach((ifname, k) => {
+  read.forEach(({ ifname, hooks }) => {
     const link = view.link(ifname);
     // A hook's filters only count when the hook qdisc is there (they went with it otherwise).
     const hook = link && view.qdiscs(link.index).hook;
     if (!link || !hook) return;
-    for (const [parent, i] of [
-      ['ingress', 6],
-      ['egress', 5],
-    ] as const) {
-      if (hookParents(hook.kind).includes(parent)) view.addFilters(link.index, replies[7 * k + i]);
-    }
+    for (const parent of ['ingress', 'egress'] as const)
+      if (hookParents(hook.kind).includes(parent)) view.addFilters(link.index, hooks[parent]);
   });
   return statesOf(view, ifnames);
 }
@@ -250,7 +255,7 @@ export function* planReadMirroredWithStats(
     for (const parent of hookParents(s.hook?.kind ?? ''))
       requests.push({ type: 'filter', dev: s.link.index, parent });
   }
-  const [qdiscs, ...hooks] = yield [{ type: 'qdisc' }, ...requests];
+  const [qdiscs = [], ...hooks] = yield [{ type: 'qdisc' }, ...requests];
   const roots = new Map<number, QdiscState>();
   const nameOf: NameOf = (index) => mirror.linkByIndex(index)?.name;
   for (const raw of qdiscs) {
@@ -259,9 +264,8 @@ export function* planReadMirroredWithStats(
     roots.set(q.ifindex, q);
   }
   const filters = new Map<number, FilterState[]>();
-  hooks.forEach((list, i) => {
-    const dev = requests[i].dev;
-    filters.set(dev, [...(filters.get(dev) ?? []), ...named(list, nameOf)]);
+  requests.forEach(({ dev }, i) => {
+    filters.set(dev, [...(filters.get(dev) ?? []), ...named(hooks[i] ?? [], nameOf)]);
   });
   const live: TcView = {
     link: (name) => mirror.link(name),

@@ -2,7 +2,8 @@
 // step, a driver runs it (off the JavaScript thread, or blocking) and hands back its result, or
 // throws its error into the generator, which may then ask for more (the undo of a tc batch when
 // the nftables one failed). So the Promise and the Sync entry points share every other line.
-import type { ApplyResult, DumpPlan, NetlinkHandle, Operation, Snapshot } from '../netlink';
+import type { NetlinkHandle } from '../handle';
+import type { ApplyResult, DumpPlan, Operation, Snapshot } from '../netlink';
 import { planSnapshot, restoreOperations, touchedDevices } from '../netlink/atomic';
 import { builtByNetqos } from '../netlink/known-fields';
 import type { NftApplyResult, NftOperation } from '../nftables';

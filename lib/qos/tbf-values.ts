@@ -213,14 +213,16 @@ export function tcTbf(input: TcTbfInput): TcTbfValues {
  * way iproute2's tc_core_init and vishvananda/netlink compute it. Pure: the caller reads the file.
  */
 export function tickInUsecFromPsched(contents: string): number {
-  const fields = contents.trim().split(/\s+/);
-  if (fields.length < 3 || !fields.slice(0, 3).every((field) => /^[0-9a-fA-F]{1,8}$/.test(field))) {
+  const [t2us, us2t, resolution] = contents.trim().split(/\s+/);
+  const hex = (field: string | undefined): field is string =>
+    field !== undefined && /^[0-9a-fA-F]{1,8}$/.test(field);
+  if (!hex(t2us) || !hex(us2t) || !hex(resolution)) {
     throw new TbfValuesError(`unexpected /proc/net/psched contents: ${JSON.stringify(contents)}`);
   }
-  // eslint-disable-next-line prefer-const -- ticksToUsec is adjusted below
-  let [ticksToUsec, usecToTicks, clockResolution] = fields.slice(0, 3).map((field) => parseInt(field, 16));
+  const usecToTicks = parseInt(us2t, 16);
+  const clockResolution = parseInt(resolution, 16);
   // Compatibility hack of the kernel for old tc binaries: 1000 means 1 at nanosecond resolution.
-  if (clockResolution === 1_000_000_000) ticksToUsec = usecToTicks;
+  const ticksToUsec = clockResolution === 1_000_000_000 ? usecToTicks : parseInt(t2us, 16);
   if (usecToTicks === 0) throw new TbfValuesError('unexpected /proc/net/psched contents: zero divisor');
   return (ticksToUsec / usecToTicks) * (clockResolution / USEC_PER_SEC);
 }

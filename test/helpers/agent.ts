@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Writable } from 'stream';
 import { pluginMain } from '../../lib/cni/install';
 import { NativeEngineMissingError } from '../../lib/errors';
-import { openNetlink } from '../../lib/netlink';
+import { openNetlink } from '../../lib/handle';
 import { ifbNameFor } from '../../lib/qos';
 import { sh } from './netns';
 

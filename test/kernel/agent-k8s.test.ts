@@ -11,7 +11,7 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { NativeEngineMissingError } from '../../lib/errors';
-import { openNetlink } from '../../lib/netlink';
+import { openNetlink } from '../../lib/handle';
 import { calicoInterfaceName } from '../../lib/qos';
 import { get, sample, tcRates } from '../helpers/agent';
 import { tempNetns, type Netns } from '../helpers/netns';

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeLogger, startAgent, type Agent, type AgentOptions } from '../../lib/agent';
-import { openNetlink } from '../../lib/netlink';
+import { openNetlink } from '../../lib/handle';
 import { applyQos, calicoInterfaceName, ifbNameFor, readQos } from '../../lib/qos';
 import {
   IN,

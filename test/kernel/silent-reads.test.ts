@@ -11,7 +11,7 @@ import * as path from 'path';
 import { Writable } from 'stream';
 import { makeLogger, startAgent } from '../../lib/agent';
 import { installPlugin } from '../../lib/cni/install';
-import { openNetlink } from '../../lib/netlink';
+import { openNetlink } from '../../lib/handle';
 import {
   applyQos,
   applyQosSync,
