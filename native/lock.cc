@@ -5,19 +5,21 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <string>
 
 namespace netqos {
 
-// tryLockFile(fd): true when this open file now holds the lock, false when another holds it.
-Napi::Value TryLockFile(const Napi::CallbackInfo& info) {
+namespace {
+
+Napi::Value Flock(const Napi::CallbackInfo& info, int operation, const char* name) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "tryLockFile: fd must be a number").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, std::string(name) + ": fd must be a number").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int fd = info[0].As<Napi::Number>().Int32Value();
   int rc;
-  do rc = flock(fd, LOCK_EX | LOCK_NB);
+  do rc = flock(fd, operation);
   while (rc < 0 && errno == EINTR);
   if (rc == 0) return Napi::Boolean::New(env, true);
   if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
@@ -26,5 +28,15 @@ Napi::Value TryLockFile(const Napi::CallbackInfo& info) {
   e.ThrowAsJavaScriptException();
   return env.Undefined();
 }
+
+}  // namespace
+
+// tryLockFile(fd): true when this open file now holds the lock, false when another holds it.
+Napi::Value TryLockFile(const Napi::CallbackInfo& info) {
+  return Flock(info, LOCK_EX | LOCK_NB, "tryLockFile");
+}
+
+// unlockFile(fd): gives the lock up, keeping the file open (for the next call to take again).
+Napi::Value UnlockFile(const Napi::CallbackInfo& info) { return Flock(info, LOCK_UN, "unlockFile"); }
 
 }  // namespace netqos
