@@ -27,6 +27,7 @@ namespace netqos {
 
 Napi::Value TryLockFile(const Napi::CallbackInfo& info);  // lock.cc
 Napi::Value UnlockFile(const Napi::CallbackInfo& info);   // lock.cc
+Napi::Value FileId(const Napi::CallbackInfo& info);       // lock.cc
 
 namespace {
 
@@ -568,6 +569,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kinds", Napi::Function::New(env, Kinds));
   exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFile));
+  exports.Set("fileId", Napi::Function::New(env, FileId));
   exports.Set("NftHandle", nft::define_handle(env));
   exports.Set("nftEncode", Napi::Function::New(env, nft::encode_for_comparison));
   exports.Set("nftDecode", Napi::Function::New(env, nft::decode_for_comparison));

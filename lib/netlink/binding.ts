@@ -43,6 +43,8 @@ export interface NativeAddon {
   tryLockFile(fd: number): boolean;
   /** flock(fd, LOCK_UN): the lock given up, the file left open. */
   unlockFile(fd: number): boolean;
+  /** "DEV:INO" of the file at the path (links followed), null when it cannot be read. */
+  fileId(path: string): string | null;
 }
 
 let addon: NativeAddon | undefined;

@@ -1,8 +1,8 @@
 // The QoS calls' arguments checked before anything is read or sent, so a caller's mistake is a
 // QosArgumentError naming the target (targets[i].field) instead of a TypeError from deep inside,
 // or worse, a call on another namespace than meant (a netns of 5 or '' once meant "this one").
-import * as fs from 'fs';
 import { NetlinkHandle } from '../netlink';
+import { native } from '../netlink/binding';
 import { checkDataplane } from './dataplane';
 import { QosArgumentError, quoteValue } from './errors';
 import { isValidInterfaceName, MAX_INTERFACE_NAME_LENGTH } from './naming';
@@ -24,12 +24,7 @@ export const netnsPath = (netns: string | undefined): string =>
  */
 export function namespaceKey(netns: string | undefined): string {
   const path = netnsPath(netns);
-  try {
-    const st = fs.statSync(path, { bigint: true });
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return `path:${path}`;
-  }
+  return native().fileId(path) ?? `path:${path}`;
 }
 
 function checkNetns(field: string, netns: unknown): void {

@@ -85,8 +85,8 @@ const interfaces = new KeyedQueues();
  */
 interface LockFile {
   fd: number;
-  dev: number;
-  ino: number;
+  /** "DEV:INO" (see fileId). */
+  id: string;
   users: number;
   lastUsed: number;
 }
@@ -114,16 +114,15 @@ const lockFile = (nsKey: string) => path.join(LOCK_DIR, `netns-${nsKey.replace(/
 
 /** Whether the file at the path is still the one this descriptor has open. */
 function stillThere(file: string, f: LockFile): boolean {
-  const now = fs.statSync(file, { throwIfNoEntry: false });
-  return !!now && now.ino === f.ino && now.dev === f.dev;
+  return native().fileId(file) === f.id;
 }
 
 /** Opens the namespace's lock file (made if need be), unlocked. */
 function openLockFile(file: string): LockFile {
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
-    const st = fs.fstatSync(fd);
-    return { fd, dev: st.dev, ino: st.ino, users: 0, lastUsed: 0 };
+    const st = fs.fstatSync(fd, { bigint: true });
+    return { fd, id: `${st.dev}:${st.ino}`, users: 0, lastUsed: 0 };
   } catch (e) {
     fs.closeSync(fd);
     throw e;
