@@ -23,9 +23,12 @@ export const netnsPath = (netns: string | undefined): string =>
  * namespace then fails with its own error).
  */
 export function namespaceKey(netns: string | undefined): string {
-  const path = netnsPath(netns);
-  return native().fileId(path) ?? `path:${path}`;
+  if (netns === undefined) return (ownKey ??= keyOf(netnsPath(undefined)));
+  return keyOf(netnsPath(netns));
 }
+const keyOf = (path: string) => native().fileId(path) ?? `path:${path}`;
+/** This process's namespace: fixed for its life (the engine enters others only in threads of its own). */
+let ownKey: string | undefined;
 
 function checkNetns(field: string, netns: unknown): void {
   if (netns === undefined) return;

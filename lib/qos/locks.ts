@@ -17,6 +17,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../netlink/binding';
+import { BoundedCache } from './bounded-cache';
 import { QosBusyError } from './errors';
 
 export type Release = () => void;
@@ -110,7 +111,13 @@ function lockDir(): boolean {
   return lockDirUsable;
 }
 
-const lockFile = (nsKey: string) => path.join(LOCK_DIR, `netns-${nsKey.replace(/[^0-9A-Za-z]/g, '-')}.lock`);
+const lockFiles = new BoundedCache<string, string>(1024);
+function lockFile(nsKey: string): string {
+  let file = lockFiles.get(nsKey);
+  if (file === undefined)
+    lockFiles.set(nsKey, (file = path.join(LOCK_DIR, `netns-${nsKey.replace(/[^0-9A-Za-z]/g, '-')}.lock`)));
+  return file;
+}
 
 /** Whether the file at the path is still the one this descriptor has open. */
 function stillThere(file: string, f: LockFile): boolean {

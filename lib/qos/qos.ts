@@ -66,7 +66,10 @@ export interface QosOptions {
   mode?: AnnotationMode;
   /** TBF numbers: netqos's (default) or exactly Calico's. */
   profile?: TbfProfile;
-  /** Handles to use, by netns name ('' for the current one); others are opened and closed. */
+  /**
+   * Handles to use, by netns name ('' for the current one). For other namespaces the call opens
+   * its own, kept for the next call for 2 s (see handles.ts).
+   */
   handles?: Map<string, NetlinkHandle>;
   /**
    * Which subsystem enforces packet rate and DSCP: 'tc' (police; pedit + csum + skbedit),
