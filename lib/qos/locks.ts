@@ -10,10 +10,11 @@
 //   whichever process changes an interface last does so from a fresh read and its change is the
 //   one that stays. The kernel drops the lock with its holder. Calls of this process share the
 //   namespace lock they hold. Between calls the file stays open, unlocked, for the next call to
-//   lock again (LOCK_KEEP_MS; then this process unlinks it, under the lock). Whoever unlinks a
-//   file does so holding its lock, so a process that got the lock on a file no longer at the
-//   path opens the current one and tries again. Where the directory cannot be made (not root, a
-//   read-only /run), calls are serialized within this process only.
+//   lock again (LOCK_KEEP_MS, or until the process exits; then this process unlinks it, under
+//   the lock, unless another process has it locked). Whoever unlinks a file does so holding its
+//   lock, so a process that got the lock on a file no longer at the path opens the current one
+//   and tries again. Where the directory cannot be made (not root, a read-only /run), calls are
+//   serialized within this process only.
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../netlink/binding';
@@ -124,8 +125,15 @@ function stillThere(file: string, f: LockFile): boolean {
   return native().fileId(file) === f.id;
 }
 
+let exitHook = false;
+
 /** Opens the namespace's lock file (made if need be), unlocked. */
 function openLockFile(file: string): LockFile {
+  // A process that ends within LOCK_KEEP_MS (a CLI, a CNI plugin) leaves no file behind.
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', closeIdleLockFiles);
+  }
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
     const st = fs.fstatSync(fd, { bigint: true });

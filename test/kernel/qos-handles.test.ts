@@ -115,3 +115,12 @@ test('a lock file unlinked while kept: the next call locks the one at the path, 
     holder.kill();
   }
 });
+
+test('a process that ends within the keeping time leaves no lock file', () => {
+  const ns = tempNetns('nqh').veth('cali0', 'eth0');
+  const dist = path.resolve(__dirname, '..', '..', 'dist');
+  const code = `require(${JSON.stringify(dist)} + '/lib').applyQosSync([{ ifname: 'cali0', netns: ${JSON.stringify(ns.name)}, annotations: { '${Q}ingressBandwidth': '10M' } }])`;
+  sh(process.execPath, ['-e', code]);
+  expect(tbfRate(ns.name, 'cali0')).toBe(1_250_000);
+  expect(fs.existsSync(lockFileOf(ns.name))).toBe(false);
+});
