@@ -26,6 +26,8 @@
 namespace netqos {
 
 Napi::Value TryLockFile(const Napi::CallbackInfo& info);  // lock.cc
+Napi::Value UnlockFile(const Napi::CallbackInfo& info);   // lock.cc
+Napi::Value FileId(const Napi::CallbackInfo& info);       // lock.cc
 
 namespace {
 
@@ -289,7 +291,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
         {InstanceMethod("apply", &Handle::Apply), InstanceMethod("applySync", &Handle::ApplySync),
          InstanceMethod("dump", &Handle::Dump), InstanceMethod("dumpSync", &Handle::DumpSync),
          InstanceMethod("close", &Handle::Close), InstanceMethod("counters", &Handle::Counters),
-         InstanceMethod("watch", &Handle::Watch), InstanceMethod("events", &Handle::Events)});
+         InstanceMethod("namespaceId", &Handle::NamespaceId), InstanceMethod("watch", &Handle::Watch),
+         InstanceMethod("events", &Handle::Events)});
   }
 
   explicit Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
@@ -484,6 +487,14 @@ class Handle : public Napi::ObjectWrap<Handle> {
     return out;
   }
 
+  // The namespace the socket is in ("DEV:INO", "" when unknown): what the QoS calls compare with
+  // the namespace a target names before they reuse a handle.
+  Napi::Value NamespaceId(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!usable(env)) return env.Undefined();
+    return Napi::String::New(env, socket_->namespace_id());
+  }
+
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -557,6 +568,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tickInUsec", Napi::Function::New(env, TickInUsec));
   exports.Set("kinds", Napi::Function::New(env, Kinds));
   exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile));
+  exports.Set("unlockFile", Napi::Function::New(env, UnlockFile));
+  exports.Set("fileId", Napi::Function::New(env, FileId));
   exports.Set("NftHandle", nft::define_handle(env));
   exports.Set("nftEncode", Napi::Function::New(env, nft::encode_for_comparison));
   exports.Set("nftDecode", Napi::Function::New(env, nft::decode_for_comparison));

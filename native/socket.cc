@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -195,6 +198,17 @@ RouteSocket::RouteSocket(const std::string& netns) {
 
 RouteSocket::~RouteSocket() {
   if (nl_) mnl_socket_close(nl_);
+}
+
+std::string RouteSocket::namespace_id() const {
+  int nsfd = ioctl(mnl_socket_get_fd(nl_), SIOCGSKNS);
+  if (nsfd < 0) return "";
+  struct stat st {};
+  int rc = fstat(nsfd, &st);
+  close(nsfd);
+  if (rc < 0) return "";
+  return std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+         std::to_string(static_cast<unsigned long long>(st.st_ino));
 }
 
 void RouteSocket::grow_buffers() {

@@ -114,6 +114,9 @@ class RouteSocket {
 
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t sendmsg_calls() const { return sendmsg_calls_; }
+  // The network namespace the socket is in, as "DEV:INO" of its namespace file (what stat(2)
+  // of /var/run/netns/NAME or /proc/PID/ns/net gives), "" when the kernel cannot tell.
+  std::string namespace_id() const;
   std::mutex& lock() { return mutex_; }
 
  private:

@@ -22,6 +22,8 @@ export interface NativeHandle {
   dumpSync(requests: readonly object[]): Record<string, unknown>[][];
   close(): void;
   counters(): { messages: number; sendmsgCalls: number };
+  /** The namespace the socket is in: "DEV:INO" of its namespace file ("" when unknown). */
+  namespaceId(): string;
   /** Subscribes to the namespace's link and tc notifications (buffer in bytes; 0: 64 MiB). */
   watch(receiveBuffer?: number): void;
   /** The notifications received since the last call, decoded; never waits. */
@@ -39,6 +41,10 @@ export interface NativeAddon {
   kinds(): { qdisc: string[]; class: string[]; filter: string[]; action: string[] };
   /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
   tryLockFile(fd: number): boolean;
+  /** flock(fd, LOCK_UN): the lock given up, the file left open. */
+  unlockFile(fd: number): boolean;
+  /** "DEV:INO" of the file at the path (links followed), null when it cannot be read. */
+  fileId(path: string): string | null;
 }
 
 let addon: NativeAddon | undefined;

@@ -193,6 +193,14 @@ export class RtnetlinkHandle {
     return this.watched;
   }
 
+  /**
+   * The network namespace the handle's socket is in, as "DEV:INO" of its namespace file (what
+   * stat of /var/run/netns/NAME or /proc/PID/ns/net gives); "" when the kernel cannot tell.
+   */
+  namespaceId(): string {
+    return this.open().namespaceId();
+  }
+
   /** Messages and sendmsg calls this handle has sent so far. */
   counters(): { messages: number; sendmsgCalls: number } {
     return this.open().counters();

@@ -1,8 +1,8 @@
 // The QoS calls' arguments checked before anything is read or sent, so a caller's mistake is a
 // QosArgumentError naming the target (targets[i].field) instead of a TypeError from deep inside,
 // or worse, a call on another namespace than meant (a netns of 5 or '' once meant "this one").
-import * as fs from 'fs';
 import { NetlinkHandle } from '../handle';
+import { native } from '../netlink/binding';
 import { checkDataplane } from './dataplane';
 import { QosArgumentError, quoteValue } from './errors';
 import { isValidInterfaceName, MAX_INTERFACE_NAME_LENGTH } from './naming';
@@ -23,14 +23,12 @@ export const netnsPath = (netns: string | undefined): string =>
  * namespace then fails with its own error).
  */
 export function namespaceKey(netns: string | undefined): string {
-  const path = netnsPath(netns);
-  try {
-    const st = fs.statSync(path, { bigint: true });
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return `path:${path}`;
-  }
+  if (netns === undefined) return (ownKey ??= keyOf(netnsPath(undefined)));
+  return keyOf(netnsPath(netns));
 }
+const keyOf = (path: string) => native().fileId(path) ?? `path:${path}`;
+/** This process's namespace: fixed for its life (the engine enters others only in threads of its own). */
+let ownKey: string | undefined;
 
 function checkNetns(field: string, netns: unknown): void {
   if (netns === undefined) return;

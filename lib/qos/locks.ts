@@ -8,13 +8,17 @@
 // - Between processes, per network namespace: an flock(2) on /run/netqos/locks/netns-DEV-INO.lock
 //   (the namespace file's device and inode), held from the read to the end of the batch, so
 //   whichever process changes an interface last does so from a fresh read and its change is the
-//   one that stays. The kernel drops the lock with its holder; the holder unlinks the file first,
-//   so no file outlives a call (a waiter that got the lock on an unlinked file tries again). Calls
-//   of this process share the namespace lock they hold. Where the directory cannot be made (not
-//   root, a read-only /run), calls are serialized within this process only.
+//   one that stays. The kernel drops the lock with its holder. Calls of this process share the
+//   namespace lock they hold. Between calls the file stays open, unlocked, for the next call to
+//   lock again (LOCK_KEEP_MS, or until the process exits; then this process unlinks it, under
+//   the lock, unless another process has it locked). Whoever unlinks a file does so holding its
+//   lock, so a process that got the lock on a file no longer at the path opens the current one
+//   and tries again. Where the directory cannot be made (not root, a read-only /run), calls are
+//   serialized within this process only.
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../netlink/binding';
+import { BoundedCache } from './bounded-cache';
 import { QosBusyError } from './errors';
 
 export type Release = () => void;
@@ -77,8 +81,22 @@ class KeyedQueues {
 
 const interfaces = new KeyedQueues();
 
-/** Namespace locks this process holds: the lock file's descriptor and how many calls use it. */
-const held = new Map<string, { fd: number; users: number }>();
+/**
+ * Namespace lock files this process has open: the descriptor, the file it is (a holder may
+ * unlink it meanwhile), how many calls hold the lock now (0: open but unlocked), and when the
+ * last one gave it up.
+ */
+interface LockFile {
+  fd: number;
+  /** "DEV:INO" (see fileId). */
+  id: string;
+  users: number;
+  lastUsed: number;
+}
+const held = new Map<string, LockFile>();
+/** How long a lock file stays open after the last call that held it (then it is unlinked). */
+export const LOCK_KEEP_MS = 2000;
+let sweepTimer: NodeJS.Timeout | undefined;
 let lockDirUsable: boolean | undefined;
 
 function lockDir(): boolean {
@@ -95,35 +113,104 @@ function lockDir(): boolean {
   return lockDirUsable;
 }
 
-const lockFile = (nsKey: string) => path.join(LOCK_DIR, `netns-${nsKey.replace(/[^0-9A-Za-z]/g, '-')}.lock`);
+const lockFiles = new BoundedCache<string, string>(1024);
+function lockFile(nsKey: string): string {
+  let file = lockFiles.get(nsKey);
+  if (file === undefined)
+    lockFiles.set(nsKey, (file = path.join(LOCK_DIR, `netns-${nsKey.replace(/[^0-9A-Za-z]/g, '-')}.lock`)));
+  return file;
+}
 
-/** One attempt at the namespace's file lock: its descriptor, or undefined when another has it. */
-function tryFileLock(file: string): number | undefined {
+/** Whether the file at the path is still the one this descriptor has open. */
+function stillThere(file: string, f: LockFile): boolean {
+  return native().fileId(file) === f.id;
+}
+
+let exitHook = false;
+
+/** Opens the namespace's lock file (made if need be), unlocked. */
+function openLockFile(file: string): LockFile {
+  // A process that ends within LOCK_KEEP_MS (a CLI, a CNI plugin) leaves no file behind.
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', closeIdleLockFiles);
+  }
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    return { fd, id: `${st.dev}:${st.ino}`, users: 0, lastUsed: 0 };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+/** One attempt at the namespace's file lock: false when another process has it. */
+function tryFileLock(nsKey: string): boolean {
+  const file = lockFile(nsKey);
   for (;;) {
-    const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-    let mine = false;
+    let f = held.get(nsKey);
+    if (f && f.users > 0) {
+      f.users++;
+      return true;
+    }
+    if (!f) held.set(nsKey, (f = openLockFile(file)));
+    if (!native().tryLockFile(f.fd)) return false;
+    // The previous holder may have unlinked the file since it was opened: lock the current one.
+    let current = false;
     try {
-      if (!native().tryLockFile(fd)) return undefined;
-      // The previous holder may have unlinked the file after we opened it: lock the current one.
-      const a = fs.fstatSync(fd);
-      const b = fs.statSync(file, { throwIfNoEntry: false });
-      mine = !!b && a.ino === b.ino && a.dev === b.dev;
-      if (mine) return fd;
+      current = stillThere(file, f);
     } finally {
-      if (!mine) fs.closeSync(fd);
+      if (!current) {
+        held.delete(nsKey);
+        fs.closeSync(f.fd);
+      }
+    }
+    if (current) {
+      f.users = 1;
+      return true;
     }
   }
 }
 
 function unlockFile(nsKey: string): void {
-  const h = held.get(nsKey)!;
-  if (--h.users > 0) return;
+  const f = held.get(nsKey)!;
+  if (--f.users > 0) return;
+  f.lastUsed = Date.now();
+  try {
+    native().unlockFile(f.fd);
+  } catch (e) {
+    closeLockFile(nsKey, f);
+    throw e;
+  }
+  sweepTimer ??= setTimeout(sweepLockFiles, LOCK_KEEP_MS).unref();
+}
+
+/** Closes a lock file no call holds; unlinks it when no other process has it locked either. */
+function closeLockFile(nsKey: string, f: LockFile): void {
   held.delete(nsKey);
   try {
-    fs.unlinkSync(lockFile(nsKey));
+    const file = lockFile(nsKey);
+    if (native().tryLockFile(f.fd) && stillThere(file, f)) fs.unlinkSync(file);
+  } catch {
+    // Left in place: the next call locks it as it is.
   } finally {
-    fs.closeSync(h.fd);
+    fs.closeSync(f.fd);
   }
+}
+
+/** Closes the lock files no call has held for LOCK_KEEP_MS. */
+function sweepLockFiles(): void {
+  sweepTimer = undefined;
+  const now = Date.now();
+  for (const [key, f] of held) if (f.users === 0 && now - f.lastUsed >= LOCK_KEEP_MS) closeLockFile(key, f);
+  if ([...held.values()].some((f) => f.users === 0))
+    sweepTimer = setTimeout(sweepLockFiles, LOCK_KEEP_MS).unref();
+}
+
+/** Closes (and unlinks) every lock file no call holds now, as LOCK_KEEP_MS would later. */
+export function closeIdleLockFiles(): void {
+  for (const [key, f] of held) if (f.users === 0) closeLockFile(key, f);
 }
 
 const busyElsewhere = (what: string) =>
@@ -148,17 +235,11 @@ function* lockNamespaces(nsKeys: readonly string[], what: string): Generator<num
     let pause = 1;
     for (const key of namespaces) {
       for (;;) {
-        const h = held.get(key);
-        if (h) h.users++;
-        else {
-          const fd = tryFileLock(lockFile(key));
-          if (fd === undefined) {
-            if (Date.now() > deadline) throw busyElsewhere(what);
-            yield pause;
-            pause = Math.min(pause * 2, 20);
-            continue;
-          }
-          held.set(key, { fd, users: 1 });
+        if (!tryFileLock(key)) {
+          if (Date.now() > deadline) throw busyElsewhere(what);
+          yield pause;
+          pause = Math.min(pause * 2, 20);
+          continue;
         }
         taken.push(key);
         break;

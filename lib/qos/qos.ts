@@ -1,6 +1,6 @@
 // The QoS entry points: annotations on many interfaces -> one read, one diff, one batch per
 // network namespace. Synchronous twins serve short-lived processes (a CNI plugin).
-import { openNetlink, type NetlinkHandle } from '../handle';
+import type { NetlinkHandle } from '../handle';
 import {
   describeQdisc,
   type Operation,
@@ -21,8 +21,9 @@ import {
   type ParsedAnnotations,
   type QosSpec,
 } from './annotations';
-import { checkOptions, checkTargets, namespaceKey, type TargetKind } from './arguments';
+import { checkOptions, checkTargets, type TargetKind } from './arguments';
 import { BoundedCache } from './bounded-cache';
+import { borrowHandle, type Borrowed } from './handles';
 import { lockInterfaces, lockInterfacesSync } from './locks';
 import { ifbNameFor } from './naming';
 import {
@@ -65,7 +66,10 @@ export interface QosOptions {
   mode?: AnnotationMode;
   /** TBF numbers: netqos's (default) or exactly Calico's. */
   profile?: TbfProfile;
-  /** Handles to use, by netns name ('' for the current one); others are opened and closed. */
+  /**
+   * Handles to use, by netns name ('' for the current one). For other namespaces the call opens
+   * its own, kept for the next call for 2 s (see handles.ts).
+   */
   handles?: Map<string, NetlinkHandle>;
   /**
    * Which subsystem enforces packet rate and DSCP: 'tc' (police; pedit + csum + skbedit),
@@ -380,12 +384,43 @@ function planNftGroup(
   return plan.operations;
 }
 
-function handleFor(netns: string, options: QosOptions, opened: NetlinkHandle[]): NetlinkHandle {
+/** The handle given for the namespace, else a kept one (see handles.ts), noted in `borrowed`. */
+function handleFor(
+  netns: string,
+  nsKey: string,
+  options: Pick<QosOptions, 'handles'>,
+  borrowed: Borrowed[],
+): NetlinkHandle {
   const given = options.handles?.get(netns);
   if (given) return given;
-  const h = openNetlink({ netns: netns || undefined });
-  opened.push(h);
-  return h;
+  const b = borrowHandle(netns, nsKey);
+  borrowed.push(b);
+  return b.handle;
+}
+
+/** Runs a call with the handles it borrows, giving them back (not to be reused if it threw). */
+function withHandles<T>(call: (borrowed: Borrowed[]) => T): T {
+  const borrowed: Borrowed[] = [];
+  let failed = true;
+  try {
+    const out = call(borrowed);
+    failed = false;
+    return out;
+  } finally {
+    for (const b of borrowed) b.giveBack(failed);
+  }
+}
+
+async function withHandlesAsync<T>(call: (borrowed: Borrowed[]) => Promise<T>): Promise<T> {
+  const borrowed: Borrowed[] = [];
+  let failed = true;
+  try {
+    const out = await call(borrowed);
+    failed = false;
+    return out;
+  } finally {
+    for (const b of borrowed) b.giveBack(failed);
+  }
 }
 
 /** The interfaces the read found, by name: the batch need not look them up again. */
@@ -433,9 +468,10 @@ function nftCulprit(
  */
 function* pipeline(
   targets: readonly QosTarget[],
+  nsKeys: readonly string[],
   options: QosOptions,
   send: boolean,
-  opened: NetlinkHandle[],
+  borrowed: Borrowed[],
 ): Generator<Step, QosApplyResult, unknown> {
   const parsed = parseAll(targets, options.mode, options.profile);
   const dataplane = options.dataplane ?? 'auto';
@@ -443,13 +479,14 @@ function* pipeline(
   const batches: QosPlan['batches'] = [];
   let sent = 0;
   for (const [netns, indexes] of byNamespace(targets)) {
-    const nl = handleFor(netns, options, opened);
+    const nsKey = nsKeys[indexes[0]!]!; // positions from byNamespace, never an empty group
+    const nl = handleFor(netns, nsKey, options, borrowed);
     // Which subsystem gets packet rate and DSCP: asked of the kernel once per namespace, and only
     // when a target has one of them (and the choice is not made already).
     let caps: KernelCapabilities | undefined;
     const choosing = indexes.some((i) => controlsOf(parsed[i]!.spec).some((c) => c !== 'maxConnections'));
     if (choosing && dataplane !== 'nftables')
-      caps = (yield { kind: 'probe', nl, key: namespaceKey(nl.netns) }) as KernelCapabilities;
+      caps = (yield { kind: 'probe', nl, key: nsKey }) as KernelCapabilities;
     const where = placement(dataplane, caps);
     let states: States;
     // A watching handle's mirror answers for the kernel (see NetlinkHandle.watch), once it has
@@ -539,21 +576,20 @@ async function run(
   targets: readonly QosTarget[],
   options: QosOptions,
   send: boolean,
-  nsKeys?: readonly string[],
+  nsKeys: readonly string[],
 ): Promise<QosApplyResult> {
   // A call that changes the kernel holds its interfaces from its read to the end of its batch.
-  const release =
-    nsKeys && send
-      ? await lockInterfaces(
-          nsKeys,
-          targets.map((t) => t.ifname),
-        )
-      : undefined;
-  const opened: NetlinkHandle[] = [];
+  const release = send
+    ? await lockInterfaces(
+        nsKeys,
+        targets.map((t) => t.ifname),
+      )
+    : undefined;
   try {
-    return await kernelSteps.drive(pipeline(targets, options, send, opened));
+    return await withHandlesAsync((borrowed) =>
+      kernelSteps.drive(pipeline(targets, nsKeys, options, send, borrowed)),
+    );
   } finally {
-    for (const h of opened) h.close();
     release?.();
   }
 }
@@ -562,20 +598,19 @@ function runSync(
   targets: readonly QosTarget[],
   options: QosOptions,
   send: boolean,
-  nsKeys?: readonly string[],
+  nsKeys: readonly string[],
 ): QosApplyResult {
-  const release =
-    nsKeys && send
-      ? lockInterfacesSync(
-          nsKeys,
-          targets.map((t) => t.ifname),
-        )
-      : undefined;
-  const opened: NetlinkHandle[] = [];
+  const release = send
+    ? lockInterfacesSync(
+        nsKeys,
+        targets.map((t) => t.ifname),
+      )
+    : undefined;
   try {
-    return kernelSteps.driveSync(pipeline(targets, options, send, opened));
+    return withHandles((borrowed) =>
+      kernelSteps.driveSync(pipeline(targets, nsKeys, options, send, borrowed)),
+    );
   } finally {
-    for (const h of opened) h.close();
     release?.();
   }
 }
@@ -599,13 +634,13 @@ export function applyQosSync(targets: readonly QosTarget[], options: QosOptions 
 
 /** The operations applyQos would send now; sends nothing. */
 export async function planQos(targets: readonly QosTarget[], options: QosOptions = {}): Promise<QosPlan> {
-  check(targets, options, 'annotated');
-  const { targets: t, batches } = await run(targets, options, false);
+  const nsKeys = check(targets, options, 'annotated');
+  const { targets: t, batches } = await run(targets, options, false, nsKeys);
   return { targets: t, batches };
 }
 export function planQosSync(targets: readonly QosTarget[], options: QosOptions = {}): QosPlan {
-  check(targets, options, 'annotated');
-  const { targets: t, batches } = runSync(targets, options, false);
+  const nsKeys = check(targets, options, 'annotated');
+  const { targets: t, batches } = runSync(targets, options, false, nsKeys);
   return { targets: t, batches };
 }
 
@@ -754,14 +789,11 @@ export async function readQos(
   input: QosInterface | readonly QosInterface[],
   options: Pick<QosOptions, 'handles'> = {},
 ): Promise<QosStatus | QosStatus[]> {
-  check(list(input), options, 'read');
-  const opened: NetlinkHandle[] = [];
-  try {
-    const out = await kernelSteps.drive(readSteps(list(input), options, opened));
-    return Array.isArray(input) ? out : out[0]!; // one target, one status
-  } finally {
-    for (const h of opened) h.close();
-  }
+  const nsKeys = check(list(input), options, 'read');
+  const out = await withHandlesAsync((borrowed) =>
+    kernelSteps.drive(readSteps(list(input), nsKeys, options, borrowed)),
+  );
+  return Array.isArray(input) ? out : out[0]!; // one target, one status
 }
 
 export function readQosSync(target: QosInterface, options?: Pick<QosOptions, 'handles'>): QosStatus;
@@ -773,24 +805,22 @@ export function readQosSync(
   input: QosInterface | readonly QosInterface[],
   options: Pick<QosOptions, 'handles'> = {},
 ): QosStatus | QosStatus[] {
-  check(list(input), options, 'read');
-  const opened: NetlinkHandle[] = [];
-  try {
-    const out = kernelSteps.driveSync(readSteps(list(input), options, opened));
-    return Array.isArray(input) ? out : out[0]!; // one target, one status
-  } finally {
-    for (const h of opened) h.close();
-  }
+  const nsKeys = check(list(input), options, 'read');
+  const out = withHandles((borrowed) =>
+    kernelSteps.driveSync(readSteps(list(input), nsKeys, options, borrowed)),
+  );
+  return Array.isArray(input) ? out : out[0]!; // one target, one status
 }
 
 function* readSteps(
   targets: readonly QosInterface[],
+  nsKeys: readonly string[],
   options: Pick<QosOptions, 'handles'>,
-  opened: NetlinkHandle[],
+  borrowed: Borrowed[],
 ): Generator<Step, QosStatus[], unknown> {
   const out: QosStatus[] = new Array(targets.length);
   for (const [netns, indexes] of byNamespace(targets as QosTarget[])) {
-    const nl = handleFor(netns, options, opened);
+    const nl = handleFor(netns, nsKeys[indexes[0]!]!, options, borrowed);
     const ifnames = indexes.map((i) => targets[i]!.ifname); // positions from byNamespace
     const plan =
       nl.mirror && !nl.mirror.busy
