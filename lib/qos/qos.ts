@@ -150,12 +150,29 @@ export function parseQosAnnotations(
 /** Longer inputs are parsed every time rather than kept as a cache key. */
 const MAX_MEMO_KEY = 4096;
 
+/**
+ * The last annotations parsed through the key: pods alike come in runs, and a target holding
+ * the same QoS entries needs no key built and hashed (new objects each pass, as from an informer).
+ */
+let lastParsed:
+  { mode?: AnnotationMode; profile?: TbfProfile; entries: string[]; parsed: Parsed } | undefined;
+
 function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed {
   const annotations = t.annotations;
   checkAnnotationsSize(annotations); // before the memos, which look only at the QoS keys
   const seen = annotations && typeof annotations === 'object' ? parsedFor.get(annotations) : undefined;
   if (seen && seen.mode === mode && seen.profile === profile && sameQosEntries(annotations, seen.entries))
     return seen.parsed;
+  const last = lastParsed;
+  if (
+    last &&
+    last.mode === mode &&
+    last.profile === profile &&
+    annotations &&
+    typeof annotations === 'object' &&
+    sameQosEntries(annotations, last.entries)
+  )
+    return last.parsed;
   const entries = qosEntries(annotations);
   let key =
     entries === undefined
@@ -168,8 +185,10 @@ function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfPr
     parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
     if (key !== undefined) parsedCache.set(key, parsed);
   }
-  if (entries !== undefined && annotations && typeof annotations === 'object')
+  if (entries !== undefined && annotations && typeof annotations === 'object') {
     parsedFor.set(annotations, { mode, profile, entries, parsed });
+    if (key !== undefined) lastParsed = { mode, profile, entries, parsed };
+  }
   return parsed;
 }
 
