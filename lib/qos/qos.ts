@@ -351,9 +351,9 @@ function carryInSync(before: NftState, after: NftState, batch: NftOperation[], p
   // Operations of the table itself (maps, base chains) may concern every target.
   if (shares !== batch.length || plans.some((p) => p.nftables.some((o) => 'table' in o || 'set' in o)))
     return;
-  const now = new Map(was);
-  for (const p of plans) if (p.nftables.length) now.delete(p.ifname);
-  nftInSync.set(after, now);
+  // Taken over as stateAfter takes the state's maps (the state before is stale).
+  for (const p of plans) if (p.nftables.length) was.delete(p.ifname);
+  nftInSync.set(after, was);
 }
 
 /** The nftables half of one namespace's plan: the batch, each target's share in its plan. */
