@@ -71,9 +71,16 @@ function addChain(want: WantChain): NftOperation[] {
         ? { ...AT, name: want.name, hook: want.hook, priority: want.priority, policy: 'accept' }
         : { ...AT, name: want.name },
     },
+    // (Written out rather than spread from AT: thousands of these per apply.)
     ...want.rules.map((r): NftOperation => ({
       op: 'add',
-      rule: { ...AT, chain: want.name, expressions: r.expressions, comment: commentOf(r) },
+      rule: {
+        family: 'inet',
+        table: NFT_TABLE,
+        chain: want.name,
+        expressions: r.expressions,
+        comment: commentOf(r),
+      },
     })),
   ];
 }
@@ -145,7 +152,8 @@ const elementOp = (op: 'add' | 'delete', map: string, key: number, chain?: strin
     ? {
         op,
         elements: {
-          ...AT,
+          family: 'inet',
+          table: NFT_TABLE,
           set: map,
           keyType: 'iface_index',
           dataType: 'verdict',
