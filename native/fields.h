@@ -115,6 +115,10 @@ class FieldReader {
   virtual std::unique_ptr<FieldReader> object(const char* name) const = 0;  // null when absent
   virtual size_t array_length(const char* name) const = 0;                  // 0 when absent
   virtual std::unique_ptr<FieldReader> element(const char* name, size_t i) const = 0;
+  // A token for the array or object at `name`: within one call, equal non-zero tokens are the
+  // same value (not merely an equal one), so work on a value many operations share (the rules
+  // of pods with the same annotations share their expressions) is done once. 0: not known.
+  virtual uint64_t identity(const char* name) const { return 0; }
 
   // A string bound for the kernel (see check_text). Returns s.
   const std::string& text(const char* name, const std::string& s) const {

@@ -173,7 +173,7 @@ std::unique_ptr<FieldReader> JsReader::object(const char* name) const {
   Napi::Value v = get(name);
   if (v.IsUndefined()) return nullptr;
   if (!v.IsObject() || v.IsArray()) fail(name, "expected an object, got " + describe(v));
-  return std::make_unique<JsReader>(v.As<Napi::Object>(), path_ + "." + name);
+  return std::make_unique<JsReader>(v.As<Napi::Object>(), path_ + "." + name, ids_);
 }
 
 size_t JsReader::array_length(const char* name) const {
@@ -188,7 +188,24 @@ std::unique_ptr<FieldReader> JsReader::element(const char* name, size_t i) const
   std::string at = std::string(name) + "[" + std::to_string(i) + "]";
   if (!v.IsObject() || v.IsArray())
     throw InvalidArgument(path_ + "." + at + ": expected an object, got " + describe(v));
-  return std::make_unique<JsReader>(v.As<Napi::Object>(), path_ + "." + at);
+  return std::make_unique<JsReader>(v.As<Napi::Object>(), path_ + "." + at, ids_);
+}
+
+uint64_t JsReader::identity(const char* name) const {
+  if (!ids_) return 0;
+  return ids_->of(get(name));
+}
+
+uint64_t JsIdentities::of(const Napi::Value& v) {
+  if (!v.IsObject()) return 0;
+  for (const auto& slot : slots_)
+    if (slot.first.StrictEquals(v)) return slot.second;
+  if (slots_.size() < kSlots)
+    slots_.emplace_back(v, ++last_);
+  else
+    slots_[next_] = {v, ++last_};
+  next_ = (next_ + 1) % kSlots;
+  return last_;
 }
 
 void JsWriter::set_u64(const char* name, uint64_t v) {

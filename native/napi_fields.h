@@ -44,9 +44,25 @@ void settle(Napi::Promise::Deferred& deferred, Make make) {
   }
 }
 
+// The arrays and objects one call's readers have met lately, by identity (see
+// FieldReader::identity). Values stay valid for the call: its handle scope holds them.
+class JsIdentities {
+ public:
+  uint64_t of(const Napi::Value& v);
+
+ private:
+  // A few recent values: what operations share comes round again soon; a miss costs a scan.
+  static constexpr size_t kSlots = 16;
+  std::vector<std::pair<Napi::Value, uint64_t>> slots_;
+  size_t next_ = 0;
+  uint64_t last_ = 0;
+};
+
 class JsReader : public FieldReader {
  public:
-  JsReader(Napi::Object obj, std::string path) : obj_(obj), path_(std::move(path)) {}
+  // With `ids`, the reader and those it hands out answer identity() (else 0).
+  JsReader(Napi::Object obj, std::string path, JsIdentities* ids = nullptr)
+      : obj_(obj), path_(std::move(path)), ids_(ids) {}
   const std::string& path() const override { return path_; }
   bool has(const char* name) const override;
   std::optional<uint64_t> u64(const char* name) const override;
@@ -61,11 +77,13 @@ class JsReader : public FieldReader {
   std::unique_ptr<FieldReader> object(const char* name) const override;
   size_t array_length(const char* name) const override;
   std::unique_ptr<FieldReader> element(const char* name, size_t i) const override;
+  uint64_t identity(const char* name) const override;
 
  private:
   Napi::Value get(const char* name) const;
   Napi::Object obj_;
   std::string path_;
+  JsIdentities* ids_;
   // Each field is read from the object once: a getter runs once, so what was checked is what
   // is encoded (a getter answering differently each time cannot slip a value past a check).
   mutable std::vector<std::pair<const char*, Napi::Value>> read_;

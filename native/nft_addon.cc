@@ -42,11 +42,12 @@ bool encode_batch(Napi::Env env, Napi::Value ops, Napi::Value options, NftBatch&
         b.generation = static_cast<uint32_t>(o.u64_in("generation", 0, 0xFFFFFFFFu, 0));
     }
     start_batch(b);
+    JsIdentities ids;
     for (uint32_t i = 0; i < count; i++) {
       Napi::Value v = list.Get(i);
       std::string path = "ops[" + std::to_string(i) + "]";
       if (!v.IsObject()) throw InvalidArgument(path + ": expected an operation object, got " + describe(v));
-      nft::encode_operation(b, JsReader(v.As<Napi::Object>(), path), static_cast<int32_t>(i));
+      nft::encode_operation(b, JsReader(v.As<Napi::Object>(), path, &ids), static_cast<int32_t>(i));
     }
     finish_batch(b);
   } catch (const InvalidArgument& e) {

@@ -8,7 +8,6 @@ import {
   canonicalExpression,
   type NftChainState,
   type NftExpr,
-  type NftElementState,
   type NftOperation,
   type NftRuleState,
 } from '../nftables';
@@ -24,7 +23,14 @@ import {
   type WantChain,
   type WantRule,
 } from './nft-policy';
-import { podChains, type NftState, type PodChain } from './nft-state';
+import {
+  elementIndex,
+  elementTarget,
+  podChains,
+  type ElementIndex,
+  type NftState,
+  type PodChain,
+} from './nft-state';
 import { QosConflictError } from './reconcile';
 
 export interface NftTarget {
@@ -65,9 +71,16 @@ function addChain(want: WantChain): NftOperation[] {
         ? { ...AT, name: want.name, hook: want.hook, priority: want.priority, policy: 'accept' }
         : { ...AT, name: want.name },
     },
+    // (Written out rather than spread from AT: thousands of these per apply.)
     ...want.rules.map((r): NftOperation => ({
       op: 'add',
-      rule: { ...AT, chain: want.name, expressions: r.expressions, comment: commentOf(r) },
+      rule: {
+        family: 'inet',
+        table: NFT_TABLE,
+        chain: want.name,
+        expressions: r.expressions,
+        comment: commentOf(r),
+      },
     })),
   ];
 }
@@ -134,15 +147,13 @@ function reconcileRules(want: WantChain, have: readonly NftRuleState[], out: Nft
   });
 }
 
-/** A verdict map's element as read: where it jumps. */
-const target = (e: NftElementState): string | undefined => (e as { chain?: string }).chain;
-
 const elementOp = (op: 'add' | 'delete', map: string, key: number, chain?: string): NftOperation =>
   op === 'add'
     ? {
         op,
         elements: {
-          ...AT,
+          family: 'inet',
+          table: NFT_TABLE,
           set: map,
           keyType: 'iface_index',
           dataType: 'verdict',
@@ -154,38 +165,30 @@ const elementOp = (op: 'add' | 'delete', map: string, key: number, chain?: strin
 /** The table's chains netqos makes: its pods' and its base chains. */
 const BASE_CHAINS = new Set(infrastructure().chains.map((c) => c.name));
 const isNetqosChain = (name: string) => parsePodChainName(name) !== undefined || BASE_CHAINS.has(name);
-
-/** The maps' elements by key and by the chain they lead to (built once per plan). */
-interface ElementIndex {
-  byKey: Map<string, Map<number, NftElementState>>;
-  byChain: Map<string, { map: string; key: number }[]>;
+/** Whether every chain in the table is netqos's (worked out once per state read). */
+const onlyOurs = new WeakMap<NftState, boolean>();
+function onlyNetqosChains(state: NftState): boolean {
+  let known = onlyOurs.get(state);
+  if (known === undefined) onlyOurs.set(state, (known = [...state.chains.keys()].every(isNetqosChain)));
+  return known;
 }
 
-function indexElements(state: NftState): ElementIndex {
-  const index: ElementIndex = { byKey: new Map(), byChain: new Map() };
-  for (const [map, items] of state.elements) {
-    const keys = new Map<number, NftElementState>();
-    index.byKey.set(map, keys);
-    for (const e of items) {
-      keys.set(e.key as number, e);
-      const chain = target(e);
-      if (chain === undefined) continue;
-      const list = index.byChain.get(chain);
-      if (list) list.push({ map, key: e.key as number });
-      else index.byChain.set(chain, [{ map, key: e.key as number }]);
-    }
-  }
-  return index;
+/**
+ * Operations for one target: `changes` (adds, replacements, rebuilds), then `removals`, made
+ * only when asked for (when the table goes, its deletion takes everything with it: clearing a
+ * node's pods then plans nothing per pod).
+ */
+interface TargetPart {
+  changes: NftOperation[];
+  removals: () => NftOperation[];
+  added: number;
+  removed: number;
 }
 
-/** Operations for one target: `changes` (adds, replacements, rebuilds), then `removals`. */
-function planTarget(
-  elements: ElementIndex,
-  t: NftTarget,
-  have: readonly PodChain[],
-): { changes: NftOperation[]; removals: NftOperation[]; added: number; removed: number } {
+function planTarget(elements: ElementIndex, t: NftTarget, have: readonly PodChain[]): TargetPart {
   const changes: NftOperation[] = [];
   const removals: NftOperation[] = [];
+  const later: (() => void)[] = [];
   let added = 0;
   let removed = 0;
   const wanted = new Set((t.want?.chains ?? []).map((c) => c.name));
@@ -211,11 +214,12 @@ function planTarget(
     if (wanted.has(h.chain.name)) continue;
     removed++;
     gone.add(h.chain.name);
-    for (const e of leadingTo(h.chain.name)) {
-      removals.push(elementOp('delete', e.map, e.key));
-      deleted.add(`${e.map}:${e.key}`);
-    }
-    removals.push({ op: 'delete', chain: { ...AT, name: h.chain.name } });
+    const leading = leadingTo(h.chain.name);
+    for (const e of leading) deleted.add(`${e.map}:${e.key}`);
+    later.push(() => {
+      for (const e of leading) removals.push(elementOp('delete', e.map, e.key));
+      removals.push({ op: 'delete', chain: { ...AT, name: h.chain.name } });
+    });
   }
   // Map elements: each wanted one by its key (the interface's index); one leading elsewhere is
   // replaced, one for a control no longer wanted goes.
@@ -224,12 +228,22 @@ function planTarget(
     for (const map of [FROM_POD_MAP, TO_POD_MAP]) {
       const want = t.want!.elements.find((e) => e.map === map);
       const current = deleted.has(`${map}:${index}`) ? undefined : elements.byKey.get(map)?.get(index);
-      if (want && current && current.verdict === 'jump' && target(current) === want.chain) continue;
-      if (current && !gone.has(target(current) ?? ''))
-        (want ? changes : removals).push(elementOp('delete', map, index));
+      if (want && current && current.verdict === 'jump' && elementTarget(current) === want.chain) continue;
+      if (current && !gone.has(elementTarget(current) ?? '')) {
+        if (want) changes.push(elementOp('delete', map, index));
+        else later.push(() => removals.push(elementOp('delete', map, index)));
+      }
       if (want) changes.push(elementOp('add', map, index, want.chain));
     }
-  return { changes, removals, added, removed };
+  return {
+    changes,
+    removals: () => {
+      for (const f of later.splice(0)) f();
+      return removals;
+    },
+    added,
+    removed,
+  };
 }
 
 export function reconcileNft(state: NftState, targets: readonly NftTarget[]): NftPlan {
@@ -239,7 +253,7 @@ export function reconcileNft(state: NftState, targets: readonly NftTarget[]): Nf
   let remaining = 0;
   for (const list of chains.values()) remaining += list.length;
   let first: number | undefined;
-  const elements = indexElements(state);
+  const elements = elementIndex(state);
   const parts = targets.map((t, i) => {
     if (state.table && !owned && t.want?.chains.length)
       throw new QosConflictError(
@@ -270,18 +284,17 @@ export function reconcileNft(state: NftState, targets: readonly NftTarget[]): Nf
         head.push({ op: 'delete', chain: { ...AT, name: c.name } }, ...addChain(c));
       else reconcileRules(c, state.rules.get(c.name) ?? [], head);
     }
-  } else if (state.table && owned && [...state.chains.keys()].every(isNetqosChain)) {
+  } else if (state.table && owned && onlyNetqosChains(state)) {
     // Nothing of netqos's left, nor anyone else's chain: the table goes, with all that is in it.
     dropTable = true;
     tail.push({ op: 'delete', table: { family: 'inet', name: NFT_TABLE } });
   }
-  const perTarget = parts.map((p) => [...p.changes, ...(dropTable ? [] : p.removals)]);
-  const operations = [
-    ...head,
-    ...parts.flatMap((p) => p.changes),
-    ...(dropTable ? [] : parts.flatMap((p) => p.removals)),
-    ...tail,
-  ];
+  const removals = parts.map((p) => (dropTable ? [] : p.removals()));
+  const perTarget = parts.map((p, i) => {
+    const removed = removals[i] ?? []; // parallel to parts
+    return removed.length ? [...p.changes, ...removed] : p.changes;
+  });
+  const operations = [...head, ...parts.flatMap((p) => p.changes), ...removals.flat(), ...tail];
   if (targets.length && head.length + tail.length) perTarget[first ?? 0]?.push(...head, ...tail);
   return { operations, perTarget };
 }

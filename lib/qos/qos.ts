@@ -153,12 +153,29 @@ export function parseQosAnnotations(
 /** Longer inputs are parsed every time rather than kept as a cache key. */
 const MAX_MEMO_KEY = 4096;
 
+/**
+ * The last annotations parsed through the key: pods alike come in runs, and a target holding
+ * the same QoS entries needs no key built and hashed (new objects each pass, as from an informer).
+ */
+let lastParsed:
+  { mode?: AnnotationMode; profile?: TbfProfile; entries: string[]; parsed: Parsed } | undefined;
+
 function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfProfile | undefined): Parsed {
   const annotations = t.annotations;
   checkAnnotationsSize(annotations); // before the memos, which look only at the QoS keys
   const seen = annotations && typeof annotations === 'object' ? parsedFor.get(annotations) : undefined;
   if (seen && seen.mode === mode && seen.profile === profile && sameQosEntries(annotations, seen.entries))
     return seen.parsed;
+  const last = lastParsed;
+  if (
+    last &&
+    last.mode === mode &&
+    last.profile === profile &&
+    annotations &&
+    typeof annotations === 'object' &&
+    sameQosEntries(annotations, last.entries)
+  )
+    return last.parsed;
   const entries = qosEntries(annotations);
   let key =
     entries === undefined
@@ -171,8 +188,10 @@ function parseOne(t: QosTarget, mode: AnnotationMode | undefined, profile: TbfPr
     parsed = { spec: freezeSpec(result.spec), warnings: Object.freeze(result.warnings), key };
     if (key !== undefined) parsedCache.set(key, parsed);
   }
-  if (entries !== undefined && annotations && typeof annotations === 'object')
+  if (entries !== undefined && annotations && typeof annotations === 'object') {
     parsedFor.set(annotations, { mode, profile, entries, parsed });
+    if (key !== undefined) lastParsed = { mode, profile, entries, parsed };
+  }
   return parsed;
 }
 
@@ -339,9 +358,9 @@ function carryInSync(before: NftState, after: NftState, batch: NftOperation[], p
   // Operations of the table itself (maps, base chains) may concern every target.
   if (shares !== batch.length || plans.some((p) => p.nftables.some((o) => 'table' in o || 'set' in o)))
     return;
-  const now = new Map(was);
-  for (const p of plans) if (p.nftables.length) now.delete(p.ifname);
-  nftInSync.set(after, now);
+  // Taken over as stateAfter takes the state's maps (the state before is stale).
+  for (const p of plans) if (p.nftables.length) was.delete(p.ifname);
+  nftInSync.set(after, was);
 }
 
 /** The nftables half of one namespace's plan: the batch, each target's share in its plan. */

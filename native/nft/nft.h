@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "fields.h"
@@ -52,6 +53,9 @@ struct NftBatch {
   std::map<std::string, uint32_t> set_ids;
   uint32_t next_set_id = 1;
   int32_t current_op = 0;
+  // Encoded expression lists by the identity of the list they came from (see
+  // FieldReader::identity), family and table: a list many rules share is read and encoded once.
+  std::map<std::tuple<uint64_t, uint16_t, uint8_t, std::string>, std::string> expressions;
   bool echo = false;                   // NLM_F_ECHO on what makes objects: the kernel returns them (handles)
   std::optional<uint32_t> generation;  // BATCH_BEGIN's NFNL_BATCH_GENID
   size_t size() const { return batch.size(); }
@@ -118,6 +122,8 @@ struct ExprKind {
   void (*encode)(Message& m, const FieldReader& r, const ExprContext& ctx);
   // Decodes NFTA_EXPR_DATA (may be null) into the expression's fields.
   void (*decode)(const nlattr* data, FieldWriter& w);
+  // Whether encode reads the batch (ctx.batch): then its encoding is not reused.
+  bool uses_batch = false;
 };
 
 // The objects: one kind per operation field ("table", "chain", "rule", "set", "elements").

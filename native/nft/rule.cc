@@ -66,6 +66,19 @@ void decode(const nlmsghdr* nlh, FieldWriter& w, const DecodeHints&) {
 }  // namespace
 
 void encode_expressions(Message& m, uint16_t type, const FieldReader& r, const ExprContext& ctx) {
+  // A list encoded before in this batch is copied (a lookup's set id depends on the batch so
+  // far: a list with one is encoded each time).
+  uint64_t id = ctx.batch ? r.identity("expressions") : 0;
+  std::tuple<uint64_t, uint16_t, uint8_t, std::string> key{id, type, ctx.family,
+                                                           id ? ctx.table : std::string()};
+  if (id) {
+    auto known = ctx.batch->expressions.find(key);
+    if (known != ctx.batch->expressions.end()) {
+      m.put_raw(known->second.data(), known->second.size());
+      return;
+    }
+  }
+  bool memo = id != 0;
   size_t n = r.array_length("expressions");
   if (n > 128) r.fail("expressions", std::to_string(n) + " expressions are too many (at most 128)");
   nlattr* list = nest(m, type);
@@ -77,6 +90,7 @@ void encode_expressions(Message& m, uint16_t type, const FieldReader& r, const E
     if (!kind)
       e->fail("kind",
               quote(*kind_name) + " is not an expression netqos knows (allowed: " + expr_kind_names() + ")");
+    if (kind->uses_batch) memo = false;
     nlattr* elem = nest(m, NFTA_LIST_ELEM);
     m.put_strz(NFTA_EXPR_NAME, kind->name);
     nlattr* data = nest(m, NFTA_EXPR_DATA);
@@ -85,6 +99,9 @@ void encode_expressions(Message& m, uint16_t type, const FieldReader& r, const E
     m.nest_end(elem);
   }
   m.nest_end(list);
+  if (memo)
+    ctx.batch->expressions.emplace(
+        std::move(key), std::string(reinterpret_cast<const char*>(list), MNL_ALIGN(list->nla_len)));
 }
 
 void decode_expressions(const nlattr* list, FieldWriter& w) {

@@ -290,3 +290,71 @@ describe(`nf_tables requests match ${fixtures.nft} (kernel ${fixtures.kernel})`,
     });
   });
 });
+
+describe('expression lists many rules share', () => {
+  const limit = packetRateLimit({ rate: 100, burst: 5, family: 'ip', chainFamily: 'inet' });
+  const lookup = [
+    { kind: 'meta', key: 'iif', dreg: 1 },
+    { kind: 'lookup', set: 'm', sreg: 1, dreg: 0 },
+  ] as const;
+  const map = (table: string) =>
+    ({
+      op: 'add',
+      set: { family: 'inet', table, name: 'm', keyType: 'iface_index', dataType: 'verdict' },
+    }) as NftOperation;
+  const ruleIn = (table: string, chain: string, expressions: unknown) =>
+    ({ op: 'add', rule: { family: 'inet', table, chain, expressions } }) as NftOperation;
+  const shared = (): NftOperation[] => {
+    const a = [...limit];
+    const b = [...lookup];
+    return [
+      { op: 'add', table: { family: 'inet', name: 't' } },
+      { op: 'add', table: { family: 'inet', name: 'u' } },
+      map('t'),
+      { op: 'add', chain: { family: 'inet', table: 't', name: 'c' } },
+      { op: 'add', chain: { family: 'inet', table: 'u', name: 'c' } },
+      ruleIn('t', 'c', a),
+      ruleIn('t', 'c', a),
+      ruleIn('u', 'c', a),
+      { op: 'add', rule: { family: 'ip', table: 't', chain: 'c', expressions: a } },
+      ruleIn('t', 'c', b),
+      // The same lookup list naming another table's set made later in the batch: its set id.
+      map('u'),
+      ruleIn('u', 'c', b),
+      ruleIn('t', 'c', b),
+    ];
+  };
+
+  test('encode as their copies do (table, family and set ids of each rule)', () => {
+    const ops = shared();
+    const copies = JSON.parse(JSON.stringify(ops)) as NftOperation[];
+    const ours = nftNative().nftEncode(ops);
+    expect(ours.map((b) => b.toString('hex'))).toEqual(
+      nftNative()
+        .nftEncode(copies)
+        .map((b) => b.toString('hex')),
+    );
+  });
+
+  test('a shared list is read once, so what was encoded is what the first rule read', () => {
+    let reads = 0;
+    const expr = {
+      get kind() {
+        reads++;
+        return reads === 1 ? 'counter' : 'bogus';
+      },
+    };
+    const list = [expr];
+    const ops = [ruleIn('t', 'c', list), ruleIn('t', 'c', list), ruleIn('t', 'c', list)];
+    const ours = nftNative().nftEncode(ops);
+    expect(reads).toBe(1);
+    expect(ours[2].toString('hex')).toEqual(ours[1].toString('hex'));
+  });
+
+  test('a list that is refused is refused for the first rule using it', () => {
+    const list = [{ kind: 'nope' }];
+    expect(() =>
+      nftNative().nftEncode([ruleIn('t', 'c', []), ruleIn('t', 'c', list), ruleIn('t', 'c', list)]),
+    ).toThrow(/ops\[1\]\.rule\.expressions\[0\]\.kind: "nope" is not an expression/);
+  });
+});

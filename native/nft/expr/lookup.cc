@@ -31,6 +31,6 @@ void decode(const nlattr* data, FieldWriter& w) {
 
 }  // namespace
 
-extern const ExprKind lookup_expr = {"lookup", encode, decode};
+extern const ExprKind lookup_expr = {"lookup", encode, decode, true};
 
 }  // namespace netqos::nft

@@ -19,7 +19,13 @@ import {
   tcPart,
 } from '../../../lib/qos/nft-policy';
 import { reconcileNft } from '../../../lib/qos/nft-reconcile';
-import { noNftables, type NftState } from '../../../lib/qos/nft-state';
+import {
+  elementIndex,
+  noNftables,
+  podChains,
+  stateAfter as committed,
+  type NftState,
+} from '../../../lib/qos/nft-state';
 
 const Q = 'qos.projectcalico.org/';
 const spec = (a: Record<string, string>) => parseAnnotations(a).spec;
@@ -303,5 +309,60 @@ describe('the difference', () => {
       clear.operations.filter((o) => 'chain' in o).map((o) => ('chain' in o ? o.chain.name : '')),
     ).toEqual(['from-cali1-7', 'to-cali1-7']);
     expect(mine.table!.comment).toBe(NFT_TABLE_COMMENT);
+  });
+});
+
+describe('the state after a batch', () => {
+  const nft = placement('auto', caps(false));
+  const want = (ifname: string, index: number, a: Record<string, string>) =>
+    desiredNft(ifname, index, spec(a), nft);
+  /** The same state as a read would give it: nothing worked out from it yet. */
+  const read = (s: NftState): NftState => ({
+    ...s,
+    chains: new Map(s.chains),
+    rules: new Map(s.rules),
+    sets: new Map(s.sets),
+    elements: new Map(s.elements),
+  });
+  const views = (s: NftState) => ({
+    pods: [...podChains(s)].sort(([a], [b]) => a.localeCompare(b)),
+    elements: elementIndex(s),
+  });
+
+  test("carries what was worked out from the state before: plans and views are a fresh read's", () => {
+    const pods = ['cali0', 'cali1', 'cali2'];
+    let state = stateAfter(
+      reconcileNft(
+        { ...noNftables(), available: true },
+        pods.map((p, i) => ({ ifname: p, want: want(p, 10 + i, ALL) })),
+      ).operations,
+    );
+    let handle = 1000;
+    const steps: { ifname: string; want?: ReturnType<typeof want> }[][] = [
+      [{ ifname: 'cali1', want: want('cali1', 11, { ...ALL, [`${Q}egressPacketRate`]: '7' }) }],
+      [{ ifname: 'cali3', want: want('cali3', 13, ALL) }],
+      [{ ifname: 'cali0' }],
+      [{ ifname: 'cali2', want: want('cali2', 12, { [`${Q}ingressMaxConnections`]: '3' }) }],
+      [{ ifname: 'cali2', want: want('cali2', 12, { ...ALL, [`${Q}dscp`]: 'AF11' }) }],
+      [{ ifname: 'cali1', want: want('cali1', 21, ALL) }],
+    ];
+    for (const [n, targets] of steps.entries()) {
+      views(state); // worked out, as a plan does
+      const plan = reconcileNft(state, targets);
+      expect(plan.operations.length).toBeGreaterThan(0);
+      const created = plan.operations.flatMap((o, index) =>
+        o.op === 'add' || o.op === 'insert' ? [{ index, object: { handle: handle++ } as never }] : [],
+      );
+      const after = committed(state, plan.operations, created, state.generation + 1);
+      expect(after).toBeDefined();
+      const fresh = read(after!);
+      expect({ step: n, ...views(after!) }).toEqual({ step: n, ...views(fresh) });
+      const everyone = ['cali0', 'cali1', 'cali2', 'cali3'].map((p, i) => ({
+        ifname: p,
+        want: want(p, 10 + i, { ...ALL, [`${Q}egressPacketRate`]: '9' }),
+      }));
+      expect(reconcileNft(after!, everyone)).toEqual(reconcileNft(fresh, everyone));
+      state = after!;
+    }
   });
 });
