@@ -98,10 +98,10 @@ inline void decode_records(const std::vector<std::vector<uint8_t>>& msgs) {
   requests[6].parent = 0xFFFFFFF2;  // egress
   // The stream's storage kept from run to run: a read of a whole namespace reserves room for a
   // big answer, which under ASan would cost more than the decoding.
-  static std::vector<double> values;
+  static netqos::ValueBuffer values;
   static std::string strings;
   netqos::RecordStream stream;
-  stream.values.swap(values);
+  std::swap(stream.values, values);
   stream.strings.swap(strings);
   stream.values.clear();
   stream.strings.clear();
@@ -115,7 +115,7 @@ inline void decode_records(const std::vector<std::vector<uint8_t>>& msgs) {
     }
     sink.finish();
   }
-  values.swap(stream.values);
+  std::swap(values, stream.values);
   strings.swap(stream.strings);
 }
 
