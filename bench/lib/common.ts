@@ -119,11 +119,13 @@ export function run(cmd: string, args: string[], input?: string): string {
  * false (and said on stderr) when it cannot be built: its rows are then skipped.
  */
 export function ensureFloorBuilt(target: 'netqos_floor' | 'netqos_nft_floor'): boolean {
-  if (fs.existsSync(path.join(REPO, 'build-floor', target))) return true;
+  // Built every time (make rebuilds only what changed): a floor older than the engine's sources
+  // would measure yesterday's engine.
   process.stderr.write(`building the floor ${target} (cmake, build-floor/)\n`);
   try {
     const build = path.join(REPO, 'build-floor');
-    run('cmake', ['-S', path.join(REPO, 'native'), '-B', build, '-DCMAKE_BUILD_TYPE=Release']);
+    if (!fs.existsSync(path.join(build, 'CMakeCache.txt')))
+      run('cmake', ['-S', path.join(REPO, 'native'), '-B', build, '-DCMAKE_BUILD_TYPE=Release']);
     run('cmake', ['--build', build, '--target', target]);
     return true;
   } catch (e) {
