@@ -63,7 +63,10 @@ export class CriClient {
     const call = client[method];
     if (!call) return Promise.reject(new Error(`CRI: the service has no method ${method}`));
     return new Promise((resolve, reject) =>
-      call(request, { deadline: Date.now() + this.timeoutMs }, (e, r) => (e ? reject(e) : resolve(r as T))),
+      // Called as the client's method: grpc-js's stubs need their client as `this`.
+      call.call(client, request, { deadline: Date.now() + this.timeoutMs }, (e, r) =>
+        e ? reject(e) : resolve(r as T),
+      ),
     );
   }
 

@@ -100,7 +100,7 @@ test('HTB: the qdisc and its classes read back as written, with statistics and x
     // What a read returns is an operation's object again (its statistics and indexes included);
     // a misspelt field is refused before anything is sent.
     await nl.apply([{ op: 'change', qdisc: q! }, ...list.map((c) => ({ op: 'change' as const, class: c }))]);
-    const typo = { ...list[1]!, ciel: 30 * mbit } as HtbClass;
+    const typo = { ...list[1]!, ciel: 30 * mbit } as unknown as HtbClass;
     await expect(nl.apply([{ op: 'change', class: typo }])).rejects.toMatchObject({
       code: 'ERR_NETQOS_INVALID_ARGUMENT',
       message: 'ops[0].class.ciel: is not a field of the htb class kind (did you mean ceil?)',
