@@ -97,9 +97,13 @@ test('HTB: the qdisc and its classes read back as written, with statistics and x
       /class htb 1:10 parent 1:1 prio 1 rate 5Mbit ceil 20Mbit burst 1600b cburst 1600b/,
     );
 
-    // What a read returns is an operation's object again (its statistics and indexes included);
-    // a misspelt field is refused before anything is sent.
-    await nl.apply([{ op: 'change', qdisc: q! }, ...list.map((c) => ({ op: 'change' as const, class: c }))]);
+    // What a read returns is an operation's object again (its statistics and indexes included;
+    // the HTB qdisc itself cannot be changed in place); a misspelt field is refused before
+    // anything is sent.
+    await nl.apply(list.map((c) => ({ op: 'change' as const, class: c })));
+    expect(
+      (await classes(nl, 'a0')).map((c) => [c.classid, (c as HtbClass).rate, (c as HtbClass).ceil]),
+    ).toEqual(list.map((c) => [c.classid, (c as HtbClass).rate, (c as HtbClass).ceil]));
     const typo = { ...list[1]!, ciel: 30 * mbit } as unknown as HtbClass;
     await expect(nl.apply([{ op: 'change', class: typo }])).rejects.toMatchObject({
       code: 'ERR_NETQOS_INVALID_ARGUMENT',
