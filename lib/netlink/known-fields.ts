@@ -31,8 +31,11 @@ const TABLES: Record<Family, ReadonlyMap<string, { fields: readonly string[] }> 
 };
 
 /** The allowed keys of (family, kind), built once; undefined for a kind netqos does not know. */
-const allowed = new Map<Family, Map<unknown, ReadonlySet<string> | undefined>>();
-function allowedFields(family: Family, kind: unknown): ReadonlySet<string> | undefined {
+const allowed = new Map<Family, Map<string | undefined, ReadonlySet<string> | undefined>>();
+function allowedFields(family: Family, value: unknown): ReadonlySet<string> | undefined {
+  // A kind that is not a string is the engine's to refuse (and never a key of this cache).
+  if (value !== undefined && typeof value !== 'string') return undefined;
+  const kind = value;
   let byKind = allowed.get(family);
   if (!byKind) allowed.set(family, (byKind = new Map()));
   if (byKind.has(kind)) return byKind.get(kind);

@@ -172,6 +172,10 @@ test('a hostile key is quoted short; undefined values and unknown kinds are left
   expect(
     refusal([{ op: 'add', qdisc: { dev: 'c', parent: 'root', kind: 'tbf', rate: 1, burts: undefined } }]),
   ).toBeUndefined();
+  // A kind that is not a string is the engine's to refuse: no check of the fields beside it.
+  expect(
+    refusal([{ op: 'add', qdisc: { dev: 'c', kind: { toString: () => 'tbf' }, rate: 1 } }]),
+  ).toBeUndefined();
   // The engine names the kind it does not know, and the family of a non-object.
   expect(
     refusal([
